@@ -1,0 +1,124 @@
+// ImageShare spec and status, as served by crds/imageshare.yaml (the schema source of truth).
+// test/unit/api-types.test.ts fails when the field lists below and the CRD disagree.
+
+export const GROUP = 'ecs.alicloud.dev';
+export const VERSION = 'v1alpha1';
+export const KIND = 'ImageShare';
+export const PLURAL = 'imageshares';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const FINALIZER = 'ecs.alicloud.dev/cleanup';
+
+export const SharePolicy = { Authoritative: 'Authoritative', Additive: 'Additive' } as const;
+export type SharePolicy = (typeof SharePolicy)[keyof typeof SharePolicy];
+export const DeletionPolicy = { Retain: 'Retain', Revoke: 'Revoke' } as const;
+export type DeletionPolicy = (typeof DeletionPolicy)[keyof typeof DeletionPolicy];
+export const Mode = { Apply: 'Apply', Plan: 'Plan' } as const;
+export type Mode = (typeof Mode)[keyof typeof Mode];
+
+export interface SecretRef {
+  name: string;
+}
+export interface CredentialsSpec {
+  secretRef?: SecretRef;
+  roleArn?: string;
+}
+
+export interface ImageShareSpec {
+  regionId: string;
+  imageId: string;
+  accounts?: string[];
+  /** true = publish, false = unpublish, absent = never touch the community flag. */
+  community?: boolean;
+  sharePolicy?: SharePolicy;
+  deletionPolicy?: DeletionPolicy;
+  mode?: Mode;
+  suspend?: boolean;
+  credentials?: CredentialsSpec;
+  /** A Go-style duration such as "10m" or "1h30m", bounded 1m..24h by the CRD. */
+  resyncInterval?: string;
+}
+
+export const ConditionStatus = { True: 'True', False: 'False', Unknown: 'Unknown' } as const;
+export type ConditionStatus = (typeof ConditionStatus)[keyof typeof ConditionStatus];
+export const ConditionType = { Ready: 'Ready', Reconciling: 'Reconciling', Stalled: 'Stalled' } as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export interface Condition {
+  type: ConditionType;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  observedGeneration: number;
+  lastTransitionTime: string;
+}
+
+export const AccountState = { Shared: 'Shared', Pending: 'Pending', Failed: 'Failed' } as const;
+export type AccountState = (typeof AccountState)[keyof typeof AccountState];
+
+export interface AccountOutcome {
+  id: string;
+  state: AccountState;
+  reason?: string;
+  message?: string;
+  sharedTime?: string;
+}
+
+export const CommunityAction = { Publish: 'Publish', Unpublish: 'Unpublish' } as const;
+export type CommunityAction = (typeof CommunityAction)[keyof typeof CommunityAction];
+
+export interface PlanStatus {
+  grant: string[];
+  revoke: string[];
+  community?: CommunityAction;
+}
+
+export interface ImageInfo {
+  name: string;
+  status: string;
+  encrypted: boolean;
+}
+
+export interface ImageShareStatus {
+  observedGeneration?: number;
+  conditions?: Condition[];
+  image?: ImageInfo;
+  community?: boolean;
+  sharedAccounts?: string[];
+  managedAccounts?: string[];
+  /** true when this object published the image (drives deletionPolicy Revoke). */
+  managedCommunity?: boolean;
+  accounts?: AccountOutcome[];
+  plan?: PlanStatus;
+  lastSyncTime?: string;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  uid?: string;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+  annotations?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+export interface ImageShare {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  metadata: ObjectMeta;
+  spec: ImageShareSpec;
+  status?: ImageShareStatus;
+}
+
+/** Field names per object, checked against the CRD by test/unit/api-types.test.ts. */
+export const SPEC_FIELDS = {
+  regionId: true, imageId: true, accounts: true, community: true, sharePolicy: true, deletionPolicy: true,
+  mode: true, suspend: true, credentials: true, resyncInterval: true,
+} as const satisfies Record<keyof ImageShareSpec, true>;
+export const STATUS_FIELDS = {
+  observedGeneration: true, conditions: true, image: true, community: true, sharedAccounts: true,
+  managedAccounts: true, managedCommunity: true, accounts: true, plan: true, lastSyncTime: true,
+} as const satisfies Record<keyof ImageShareStatus, true>;
