@@ -1,0 +1,144 @@
+// Prometheus metrics on a registry of our own (never prom-client's global default, so tests and embedders get a
+// clean set). Names follow the `imageshare_` prefix documented in docs/metrics.md. Labels are low-cardinality
+// enums only: never object names, namespaces, account IDs, access key IDs or secrets.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReconcileObservation } from './workqueue.ts';
+
+/** One ECS API call, as the cloud adapter factory reports it through its onCall callback. */
+export interface EcsCallObservation {
+  /** The API action, e.g. ModifyImageSharePermission. */
+  action: string;
+  /** 'Success' or the ECS error code (a closed, documented set; unknown codes are reported as-is by ECS). */
+  code: string;
+  durationMs: number;
+}
+
+/** A row for the imageshare_objects gauge: how many objects have this Ready status and reason. */
+export interface ObjectCount {
+  ready: 'True' | 'False' | 'Unknown';
+  reason: string;
+  count: number;
+}
+
+export interface QueueGaugeSource {
+  len(): number;
+  delayed(): number;
+  inFlight(): number;
+}
+
+export interface OperatorMetricsOptions {
+  /** Also export Node.js process metrics (heap, event loop lag, …). Default true. */
+  processMetrics?: boolean;
+}
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  readonly #reconcileTotal: Counter<'result'>;
+  readonly #reconcileDuration: Histogram<'result'>;
+  readonly #queueDepth: Gauge<'state'>;
+  readonly #ecsCalls: Counter<'action' | 'code'>;
+  readonly #ecsDuration: Histogram<'action'>;
+  readonly #leader: Gauge;
+  readonly #objects: Gauge<'ready' | 'reason'>;
+  readonly #informerRestarts: Counter;
+  #queue: QueueGaugeSource | undefined;
+
+  constructor(options: OperatorMetricsOptions = {}) {
+    const registers = [this.registry];
+    this.#reconcileTotal = new Counter({
+      name: 'imageshare_reconcile_total',
+      help: 'Reconciles by result: success, error (retried with backoff), requeue_after, terminal (not retried).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.#reconcileDuration = new Histogram({
+      name: 'imageshare_reconcile_duration_seconds',
+      help: 'Time spent in one reconcile, by result.',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.#queueDepth = new Gauge({
+      name: 'imageshare_queue_depth',
+      help: 'Work queue keys by state: queued (ready for a worker), delayed (waiting on a backoff or requeue timer), processing.',
+      labelNames: ['state'],
+      registers,
+      collect: () => this.#collectQueue(),
+    });
+    this.#ecsCalls = new Counter({
+      name: 'imageshare_ecs_calls_total',
+      help: 'ECS API calls by action and result code (Success or the ECS error code).',
+      labelNames: ['action', 'code'],
+      registers,
+    });
+    this.#ecsDuration = new Histogram({
+      name: 'imageshare_ecs_call_duration_seconds',
+      help: 'ECS API call latency by action, including SDK retries.',
+      labelNames: ['action'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.#leader = new Gauge({
+      name: 'imageshare_leader_status',
+      help: '1 while this replica holds the leader Lease, else 0.',
+      registers,
+    });
+    this.#leader.set(0);
+    this.#objects = new Gauge({
+      name: 'imageshare_objects',
+      help: 'ImageShares by Ready condition status and reason, as last reported by the reconciler.',
+      labelNames: ['ready', 'reason'],
+      registers,
+    });
+    this.#informerRestarts = new Counter({
+      name: 'imageshare_informer_restarts_total',
+      help: 'Times the ImageShare informer was restarted after a list or watch error.',
+      registers,
+    });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Feeds the reconcile counter and histogram; pass as WorkQueueOptions.onReconcile. */
+  readonly observeReconcile = (o: ReconcileObservation): void => {
+    this.#reconcileTotal.inc({ result: o.outcome });
+    this.#reconcileDuration.observe({ result: o.outcome }, o.durationMs / 1000);
+  };
+
+  /** Feeds the ECS call counter and histogram; pass as the ECS adapter factory's onCall. */
+  readonly observeEcsCall = (o: EcsCallObservation): void => {
+    this.#ecsCalls.inc({ action: o.action, code: o.code });
+    this.#ecsDuration.observe({ action: o.action }, o.durationMs / 1000);
+  };
+
+  /** The queue whose depth is sampled at every scrape. */
+  bindQueue(queue: QueueGaugeSource): void {
+    this.#queue = queue;
+  }
+
+  setLeader(leading: boolean): void {
+    this.#leader.set(leading ? 1 : 0);
+  }
+
+  /** Replaces the whole imageshare_objects gauge with `counts` (rows absent from `counts` disappear). */
+  setObjectCounts(counts: readonly ObjectCount[]): void {
+    this.#objects.reset();
+    for (const c of counts) this.#objects.set({ ready: c.ready, reason: c.reason }, c.count);
+  }
+
+  informerRestarted(): void {
+    this.#informerRestarts.inc();
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  #collectQueue(): void {
+    const q = this.#queue;
+    if (q === undefined) return;
+    this.#queueDepth.set({ state: 'queued' }, q.len());
+    this.#queueDepth.set({ state: 'delayed' }, q.delayed());
+    this.#queueDepth.set({ state: 'processing' }, q.inFlight());
+  }
+}

@@ -1,0 +1,248 @@
+// A work queue of object keys (`namespace/name`) with client-go's workqueue guarantees, on an injected clock.
+//
+// - Fair and stingy: FIFO, and a key added many times while it waits is processed once (the dirty set).
+// - Exclusive: a key is never handed to two workers at once. Adding a key that is being processed marks it dirty,
+//   and it is queued again when its worker calls done() (the processing set).
+// - Delays: addAfter keeps one pending timer per key, and the earliest requested time wins.
+// - Retries: addRateLimited asks the RateLimiter (per-key exponential backoff max-of a global token bucket).
+// - Shutdown: shutdown() stops handing out work and drops pending delays; drain() waits for in-flight work.
+import { type Clock, realClock, type TimerHandle } from './clock.ts';
+import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.ts';
+import { isTerminalError } from './terminal-error.ts';
+
+/** What a reconcile handler may return. requeueAfterMs > 0 schedules the next visit (e.g. the resync interval). */
+export type HandlerResult = { requeueAfterMs?: number } | undefined;
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing are the common case.
+export type Handler = (key: string) => Promise<HandlerResult | void>;
+
+export const ReconcileOutcome = {
+  Success: 'success',
+  Error: 'error',
+  RequeueAfter: 'requeue_after',
+  Terminal: 'terminal',
+} as const;
+export type ReconcileOutcome = (typeof ReconcileOutcome)[keyof typeof ReconcileOutcome];
+
+/** Reported once per handler call (for metrics and logs). `error` is set for the error and terminal outcomes. */
+export interface ReconcileObservation {
+  key: string;
+  outcome: ReconcileOutcome;
+  durationMs: number;
+  error?: unknown;
+  /** For the error outcome: the delay chosen by the rate limiter. For requeue_after: the requested delay. */
+  requeueInMs?: number;
+}
+
+export interface WorkQueueOptions {
+  clock?: Clock;
+  rateLimiter?: RateLimiter;
+  /** Called after every handler run by run(); must not throw (a throw is swallowed). */
+  onReconcile?: (o: ReconcileObservation) => void;
+}
+
+export class WorkQueue {
+  readonly #clock: Clock;
+  readonly #limiter: RateLimiter;
+  readonly #onReconcile: ((o: ReconcileObservation) => void) | undefined;
+  readonly #queue: string[] = [];
+  readonly #dirty = new Set<string>();
+  readonly #processing = new Set<string>();
+  readonly #waiting = new Map<string, { at: number; timer: TimerHandle }>();
+  #getters: Array<(key: string | undefined) => void> = [];
+  #idleWaiters: Array<() => void> = [];
+  #shuttingDown = false;
+
+  constructor(options: WorkQueueOptions = {}) {
+    this.#clock = options.clock ?? realClock;
+    this.#limiter = options.rateLimiter ?? defaultControllerRateLimiter(this.#clock);
+    this.#onReconcile = options.onReconcile;
+  }
+
+  /** Queues `key` unless it is already queued; a key being processed is queued again after done(). No-op after shutdown. */
+  add(key: string): void {
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    this.#dirty.add(key);
+    if (this.#processing.has(key)) return;
+    this.#push(key);
+  }
+
+  /** Adds `key` after `ms`. If the key already waits, the earlier of the two times is kept. ms <= 0 adds now. */
+  addAfter(key: string, ms: number): void {
+    if (this.#shuttingDown) return;
+    if (!(ms > 0)) {
+      this.add(key);
+      return;
+    }
+    const at = this.#clock.now() + ms;
+    const pending = this.#waiting.get(key);
+    if (pending !== undefined) {
+      if (pending.at <= at) return;
+      this.#clock.clearTimer(pending.timer);
+    }
+    const timer = this.#clock.setTimer(() => {
+      const current = this.#waiting.get(key);
+      if (current?.timer !== timer) return;
+      this.#waiting.delete(key);
+      this.add(key);
+    }, ms);
+    this.#waiting.set(key, { at, timer });
+  }
+
+  /** Adds `key` after the rate limiter's delay for it (counts as one more failure); returns that delay. */
+  addRateLimited(key: string): number {
+    const delay = this.#limiter.when(key);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** Forgets `key`'s failure history, so its next failure starts from the base delay again. */
+  forget(key: string): void {
+    this.#limiter.forget(key);
+  }
+
+  /** Failures of `key` since it was last forgotten. */
+  numRequeues(key: string): number {
+    return this.#limiter.retries(key);
+  }
+
+  /** Keys ready to be handed out (not counting those being processed or waiting on a delay). */
+  len(): number {
+    return this.#queue.length;
+  }
+
+  /** Keys waiting on addAfter / addRateLimited timers. */
+  delayed(): number {
+    return this.#waiting.size;
+  }
+
+  /** Keys currently handed to a worker. */
+  inFlight(): number {
+    return this.#processing.size;
+  }
+
+  shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /**
+   * The next key, marked as processing; the caller must call done(key) afterwards. Resolves undefined once the
+   * queue is shut down (queued keys are then dropped: the informer and resync re-enqueue them on the next start).
+   */
+  get(): Promise<string | undefined> {
+    if (this.#shuttingDown) return Promise.resolve(undefined);
+    const key = this.#queue.shift();
+    if (key !== undefined) return Promise.resolve(this.#take(key));
+    return new Promise((resolve) => this.#getters.push(resolve));
+  }
+
+  /** Ends processing of `key`; if it was added meanwhile it goes to the back of the queue. */
+  done(key: string): void {
+    this.#processing.delete(key);
+    if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key);
+    if (this.#processing.size === 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Stops handing out work: pending get() calls resolve undefined, delayed keys are dropped, adds are ignored. */
+  shutdown(): void {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    for (const { timer } of this.#waiting.values()) this.#clock.clearTimer(timer);
+    this.#waiting.clear();
+    const getters = this.#getters;
+    this.#getters = [];
+    for (const g of getters) g(undefined);
+  }
+
+  /**
+   * Shuts down and waits until no key is being processed, or until `timeoutMs` passes. Resolves true when every
+   * in-flight handler finished, false on timeout (the caller decides whether to exit anyway).
+   */
+  drain(timeoutMs: number): Promise<boolean> {
+    this.shutdown();
+    if (this.#processing.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = this.#clock.setTimer(() => resolve(false), timeoutMs);
+      this.#idleWaiters.push(() => {
+        this.#clock.clearTimer(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /**
+   * Runs `concurrency` workers until shutdown; resolves when all workers have stopped. Outcomes, as in
+   * controller-runtime: a thrown TerminalError → forget, no requeue; any other throw → rate-limited requeue;
+   * `{ requeueAfterMs > 0 }` → forget, then addAfter; otherwise forget. Handlers should not hang: drain() waits.
+   */
+  async run(handler: Handler, concurrency: number): Promise<void> {
+    if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+      throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    }
+    const workers = Array.from({ length: concurrency }, () => this.#worker(handler));
+    await Promise.all(workers);
+  }
+
+  async #worker(handler: Handler): Promise<void> {
+    for (;;) {
+      const key = await this.get();
+      if (key === undefined) return;
+      const started = this.#clock.now();
+      let observation: Omit<ReconcileObservation, 'durationMs' | 'key'>;
+      try {
+        observation = this.#settle(key, await handler(key));
+      } catch (err: unknown) {
+        observation = this.#fail(key, err);
+      } finally {
+        this.done(key);
+      }
+      this.#report({ key, durationMs: this.#clock.now() - started, ...observation });
+    }
+  }
+
+  // biome-ignore lint/suspicious/noConfusingVoidType: mirrors Handler's return type.
+  #settle(key: string, result: HandlerResult | void): Omit<ReconcileObservation, 'durationMs' | 'key'> {
+    this.forget(key);
+    const after = result?.requeueAfterMs;
+    if (after !== undefined && after > 0) {
+      this.addAfter(key, after);
+      return { outcome: ReconcileOutcome.RequeueAfter, requeueInMs: after };
+    }
+    return { outcome: ReconcileOutcome.Success };
+  }
+
+  #fail(key: string, error: unknown): Omit<ReconcileObservation, 'durationMs' | 'key'> {
+    if (isTerminalError(error)) {
+      this.forget(key);
+      return { outcome: ReconcileOutcome.Terminal, error };
+    }
+    const requeueInMs = this.addRateLimited(key);
+    return { outcome: ReconcileOutcome.Error, error, requeueInMs };
+  }
+
+  #report(o: ReconcileObservation): void {
+    try {
+      this.#onReconcile?.(o);
+    } catch {
+      // Observers are metrics and logs; they must never break the worker loop.
+    }
+  }
+
+  #push(key: string): void {
+    const getter = this.#getters.shift();
+    if (getter !== undefined) {
+      getter(this.#take(key));
+      return;
+    }
+    this.#queue.push(key);
+  }
+
+  #take(key: string): string {
+    this.#dirty.delete(key);
+    this.#processing.add(key);
+    return key;
+  }
+}
