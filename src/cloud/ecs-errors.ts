@@ -1,0 +1,496 @@
+// The one table from ECS error code to (kind, reason, message), plus `classifyEcsError`, which turns anything the
+// SDK or the network throws into a CloudError. Codes are matched exactly, typos included: ECS really answers
+// `InvalidAccount.Forbbiden` and `OperationDeined.*`, and a "corrected" spelling would silently miss them.
+// Sources: /work/shared/seed/ModifyImageSharePermission.txt (the error table), reference ecs-api.md §1.6 and §3.2.
+import { Reason } from '../api/reasons.ts';
+import { CloudError, type ErrorClass, ErrorKind } from './port.ts';
+
+/** One row of the table. `accountMessage` names the culprit accounts when ECS told us who they are. */
+export interface EcsErrorEntry extends ErrorClass {
+  /** The HTTP status ECS documents for the code (informational: classification never depends on it). */
+  httpStatus: number;
+  accountMessage?: (accounts: readonly string[]) => string;
+}
+
+const T = ErrorKind.Terminal;
+const R = ErrorKind.Transient;
+const W = ErrorKind.Wait;
+
+type Row = [httpStatus: number, kind: ErrorKind, reason: Reason, message: string];
+
+const invalidRequest = (what: string): Row => [
+  400,
+  T,
+  Reason.InvalidRequest,
+  `ECS rejected a request the operator should never send (${what}); this is a bug, please report it.`,
+];
+const throttled: Row = [400, W, Reason.Throttled, 'ECS is throttling API calls for this account and region; the operator waits and retries.'];
+const accessDenied: Row = [
+  403,
+  T,
+  Reason.AccessDenied,
+  'The credentials are not allowed to call this ECS action; grant ecs:DescribeImages, ecs:DescribeImageSharePermission and ecs:ModifyImageSharePermission to the RAM user or role.',
+];
+const clockSkew: Row = [
+  400,
+  T,
+  Reason.ClockSkew,
+  "ECS rejected the request's timestamp as too far from its own clock; synchronise the clock of the node running the operator (NTP).",
+];
+const inactiveKey: Row = [
+  400,
+  T,
+  Reason.InvalidCredentials,
+  'The access key is disabled; enable it or put an active key in the credentials Secret.',
+];
+
+const rows = {
+  // ModifyImageSharePermission (the seed table), in the seed's order.
+  MissingParameter: invalidRequest('a mandatory parameter such as RegionId or ImageId is missing'),
+  'InvalidGroup.Malformed': invalidRequest('a malformed share group'),
+  'UnnecessaryParameter.LaunchPermission': invalidRequest('LaunchPermission together with account lists'),
+  'InvalidParameter.LaunchPermission': invalidRequest('an invalid LaunchPermission'),
+  'ForbiddenParameter.LaunchPermission': invalidRequest('LaunchPermission, which this account may not use'),
+  AssumeRoleError: [
+    403,
+    T,
+    Reason.EncryptedShareRoleMissing,
+    'Sharing an encrypted image needs the RAM role AliyunECSShareEncryptImageDefaultRole in the owner account; create and authorise that role.',
+  ],
+  'ImageDescription.ContainsSensitiveWords': [
+    403,
+    T,
+    Reason.ContainsSensitiveWords,
+    'ECS refuses to publish the image because its description contains sensitive words; change the description.',
+  ],
+  'ImageName.ContainsSensitiveWords': [
+    403,
+    T,
+    Reason.ContainsSensitiveWords,
+    'ECS refuses to publish the image because its name contains sensitive words; rename the image.',
+  ],
+  'Image.Public': [
+    403,
+    T,
+    Reason.ImageIsCommunity,
+    'The image is a community image and cannot be shared with accounts; unpublish it (community: false) first.',
+  ],
+  'CurrentRegion.NotSupportPublicImage': [
+    403,
+    T,
+    Reason.CommunityNotSupportedInRegion,
+    'This region does not support community images; remove community: true or use another region.',
+  ],
+  'Image.NotPublic': [
+    403,
+    T,
+    Reason.ImageNotCommunity,
+    'The image is not a community image, so there is nothing to unpublish.',
+  ],
+  'OperationDeined.FullImage': [
+    403,
+    T,
+    Reason.EncryptedImageMultipleSnapshots,
+    'ECS cannot share an encrypted image that has several snapshots; share an image with a single encrypted snapshot instead.',
+  ],
+  'QuotaExceed.ShareImage': [
+    403,
+    T,
+    Reason.ShareImageQuotaExceeded,
+    'The account has reached its limit of shared images; unshare other images or ask Alibaba Cloud to raise the quota.',
+  ],
+  'QuotaExceed.ShareImageUser': [
+    403,
+    T,
+    Reason.AccountQuotaExceeded,
+    'The image would be shared with more than 50 accounts; reduce spec.accounts or unshare accounts added outside this object.',
+  ],
+  'InvalidImageId.BidMismatch': [
+    403,
+    T,
+    Reason.AccountOtherSite,
+    'The image cannot be shared with an account on another Alibaba Cloud site (China, International, Japan); remove that account.',
+  ],
+  'OperationDeined.EncryptedSnapshot': [
+    403,
+    T,
+    Reason.EncryptedSnapshotUnsupported,
+    'ECS cannot share this image because it contains encrypted snapshots of an unsupported kind; re-create it with a customer master key (CMK).',
+  ],
+  'OperationDenied.InvalidImageStatus': [
+    403,
+    T,
+    Reason.ImageDeprecated,
+    'The image is deprecated and cannot be shared; restore it or point the object at another image.',
+  ],
+  'PublicImageAgreement.NotSigned': [
+    403,
+    T,
+    Reason.CommunityAgreementNotSigned,
+    'The account has not signed the Community Image Terms of Service; sign them in the ECS console before publishing.',
+  ],
+  'InvalidParameter.IsPublic': invalidRequest('IsPublic together with account lists'),
+  'InvalidParameter.KMSKeyId.CMKUnauthorized': [
+    403,
+    T,
+    Reason.KMSKeyUnauthorized,
+    "The KMS key that encrypts the image does not authorise ECS; fix the key's authorisation in KMS.",
+  ],
+  'InvalidParameter.KMSKeyId.CMKNotEnabled': [
+    403,
+    T,
+    Reason.KMSKeyNotEnabled,
+    'The KMS key that encrypts the image is not enabled; enable it in KMS.',
+  ],
+  'InvalidOperation.ServiceKeyEncryptedImageUnsupported': [
+    403,
+    T,
+    Reason.ServiceKeyEncryptedImage,
+    'Images encrypted with the ECS service key cannot be shared; copy the image with a customer master key (CMK) and share the copy.',
+  ],
+  'InvalidImageId.NotFound': [
+    404,
+    T,
+    Reason.ImageNotFound,
+    'The image does not exist in this region for these credentials; check spec.imageId, spec.regionId and the credentials.',
+  ],
+  'InvalidAccount.NotFound': [
+    404,
+    T,
+    Reason.AccountNotFound,
+    'An account in the request does not exist; check the account IDs in spec.accounts.',
+  ],
+  'InvalidAccount.Forbbiden': [
+    404,
+    T,
+    Reason.AccountIsOwner,
+    'An image cannot be shared with the account that owns it; remove the owner account from spec.accounts.',
+  ],
+  'InvalidKMSKeyId.NotFound': [
+    404,
+    T,
+    Reason.KMSKeyNotFound,
+    'The KMS key that encrypts the image no longer exists; the image cannot be shared.',
+  ],
+
+  // Older rows of the ModifyImageSharePermission table (reference §1.6).
+  IncorrectImageStatus: [
+    400,
+    R,
+    Reason.ImageNotAvailable,
+    'The image is not available yet (for example still being created); the operator retries until it is.',
+  ],
+  'InvalidRegionId.NotFound': [
+    404,
+    T,
+    Reason.RegionNotFound,
+    'The region does not exist or is not open to this account; check spec.regionId.',
+  ],
+  // Answer to DryRun=true; the operator never sends DryRun, so seeing it means a bug.
+  DryRunOperation: invalidRequest('DryRun'),
+  // DescribeImages rejects these (reference §2.2), including ECS's own typo `InvalidParamter`.
+  InvalidParamter: invalidRequest('an invalid parameter'),
+  'InvalidImageOwnerAlias.ValueNotSupported': invalidRequest('an unsupported ImageOwnerAlias'),
+  'InvalidImageOwnerAlias.PublicImageUnsupported': invalidRequest('IsPublic with an owner alias other than others'),
+
+  // Common OpenAPI codes (reference §3.2).
+  Throttling: throttled,
+  'Throttling.User': throttled,
+  'Throttling.Api': throttled,
+  ServiceUnavailable: [503, R, Reason.CloudUnavailable, 'ECS is temporarily unavailable; the operator retries with backoff.'],
+  InternalError: [500, R, Reason.CloudUnavailable, 'ECS had an internal error; the operator retries with backoff.'],
+  'InvalidAccessKeyId.NotFound': [
+    404,
+    T,
+    Reason.InvalidCredentials,
+    'The access key ID is unknown to Alibaba Cloud (or its STS token expired); put a valid key in the credentials Secret.',
+  ],
+  'InvalidAccessKeyId.Inactive': inactiveKey,
+  'Forbidden.AccessKeyDisabled': [403, ...inactiveKey.slice(1)] as Row,
+  SignatureDoesNotMatch: [
+    400,
+    T,
+    Reason.SignatureMismatch,
+    'ECS rejected the request signature; check that the access key secret in the credentials Secret matches the key ID.',
+  ],
+  IncompleteSignature: [
+    400,
+    T,
+    Reason.SignatureMismatch,
+    'ECS rejected the request signature as incomplete; check the access key secret in the credentials Secret.',
+  ],
+  'InvalidTimeStamp.Expired': clockSkew,
+  IllegalTimestamp: clockSkew,
+  'InvalidTimeStamp.Format': invalidRequest('a malformed timestamp'),
+  SignatureNonceUsed: [
+    400,
+    R,
+    Reason.SignatureMismatch,
+    'ECS saw a request nonce twice; the operator retries with a fresh nonce.',
+  ],
+  'InvalidSecurityToken.Expired': [
+    403,
+    T,
+    Reason.CredentialsExpired,
+    'The STS security token has expired; put a fresh token in the credentials Secret or use long-lived or role credentials.',
+  ],
+  'Forbidden.RAM': accessDenied,
+  Forbidden: accessDenied,
+  NoPermission: [400, ...accessDenied.slice(1)] as Row,
+  'Forbidden.RiskControl': [
+    403,
+    T,
+    Reason.RiskControl,
+    'Alibaba Cloud risk control blocked the request; check the account in the console or contact Alibaba Cloud support.',
+  ],
+  InvalidParameter: invalidRequest('an invalid parameter'),
+  'InvalidAction.NotFound': invalidRequest('an unknown API action'),
+  InvalidVersion: invalidRequest('an unknown API version'),
+
+  // Raised locally by openapi-core when no credential is configured at all.
+  InvalidCredentials: [
+    400,
+    T,
+    Reason.InvalidCredentials,
+    'No usable credentials were found for the ECS client; configure spec.credentials or the operator identity.',
+  ],
+} as const satisfies Record<string, Row>;
+
+/** Codes whose failure is caused by specific accounts in the request (drives partial-failure isolation). */
+const ACCOUNT_SPECIFIC: Record<string, (accounts: readonly string[]) => string> = {
+  'InvalidAccount.NotFound': (a) =>
+    `Account ${a.join(', ')} does not exist; remove or correct it in spec.accounts.`,
+  'InvalidAccount.Forbbiden': (a) =>
+    `Account ${a.join(', ')} owns the image and cannot receive a share of it; remove it from spec.accounts.`,
+  'InvalidImageId.BidMismatch': (a) =>
+    `Account ${a.join(', ')} is on another Alibaba Cloud site and cannot receive this image; remove it from spec.accounts.`,
+};
+
+/** Prefix rules, checked after an exact miss: every InvalidSecurityToken.* code means the STS token is unusable. */
+const PREFIX_RULES: readonly { prefix: string; entry: EcsErrorEntry }[] = [
+  {
+    prefix: 'InvalidSecurityToken.',
+    entry: {
+      httpStatus: 403,
+      kind: T,
+      reason: Reason.CredentialsExpired,
+      message:
+        'The STS security token was rejected (expired, malformed or not matching the key); put a fresh, matching token in the credentials Secret.',
+      accountSpecific: false,
+    },
+  },
+];
+
+function toEntry(code: string, row: Row): EcsErrorEntry {
+  const accountMessage = ACCOUNT_SPECIFIC[code];
+  const [httpStatus, kind, reason, message] = row;
+  const entry: EcsErrorEntry = { httpStatus, kind, reason, message, accountSpecific: accountMessage !== undefined };
+  if (accountMessage) entry.accountMessage = accountMessage;
+  return entry;
+}
+
+/** The classification table as data: ECS code (exact spelling) → entry. Frozen. */
+export const ECS_ERROR_TABLE: Readonly<Record<string, Readonly<EcsErrorEntry>>> = Object.freeze(
+  Object.fromEntries(Object.entries(rows).map(([code, row]) => [code, Object.freeze(toEntry(code, row))])),
+);
+
+/** Every code the table matches exactly, for tests and docs to walk. */
+export const ECS_ERROR_CODES: readonly string[] = Object.freeze(Object.keys(ECS_ERROR_TABLE));
+
+/** Prefixes matched when no exact code matches (e.g. `InvalidSecurityToken.`). */
+export const ECS_ERROR_PREFIXES: readonly string[] = Object.freeze(PREFIX_RULES.map((r) => r.prefix));
+
+/** The entry for an ECS code: exact match first, then the prefix rules; undefined for unknown codes. */
+export function lookupEcsError(code: string): Readonly<EcsErrorEntry> | undefined {
+  if (Object.hasOwn(ECS_ERROR_TABLE, code)) return ECS_ERROR_TABLE[code];
+  return PREFIX_RULES.find((r) => code.startsWith(r.prefix))?.entry;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Classification of thrown values.
+
+const TRANSPORT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
+
+interface Probe {
+  name: string;
+  code: string | undefined;
+  statusCode: number | undefined;
+  retryAfter: number | undefined;
+  message: string;
+  bodyMessage: string | undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' && v !== 'undefined' ? v : undefined;
+}
+
+function probe(err: unknown): Probe {
+  const o = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
+  const data = (typeof o.data === 'object' && o.data !== null ? o.data : {}) as Record<string, unknown>;
+  const status = typeof o.statusCode === 'number' ? o.statusCode : undefined;
+  const retryAfter = typeof o.retryAfter === 'number' && Number.isFinite(o.retryAfter) ? o.retryAfter : undefined;
+  return {
+    name: str(o.name) ?? (err instanceof Error ? err.name : ''),
+    code: str(o.code),
+    statusCode: status,
+    retryAfter: retryAfter !== undefined && retryAfter >= 0 ? retryAfter : undefined,
+    message: str(o.message) ?? (typeof err === 'string' ? err : ''),
+    bodyMessage: str(data.Message) ?? str(data.message),
+  };
+}
+
+/** Codes come from the server; keep only a bounded, printable token so messages and metrics stay clean. */
+function safeCode(code: string): string {
+  const cleaned = code.replace(/[^A-Za-z0-9._-]/g, '').slice(0, 80);
+  return cleaned === '' ? 'Unknown' : cleaned;
+}
+
+/**
+ * Account IDs (runs of digits) named in an ECS error body's Message, e.g. "The specified account 123 in parameter
+ * AddAccount.n does not exist." Only the body's Message is read, never the SDK's message (which carries the
+ * request id and URL). Callers intersect the result with the accounts they sent.
+ */
+export function accountsNamedInError(err: unknown): string[] {
+  const cause = err instanceof CloudError ? err.cause : err;
+  const text = probe(cause).bodyMessage ?? '';
+  return [...new Set(text.match(/\d+/g) ?? [])];
+}
+
+/** Access key IDs and STS key IDs, redacted from anything kept for logs. */
+const KEY_ID_PATTERN = /\b(LTAI|STS\.)[A-Za-z0-9._-]*/g;
+
+/**
+ * The `cause` kept on a CloudError: the SDK error's name, code, status, request id and the body's Message with
+ * anything that looks like a key ID redacted. The SDK error itself (URLs, headers, whole bodies) is not kept.
+ */
+export class EcsCallError extends Error {
+  readonly code: string | undefined;
+  readonly statusCode: number | undefined;
+  readonly requestId: string | undefined;
+  /** The ECS body's Message (redacted), shaped like the SDK's `data` so `accountsNamedInError` can read it. */
+  readonly data: { Message?: string };
+
+  constructor(p: Probe, requestId: string | undefined) {
+    super(`${p.name || 'Error'} ${p.code ?? ''}${p.statusCode === undefined ? '' : ` HTTP ${p.statusCode}`}`.trim());
+    this.name = 'EcsCallError';
+    this.code = p.code;
+    this.statusCode = p.statusCode;
+    this.requestId = requestId;
+    this.data = p.bodyMessage === undefined ? {} : { Message: p.bodyMessage.replace(KEY_ID_PATTERN, '[redacted]') };
+  }
+}
+
+function scrubbedCause(err: unknown, p: Probe): EcsCallError {
+  const o = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
+  return new EcsCallError(p, str(o.requestId));
+}
+
+function isTransport(p: Probe): boolean {
+  if (p.name === 'RequestTimeoutError') return true;
+  if (p.code !== undefined && TRANSPORT_CODES.has(p.code)) return true;
+  return p.statusCode === undefined && /^(aborted|socket hang up)$|ECONNRESET|ECONNREFUSED/.test(p.message);
+}
+
+function fromEntry(
+  code: string,
+  entry: Readonly<EcsErrorEntry>,
+  p: Probe,
+  accounts: readonly string[] | undefined,
+  cause: unknown,
+): CloudError {
+  const message = accounts && accounts.length > 0 && entry.accountMessage ? entry.accountMessage(accounts) : entry.message;
+  // A throttling answer is a `wait` only when ECS said how long; without retry-after it is plain backoff.
+  const kind = entry.kind === W && p.retryAfter === undefined ? R : entry.kind;
+  return new CloudError(
+    {
+      code,
+      kind,
+      reason: entry.reason,
+      message,
+      accountSpecific: entry.accountSpecific,
+      retryAfterMs: p.retryAfter,
+      httpStatus: p.statusCode,
+    },
+    { cause },
+  );
+}
+
+function classifyLocal(p: Probe, cause: unknown): CloudError {
+  const base = { accountSpecific: false, retryAfterMs: undefined, httpStatus: p.statusCode };
+  if (isTransport(p)) {
+    const code = p.name === 'RequestTimeoutError' ? 'RequestTimeout' : (p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset'));
+    return new CloudError(
+      { ...base, code, kind: R, reason: Reason.CloudUnreachable, message: 'ECS could not be reached or did not answer in time; the operator retries with backoff.' },
+      { cause },
+    );
+  }
+  if (p.name === 'SyntaxError') {
+    return new CloudError(
+      { ...base, code: 'NonJSONResponse', kind: R, reason: Reason.CloudUnavailable, message: 'ECS answered with a non-JSON page (for example a gateway error); the operator retries with backoff.' },
+      { cause },
+    );
+  }
+  if (/credentials|sts token|security-credentials|OIDC|RoleArn|access key secret is invalid/i.test(p.message)) {
+    return new CloudError(
+      { ...base, code: 'CredentialsUnavailable', kind: T, reason: Reason.InvalidCredentials, message: 'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.' },
+      { cause },
+    );
+  }
+  return new CloudError(
+    { ...base, code: 'UnexpectedError', kind: R, reason: Reason.CloudAPIError, message: 'Calling ECS failed with an unexpected client-side error; the operator retries with backoff.' },
+    { cause },
+  );
+}
+
+function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError {
+  const status = p.statusCode;
+  const serverSide = status === undefined || status >= 500 || p.name === 'ServerError';
+  const safe = safeCode(code);
+  const base = { code: safe, accountSpecific: false, retryAfterMs: p.retryAfter, httpStatus: status };
+  if (p.name === 'ThrottlingError' || safe.includes('Throttling')) {
+    return new CloudError(
+      { ...base, kind: p.retryAfter === undefined ? R : W, reason: Reason.Throttled, message: `ECS is throttling API calls (${safe}); the operator waits and retries.` },
+      { cause },
+    );
+  }
+  if (serverSide) {
+    return new CloudError(
+      { ...base, kind: R, reason: Reason.CloudUnavailable, message: `ECS failed with unexpected server error ${safe} (HTTP ${status ?? 'unknown'}); the operator retries with backoff.` },
+      { cause },
+    );
+  }
+  return new CloudError(
+    { ...base, kind: T, reason: Reason.CloudAPIError, message: `ECS rejected the request with error code ${safe} (HTTP ${status}), which the operator does not know; look the code up in the ECS error center.` },
+    { cause },
+  );
+}
+
+/**
+ * Turns anything thrown while calling ECS into a CloudError. Never throws. A CloudError passes through unchanged.
+ * Recognises the SDK's ThrottlingError/ClientError/ServerError (by `name` and `code`, never by `instanceof`),
+ * transport errors (refused, reset, aborted, timeouts), non-JSON error pages (a bare SyntaxError) and unknown
+ * codes (5xx transient, 4xx terminal). Messages come from the table, never from the SDK (whose messages carry
+ * request ids and URLs); for account-specific codes, `accounts` (the culprits) may be named in the message.
+ */
+export function classifyEcsError(err: unknown, accounts?: readonly string[]): CloudError {
+  if (err instanceof CloudError) return err;
+  const p = probe(err);
+  const isApiError = p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name);
+  const cause = scrubbedCause(err, p);
+  if (!isApiError) return classifyLocal(p, cause);
+  const code = p.code ?? 'Unknown';
+  const entry = lookupEcsError(code);
+  if (entry) return fromEntry(code, entry, p, accounts, cause);
+  return classifyUnknownCode(code, p, cause);
+}

@@ -1,0 +1,117 @@
+// Builds ImageSharing ports for credential identities. Owns the shared state: one SDK credential per identity, one
+// SDK client per (identity, region) — a client's endpoint is fixed when it is built, so a region needs its own — and
+// one rate budget per (identity, region), shared by every object that uses that identity.
+import Ecs from '@alicloud/ecs20140526';
+import OpenApi from '@alicloud/openapi-core';
+import { buildSdkCredential, credentialIdentity, type SdkCredential } from './credentials.ts';
+import { type EcsCallEvent, type EcsClient, EcsImageSharing } from './ecs-image-sharing.ts';
+import type { CloudCredentials, ImageSharing, ImageSharingFactory } from './port.ts';
+import { RateBudget } from './rate-budget.ts';
+import { DEFAULT_RETRY } from './retry.ts';
+
+export interface EcsFactoryOptions {
+  /** host[:port] without a scheme (the SDK would double it); absent = the SDK's regional endpoint. */
+  endpoint?: string;
+  protocol?: 'http' | 'https';
+  /**
+   * Per-request ceiling in ms, set as both connectTimeout and readTimeout. connectTimeout is Node's socket idle
+   * timeout and is enforced on every request; readTimeout is not enforced on reused keep-alive sockets
+   * (reference §4.6), so connectTimeout is the one that really bounds a hung call.
+   */
+  timeoutMs: number;
+  qps: number;
+  burst: number;
+  /** Tries per ECS call, including the first. Default 4. */
+  maxAttempts?: number;
+  /** Backoff base and ceiling (ms) for transient errors. Defaults 200 / 20000. */
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+  /** One event per HTTP attempt, for metrics; carries no credentials. */
+  onCall?: (e: EcsCallEvent) => void;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface IdentityEntry {
+  fingerprint: string;
+  sharing: ImageSharing;
+}
+
+/**
+ * A factory whose ports share per-identity clients and budgets. `forCredentials` is cheap and returns the same
+ * port for the same identity until its secret material changes (then clients are rebuilt with the new secret;
+ * the budget, tied to the identity, is kept). Throws RangeError at construction for a non-positive qps/burst/timeout.
+ */
+export function createEcsImageSharingFactory(options: EcsFactoryOptions): ImageSharingFactory {
+  if (!(options.timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${options.timeoutMs}`);
+  if (!(options.qps > 0) || !(options.burst >= 1)) {
+    throw new RangeError(`qps must be > 0 and burst >= 1, got qps ${options.qps}, burst ${options.burst}`);
+  }
+  const sleep = options.sleep ?? realSleep;
+  const now = options.now ?? (() => performance.now());
+  const random = options.random ?? Math.random;
+  const budgets = new Map<string, RateBudget>();
+  const identities = new Map<string, IdentityEntry>();
+
+  const budgetFor = (identityKey: string, regionId: string): RateBudget => {
+    const key = `${identityKey}\u0000${regionId}`;
+    let budget = budgets.get(key);
+    if (!budget) {
+      budget = new RateBudget({ qps: options.qps, burst: options.burst, now, sleep });
+      budgets.set(key, budget);
+    }
+    return budget;
+  };
+
+  const clientConfig = (credential: SdkCredential, regionId: string) =>
+    new OpenApi.$OpenApiUtil.Config({
+      credential,
+      regionId,
+      protocol: options.protocol ?? 'https',
+      readTimeout: options.timeoutMs,
+      connectTimeout: options.timeoutMs,
+      ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+      // No retryOptions: the SDK must not retry on its own; withRetry does, under the rate budget.
+    });
+
+  const build = (credentials: CloudCredentials, identityKey: string): ImageSharing => {
+    let credential: SdkCredential | undefined;
+    const clients = new Map<string, EcsClient>();
+    return new EcsImageSharing({
+      clientFor: (regionId) => {
+        let client = clients.get(regionId);
+        if (!client) {
+          // Built on first use: the default chain must not be probed before the environment is ready.
+          credential ??= buildSdkCredential(credentials);
+          client = new Ecs.default(clientConfig(credential, regionId));
+          clients.set(regionId, client);
+        }
+        return client;
+      },
+      budgetFor: (regionId) => budgetFor(identityKey, regionId),
+      retry: {
+        maxAttempts: options.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+        baseMs: options.backoffBaseMs ?? DEFAULT_RETRY.baseMs,
+        capMs: options.backoffCapMs ?? DEFAULT_RETRY.capMs,
+        sleep,
+        random,
+      },
+      now,
+      ...(options.onCall === undefined ? {} : { onCall: options.onCall }),
+    });
+  };
+
+  return {
+    forCredentials(credentials: CloudCredentials): ImageSharing {
+      const identity = credentialIdentity(credentials);
+      const cached = identities.get(identity.key);
+      if (cached && cached.fingerprint === identity.fingerprint) return cached.sharing;
+      const sharing = build(credentials, identity.key);
+      identities.set(identity.key, { fingerprint: identity.fingerprint, sharing });
+      return sharing;
+    },
+  };
+}
