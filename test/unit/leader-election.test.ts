@@ -1,0 +1,287 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  LeaderElector,
+  LeaseConflictError,
+  type LeaseRecord,
+  type LeaseStore,
+  validateElectionTimings,
+} from '../../src/kube/leader-election.ts';
+import { FakeClock, settle } from './fake-clock.ts';
+
+/** The apiserver side of one Lease: a record plus a resourceVersion that every write bumps. */
+class FakeLeaseServer {
+  record: LeaseRecord | null = null;
+  version = 0;
+  writes = 0;
+  /** When set, every store call rejects with this error (an unreachable apiserver). */
+  failing: Error | null = null;
+}
+
+/** A LeaseStore over FakeLeaseServer with LeaseLock's stateful optimistic concurrency. */
+class FakeLeaseStore implements LeaseStore {
+  readonly #server: FakeLeaseServer;
+  #readVersion = -1;
+  constructor(server: FakeLeaseServer) {
+    this.#server = server;
+  }
+  async get(): Promise<LeaseRecord | null> {
+    this.#check();
+    this.#readVersion = this.#server.version;
+    return this.#server.record === null ? null : structuredClone(this.#server.record);
+  }
+  async create(record: LeaseRecord): Promise<void> {
+    this.#check();
+    if (this.#server.record !== null) throw new LeaseConflictError('already exists');
+    this.#write(record);
+  }
+  async update(record: LeaseRecord): Promise<void> {
+    this.#check();
+    if (this.#server.record === null) throw new Error('not found');
+    if (this.#readVersion !== this.#server.version) throw new LeaseConflictError('version mismatch');
+    this.#write(record);
+  }
+  describe(): string {
+    return 'lease test/fake';
+  }
+  #write(record: LeaseRecord): void {
+    this.#server.record = structuredClone(record);
+    this.#server.version++;
+    this.#server.writes++;
+    this.#readVersion = this.#server.version;
+  }
+  #check(): void {
+    if (this.#server.failing !== null) throw this.#server.failing;
+  }
+}
+
+function elector(server: FakeLeaseServer, clock: FakeClock, identity: string) {
+  const events: string[] = [];
+  const e = new LeaderElector({
+    store: new FakeLeaseStore(server),
+    identity,
+    clock,
+    random: () => 0,
+    onStartedLeading: () => events.push('started'),
+    onStoppedLeading: () => events.push('stopped'),
+  });
+  return { e, events };
+}
+
+// structuredClone yields Dates of another realm under Jest's vm, so check by type rather than instanceof.
+const iso = (t: Date | string | undefined) => (typeof t === 'string' || t === undefined ? t : t.toISOString());
+
+describe('validateElectionTimings', () => {
+  const rows: Array<{ why: string; t: [number, number, number]; ok: boolean }> = [
+    { why: 'the client-go defaults are valid', t: [15_000, 10_000, 2_000], ok: true },
+    { why: 'the leader must give up before others may take over', t: [10_000, 10_000, 2_000], ok: false },
+    { why: 'a renew round needs room for a jittered retry', t: [15_000, 2_400, 2_000], ok: false },
+    { why: 'a zero retry period would spin', t: [15_000, 10_000, 0], ok: false },
+  ];
+  it.each(rows)('$why', ({ t, ok }) => {
+    const check = () => validateElectionTimings(...t);
+    if (ok) expect(check).not.toThrow();
+    else expect(check).toThrow(RangeError);
+  });
+});
+
+describe('LeaderElector.tryAcquireOrRenew', () => {
+  it('acquires a missing lease by creating it with acquireTime = renewTime = now and 0 transitions', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const { e } = elector(server, clock, 'a');
+    expect(await e.tryAcquireOrRenew()).toBe(true);
+    expect(server.record).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 15, leaseTransitions: 0 });
+    expect(iso(server.record?.acquireTime)).toBe(new Date(clock.now()).toISOString());
+  });
+
+  it('acquires an empty (released) lease, counting a transition', async () => {
+    const server = new FakeLeaseServer();
+    server.record = { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 3 };
+    const { e } = elector(server, new FakeClock(), 'a');
+    expect(await e.tryAcquireOrRenew()).toBe(true);
+    expect(server.record).toMatchObject({ holderIdentity: 'a', leaseTransitions: 4 });
+  });
+
+  it('a renewal keeps acquireTime and leaseTransitions and moves renewTime', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const { e } = elector(server, clock, 'a');
+    await e.tryAcquireOrRenew();
+    const acquired = iso(server.record?.acquireTime);
+    await clock.advance(2_000);
+    expect(await e.tryAcquireOrRenew()).toBe(true);
+    expect(iso(server.record?.acquireTime)).toBe(acquired);
+    expect(iso(server.record?.renewTime)).toBe(new Date(clock.now()).toISOString());
+    expect(server.record?.leaseTransitions).toBe(0);
+  });
+
+  it('passes MicroTime strings read from the store back unchanged on renewal', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const micro = '2026-11-28T10:00:00.123456Z';
+    server.record = { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: micro, renewTime: micro, leaseTransitions: 2 };
+    const { e } = elector(server, clock, 'a');
+    expect(await e.tryAcquireOrRenew()).toBe(true); // slow path: it is our own record
+    expect(server.record?.acquireTime).toBe(micro);
+    expect(server.record?.leaseTransitions).toBe(2);
+  });
+
+  it('does not take over while the lease is valid by local observation, even if renewTime looks ancient', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    // The other holder's clock is far behind ours: by renewTime it expired a day ago.
+    const old = new Date(clock.now() - 86_400_000).toISOString();
+    server.record = { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: old, renewTime: old, leaseTransitions: 0 };
+    const { e } = elector(server, clock, 'a');
+    expect(await e.tryAcquireOrRenew()).toBe(false); // first sight starts the local observation window
+    await clock.advance(14_999);
+    expect(await e.tryAcquireOrRenew()).toBe(false);
+    expect(server.record?.holderIdentity).toBe('b');
+  });
+
+  it('a holder that keeps renewing is never taken over, because each change restarts the observation window', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const b = elector(server, clock, 'b').e;
+    const a = elector(server, clock, 'a').e;
+    await b.tryAcquireOrRenew();
+    for (let i = 0; i < 10; i++) {
+      expect(await a.tryAcquireOrRenew()).toBe(false);
+      await clock.advance(10_000);
+      expect(await b.tryAcquireOrRenew()).toBe(true);
+    }
+    expect(server.record?.holderIdentity).toBe('b');
+  });
+
+  it('takes over once the lease expired by local observation, incrementing leaderTransitions', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const now = new Date(clock.now()).toISOString();
+    server.record = { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 5 };
+    const { e } = elector(server, clock, 'a');
+    expect(await e.tryAcquireOrRenew()).toBe(false);
+    await clock.advance(15_000);
+    expect(await e.tryAcquireOrRenew()).toBe(true);
+    expect(server.record).toMatchObject({ holderIdentity: 'a', leaseTransitions: 6 });
+    expect(iso(server.record?.acquireTime)).toBe(new Date(clock.now()).toISOString());
+  });
+
+  it('of two candidates racing for an expired lease only one wins (optimistic concurrency)', async () => {
+    const server = new FakeLeaseServer();
+    server.record = { holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 };
+    const clock = new FakeClock();
+    const a = elector(server, clock, 'a').e;
+    const b = elector(server, clock, 'b').e;
+    const results = await Promise.all([a.tryAcquireOrRenew(), b.tryAcquireOrRenew()]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(server.record?.leaseTransitions).toBe(1);
+  });
+
+  it('a store error is a failed attempt, not a throw', async () => {
+    const server = new FakeLeaseServer();
+    server.failing = new Error('connection refused');
+    const { e } = elector(server, new FakeClock(), 'a');
+    expect(await e.tryAcquireOrRenew()).toBe(false);
+  });
+});
+
+describe('LeaderElector.run', () => {
+  it('leads, renews every retry period, and stops leading when renewals fail for the renew deadline', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const { e, events } = elector(server, clock, 'a');
+    const done = e.run();
+    await settle();
+    expect(events).toEqual(['started']);
+    expect(e.isLeader()).toBe(true);
+    await clock.advance(6_000);
+    expect(server.writes).toBe(4); // create + 3 renewals at 2 s intervals
+    server.failing = new Error('apiserver unreachable');
+    await clock.advance(9_999);
+    expect(events).toEqual(['started']); // still within the 10 s renew deadline
+    await clock.advance(2_001);
+    await done;
+    expect(events).toEqual(['started', 'stopped']);
+    expect(e.isLeader()).toBe(false);
+  });
+
+  it('a hung renew request does not extend leadership past the renew deadline', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const store = new FakeLeaseStore(server);
+    let hang = false;
+    const hanging: LeaseStore = {
+      get: () => (hang ? new Promise(() => undefined) : store.get()),
+      create: (r) => store.create(r),
+      update: (r) => (hang ? new Promise(() => undefined) : store.update(r)),
+      describe: () => store.describe(),
+    };
+    const events: string[] = [];
+    const e = new LeaderElector({
+      store: hanging,
+      identity: 'a',
+      clock,
+      random: () => 0,
+      onStartedLeading: () => events.push('started'),
+      onStoppedLeading: () => events.push('stopped'),
+    });
+    const done = e.run();
+    await settle();
+    hang = true;
+    await clock.advance(12_000);
+    await done;
+    expect(events).toEqual(['started', 'stopped']);
+  });
+
+  it('a standby campaigns every retry period and takes over after the leader releases', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const a = elector(server, clock, 'a');
+    const b = elector(server, clock, 'b');
+    const runA = a.e.run();
+    await settle();
+    const runB = b.e.run();
+    await clock.advance(20_000);
+    expect(a.e.isLeader()).toBe(true);
+    expect(b.events).toEqual([]); // a keeps renewing, so b never sees it expire
+    expect(await a.e.release()).toBe(true);
+    await runA;
+    expect(server.record).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 });
+    await clock.advance(3_000); // b's next attempt sees the released (empty) lease
+    expect(b.events).toEqual(['started']);
+    expect(server.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    b.e.stop();
+    await runB;
+  });
+
+  it('a standby takes over after the leader vanishes without releasing (crash), once the lease expires locally', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const a = elector(server, clock, 'a');
+    const b = elector(server, clock, 'b');
+    const runA = a.e.run();
+    await settle();
+    const runB = b.e.run();
+    await clock.advance(4_000);
+    a.e.stop(); // crash: no more renewals, no release
+    await runA;
+    await clock.advance(14_000);
+    expect(b.events).toEqual([]);
+    await clock.advance(4_000);
+    expect(b.events).toEqual(['started']);
+    expect(server.record).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    b.e.stop();
+    await runB;
+  });
+
+  it('release() by a non-leader writes nothing', async () => {
+    const server = new FakeLeaseServer();
+    const now = new Date().toISOString();
+    server.record = { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 0 };
+    const { e } = elector(server, new FakeClock(), 'a');
+    await e.tryAcquireOrRenew();
+    const writes = server.writes;
+    expect(await e.release()).toBe(false);
+    expect(server.writes).toBe(writes);
+  });
+});
