@@ -1,0 +1,191 @@
+// Status computation: a pure function from what one reconcile pass saw and did to the next status. The
+// reconciler writes the result once, and only when it differs from what is stored.
+import { Reason } from '../api/reasons.ts';
+import {
+  type AccountOutcome,
+  AccountState,
+  ConditionType,
+  type ImageShare,
+  type ImageShareStatus,
+  SharePolicy,
+} from '../api/types.ts';
+import type { CloudError, ObservedImage } from '../cloud/port.ts';
+import { buildConditions, rfc3339, type Summary } from './conditions.ts';
+import type { ExecutionOutcome } from './execute-plan.ts';
+import { planStatus, type SharePlan } from './plan-shares.ts';
+
+/** What one reconcile pass found; each variant carries exactly what its status needs. */
+export type PassResult =
+  | { kind: 'firstSight' }
+  | { kind: 'suspended' }
+  | { kind: 'duplicate'; ownerKey: string }
+  | { kind: 'blocked'; reason: string; message: string; transient: boolean }
+  | { kind: 'observeFailed'; error: CloudError }
+  | { kind: 'planned'; observed: ObservedImage; plan: SharePlan }
+  | { kind: 'applied'; plan: SharePlan; outcome: ExecutionOutcome; observed: ObservedImage; next: SharePlan };
+
+/** Computes the next status. lastSyncTime moves only when something else in the status moved. */
+export function computeStatus(obj: ImageShare, pass: PassResult, now: Date): ImageShareStatus {
+  const prev = obj.status ?? {};
+  const generation = obj.metadata.generation ?? 0;
+  const summary = summarize(obj, pass);
+  const next: ImageShareStatus = { ...prev, ...observedFields(obj, pass), observedGeneration: generation };
+  next.conditions = buildConditions(prev.conditions, summary, generation, now);
+  const { lastSyncTime: _a, ...a } = next;
+  const { lastSyncTime: _b, ...b } = prev;
+  const observedCloud = pass.kind === 'planned' || pass.kind === 'applied';
+  if (observedCloud && (!sameStatus(a, b) || prev.lastSyncTime === undefined)) next.lastSyncTime = rfc3339(now);
+  return next;
+}
+
+/** Structural equality of two statuses (key order independent), used to skip no-op writes. */
+export function sameStatus(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)))
+      : val,
+  );
+}
+
+function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
+  if (pass.kind === 'planned') {
+    return { ...imageFields(pass.observed), accounts: accountOutcomes(obj, pass.observed, pass.plan), plan: planStatus(pass.plan) };
+  }
+  if (pass.kind !== 'applied') return {};
+  const { outcome, observed, next } = pass;
+  return {
+    ...imageFields(observed),
+    managedAccounts: managedAfter(obj, outcome, observed),
+    managedCommunity: outcome.published || ((obj.status?.managedCommunity ?? false) && !outcome.unpublished),
+    accounts: accountOutcomes(obj, observed, next, outcome.failedAccounts),
+    plan: planStatus(next),
+  };
+}
+
+function imageFields(observed: ObservedImage): ImageShareStatus {
+  return {
+    image: { name: observed.name, status: observed.status, encrypted: observed.encrypted },
+    community: observed.community,
+    sharedAccounts: observed.sharedAccounts.map((a) => a.id).sort(),
+  };
+}
+
+/**
+ * What this object manages after the pass: what it managed before plus what it just granted, minus what it
+ * revoked, minus accounts that are neither wanted nor shared any more (nothing left to clean up). In Authoritative
+ * mode every wanted account that is shared is managed too, since the object owns the whole list.
+ * Grants are recorded from the write results, not the re-observation, so read-after-write lag cannot lose them.
+ */
+function managedAfter(obj: ImageShare, outcome: ExecutionOutcome, observed: ObservedImage): string[] {
+  const desired = new Set(obj.spec.accounts ?? []);
+  const shared = new Set(observed.sharedAccounts.map((a) => a.id));
+  const managed = new Set([...(obj.status?.managedAccounts ?? []), ...outcome.granted]);
+  if ((obj.spec.sharePolicy ?? SharePolicy.Authoritative) === SharePolicy.Authoritative) {
+    for (const id of shared) if (desired.has(id)) managed.add(id);
+  }
+  for (const id of outcome.revoked) managed.delete(id);
+  for (const id of [...managed]) if (!desired.has(id) && !shared.has(id)) managed.delete(id);
+  return [...managed].sort();
+}
+
+function accountOutcomes(
+  obj: ImageShare,
+  observed: ObservedImage,
+  plan: SharePlan,
+  failed: ReadonlyMap<string, CloudError> = new Map(),
+): AccountOutcome[] {
+  const shared = new Map(observed.sharedAccounts.map((a) => [a.id, a.sharedTime]));
+  const blockedBy = new Map(plan.blockers.flatMap((b) => b.accounts.map((id) => [id, b] as const)));
+  return [...new Set(obj.spec.accounts ?? [])].sort().map((id): AccountOutcome => {
+    if (shared.has(id)) {
+      const t = shared.get(id);
+      return { id, state: AccountState.Shared, ...(t ? { sharedTime: t } : {}) };
+    }
+    const err = failed.get(id);
+    if (err) return { id, state: AccountState.Failed, reason: err.reason, message: err.message };
+    const blocker = blockedBy.get(id);
+    if (blocker) return { id, state: AccountState.Failed, reason: blocker.reason, message: blocker.message };
+    return { id, state: AccountState.Pending };
+  });
+}
+
+function summarize(obj: ImageShare, pass: PassResult): Summary {
+  switch (pass.kind) {
+    case 'firstSight':
+      return { ready: 'Unknown', reason: Reason.Progressing, message: 'Reconciliation has started.', abnormal: ConditionType.Reconciling };
+    case 'suspended':
+      return { ready: 'False', reason: Reason.Suspended, message: 'Reconciliation is suspended: the cloud is neither observed nor changed until spec.suspend is false.' };
+    case 'duplicate':
+      return {
+        ready: 'False',
+        reason: Reason.DuplicateImageShare,
+        message: `ImageShare ${pass.ownerKey} already manages image ${obj.spec.imageId} in ${obj.spec.regionId}; delete one of the two.`,
+        abnormal: ConditionType.Stalled,
+      };
+    case 'blocked':
+      return { ready: 'False', reason: pass.reason, message: pass.message, abnormal: pass.transient ? ConditionType.Reconciling : ConditionType.Stalled };
+    case 'observeFailed':
+      return errorSummary(pass.error);
+    case 'planned':
+      return planSummary(pass.plan);
+    case 'applied':
+      return appliedSummary(obj, pass);
+  }
+}
+
+function errorSummary(error: CloudError): Summary {
+  if (error.kind === 'terminal') return { ready: 'False', reason: error.reason, message: error.message, abnormal: ConditionType.Stalled };
+  return { ready: 'False', reason: error.reason, message: `${error.message} Retrying with backoff.`, abnormal: ConditionType.Reconciling };
+}
+
+function planSummary(plan: SharePlan): Summary {
+  const blocked = plan.blockers.map((b) => ` ${b.message}`).join('');
+  if (plan.operations.length === 0 && plan.blockers.length === 0) {
+    return { ready: 'True', reason: Reason.PlanInSync, message: 'Plan mode: the cloud already matches the spec.' };
+  }
+  return { ready: 'False', reason: Reason.PlanPending, message: `Plan mode: Apply would ${describePlan(plan)}; nothing was written.${blocked}` };
+}
+
+function appliedSummary(obj: ImageShare, pass: Extract<PassResult, { kind: 'applied' }>): Summary {
+  const { outcome, next, observed } = pass;
+  if (outcome.error) return errorSummary(outcome.error);
+  const blocker = next.blockers[0];
+  if (blocker) return { ready: 'False', reason: blocker.reason, message: blocker.message, abnormal: ConditionType.Stalled };
+  if (outcome.failedAccounts.size > 0) {
+    const total = new Set(obj.spec.accounts ?? []).size;
+    const list = [...outcome.failedAccounts].slice(0, 5).map(([id, e]) => `${id} (${e.reason})`).join(', ');
+    const more = outcome.failedAccounts.size > 5 ? ` and ${outcome.failedAccounts.size - 5} more` : '';
+    return {
+      ready: 'False',
+      reason: Reason.AccountsFailed,
+      message: `${outcome.failedAccounts.size} of ${total} accounts could not be shared: ${list}${more}; see status.accounts. The others are shared.`,
+      abnormal: ConditionType.Stalled,
+    };
+  }
+  if (next.operations.length > 0) {
+    return { ready: 'False', reason: Reason.Progressing, message: `Waiting for ECS to reflect the changes: still to ${describePlan(next)}.`, abnormal: ConditionType.Reconciling };
+  }
+  return { ready: 'True', reason: Reason.Synced, message: syncedMessage(observed, next) };
+}
+
+function syncedMessage(observed: ObservedImage, next: SharePlan): string {
+  const n = observed.sharedAccounts.length;
+  let msg = `Shared with ${n} account${n === 1 ? '' : 's'}`;
+  if (observed.community) msg += '; published as a community image';
+  if (next.unmanagedShares.length > 0) msg += `; ${next.unmanagedShares.length} of them shared outside this object (left alone in Additive mode)`;
+  return `${msg}.`;
+}
+
+/** "grant 3, revoke 1, publish" — the exact operations, for messages and events. */
+export function describePlan(plan: SharePlan): string {
+  const parts: string[] = [];
+  if (plan.community === 'Unpublish') parts.push('unpublish');
+  if (plan.revoke.length) parts.push(`revoke ${plan.revoke.length} account${plan.revoke.length === 1 ? '' : 's'}`);
+  if (plan.grant.length) parts.push(`grant ${plan.grant.length} account${plan.grant.length === 1 ? '' : 's'}`);
+  if (plan.community === 'Publish') parts.push('publish');
+  return parts.length ? parts.join(', ') : 'change nothing';
+}

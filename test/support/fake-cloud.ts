@@ -1,0 +1,119 @@
+// An in-memory ImageSharing for fast unit tests of the reconciler. It keeps the ECS rules the reconciler relies on
+// (account-specific failures, community images refusing grants, the 50 quota) and records every write. The real
+// protocol is tested against the emulator in test/contract/.
+import { CloudError, type AccountResult, type ErrorClass, type ImageRef, type ImageSharing, type ImageSharingFactory, type ObservedImage } from '../../src/cloud/port.ts';
+
+export interface FakeImage {
+  name: string;
+  status: string;
+  encrypted: boolean;
+  community: boolean;
+  accounts: Map<string, string>;
+}
+
+export type FakeCall = { op: 'observe' | 'grant' | 'revoke' | 'publish' | 'unpublish'; accounts?: string[] };
+
+const err = (code: string, c: Omit<ErrorClass, 'accountSpecific'> & { accountSpecific?: boolean }) =>
+  new CloudError({ code, accountSpecific: false, ...c });
+
+export class FakeCloud implements ImageSharing, ImageSharingFactory {
+  readonly images = new Map<string, FakeImage>();
+  readonly calls: FakeCall[] = [];
+  /** Accounts ECS does not know. */
+  readonly unknownAccounts = new Set<string>();
+  /** Errors thrown by the next calls, first in first out (e.g. throttling). */
+  readonly failNext: CloudError[] = [];
+  private clock = 0;
+
+  forCredentials(): ImageSharing {
+    return this;
+  }
+
+  addImage(ref: ImageRef, init: Partial<Omit<FakeImage, 'accounts'>> & { accounts?: string[] } = {}): FakeImage {
+    const img: FakeImage = {
+      name: init.name ?? 'golden',
+      status: init.status ?? 'Available',
+      encrypted: init.encrypted ?? false,
+      community: init.community ?? false,
+      accounts: new Map((init.accounts ?? []).map((id) => [id, this.stamp()])),
+    };
+    this.images.set(key(ref), img);
+    return img;
+  }
+
+  image(ref: ImageRef): FakeImage {
+    const img = this.images.get(key(ref));
+    if (!img) throw new Error(`no fake image ${key(ref)}`);
+    return img;
+  }
+
+  writes(): FakeCall[] {
+    return this.calls.filter((c) => c.op !== 'observe');
+  }
+
+  async observe(ref: ImageRef): Promise<ObservedImage> {
+    this.calls.push({ op: 'observe' });
+    this.maybeFail();
+    const img = this.images.get(key(ref));
+    if (!img) throw err('InvalidImageId.NotFound', { kind: 'terminal', reason: 'ImageNotFound', message: `Image ${ref.imageId} was not found.` });
+    return {
+      ref,
+      name: img.name,
+      description: '',
+      status: img.status,
+      encrypted: img.encrypted,
+      ownerAlias: 'self',
+      community: img.community,
+      sharedAccounts: [...img.accounts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, sharedTime]) => ({ id, sharedTime })),
+    };
+  }
+
+  async grant(ref: ImageRef, accounts: readonly string[]): Promise<AccountResult[]> {
+    this.calls.push({ op: 'grant', accounts: [...accounts] });
+    this.maybeFail();
+    const img = this.image(ref);
+    if (img.community) throw err('Image.Public', { kind: 'terminal', reason: 'ImageIsCommunity', message: 'The image is a community image.' });
+    const results: AccountResult[] = accounts.map((id) =>
+      this.unknownAccounts.has(id)
+        ? { id, ok: false, error: err('InvalidAccount.NotFound', { kind: 'terminal', reason: 'AccountNotFound', message: `Account ${id} does not exist.`, accountSpecific: true }) }
+        : { id, ok: true },
+    );
+    const adding = results.filter((r) => r.ok).map((r) => r.id);
+    if (new Set([...img.accounts.keys(), ...adding]).size > 50) {
+      throw err('QuotaExceed.ShareImageUser', { kind: 'terminal', reason: 'AccountQuotaExceeded', message: 'Quota exceeded.' });
+    }
+    for (const id of adding) if (!img.accounts.has(id)) img.accounts.set(id, this.stamp());
+    return results;
+  }
+
+  async revoke(ref: ImageRef, accounts: readonly string[]): Promise<AccountResult[]> {
+    this.calls.push({ op: 'revoke', accounts: [...accounts] });
+    this.maybeFail();
+    const img = this.image(ref);
+    for (const id of accounts) img.accounts.delete(id);
+    return accounts.map((id) => ({ id, ok: true }));
+  }
+
+  async setCommunity(ref: ImageRef, community: boolean): Promise<void> {
+    this.calls.push({ op: community ? 'publish' : 'unpublish' });
+    this.maybeFail();
+    this.image(ref).community = community;
+  }
+
+  private maybeFail(): void {
+    const e = this.failNext.shift();
+    if (e) throw e;
+  }
+
+  private stamp(): string {
+    this.clock++;
+    return new Date(Date.UTC(2026, 0, 1, 0, 0, this.clock)).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+}
+
+const key = (ref: ImageRef) => `${ref.regionId}/${ref.imageId}`;
+
+export const throttled = (retryAfterMs?: number) =>
+  new CloudError({ code: 'Throttling.User', kind: retryAfterMs ? 'wait' : 'transient', reason: 'Throttled', message: 'ECS throttled the request.', accountSpecific: false, retryAfterMs });
+export const terminal = (code: string, reason: ErrorClass['reason']) =>
+  new CloudError({ code, kind: 'terminal', reason, message: `${reason} happened.`, accountSpecific: false });

@@ -1,0 +1,74 @@
+// An in-memory ImageShareStore with apiserver-like bookkeeping (resourceVersion, generation, finalizers), for unit
+// tests of the reconciler. The real store is tested against kube-apiserver in test/integration/.
+import { API_VERSION, FINALIZER, type ImageShare, type ImageShareSpec, type ImageShareStatus, KIND } from '../../src/api/types.ts';
+import type { ImageShareStore } from '../../src/reconcile/reconcile.ts';
+
+export class FakeStore implements ImageShareStore {
+  readonly objects = new Map<string, ImageShare>();
+  statusWrites = 0;
+  private rv = 0;
+
+  create(name: string, spec: ImageShareSpec, opts: { namespace?: string; createdAt?: string } = {}): ImageShare {
+    const namespace = opts.namespace ?? 'default';
+    const obj: ImageShare = {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name, namespace, uid: `uid-${name}-${namespace}`, generation: 1, resourceVersion: String(++this.rv), creationTimestamp: opts.createdAt ?? '2026-01-01T00:00:00Z' },
+      spec,
+    };
+    this.objects.set(`${namespace}/${name}`, obj);
+    return structuredClone(obj);
+  }
+
+  updateSpec(name: string, patch: Partial<ImageShareSpec>, namespace = 'default'): void {
+    const obj = this.must(namespace, name);
+    obj.spec = { ...obj.spec, ...patch };
+    obj.metadata.generation = (obj.metadata.generation ?? 0) + 1;
+    obj.metadata.resourceVersion = String(++this.rv);
+  }
+
+  delete(name: string, namespace = 'default'): void {
+    const obj = this.must(namespace, name);
+    if (obj.metadata.finalizers?.length) {
+      obj.metadata.deletionTimestamp = '2026-01-02T00:00:00Z';
+      obj.metadata.generation = (obj.metadata.generation ?? 0) + 1;
+    } else this.objects.delete(`${namespace}/${name}`);
+  }
+
+  async get(namespace: string, name: string): Promise<ImageShare | null> {
+    const obj = this.objects.get(`${namespace}/${name}`);
+    return obj ? structuredClone(obj) : null;
+  }
+
+  async addFinalizer(obj: ImageShare): Promise<ImageShare> {
+    const cur = this.must(obj.metadata.namespace, obj.metadata.name);
+    cur.metadata.finalizers = [...(cur.metadata.finalizers ?? []), FINALIZER];
+    cur.metadata.resourceVersion = String(++this.rv);
+    return structuredClone(cur);
+  }
+
+  async removeFinalizer(obj: ImageShare): Promise<void> {
+    const cur = this.must(obj.metadata.namespace, obj.metadata.name);
+    cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+    if (cur.metadata.deletionTimestamp && cur.metadata.finalizers.length === 0) this.objects.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
+  }
+
+  async patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'conflict'> {
+    const cur = this.must(obj.metadata.namespace, obj.metadata.name);
+    if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) return 'conflict';
+    cur.status = structuredClone(status);
+    cur.metadata.resourceVersion = String(++this.rv);
+    this.statusWrites++;
+    return 'ok';
+  }
+
+  list(): ImageShare[] {
+    return [...this.objects.values()].map((o) => structuredClone(o));
+  }
+
+  must(namespace: string, name: string): ImageShare {
+    const obj = this.objects.get(`${namespace}/${name}`);
+    if (!obj) throw new Error(`no object ${namespace}/${name}`);
+    return obj;
+  }
+}
