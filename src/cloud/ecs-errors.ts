@@ -18,8 +18,8 @@ const W = ErrorKind.Wait;
 
 type Row = [httpStatus: number, kind: ErrorKind, reason: Reason, message: string];
 
-const invalidRequest = (what: string): Row => [
-  400,
+const invalidRequest = (what: string, httpStatus = 400): Row => [
+  httpStatus,
   T,
   Reason.InvalidRequest,
   `ECS rejected a request the operator should never send (${what}); this is a bug, please report it.`,
@@ -129,7 +129,7 @@ const rows = {
     Reason.CommunityAgreementNotSigned,
     'The account has not signed the Community Image Terms of Service; sign them in the ECS console before publishing.',
   ],
-  'InvalidParameter.IsPublic': invalidRequest('IsPublic together with account lists'),
+  'InvalidParameter.IsPublic': invalidRequest('IsPublic together with account lists', 403),
   'InvalidParameter.KMSKeyId.CMKUnauthorized': [
     403,
     T,
@@ -244,7 +244,7 @@ const rows = {
     'Alibaba Cloud risk control blocked the request; check the account in the console or contact Alibaba Cloud support.',
   ],
   InvalidParameter: invalidRequest('an invalid parameter'),
-  'InvalidAction.NotFound': invalidRequest('an unknown API action'),
+  'InvalidAction.NotFound': invalidRequest('an unknown API action', 404),
   InvalidVersion: invalidRequest('an unknown API version'),
 
   // Raised locally by openapi-core when no credential is configured at all.
