@@ -1,0 +1,92 @@
+// Kubernetes Events (events.k8s.io/v1) about ImageShares. Emitting is best-effort: a failure is logged and
+// swallowed, because an event is a notification, never a reason to fail or retry a reconcile.
+import { EventsV1Api, type KubeConfig, V1MicroTime } from '@kubernetes/client-node';
+import { describeApiError } from './api-errors.ts';
+
+export const REPORTING_CONTROLLER = 'ecs.alicloud.dev/imageshare-operator';
+
+export const EventType = { Normal: 'Normal', Warning: 'Warning' } as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** The object an event is about: any namespaced object with apiVersion, kind and metadata. */
+export interface EventSubject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; uid?: string | undefined; resourceVersion?: string | undefined };
+}
+
+export interface EventInput {
+  type: EventType;
+  /** PascalCase, from the closed reason vocabulary (src/api/reasons.ts). ≤ 128 characters. */
+  reason: string;
+  /** What the controller did or tried, e.g. Grant, Revoke, Publish, Cleanup, Reconcile. ≤ 128 characters. */
+  action: string;
+  /** One sentence for humans; truncated to 1024 characters. Must not contain secrets. */
+  note: string;
+}
+
+/** Emits events; never throws and never rejects. */
+export interface EventRecorder {
+  emit(subject: EventSubject, event: EventInput): Promise<void>;
+}
+
+export interface EventLogger {
+  warn(obj: object, msg: string): void;
+}
+
+const MAX_NOTE = 1024;
+const MAX_SHORT = 128;
+
+export class KubeEventRecorder implements EventRecorder {
+  readonly #api: EventsV1Api;
+  readonly #instance: string;
+  readonly #log: EventLogger;
+  #seq = 0n;
+
+  /** `reportingInstance` is this replica's pod name (≤ 128 characters; longer names are cut). */
+  constructor(kc: KubeConfig, reportingInstance: string, log: EventLogger) {
+    this.#api = kc.makeApiClient(EventsV1Api);
+    this.#instance = reportingInstance.slice(0, MAX_SHORT);
+    this.#log = log;
+  }
+
+  async emit(subject: EventSubject, event: EventInput): Promise<void> {
+    const { name, namespace } = subject.metadata;
+    const now = new V1MicroTime();
+    try {
+      await this.#api.createNamespacedEvent({
+        namespace,
+        body: {
+          // client-go names events "<object>.<hex nanos>"; a per-process counter keeps same-millisecond events apart.
+          metadata: { name: `${name}.${this.#suffix(now)}`, namespace },
+          eventTime: now,
+          type: event.type,
+          reason: event.reason.slice(0, MAX_SHORT),
+          action: event.action.slice(0, MAX_SHORT),
+          note: truncate(event.note, MAX_NOTE),
+          reportingController: REPORTING_CONTROLLER,
+          reportingInstance: this.#instance,
+          regarding: {
+            apiVersion: subject.apiVersion,
+            kind: subject.kind,
+            name,
+            namespace,
+            ...(subject.metadata.uid === undefined ? {} : { uid: subject.metadata.uid }),
+            ...(subject.metadata.resourceVersion === undefined ? {} : { resourceVersion: subject.metadata.resourceVersion }),
+          },
+        },
+      });
+    } catch (err: unknown) {
+      this.#log.warn({ err: describeApiError(err), object: `${namespace}/${name}`, reason: event.reason }, 'failed to emit event');
+    }
+  }
+
+  #suffix(now: Date): string {
+    this.#seq = (this.#seq + 1n) % 1_000_000n;
+    return (BigInt(now.getTime()) * 1_000_000n + this.#seq).toString(16);
+  }
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,208 @@
+// Reads and writes of ImageShare objects that the reconciler needs, each with a precise concurrency story:
+//
+// - patchStatus: a JSON merge patch of /status that carries metadata.resourceVersion. We chose this over
+//   server-side apply because the reconciler computes the *whole* status from one observed object (spec at one
+//   generation + the cloud state it read); if anything changed the object since, the computed status may be stale
+//   (e.g. stamped with an old observedGeneration), so the write must fail (409 → ConflictError) rather than win.
+//   SSA with force would silently overwrite. The patch is a minimal diff: fields that disappeared are sent as null,
+//   lists are replaced whole, and a no-op diff skips the request entirely ("write status only when it changed").
+// - addFinalizer: a merge patch of metadata.finalizers with resourceVersion (409 → ConflictError).
+// - removeFinalizer: a JSON Patch `test` + `remove` at our finalizer's index: it removes exactly our entry and
+//   fails (→ re-read and retry) if the list moved, so it never clobbers another controller's finalizer.
+import {
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { FINALIZER, GROUP, type ImageShare, type ImageShareStatus, PLURAL, VERSION } from '../api/types.ts';
+import { ConflictError, describeApiError, httpStatusOf } from './api-errors.ts';
+
+export const FIELD_MANAGER = 'imageshare-operator';
+
+/** The ImageShare reads and writes the reconciler depends on (implemented by ImageShareClient; faked in tests). */
+export interface ImageShareStore {
+  get(namespace: string, name: string): Promise<ImageShare | null>;
+  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare>;
+  addFinalizer(obj: ImageShare): Promise<ImageShare>;
+  removeFinalizer(obj: ImageShare): Promise<ImageShare | null>;
+  listAll(): Promise<ImageShare[]>;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+const keyOf = (obj: ImageShare) => `${obj.metadata.namespace}/${obj.metadata.name}`;
+
+export class ImageShareClient implements ImageShareStore {
+  readonly #api: CustomObjectsApi;
+
+  constructor(kc: KubeConfig) {
+    this.#api = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /** A fresh GET (not the cache). Resolves null when the object does not exist; throws on other API errors. */
+  async get(namespace: string, name: string): Promise<ImageShare | null> {
+    try {
+      return (await this.#api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as ImageShare;
+    } catch (err: unknown) {
+      if (httpStatusOf(err) === 404) return null;
+      throw apiError(err, `get ImageShare ${namespace}/${name}`);
+    }
+  }
+
+  /**
+   * Writes `status` through the /status subresource as a minimal merge patch conditioned on
+   * obj.metadata.resourceVersion. Returns the updated object, or `obj` unchanged when nothing differs (no request).
+   * Throws ConflictError when the object changed since `obj` was read (re-read, recompute, retry), and a wrapped
+   * error for anything else (404 included: the object is gone).
+   */
+  async patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare> {
+    const diff = mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json);
+    if (diff === undefined) return obj;
+    const body = { metadata: { resourceVersion: requireVersion(obj) }, status: diff };
+    try {
+      return (await this.#api.patchNamespacedCustomObjectStatus(
+        { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as ImageShare;
+    } catch (err: unknown) {
+      throw apiError(err, `patch status of ImageShare ${keyOf(obj)}`, keyOf(obj));
+    }
+  }
+
+  /**
+   * Adds FINALIZER (keeping every other finalizer) with a merge patch conditioned on resourceVersion. No request
+   * when already present. Throws ConflictError when the object changed since it was read.
+   */
+  async addFinalizer(obj: ImageShare): Promise<ImageShare> {
+    const current = obj.metadata.finalizers ?? [];
+    if (current.includes(FINALIZER)) return obj;
+    const body = { metadata: { finalizers: [...current, FINALIZER], resourceVersion: requireVersion(obj) } };
+    try {
+      return (await this.#api.patchNamespacedCustomObject(
+        { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as ImageShare;
+    } catch (err: unknown) {
+      throw apiError(err, `add finalizer to ImageShare ${keyOf(obj)}`, keyOf(obj));
+    }
+  }
+
+  /**
+   * Removes exactly FINALIZER with JSON Patch test+remove at its index. If another writer moved the list, the test
+   * fails; it then re-reads and retries (up to 3 times) before throwing ConflictError. Resolves the object as
+   * returned by the apiserver, or null when the object (or our finalizer) is already gone.
+   */
+  async removeFinalizer(obj: ImageShare): Promise<ImageShare | null> {
+    let current: ImageShare | null = obj;
+    for (let attempt = 0; attempt < 3 && current !== null; attempt++) {
+      const index = (current.metadata.finalizers ?? []).indexOf(FINALIZER);
+      if (index < 0) return current;
+      const path = `/metadata/finalizers/${index}`;
+      const body = [
+        { op: 'test', path, value: FINALIZER },
+        { op: 'remove', path },
+      ];
+      try {
+        // JSON Patch is the generated client's default content type; set it anyway so intent is explicit.
+        return (await this.#api.patchNamespacedCustomObject(
+          { ...this.#ref(current), body, fieldManager: FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+        )) as ImageShare;
+      } catch (err: unknown) {
+        const status = httpStatusOf(err);
+        if (status === 404) return null;
+        // 422: the `test` op failed (the list changed under us); 409: a concurrent write. Re-read and retry.
+        if (status !== 422 && status !== 409) throw apiError(err, `remove finalizer from ImageShare ${keyOf(current)}`);
+        current = await this.get(current.metadata.namespace, current.metadata.name);
+      }
+    }
+    if (current === null) return null;
+    throw new ConflictError(keyOf(current), `finalizer list of ImageShare ${keyOf(current)} kept changing; retry`);
+  }
+
+  /** Every ImageShare in every namespace, following list pagination. Throws on API errors. */
+  async listAll(): Promise<ImageShare[]> {
+    const items: ImageShare[] = [];
+    let token: string | undefined;
+    do {
+      const page = (await this.#api
+        .listCustomObjectForAllNamespaces({
+          group: GROUP,
+          version: VERSION,
+          resourcePlural: PLURAL,
+          limit: 500,
+          ...(token === undefined ? {} : { _continue: token }),
+        })
+        .catch((err: unknown) => {
+          throw apiError(err, 'list ImageShares');
+        })) as { items?: ImageShare[]; metadata?: { _continue?: string; continue?: string } };
+      items.push(...(page.items ?? []));
+      const next = page.metadata?.continue ?? page.metadata?._continue;
+      token = next === undefined || next === '' ? undefined : next;
+    } while (token !== undefined);
+    return items;
+  }
+
+  #ref(obj: ImageShare) {
+    return { group: GROUP, version: VERSION, namespace: obj.metadata.namespace, plural: PLURAL, name: obj.metadata.name };
+  }
+}
+
+/**
+ * The RFC 7386 merge patch that turns `from` into `to`, or undefined when they are equal. Keys missing from `to`
+ * become null; objects recurse; arrays and scalars are replaced whole.
+ */
+export function mergePatchDiff(from: Json, to: Json): Json | undefined {
+  if (!isObject(from) || !isObject(to)) return deepEqual(from, to) ? undefined : to;
+  const patch: { [k: string]: Json } = {};
+  for (const key of Object.keys(from)) {
+    if (to[key] === undefined) patch[key] = null;
+  }
+  for (const [key, value] of Object.entries(to)) {
+    const d = fieldDiff(from[key], value);
+    if (d !== undefined) patch[key] = d;
+  }
+  return Object.keys(patch).length === 0 ? undefined : patch;
+}
+
+/** The patch value for one field, or undefined when it is unchanged (or absent in the target). */
+function fieldDiff(before: Json | undefined, after: Json | undefined): Json | undefined {
+  if (after === undefined) return undefined;
+  if (before === undefined) return after;
+  return mergePatchDiff(before, after);
+}
+
+function isObject(v: Json | undefined): v is { [k: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepEqual(a: Json | undefined, b: Json | undefined): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(v: Json | undefined): Json | undefined {
+  if (Array.isArray(v)) return v.map((x) => canonical(x) ?? null);
+  if (!isObject(v)) return v;
+  const out: { [k: string]: Json } = {};
+  for (const k of Object.keys(v).sort()) {
+    const c = canonical(v[k]);
+    if (c !== undefined) out[k] = c;
+  }
+  return out;
+}
+
+function requireVersion(obj: ImageShare): string {
+  const rv = obj.metadata.resourceVersion;
+  if (rv === undefined || rv === '') {
+    throw new TypeError(`ImageShare ${keyOf(obj)} has no resourceVersion; pass an object read from the apiserver`);
+  }
+  return rv;
+}
+
+function apiError(err: unknown, what: string, conflictKey?: string): Error {
+  if (conflictKey !== undefined && httpStatusOf(err) === 409) {
+    return new ConflictError(conflictKey, `${what}: the object changed since it was read`, { cause: err });
+  }
+  return new Error(`${what} failed: ${describeApiError(err)}`, { cause: err });
+}
