@@ -1,0 +1,26 @@
+// The reconciler's view of Kubernetes (src/reconcile/reconcile.ts ImageShareStore), on top of the API client for
+// fresh reads and writes and the informer cache for the cross-namespace duplicate check.
+import type { ImageShare, ImageShareStatus } from '../api/types.ts';
+import type { ImageShareStore as ReconcileStore } from '../reconcile/reconcile.ts';
+import { ConflictError } from './api-errors.ts';
+import type { ImageShareClient } from './imageshare-client.ts';
+
+export function reconcileStore(client: ImageShareClient, cached: () => ImageShare[]): ReconcileStore {
+  return {
+    get: (namespace, name) => client.get(namespace, name),
+    addFinalizer: (obj) => client.addFinalizer(obj),
+    async removeFinalizer(obj) {
+      await client.removeFinalizer(obj);
+    },
+    async patchStatus(obj: ImageShare, status: ImageShareStatus) {
+      try {
+        await client.patchStatus(obj, status);
+        return 'ok';
+      } catch (err: unknown) {
+        if (err instanceof ConflictError) return 'conflict';
+        throw err;
+      }
+    },
+    list: cached,
+  };
+}

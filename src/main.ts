@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// Composition root: read config, build the adapters, start the controller. No logic lives here.
+import { Mode } from './api/types.ts';
+import { createEcsImageSharingFactory } from './cloud/ecs-factory.ts';
+import { ConfigError, helpText, loadConfig } from './config.ts';
+import { KubeEventRecorder } from './kube/events.ts';
+import { ImageShareClient } from './kube/imageshare-client.ts';
+import { ImageShareInformer } from './kube/informer.ts';
+import { loadKubeConfig } from './kube/kubeconfig.ts';
+import { LeaderElector } from './kube/leader-election.ts';
+import { KubeLeaseStore } from './kube/lease-store.ts';
+import { reconcileStore } from './kube/reconcile-store.ts';
+import { CredentialsNotFoundError, SecretCredentialsReader } from './kube/secret-credentials.ts';
+import { reconcile } from './reconcile/reconcile.ts';
+import { runController } from './runtime/controller.ts';
+import { startProbeServer } from './runtime/http-server.ts';
+import { createLogger } from './runtime/logger.ts';
+import { OperatorMetrics } from './runtime/metrics.ts';
+import { startResync } from './runtime/resync.ts';
+import { WorkQueue } from './runtime/workqueue.ts';
+
+const DRAIN_MS = 25_000;
+const EVENT_ACTIONS: Record<string, string> = { Granted: 'Grant', Revoked: 'Revoke', Published: 'Publish', Unpublished: 'Unpublish' };
+
+async function main(): Promise<number> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err: unknown) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`imageshare-operator: ${err.message}\n`);
+    return 2;
+  }
+  if (config === 'help') {
+    process.stdout.write(helpText());
+    return 0;
+  }
+  const log = createLogger(config.logLevel);
+  const kc = loadKubeConfig(config.kubeconfig);
+  const metrics = new OperatorMetrics();
+  const queue = new WorkQueue({ onReconcile: metrics.observeReconcile });
+  metrics.bindQueue(queue);
+  const cloud = createEcsImageSharingFactory({
+    ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
+    protocol: config.ecsProtocol,
+    timeoutMs: config.ecsTimeoutMs,
+    qps: config.ecsQps,
+    burst: config.ecsBurst,
+    onCall: (e) => metrics.observeEcsCall(e),
+  });
+  const informer = new ImageShareInformer(kc, {
+    namespaces: config.namespaces,
+    onKey: (key) => queue.add(key),
+    onRestart: () => metrics.informerRestarted(),
+    log,
+  });
+  const client = new ImageShareClient(kc);
+  const secrets = new SecretCredentialsReader(kc);
+  const recorder = new KubeEventRecorder(kc, config.podName, log);
+  const store = reconcileStore(client, () => informer.list());
+  const deps = {
+    store,
+    cloud,
+    now: () => new Date(),
+    random: Math.random,
+    defaultResyncMs: config.resyncIntervalMs,
+    emit: (obj: Parameters<typeof recorder.emit>[0], e: { type: 'Normal' | 'Warning'; reason: string; note: string }) =>
+      void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
+    async readSecretCredentials(namespace: string, name: string) {
+      try {
+        return { ok: true as const, credentials: await secrets.read(namespace, name) };
+      } catch (err: unknown) {
+        if (err instanceof CredentialsNotFoundError) return { ok: false as const, message: err.message };
+        throw err;
+      }
+    },
+  };
+
+  const server = await startProbeServer({
+    healthPort: config.healthPort,
+    metricsPort: config.metricsPort,
+    ready: () => informer.synced(),
+    metrics: () => metrics.text(),
+  });
+  log.info({ healthPort: server.healthPort, metricsPort: server.metricsPort, namespaces: config.namespaces, leaderElect: config.leaderElect }, 'probe server listening');
+  await informer.start();
+
+  let stopResync = (): void => undefined;
+  let controller: Promise<void> | undefined;
+  const startController = (): void => {
+    metrics.setLeader(true);
+    log.info({ concurrency: config.concurrency }, 'starting controller');
+    for (const key of informer.keys()) queue.add(key);
+    stopResync = startResync({ keys: () => informer.keys(), queue, intervalMs: config.resyncIntervalMs });
+    controller = runController({
+      queue,
+      log,
+      concurrency: config.concurrency,
+      reconcile: (ns, name) => reconcile(ns, name, deps),
+      afterReconcile: () => metrics.setObjectCounts(countObjects(informer.list())),
+    });
+  };
+
+  let elector: LeaderElector | undefined;
+  let exitCode = 0;
+  const stopped = new Promise<void>((resolve) => {
+    const shutdown = (signal: string, code: number) => {
+      log.info({ signal }, 'shutting down');
+      exitCode = code;
+      resolve();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM', 0));
+    process.once('SIGINT', () => shutdown('SIGINT', 0));
+    if (config.leaderElect && config.leaderElectionNamespace) {
+      elector = new LeaderElector({
+        store: new KubeLeaseStore(kc, config.leaderElectionNamespace, config.leaderElectionId),
+        identity: config.podName,
+        onStartedLeading: startController,
+        onStoppedLeading: () => {
+          metrics.setLeader(false);
+          if (controller) shutdown('leader election lost', 1);
+        },
+        onNewLeader: (id) => log.info({ leader: id }, 'new leader observed'),
+        log,
+      });
+      void elector.run();
+    } else startController();
+  });
+  await stopped;
+
+  stopResync();
+  queue.shutdown();
+  const drained = await queue.drain(DRAIN_MS);
+  await informer.stop();
+  if (elector) {
+    elector.stop();
+    await elector.release();
+  }
+  await controller;
+  await server.close();
+  log.info({ drained }, 'stopped');
+  return exitCode;
+}
+
+function countObjects(objects: ReturnType<ImageShareInformer['list']>) {
+  const counts = new Map<string, { ready: 'True' | 'False' | 'Unknown'; reason: string; count: number }>();
+  for (const o of objects) {
+    const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
+    const row = { ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? (o.spec.mode === Mode.Plan ? 'PlanPending' : 'None') } as const;
+    const key = `${row.ready}/${row.reason}`;
+    const cur = counts.get(key) ?? { ...row, count: 0 };
+    cur.count++;
+    counts.set(key, cur);
+  }
+  return [...counts.values()];
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`imageshare-operator: fatal: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,114 @@
+// Runs the real operator (node src/main.ts) as a child process for integration tests and the demo, exactly as a
+// user would run it: flags, a kubeconfig, and cloud credentials in the environment (the default chain).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const NODE = join(ROOT, 'node_modules', '.bin', 'node');
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+export interface OperatorOptions {
+  kubeconfig: string;
+  ecsEndpoint: string;
+  /** The operator identity's key (the default credential chain reads it from the environment). */
+  accessKeyId: string;
+  accessKeySecret: string;
+  namespaces?: string[];
+  extraArgs?: string[];
+  /** Also written to the log file; defaults to a temp dir. */
+  logPath?: string;
+}
+
+export interface OperatorProcess {
+  readonly logPath: string;
+  readonly healthPort: number;
+  readonly metricsPort: number;
+  readonly exited: Promise<number | null>;
+  /** Parsed JSON log lines so far. */
+  logs(): Array<Record<string, unknown>>;
+  /** The raw log text (for asserting that secrets never appear). */
+  rawLog(): string;
+  metrics(): Promise<string>;
+  /** SIGTERM and wait for a graceful exit (SIGKILL after graceMs). */
+  stop(graceMs?: number): Promise<number | null>;
+  /** SIGKILL: a crash, with no chance to clean up. */
+  kill(): Promise<void>;
+}
+
+/** Starts the operator and resolves once its probe server is listening. Throws with the log tail if it exits first. */
+export async function startOperator(opts: OperatorOptions): Promise<OperatorProcess> {
+  const logPath = opts.logPath ?? join(mkdtempSync(join(tmpdir(), 'imageshare-operator-')), 'operator.log');
+  const args = [
+    join(ROOT, 'src', 'main.ts'),
+    '--kubeconfig', opts.kubeconfig,
+    '--ecs-endpoint', opts.ecsEndpoint,
+    '--ecs-protocol', 'http',
+    '--ecs-timeout', '3s',
+    '--health-port', '0',
+    '--metrics-port', '0',
+    '--log-level', 'debug',
+    ...(opts.namespaces?.length ? ['--namespaces', opts.namespaces.join(',')] : []),
+    ...(opts.extraArgs ?? []),
+  ];
+  const env = {
+    ...process.env,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: opts.accessKeyId,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: opts.accessKeySecret,
+    // Never let the credential chain reach for instance metadata or a developer's CLI profile.
+    ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true',
+    ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'true',
+    ALIBABA_CLOUD_CREDENTIALS_FILE: '/nonexistent',
+    NODE_NO_WARNINGS: '1',
+  };
+  const fd = openSync(logPath, 'a');
+  const child = spawn(NODE, args, { stdio: ['ignore', fd, fd], env, cwd: ROOT });
+  closeSync(fd);
+  live.add(child);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => { live.delete(child); res(code); }));
+  const rawLog = () => { try { return readFileSync(logPath, 'utf8'); } catch { return ''; } };
+  const logs = () => rawLog().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const ports = await waitForListening(logs, exited, rawLog);
+  return {
+    logPath,
+    ...ports,
+    exited,
+    logs,
+    rawLog,
+    metrics: async () => (await fetch(`http://127.0.0.1:${ports.metricsPort}/metrics`)).text(),
+    async stop(graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+async function waitForListening(
+  logs: () => Array<Record<string, unknown>>,
+  exited: Promise<number | null>,
+  rawLog: () => string,
+): Promise<{ healthPort: number; metricsPort: number }> {
+  let gone = false;
+  void exited.then(() => { gone = true; });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const line = logs().find((l) => typeof l.healthPort === 'number' && typeof l.metricsPort === 'number');
+    if (line) return { healthPort: line.healthPort as number, metricsPort: line.metricsPort as number };
+    if (gone) throw new Error(`operator exited before listening:\n${rawLog().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`operator did not start listening within 30 s:\n${rawLog().slice(-3000)}`);
+}
