@@ -1,0 +1,32 @@
+// The CRD shipped by the chart and by deploy/ is crds/imageshare.yaml, byte for byte (generated copies, refreshed
+// by `npm run sync-chart-crds`), and the chart renders it unchanged apart from its keep policy and labels.
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
+import { only, renderChart } from '../harness/helm.ts';
+
+const read = (rel: string): Promise<string> => readFile(new URL(`../../${rel}`, import.meta.url), 'utf8');
+const FIX = 'run `npm run sync-chart-crds` (never edit the copies by hand)';
+
+describe('CRD copies', () => {
+  it.each(['charts/imageshare-operator/files/crds/imageshare.yaml', 'deploy/base/crds/imageshare.yaml'])('%s equals crds/imageshare.yaml', async (copy) => {
+    const [source, generated] = await Promise.all([read('crds/imageshare.yaml'), read(copy)]);
+    expect({ copy, same: generated === source, fix: FIX }).toEqual({ copy, same: true, fix: FIX });
+  });
+
+  it('renders the CRD with helm.sh/resource-policy: keep and otherwise unchanged', async () => {
+    const source = parse(await read('crds/imageshare.yaml')) as { metadata: Record<string, unknown> };
+    const rendered = structuredClone(only(await renderChart(), 'CustomResourceDefinition')) as unknown as { metadata: Record<string, unknown> };
+    expect((rendered.metadata.annotations as Record<string, string>)['helm.sh/resource-policy']).toBe('keep');
+    const strip = (o: { metadata: Record<string, unknown> }) => {
+      const { annotations: _a, labels: _l, ...metadata } = o.metadata;
+      return { ...o, metadata };
+    };
+    expect(strip(rendered)).toEqual(strip(source));
+  });
+
+  it('leaves the CRD out when crds.install=false', async () => {
+    const ms = await renderChart({ set: { 'crds.install': 'false' } });
+    expect(ms.some((m) => m.kind === 'CustomResourceDefinition')).toBe(false);
+  });
+});

@@ -1,0 +1,94 @@
+// Least privilege, asserted verbatim: the rendered rules are exactly these, so anything broader (a wildcard,
+// Secret list/watch, cluster-wide Leases, spec updates) fails here. The integration suite proves the same rules
+// are sufficient by running the operator under them.
+import { describe, expect, it } from '@jest/globals';
+import { FULL_VALUES, type Manifest, renderChart } from '../harness/helm.ts';
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+type Role = Manifest & { rules: Rule[] };
+interface Binding {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  roleRef: { kind: string; name: string };
+  subjects: Array<{ kind: string; name: string; namespace: string }>;
+}
+
+const CORE_RULES: Rule[] = [
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['get', 'list', 'watch', 'patch'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/status'], verbs: ['get', 'patch', 'update'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/finalizers'], verbs: ['update'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+];
+const SECRET_GET: Rule = { apiGroups: [''], resources: ['secrets'], verbs: ['get'] };
+
+const roles = (ms: readonly Manifest[]): Role[] => ms.filter((m) => m.kind === 'Role' || m.kind === 'ClusterRole') as Role[];
+const byKind = (ms: readonly Manifest[], kind: string): Role[] => roles(ms).filter((r) => r.kind === kind);
+const bindings = (ms: readonly Manifest[]): Binding[] =>
+  ms.filter((m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding') as unknown as Binding[];
+
+describe('chart RBAC', () => {
+  it('default: one ClusterRole with the core rules plus Secret get by name, and no Lease access', async () => {
+    const ms = await renderChart();
+    expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([[...CORE_RULES, SECRET_GET]]);
+    expect(byKind(ms, 'Role')).toEqual([]);
+  });
+
+  it('leader election: Leases only in the release namespace, get/update only on the one Lease', async () => {
+    const ms = await renderChart({ namespace: 'ops', set: { replicaCount: '2', 'leaderElection.leaseName': 'my-lease' } });
+    const leaseRoles = byKind(ms, 'Role');
+    expect(leaseRoles.map((r) => ({ ns: r.metadata.namespace, rules: r.rules }))).toEqual([
+      {
+        ns: 'ops',
+        rules: [
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['my-lease'], verbs: ['get', 'update'] },
+        ],
+      },
+    ]);
+    expect(byKind(ms, 'ClusterRole').flatMap((r) => r.rules).some((rule) => rule.resources.includes('leases'))).toBe(false);
+  });
+
+  it('watchedNamespaces: Secret get moves from the ClusterRole into one Role per watched namespace', async () => {
+    const ms = await renderChart({ release: 'prod', namespace: 'ops', valuesFiles: [FULL_VALUES] });
+    expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([CORE_RULES]);
+    const secretRoles = byKind(ms, 'Role').filter((r) => r.rules.some((rule) => rule.resources.includes('secrets')));
+    expect(secretRoles.map((r) => ({ ns: r.metadata.namespace, rules: r.rules }))).toEqual([
+      { ns: 'team-a', rules: [SECRET_GET] },
+      { ns: 'team-b', rules: [SECRET_GET] },
+    ]);
+  });
+
+  it('none: no Secret access anywhere', async () => {
+    const ms = await renderChart({ set: { 'rbac.secretAccess': 'none' } });
+    expect(roles(ms).flatMap((r) => r.rules).some((rule) => rule.resources.includes('secrets'))).toBe(false);
+  });
+
+  it.each([
+    ['default', {}],
+    ['full', { valuesFiles: [FULL_VALUES] }],
+  ])('%s values: no wildcard, no Secret list/watch, no spec writes, nothing outside the known groups', async (_n, opts) => {
+    const rules = roles(await renderChart(opts)).flatMap((r) => r.rules);
+    const flat = rules.flatMap((r) => [...r.apiGroups, ...r.resources, ...r.verbs, ...(r.resourceNames ?? [])]);
+    expect(flat.filter((x) => x.includes('*'))).toEqual([]);
+    expect(rules.filter((r) => r.resources.includes('secrets')).every((r) => r.verbs.join() === 'get')).toBe(true);
+    expect(rules.filter((r) => r.resources.includes('imageshares')).flatMap((r) => r.verbs)).not.toContain('update');
+    const allowedGroups = ['', 'coordination.k8s.io', 'ecs.alicloud.dev', 'events.k8s.io'];
+    expect(rules.flatMap((r) => r.apiGroups).filter((g) => !allowedGroups.includes(g))).toEqual([]);
+  });
+
+  it('binds every Role and ClusterRole to the operator ServiceAccount only', async () => {
+    const ms = await renderChart({ release: 'prod', namespace: 'ops', valuesFiles: [FULL_VALUES] });
+    const names = new Set(roles(ms).map((r) => `${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`));
+    for (const b of bindings(ms)) {
+      expect(b.subjects).toEqual([{ kind: 'ServiceAccount', name: 'imageshare', namespace: 'ops' }]);
+      const roleNs = b.roleRef.kind === 'Role' ? (b.metadata.namespace ?? '') : '';
+      expect(names.has(`${b.roleRef.kind}/${roleNs}/${b.roleRef.name}`)).toBe(true);
+    }
+    expect(bindings(ms).length).toBe(roles(ms).length);
+  });
+});

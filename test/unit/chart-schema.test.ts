@@ -1,0 +1,47 @@
+// values.schema.json (and the two cross-field checks in templates/_helpers.tpl) reject bad values at
+// install/template time, each with a message that names the value and what is wrong with it.
+import { describe, expect, it } from '@jest/globals';
+import { FULL_VALUES, helm, templateArgs } from '../harness/helm.ts';
+
+async function renderError(set: Record<string, string>): Promise<string> {
+  const args = templateArgs({});
+  for (const [k, v] of Object.entries(set)) args.push('--set', `${k}=${v}`);
+  const r = await helm(args);
+  return r.code === 0 ? '' : r.stderr;
+}
+
+describe('values.schema.json', () => {
+  it('accepts the defaults and the full values', async () => {
+    expect((await helm(templateArgs())).code).toBe(0);
+    expect((await helm(templateArgs({ valuesFiles: [FULL_VALUES] }))).code).toBe(0);
+  });
+
+  it.each([
+    { why: 'negative replicas make no sense', set: { replicaCount: '-1' }, message: "at '/replicaCount': minimum: got -1, want 0" },
+    { why: 'replicas must be a number, not a word', set: { replicaCount: 'two' }, message: "at '/replicaCount': got string, want integer" },
+    { why: 'a typo in a top-level key must not be silently ignored', set: { replicas: '2' }, message: "additional properties 'replicas' not allowed" },
+    { why: 'the chart never accepts access keys as values', set: { 'credentials.accessKeyId': 'LTAI000' }, message: "at '/credentials': additional properties 'accessKeyId' not allowed" },
+    { why: 'nor the secret half', set: { 'credentials.accessKeySecret': 'x' }, message: "additional properties 'accessKeySecret' not allowed" },
+    { why: 'nor as a plain extra env var', set: { 'operator.extraEnv[0].name': 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'operator.extraEnv[0].value': 'x' }, message: "at '/operator/extraEnv/0': additional properties 'value' not allowed" },
+    { why: 'log levels are a closed set', set: { 'operator.logLevel': 'verbose' }, message: "at '/operator/logLevel': value must be one of 'trace', 'debug', 'info', 'warn', 'error', 'fatal'" },
+    { why: 'durations use Go syntax', set: { 'operator.resyncInterval': '10 minutes' }, message: "at '/operator/resyncInterval': '10 minutes' does not match pattern" },
+    { why: 'concurrency 0 would never reconcile', set: { 'operator.concurrency': '0' }, message: "at '/operator/concurrency': minimum: got 0, want 1" },
+    { why: 'a QPS budget of zero would block every call', set: { 'operator.ecsQps': '0' }, message: "at '/operator/ecsQps'" },
+    { why: 'the endpoint override is host[:port]; the scheme is ecsProtocol', set: { 'operator.ecsEndpoint': 'https://ecs.aliyuncs.com' }, message: "at '/operator/ecsEndpoint'" },
+    { why: 'only http and https exist', set: { 'operator.ecsProtocol': 'ftp' }, message: "at '/operator/ecsProtocol': value must be one of 'https', 'http'" },
+    { why: 'watched namespaces must be namespace names', set: { 'operator.watchNamespaces[0]': 'Team_A' }, message: "at '/operator/watchNamespaces/0'" },
+    { why: 'RRSA needs both ARNs', set: { 'credentials.rrsa.enabled': 'true' }, message: "at '/credentials/rrsa/roleArn': '' does not match pattern '^acs:ram::[0-9]+:role/.+$'" },
+    { why: 'a role ARN has a fixed shape', set: { 'credentials.rrsa.roleArn': 'arn:aws:iam::1:role/x' }, message: "at '/credentials/rrsa/roleArn'" },
+    { why: 'unknown Secret access modes are refused', set: { 'rbac.secretAccess': 'all' }, message: "at '/rbac/secretAccess': value must be one of 'cluster', 'watchedNamespaces', 'none'" },
+    { why: 'restricted PSS: the root filesystem stays read-only', set: { 'securityContext.readOnlyRootFilesystem': 'false' }, message: "at '/securityContext/readOnlyRootFilesystem': value must be true" },
+    { why: 'restricted PSS: no privilege escalation', set: { 'securityContext.allowPrivilegeEscalation': 'true' }, message: "at '/securityContext/allowPrivilegeEscalation': value must be false" },
+    { why: 'restricted PSS: never root', set: { 'podSecurityContext.runAsNonRoot': 'false' }, message: "at '/podSecurityContext/runAsNonRoot': value must be true" },
+    { why: 'restricted PSS: no added capabilities', set: { 'securityContext.capabilities.add[0]': 'NET_ADMIN' }, message: "at '/securityContext/capabilities/add'" },
+    { why: 'restricted PSS: seccomp stays on', set: { 'podSecurityContext.seccompProfile.type': 'Unconfined' }, message: "at '/podSecurityContext/seccompProfile/type'" },
+    { why: 'a digest is sha256:<64 hex>', set: { 'image.digest': 'latest' }, message: "at '/image/digest'" },
+    { why: 'Secret reads per watched namespace need watched namespaces', set: { 'rbac.secretAccess': 'watchedNamespaces' }, message: 'rbac.secretAccess=watchedNamespaces needs operator.watchNamespaces' },
+  ])('rejects: $why', async ({ set, message }) => {
+    const err = await renderError(set);
+    expect(err).toContain(message);
+  });
+});
