@@ -151,7 +151,7 @@ class EmulatorServer {
 
   reset(seed: Seed): void {
     this.world = new World(seed, this.clock);
-    this.calls = [];
+    this.clearCalls();
     this.faults.clear();
     this.nonces.clear();
   }
@@ -284,6 +284,12 @@ class EmulatorServer {
     if (this.calls.length > CALL_LOG_LIMIT) this.calls.splice(0, this.calls.length - CALL_LOG_LIMIT);
   }
 
+  /** Empties the log; sequence numbers start again from 1. */
+  clearCalls(): void {
+    this.calls = [];
+    this.seq = 0;
+  }
+
   callLog(): CallLog {
     const counts: CallLog['counts'] = { byAction: {}, byCode: {}, byActionAndCode: {} };
     for (const c of this.calls) {
@@ -341,7 +347,7 @@ class EmulatorServer {
       case 'GET calls':
         return this.callLog();
       case 'DELETE calls':
-        this.calls = [];
+        this.clearCalls();
         return { ok: true };
       case 'GET faults':
         return { faults: this.faults.list(), throttle: this.faults.throttle };
