@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# imageshare-operator container image. Three stages:
+#   build      – full `npm ci` (TypeScript, the `node` dev dependency) and `npm run build` → dist/
+#   prod-deps  – `npm ci --omit=dev`: the runtime's node_modules, with no dev dependency in it
+#   runtime    – distroless Node 24 (no shell, no npm), non-root, only dist/, prod node_modules and package.json
+# The final image's entrypoint is the operator itself; Kubernetes `args` are its flags.
+# test/unit/dockerfile.test.ts parses and lints this file (there is no Docker engine to build it in CI).
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM ${NODE_IMAGE} AS prod-deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+# Same Debian release and Node major as the stages above, so native paths and the ABI match.
+FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=prod-deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+# 65532 is distroless' "nonroot"; numeric so runAsNonRoot can verify it. The chart runs as the same UID.
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/main.js"]
