@@ -21,7 +21,7 @@ export interface EventInput {
   reason: string;
   /** What the controller did or tried, e.g. Grant, Revoke, Publish, Cleanup, Reconcile. ≤ 128 characters. */
   action: string;
-  /** One sentence for humans; truncated to 1024 characters. Must not contain secrets. */
+  /** One sentence for humans; truncated to 1024 UTF-8 bytes. Must not contain secrets. */
   note: string;
 }
 
@@ -46,7 +46,7 @@ export class KubeEventRecorder implements EventRecorder {
   /** `reportingInstance` is this replica's pod name (≤ 128 characters; longer names are cut). */
   constructor(kc: KubeConfig, reportingInstance: string, log: EventLogger) {
     this.#api = kc.makeApiClient(EventsV1Api);
-    this.#instance = reportingInstance.slice(0, MAX_SHORT);
+    this.#instance = truncateUtf8(reportingInstance, MAX_SHORT, '');
     this.#log = log;
   }
 
@@ -61,9 +61,9 @@ export class KubeEventRecorder implements EventRecorder {
           metadata: { name: `${name}.${this.#suffix(now)}`, namespace },
           eventTime: now,
           type: event.type,
-          reason: event.reason.slice(0, MAX_SHORT),
-          action: event.action.slice(0, MAX_SHORT),
-          note: truncate(event.note, MAX_NOTE),
+          reason: truncateUtf8(event.reason, MAX_SHORT, ''),
+          action: truncateUtf8(event.action, MAX_SHORT, ''),
+          note: truncateUtf8(event.note, MAX_NOTE),
           reportingController: REPORTING_CONTROLLER,
           reportingInstance: this.#instance,
           regarding: {
@@ -87,6 +87,17 @@ export class KubeEventRecorder implements EventRecorder {
   }
 }
 
-function truncate(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+/** Cuts `s` to at most `maxBytes` UTF-8 bytes (the apiserver measures Go string length), marking a cut with "…". */
+export function truncateUtf8(s: string, maxBytes: number, marker = '…'): string {
+  if (Buffer.byteLength(s, 'utf8') <= maxBytes) return s;
+  const budget = maxBytes - Buffer.byteLength(marker, 'utf8');
+  let used = 0;
+  let out = '';
+  for (const ch of s) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (used + n > budget) break;
+    used += n;
+    out += ch;
+  }
+  return out + marker;
 }

@@ -1,0 +1,36 @@
+import { describe, expect, it } from '@jest/globals';
+import { CredentialsNotFoundError, SecretCredentialsReader } from '../../src/kube/secret-credentials.ts';
+import { createNamespace, kubectl } from '../harness/kubectl.ts';
+import { adminKubeConfig } from './runtime-fixtures.ts';
+
+const SECRET_VALUE = 'S3cr3t-value-never-logged';
+
+describe('SecretCredentialsReader against a real apiserver', () => {
+  it('reads static credentials, with an optional security token', async () => {
+    const ns = await createNamespace('rt-creds');
+    await kubectl(['create', 'secret', 'generic', 'owner', '-n', ns, '--from-literal=accessKeyId=LTAI-test', `--from-literal=accessKeySecret=${SECRET_VALUE}`]);
+    await kubectl(['create', 'secret', 'generic', 'sts', '-n', ns, '--from-literal=accessKeyId=STS.x', '--from-literal=accessKeySecret=y', '--from-literal=securityToken=tok']);
+    const reader = new SecretCredentialsReader(adminKubeConfig());
+    expect(await reader.read(ns, 'owner')).toEqual({ type: 'static', accessKeyId: 'LTAI-test', accessKeySecret: SECRET_VALUE });
+    expect(await reader.read(ns, 'sts')).toEqual({ type: 'static', accessKeyId: 'STS.x', accessKeySecret: 'y', securityToken: 'tok' });
+  });
+
+  const rows = [
+    { why: 'a missing Secret names the Secret', secret: 'absent', literals: null, missingKey: undefined },
+    { why: 'a missing accessKeySecret names that key', secret: 'half', literals: ['accessKeyId=LTAI-test'], missingKey: 'accessKeySecret' },
+    { why: 'a missing accessKeyId names that key (and never echoes the secret value)', secret: 'noid', literals: [`accessKeySecret=${SECRET_VALUE}`], missingKey: 'accessKeyId' },
+  ];
+  it.each(rows)('$why', async ({ secret, literals, missingKey }) => {
+    const ns = await createNamespace('rt-creds-missing');
+    if (literals !== null) {
+      await kubectl(['create', 'secret', 'generic', secret, '-n', ns, ...literals.map((l) => `--from-literal=${l}`)]);
+    }
+    const err = await new SecretCredentialsReader(adminKubeConfig()).read(ns, secret).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CredentialsNotFoundError);
+    const e = err as CredentialsNotFoundError;
+    expect(e.missingKey).toBe(missingKey);
+    expect(e.message).toContain(`${ns}/${secret}`);
+    if (missingKey !== undefined) expect(e.message).toContain(missingKey);
+    expect(e.message).not.toContain(SECRET_VALUE);
+  });
+});
