@@ -7,7 +7,7 @@ import type { EcsCallEvent } from '../../src/cloud/ecs-image-sharing.ts';
 import { createEcsImageSharingFactory, type EcsFactoryOptions } from '../../src/cloud/ecs-factory.ts';
 import { CloudError, type ImageRef } from '../../src/cloud/port.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { CREDS, OWNER, REGION, RECIPIENTS, recipient, UNKNOWN, world } from './adapter-fixtures.ts';
+import { CREDS, KEY_ID, KEY_SECRET, OWNER, REGION, RECIPIENTS, recipient, UNKNOWN, world } from './adapter-fixtures.ts';
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -211,11 +211,12 @@ describe('throttling and the rate budget', () => {
 });
 
 describe('transport faults and retries', () => {
-  it.each([
+  const faults: ['hang' | 'reset' | 'html502', string, string][] = [
     ['hang', 'RequestTimeout', 'a hung answer times out on the short client timeout and is retried'],
     ['reset', 'ECONNRESET', 'a reset connection is retried'],
     ['html502', 'NonJSONResponse', 'an HTML 502 from a proxy is retried'],
-  ] as const)('%s → %s, transient, retried, then success: %s', async (type, code) => {
+  ];
+  it.each(faults)('%s → %s, transient, retried, then success: %s', async (type, code) => {
     await emu.admin.addFault({ type, times: 1, action: 'DescribeImages' });
     const a = adapter({ timeoutMs: 300 });
     await expect(a.sharing.observe(ref)).resolves.toMatchObject({ status: 'Available' });
@@ -256,10 +257,14 @@ describe('transport faults and retries', () => {
 });
 
 describe('factory', () => {
-  it('returns one port per identity, and a new one when the secret material rotates', () => {
+  it('returns one port per identity, and a new one (with new clients) when the secret material rotates', async () => {
     const { factory } = adapter();
-    const a = factory.forCredentials({ ...CREDS });
-    expect(factory.forCredentials({ ...CREDS })).toBe(a);
-    expect(factory.forCredentials({ ...CREDS, accessKeySecret: 'test-rotated' })).not.toBe(a);
+    const a = factory.forCredentials({ type: 'static', accessKeyId: KEY_ID, accessKeySecret: KEY_SECRET });
+    expect(factory.forCredentials({ type: 'static', accessKeyId: KEY_ID, accessKeySecret: KEY_SECRET })).toBe(a);
+    const rotated = factory.forCredentials({ type: 'static', accessKeyId: KEY_ID, accessKeySecret: 'test-rotated' });
+    expect(rotated).not.toBe(a);
+    // The rotated port really signs with the new secret (which this world does not know).
+    const err = await rotated.observe(ref).catch((e: unknown) => e);
+    expect((err as CloudError).reason).toBe(Reason.SignatureMismatch);
   });
 });
