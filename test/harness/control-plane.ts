@@ -47,6 +47,8 @@ export interface ControlPlane {
 const BUILD_SCRIPT = fileURLToPath(new URL('../control-plane/build.sh', import.meta.url));
 const BINARIES = ['etcd', 'kube-apiserver', 'kubectl', 'helm'] as const;
 const POLL_MS = 200;
+const SERVING_CA = 'serving-ca';
+const CLIENT_CA = 'client-cert-auth-ca';
 
 /**
  * Starts etcd and kube-apiserver on free loopback ports and waits until `/healthz` is ok and the `default`
@@ -81,16 +83,25 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await waitFor('the default namespace', processes, deadline, async () => (await httpsGet(`${server}/api/v1/namespaces/default`, tls)) === 200);
 
     const kubeconfigPath = await writeKubeconfig(join(dir, 'admin.kubeconfig'), server, pki.servingCa.certPath, admin, 'admin');
-    const addUser = async (name: string, groups: readonly string[] = []): Promise<string> => {
-      const stem = `user-${name.replace(/[^a-zA-Z0-9-]/g, '_')}-${randomBytes(3).toString('hex')}`;
-      const pair = await pki.clientCa.issue({ fileStem: stem, commonName: name, organizations: groups, usage: 'client' });
-      return writeKubeconfig(join(dir, `${stem}.kubeconfig`), server, pki.servingCa.certPath, pair, name);
-    };
+    const addUser = (name: string, groups: readonly string[] = []) => addControlPlaneUser(dir, server, name, groups);
     return { kubeconfigPath, server, binDir, dir, addUser, stop };
   } catch (err: unknown) {
     await stop();
     throw err;
   }
+}
+
+/**
+ * `ControlPlane.addUser` for any process that knows the control plane's `dir` and `server` (Jest workers only get
+ * those through the state file): issues a client certificate CN=`name`, O=`groups` from the plane's client CA and
+ * writes a kubeconfig for it into `dir`. Returns the kubeconfig path; throws when openssl fails.
+ */
+export async function addControlPlaneUser(dir: string, server: string, name: string, groups: readonly string[] = []): Promise<string> {
+  const pkiDir = join(dir, 'pki');
+  const clientCa = TinyCa.open(pkiDir, CLIENT_CA);
+  const stem = `user-${name.replace(/[^a-zA-Z0-9-]/g, '_')}-${randomBytes(4).toString('hex')}`;
+  const pair = await clientCa.issue({ fileStem: stem, commonName: name, organizations: groups, usage: 'client' });
+  return writeKubeconfig(join(dir, `${stem}.kubeconfig`), server, TinyCa.open(pkiDir, SERVING_CA).certPath, pair, name);
 }
 
 /**
@@ -129,8 +140,8 @@ interface Pki {
 
 async function createPki(dir: string): Promise<Pki> {
   await mkdir(dir, { recursive: true });
-  const servingCa = await TinyCa.create(dir, 'serving-ca');
-  const clientCa = await TinyCa.create(dir, 'client-cert-auth-ca');
+  const servingCa = await TinyCa.create(dir, SERVING_CA);
+  const clientCa = await TinyCa.create(dir, CLIENT_CA);
   const serving = await servingCa.issue({
     fileStem: 'apiserver', commonName: '127.0.0.1', usage: 'server', altNames: ['IP:127.0.0.1', 'DNS:localhost'],
   });

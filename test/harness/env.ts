@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addControlPlaneUser } from './control-plane.ts';
 
 export const STATE_ENV = 'IMAGESHARE_TEST_STATE';
 
@@ -12,6 +13,8 @@ export interface TestState {
   kubeconfigPath: string;
   server: string;
   binDir: string;
+  /** The control plane's temp dir (certificates, logs); lets workers issue users with addTestUser. */
+  dir: string;
   /** kubectl's discovery cache for this run, kept out of ~/.kube so runs never see each other's API groups. */
   kubeCacheDir: string;
 }
@@ -54,4 +57,13 @@ export function binDir(): string {
 /** The test apiserver's URL, `https://127.0.0.1:<port>`. */
 export function testServer(): string {
   return testState().server;
+}
+
+/**
+ * A kubeconfig for a client-certificate user `name` in `groups` on the test control plane. The user can do nothing
+ * until RBAC allows it (the apiserver runs with --authorization-mode=RBAC). Throws when openssl fails.
+ */
+export function addTestUser(name: string, groups: readonly string[] = []): Promise<string> {
+  const state = testState();
+  return addControlPlaneUser(state.dir, state.server, name, groups);
 }

@@ -28,6 +28,7 @@ export default async function globalSetup(): Promise<void> {
       kubeconfigPath: plane.kubeconfigPath,
       server: plane.server,
       binDir: plane.binDir,
+      dir: plane.dir,
       kubeCacheDir: join(plane.dir, 'kube-cache'),
     };
     const statePath = stateFilePath(process.pid);

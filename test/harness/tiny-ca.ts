@@ -103,6 +103,11 @@ export class TinyCa {
     return ca;
   }
 
+  /** A CA that `create` made earlier in `dir` (for example in another process of the same test run). */
+  static open(dir: string, name: string): TinyCa {
+    return new TinyCa(dir, name);
+  }
+
   /** Issues a leaf certificate signed by this CA; returns the PEM file paths. */
   async issue(req: LeafRequest): Promise<KeyPairFiles> {
     const base = join(this.dir, req.fileStem);
