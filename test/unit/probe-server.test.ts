@@ -1,0 +1,65 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { startProbeServer, type ProbeServer } from '../../src/runtime/http-server.ts';
+import { OperatorMetrics } from '../../src/runtime/metrics.ts';
+import { WorkQueue } from '../../src/runtime/workqueue.ts';
+
+const servers: ProbeServer[] = [];
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+});
+
+async function get(port: number, path: string) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
+}
+
+describe('probe and metrics server (loopback, random ports)', () => {
+  it('healthz is always ok; readyz follows the informer sync state; unknown paths 404', async () => {
+    let synced = false;
+    const metrics = new OperatorMetrics({ processMetrics: false });
+    const s = await startProbeServer({ healthPort: 0, metricsPort: 0, host: '127.0.0.1', ready: () => synced, metrics: () => metrics.text() });
+    servers.push(s);
+    expect(s.healthPort).toBeGreaterThan(0);
+    expect(s.metricsPort).not.toBe(s.healthPort);
+    expect((await get(s.healthPort, '/healthz')).status).toBe(200);
+    expect((await get(s.healthPort, '/readyz')).status).toBe(503);
+    synced = true;
+    expect((await get(s.healthPort, '/readyz')).status).toBe(200);
+    expect((await get(s.healthPort, '/metrics')).status).toBe(404); // metrics live on their own port
+    expect((await get(s.metricsPort, '/nope')).status).toBe(404);
+  });
+
+  it('serves the operator metrics in Prometheus text format, with only low-cardinality labels', async () => {
+    const metrics = new OperatorMetrics({ processMetrics: false });
+    const queue = new WorkQueue();
+    metrics.bindQueue(queue);
+    queue.add('secret-ns/secret-name');
+    metrics.observeReconcile({ key: 'secret-ns/secret-name', outcome: 'error', durationMs: 120 });
+    metrics.observeReconcile({ key: 'secret-ns/secret-name', outcome: 'success', durationMs: 30 });
+    metrics.observeEcsCall({ action: 'ModifyImageSharePermission', code: 'Throttling.User', durationMs: 80 });
+    metrics.setLeader(true);
+    metrics.setObjectCounts([{ ready: 'False', reason: 'AccountsFailed', count: 2 }]);
+    const s = await startProbeServer({ healthPort: 0, metricsPort: 0, host: '127.0.0.1', ready: () => true, metrics: () => metrics.text() });
+    servers.push(s);
+    const { status, body, type } = await get(s.metricsPort, '/metrics');
+    expect(status).toBe(200);
+    expect(type).toContain('text/plain');
+    expect(body).toContain('imageshare_reconcile_total{result="error"} 1');
+    expect(body).toContain('imageshare_reconcile_total{result="success"} 1');
+    expect(body).toContain('imageshare_reconcile_duration_seconds_count{result="error"} 1');
+    expect(body).toContain('imageshare_queue_depth{state="queued"} 1');
+    expect(body).toContain('imageshare_ecs_calls_total{action="ModifyImageSharePermission",code="Throttling.User"} 1');
+    expect(body).toContain('imageshare_leader_status 1');
+    expect(body).toContain('imageshare_objects{ready="False",reason="AccountsFailed"} 2');
+    expect(body).not.toContain('secret-name'); // object keys never become labels
+    queue.shutdown();
+  });
+
+  it('rejects when a port is taken, leaving nothing listening', async () => {
+    const first = await startProbeServer({ healthPort: 0, metricsPort: 0, host: '127.0.0.1', ready: () => true, metrics: async () => '' });
+    servers.push(first);
+    await expect(
+      startProbeServer({ healthPort: 0, metricsPort: first.metricsPort, host: '127.0.0.1', ready: () => true, metrics: async () => '' }),
+    ).rejects.toThrow();
+  });
+});
