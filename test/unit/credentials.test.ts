@@ -1,0 +1,54 @@
+import { describe, expect, it } from '@jest/globals';
+import { buildSdkCredential, credentialIdentity } from '../../src/cloud/credentials.ts';
+import type { CloudCredentials } from '../../src/cloud/port.ts';
+
+const SECRET = 'test-secret-never-in-keys';
+const TOKEN = 'test-sts-token-never-in-keys';
+const stat: CloudCredentials = { type: 'static', accessKeyId: 'LTAItestKey1', accessKeySecret: SECRET };
+const sts: CloudCredentials = { ...stat, accessKeyId: 'STS.testKey1', securityToken: TOKEN };
+const role: CloudCredentials = { type: 'roleArn', roleArn: 'acs:ram::1000000000000001:role/image-sharer' };
+
+describe('credentialIdentity', () => {
+  it.each([
+    [{ type: 'default' } as CloudCredentials, 'default', 'the operator identity is one identity'],
+    [stat, 'static:LTAItestKey1', 'a static key is identified by its key ID'],
+    [sts, 'static:STS.testKey1', 'an STS credential is identified by its key ID too'],
+    [role, 'role:acs:ram::1000000000000001:role/image-sharer', 'an assumed role is identified by its ARN'],
+  ])('%o → %s (%s)', (c, key) => {
+    const id = credentialIdentity(c);
+    expect(id.key).toBe(key);
+    expect(JSON.stringify(id)).not.toContain(SECRET);
+    expect(JSON.stringify(id)).not.toContain(TOKEN);
+  });
+
+  it('changes the fingerprint, not the key, when the secret or token rotates', () => {
+    const a = credentialIdentity(stat);
+    const b = credentialIdentity({ ...stat, accessKeySecret: 'test-rotated' });
+    const c = credentialIdentity({ ...stat, securityToken: 'test-token' });
+    expect([b.key, c.key]).toEqual([a.key, a.key]);
+    expect(new Set([a.fingerprint, b.fingerprint, c.fingerprint]).size).toBe(3);
+  });
+});
+
+describe('buildSdkCredential', () => {
+  it('builds an access_key credential for a static key', async () => {
+    const c = buildSdkCredential(stat);
+    const m = await c.getCredential();
+    expect([c.getType(), m.accessKeyId, m.accessKeySecret, m.securityToken]).toEqual(['access_key', 'LTAItestKey1', SECRET, undefined]);
+  });
+
+  it('builds an sts credential when a security token is present', async () => {
+    const c = buildSdkCredential(sts);
+    const m = await c.getCredential();
+    expect([c.getType(), m.securityToken]).toEqual(['sts', TOKEN]);
+  });
+
+  it('builds a RAM-role-ARN provider on top of the default chain without calling STS yet', () => {
+    const c = buildSdkCredential(role) as unknown as { credential: { provider: { getProviderName(): string } } };
+    expect(c.credential.provider.getProviderName()).toBe('ram_role_arn/default');
+  });
+
+  it('builds the default chain lazily (no provider is tried until a call needs credentials)', () => {
+    expect(() => buildSdkCredential({ type: 'default' })).not.toThrow();
+  });
+});
