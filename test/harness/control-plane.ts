@@ -199,7 +199,8 @@ async function waitFor(what: string, processes: readonly ManagedProcess[], deadl
 }
 
 function startupError(summary: string, processes: readonly ManagedProcess[]): Error {
-  const tails = processes.map((p) => `--- ${p.name} (${p.logPath}), last lines:\n${p.logTail()}`).join('\n');
+  // The temp dir (and the logs in it) is removed after a failed start, so the message carries the tails itself.
+  const tails = processes.map((p) => `--- ${p.name}, last log lines:\n${p.logTail(20)}`).join('\n');
   return new Error(`control plane did not start: ${summary}\n${tails}`);
 }
 
