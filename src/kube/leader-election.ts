@@ -60,8 +60,11 @@ export interface LeaderElectorOptions {
   retryPeriodMs?: number;
   /** Called once when this replica becomes leader. */
   onStartedLeading: () => void;
-  /** Called once when leadership ends: lost, released, or stopped. The operator exits on this. */
-  onStoppedLeading: () => void;
+  /**
+   * Called once when leadership ends. `reason` is 'lost' when renewals failed for renewDeadline (the operator must
+   * exit at once), 'stopped' when stop()/release() ended it deliberately (e.g. during a graceful shutdown).
+   */
+  onStoppedLeading: (reason: StopReason) => void;
   /** Called when the observed holder changes (including to this replica). */
   onNewLeader?: (identity: string) => void;
   clock?: Clock;
@@ -70,6 +73,9 @@ export interface LeaderElectorOptions {
 }
 
 export const JITTER_FACTOR = 1.2;
+
+export const StopReason = { Lost: 'lost', Stopped: 'stopped' } as const;
+export type StopReason = (typeof StopReason)[keyof typeof StopReason];
 
 const silent: ElectorLogger = { info: () => undefined, warn: () => undefined };
 
@@ -140,7 +146,8 @@ export class LeaderElector {
     this.#safely(this.#opts.onStartedLeading);
     await this.#renewLoop();
     this.#leading = false;
-    this.#safely(this.#opts.onStoppedLeading);
+    const reason = this.#abort.signal.aborted ? StopReason.Stopped : StopReason.Lost;
+    this.#safely(() => this.#opts.onStoppedLeading(reason));
   }
 
   /** Stops campaigning and renewing (without releasing). run() then resolves. */

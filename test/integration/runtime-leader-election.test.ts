@@ -21,7 +21,7 @@ function candidate(ns: string, identity: string) {
     store: new KubeLeaseStore(adminKubeConfig(), ns, 'imageshare-operator'),
     identity,
     onStartedLeading: () => events.push('started'),
-    onStoppedLeading: () => events.push('stopped'),
+    onStoppedLeading: (reason) => events.push(`stopped:${reason}`),
   });
   electors.push(e);
   return { e, events, done: e.run() };
@@ -51,7 +51,7 @@ describe('LeaderElector with KubeLeaseStore on a real Lease', () => {
 
     expect(await a.e.release()).toBe(true);
     await a.done;
-    expect(a.events).toEqual(['started', 'stopped']);
+    expect(a.events).toEqual(['started', 'stopped:stopped']);
     await eventually(async () => expect(b.e.isLeader()).toBe(true));
     const afterRelease = await readLease(ns);
     expect(afterRelease.spec).toMatchObject({ holderIdentity: 'replica-b', leaseTransitions: 1, leaseDurationSeconds: 3 });

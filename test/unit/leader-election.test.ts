@@ -62,7 +62,7 @@ function elector(server: FakeLeaseServer, clock: FakeClock, identity: string) {
     clock,
     random: () => 0,
     onStartedLeading: () => events.push('started'),
-    onStoppedLeading: () => events.push('stopped'),
+    onStoppedLeading: (reason) => events.push(`stopped:${reason}`),
   });
   return { e, events };
 }
@@ -201,7 +201,7 @@ describe('LeaderElector.run', () => {
     expect(events).toEqual(['started']); // still within the 10 s renew deadline
     await clock.advance(2_001);
     await done;
-    expect(events).toEqual(['started', 'stopped']);
+    expect(events).toEqual(['started', 'stopped:lost']);
     expect(e.isLeader()).toBe(false);
   });
 
@@ -223,14 +223,14 @@ describe('LeaderElector.run', () => {
       clock,
       random: () => 0,
       onStartedLeading: () => events.push('started'),
-      onStoppedLeading: () => events.push('stopped'),
+      onStoppedLeading: (reason) => events.push(`stopped:${reason}`),
     });
     const done = e.run();
     await settle();
     hang = true;
     await clock.advance(12_000);
     await done;
-    expect(events).toEqual(['started', 'stopped']);
+    expect(events).toEqual(['started', 'stopped:lost']);
   });
 
   it('a standby campaigns every retry period and takes over after the leader releases', async () => {
@@ -246,6 +246,7 @@ describe('LeaderElector.run', () => {
     expect(b.events).toEqual([]); // a keeps renewing, so b never sees it expire
     expect(await a.e.release()).toBe(true);
     await runA;
+    expect(a.events).toEqual(['started', 'stopped:stopped']); // a deliberate stop is not a loss
     expect(server.record).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1, leaseTransitions: 0 });
     await clock.advance(3_000); // b's next attempt sees the released (empty) lease
     expect(b.events).toEqual(['started']);
