@@ -29,22 +29,34 @@ interface ObjectLike {
  */
 export function kstatusModel(obj: object): { status: KstatusStatus; message: string } {
   const o = obj as ObjectLike;
-  if (typeof o.metadata?.deletionTimestamp === 'string' && o.metadata.deletionTimestamp !== '') {
-    return { status: KstatusStatus.Terminating, message: 'Resource scheduled for deletion' };
-  }
+  const conditions = Array.isArray(o.status?.conditions) ? (o.status.conditions as ConditionLike[]) : [];
+  return terminating(o) ?? generationBehind(o) ?? firstAbnormal(conditions) ?? readyFallback(conditions);
+}
+
+type Verdict = { status: KstatusStatus; message: string };
+
+function terminating(o: ObjectLike): Verdict | undefined {
+  const ts = o.metadata?.deletionTimestamp;
+  return typeof ts === 'string' && ts !== '' ? { status: KstatusStatus.Terminating, message: 'Resource scheduled for deletion' } : undefined;
+}
+
+/** Only when both fields exist: a missing status.observedGeneration skips the check, as in kstatus. */
+function generationBehind(o: ObjectLike): Verdict | undefined {
   const generation = o.metadata?.generation;
   const observed = o.status?.observedGeneration;
-  if (typeof generation === 'number' && typeof observed === 'number' && observed !== generation) {
-    return { status: KstatusStatus.InProgress, message: `generation is ${generation}, but latest observed generation is ${observed}` };
-  }
-  const conditions = Array.isArray(o.status?.conditions) ? (o.status.conditions as ConditionLike[]) : [];
-  for (const c of conditions) {
-    if (c.type === 'Reconciling' && c.status === 'True') return { status: KstatusStatus.InProgress, message: String(c.message ?? '') };
-    if (c.type === 'Stalled' && c.status === 'True') return { status: KstatusStatus.Failed, message: String(c.message ?? '') };
-  }
+  if (typeof generation !== 'number' || typeof observed !== 'number' || observed === generation) return undefined;
+  return { status: KstatusStatus.InProgress, message: `generation is ${generation}, but latest observed generation is ${observed}` };
+}
+
+/** The first abnormal-true condition in list order decides. */
+function firstAbnormal(conditions: readonly ConditionLike[]): Verdict | undefined {
+  const c = conditions.find((x) => (x.type === 'Reconciling' || x.type === 'Stalled') && x.status === 'True');
+  if (c === undefined) return undefined;
+  return { status: c.type === 'Stalled' ? KstatusStatus.Failed : KstatusStatus.InProgress, message: String(c.message ?? '') };
+}
+
+function readyFallback(conditions: readonly ConditionLike[]): Verdict {
   const ready = conditions.find((c) => c.type === 'Ready');
-  if (ready !== undefined) {
-    return { status: ready.status === 'True' ? KstatusStatus.Current : KstatusStatus.InProgress, message: String(ready.message ?? '') };
-  }
-  return { status: KstatusStatus.Current, message: 'Resource is current' };
+  if (ready === undefined) return { status: KstatusStatus.Current, message: 'Resource is current' };
+  return { status: ready.status === 'True' ? KstatusStatus.Current : KstatusStatus.InProgress, message: String(ready.message ?? '') };
 }

@@ -25,30 +25,37 @@ interface PodSpec {
 // Volume types the restricted profile allows.
 const ALLOWED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
 
+type Container = PodSpec['containers'][number];
+
 /** Every restricted-profile violation in `pod`, as readable strings (empty = compliant). */
 function restrictedViolations(pod: PodSpec): string[] {
   const v: string[] = [];
-  const psc = pod.securityContext ?? {};
   if (pod.hostNetwork || pod.hostPID || pod.hostIPC) v.push('host namespaces');
   for (const vol of pod.volumes ?? []) {
     const type = Object.keys(vol).find((k) => k !== 'name');
     if (!type || !ALLOWED_VOLUMES.includes(type)) v.push(`volume type ${String(type)}`);
   }
-  for (const c of pod.containers) {
-    const sc = c.securityContext ?? {};
-    if (sc.privileged) v.push(`${c.name}: privileged`);
-    if (sc.allowPrivilegeEscalation !== false) v.push(`${c.name}: allowPrivilegeEscalation must be false`);
-    if (!(sc.runAsNonRoot ?? psc.runAsNonRoot)) v.push(`${c.name}: runAsNonRoot must be true`);
-    if ((sc.runAsUser ?? psc.runAsUser) === 0) v.push(`${c.name}: runAsUser 0`);
-    const seccomp = sc.seccompProfile?.type ?? psc.seccompProfile?.type;
-    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') v.push(`${c.name}: seccompProfile`);
-    if (!sc.capabilities?.drop?.includes('ALL')) v.push(`${c.name}: capabilities must drop ALL`);
-    for (const cap of sc.capabilities?.add ?? []) if (cap !== 'NET_BIND_SERVICE') v.push(`${c.name}: adds ${cap}`);
-    if ((c.ports ?? []).some((p) => p.hostPort)) v.push(`${c.name}: hostPort`);
-    // Not part of the PSS profile, but required by the issue: the root filesystem is read-only.
-    if (sc.readOnlyRootFilesystem !== true) v.push(`${c.name}: readOnlyRootFilesystem must be true`);
-  }
+  for (const c of pod.containers) v.push(...containerViolations(c, pod.securityContext ?? {}).map((msg) => `${c.name}: ${msg}`));
   return v;
+}
+
+/** One row per rule: the message, and whether the container (with the pod-level defaults) breaks it. */
+function containerViolations(c: Container, psc: SecurityContext): string[] {
+  const sc = c.securityContext ?? {};
+  const seccomp = sc.seccompProfile?.type ?? psc.seccompProfile?.type;
+  const rules: Array<[string, boolean]> = [
+    ['privileged', sc.privileged === true],
+    ['allowPrivilegeEscalation must be false', sc.allowPrivilegeEscalation !== false],
+    ['runAsNonRoot must be true', (sc.runAsNonRoot ?? psc.runAsNonRoot) !== true],
+    ['runAsUser 0', (sc.runAsUser ?? psc.runAsUser) === 0],
+    ['seccompProfile', seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost'],
+    ['capabilities must drop ALL', !(sc.capabilities?.drop ?? []).includes('ALL')],
+    ...(sc.capabilities?.add ?? []).map((cap): [string, boolean] => [`adds ${cap}`, cap !== 'NET_BIND_SERVICE']),
+    ['hostPort', (c.ports ?? []).some((p) => p.hostPort)],
+    // Not part of the PSS profile, but required by the issue: the root filesystem is read-only.
+    ['readOnlyRootFilesystem must be true', sc.readOnlyRootFilesystem !== true],
+  ];
+  return rules.filter(([, broken]) => broken).map(([msg]) => msg);
 }
 
 const podOf = (ms: readonly Manifest[]): PodSpec =>

@@ -1,0 +1,151 @@
+// The shipped manifests against the real kube-apiserver: the chart (default and full values) and the kustomize
+// base/overlay pass server-side dry-run apply; the operator's pod passes the API server's own restricted Pod
+// Security admission; and the chart's RBAC, bound to a real user, allows exactly what the operator needs.
+import { describe, expect, it } from '@jest/globals';
+import { stringify } from 'yaml';
+import { addTestUser, testState } from '../harness/env.ts';
+import { FULL_VALUES, type Manifest, only, parseManifests, renderChartText, runTool } from '../harness/helm.ts';
+import { createNamespace, kubectl } from '../harness/kubectl.ts';
+import { operatorUserKubeconfig } from '../harness/rbac.ts';
+
+const DEPLOY = new URL('../../deploy', import.meta.url).pathname;
+
+// Stand-ins so the dry-run can resolve the prometheus-operator kinds the full values render. They accept any
+// content: this checks our objects reach the API server well-formed, not prometheus-operator's own schema.
+const MONITORING_STANDINS = ['ServiceMonitor', 'PrometheusRule'].map((kind) => ({
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: `${kind.toLowerCase()}s.monitoring.coreos.com` },
+  spec: {
+    group: 'monitoring.coreos.com',
+    scope: 'Namespaced',
+    names: { kind, plural: `${kind.toLowerCase()}s`, singular: kind.toLowerCase(), listKind: `${kind}List` },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+}));
+
+async function dryRunApply(manifests: string): Promise<string> {
+  const r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=packaging-test', '--dry-run=server', '-f', '-'], {
+    input: manifests,
+    allowFail: true,
+  });
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  return r.stdout;
+}
+
+async function kustomize(dir: string): Promise<string> {
+  const r = await runTool(`${testState().binDir}/kubectl`, ['kustomize', dir]);
+  if (r.code !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+async function restrictedNamespace(prefix: string): Promise<string> {
+  const ns = await createNamespace(prefix);
+  await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
+  return ns;
+}
+
+/** The Deployment's pod template as a bare Pod in `namespace` (PSA enforces on Pods, only warns on workloads). */
+function podFrom(manifests: readonly Manifest[], namespace: string): object {
+  const d = only(manifests, 'Deployment') as unknown as { spec: { template: { metadata: object; spec: object } } };
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { ...d.spec.template.metadata, name: 'operator-pss-check', namespace }, spec: d.spec.template.spec };
+}
+
+describe('server-side dry-run apply', () => {
+  it('accepts the chart with default values', async () => {
+    const ns = await createNamespace('chart-default');
+    const out = await dryRunApply(await renderChartText({ namespace: ns }));
+    expect(out).toContain('deployment.apps/imageshare-operator serverside-applied (server dry run)');
+    expect(out).toContain('customresourcedefinition.apiextensions.k8s.io/imageshares.ecs.alicloud.dev serverside-applied (server dry run)');
+  });
+
+  it('accepts the chart with full values', async () => {
+    const [ns, teamA, teamB] = await Promise.all([createNamespace('chart-full'), createNamespace('team-a'), createNamespace('team-b')]);
+    await kubectl(['apply', '-f', '-'], { input: MONITORING_STANDINS.map((m) => stringify(m)).join('---\n') });
+    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
+    const text = await renderChartText({ release: 'prod', namespace: ns, valuesFiles: [FULL_VALUES], set: { 'operator.watchNamespaces': `{${teamA},${teamB}}` } });
+    const out = await dryRunApply(text);
+    for (const kind of ['poddisruptionbudget.policy', 'servicemonitor.monitoring.coreos.com', 'prometheusrule.monitoring.coreos.com', 'role.rbac.authorization.k8s.io']) {
+      expect(out).toContain(kind);
+    }
+  });
+
+  it('accepts `kubectl kustomize deploy/` and the RRSA overlay', async () => {
+    // The base creates imageshare-system; a dry run would not, so the namespaced objects need it to exist.
+    await kubectl(['create', 'namespace', 'imageshare-system'], { allowFail: true });
+    const base = await dryRunApply(await kustomize(DEPLOY));
+    expect(base).toContain('deployment.apps/imageshare-operator serverside-applied (server dry run)');
+    const rrsa = await dryRunApply(await kustomize(`${DEPLOY}/overlays/rrsa`));
+    expect(rrsa).toContain('deployment.apps/imageshare-operator serverside-applied (server dry run)');
+  });
+});
+
+describe('restricted Pod Security admission', () => {
+  it.each([
+    ['chart defaults', async () => parseManifests(await renderChartText())],
+    ['chart full values', async () => parseManifests(await renderChartText({ valuesFiles: [FULL_VALUES] }))],
+    ['kustomize base', async () => parseManifests(await kustomize(DEPLOY))],
+    ['kustomize RRSA overlay', async () => parseManifests(await kustomize(`${DEPLOY}/overlays/rrsa`))],
+  ])('admits the operator pod from %s', async (_name, render) => {
+    const ns = await restrictedNamespace('pss');
+    const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: stringify(podFrom(await render(), ns)), allowFail: true });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('rejects a pod that breaks the profile (the check is live)', async () => {
+    const ns = await restrictedNamespace('pss-negative');
+    const pod = podFrom(parseManifests(await renderChartText()), ns) as { spec: { containers: Array<{ securityContext: Record<string, unknown> }> } };
+    const c = pod.spec.containers[0];
+    if (!c) throw new Error('no container');
+    c.securityContext = { ...c.securityContext, allowPrivilegeEscalation: true };
+    const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: stringify(pod), allowFail: true });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false');
+  });
+});
+
+describe("the chart's RBAC bound to a real user", () => {
+  const cp = () => ({ ...testState(), addUser: addTestUser });
+
+  async function canI(kubeconfig: string, verb: string, resource: string, namespace?: string, name?: string): Promise<boolean> {
+    const [res, sub] = resource.split('/');
+    const args = ['auth', 'can-i', verb, name ? `${res}/${name}` : `${res}`, ...(sub ? [`--subresource=${sub}`] : [])];
+    args.push(...(namespace ? ['-n', namespace] : ['--all-namespaces']));
+    const r = await kubectl(args, { allowFail: true, kubeconfig });
+    return r.stdout.trim() === 'yes';
+  }
+
+  it('allows what the operator calls and nothing broader (default mode)', async () => {
+    const [ns, other] = await Promise.all([createNamespace('rbac-release'), createNamespace('rbac-other')]);
+    const kc = await operatorUserKubeconfig(cp(), ns);
+    const checks: Array<[string, string, string | undefined, string | undefined, boolean, string]> = [
+      ['list', 'imageshares.ecs.alicloud.dev', undefined, undefined, true, 'the informer lists every namespace'],
+      ['watch', 'imageshares.ecs.alicloud.dev', undefined, undefined, true, 'and watches them'],
+      ['patch', 'imageshares.ecs.alicloud.dev', other, 'x', true, 'finalizers are added with a merge patch'],
+      ['update', 'imageshares.ecs.alicloud.dev', other, 'x', false, 'the operator never writes spec'],
+      ['delete', 'imageshares.ecs.alicloud.dev', other, 'x', false, 'the operator never deletes user objects'],
+      ['patch', 'imageshares.ecs.alicloud.dev/status', other, 'x', true, 'status is patched through /status'],
+      ['update', 'imageshares.ecs.alicloud.dev/finalizers', other, 'x', true, 'finalizer removal needs finalizers update'],
+      ['update', 'imageshares.ecs.alicloud.dev/status', other, 'x', true, 'status may also be replaced'],
+      ['delete', 'imageshares.ecs.alicloud.dev/status', other, 'x', false, 'but nothing else on /status'],
+      ['create', 'events.events.k8s.io', other, undefined, true, 'transition events go to the object namespace'],
+      ['get', 'secrets', other, 'image-owner', true, 'spec.credentials.secretRef is read by name'],
+      ['list', 'secrets', other, undefined, false, 'never list Secrets'],
+      ['watch', 'secrets', other, undefined, false, 'never watch Secrets'],
+      ['create', 'leases.coordination.k8s.io', ns, undefined, true, 'the Lease is created in the release namespace'],
+      ['update', 'leases.coordination.k8s.io', ns, 'imageshare-operator', true, 'and renewed there'],
+      ['update', 'leases.coordination.k8s.io', ns, 'someone-else', false, 'but no other Lease'],
+      ['create', 'leases.coordination.k8s.io', other, undefined, false, 'Leases nowhere else'],
+      ['create', 'pods', ns, undefined, false, 'nothing outside the operator API surface'],
+    ];
+    const results = [];
+    for (const [verb, res, n, name, , why] of checks) results.push([why, await canI(kc, verb, res, n, name)]);
+    expect(results).toEqual(checks.map(([, , , , allowed, why]) => [why, allowed]));
+  });
+
+  it('limits Secret reads to the watched namespaces in the namespace-restricted mode', async () => {
+    const [ns, watched, unwatched] = await Promise.all([createNamespace('rbac-ns'), createNamespace('rbac-watched'), createNamespace('rbac-unwatched')]);
+    const kc = await operatorUserKubeconfig(cp(), ns, { watchNamespaces: [watched] });
+    expect([await canI(kc, 'get', 'secrets', watched, 's'), await canI(kc, 'get', 'secrets', unwatched, 's')]).toEqual([true, false]);
+  });
+});
