@@ -483,6 +483,8 @@ export class World {
     const add = (change.add ?? []).map((a) => (typeof a === 'string' ? { id: a, sharedTime: at } : a));
     const bad = [...add.map((a) => a.id), ...(change.remove ?? [])].filter((id) => !/^\d{1,20}$/.test(String(id)));
     if (bad.length > 0) throw new SeedError([`not account IDs: ${bad.join(', ')}`]);
+    const badTimes = add.filter((a) => a.sharedTime !== undefined && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(a.sharedTime));
+    if (badTimes.length > 0) throw new SeedError(['sharedTime must look like 2025-01-01T00:00:00Z']);
     const next = new Map(s.shares);
     for (const id of change.remove ?? []) next.delete(id);
     for (const a of add) if (!next.has(a.id)) next.set(a.id, a.sharedTime ?? at);
