@@ -2,6 +2,7 @@
 // value turns into in the rendered objects.
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { loadConfig } from '../../src/config.ts';
 import { CHART_DIR, FULL_VALUES, helm, KUBE_VERSION, type Manifest, only, renderChart } from '../harness/helm.ts';
 
 interface Container {
@@ -211,5 +212,34 @@ describe('PrometheusRule', () => {
     const used = new Set(rule.spec.groups.flatMap((g) => g.rules.flatMap((r) => [...r.expr.matchAll(/imageshare_[a-z_]+/g)].map((m) => m[0]))));
     expect(used.size).toBeGreaterThan(0);
     expect([...used].filter((name) => !exported.has(name))).toEqual([]);
+  });
+});
+
+describe('the operator accepts the rendered command line', () => {
+  it.each([
+    ['default values', () => defaults],
+    ['full values', () => full],
+  ])('%s: src/config.ts parses the args with the pod env', (_n, manifests) => {
+    // POD_NAME / POD_NAMESPACE come from the downward API in the pod; here they are given directly.
+    const config = loadConfig(operator(manifests()).args, { POD_NAME: 'operator-0', POD_NAMESPACE: 'ops' });
+    expect(config).not.toBe('help');
+  });
+
+  it('full values reach the config unchanged', () => {
+    const config = loadConfig(operator(full).args, { POD_NAME: 'operator-0', POD_NAMESPACE: 'ops' });
+    if (config === 'help') throw new Error('unexpected help');
+    expect(config).toMatchObject({
+      namespaces: ['team-a', 'team-b'],
+      concurrency: 8,
+      ecsQps: 2.5,
+      ecsBurst: 5,
+      resyncIntervalMs: 30 * 60_000,
+      ecsEndpoint: 'ecs-vpc.cn-hangzhou.aliyuncs.com:443',
+      ecsTimeoutMs: 15_000,
+      leaderElect: true,
+      leaderElectionNamespace: 'ops',
+      leaderElectionId: 'imageshare-operator-prod',
+      logLevel: 'debug',
+    });
   });
 });

@@ -26,7 +26,7 @@ describe('values.schema.json', () => {
     { why: 'log levels are a closed set', set: { 'operator.logLevel': 'verbose' }, message: "at '/operator/logLevel': value must be one of 'trace', 'debug', 'info', 'warn', 'error', 'fatal'" },
     { why: 'durations use Go syntax', set: { 'operator.resyncInterval': '10 minutes' }, message: "at '/operator/resyncInterval': '10 minutes' does not match pattern" },
     { why: 'concurrency 0 would never reconcile', set: { 'operator.concurrency': '0' }, message: "at '/operator/concurrency': minimum: got 0, want 1" },
-    { why: 'a QPS budget of zero would block every call', set: { 'operator.ecsQps': '0' }, message: "at '/operator/ecsQps'" },
+    { why: 'a QPS budget of zero would block every call', set: { 'operator.ecsQps': '0' }, message: "at '/operator/ecsQps': minimum: got 0, want 0.1" },
     { why: 'the endpoint override is host[:port]; the scheme is ecsProtocol', set: { 'operator.ecsEndpoint': 'https://ecs.aliyuncs.com' }, message: "at '/operator/ecsEndpoint'" },
     { why: 'only http and https exist', set: { 'operator.ecsProtocol': 'ftp' }, message: "at '/operator/ecsProtocol': value must be one of 'https', 'http'" },
     { why: 'watched namespaces must be namespace names', set: { 'operator.watchNamespaces[0]': 'Team_A' }, message: "at '/operator/watchNamespaces/0'" },
