@@ -63,6 +63,8 @@ describe('observe', () => {
     expect(observed.sharedAccounts.every((a) => typeof a.sharedTime === 'string')).toBe(true);
     const log = await emu.admin.calls();
     expect(log.counts.byAction).toEqual({ DescribeImages: 1, DescribeImageSharePermission: 2 });
+    const lookup = log.calls.find((c) => c.action === 'DescribeImages')?.params;
+    expect(lookup).toMatchObject({ RegionId: REGION, ImageId: 'm-test', ImageOwnerAlias: 'self', Status: 'ALL' });
     const pages = log.calls.filter((c) => c.action === 'DescribeImageSharePermission').map((c) => c.params);
     expect(pages.map((p) => [p.PageNumber, p.PageSize])).toEqual([
       ['1', '100'],
