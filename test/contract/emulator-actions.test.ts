@@ -239,6 +239,18 @@ describe('DescribeImages', () => {
     expect([e.code, e.statusCode]).toEqual(['InvalidImageId.NotFound', 404]);
   });
 
+  it('shows another owner\'s community image under others only when IsPublic=true is asked for', async () => {
+    await em.admin.reset(baseSeed({ images: [{ id: 'm-community', region: REGION, owner: OTHER_OWNER, community: true }] }));
+    const c = client(em);
+    expect((await describeImages(c, { imageOwnerAlias: 'others' })).body?.images?.image).toEqual([]);
+    const pub = await describeImages(c, { imageOwnerAlias: 'others', isPublic: true });
+    expect(pub.body?.images?.image?.map((i) => [i.imageId, i.isPublic, i.imageOwnerAlias])).toEqual([
+      ['m-community', true, 'others'],
+    ]);
+    const e = await sdkError(describeImages(c, { imageOwnerAlias: 'self', isPublic: true }));
+    expect([e.code, e.statusCode]).toEqual(['InvalidImageOwnerAlias.PublicImageUnsupported', 400]);
+  });
+
   it('rejects an unknown region with InvalidRegionId.NotFound', async () => {
     const e = await sdkError(describeImages(client(em), { regionId: 'xx-nowhere-1' }));
     expect([e.code, e.statusCode]).toEqual(['InvalidRegionId.NotFound', 404]);

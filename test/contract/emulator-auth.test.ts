@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import OpenApi from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import type { SeedInput } from '../emulator/seed.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
 import {
   baseSeed,
@@ -32,8 +33,10 @@ beforeEach(async () => {
   await em.admin.reset(baseSeed());
 });
 
-function seedWithKeys(keys: Array<Record<string, unknown>>) {
-  return baseSeed({ owner: { keys: keys as never } });
+type Keys = NonNullable<NonNullable<SeedInput['owners']>[number]['keys']>;
+
+function seedWithKeys(keys: Keys): SeedInput {
+  return baseSeed({ owner: { keys } });
 }
 
 describe('ACS3-HMAC-SHA256', () => {

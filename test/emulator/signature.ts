@@ -120,7 +120,7 @@ export interface Principal {
   accessKeyId: string;
 }
 
-/** Which signature form a request claims, and the key ID it names (for the call log, even when auth fails). */
+/** The key ID a request names in either signature form (for the call log, even when authentication fails). */
 export function claimedAccessKeyId(req: IncomingSigned): string | undefined {
   const auth = parseAuthorization(req.headers.authorization?.[0]);
   return auth?.accessKeyId ?? req.query.AccessKeyId;

@@ -188,7 +188,7 @@ export class World {
     return new Set(parts);
   }
 
-  /** Which alias the image has for `caller` (undefined: not visible at all), filtered by the requested alias. */
+  /** Whether `caller` sees the image under the requested alias ('' = self + others). */
   private visibleAlias(s: ImageState, caller: string, alias: string, wantPublic: boolean): boolean {
     const mine = s.meta.owner === caller;
     const sharedWithMe = s.shares.has(caller);
