@@ -45,3 +45,31 @@ describe('values.schema.json', () => {
     expect(err).toContain(message);
   });
 });
+
+describe('values documentation', () => {
+  it('every key in values.yaml is in the README values table', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { parse } = await import('yaml');
+    const dir = new URL('../../charts/imageshare-operator/', import.meta.url);
+    const values = parse(await readFile(new URL('values.yaml', dir), 'utf8')) as Record<string, unknown>;
+    const readme = await readFile(new URL('README.md', dir), 'utf8');
+    // First-column cells such as "`a.b.x` / `y`" document a.b.x and, as shorthand, its sibling a.b.y.
+    const documented = new Set<string>();
+    for (const row of readme.matchAll(/^\| ([^|]+) \|/gm)) {
+      const keys = [...(row[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+      const parent = keys[0]?.includes('.') ? keys[0].slice(0, keys[0].lastIndexOf('.') + 1) : '';
+      keys.forEach((k, i) => documented.add(i > 0 && !k.includes('.') ? parent + k : k));
+    }
+    const missing: string[] = [];
+    const walk = (o: Record<string, unknown>, prefix: string) => {
+      for (const [k, v] of Object.entries(o)) {
+        const path = prefix + k;
+        if (documented.has(path)) continue;
+        if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) walk(v as Record<string, unknown>, `${path}.`);
+        else missing.push(path);
+      }
+    };
+    walk(values, '');
+    expect(missing).toEqual([]);
+  });
+});
