@@ -58,7 +58,7 @@ describe('values documentation', () => {
     for (const row of readme.matchAll(/^\| ([^|]+) \|/gm)) {
       const keys = [...(row[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
       const parent = keys[0]?.includes('.') ? keys[0].slice(0, keys[0].lastIndexOf('.') + 1) : '';
-      keys.forEach((k, i) => documented.add(i > 0 && !k.includes('.') ? parent + k : k));
+      for (const [i, k] of keys.entries()) documented.add(i > 0 && !k.includes('.') ? parent + k : k);
     }
     const missing: string[] = [];
     const walk = (o: Record<string, unknown>, prefix: string) => {
