@@ -4,7 +4,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { addTestUser, testState } from '../harness/env.ts';
-import { FULL_VALUES, type Manifest, only, parseManifests, renderChartText, runTool } from '../harness/helm.ts';
+import { CHART_DIR, FULL_VALUES, helm, type Manifest, only, parseManifests, renderChartText, runTool } from '../harness/helm.ts';
 import { createNamespace, kubectl } from '../harness/kubectl.ts';
 import { operatorUserKubeconfig } from '../harness/rbac.ts';
 
@@ -23,6 +23,11 @@ const MONITORING_STANDINS = ['ServiceMonitor', 'PrometheusRule'].map((kind) => (
     versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
   },
 }));
+
+async function installMonitoringStandins(): Promise<void> {
+  await kubectl(['apply', '-f', '-'], { input: MONITORING_STANDINS.map((m) => stringify(m)).join('---\n') });
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
+}
 
 async function dryRunApply(manifests: string): Promise<string> {
   const r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=packaging-test', '--dry-run=server', '-f', '-'], {
@@ -61,8 +66,7 @@ describe('server-side dry-run apply', () => {
 
   it('accepts the chart with full values', async () => {
     const [ns, teamA, teamB] = await Promise.all([createNamespace('chart-full'), createNamespace('team-a'), createNamespace('team-b')]);
-    await kubectl(['apply', '-f', '-'], { input: MONITORING_STANDINS.map((m) => stringify(m)).join('---\n') });
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
+    await installMonitoringStandins();
     const text = await renderChartText({ release: 'prod', namespace: ns, valuesFiles: [FULL_VALUES], set: { 'operator.watchNamespaces': `{${teamA},${teamB}}` } });
     const out = await dryRunApply(text);
     for (const kind of ['poddisruptionbudget.policy', 'servicemonitor.monitoring.coreos.com', 'prometheusrule.monitoring.coreos.com', 'role.rbac.authorization.k8s.io']) {
@@ -77,6 +81,24 @@ describe('server-side dry-run apply', () => {
     expect(base).toContain('deployment.apps/imageshare-operator serverside-applied (server dry run)');
     const rrsa = await dryRunApply(await kustomize(`${DEPLOY}/overlays/rrsa`));
     expect(rrsa).toContain('deployment.apps/imageshare-operator serverside-applied (server dry run)');
+  });
+});
+
+describe('helm install --dry-run=server against the real API server', () => {
+  // Exercises what `helm install` does beyond `helm template`: kubeVersion against the live server version, and NOTES.
+  it.each([
+    ['default values', [] as string[], ['Watching: all namespaces', 'leader election off', 'default chain: the node\'s ECS instance RAM role']],
+    ['full values', ['--values', FULL_VALUES], ['Watching: team-a, team-b', 'leader election on, Lease', 'RRSA, role acs:ram::1234567890123456:role/imageshare-operator']],
+  ])('renders and prints NOTES with %s', async (_n, extra, notes) => {
+    const ns = await createNamespace('helm-install');
+    await installMonitoringStandins();
+    // The CRD already exists (global setup applied crds/ with kubectl), and Helm refuses to adopt an object it did
+    // not create; docs/operations.md ("Upgrades") explains the same situation for users.
+    const args = ['install', 'isop', CHART_DIR, '--namespace', ns, '--dry-run=server', '--set', 'crds.install=false', ...extra];
+    const r = await helm([...args, '--kubeconfig', testState().kubeconfigPath]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    const printed = r.stdout.slice(r.stdout.indexOf('NOTES:'));
+    for (const line of notes) expect(printed).toContain(line);
   });
 });
 
