@@ -20,6 +20,7 @@ import { startResync } from './runtime/resync.ts';
 import { WorkQueue } from './runtime/workqueue.ts';
 
 const DRAIN_MS = 25_000;
+const SAFETY_RESYNC_MS = 24 * 3_600_000;
 const EVENT_ACTIONS: Record<string, string> = { Granted: 'Grant', Revoked: 'Revoke', Published: 'Publish', Unpublished: 'Unpublish' };
 
 async function main(): Promise<number> {
@@ -91,7 +92,10 @@ async function main(): Promise<number> {
     metrics.setLeader(true);
     log.info({ concurrency: config.concurrency }, 'starting controller');
     for (const key of informer.keys()) queue.add(key);
-    stopResync = startResync({ keys: () => informer.keys(), queue, intervalMs: config.resyncIntervalMs });
+    // Each object schedules its own resync (spec.resyncInterval or --resync-interval) through requeueAfter; this
+    // daily safety net only re-covers keys whose timer was lost, and never runs more often than the longest
+    // allowed interval, so it cannot defeat a user's choice of a long one.
+    stopResync = startResync({ keys: () => informer.keys(), queue, intervalMs: SAFETY_RESYNC_MS });
     controller = runController({
       queue,
       log,
@@ -116,9 +120,9 @@ async function main(): Promise<number> {
         store: new KubeLeaseStore(kc, config.leaderElectionNamespace, config.leaderElectionId),
         identity: config.podName,
         onStartedLeading: startController,
-        onStoppedLeading: () => {
+        onStoppedLeading: (reason) => {
           metrics.setLeader(false);
-          if (controller) shutdown('leader election lost', 1);
+          if (reason === 'lost') shutdown('leader election lost', 1);
         },
         onNewLeader: (id) => log.info({ leader: id }, 'new leader observed'),
         log,
