@@ -7,7 +7,6 @@ import {
   ConditionType,
   type ImageShare,
   type ImageShareStatus,
-  SharePolicy,
 } from '../api/types.ts';
 import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { buildConditions, rfc3339, type Summary } from './conditions.ts';
@@ -76,17 +75,15 @@ function imageFields(observed: ObservedImage): ImageShareStatus {
 
 /**
  * What this object manages after the pass: what it managed before plus what it just granted, minus what it
- * revoked, minus accounts that are neither wanted nor shared any more (nothing left to clean up). In Authoritative
- * mode every wanted account that is shared is managed too, since the object owns the whole list.
+ * revoked, minus accounts that are neither wanted nor shared any more (nothing left to clean up). Only accounts
+ * this object itself granted are ever managed, in both policies: an account that was already shared when an
+ * Authoritative object started is not, so switching to Additive (or deleting with Revoke) never revokes it.
  * Grants are recorded from the write results, not the re-observation, so read-after-write lag cannot lose them.
  */
 function managedAfter(obj: ImageShare, outcome: ExecutionOutcome, observed: ObservedImage): string[] {
   const desired = new Set(obj.spec.accounts ?? []);
   const shared = new Set(observed.sharedAccounts.map((a) => a.id));
   const managed = new Set([...(obj.status?.managedAccounts ?? []), ...outcome.granted]);
-  if ((obj.spec.sharePolicy ?? SharePolicy.Authoritative) === SharePolicy.Authoritative) {
-    for (const id of shared) if (desired.has(id)) managed.add(id);
-  }
   for (const id of outcome.revoked) managed.delete(id);
   for (const id of [...managed]) if (!desired.has(id) && !shared.has(id)) managed.delete(id);
   return [...managed].sort();

@@ -20,9 +20,15 @@ export class FakeStore implements ImageShareStore {
     return structuredClone(obj);
   }
 
+  /** A merge-style edit of some spec fields (like `kubectl patch --type merge`). */
   updateSpec(name: string, patch: Partial<ImageShareSpec>, namespace = 'default'): void {
+    this.replaceSpec(name, { ...this.must(namespace, name).spec, ...patch }, namespace);
+  }
+
+  /** Replaces the whole spec (like `kubectl apply` of a new manifest): absent fields are gone. */
+  replaceSpec(name: string, spec: ImageShareSpec, namespace = 'default'): void {
     const obj = this.must(namespace, name);
-    obj.spec = { ...obj.spec, ...patch };
+    obj.spec = structuredClone(spec);
     obj.metadata.generation = (obj.metadata.generation ?? 0) + 1;
     obj.metadata.resourceVersion = String(++this.rv);
   }
