@@ -3,10 +3,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ImageShare } from '../../src/api/types.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { testKubeconfig } from '../harness/env.ts';
+import { addTestUser, testState } from '../harness/env.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
+import { operatorUserKubeconfig } from '../harness/rbac.ts';
 import { accounts, OWNER_KEY, operatorWorld, REGION } from './operator-world.ts';
 
 let emu: Emulator;
@@ -21,8 +22,10 @@ afterAll(async () => {
   await emu?.close();
 });
 
+/** An operator for `namespaces`, running under the chart's RBAC with its release (and Lease) in namespaces[0]. */
 async function operator(namespaces: string[], extraArgs: string[] = []): Promise<OperatorProcess> {
-  const op = await startOperator({ kubeconfig: testKubeconfig(), ecsEndpoint: emu.endpoint, ...OWNER_KEY, namespaces, extraArgs });
+  const kubeconfig = await operatorUserKubeconfig({ ...testState(), addUser: addTestUser }, namespaces[0] ?? 'default');
+  const op = await startOperator({ kubeconfig, ecsEndpoint: emu.endpoint, ...OWNER_KEY, namespaces, extraArgs });
   running.push(op);
   return op;
 }

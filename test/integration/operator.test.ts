@@ -1,14 +1,16 @@
 // The operator end to end: the real operator process against the real kube-apiserver, talking to the ECS emulator
-// through the unmodified SDK. Assertions use what the emulator recorded (calls, shares) and what kubectl shows.
+// through the unmodified SDK, under the Helm chart's RBAC. Assertions use what the emulator recorded (calls,
+// shares) and what kubectl shows.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ImageShare, ImageShareSpec } from '../../src/api/types.ts';
 import type { CallRecord } from '../emulator/server.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { argoHealth } from '../harness/argocd-health.ts';
-import { testKubeconfig } from '../harness/env.ts';
+import { addTestUser, testState } from '../harness/env.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
+import { operatorUserKubeconfig } from '../harness/rbac.ts';
 import { assertKstatusShape } from '../support/safety.ts';
 import {
   account,
@@ -37,8 +39,11 @@ beforeAll(async () => {
   ns = await createNamespace('op');
   ns2 = await createNamespace('op2');
   emu = await startEmulator({ seed: operatorWorld(IMAGES) });
+  // The operator runs as a user bound to exactly the chart's rendered RBAC (namespace-restricted Secret reads), so
+  // every scenario below also proves that RBAC is sufficient.
+  const kubeconfig = await operatorUserKubeconfig({ ...testState(), addUser: addTestUser }, ns, { watchNamespaces: [ns, ns2], leaderElection: false });
   op = await startOperator({
-    kubeconfig: testKubeconfig(),
+    kubeconfig,
     ecsEndpoint: emu.endpoint,
     ...OWNER_KEY,
     namespaces: [ns, ns2],
