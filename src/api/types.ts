@@ -84,6 +84,8 @@ export interface ImageShareStatus {
   image?: ImageInfo;
   community?: boolean;
   sharedAccounts?: string[];
+  /** len(sharedAccounts), for the Accounts printer column (a JSONPath cannot count). */
+  sharedAccountCount?: number;
   managedAccounts?: string[];
   /** true when this object published the image (drives deletionPolicy Revoke). */
   managedCommunity?: boolean;
@@ -119,6 +121,6 @@ export const SPEC_FIELDS = {
   mode: true, suspend: true, credentials: true, resyncInterval: true,
 } as const satisfies Record<keyof ImageShareSpec, true>;
 export const STATUS_FIELDS = {
-  observedGeneration: true, conditions: true, image: true, community: true, sharedAccounts: true,
+  observedGeneration: true, conditions: true, image: true, community: true, sharedAccounts: true, sharedAccountCount: true,
   managedAccounts: true, managedCommunity: true, accounts: true, plan: true, lastSyncTime: true,
 } as const satisfies Record<keyof ImageShareStatus, true>;

@@ -70,6 +70,7 @@ function imageFields(observed: ObservedImage): ImageShareStatus {
     image: { name: observed.name, status: observed.status, encrypted: observed.encrypted },
     community: observed.community,
     sharedAccounts: observed.sharedAccounts.map((a) => a.id).sort(),
+    sharedAccountCount: observed.sharedAccounts.length,
   };
 }
 

@@ -203,6 +203,7 @@ describe('ImageShare status subresource', () => {
     ],
     community: false,
     sharedAccounts: [ACCOUNT],
+    sharedAccountCount: 1,
     managedAccounts: [ACCOUNT],
     accounts: [{ id: ACCOUNT, state: 'Shared', sharedTime: '2026-01-01T00:00:00Z' }],
     plan: { grant: [], revoke: [] },
@@ -266,7 +267,7 @@ describe('ImageShare status subresource', () => {
     const { stdout } = await kubectl(['get', 'ishare', '-n', ns]);
     const [header = '', row = ''] = stdout.trim().split('\n');
     expect(header.trim().split(/\s+/)).toEqual(['NAME', 'IMAGE', 'REGION', 'ACCOUNTS', 'COMMUNITY', 'READY', 'REASON', 'AGE']);
-    expect(row.trim().split(/\s+/).slice(0, 7)).toEqual(['columns', IMAGE_ID, 'cn-hangzhou', `["${ACCOUNT}"]`, 'false', 'True', 'Synced']);
+    expect(row.trim().split(/\s+/).slice(0, 7)).toEqual(['columns', IMAGE_ID, 'cn-hangzhou', '1', 'false', 'True', 'Synced']);
 
     const wide = await kubectl(['get', 'ishare', 'columns', '-n', ns, '-o', 'wide']);
     expect(wide.stdout).toMatch(/MODE\s+POLICY\s+MESSAGE/);
