@@ -44,6 +44,8 @@ export interface PlanInput {
   sharePolicy: SharePolicy;
   observedAccounts: readonly string[];
   observedCommunity: boolean;
+  /** Encrypted images can never be published; the planner refuses before ECS would. */
+  observedEncrypted?: boolean;
   managedAccounts: readonly string[];
   maxAccountsPerImage?: number;
 }
@@ -63,8 +65,16 @@ export function planShares(input: PlanInput): SharePlan {
   );
   const wanted = input.desiredAccounts.filter((id, i) => !observed.has(id) && input.desiredAccounts.indexOf(id) === i);
   const unpublish = input.desiredCommunity === false && input.observedCommunity;
-  const publish = input.desiredCommunity === true && !input.observedCommunity;
   const blockers: PlanBlocker[] = [];
+  let publish = input.desiredCommunity === true && !input.observedCommunity;
+  if (publish && input.observedEncrypted) {
+    blockers.push({
+      reason: Reason.EncryptedImageNotPublishable,
+      message: 'The image is encrypted, and ECS cannot publish encrypted images as community images; publish an unencrypted copy or drop community: true.',
+      accounts: [],
+    });
+    publish = false;
+  }
 
   let grant = wanted;
   const communityAfterUnpublish = input.observedCommunity && !unpublish;

@@ -161,6 +161,7 @@ function planFor(obj: ImageShare, observed: ObservedImage, managed: readonly str
     sharePolicy: obj.spec.sharePolicy ?? SharePolicy.Authoritative,
     observedAccounts: observed.sharedAccounts.map((a) => a.id),
     observedCommunity: observed.community,
+    observedEncrypted: observed.encrypted,
     managedAccounts: managed,
   });
 }

@@ -61,6 +61,12 @@ const rows: Row[] = [
     input: { desiredCommunity: false, observedCommunity: true, desiredAccounts: [A] },
     ops: ['unpublish', `grant ${A}`],
   },
+  {
+    why: 'an encrypted image is never published: ECS would refuse, so the planner blocks it up front',
+    input: { desiredCommunity: true, observedEncrypted: true, observedAccounts: [X] },
+    ops: [`revoke ${X}`],
+    blockers: ['EncryptedImageNotPublishable'],
+  },
   { why: 'already published needs no call', input: { desiredCommunity: true, observedCommunity: true }, ops: [] },
   {
     why: 'grants to a community image that the spec does not unpublish are blocked, not sent to fail',
