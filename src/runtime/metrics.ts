@@ -8,7 +8,7 @@ import type { ReconcileObservation } from './workqueue.ts';
 export interface EcsCallObservation {
   /** The API action, e.g. ModifyImageSharePermission. */
   action: string;
-  /** 'Success' or the ECS error code (a closed, documented set; unknown codes are reported as-is by ECS). */
+  /** 'OK' or the ECS error code (a closed, documented set; unknown codes are reported as-is by ECS). */
   code: string;
   durationMs: number;
 }
@@ -67,7 +67,7 @@ export class OperatorMetrics {
     });
     this.#ecsCalls = new Counter({
       name: 'imageshare_ecs_calls_total',
-      help: 'ECS API calls by action and result code (Success or the ECS error code).',
+      help: 'ECS API calls by action and result code (OK or the ECS error code).',
       labelNames: ['action', 'code'],
       registers,
     });
