@@ -109,7 +109,11 @@ export class DemoRun {
 
   private async step2Start(): Promise<void> {
     const p = this.progress;
-    p.begin(2, 'Starting the control plane, the ECS emulator and the operator', 'A real kube-apiserver, a fake ECS seeded with a sample world, and the operator exactly as a user runs it.');
+    if (this.options.kubeconfig === undefined) {
+      p.begin(2, 'Starting the control plane, the ECS emulator and the operator', 'A real kube-apiserver, a fake ECS seeded with a sample world, and the operator exactly as a user runs it.');
+    } else {
+      p.begin(2, 'Installing the CRD, starting the ECS emulator and the operator', 'A fake ECS seeded with a sample world, and the operator exactly as a user runs it, against your cluster.');
+    }
     const kubeconfig = await this.startOrReuseCluster();
     const cacheDir = await mkdtemp(join(tmpdir(), 'imageshare-demo-kubecache-'));
     this.teardown.add('kubectl discovery cache', () => rm(cacheDir, { recursive: true, force: true }));

@@ -68,10 +68,11 @@ async function runDemo(options: DemoOptions): Promise<number> {
     code = err instanceof Interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
     const step = progress.step;
     const where = step === undefined ? 'before step 1' : `at step ${step.n} (${step.title})`;
-    process.stderr.write(`\ndemo FAILED ${where}:\n  ${describeError(err)}\n`);
+    const what = err instanceof Interrupted ? err.message : `FAILED:\n  ${describeError(err)}`;
+    process.stderr.write(`\ndemo stopped ${where}: ${what}\n`);
     const op = demo.operator;
     if (op !== undefined && !(err instanceof Interrupted)) {
-      process.stderr.write(`operator log (last lines; full log: ${op.logPath}):\n${op.rawLog().trimEnd().split('\n').slice(-15).join('\n')}\n`);
+      process.stderr.write(`operator log (last lines; full log: ${op.logPath}):\n${op.rawLog().trimEnd().split('\n').slice(-10).join('\n')}\n`);
     }
   }
   progress.info('');
