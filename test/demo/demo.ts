@@ -40,6 +40,13 @@ function describeError(err: unknown): string {
   return parts.join('\n  caused by: ');
 }
 
+/** Rejects when the operator exits by itself (while --keep waits for Ctrl-C, nobody else would notice). */
+async function operatorExit(demo: DemoRun): Promise<never> {
+  const op = demo.operator;
+  const code = op === undefined ? await new Promise<never>(() => undefined) : await op.exited;
+  throw new Error(`the operator exited unexpectedly with ${String(code)}; see ${op?.logPath ?? 'its log'}`);
+}
+
 function printKept(progress: Progress, env: KeptEnvironment): void {
   progress.info('');
   progress.info('Everything is still running (--keep). In another terminal:');
@@ -62,7 +69,7 @@ async function runDemo(options: DemoOptions): Promise<number> {
     const env = await Promise.race([demo.run(), signal.then((s) => Promise.reject(new Interrupted(s)))]);
     if (options.keep) {
       printKept(progress, env);
-      await signal;
+      await Promise.race([signal, operatorExit(demo)]);
     }
   } catch (err: unknown) {
     code = err instanceof Interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
