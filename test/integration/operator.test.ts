@@ -15,6 +15,10 @@ import { assertKstatusShape } from '../support/safety.ts';
 import {
   account,
   accounts,
+  EXPIRED_STS_KEY,
+  NO_AGREEMENT_KEY,
+  NO_QUOTA_KEY,
+  NO_ROLE_KEY,
   OTHER_SITE_ACCOUNT,
   OWNER_KEY,
   operatorWorld,
@@ -28,6 +32,7 @@ const IMAGES = [
   'm-create00001', 'm-edit0000001', 'm-batch000001', 'm-drift000001', 'm-additive001', 'm-publish0001',
   'm-transient01', 'm-html502001', 'm-plan0000001', 'm-retain00001', 'm-revoke00001', 'm-dup00000001',
   'm-isolate0001', 'm-suspend0001', 'm-secretref01', 'm-readonly001', 'm-badsecret01', 'm-nosecret001',
+  'm-quota500001', 'm-unknownkey01', 'm-expiredsts01', 'm-riskctrl0001', 'm-newcode00001',
 ];
 
 let emu: Emulator;
@@ -175,47 +180,84 @@ describe('community', () => {
 });
 
 describe('failures', () => {
-  const terminal: Array<{ why: string; name: string; spec: Partial<ImageShareSpec> & { imageId: string }; reason: string; setup?: () => Promise<void> }> = [
-    { why: 'a deprecated image cannot be shared', name: 'deprecated', spec: { imageId: 'm-deprecated01', accounts: [account(1)] }, reason: 'ImageDeprecated' },
-    { why: 'service-key encryption cannot be shared', name: 'servicekey', spec: { imageId: 'm-servicekey01', accounts: [account(1)] }, reason: 'ServiceKeyEncryptedImage' },
-    { why: 'a sensitive word blocks publishing', name: 'sensitive', spec: { imageId: 'm-sensitive001', community: true }, reason: 'ContainsSensitiveWords' },
-    { why: 'some regions have no community images', name: 'noregion', spec: { imageId: 'm-noregion0001', regionId: 'cn-shanghai', community: true }, reason: 'CommunityNotSupportedInRegion' },
-    { why: 'an image of another owner is invisible', name: 'notmine', spec: { imageId: 'm-notmine00001', accounts: [account(1)] }, reason: 'ImageNotFound' },
-    { why: 'a missing image is reported, not retried hot', name: 'missing', spec: { imageId: 'm-nosuchimage1', accounts: [account(1)] }, reason: 'ImageNotFound' },
-    { why: 'a community image cannot take accounts unless the spec unpublishes', name: 'iscommunity', spec: { imageId: 'm-community001', accounts: [account(1)] }, reason: 'ImageIsCommunity' },
+  type Row = { why: string; name: string; spec: Partial<ImageShareSpec> & { imageId: string }; reason: string; setup?: () => Promise<void> };
+  const viaSecret = (name: string, key: { accessKeyId: string; accessKeySecret: string; securityToken?: string }) => ({
+    credentials: { secretRef: { name } },
+    setup: () => secret(name, key),
+  });
+  const row = (why: string, name: string, imageId: string, reason: string, extra: Partial<Row['spec']> & { setup?: () => Promise<void> } = {}): Row => {
+    const { setup, ...spec } = extra;
+    return { why, name, reason, spec: { imageId, accounts: [account(1)], ...spec }, ...(setup ? { setup } : {}) };
+  };
+  const publish = { accounts: [], community: true };
+  const terminal: Row[] = [
+    row('a deprecated image cannot be shared', 'deprecated', 'm-deprecated01', 'ImageDeprecated'),
+    row('service-key encryption cannot be shared', 'servicekey', 'm-servicekey01', 'ServiceKeyEncryptedImage'),
+    row('an encrypted image with several snapshots cannot be shared', 'fullimage', 'm-fullimage001', 'EncryptedImageMultipleSnapshots'),
+    row('the older encrypted-snapshot rule', 'legacyenc', 'm-legacyenc001', 'EncryptedSnapshotUnsupported'),
+    row('a CMK that does not authorise ECS', 'kmsunauth', 'm-kmsunauth001', 'KMSKeyUnauthorized'),
+    row('a disabled CMK', 'kmsdisabled', 'm-kmsdisabl001', 'KMSKeyNotEnabled'),
+    row('a deleted CMK', 'kmsmissing', 'm-kmsmissin001', 'KMSKeyNotFound'),
+    row('an owner without the encrypted-share RAM role', 'norole', 'm-norole000001', 'EncryptedShareRoleMissing', viaSecret('norole', NO_ROLE_KEY)),
+    row('an owner at its shared-image quota', 'noquota', 'm-noquota00001', 'ShareImageQuotaExceeded', viaSecret('noquota', NO_QUOTA_KEY)),
+    row('an encrypted image is never published', 'cmkpublish', 'm-cmkpublish01', 'EncryptedImageNotPublishable', publish),
+    row('a sensitive word blocks publishing', 'sensitive', 'm-sensitive001', 'ContainsSensitiveWords', publish),
+    row('some regions have no community images', 'noregion', 'm-noregion0001', 'CommunityNotSupportedInRegion', { ...publish, regionId: 'cn-shanghai' }),
+    row('publishing needs the signed agreement', 'noagree', 'm-noagree00001', 'CommunityAgreementNotSigned', { ...publish, ...viaSecret('noagree', NO_AGREEMENT_KEY) }),
+    row('an image of another owner is invisible', 'notmine', 'm-notmine00001', 'ImageNotFound'),
+    row('a missing image is reported, not retried hot', 'missing', 'm-nosuchimage1', 'ImageNotFound'),
+    row('an image shared with us is not ours to share', 'sharedtous', 'm-sharedtous01', 'ImageNotOwned'),
+    row('an unknown region', 'badregion', 'm-anyimage0001', 'RegionNotFound', { regionId: 'ap-nowhere-9' }),
+    row('a community image cannot take accounts unless the spec unpublishes', 'iscommunity', 'm-community001', 'ImageIsCommunity'),
     {
-      why: 'a key without ModifyImageSharePermission is AccessDenied',
-      name: 'readonly',
-      spec: { imageId: 'm-readonly001', accounts: [account(1)], credentials: { secretRef: { name: 'readonly' } } },
-      reason: 'AccessDenied',
-      setup: () => secret('readonly', READONLY_KEY.accessKeyId, READONLY_KEY.accessKeySecret),
+      ...row('more than 50 accounts in total is refused before any call', 'quota50', 'm-quota500001', 'AccountQuotaExceeded', { accounts: accounts(60, 5), sharePolicy: 'Additive' }),
+      setup: async () => void (await emu.admin.share(REGION, 'm-quota500001', { add: accounts(1, 48) })),
+    },
+    row('a key without ModifyImageSharePermission is AccessDenied', 'readonly', 'm-readonly001', 'AccessDenied', viaSecret('readonly', READONLY_KEY)),
+    row('a wrong secret is a signature mismatch', 'badsecret', 'm-badsecret01', 'SignatureMismatch', viaSecret('badsecret', { accessKeyId: SECRET_KEY.accessKeyId, accessKeySecret: 'not-the-right-secret-value' })),
+    row('an unknown key', 'unknownkey', 'm-unknownkey01', 'InvalidCredentials', viaSecret('unknownkey', { accessKeyId: 'LTAItestnosuchkey1', accessKeySecret: 'itest-whatever' })),
+    row('an expired STS token', 'expiredsts', 'm-expiredsts01', 'CredentialsExpired', viaSecret('expiredsts', EXPIRED_STS_KEY)),
+    row('a missing Secret is CredentialsNotFound', 'nosecret', 'm-nosecret001', 'CredentialsNotFound', { credentials: { secretRef: { name: 'absent' } } }),
+    {
+      ...row('risk control (no seedable state: injected as a fault)', 'riskcontrol', 'm-riskctrl0001', 'RiskControl'),
+      setup: () => emu.admin.addFault({ type: 'error', code: 'Forbidden.RiskControl', imageId: 'm-riskctrl0001' }),
     },
     {
-      why: 'a wrong secret is a signature mismatch',
-      name: 'badsecret',
-      spec: { imageId: 'm-badsecret01', accounts: [account(1)], credentials: { secretRef: { name: 'badsecret' } } },
-      reason: 'SignatureMismatch',
-      setup: () => secret('badsecret', SECRET_KEY.accessKeyId, 'not-the-right-secret-value'),
+      ...row('an ECS code the table does not know (injected as a fault)', 'newcode', 'm-newcode00001', 'CloudAPIError'),
+      setup: () => emu.admin.addFault({ type: 'error', code: 'Brand.NewCode', httpStatus: 400, imageId: 'm-newcode00001' }),
     },
-    { why: 'a missing Secret is CredentialsNotFound', name: 'nosecret', spec: { imageId: 'm-nosecret001', accounts: [account(1)], credentials: { secretRef: { name: 'absent' } } }, reason: 'CredentialsNotFound' },
   ];
 
-  it.each(terminal)('terminal: $why → Stalled with $reason and no hot loop', async ({ name, spec, reason, setup }) => {
-    await setup?.();
-    await apply(name, spec);
+  beforeAll(async () => {
+    for (const r of terminal) await r.setup?.();
+    await Promise.all(terminal.map((r) => apply(r.name, r.spec)));
+  }, 60_000);
+
+  it.each(terminal)('terminal: $why → Stalled with $reason', async ({ name, spec, reason }) => {
     const o = await waitReason(name, reason);
     expect(o.status?.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason });
+    expect(readyOf(o)?.message).toMatch(/\S.*\.$/);
     expect(await argoHealth(o)).toMatchObject({ status: 'Degraded' });
-    await sleep(1000);
-    const before = (await emu.admin.calls()).calls.filter((c) => c.imageId === spec.imageId).length;
-    await sleep(4000);
-    const after = (await emu.admin.calls()).calls.filter((c) => c.imageId === spec.imageId).length;
-    expect(after).toBe(before);
-    expect(await sharedIn(spec.imageId).catch(() => [])).toEqual([]);
+    // Nothing is written for a terminal reason; the quota row fills the two free places first (spec order).
+    const added = ok(await callsFor(spec.imageId)).flatMap((c) => listParam(c, 'AddAccount'));
+    expect(added).toEqual(name === 'quota50' ? accounts(60, 2) : []);
   });
 
+  it('terminal errors are not retried hot: at most one pass per resync interval (10 s here) per Stalled object', async () => {
+    for (const r of terminal) await waitReason(r.name, r.reason);
+    const since = Date.now();
+    await sleep(12_000);
+    const passes = (name: string) =>
+      op.logs().filter((l) => l.msg === 'reconciled' && l.key === `${ns}/${name}` && (l.time as number) >= since);
+    for (const r of terminal) {
+      const seen = passes(r.name);
+      expect(`${r.name}: ${seen.length} passes`).toMatch(/: [0-2] passes$/);
+      for (const l of seen) expect(l.result).toBe('terminal');
+    }
+  }, 30_000);
+
   it('a Secret with the right key works and the secret never shows up in logs, events or status', async () => {
-    await secret('owner-key', SECRET_KEY.accessKeyId, SECRET_KEY.accessKeySecret);
+    await secret('owner-key', SECRET_KEY);
     await apply('secretref', { imageId: 'm-secretref01', accounts: [account(1)], credentials: { secretRef: { name: 'owner-key' } } });
     await waitReason('secretref', 'Synced');
     const calls = ok(await callsFor('m-secretref01'));
@@ -225,7 +267,7 @@ describe('failures', () => {
       (await kubectl(['get', 'events', '-A', '-o', 'yaml'])).stdout,
       (await kubectl(['get', 'imageshares', '-A', '-o', 'yaml'])).stdout,
     ].join('\n');
-    for (const secretValue of [SECRET_KEY.accessKeySecret, OWNER_KEY.accessKeySecret, READONLY_KEY.accessKeySecret, 'not-the-right-secret-value']) {
+    for (const secretValue of [SECRET_KEY.accessKeySecret, OWNER_KEY.accessKeySecret, READONLY_KEY.accessKeySecret, EXPIRED_STS_KEY.accessKeySecret, EXPIRED_STS_KEY.securityToken, 'not-the-right-secret-value']) {
       expect(everything).not.toContain(secretValue);
     }
   });
@@ -308,6 +350,6 @@ describe('modes, ownership and deletion', () => {
   });
 });
 
-async function secret(name: string, accessKeyId: string, accessKeySecret: string): Promise<void> {
-  await applyYaml({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData: { accessKeyId, accessKeySecret } });
+async function secret(name: string, key: { accessKeyId: string; accessKeySecret: string; securityToken?: string }): Promise<void> {
+  await applyYaml({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData: key });
 }
