@@ -60,7 +60,7 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
     ...imageFields(observed),
     managedAccounts: managedAfter(obj, outcome, observed),
     managedCommunity: outcome.published || ((obj.status?.managedCommunity ?? false) && !outcome.unpublished),
-    accounts: accountOutcomes(obj, observed, next, outcome.failedAccounts),
+    accounts: accountOutcomes(obj, observed, next, outcome.failedAccounts, outcome.error?.kind === 'terminal' ? outcome.error : undefined),
     plan: planStatus(next),
   };
 }
@@ -90,11 +90,16 @@ function managedAfter(obj: ImageShare, outcome: ExecutionOutcome, observed: Obse
   return [...managed].sort();
 }
 
+/**
+ * Per wanted account: Shared, or Failed with the reason that stopped it (its own error, a plan blocker, or a
+ * terminal error that stopped the whole plan), or Pending (not done yet, e.g. a transient error or Plan mode).
+ */
 function accountOutcomes(
   obj: ImageShare,
   observed: ObservedImage,
   plan: SharePlan,
   failed: ReadonlyMap<string, CloudError> = new Map(),
+  stoppedBy?: CloudError,
 ): AccountOutcome[] {
   const shared = new Map(observed.sharedAccounts.map((a) => [a.id, a.sharedTime]));
   const blockedBy = new Map(plan.blockers.flatMap((b) => b.accounts.map((id) => [id, b] as const)));
@@ -107,6 +112,7 @@ function accountOutcomes(
     if (err) return { id, state: AccountState.Failed, reason: err.reason, message: err.message };
     const blocker = blockedBy.get(id);
     if (blocker) return { id, state: AccountState.Failed, reason: blocker.reason, message: blocker.message };
+    if (stoppedBy) return { id, state: AccountState.Failed, reason: stoppedBy.reason, message: stoppedBy.message };
     return { id, state: AccountState.Pending };
   });
 }

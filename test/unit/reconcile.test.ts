@@ -182,6 +182,20 @@ describe('reconcile: failures become reasons', () => {
     expect(ready()).toMatchObject({ status: 'True', reason: 'Synced' });
   });
 
+  it('accounts a transient write error left undone are Pending, not Failed: a retry will do them', async () => {
+    cloud.addImage(ref);
+    store.create('share', spec());
+    await pass();
+    const realGrant = cloud.grant.bind(cloud);
+    cloud.grant = async () => {
+      cloud.grant = realGrant;
+      throw throttled();
+    };
+    await pass();
+    expect(ready()).toMatchObject({ reason: 'Throttled' });
+    expect(obj().status?.accounts?.map((a) => a.state)).toEqual(['Pending', 'Pending']);
+  });
+
   it('a transient error without retryAfter asks the queue for backoff', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
@@ -205,7 +219,11 @@ describe('reconcile: failures become reasons', () => {
     await pass();
     expect(ready()).toMatchObject({ reason: 'ShareImageQuotaExceeded' });
     expect(obj().status?.managedAccounts).toHaveLength(10);
-    expect(obj().status?.accounts?.filter((a) => a.state === 'Pending')).toHaveLength(2);
+    const notShared = obj().status?.accounts?.filter((a) => a.state !== 'Shared');
+    expect(notShared?.map((a) => [a.state, a.reason])).toEqual([
+      ['Failed', 'ShareImageQuotaExceeded'],
+      ['Failed', 'ShareImageQuotaExceeded'],
+    ]);
   });
 
   it('a missing credentials Secret is Stalled with CredentialsNotFound and makes no cloud call', async () => {
