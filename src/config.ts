@@ -69,6 +69,7 @@ export function helpText(): string {
     return `  ${flag.padEnd(38)} ${f.help}${def}\n  ${''.padEnd(38)} env: ${f.env}`;
   });
   return `Usage: imageshare-operator [flags]
+       imageshare-operator validate|plan -f <manifests>   (offline checks for pull requests; see <command> --help)
 
 Keeps Alibaba Cloud ECS image sharing equal to ImageShare objects (ecs.alicloud.dev/v1alpha1).
 Cloud credentials: the @alicloud/credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, RRSA, instance

@@ -2,6 +2,7 @@
 // Composition root: read config, build the adapters, start the controller. No logic lives here.
 import { Mode } from './api/types.ts';
 import { createEcsImageSharingFactory } from './cloud/ecs-factory.ts';
+import { isCliCommand, runCli } from './cli/commands.ts';
 import { ConfigError, helpText, loadConfig } from './config.ts';
 import { KubeEventRecorder } from './kube/events.ts';
 import { ImageShareClient } from './kube/imageshare-client.ts';
@@ -24,9 +25,11 @@ const SAFETY_RESYNC_MS = 24 * 3_600_000;
 const EVENT_ACTIONS: Record<string, string> = { Granted: 'Grant', Revoked: 'Revoke', Published: 'Publish', Unpublished: 'Unpublish' };
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (isCliCommand(argv)) return runCli(argv, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    config = loadConfig(argv, process.env);
   } catch (err: unknown) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`imageshare-operator: ${err.message}\n`);
