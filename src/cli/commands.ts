@@ -105,32 +105,35 @@ function reportValidation(found: Found[], io: CliIo, verbose: boolean): number {
 
 async function plan(objects: ImageShare[], values: Record<string, unknown>, io: CliIo): Promise<number> {
   const cloud = io.cloud ?? cloudFromFlags(values);
-  const results = [];
-  let failed = 0;
-  for (const obj of objects) {
-    const credentials: CloudCredentials = obj.spec.credentials?.roleArn ? { type: 'roleArn', roleArn: obj.spec.credentials.roleArn } : { type: 'default' };
-    const note = obj.spec.credentials?.secretRef ? 'credentials.secretRef cannot be read offline; used the default identity' : undefined;
-    try {
-      const seen = await cloud.forCredentials(credentials).observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
-      const p = planShares({
-        desiredAccounts: obj.spec.accounts ?? [],
-        desiredCommunity: obj.spec.community,
-        sharePolicy: obj.spec.sharePolicy ?? 'Authoritative',
-        observedAccounts: seen.sharedAccounts.map((a) => a.id),
-        observedCommunity: seen.community,
-        observedEncrypted: seen.encrypted,
-        managedAccounts: [],
-      });
-      results.push({ object: nameOf(obj), shared: seen.sharedAccounts.length, community: seen.community, plan: planStatus(p), operations: p.operations, blockers: p.blockers.map(({ reason, message }) => ({ reason, message })), ...(note ? { note } : {}) });
-    } catch (err: unknown) {
-      const e = asCloudError(err);
-      failed++;
-      results.push({ object: nameOf(obj), error: { reason: e.reason, message: e.message } });
-    }
-  }
+  const results: Array<Record<string, unknown>> = [];
+  for (const obj of objects) results.push(await planOne(obj, cloud));
   if (values.output === 'json') io.out(`${JSON.stringify(results, null, 2)}\n`);
   else for (const r of results) io.out(renderText(r));
-  return failed > 0 ? 1 : 0;
+  return results.some((r) => r.error) ? 1 : 0;
+}
+
+/** Observes one object's image and plans it with the controller's planner (no managed accounts offline). */
+async function planOne(obj: ImageShare, cloud: ImageSharingFactory): Promise<Record<string, unknown>> {
+  const roleArn = obj.spec.credentials?.roleArn;
+  const credentials: CloudCredentials = roleArn ? { type: 'roleArn', roleArn } : { type: 'default' };
+  const note = obj.spec.credentials?.secretRef ? { note: 'credentials.secretRef cannot be read offline; used the default identity' } : {};
+  try {
+    const seen = await cloud.forCredentials(credentials).observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
+    const p = planShares({
+      desiredAccounts: obj.spec.accounts ?? [],
+      desiredCommunity: obj.spec.community,
+      sharePolicy: obj.spec.sharePolicy ?? 'Authoritative',
+      observedAccounts: seen.sharedAccounts.map((a) => a.id),
+      observedCommunity: seen.community,
+      observedEncrypted: seen.encrypted,
+      managedAccounts: [],
+    });
+    const blockers = p.blockers.map(({ reason, message }) => ({ reason, message }));
+    return { object: nameOf(obj), shared: seen.sharedAccounts.length, community: seen.community, plan: planStatus(p), operations: p.operations, blockers, ...note };
+  } catch (err: unknown) {
+    const e = asCloudError(err);
+    return { object: nameOf(obj), error: { reason: e.reason, message: e.message } };
+  }
 }
 
 function renderText(r: Record<string, unknown>): string {
