@@ -12,7 +12,7 @@ import { type ControlPlane, ensureBinaries, startControlPlane } from '../harness
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
 import type { DemoOptions } from './demo-args.ts';
 import { type ExampleFile, loadExamples } from './examples.ts';
-import { KubeCli, kubectlOnPath } from './kube-cli.ts';
+import { KubeCli, kubectlOnPath } from '../harness/kube-cli.ts';
 import { pollUntil } from './poll.ts';
 import type { Progress } from './progress.ts';
 import { COMMUNITY, DRIFT_ACCOUNT, FAILING, GOLDEN, IMAGE_BUILDING_REASON, PLAN } from './scenario.ts';

@@ -1,7 +1,7 @@
 // Waiting for ImageShares the way a user would watch them: `kubectl get ishare` (printer columns) printed whenever
 // the table changes, until a condition over the objects holds or the wait runs out.
 import type { Condition, ImageShare } from '../../src/api/types.ts';
-import type { KubeCli } from './kube-cli.ts';
+import type { KubeCli } from '../harness/kube-cli.ts';
 import type { Progress } from './progress.ts';
 
 export interface WatchDeps {
