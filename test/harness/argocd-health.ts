@@ -1,10 +1,10 @@
 // Runs the shipped Argo CD health script (docs/argocd/health.lua) under the real Lua 5.1 interpreter, the dialect
 // Argo CD's gopher-lua implements. The script runs in an environment holding only `obj` and the base functions
 // Argo CD's sandbox opens (no io, os or string library), so a script that leans on anything else fails here too.
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { toLuaLiteral } from './lua-literal.ts';
+import { type ProcessResult, runProcess } from './run-process.ts';
 
 export const HEALTH_SCRIPT_PATH = fileURLToPath(new URL('../../docs/argocd/health.lua', import.meta.url));
 export const ARGO_HEALTH_STATUSES = ['Healthy', 'Progressing', 'Degraded', 'Suspended', 'Missing', 'Unknown'] as const;
@@ -48,21 +48,10 @@ export async function argoHealth(obj: object): Promise<ArgoHealth> {
   return { status, message };
 }
 
-function runLua(program: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(LUA, ['-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.once('error', (err: Error) => {
-      reject(new Error(`cannot run ${LUA} (install it with: apt-get install -y lua5.1)`, { cause: err }));
-    });
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(program);
-  });
+async function runLua(program: string): Promise<ProcessResult> {
+  try {
+    return await runProcess(LUA, ['-'], { input: program });
+  } catch (err: unknown) {
+    throw new Error(`cannot run ${LUA} (install it with: apt-get install -y lua5.1)`, { cause: err });
+  }
 }

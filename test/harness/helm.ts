@@ -1,10 +1,10 @@
 // The Helm chart as tests see it: `helm lint` / `helm template` with the helm binary built from Go modules by
 // test/control-plane/build.sh (cached; the first call may build it), output parsed into objects.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { ensureBinaries } from './control-plane.ts';
+import { runProcess } from './run-process.ts';
 
 export const CHART_DIR = fileURLToPath(new URL('../../charts/imageshare-operator', import.meta.url));
 export const FULL_VALUES = fileURLToPath(new URL('../fixtures/values-full.yaml', import.meta.url));
@@ -38,20 +38,7 @@ export interface RenderOptions {
 
 /** Runs `bin args…`, collecting output. Never throws for a non-zero exit; throws only when `bin` cannot start. */
 export function runTool(bin: string, args: readonly string[], input = ''): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    child.once('error', (err: Error) => reject(new Error(`cannot run ${bin}`, { cause: err })));
-    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runProcess(bin, args, { input });
 }
 
 let cachedBinDir: Promise<string> | undefined;

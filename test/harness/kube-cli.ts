@@ -1,9 +1,9 @@
 // kubectl for the demo: the real binary from the control plane's binDir (so printer columns and events look exactly
 // as a user sees them), pinned to one kubeconfig and a private discovery cache (a cache shared with other runs would
 // not know the freshly installed CRD yet).
-import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { runProcess } from './run-process.ts';
 
 export interface KubeRunOptions {
   /** Written to kubectl's stdin (for `-f -`). */
@@ -37,31 +37,9 @@ export class KubeCli {
    */
   async run(args: readonly string[], opts: KubeRunOptions = {}): Promise<KubeResult> {
     const env = { ...process.env, KUBECONFIG: this.kubeconfig, KUBECACHEDIR: this.cacheDir };
-    const child = spawn(this.kubectlPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.stdin.end(opts.input ?? '');
-    const timeoutMs = opts.timeoutMs ?? 60_000;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    const code = await new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (c) => resolve(c ?? -1));
-    }).finally(() => clearTimeout(timer));
-    if (timedOut) throw new Error(`kubectl ${args.join(' ')} did not finish within ${timeoutMs / 1000} s`);
-    if (code !== 0 && opts.allowFail !== true) {
-      throw new Error(`kubectl ${args.join(' ')} exited with ${code}: ${stderr.trim()}`);
-    }
-    return { code, stdout, stderr };
+    const r = await runProcess(this.kubectlPath, args, { env, timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.input ? { input: opts.input } : {}) });
+    if (r.code !== 0 && opts.allowFail !== true) throw new Error(`kubectl ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
+    return r;
   }
 
   /** `kubectl get <resource> <name> -n <namespace> -o json`, parsed. Throws when the object does not exist. */

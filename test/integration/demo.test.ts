@@ -2,39 +2,21 @@
 // apiserver) in a namespace of its own. The assertions look for each step's evidence in what the demo printed: the
 // real kubectl tables, events and jsonpath output, and the emulator's call counts; then that teardown removed the
 // demo's objects from the cluster.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { binDir, testKubeconfig } from '../harness/env.ts';
 import { kubectl } from '../harness/kubectl.ts';
+import { type ProcessResult, runProcess } from '../harness/run-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE = join(ROOT, 'node_modules', '.bin', 'node');
 const DEMO = join(ROOT, 'test', 'demo', 'demo.ts');
 
-interface DemoResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runDemo(args: readonly string[]): Promise<DemoResult> {
+function runDemo(args: readonly string[]): Promise<ProcessResult> {
   const env = { ...process.env, PATH: `${binDir()}${delimiter}${process.env.PATH ?? ''}`, NODE_NO_WARNINGS: '1' };
-  const child = spawn(NODE, [DEMO, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => {
-    stdout += c;
-  });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => {
-    stderr += c;
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(NODE, [DEMO, ...args], { cwd: ROOT, env });
 }
 
 /** The text printed under step `n` (from its header to the next one). */
@@ -56,7 +38,7 @@ const row = (...cells: string[]) => new RegExp(`^\\s*${cells.join('\\s+')}\\s`, 
 
 describe('npm run demo --kubeconfig', () => {
   const namespace = `demo-${randomBytes(3).toString('hex')}`;
-  let result: DemoResult;
+  let result: ProcessResult;
   let out: string;
 
   beforeAll(async () => {
