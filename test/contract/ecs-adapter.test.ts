@@ -1,24 +1,15 @@
 // The ECS adapter with the unmodified SDK against the emulator: paging, batching, culprit isolation, IsPublic on
 // its own, throttling and retry-after, the shared rate budget, transport faults, and no retries of terminal codes.
 // Counts come from the emulator's call log, waits from an injected sleep; nothing asserts on elapsed time.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Reason } from '../../src/api/reasons.ts';
 import type { EcsCallEvent } from '../../src/cloud/ecs-image-sharing.ts';
 import { createEcsImageSharingFactory, type EcsFactoryOptions } from '../../src/cloud/ecs-factory.ts';
 import { CloudError, type ImageRef } from '../../src/cloud/port.ts';
-import { type Emulator, startEmulator } from '../emulator/server.ts';
+import { useEmulator } from './use-emulator.ts';
 import { CREDS, KEY_ID, KEY_SECRET, OWNER, REGION, RECIPIENTS, recipient, UNKNOWN, world } from './adapter-fixtures.ts';
 
-let emu: Emulator;
-beforeAll(async () => {
-  emu = await startEmulator({ seed: world() });
-});
-afterAll(async () => {
-  await emu.close();
-});
-beforeEach(async () => {
-  await emu.admin.reset(world());
-});
+const emu = useEmulator(world);
 
 const ref: ImageRef = { regionId: REGION, imageId: 'm-test' };
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -29,7 +20,7 @@ function adapter(o: Partial<EcsFactoryOptions> & { realTime?: boolean } = {}) {
   const events: EcsCallEvent[] = [];
   const { realTime, ...rest } = o;
   const factory = createEcsImageSharingFactory({
-    endpoint: emu.endpoint,
+    endpoint: emu().endpoint,
     protocol: 'http',
     timeoutMs: 5000,
     qps: 1000,
@@ -46,7 +37,7 @@ function adapter(o: Partial<EcsFactoryOptions> & { realTime?: boolean } = {}) {
 }
 
 async function mispCalls() {
-  return (await emu.admin.calls()).calls.filter((c) => c.action === 'ModifyImageSharePermission');
+  return (await emu().admin.calls()).calls.filter((c) => c.action === 'ModifyImageSharePermission');
 }
 
 function listSize(params: Record<string, unknown>, list: string): number {
@@ -56,12 +47,12 @@ function listSize(params: Record<string, unknown>, list: string): number {
 describe('observe', () => {
   it('reads every page of the share list: 130 shares → 2 pages of 100 + 30, sorted by id', async () => {
     const shared = RECIPIENTS.slice(0, 130);
-    await emu.admin.share(REGION, 'm-test', { add: [...shared].reverse() });
-    await emu.admin.clearCalls();
+    await emu().admin.share(REGION, 'm-test', { add: [...shared].reverse() });
+    await emu().admin.clearCalls();
     const observed = await adapter().sharing.observe(ref);
     expect(observed.sharedAccounts.map((a) => a.id)).toEqual([...shared].sort());
     expect(observed.sharedAccounts.every((a) => typeof a.sharedTime === 'string')).toBe(true);
-    const log = await emu.admin.calls();
+    const log = await emu().admin.calls();
     expect(log.counts.byAction).toEqual({ DescribeImages: 1, DescribeImageSharePermission: 2 });
     const lookup = log.calls.find((c) => c.action === 'DescribeImages')?.params;
     expect(lookup).toMatchObject({ RegionId: REGION, ImageId: 'm-test', ImageOwnerAlias: 'self', Status: 'ALL' });
@@ -73,13 +64,13 @@ describe('observe', () => {
   });
 
   it('reports image metadata, community from IsPublic and encryption from the disk mappings', async () => {
-    await emu.admin.reset(world({ image: { community: true, encryption: 'cmk', name: 'n1', description: 'd1' } }));
+    await emu().admin.reset(world({ image: { community: true, encryption: 'cmk', name: 'n1', description: 'd1' } }));
     const o = await adapter().sharing.observe(ref);
     expect(o).toMatchObject({ name: 'n1', description: 'd1', status: 'Available', community: true, encrypted: true, ownerAlias: 'self', sharedAccounts: [] });
   });
 
   it('sees an image that is still Creating (Status=ALL), which the default Status filter would hide', async () => {
-    await emu.admin.reset(world({ image: { status: 'Creating' } }));
+    await emu().admin.reset(world({ image: { status: 'Creating' } }));
     await expect(adapter().sharing.observe(ref)).resolves.toMatchObject({ status: 'Creating' });
   });
 
@@ -100,16 +91,16 @@ describe('grant and revoke batching', () => {
     for (const c of calls) {
       expect(Object.keys(c.params).filter((k) => /^(IsPublic|LaunchPermission|DryRun|RemoveAccount)/.test(k))).toEqual([]);
     }
-    expect((await emu.admin.image(REGION, 'm-test')).sharedWith.map((s) => s.id).sort()).toEqual([...ids].sort());
+    expect((await emu().admin.image(REGION, 'm-test')).sharedWith.map((s) => s.id).sort()).toEqual([...ids].sort());
   });
 
   it('revokes in batches of at most 10 too', async () => {
-    await emu.admin.share(REGION, 'm-test', { add: RECIPIENTS.slice(0, 12) });
-    await emu.admin.clearCalls();
+    await emu().admin.share(REGION, 'm-test', { add: RECIPIENTS.slice(0, 12) });
+    await emu().admin.clearCalls();
     const results = await adapter().sharing.revoke(ref, RECIPIENTS.slice(0, 12));
     expect(results.every((r) => r.ok)).toBe(true);
     expect((await mispCalls()).map((c) => listSize(c.params, 'RemoveAccount'))).toEqual([10, 2]);
-    expect((await emu.admin.image(REGION, 'm-test')).sharedWith).toEqual([]);
+    expect((await emu().admin.image(REGION, 'm-test')).sharedWith).toEqual([]);
   });
 
   it('isolates an unknown account in a batch of 10 with ONE extra call, because ECS names it in the message', async () => {
@@ -125,7 +116,7 @@ describe('grant and revoke batching', () => {
     expect(results.filter((r) => r.ok).map((r) => r.id)).toEqual(good);
     // 1 failing call + 1 retry of the other 9 = 2 calls in all.
     expect((await mispCalls()).map((c) => c.code)).toEqual(['InvalidAccount.NotFound', 'OK']);
-    expect((await emu.admin.image(REGION, 'm-test')).sharedWith.map((s) => s.id).sort()).toEqual([...good].sort());
+    expect((await emu().admin.image(REGION, 'm-test')).sharedWith.map((s) => s.id).sort()).toEqual([...good].sort());
   });
 
   it('isolates the owner (a code that names nobody) in a batch of 10 by bisection: 7 calls for position 7', async () => {
@@ -145,11 +136,11 @@ describe('grant and revoke batching', () => {
       'InvalidAccount.Forbbiden',
       'OK',
     ]);
-    expect((await emu.admin.image(REGION, 'm-test')).sharedWith.map((s) => s.id).sort()).toEqual([...good].sort());
+    expect((await emu().admin.image(REGION, 'm-test')).sharedWith.map((s) => s.id).sort()).toEqual([...good].sort());
   });
 
   it('throws (does not isolate) when a batch fails for a reason that is not about accounts', async () => {
-    await emu.admin.reset(world({ image: { status: 'Deprecated' } }));
+    await emu().admin.reset(world({ image: { status: 'Deprecated' } }));
     const err = await adapter().sharing.grant(ref, RECIPIENTS.slice(0, 3)).catch((e: unknown) => e);
     expect((err as CloudError).reason).toBe(Reason.ImageDeprecated);
     expect((await mispCalls()).length).toBe(1);
@@ -162,7 +153,7 @@ describe('community flag', () => {
     const [call, ...rest] = await mispCalls();
     expect(rest).toEqual([]);
     expect(call?.params).toEqual({ RegionId: REGION, ImageId: 'm-test', IsPublic: 'true' });
-    expect((await emu.admin.image(REGION, 'm-test')).community).toBe(true);
+    expect((await emu().admin.image(REGION, 'm-test')).community).toBe(true);
   });
 
   it('treats Image.NotPublic on unpublish as already done: one call, no retry, no error', async () => {
@@ -173,10 +164,10 @@ describe('community flag', () => {
 
 describe('throttling and the rate budget', () => {
   it('retries a throttled call and never waits less than the server retry-after', async () => {
-    await emu.admin.throttle({ qps: 2, burst: 1, retryAfterMs: 300 });
+    await emu().admin.throttle({ qps: 2, burst: 1, retryAfterMs: 300 });
     const a = adapter({ realTime: true, maxAttempts: 10 });
     for (let i = 0; i < 3; i++) await a.sharing.observe(ref);
-    const log = await emu.admin.calls();
+    const log = await emu().admin.calls();
     expect(log.counts.byCode['Throttling.User'] ?? 0).toBeGreaterThan(0);
     // Each throttled answer caused exactly one recorded wait, and every wait honoured retry-after.
     expect(a.sleeps.length).toBe(log.counts.byCode['Throttling.User']);
@@ -196,19 +187,19 @@ describe('throttling and the rate budget', () => {
   it('keeps 32 calls from four objects under the budget: zero Throttling codes at the same QPS', async () => {
     // Emulator bucket: 20 qps with burst 2; our budget: 20 qps with burst 1. The one token of slack absorbs
     // loopback jitter in arrival times; the sustained rate is the same on both sides.
-    await emu.admin.throttle({ qps: 20, burst: 2 });
+    await emu().admin.throttle({ qps: 20, burst: 2 });
     const a = adapter({ realTime: true, qps: 20, burst: 1, maxAttempts: 1 });
     await workload(a);
-    const log = await emu.admin.calls();
+    const log = await emu().admin.calls();
     expect(log.counts.byAction.ModifyImageSharePermission).toBe(32);
     expect(log.counts.byCode['Throttling.User'] ?? 0).toBe(0);
   });
 
   it('control: the same workload without a tight budget IS throttled, so the check above can fail', async () => {
-    await emu.admin.throttle({ qps: 20, burst: 2 });
+    await emu().admin.throttle({ qps: 20, burst: 2 });
     const a = adapter({ realTime: true, qps: 1000, burst: 1000, maxAttempts: 1 });
     await workload(a).catch(() => undefined);
-    expect((await emu.admin.calls()).counts.byCode['Throttling.User'] ?? 0).toBeGreaterThan(0);
+    expect((await emu().admin.calls()).counts.byCode['Throttling.User'] ?? 0).toBeGreaterThan(0);
   });
 });
 
@@ -219,7 +210,7 @@ describe('transport faults and retries', () => {
     ['html502', 'NonJSONResponse', 'an HTML 502 from a proxy is retried'],
   ];
   it.each(faults)('%s → %s, transient, retried, then success: %s', async (type, code) => {
-    await emu.admin.addFault({ type, times: 1, action: 'DescribeImages' });
+    await emu().admin.addFault({ type, times: 1, action: 'DescribeImages' });
     const a = adapter({ timeoutMs: 300 });
     await expect(a.sharing.observe(ref)).resolves.toMatchObject({ status: 'Available' });
     const first = a.events[0];
@@ -230,20 +221,20 @@ describe('transport faults and retries', () => {
   });
 
   it('a terminal code is not retried: exactly one call', async () => {
-    await emu.admin.addFault({ type: 'error', code: 'Forbidden.RAM', times: 5 });
+    await emu().admin.addFault({ type: 'error', code: 'Forbidden.RAM', times: 5 });
     const a = adapter();
     const err = await a.sharing.observe(ref).catch((e: unknown) => e);
     expect([(err as CloudError).kind, (err as CloudError).reason]).toEqual(['terminal', Reason.AccessDenied]);
-    expect((await emu.admin.calls()).calls.map((c) => c.code)).toEqual(['Forbidden.RAM']);
+    expect((await emu().admin.calls()).calls.map((c) => c.code)).toEqual(['Forbidden.RAM']);
     expect(a.sleeps).toEqual([]);
   });
 
   it('a transient code is retried up to maxAttempts, then thrown', async () => {
-    await emu.admin.addFault({ type: 'error', code: 'ServiceUnavailable', times: 10 });
+    await emu().admin.addFault({ type: 'error', code: 'ServiceUnavailable', times: 10 });
     const a = adapter({ maxAttempts: 3 });
     const err = await a.sharing.observe(ref).catch((e: unknown) => e);
     expect([(err as CloudError).kind, (err as CloudError).reason]).toEqual(['transient', Reason.CloudUnavailable]);
-    expect((await emu.admin.calls()).calls.map((c) => c.code)).toEqual(Array(3).fill('ServiceUnavailable'));
+    expect((await emu().admin.calls()).calls.map((c) => c.code)).toEqual(Array(3).fill('ServiceUnavailable'));
     expect(a.sleeps).toHaveLength(2);
   });
 

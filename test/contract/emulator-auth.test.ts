@@ -4,9 +4,9 @@ import { createServer, type IncomingHttpHeaders, request as httpRequest, type Se
 import type { AddressInfo } from 'node:net';
 import OpenApi from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SeedInput } from '../emulator/seed.ts';
-import { type Emulator, startEmulator } from '../emulator/server.ts';
+import { useEmulator } from './use-emulator.ts';
 import {
   baseSeed,
   client,
@@ -22,16 +22,7 @@ import {
   sdkError,
 } from './emulator-fixtures.ts';
 
-let em: Emulator;
-beforeAll(async () => {
-  em = await startEmulator({ seed: baseSeed() });
-});
-afterAll(async () => {
-  await em.close();
-});
-beforeEach(async () => {
-  await em.admin.reset(baseSeed());
-});
+const em = useEmulator(baseSeed);
 
 type Keys = NonNullable<NonNullable<SeedInput['owners']>[number]['keys']>;
 
@@ -41,7 +32,7 @@ function seedWithKeys(keys: Keys): SeedInput {
 
 describe('ACS3-HMAC-SHA256', () => {
   it('accepts the SDK default signature for every action', async () => {
-    const c = client(em);
+    const c = client(em());
     await expect(misp(c, { addAccount: [rcp(0)] })).resolves.toMatchObject({ statusCode: 200 });
     await expect(disp(c)).resolves.toMatchObject({ statusCode: 200 });
     await expect(c.describeImages(new Ecs.DescribeImagesRequest({ regionId: REGION }))).resolves.toMatchObject({
@@ -53,28 +44,28 @@ describe('ACS3-HMAC-SHA256', () => {
     ['a wrong secret fails the signature', { accessKeySecret: 'not-the-secret' }, 'SignatureDoesNotMatch', 400],
     ['an unknown key ID is not found', { accessKeyId: 'LTAItestNobody000001' }, 'InvalidAccessKeyId.NotFound', 404],
   ])('%s', async (_why, opts, code, status) => {
-    const e = await sdkError(disp(client(em, opts)));
+    const e = await sdkError(disp(client(em(), opts)));
     expect([e.name, e.code, e.statusCode]).toEqual(['ClientError', code, status]);
   });
 
   it('rejects a disabled key with InvalidAccessKeyId.Inactive', async () => {
-    await em.admin.reset(seedWithKeys([{ ...KEY, disabled: true }]));
-    const e = await sdkError(disp(client(em)));
+    await em().admin.reset(seedWithKeys([{ ...KEY, disabled: true }]));
+    const e = await sdkError(disp(client(em())));
     expect([e.code, e.statusCode]).toEqual(['InvalidAccessKeyId.Inactive', 400]);
   });
 
   it('rejects a date outside the skew window (emulator clock moved an hour ahead) and accepts one within it', async () => {
-    await em.admin.setOptions({ clockOffsetMs: 3_600_000 });
-    const e = await sdkError(disp(client(em)));
+    await em().admin.setOptions({ clockOffsetMs: 3_600_000 });
+    const e = await sdkError(disp(client(em())));
     expect([e.code, e.statusCode]).toEqual(['InvalidTimeStamp.Expired', 400]);
-    await em.admin.setOptions({ clockOffsetMs: 60_000 });
-    await expect(disp(client(em))).resolves.toMatchObject({ statusCode: 200 });
+    await em().admin.setOptions({ clockOffsetMs: 60_000 });
+    await expect(disp(client(em()))).resolves.toMatchObject({ statusCode: 200 });
   });
 
   it('answers Forbidden.RAM with an AccessDeniedDetail for an action outside the key\'s allowedActions', async () => {
-    await em.admin.reset(seedWithKeys([{ ...KEY, allowedActions: ['DescribeImageSharePermission'] }]));
-    await expect(disp(client(em))).resolves.toMatchObject({ statusCode: 200 });
-    const e = await sdkError(misp(client(em), { addAccount: [rcp(0)] }));
+    await em().admin.reset(seedWithKeys([{ ...KEY, allowedActions: ['DescribeImageSharePermission'] }]));
+    await expect(disp(client(em()))).resolves.toMatchObject({ statusCode: 200 });
+    const e = await sdkError(misp(client(em()), { addAccount: [rcp(0)] }));
     expect([e.code, e.statusCode]).toEqual(['Forbidden.RAM', 403]);
     expect(e.accessDeniedDetail).toMatchObject({ AuthAction: 'ecs:ModifyImageSharePermission', AuthPrincipalOwnerId: OWNER });
   });
@@ -82,7 +73,7 @@ describe('ACS3-HMAC-SHA256', () => {
 
 describe('STS', () => {
   it('accepts the right security token', async () => {
-    const r = await disp(client(em, STS_KEY));
+    const r = await disp(client(em(), STS_KEY));
     expect(r.statusCode).toBe(200);
   });
 
@@ -90,31 +81,31 @@ describe('STS', () => {
     ['a wrong token', { ...STS_KEY, securityToken: 'not-the-token' }],
     ['no token at all', { accessKeyId: STS_KEY.accessKeyId, accessKeySecret: STS_KEY.accessKeySecret }],
   ])('rejects %s with InvalidSecurityToken.Malformed', async (_why, opts) => {
-    const e = await sdkError(disp(client(em, opts)));
+    const e = await sdkError(disp(client(em(), opts)));
     expect([e.code, e.statusCode]).toEqual(['InvalidSecurityToken.Malformed', 403]);
   });
 
   it('rejects an expired STS credential with InvalidSecurityToken.Expired', async () => {
-    await em.admin.reset(seedWithKeys([{ ...STS_KEY, expired: true }]));
-    const e = await sdkError(disp(client(em, STS_KEY)));
+    await em().admin.reset(seedWithKeys([{ ...STS_KEY, expired: true }]));
+    const e = await sdkError(disp(client(em(), STS_KEY)));
     expect([e.code, e.statusCode]).toEqual(['InvalidSecurityToken.Expired', 403]);
   });
 });
 
 describe('legacy HMAC-SHA1 RPC signature (signatureAlgorithm v2)', () => {
   it('accepts the right secret and rejects a wrong one', async () => {
-    await expect(misp(client(em, { signatureAlgorithm: 'v2' }), { addAccount: [rcp(0)] })).resolves.toMatchObject({
+    await expect(misp(client(em(), { signatureAlgorithm: 'v2' }), { addAccount: [rcp(0)] })).resolves.toMatchObject({
       statusCode: 200,
     });
-    expect((await em.admin.image(REGION, IMAGE)).sharedWith.map((s) => s.id)).toEqual([rcp(0)]);
-    const e = await sdkError(disp(client(em, { signatureAlgorithm: 'v2', accessKeySecret: 'wrong' })));
+    expect((await em().admin.image(REGION, IMAGE)).sharedWith.map((s) => s.id)).toEqual([rcp(0)]);
+    const e = await sdkError(disp(client(em(), { signatureAlgorithm: 'v2', accessKeySecret: 'wrong' })));
     expect([e.code, e.statusCode]).toEqual(['SignatureDoesNotMatch', 400]);
   });
 });
 
 describe('protocol checks through the SDK\'s generic callApi', () => {
   function call(action: string, version: string, body?: Record<string, string>, query?: Record<string, string>) {
-    const c = client(em);
+    const c = client(em());
     const params = new OpenApi.$OpenApiUtil.Params({
       action,
       version,
@@ -171,7 +162,7 @@ describe('nonce replay', () => {
   function replay(c: Captured, tamper?: (url: string) => string): Promise<{ status: number; body: { Code?: string } }> {
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port: em.port, method: c.method, path: tamper ? tamper(c.url) : c.url, headers: c.headers },
+        { host: '127.0.0.1', port: em().port, method: c.method, path: tamper ? tamper(c.url) : c.url, headers: c.headers },
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => {
@@ -187,7 +178,7 @@ describe('nonce replay', () => {
 
   it('accepts a captured SDK request once, then answers SignatureNonceUsed; a tampered query fails the signature', async () => {
     const port = (capture.address() as AddressInfo).port;
-    const fake = { ...em, endpoint: `127.0.0.1:${port}` };
+    const fake = { ...em(), endpoint: `127.0.0.1:${port}` };
     await disp(client(fake));
     const [req] = captured;
     if (!req) throw new Error('the SDK request was not captured');
