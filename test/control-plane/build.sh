@@ -45,18 +45,18 @@ done
 
 if [[ ! -x "$out/kube-apiserver" ]]; then
   say "building kube-apiserver $K8S_VERSION (cold: ~10 min on 2 cores; module download first)"
-  (cd "$here/kube" && with_ticker kube-apiserver go build -trimpath -pgo=off -ldflags "$ld" -o "$out/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
-  mv "$out/kube-apiserver.tmp" "$out/kube-apiserver"
+  (cd "$here/kube" && with_ticker kube-apiserver go build -trimpath -pgo=off -ldflags "$ld" -o "$out/kube-apiserver.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver)
+  mv "$out/kube-apiserver.tmp.$$" "$out/kube-apiserver"
 fi
 if [[ ! -x "$out/kubectl" ]]; then
   say "building kubectl $K8S_VERSION"
-  (cd "$here/kube" && with_ticker kubectl go build -trimpath -pgo=off -ldflags "$ld" -o "$out/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl)
-  mv "$out/kubectl.tmp" "$out/kubectl"
+  (cd "$here/kube" && with_ticker kubectl go build -trimpath -pgo=off -ldflags "$ld" -o "$out/kubectl.tmp.$$" k8s.io/kubernetes/cmd/kubectl)
+  mv "$out/kubectl.tmp.$$" "$out/kubectl"
 fi
 if [[ ! -x "$out/etcd" ]]; then
   say "building etcd $ETCD_VERSION"
-  (cd "$here/etcd" && with_ticker etcd go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3)
-  mv "$out/etcd.tmp" "$out/etcd"
+  (cd "$here/etcd" && with_ticker etcd go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" -o "$out/etcd.tmp.$$" go.etcd.io/etcd/server/v3)
+  mv "$out/etcd.tmp.$$" "$out/etcd"
 fi
 if [[ ! -x "$out/helm" ]]; then
   say "building helm $HELM_VERSION"
