@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // Composition root: read config, build the adapters, start the controller. No logic lives here.
-import { Mode } from './api/types.ts';
 import { createEcsImageSharingFactory } from './cloud/ecs-factory.ts';
 import { isCliCommand, runCli } from './cli/commands.ts';
 import { ConfigError, helpText, loadConfig } from './config.ts';
@@ -84,7 +83,11 @@ async function main(): Promise<number> {
     healthPort: config.healthPort,
     metricsPort: config.metricsPort,
     ready: () => informer.synced(),
-    metrics: () => metrics.text(),
+    // The objects gauge is computed from the informer cache when Prometheus scrapes, not on every reconcile.
+    metrics: () => {
+      metrics.setObjectCounts(countObjects(informer.list()));
+      return metrics.text();
+    },
   });
   log.info({ healthPort: server.healthPort, metricsPort: server.metricsPort, namespaces: config.namespaces, leaderElect: config.leaderElect }, 'probe server listening');
   await informer.start();
@@ -104,7 +107,6 @@ async function main(): Promise<number> {
       log,
       concurrency: config.concurrency,
       reconcile: (ns, name) => reconcile(ns, name, deps),
-      afterReconcile: () => metrics.setObjectCounts(countObjects(informer.list())),
     });
   };
 
@@ -153,7 +155,7 @@ function countObjects(objects: ReturnType<ImageShareInformer['list']>) {
   const counts = new Map<string, { ready: 'True' | 'False' | 'Unknown'; reason: string; count: number }>();
   for (const o of objects) {
     const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
-    const row = { ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? (o.spec.mode === Mode.Plan ? 'PlanPending' : 'None') } as const;
+    const row = { ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? 'None' } as const;
     const key = `${row.ready}/${row.reason}`;
     const cur = counts.get(key) ?? { ...row, count: 0 };
     cur.count++;

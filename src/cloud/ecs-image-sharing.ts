@@ -9,6 +9,7 @@ import {
   CloudError,
   ErrorKind,
   type ImageRef,
+  inBatches,
   type ImageSharing,
   type ObservedImage,
   type SharedAccount,
@@ -18,8 +19,6 @@ import { type RetryOptions, withRetry } from './retry.ts';
 
 export type EcsClient = InstanceType<typeof Ecs.default>;
 
-/** ECS takes at most 10 accounts per AddAccount/RemoveAccount list; more are silently dropped. */
-export const MAX_ACCOUNTS_PER_CALL = 10;
 /** DescribeImageSharePermission's largest page. */
 export const SHARE_PAGE_SIZE = 100;
 /** Far above the 50-accounts quota; stops a misbehaving server from paging us forever. */
@@ -65,12 +64,6 @@ function forAccount(err: CloudError, id: string): CloudError {
     },
     { cause: err.cause },
   );
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 function byId(a: SharedAccount, b: SharedAccount): number {
@@ -212,7 +205,7 @@ export class EcsImageSharing implements ImageSharing {
   async #modifyAccounts(ref: ImageRef, direction: Direction, accounts: readonly string[]): Promise<AccountResult[]> {
     const unique = [...new Set(accounts)];
     const outcome = new Map<string, AccountResult>();
-    for (const batch of chunks(unique, MAX_ACCOUNTS_PER_CALL)) {
+    for (const batch of inBatches(unique)) {
       await this.#applyIsolating(ref, direction, batch, outcome);
     }
     return accounts.map((id) => outcome.get(id) ?? { id, ok: true });

@@ -2,6 +2,18 @@
 // Alibaba SDK; the domain depends on these types, so it can be tested with a fake (test/unit/fake-cloud.ts).
 import type { Reason } from '../api/reasons.ts';
 
+/** ModifyImageSharePermission takes at most 10 accounts per list (more are silently dropped by ECS). */
+export const MAX_ACCOUNTS_PER_CALL = 10;
+/** An image can be shared with at most 50 accounts (QuotaExceed.ShareImageUser past it). */
+export const MAX_ACCOUNTS_PER_IMAGE = 50;
+
+/** `items` cut into consecutive batches of at most `size` (the API's per-call limit). */
+export function inBatches<T>(items: readonly T[], size = MAX_ACCOUNTS_PER_CALL): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
 export interface ImageRef {
   regionId: string;
   imageId: string;

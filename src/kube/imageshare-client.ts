@@ -20,20 +20,12 @@ import { ConflictError, describeApiError, httpStatusOf } from './api-errors.ts';
 
 export const FIELD_MANAGER = 'imageshare-operator';
 
-/** The ImageShare reads and writes the reconciler depends on (implemented by ImageShareClient; faked in tests). */
-export interface ImageShareStore {
-  get(namespace: string, name: string): Promise<ImageShare | null>;
-  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare>;
-  addFinalizer(obj: ImageShare): Promise<ImageShare>;
-  removeFinalizer(obj: ImageShare): Promise<ImageShare | null>;
-  listAll(): Promise<ImageShare[]>;
-}
-
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const keyOf = (obj: ImageShare) => `${obj.metadata.namespace}/${obj.metadata.name}`;
 
-export class ImageShareClient implements ImageShareStore {
+/** The ImageShare reads and writes the reconciler needs (adapted to its port by reconcile-store.ts). */
+export class ImageShareClient {
   readonly #api: CustomObjectsApi;
 
   constructor(kc: KubeConfig) {

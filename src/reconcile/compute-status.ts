@@ -81,7 +81,7 @@ function imageFields(observed: ObservedImage): ImageShareStatus {
  * Authoritative object started is not, so switching to Additive (or deleting with Revoke) never revokes it.
  * Grants are recorded from the write results, not the re-observation, so read-after-write lag cannot lose them.
  */
-function managedAfter(obj: ImageShare, outcome: ExecutionOutcome, observed: ObservedImage): string[] {
+export function managedAfter(obj: ImageShare, outcome: ExecutionOutcome, observed: ObservedImage): string[] {
   const desired = new Set(obj.spec.accounts ?? []);
   const shared = new Set(observed.sharedAccounts.map((a) => a.id));
   const managed = new Set([...(obj.status?.managedAccounts ?? []), ...outcome.granted]);

@@ -9,9 +9,7 @@
 //     checked before any grant is planned.
 import { Reason } from '../api/reasons.ts';
 import { CommunityAction, DeletionPolicy, type PlanStatus, SharePolicy } from '../api/types.ts';
-
-export const MAX_ACCOUNTS_PER_CALL = 10;
-export const MAX_ACCOUNTS_PER_IMAGE = 50;
+import { inBatches, MAX_ACCOUNTS_PER_IMAGE } from '../cloud/port.ts';
 
 export type ShareOperation =
   | { kind: 'unpublish' }
@@ -141,8 +139,8 @@ export function planDeletion(input: DeletionInput): SharePlan {
 function orderOperations(grant: string[], revoke: string[], community: CommunityAction | undefined): ShareOperation[] {
   const ops: ShareOperation[] = [];
   if (community === CommunityAction.Unpublish) ops.push({ kind: 'unpublish' });
-  for (const accounts of chunk(revoke, MAX_ACCOUNTS_PER_CALL)) ops.push({ kind: 'revoke', accounts });
-  for (const accounts of chunk(grant, MAX_ACCOUNTS_PER_CALL)) ops.push({ kind: 'grant', accounts });
+  for (const accounts of inBatches(revoke)) ops.push({ kind: 'revoke', accounts });
+  for (const accounts of inBatches(grant)) ops.push({ kind: 'grant', accounts });
   if (community === CommunityAction.Publish) ops.push({ kind: 'publish' });
   return ops;
 }
@@ -150,16 +148,6 @@ function orderOperations(grant: string[], revoke: string[], community: Community
 /** The plan as status.plan shows it. */
 export function planStatus(plan: SharePlan): PlanStatus {
   return { grant: plan.grant, revoke: plan.revoke, ...(plan.community ? { community: plan.community } : {}) };
-}
-
-export function isEmptyPlan(plan: SharePlan): boolean {
-  return plan.operations.length === 0;
-}
-
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 function sorted(ids: Iterable<string>): string[] {

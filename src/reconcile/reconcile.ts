@@ -7,7 +7,7 @@ import { Reason } from '../api/reasons.ts';
 import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
 import type { CloudCredentials, CloudError, ImageRef, ImageSharing, ImageSharingFactory, ObservedImage } from '../cloud/port.ts';
 import { keyOf, resolveClaim } from './claims.ts';
-import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
+import { computeStatus, managedAfter, type PassResult, sameStatus } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
 import { asCloudError, type ExecutionOutcome, executePlan } from './execute-plan.ts';
@@ -73,7 +73,7 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   if ((obj.spec.mode ?? Mode.Apply) === Mode.Plan) return finish(obj, { kind: 'planned', observed: before.image, plan }, deps);
   const outcome = await executePlan(plan, sharing, ref);
   const after = await reobserve(sharing, ref, before.image, outcome);
-  const next = planFor(obj, after, managedSoFar(obj, outcome));
+  const next = planFor(obj, after, managedAfter(obj, outcome, after));
   const events = [...driftEvents(obj, before.image, outcome), ...writeEvents(outcome)];
   return finish(obj, { kind: 'applied', plan, outcome, observed: after, next }, deps, events);
 }
@@ -164,12 +164,6 @@ function planFor(obj: ImageShare, observed: ObservedImage, managed: readonly str
     observedEncrypted: observed.encrypted,
     managedAccounts: managed,
   });
-}
-
-function managedSoFar(obj: ImageShare, outcome: ExecutionOutcome): string[] {
-  const managed = new Set([...(obj.status?.managedAccounts ?? []), ...outcome.granted]);
-  for (const id of outcome.revoked) managed.delete(id);
-  return [...managed];
 }
 
 /** Computes the status, writes it once if it changed, emits events, and decides when to come back. */

@@ -11,8 +11,6 @@ export interface ControllerOptions {
   reconcile: (namespace: string, name: string) => Promise<ReconcileResult>;
   log: Logger;
   concurrency: number;
-  /** Called after every reconcile, e.g. to refresh the objects gauge. Must not throw. */
-  afterReconcile?: () => void;
 }
 
 /** Runs workers until the queue shuts down. */
@@ -20,7 +18,7 @@ export function runController(options: ControllerOptions): Promise<void> {
   return options.queue.run((key) => handle(key, options), options.concurrency);
 }
 
-async function handle(key: string, { queue, reconcile, log, afterReconcile }: ControllerOptions): Promise<HandlerResult> {
+async function handle(key: string, { queue, reconcile, log }: ControllerOptions): Promise<HandlerResult> {
   const [namespace = '', name = ''] = key.split('/');
   const started = performance.now();
   let result: ReconcileResult;
@@ -29,8 +27,6 @@ async function handle(key: string, { queue, reconcile, log, afterReconcile }: Co
   } catch (err: unknown) {
     log.warn({ key, result: 'error', durationMs: ms(started), err: describe(err) }, 'reconcile failed; retrying with backoff');
     throw err;
-  } finally {
-    afterReconcile?.();
   }
   const { requeue } = result;
   log.info(

@@ -346,6 +346,8 @@ describe('modes, ownership and deletion', () => {
     expect(text).toMatch(/imageshare_reconcile_total\{result="success"\} [1-9]/);
     expect(text).toMatch(/imageshare_ecs_calls_total\{action="ModifyImageSharePermission",code="OK"\} [1-9]/);
     expect(text).toMatch(/imageshare_ecs_calls_total\{action="\w+",code="ServiceUnavailable"\} [1-3]/);
+    expect(text).toMatch(/imageshare_objects\{ready="True",reason="Synced"\} [1-9]/);
+    expect(text).toMatch(/imageshare_objects\{ready="False",reason="DuplicateImageShare"\} 1/);
     expect(text).not.toContain(OWNER_KEY.accessKeyId);
   });
 });
