@@ -72,6 +72,22 @@ export interface PlanStatus {
   community?: CommunityAction;
 }
 
+export const PendingAction = { Grant: 'Grant', Revoke: 'Revoke', Publish: 'Publish', Unpublish: 'Unpublish' } as const;
+export type PendingAction = (typeof PendingAction)[keyof typeof PendingAction];
+
+/**
+ * A cloud write that a read has not shown yet. Grants and publishes are recorded here *before* they are sent
+ * (intent), so a crash can never lose ownership; every accepted write stays here until a read confirms it or the
+ * confirmation window after `since` passes.
+ */
+export interface PendingWrite {
+  action: PendingAction;
+  /** The account, for Grant and Revoke. */
+  account?: string;
+  /** RFC 3339: when the write was recorded (intent) or accepted. */
+  since: string;
+}
+
 export interface ImageInfo {
   name: string;
   status: string;
@@ -89,6 +105,8 @@ export interface ImageShareStatus {
   managedAccounts?: string[];
   /** true when this object published the image (drives deletionPolicy Revoke). */
   managedCommunity?: boolean;
+  /** Writes sent (or about to be) that no read has confirmed yet; see PendingWrite. */
+  pendingWrites?: PendingWrite[];
   accounts?: AccountOutcome[];
   plan?: PlanStatus;
   lastSyncTime?: string;
@@ -122,5 +140,5 @@ export const SPEC_FIELDS = {
 } as const satisfies Record<keyof ImageShareSpec, true>;
 export const STATUS_FIELDS = {
   observedGeneration: true, conditions: true, image: true, community: true, sharedAccounts: true, sharedAccountCount: true,
-  managedAccounts: true, managedCommunity: true, accounts: true, plan: true, lastSyncTime: true,
+  managedAccounts: true, managedCommunity: true, pendingWrites: true, accounts: true, plan: true, lastSyncTime: true,
 } as const satisfies Record<keyof ImageShareStatus, true>;

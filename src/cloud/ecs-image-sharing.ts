@@ -9,9 +9,12 @@ import {
   CloudError,
   ErrorKind,
   type ImageRef,
-  inBatches,
   type ImageSharing,
+  inBatches,
+  type ModifyResult,
   type ObservedImage,
+  outcomeUnknown,
+  PassAborted,
   type SharedAccount,
 } from './port.ts';
 import type { RateBudget } from './rate-budget.ts';
@@ -23,6 +26,8 @@ export type EcsClient = InstanceType<typeof Ecs.default>;
 export const SHARE_PAGE_SIZE = 100;
 /** Far above the 50-accounts quota; stops a misbehaving server from paging us forever. */
 const MAX_SHARE_PAGES = 100;
+/** An Alibaba Cloud account ID as the CRD accepts it: 1–20 digits, no leading zero. */
+const ACCOUNT_ID = /^[1-9][0-9]{0,19}$/;
 
 export interface EcsCallEvent {
   action: string;
@@ -80,12 +85,21 @@ export class EcsImageSharing implements ImageSharing {
 
   /**
    * One ECS call under the rate budget and the retry loop. Resolves with the SDK response; throws a classified
-   * CloudError (terminal at once, retryable after the tries are used up).
+   * CloudError (terminal at once, retryable after the tries are used up), or PassAborted when `signal` fired
+   * before a try started. `seen.ambiguous` becomes true when any try ended without a definitive answer.
    */
-  async #call<T>(action: string, regionId: string, invoke: (client: EcsClient) => Promise<T>): Promise<T> {
+  async #call<T>(
+    action: string,
+    regionId: string,
+    invoke: (client: EcsClient) => Promise<T>,
+    signal: AbortSignal | undefined,
+    seen: { ambiguous: boolean } = { ambiguous: false },
+  ): Promise<T> {
     const { budgetFor, clientFor, now, onCall, retry } = this.#o;
     return withRetry(async () => {
+      if (signal?.aborted) throw new PassAborted();
       await budgetFor(regionId).take();
+      if (signal?.aborted) throw new PassAborted();
       const started = now();
       try {
         const result = await invoke(clientFor(regionId));
@@ -94,15 +108,16 @@ export class EcsImageSharing implements ImageSharing {
       } catch (err: unknown) {
         const classified = classifyEcsError(err);
         onCall?.({ action, code: classified.code, durationMs: now() - started });
+        if (outcomeUnknown(classified)) seen.ambiguous = true;
         throw classified;
       }
     }, retry);
   }
 
-  async observe(ref: ImageRef): Promise<ObservedImage> {
-    const image = await this.#describeImage(ref, 'self');
-    if (image === undefined) throw await this.#missingImageError(ref);
-    const shares = await this.#readShares(ref);
+  async observe(ref: ImageRef, signal?: AbortSignal): Promise<ObservedImage> {
+    const image = await this.#describeImage(ref, 'self', signal);
+    if (image === undefined) throw await this.#missingImageError(ref, signal);
+    const shares = await this.#readShares(ref, signal);
     const mappings = image.diskDeviceMappings?.diskDeviceMapping ?? [];
     return {
       ref: { regionId: ref.regionId, imageId: ref.imageId },
@@ -118,7 +133,11 @@ export class EcsImageSharing implements ImageSharing {
     };
   }
 
-  async #describeImage(ref: ImageRef, ownerAlias: 'self' | undefined) {
+  /**
+   * The image from DescribeImages, or undefined when ECS says there is none. A 200 whose body lacks the image list
+   * or TotalCount (for example an error body served with 200) is malformed, never "no such image".
+   */
+  async #describeImage(ref: ImageRef, ownerAlias: 'self' | undefined, signal: AbortSignal | undefined) {
     const request = new Ecs.DescribeImagesRequest({
       regionId: ref.regionId,
       imageId: ref.imageId,
@@ -126,16 +145,24 @@ export class EcsImageSharing implements ImageSharing {
       status: 'ALL',
       ...(ownerAlias === undefined ? {} : { imageOwnerAlias: ownerAlias }),
     });
-    const response = await this.#call(ACTION.describeImages, ref.regionId, (c) => c.describeImages(request));
-    return response.body?.images?.image?.find((i) => i.imageId === ref.imageId);
+    const response = await this.#call(ACTION.describeImages, ref.regionId, (c) => c.describeImages(request), signal);
+    const body = response.body;
+    const images = body?.images?.image;
+    if (!Array.isArray(images) || typeof body?.totalCount !== 'number') throw malformed(ACTION.describeImages, 'the image list or TotalCount is missing');
+    const found = images.find((i) => i.imageId === ref.imageId);
+    if (found === undefined && body.totalCount !== 0 && images.length === 0) throw malformed(ACTION.describeImages, 'TotalCount disagrees with the image list');
+    if (found !== undefined && (typeof found.status !== 'string' || (ownerAlias === 'self' && typeof found.isPublic !== 'boolean'))) {
+      throw malformed(ACTION.describeImages, 'the image has no Status or IsPublic');
+    }
+    return found;
   }
 
   /**
    * The error for an image that is not among our own: ImageNotOwned when it is visible to us but owned by someone
    * else (shared with us, Marketplace or system), else ImageNotFound. Costs one extra call, only on this path.
    */
-  async #missingImageError(ref: ImageRef): Promise<CloudError> {
-    const visible = await this.#describeImage(ref, undefined);
+  async #missingImageError(ref: ImageRef, signal: AbortSignal | undefined): Promise<CloudError> {
+    const visible = await this.#describeImage(ref, undefined, signal);
     if (visible !== undefined && visible.imageOwnerAlias !== 'self') {
       return new CloudError({
         code: 'ImageNotOwned',
@@ -155,22 +182,32 @@ export class EcsImageSharing implements ImageSharing {
     });
   }
 
-  /** Every page of the share list: stops on a page without accounts or once TotalCount accounts are collected. */
-  async #readShares(ref: ImageRef): Promise<{ accounts: SharedAccount[]; groupAll: boolean }> {
+  /**
+   * Every page of the share list. Each page must carry exactly the accounts TotalCount implies for it, with
+   * well-formed IDs, and TotalCount must not move while paging; anything else is malformed (transient).
+   */
+  async #readShares(ref: ImageRef, signal: AbortSignal | undefined): Promise<{ accounts: SharedAccount[]; groupAll: boolean }> {
     const seen = new Map<string, SharedAccount>();
     let groupAll = false;
+    let total: number | undefined;
     for (let page = 1; page <= MAX_SHARE_PAGES; page++) {
-      const p = await this.#readSharePage(ref, page);
+      const p = await this.#readSharePage(ref, page, signal);
+      if (total !== undefined && p.totalCount !== total) throw malformed(ACTION.describeShares, 'TotalCount changed between pages');
+      total = p.totalCount;
+      const expected = Math.max(0, Math.min(SHARE_PAGE_SIZE, total - (page - 1) * SHARE_PAGE_SIZE));
+      if (p.accounts.length !== expected) throw malformed(ACTION.describeShares, `page ${page} lists ${p.accounts.length} accounts where TotalCount ${total} implies ${expected}`);
       groupAll ||= p.groupAll;
       for (const a of p.accounts) seen.set(a.id, a);
-      if (p.accounts.length === 0 || seen.size >= p.totalCount) break;
+      if (page * SHARE_PAGE_SIZE >= total) break;
     }
+    if (seen.size !== total) throw malformed(ACTION.describeShares, `the pages list ${seen.size} distinct accounts where TotalCount is ${total}`);
     return { accounts: [...seen.values()].sort(byId), groupAll };
   }
 
   async #readSharePage(
     ref: ImageRef,
     pageNumber: number,
+    signal: AbortSignal | undefined,
   ): Promise<{ accounts: SharedAccount[]; groupAll: boolean; totalCount: number }> {
     const request = new Ecs.DescribeImageSharePermissionRequest({
       regionId: ref.regionId,
@@ -178,74 +215,86 @@ export class EcsImageSharing implements ImageSharing {
       pageNumber,
       pageSize: SHARE_PAGE_SIZE,
     });
-    const response = await this.#call(ACTION.describeShares, ref.regionId, (c) =>
-      c.describeImageSharePermission(request),
-    );
+    const response = await this.#call(ACTION.describeShares, ref.regionId, (c) => c.describeImageSharePermission(request), signal);
     const body = response.body;
+    const totalCount = body?.totalCount;
+    if (typeof totalCount !== 'number' || !Number.isInteger(totalCount) || totalCount < 0) throw malformed(ACTION.describeShares, 'TotalCount is missing');
+    const listed = body?.accounts?.account;
+    if (totalCount > 0 && !Array.isArray(listed)) throw malformed(ACTION.describeShares, 'the account list is missing');
     const accounts: SharedAccount[] = [];
-    for (const a of body?.accounts?.account ?? []) {
-      if (!a.aliyunId) continue;
+    for (const a of listed ?? []) {
+      if (typeof a.aliyunId !== 'string' || !ACCOUNT_ID.test(a.aliyunId)) throw malformed(ACTION.describeShares, 'an account ID is not 1-20 digits');
       accounts.push(a.sharedTime ? { id: a.aliyunId, sharedTime: a.sharedTime } : { id: a.aliyunId });
     }
     return {
       accounts,
       groupAll: (body?.shareGroups?.shareGroup ?? []).some((g) => g.group === 'all'),
-      totalCount: body?.totalCount ?? 0,
+      totalCount,
     };
   }
 
-  grant(ref: ImageRef, accounts: readonly string[]): Promise<AccountResult[]> {
-    return this.#modifyAccounts(ref, 'add', accounts);
+  grant(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult> {
+    return this.#modifyAccounts(ref, 'add', accounts, signal);
   }
 
-  revoke(ref: ImageRef, accounts: readonly string[]): Promise<AccountResult[]> {
-    return this.#modifyAccounts(ref, 'remove', accounts);
+  revoke(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult> {
+    return this.#modifyAccounts(ref, 'remove', accounts, signal);
   }
 
-  async #modifyAccounts(ref: ImageRef, direction: Direction, accounts: readonly string[]): Promise<AccountResult[]> {
-    const unique = [...new Set(accounts)];
+  /** Batches of 10, in order; the first failure that is not account-specific stops the rest and is returned. */
+  async #modifyAccounts(ref: ImageRef, direction: Direction, accounts: readonly string[], signal: AbortSignal | undefined): Promise<ModifyResult> {
     const outcome = new Map<string, AccountResult>();
-    for (const batch of inBatches(unique)) {
-      await this.#applyIsolating(ref, direction, batch, outcome);
+    try {
+      for (const batch of inBatches([...new Set(accounts)])) await this.#applyIsolating(ref, direction, batch, outcome, signal);
+      return { results: [...outcome.values()] };
+    } catch (err: unknown) {
+      return { results: [...outcome.values()], error: classifyEcsError(err) };
     }
-    return accounts.map((id) => outcome.get(id) ?? { id, ok: true });
   }
 
   /**
    * Applies one batch; when ECS blames accounts, finds the culprits with few extra calls: the IDs the error message
-   * names (one retry of the rest), else bisection. Non-account failures propagate.
+   * names (one retry of the rest), else bisection. Every definitive answer lands in `outcome` as soon as it is
+   * known, so a later failure cannot erase an earlier acceptance. A failure that is not account-specific is recorded
+   * for this batch (refused, or unknown when ECS may have applied it) and rethrown.
    */
   async #applyIsolating(
     ref: ImageRef,
     direction: Direction,
     batch: readonly string[],
     outcome: Map<string, AccountResult>,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     if (batch.length === 0) return;
+    const seen = { ambiguous: false };
     try {
-      await this.#modify(ref, direction, batch);
+      await this.#modify(ref, direction, batch, signal, seen);
       for (const id of batch) outcome.set(id, { id, ok: true });
       return;
     } catch (err: unknown) {
-      if (!(err instanceof CloudError) || !err.accountSpecific) throw err;
+      const error = classifyEcsError(err);
+      if (!error.accountSpecific || seen.ambiguous) {
+        for (const id of batch) outcome.set(id, seen.ambiguous || outcomeUnknown(error) ? { id, ok: 'unknown', error } : { id, ok: false, error });
+        throw error;
+      }
       const [only] = batch;
       if (batch.length === 1 && only !== undefined) {
-        outcome.set(only, { id: only, ok: false, error: forAccount(err, only) });
+        outcome.set(only, { id: only, ok: false, error: forAccount(error, only) });
         return;
       }
-      const named = accountsNamedInError(err).filter((id) => batch.includes(id));
+      const named = accountsNamedInError(error).filter((id) => batch.includes(id));
       if (named.length > 0) {
-        for (const id of named) outcome.set(id, { id, ok: false, error: forAccount(err, id) });
-        await this.#applyIsolating(ref, direction, batch.filter((id) => !named.includes(id)), outcome);
+        for (const id of named) outcome.set(id, { id, ok: false, error: forAccount(error, id) });
+        await this.#applyIsolating(ref, direction, batch.filter((id) => !named.includes(id)), outcome, signal);
         return;
       }
       const mid = Math.ceil(batch.length / 2);
-      await this.#applyIsolating(ref, direction, batch.slice(0, mid), outcome);
-      await this.#applyIsolating(ref, direction, batch.slice(mid), outcome);
+      await this.#applyIsolating(ref, direction, batch.slice(0, mid), outcome, signal);
+      await this.#applyIsolating(ref, direction, batch.slice(mid), outcome, signal);
     }
   }
 
-  async #modify(ref: ImageRef, direction: Direction, batch: readonly string[]): Promise<void> {
+  async #modify(ref: ImageRef, direction: Direction, batch: readonly string[], signal: AbortSignal | undefined, seen: { ambiguous: boolean }): Promise<void> {
     // Never IsPublic, LaunchPermission or DryRun here: IsPublic with account lists is refused
     // (InvalidParameter.IsPublic) and the other two are not for us.
     const request = new Ecs.ModifyImageSharePermissionRequest({
@@ -253,7 +302,7 @@ export class EcsImageSharing implements ImageSharing {
       imageId: ref.imageId,
       ...(direction === 'add' ? { addAccount: [...batch] } : { removeAccount: [...batch] }),
     });
-    await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request));
+    await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request), signal, seen);
   }
 
   /**
@@ -261,17 +310,28 @@ export class EcsImageSharing implements ImageSharing {
    * with Image.NotPublic by current ECS (older ECS answers success): either way the desired state already holds,
    * so that code counts as success and a repeated or racing unpublish is idempotent.
    */
-  async setCommunity(ref: ImageRef, community: boolean): Promise<void> {
+  async setCommunity(ref: ImageRef, community: boolean, signal?: AbortSignal): Promise<void> {
     const request = new Ecs.ModifyImageSharePermissionRequest({
       regionId: ref.regionId,
       imageId: ref.imageId,
       isPublic: community,
     });
     try {
-      await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request));
+      await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request), signal);
     } catch (err: unknown) {
       if (!community && err instanceof CloudError && err.code === 'Image.NotPublic') return;
       throw err;
     }
   }
+}
+
+/** A 200 answer that cannot be believed: transient, so the pass backs off and reads again. */
+function malformed(action: string, what: string): CloudError {
+  return new CloudError({
+    code: 'MalformedResponse',
+    kind: ErrorKind.Transient,
+    reason: Reason.CloudAPIError,
+    message: `ECS answered ${action} with a malformed response (${what}); the operator does not act on it and retries with backoff.`,
+    accountSpecific: false,
+  });
 }

@@ -77,23 +77,69 @@ export class CloudError extends Error {
   }
 }
 
-export type AccountResult = { id: string; ok: true } | { id: string; ok: false; error: CloudError };
+/**
+ * Per account, what one grant or revoke found out: ECS accepted it, ECS refused it (a definitive answer: nothing
+ * changed for that account), or the answer was lost (a timeout, a reset, a 5xx: ECS may or may not have applied it).
+ */
+/**
+ * Thrown when the pass was cancelled (lost leadership, shutdown) before a call was started. Terminal so no retry
+ * loop waits on it; the reconciler writes nothing after a cancellation.
+ */
+export class PassAborted extends CloudError {
+  constructor() {
+    super({
+      code: 'PassAborted',
+      kind: ErrorKind.Terminal,
+      reason: 'Progressing' as Reason,
+      message: 'The reconcile pass was cancelled before this cloud call started.',
+      accountSpecific: false,
+    });
+    this.name = 'PassAborted';
+  }
+}
+
+export type AccountResult =
+  | { id: string; ok: true }
+  | { id: string; ok: false; error: CloudError }
+  | { id: string; ok: 'unknown'; error: CloudError };
+
+/**
+ * The result of a grant or revoke: one entry per account that was sent, including the ones ECS accepted before a
+ * later part of the same request (a later batch, or a later half of a bisection) failed. Accounts never sent have
+ * no entry. `error` is the failure that stopped the rest, beside the results, never instead of them.
+ */
+export interface ModifyResult {
+  results: AccountResult[];
+  error?: CloudError;
+}
+
+/**
+ * True when a failed write may still have been applied: no ECS error code came back (transport failure) or the
+ * server failed (5xx). A 4xx answer or throttling means ECS refused the whole call and changed nothing.
+ */
+export function outcomeUnknown(err: CloudError): boolean {
+  if (err instanceof PassAborted) return false;
+  if (err.reason === 'Throttled') return false;
+  return err.httpStatus === undefined || err.httpStatus >= 500;
+}
 
 export interface ImageSharing {
   /**
-   * Image metadata plus every page of the share list (PageSize 100). Throws CloudError with reason
-   * ImageNotFound when the image does not exist for these credentials.
+   * Image metadata plus every page of the share list (PageSize 100). Every answer is validated before it is
+   * believed. Throws CloudError: reason ImageNotFound when the image does not exist for these credentials,
+   * CloudAPIError (transient) when ECS answered something malformed. Throws PassAborted when `signal` fired.
    */
-  observe(ref: ImageRef): Promise<ObservedImage>;
+  observe(ref: ImageRef, signal?: AbortSignal): Promise<ObservedImage>;
   /**
    * Shares with `accounts`, in calls of at most 10. When a call fails for account-specific reasons the culprits
-   * are isolated and the rest still shared. Throws CloudError for failures that are not account-specific.
+   * are isolated and the rest still shared. Never throws for cloud errors: see ModifyResult. No call starts after
+   * `signal` fired (the rest come back unsent, with a PassAborted-derived error).
    */
-  grant(ref: ImageRef, accounts: readonly string[]): Promise<AccountResult[]>;
-  /** Unshares, with the same batching and isolation as grant. */
-  revoke(ref: ImageRef, accounts: readonly string[]): Promise<AccountResult[]>;
-  /** Publishes (true) or unpublishes (false) the image, always in a call of its own. */
-  setCommunity(ref: ImageRef, community: boolean): Promise<void>;
+  grant(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult>;
+  /** Unshares, with the same batching, isolation and partial results as grant. */
+  revoke(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult>;
+  /** Publishes (true) or unpublishes (false) the image, always in a call of its own. Throws CloudError/PassAborted. */
+  setCommunity(ref: ImageRef, community: boolean, signal?: AbortSignal): Promise<void>;
 }
 
 /** Where a reconcile's cloud identity comes from. Secrets are resolved by the kube side before this point. */

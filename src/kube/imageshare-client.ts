@@ -1,11 +1,12 @@
 // Reads and writes of ImageShare objects that the reconciler needs, each with a precise concurrency story:
 //
-// - patchStatus: a JSON merge patch of /status that carries metadata.resourceVersion. We chose this over
-//   server-side apply because the reconciler computes the *whole* status from one observed object (spec at one
-//   generation + the cloud state it read); if anything changed the object since, the computed status may be stale
-//   (e.g. stamped with an old observedGeneration), so the write must fail (409 → ConflictError) rather than win.
-//   SSA with force would silently overwrite. The patch is a minimal diff: fields that disappeared are sent as null,
-//   lists are replaced whole, and a no-op diff skips the request entirely ("write status only when it changed").
+// - patchStatus: a JSON merge patch of /status that carries metadata.uid but not resourceVersion (ADR 0007). The
+//   status holds this object's ownership record (managedAccounts, pendingWrites); a version lock made any label
+//   or spec edit during a pass throw that record away. Only the leader's single worker for a key writes its status,
+//   so the diff from the status the pass read is exact; the uid pins the write to the object the pass read (a
+//   deleted-and-recreated namesake is refused). A status computed from an older spec simply carries the older
+//   observedGeneration, and the spec edit's own event runs the next pass. Lists are replaced whole, fields that
+//   disappeared are sent as null, and a no-op diff skips the request ("write status only when it changed").
 // - addFinalizer: a merge patch of metadata.finalizers with resourceVersion (409 → ConflictError).
 // - removeFinalizer: a JSON Patch `test` + `remove` at our finalizer's index: it removes exactly our entry and
 //   fails (→ re-read and retry) if the list moved, so it never clobbers another controller's finalizer.
@@ -43,41 +44,49 @@ export class ImageShareClient {
   }
 
   /**
-   * Writes `status` through the /status subresource as a minimal merge patch conditioned on
-   * obj.metadata.resourceVersion. Returns the updated object, or `obj` unchanged when nothing differs (no request).
-   * Throws ConflictError when the object changed since `obj` was read (re-read, recompute, retry), and a wrapped
-   * error for anything else (404 included: the object is gone).
+   * Writes `status` through the /status subresource as a minimal merge patch from obj.status, pinned to obj's uid.
+   * Resolves the updated object, `obj` unchanged when nothing differs (no request), or null when the object is
+   * gone (404, or a new object with the same name: the uid no longer matches). Throws a wrapped error otherwise.
    */
-  async patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare> {
+  async patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare | null> {
     const diff = mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json);
     if (diff === undefined) return obj;
-    const body = { metadata: { resourceVersion: requireVersion(obj) }, status: diff };
+    const body = { metadata: { uid: requireUid(obj) }, status: diff };
     try {
       return (await this.#api.patchNamespacedCustomObjectStatus(
         { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       )) as ImageShare;
     } catch (err: unknown) {
-      throw apiError(err, `patch status of ImageShare ${keyOf(obj)}`, keyOf(obj));
+      const code = httpStatusOf(err);
+      if (code === 404 || code === 409) return null;
+      throw apiError(err, `patch status of ImageShare ${keyOf(obj)}`);
     }
   }
 
   /**
-   * Adds FINALIZER (keeping every other finalizer) with a merge patch conditioned on resourceVersion. No request
-   * when already present. Throws ConflictError when the object changed since it was read.
+   * Adds FINALIZER (keeping every other finalizer) with a merge patch conditioned on resourceVersion; when another
+   * writer moved the object first (409) it re-reads and retries, up to 3 times. No request when already present.
+   * Throws ConflictError when the object kept changing, and a wrapped error when it is gone.
    */
   async addFinalizer(obj: ImageShare): Promise<ImageShare> {
-    const current = obj.metadata.finalizers ?? [];
-    if (current.includes(FINALIZER)) return obj;
-    const body = { metadata: { finalizers: [...current, FINALIZER], resourceVersion: requireVersion(obj) } };
-    try {
-      return (await this.#api.patchNamespacedCustomObject(
-        { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      )) as ImageShare;
-    } catch (err: unknown) {
-      throw apiError(err, `add finalizer to ImageShare ${keyOf(obj)}`, keyOf(obj));
+    let current: ImageShare | null = obj;
+    for (let attempt = 0; attempt < 3 && current !== null; attempt++) {
+      const finalizers = current.metadata.finalizers ?? [];
+      if (finalizers.includes(FINALIZER)) return current;
+      const body = { metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: requireVersion(current) } };
+      try {
+        return (await this.#api.patchNamespacedCustomObject(
+          { ...this.#ref(current), body, fieldManager: FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        )) as ImageShare;
+      } catch (err: unknown) {
+        if (httpStatusOf(err) !== 409) throw apiError(err, `add finalizer to ImageShare ${keyOf(current)}`);
+        current = await this.get(current.metadata.namespace, current.metadata.name);
+      }
     }
+    if (current === null) throw new Error(`add finalizer to ImageShare ${keyOf(obj)} failed: the object is gone`);
+    throw new ConflictError(keyOf(current), `finalizer list of ImageShare ${keyOf(current)} kept changing; retry`);
   }
 
   /**
@@ -182,6 +191,12 @@ function canonical(v: Json | undefined): Json | undefined {
     if (c !== undefined) out[k] = c;
   }
   return out;
+}
+
+function requireUid(obj: ImageShare): string {
+  const uid = obj.metadata.uid;
+  if (uid === undefined || uid === '') throw new TypeError(`ImageShare ${keyOf(obj)} has no uid; pass an object read from the apiserver`);
+  return uid;
 }
 
 function requireVersion(obj: ImageShare): string {

@@ -2,7 +2,6 @@
 // fresh reads and writes and the informer cache for the cross-namespace duplicate check.
 import type { ImageShare, ImageShareStatus } from '../api/types.ts';
 import type { ImageShareStore as ReconcileStore } from '../reconcile/reconcile.ts';
-import { ConflictError } from './api-errors.ts';
 import type { ImageShareClient } from './imageshare-client.ts';
 
 export function reconcileStore(client: ImageShareClient, cached: () => ImageShare[]): ReconcileStore {
@@ -13,13 +12,7 @@ export function reconcileStore(client: ImageShareClient, cached: () => ImageShar
       await client.removeFinalizer(obj);
     },
     async patchStatus(obj: ImageShare, status: ImageShareStatus) {
-      try {
-        await client.patchStatus(obj, status);
-        return 'ok';
-      } catch (err: unknown) {
-        if (err instanceof ConflictError) return 'conflict';
-        throw err;
-      }
+      return (await client.patchStatus(obj, status)) === null ? 'gone' : 'ok';
     },
     list: cached,
   };

@@ -11,17 +11,19 @@ import {
 import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { buildConditions, rfc3339, type Summary } from './conditions.ts';
 import type { ExecutionOutcome } from './execute-plan.ts';
+import type { Ownership, Settled } from './pending-writes.ts';
 import { planStatus, type SharePlan } from './plan-shares.ts';
 
 /** What one reconcile pass found; each variant carries exactly what its status needs. */
 export type PassResult =
-  | { kind: 'firstSight' }
   | { kind: 'suspended' }
   | { kind: 'duplicate'; ownerKey: string }
   | { kind: 'blocked'; reason: string; message: string; transient: boolean }
   | { kind: 'observeFailed'; error: CloudError }
-  | { kind: 'planned'; observed: ObservedImage; plan: SharePlan }
-  | { kind: 'applied'; plan: SharePlan; outcome: ExecutionOutcome; observed: ObservedImage; next: SharePlan };
+  | { kind: 'planned'; settled: Settled; plan: SharePlan }
+  /** The intent record written before the first exposing write: grants and publish about to be sent. */
+  | { kind: 'applying'; settled: Settled; plan: SharePlan; ownership: Ownership }
+  | { kind: 'applied'; settled: Settled; plan: SharePlan; outcome: ExecutionOutcome; observed: ObservedImage; next: SharePlan; ownership: Ownership; unknownAgeMs: number | undefined };
 
 /** Computes the next status. lastSyncTime moves only when something else in the status moved. */
 export function computeStatus(obj: ImageShare, pass: PassResult, now: Date): ImageShareStatus {
@@ -51,18 +53,30 @@ function canonical(v: unknown): string {
 }
 
 function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
-  if (pass.kind === 'planned') {
-    return { ...imageFields(pass.observed), accounts: accountOutcomes(obj, pass.observed, pass.plan), plan: planStatus(pass.plan) };
+  switch (pass.kind) {
+    case 'planned': {
+      const { effective, ownership } = pass.settled;
+      return { ...imageFields(effective), ...ownershipFields(ownership), accounts: accountOutcomes(obj, effective, pass.plan), plan: planStatus(pass.plan) };
+    }
+    case 'applying':
+      return { ...imageFields(pass.settled.effective), ...ownershipFields(pass.ownership), plan: planStatus(pass.plan) };
+    case 'applied': {
+      const { outcome, observed, next, ownership } = pass;
+      const stoppedBy = outcome.error?.kind === 'terminal' ? outcome.error : undefined;
+      return {
+        ...imageFields(observed),
+        ...ownershipFields(ownership),
+        accounts: accountOutcomes(obj, observed, next, outcome.failedAccounts, stoppedBy),
+        plan: planStatus(next),
+      };
+    }
+    default:
+      return {};
   }
-  if (pass.kind !== 'applied') return {};
-  const { outcome, observed, next } = pass;
-  return {
-    ...imageFields(observed),
-    managedAccounts: managedAfter(obj, outcome, observed),
-    managedCommunity: outcome.published || ((obj.status?.managedCommunity ?? false) && !outcome.unpublished),
-    accounts: accountOutcomes(obj, observed, next, outcome.failedAccounts, outcome.error?.kind === 'terminal' ? outcome.error : undefined),
-    plan: planStatus(next),
-  };
+}
+
+function ownershipFields(own: Ownership): ImageShareStatus {
+  return { managedAccounts: own.managedAccounts, managedCommunity: own.managedCommunity, pendingWrites: own.pendingWrites };
 }
 
 function imageFields(observed: ObservedImage): ImageShareStatus {
@@ -72,22 +86,6 @@ function imageFields(observed: ObservedImage): ImageShareStatus {
     sharedAccounts: observed.sharedAccounts.map((a) => a.id).sort(),
     sharedAccountCount: observed.sharedAccounts.length,
   };
-}
-
-/**
- * What this object manages after the pass: what it managed before plus what it just granted, minus what it
- * revoked, minus accounts that are neither wanted nor shared any more (nothing left to clean up). Only accounts
- * this object itself granted are ever managed, in both policies: an account that was already shared when an
- * Authoritative object started is not, so switching to Additive (or deleting with Revoke) never revokes it.
- * Grants are recorded from the write results, not the re-observation, so read-after-write lag cannot lose them.
- */
-export function managedAfter(obj: ImageShare, outcome: ExecutionOutcome, observed: ObservedImage): string[] {
-  const desired = new Set(obj.spec.accounts ?? []);
-  const shared = new Set(observed.sharedAccounts.map((a) => a.id));
-  const managed = new Set([...(obj.status?.managedAccounts ?? []), ...outcome.granted]);
-  for (const id of outcome.revoked) managed.delete(id);
-  for (const id of [...managed]) if (!desired.has(id) && !shared.has(id)) managed.delete(id);
-  return [...managed].sort();
 }
 
 /**
@@ -119,8 +117,8 @@ function accountOutcomes(
 
 function summarize(obj: ImageShare, pass: PassResult): Summary {
   switch (pass.kind) {
-    case 'firstSight':
-      return { ready: 'Unknown', reason: Reason.Progressing, message: 'Reconciliation has started.', abnormal: ConditionType.Reconciling };
+    case 'applying':
+      return { ready: 'Unknown', reason: Reason.Progressing, message: `Applying: ${describePlan(pass.plan)}.`, abnormal: ConditionType.Reconciling };
     case 'suspended':
       return { ready: 'False', reason: Reason.Suspended, message: 'Reconciliation is suspended: the cloud is neither observed nor changed until spec.suspend is false.' };
     case 'duplicate':
@@ -171,7 +169,15 @@ function appliedSummary(obj: ImageShare, pass: Extract<PassResult, { kind: 'appl
     };
   }
   if (next.operations.length > 0) {
-    return { ready: 'False', reason: Reason.Progressing, message: `Waiting for ECS to reflect the changes: still to ${describePlan(next)}.`, abnormal: ConditionType.Reconciling };
+    return { ready: 'False', reason: Reason.Progressing, message: `Applied part of the changes; a following pass will ${describePlan(next)}.`, abnormal: ConditionType.Reconciling };
+  }
+  if (pass.unknownAgeMs !== undefined) {
+    return {
+      ready: 'False',
+      reason: Reason.Progressing,
+      message: 'ECS did not answer some writes, which may or may not have been applied; waiting for a read to show their outcome.',
+      abnormal: ConditionType.Reconciling,
+    };
   }
   return { ready: 'True', reason: Reason.Synced, message: syncedMessage(observed, next) };
 }

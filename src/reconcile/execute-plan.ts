@@ -1,44 +1,77 @@
 // Runs a plan's operations in order against the cloud port. It stops at the first error that is not
-// account-specific: later operations are never more exposing than earlier ones' failure allows, and the
-// reconciler re-observes the cloud before trusting anything.
-import { CloudError, type ImageRef, type ImageSharing } from '../cloud/port.ts';
-import type { SharePlan } from './plan-shares.ts';
+// account-specific: later operations are never more exposing than earlier ones' failure allows. Everything ECS
+// accepted before that error is kept in the outcome, and writes whose answer was lost are reported as unknown, so
+// the caller can record ownership exactly (src/reconcile/pending-writes.ts).
+import { CloudError, type ImageRef, type ImageSharing, type ModifyResult, outcomeUnknown, PassAborted } from '../cloud/port.ts';
+import type { SharePlan, ShareOperation } from './plan-shares.ts';
 
 export interface ExecutionOutcome {
   granted: string[];
   revoked: string[];
   published: boolean;
   unpublished: boolean;
-  /** Accounts that failed for account-specific reasons (the rest of their batch went on). */
+  /** Accounts ECS refused for account-specific reasons (the rest of their batch went on). */
   failedAccounts: Map<string, CloudError>;
+  /** Writes that were sent but whose answer was lost (ECS may or may not have applied them). */
+  unknown: { grant: string[]; revoke: string[]; community?: boolean };
   /** The error that stopped the plan, if any. */
   error?: CloudError;
+  /** Operations started (each is one ECS call unless culprit isolation needed more). */
   calls: number;
 }
 
-/** Executes `plan` in order. Never throws for cloud errors: they come back in the outcome. */
-export async function executePlan(plan: SharePlan, cloud: ImageSharing, ref: ImageRef): Promise<ExecutionOutcome> {
-  const out: ExecutionOutcome = { granted: [], revoked: [], published: false, unpublished: false, failedAccounts: new Map(), calls: 0 };
+export function emptyOutcome(): ExecutionOutcome {
+  return { granted: [], revoked: [], published: false, unpublished: false, failedAccounts: new Map(), unknown: { grant: [], revoke: [] }, calls: 0 };
+}
+
+/** Executes `plan` in order. Never throws for cloud errors or cancellation: they come back in the outcome. */
+export async function executePlan(plan: SharePlan, cloud: ImageSharing, ref: ImageRef, signal?: AbortSignal): Promise<ExecutionOutcome> {
+  const out = emptyOutcome();
   for (const op of plan.operations) {
-    try {
-      out.calls++;
-      if (op.kind === 'unpublish' || op.kind === 'publish') {
-        await cloud.setCommunity(ref, op.kind === 'publish');
-        if (op.kind === 'publish') out.published = true;
-        else out.unpublished = true;
-        continue;
-      }
-      const results = op.kind === 'grant' ? await cloud.grant(ref, op.accounts) : await cloud.revoke(ref, op.accounts);
-      for (const r of results) {
-        if (r.ok) (op.kind === 'grant' ? out.granted : out.revoked).push(r.id);
-        else out.failedAccounts.set(r.id, r.error);
-      }
-    } catch (err: unknown) {
-      out.error = asCloudError(err);
+    if (signal?.aborted) {
+      out.error = new PassAborted();
+      break;
+    }
+    out.calls++;
+    const error = op.kind === 'publish' || op.kind === 'unpublish' ? await setCommunity(op, cloud, ref, out, signal) : await modify(op, cloud, ref, out, signal);
+    if (error) {
+      out.error = error;
       break;
     }
   }
   return out;
+}
+
+async function setCommunity(op: ShareOperation, cloud: ImageSharing, ref: ImageRef, out: ExecutionOutcome, signal?: AbortSignal): Promise<CloudError | undefined> {
+  const publish = op.kind === 'publish';
+  try {
+    await cloud.setCommunity(ref, publish, signal);
+    if (publish) out.published = true;
+    else out.unpublished = true;
+    return undefined;
+  } catch (err: unknown) {
+    const error = asCloudError(err);
+    if (outcomeUnknown(error)) out.unknown.community = publish;
+    return error;
+  }
+}
+
+async function modify(op: ShareOperation, cloud: ImageSharing, ref: ImageRef, out: ExecutionOutcome, signal?: AbortSignal): Promise<CloudError | undefined> {
+  if (op.kind !== 'grant' && op.kind !== 'revoke') return undefined;
+  let result: ModifyResult;
+  try {
+    result = op.kind === 'grant' ? await cloud.grant(ref, op.accounts, signal) : await cloud.revoke(ref, op.accounts, signal);
+  } catch (err: unknown) {
+    // The port never throws for cloud errors; whatever escaped may have happened after the request left.
+    out.unknown[op.kind].push(...op.accounts);
+    return asCloudError(err);
+  }
+  for (const r of result.results) {
+    if (r.ok === true) (op.kind === 'grant' ? out.granted : out.revoked).push(r.id);
+    else if (r.ok === 'unknown') out.unknown[op.kind].push(r.id);
+    else if (r.error.accountSpecific) out.failedAccounts.set(r.id, r.error);
+  }
+  return result.error;
 }
 
 /** Anything that escapes the port is a bug or a transport surprise; treat it as transient, keeping the cause. */

@@ -33,6 +33,8 @@ export interface SharePlan {
   blockers: PlanBlocker[];
   /** Accounts shared in the cloud that this object neither wants nor manages (reported in Additive mode). */
   unmanagedShares: string[];
+  /** Calls left for a later pass because this one reached `maxCalls` (absent or 0 when the plan is complete). */
+  deferredCalls?: number;
 }
 
 export interface PlanInput {
@@ -46,6 +48,8 @@ export interface PlanInput {
   observedEncrypted?: boolean;
   managedAccounts: readonly string[];
   maxAccountsPerImage?: number;
+  /** At most this many calls per pass (the rest wait for the next pass), so one object cannot hog the budget. */
+  maxCalls?: number;
 }
 
 /**
@@ -99,13 +103,26 @@ export function planShares(input: PlanInput): SharePlan {
 
   const community = unpublish ? CommunityAction.Unpublish : publish ? CommunityAction.Publish : undefined;
   const unmanagedShares = sorted([...observed].filter((id) => !desired.has(id) && !revoke.includes(id)));
+  return withinBudget({ operations: orderOperations(grant, revoke, community), grant, revoke, ...(community ? { community } : {}), blockers, unmanagedShares, deferredCalls: 0 }, input.maxCalls);
+}
+
+/**
+ * The plan cut to its first `maxCalls` operations (least exposing first, so what is cut is always the more
+ * exposing tail); grant/revoke/community then list exactly what the kept operations do.
+ */
+function withinBudget(plan: SharePlan, maxCalls: number | undefined): SharePlan {
+  if (maxCalls === undefined || plan.operations.length <= maxCalls) return plan;
+  const operations = plan.operations.slice(0, Math.max(0, maxCalls));
+  const of = (kind: 'grant' | 'revoke') => operations.flatMap((op) => (op.kind === kind ? op.accounts : []));
+  const kept = operations.find((op) => op.kind === 'publish' || op.kind === 'unpublish');
+  const { community: _dropped, ...rest } = plan;
   return {
-    operations: orderOperations(grant, revoke, community),
-    grant,
-    revoke,
-    ...(community ? { community } : {}),
-    blockers,
-    unmanagedShares,
+    ...rest,
+    operations,
+    grant: of('grant'),
+    revoke: of('revoke'),
+    ...(kept ? { community: kept.kind === 'publish' ? CommunityAction.Publish : CommunityAction.Unpublish } : {}),
+    deferredCalls: plan.operations.length - operations.length,
   };
 }
 
@@ -122,7 +139,7 @@ export interface DeletionInput {
  * object manages and unpublishes only if this object published.
  */
 export function planDeletion(input: DeletionInput): SharePlan {
-  const empty: SharePlan = { operations: [], grant: [], revoke: [], blockers: [], unmanagedShares: [] };
+  const empty: SharePlan = { operations: [], grant: [], revoke: [], blockers: [], unmanagedShares: [], deferredCalls: 0 };
   if (input.deletionPolicy === DeletionPolicy.Retain) return empty;
   const observed = new Set(input.observedAccounts);
   const revoke = sorted(input.managedAccounts.filter((id) => observed.has(id)));

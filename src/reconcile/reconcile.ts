@@ -1,27 +1,47 @@
 // One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → deletion →
-// finalizer → first sight → suspend → ownership → credentials → observe → plan → act (or plan only) →
-// re-observe → one status write, only if changed. Every step is a small function below; cloud and Kubernetes
-// access go through the interfaces in deps, so the whole pass runs against fakes in unit tests and against the
-// real apiserver and the ECS emulator in integration tests.
+// suspend → ownership of the image → credentials → observe → settle what we wrote before → plan → (plan mode
+// stops here) → finalizer and intent before any exposing write → act → one status write. The pass never reads
+// the cloud twice: the status is computed from the read plus the writes ECS accepted, and a later pass confirms
+// them (src/reconcile/pending-writes.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
+// so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
+// integration tests.
 import { Reason } from '../api/reasons.ts';
 import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
-import type { CloudCredentials, CloudError, ImageRef, ImageSharing, ImageSharingFactory, ObservedImage } from '../cloud/port.ts';
+import { type CloudCredentials, type CloudError, type ImageRef, type ImageSharing, type ImageSharingFactory, type ObservedImage, PassAborted } from '../cloud/port.ts';
 import { keyOf, resolveClaim } from './claims.ts';
-import { computeStatus, managedAfter, type PassResult, sameStatus } from './compute-status.ts';
+import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
-import { asCloudError, type ExecutionOutcome, executePlan } from './execute-plan.ts';
+import { asCloudError, executePlan } from './execute-plan.ts';
+import {
+  afterWrites,
+  DEFAULT_CONFIRMATION_WINDOW_MS,
+  needsIntent,
+  oldestUnknownMs,
+  type Ownership,
+  oursOf,
+  ownershipOf,
+  pollDelayMs,
+  projectWrites,
+  type Settled,
+  settle,
+  withIntent,
+} from './pending-writes.ts';
 import { planDeletion, planShares, type SharePlan } from './plan-shares.ts';
 
 export interface ImageShareStore {
   /** A fresh read; null when the object is gone. */
   get(namespace: string, name: string): Promise<ImageShare | null>;
-  /** Adds FINALIZER with optimistic concurrency; returns the updated object. */
+  /** Adds FINALIZER, keeping other finalizers (re-reads and retries when the object moved); returns the object. */
   addFinalizer(obj: ImageShare): Promise<ImageShare>;
   /** Removes exactly FINALIZER, leaving others untouched. */
   removeFinalizer(obj: ImageShare): Promise<void>;
-  /** Writes status through the /status subresource; 'conflict' when the object changed underneath. */
-  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'conflict'>;
+  /**
+   * Writes `status` through the /status subresource as a diff from obj.status, pinned to obj's uid but not to its
+   * resourceVersion (ADR 0007: only the leader's single worker for a key writes its status, so a spec or label
+   * edit during the pass must not throw this pass's ownership record away). 'gone' when the object no longer exists.
+   */
+  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'gone'>;
   /** Every ImageShare known (informer cache), for the one-image-one-owner rule. */
   list(): ImageShare[];
 }
@@ -37,14 +57,18 @@ export interface ReconcileDeps {
   now(): Date;
   random(): number;
   defaultResyncMs: number;
+  /** How long an accepted write is believed over a read that does not show it yet (default 60 s). */
+  confirmationWindowMs?: number;
+  /** At most this many ECS write calls per pass (default 10); the rest wait for the next pass. */
+  maxWritesPerPass?: number;
 }
 
 export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
 
 export interface ReconcileResult {
   requeue: Requeue;
-  /** For metrics: success | terminal | error | requeue_after. */
-  result: 'success' | 'terminal' | 'error' | 'requeue_after';
+  /** For metrics: success | terminal | error | requeue_after | aborted. */
+  result: 'success' | 'terminal' | 'error' | 'requeue_after' | 'aborted';
   /** The Ready reason (or what happened), for the one log line per reconcile. */
   reason: string;
   statusWritten: boolean;
@@ -52,68 +76,121 @@ export interface ReconcileResult {
 }
 
 const NOTHING: ReconcileResult = { requeue: { kind: 'none' }, result: 'success', reason: 'NotFound', statusWritten: false, cloudWrites: 0 };
-const PROGRESS_POLL_MS = 2_000;
+const ABORTED: ReconcileResult = { requeue: { kind: 'none' }, result: 'aborted', reason: 'Aborted', statusWritten: false, cloudWrites: 0 };
+const DEFAULT_MAX_WRITES_PER_PASS = 10;
+/** A pass that stopped at its write budget comes back this soon, behind whatever else is queued. */
+const CONTINUE_MS = 1_000;
 
-/** Reconciles namespace/name once. Throws only for Kubernetes API failures (the queue backs off). */
-export async function reconcile(namespace: string, name: string, deps: ReconcileDeps): Promise<ReconcileResult> {
-  const found = await deps.store.get(namespace, name);
-  if (!found) return NOTHING;
-  if (found.metadata.deletionTimestamp) return finalize(found, deps);
-  const obj = await ensureFinalizer(found, deps);
-  if (!obj.status?.conditions?.length) return finish(obj, { kind: 'firstSight' }, deps);
-  if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, deps);
+/** One pass's fixed inputs. */
+interface Pass {
+  deps: ReconcileDeps;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * Reconciles namespace/name once. Throws only for Kubernetes API failures (the queue backs off). After `signal`
+ * fires it starts no cloud or Kubernetes write and resolves with result 'aborted'.
+ */
+export async function reconcile(namespace: string, name: string, deps: ReconcileDeps, signal?: AbortSignal): Promise<ReconcileResult> {
+  const pass: Pass = { deps, signal };
+  const obj = await deps.store.get(namespace, name);
+  if (!obj) return NOTHING;
+  if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
+  if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
   const claim = resolveClaim(obj, deps.store.list());
-  if (!claim.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(claim.owner) }, deps);
+  if (!claim.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(claim.owner) }, pass);
   const sharing = await cloudFor(obj, deps);
-  if ('blocked' in sharing) return finish(obj, sharing.blocked, deps);
-  const ref = refOf(obj);
-  const before = await observe(sharing, ref);
-  if (!before.ok) return finish(obj, { kind: 'observeFailed', error: before.error }, deps);
-  const plan = planFor(obj, before.image, obj.status?.managedAccounts ?? []);
-  if ((obj.spec.mode ?? Mode.Apply) === Mode.Plan) return finish(obj, { kind: 'planned', observed: before.image, plan }, deps);
-  const outcome = await executePlan(plan, sharing, ref);
-  const after = await reobserve(sharing, ref, before.image, outcome);
-  const next = planFor(obj, after, managedAfter(obj, outcome, after));
-  const events = [...driftEvents(obj, before.image, outcome), ...writeEvents(outcome)];
-  return finish(obj, { kind: 'applied', plan, outcome, observed: after, next }, deps, events);
+  if ('blocked' in sharing) return finish(obj, sharing.blocked, pass);
+  const seen = await observe(sharing, refOf(obj), signal);
+  if (!seen.ok) return finish(obj, { kind: 'observeFailed', error: seen.error }, pass);
+  const settled = settle(ownershipOf(obj.status), seen.image, obj.spec.accounts ?? [], deps.now(), confirmationWindow(deps));
+  const plan = planFor(obj, settled.effective, settled.ours, deps);
+  if (modeOf(obj) === Mode.Plan) return finish(obj, { kind: 'planned', settled, plan }, pass);
+  if (signal?.aborted) return ABORTED;
+  const ready = await prepareWrites(obj, settled, plan, pass);
+  if (ready === 'gone' || signal?.aborted) return ready === 'gone' ? NOTHING : ABORTED;
+  const outcome = await executePlan(plan, sharing, refOf(obj), signal);
+  const ownership = afterWrites(ready.ownership, plan, outcome, deps.now());
+  const observed = projectWrites(settled.effective, outcome);
+  const next = planFor(obj, observed, oursOf(ownership), deps);
+  const applied: PassResult = { kind: 'applied', settled, plan, outcome, observed, next, ownership, unknownAgeMs: oldestUnknownMs(ownership, deps.now()) };
+  const events = [...driftEvents(obj, settled.effective, outcome), ...writeEvents(outcome)];
+  return finish(ready.obj, applied, pass, events);
+}
+
+/**
+ * Before the first write that can expose the image: the finalizer when deletion will have cleanup to do, then the
+ * intent record (pending grants and publish) in status. ECS is called only after both succeeded, so a crash at any
+ * point leaves every possibly-granted account on record. Revokes and unpublishes need no intent.
+ */
+async function prepareWrites(obj: ImageShare, settled: Settled, plan: SharePlan, pass: Pass): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone'> {
+  if (!needsIntent(plan)) return { obj, ownership: settled.ownership };
+  const ownership = withIntent(settled.ownership, plan, pass.deps.now());
+  const withFinalizer = needsCleanupOnDelete(obj, ownership) ? await ensureFinalizer(obj, pass.deps) : obj;
+  const status = computeStatus(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps.now());
+  if ((await pass.deps.store.patchStatus(withFinalizer, status)) === 'gone') return 'gone';
+  return { obj: { ...withFinalizer, status }, ownership };
 }
 
 /** Deletion: apply the deletion policy, then release the finalizer. A duplicate never touches the cloud. */
-async function finalize(obj: ImageShare, deps: ReconcileDeps): Promise<ReconcileResult> {
+async function finalize(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
   if (!obj.metadata.finalizers?.includes(FINALIZER)) return NOTHING;
-  const policy = obj.spec.deletionPolicy ?? DeletionPolicy.Retain;
-  const cleanup = policy === DeletionPolicy.Revoke && (obj.spec.mode ?? Mode.Apply) === Mode.Apply && resolveClaim(obj, deps.store.list()).isOwner;
+  const cleanup = needsCleanupOnDelete(obj, ownershipOf(obj.status)) && resolveClaim(obj, pass.deps.store.list()).isOwner;
   if (cleanup) {
-    const failed = await revokeManaged(obj, deps);
-    if (failed) return finish(obj, failed, deps);
+    const failed = await revokeOwned(obj, pass);
+    if (pass.signal?.aborted) return ABORTED;
+    if (failed) return finish(obj, failed, pass);
   }
-  await deps.store.removeFinalizer(obj);
+  await pass.deps.store.removeFinalizer(obj);
   return { ...NOTHING, reason: cleanup ? 'Revoked' : 'Retained' };
 }
 
-/** Revokes what the object manages; returns the pass to report when that could not finish. */
-async function revokeManaged(obj: ImageShare, deps: ReconcileDeps): Promise<PassResult | undefined> {
-  const sharing = await cloudFor(obj, deps);
-  if ('blocked' in sharing) return sharing.blocked;
+/**
+ * Revokes everything this object may have shared (managed accounts and grants whose outcome is unknown) and
+ * unpublishes if it published. An image that no longer exists and an account that no longer exists count as
+ * cleaned up. Returns the pass to report when cleanup could not finish, with what to do about it.
+ */
+async function revokeOwned(obj: ImageShare, pass: Pass): Promise<PassResult | undefined> {
+  const sharing = await cloudFor(obj, pass.deps);
+  if ('blocked' in sharing) return deletionBlocked(sharing.blocked);
   const ref = refOf(obj);
-  const seen = await observe(sharing, ref);
-  if (!seen.ok) return seen.error.reason === Reason.ImageNotFound ? undefined : { kind: 'observeFailed', error: seen.error };
+  const seen = await observe(sharing, ref, pass.signal);
+  if (!seen.ok) return seen.error.reason === Reason.ImageNotFound ? undefined : deletionBlocked({ kind: 'observeFailed', error: seen.error });
+  const own = ownershipOf(obj.status);
+  const settled = settle(own, seen.image, [], pass.deps.now(), confirmationWindow(pass.deps));
   const plan = planDeletion({
     deletionPolicy: DeletionPolicy.Revoke,
-    observedAccounts: seen.image.sharedAccounts.map((a) => a.id),
-    observedCommunity: seen.image.community,
-    managedAccounts: obj.status?.managedAccounts ?? [],
-    managedCommunity: obj.status?.managedCommunity ?? false,
+    observedAccounts: [...new Set([...settled.effective.sharedAccounts.map((a) => a.id), ...oursOf(own)])],
+    observedCommunity: settled.effective.community || own.pendingWrites.some((w) => w.action === 'Publish'),
+    managedAccounts: oursOf(own),
+    managedCommunity: own.managedCommunity || own.pendingWrites.some((w) => w.action === 'Publish'),
   });
-  const outcome = await executePlan(plan, sharing, ref);
-  for (const e of writeEvents(outcome)) deps.emit(obj, e);
-  if (outcome.error) return { kind: 'observeFailed', error: outcome.error };
-  const [id, err] = [...outcome.failedAccounts][0] ?? [];
-  if (id && err) return { kind: 'blocked', reason: err.reason, message: `Could not revoke ${id} while deleting: ${err.message}`, transient: false };
+  const outcome = await executePlan(plan, sharing, ref, pass.signal);
+  for (const e of writeEvents(outcome)) pass.deps.emit(obj, e);
+  if (outcome.error) return deletionBlocked({ kind: 'observeFailed', error: outcome.error });
+  const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
+  const [id, err] = stuck[0] ?? [];
+  if (id && err) return deletionBlocked({ kind: 'blocked', reason: err.reason, message: `Could not revoke ${id}: ${err.message}`, transient: false });
   return undefined;
 }
 
-/** The finalizer goes on before the first cloud write, with optimistic concurrency. */
+const HOW_TO_FINISH = 'Deletion waits for this; fix it, or set spec.deletionPolicy to Retain to delete the object and leave the cloud as it is.';
+
+/** A failed cleanup, with a message saying how to let the deletion finish. */
+function deletionBlocked(p: PassResult): PassResult {
+  if (p.kind === 'blocked') return { ...p, message: `${p.message} ${HOW_TO_FINISH}` };
+  if (p.kind !== 'observeFailed') return p;
+  if (p.error.kind !== 'terminal') return p;
+  return { kind: 'blocked', reason: p.error.reason, message: `${p.error.message} ${HOW_TO_FINISH}`, transient: false };
+}
+
+/** Cleanup on delete is needed while Revoke applies in Apply mode and this object may have exposed something. */
+function needsCleanupOnDelete(obj: ImageShare, own: Ownership): boolean {
+  if ((obj.spec.deletionPolicy ?? DeletionPolicy.Retain) !== DeletionPolicy.Revoke || modeOf(obj) !== Mode.Apply) return false;
+  return oursOf(own).length > 0 || own.managedCommunity || own.pendingWrites.some((w) => w.action === 'Publish');
+}
+
+/** The finalizer goes on before the first cloud write that deletion would have to undo. */
 async function ensureFinalizer(obj: ImageShare, deps: ReconcileDeps): Promise<ImageShare> {
   if (obj.metadata.finalizers?.includes(FINALIZER)) return obj;
   return deps.store.addFinalizer(obj);
@@ -130,31 +207,15 @@ async function cloudFor(obj: ImageShare, deps: ReconcileDeps): Promise<ImageShar
 
 type Observation = { ok: true; image: ObservedImage } | { ok: false; error: CloudError };
 
-async function observe(sharing: ImageSharing, ref: ImageRef): Promise<Observation> {
+async function observe(sharing: ImageSharing, ref: ImageRef, signal: AbortSignal | undefined): Promise<Observation> {
   try {
-    return { ok: true, image: await sharing.observe(ref) };
+    return { ok: true, image: await sharing.observe(ref, signal) };
   } catch (err: unknown) {
     return { ok: false, error: asCloudError(err) };
   }
 }
 
-/**
- * Observes again after writing: the status reports what ECS says, not what we hoped. If that read fails, the
- * status is projected from the write results (so grants are still recorded as managed) and the error is kept.
- */
-async function reobserve(sharing: ImageSharing, ref: ImageRef, before: ObservedImage, outcome: ExecutionOutcome): Promise<ObservedImage> {
-  if (outcome.calls === 0) return before;
-  const seen = await observe(sharing, ref);
-  if (seen.ok) return seen.image;
-  outcome.error ??= seen.error;
-  const ids = new Set(before.sharedAccounts.map((a) => a.id));
-  for (const id of outcome.revoked) ids.delete(id);
-  for (const id of outcome.granted) ids.add(id);
-  const community = outcome.published || (before.community && !outcome.unpublished);
-  return { ...before, community, sharedAccounts: [...ids].sort().map((id) => ({ id })) };
-}
-
-function planFor(obj: ImageShare, observed: ObservedImage, managed: readonly string[]): SharePlan {
+function planFor(obj: ImageShare, observed: ObservedImage, ours: readonly string[], deps: ReconcileDeps): SharePlan {
   return planShares({
     desiredAccounts: obj.spec.accounts ?? [],
     desiredCommunity: obj.spec.community,
@@ -162,25 +223,34 @@ function planFor(obj: ImageShare, observed: ObservedImage, managed: readonly str
     observedAccounts: observed.sharedAccounts.map((a) => a.id),
     observedCommunity: observed.community,
     observedEncrypted: observed.encrypted,
-    managedAccounts: managed,
+    managedAccounts: ours,
+    maxCalls: deps.maxWritesPerPass ?? DEFAULT_MAX_WRITES_PER_PASS,
   });
 }
 
-/** Computes the status, writes it once if it changed, emits events, and decides when to come back. */
-async function finish(obj: ImageShare, pass: PassResult, deps: ReconcileDeps, events: EventSpec[] = []): Promise<ReconcileResult> {
-  const status = computeStatus(obj, pass, deps.now());
+/**
+ * Computes the status, writes it once if it changed, emits events, drops the finalizer when deletion has nothing
+ * left to clean up, and decides when to come back. Writes nothing once the pass was cancelled.
+ */
+async function finish(obj: ImageShare, result: PassResult, pass: Pass, events: EventSpec[] = []): Promise<ReconcileResult> {
+  const { deps } = pass;
+  if (pass.signal?.aborted || isAborted(result)) return { ...ABORTED, cloudWrites: writesOf(result) };
+  const status = computeStatus(obj, result, deps.now());
   const changed = !sameStatus(status, obj.status ?? {});
-  if (changed && (await deps.store.patchStatus(obj, status)) === 'conflict') {
-    return { requeue: { kind: 'backoff' }, result: 'error', reason: 'Conflict', statusWritten: false, cloudWrites: writesOf(pass) };
-  }
+  if (changed && (await deps.store.patchStatus(obj, status)) === 'gone') return NOTHING;
   for (const e of [...events, ...transitionEvents(obj.status, status)]) deps.emit(obj, e);
+  if (obj.metadata.finalizers?.includes(FINALIZER) && !needsCleanupOnDelete(obj, ownershipOf(status))) await deps.store.removeFinalizer(obj);
   const ready = status.conditions?.[0];
-  return { ...requeueFor(obj, pass, status, deps), reason: ready?.reason ?? 'Unknown', statusWritten: changed, cloudWrites: writesOf(pass) };
+  return { ...requeueFor(obj, result, status, deps), reason: ready?.reason ?? 'Unknown', statusWritten: changed, cloudWrites: writesOf(result) };
+}
+
+function isAborted(result: PassResult): boolean {
+  const error = result.kind === 'observeFailed' ? result.error : result.kind === 'applied' ? result.outcome.error : undefined;
+  return error instanceof PassAborted;
 }
 
 function requeueFor(obj: ImageShare, pass: PassResult, status: ImageShareStatus, deps: ReconcileDeps): Pick<ReconcileResult, 'requeue' | 'result'> {
   const resync = { kind: 'after', ms: jittered(resyncMs(obj, deps), deps.random) } as const;
-  if (pass.kind === 'firstSight') return { requeue: { kind: 'after', ms: 0 }, result: 'requeue_after' };
   if (pass.kind === 'suspended') return { requeue: { kind: 'none' }, result: 'success' };
   const error = pass.kind === 'observeFailed' ? pass.error : pass.kind === 'applied' ? pass.outcome.error : undefined;
   if (error && error.kind !== 'terminal') {
@@ -189,8 +259,18 @@ function requeueFor(obj: ImageShare, pass: PassResult, status: ImageShareStatus,
   }
   const abnormal = status.conditions?.[1];
   if (abnormal?.type === 'Stalled') return { requeue: resync, result: 'terminal' };
-  if (abnormal?.type === 'Reconciling') return { requeue: { kind: 'after', ms: PROGRESS_POLL_MS }, result: 'requeue_after' };
+  if (pass.kind === 'applied' && pass.next.operations.length > 0) return { requeue: { kind: 'after', ms: CONTINUE_MS }, result: 'requeue_after' };
+  if (pass.kind === 'applied' && pass.unknownAgeMs !== undefined) return { requeue: { kind: 'after', ms: pollDelayMs(pass.unknownAgeMs) }, result: 'requeue_after' };
+  if (abnormal?.type === 'Reconciling') return { requeue: { kind: 'backoff' }, result: 'requeue_after' };
   return { requeue: resync, result: 'success' };
+}
+
+function confirmationWindow(deps: ReconcileDeps): number {
+  return deps.confirmationWindowMs ?? DEFAULT_CONFIRMATION_WINDOW_MS;
+}
+
+function modeOf(obj: ImageShare): Mode {
+  return obj.spec.mode ?? Mode.Apply;
 }
 
 function resyncMs(obj: ImageShare, deps: ReconcileDeps): number {

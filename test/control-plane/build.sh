@@ -23,6 +23,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${IMAGESHARE_CACHE:-$HOME/.cache/imageshare-operator}
 out="$cache_root/control-plane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
 mkdir -p "$out"
+# One build at a time per cache: a second run (another test process, another clone) waits here and then finds
+# the binaries built instead of compiling them again beside the first.
+exec 9>"$out/.build.lock"
+if ! flock -n 9; then
+  printf '[control-plane %s] another build is running; waiting for it\n' "$(date +%H:%M:%S)" >&2
+  flock 9
+fi
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 say() { printf '[control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -1,7 +1,7 @@
 // An in-memory ImageSharing for fast unit tests of the reconciler. It keeps the ECS rules the reconciler relies on
 // (account-specific failures, community images refusing grants, the 50 quota) and records every write. The real
 // protocol is tested against the emulator in test/contract/.
-import { CloudError, type AccountResult, type ErrorClass, type ImageRef, type ImageSharing, type ImageSharingFactory, type ObservedImage } from '../../src/cloud/port.ts';
+import { type AccountResult, CloudError, type ErrorClass, type ImageRef, type ImageSharing, type ImageSharingFactory, type ModifyResult, type ObservedImage } from '../../src/cloud/port.ts';
 
 export interface FakeImage {
   name: string;
@@ -23,7 +23,21 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
   readonly unknownAccounts = new Set<string>();
   /** Errors thrown by the next calls, first in first out (e.g. throttling). */
   readonly failNext: CloudError[] = [];
+  /** While set, reads show this earlier state (read-after-write lag); writes still apply to the real state. */
+  private frozen: { accounts: Map<string, string>; community: boolean } | undefined;
+  /** The next grant applies but its answer is lost (a timeout after ECS accepted it). */
+  loseNextGrantAnswer = false;
   private clock = 0;
+
+  /** Reads keep showing the current state of `ref` until thawReads (models ECS's eventual consistency). */
+  freezeReads(ref: ImageRef): void {
+    const img = this.image(ref);
+    this.frozen = { accounts: new Map(img.accounts), community: img.community };
+  }
+
+  thawReads(): void {
+    this.frozen = undefined;
+  }
 
   forCredentials(): ImageSharing {
     return this;
@@ -63,16 +77,17 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
       status: img.status,
       encrypted: img.encrypted,
       ownerAlias: 'self',
-      community: img.community,
-      sharedAccounts: [...img.accounts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, sharedTime]) => ({ id, sharedTime })),
+      community: this.frozen?.community ?? img.community,
+      sharedAccounts: [...(this.frozen?.accounts ?? img.accounts)].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, sharedTime]) => ({ id, sharedTime })),
     };
   }
 
-  async grant(ref: ImageRef, accounts: readonly string[]): Promise<AccountResult[]> {
+  async grant(ref: ImageRef, accounts: readonly string[]): Promise<ModifyResult> {
     this.calls.push({ op: 'grant', accounts: [...accounts] });
-    this.maybeFail();
+    const failed = this.failNext.shift();
+    if (failed) return { results: [], error: failed };
     const img = this.image(ref);
-    if (img.community) throw err('Image.Public', { kind: 'terminal', reason: 'ImageIsCommunity', message: 'The image is a community image.' });
+    if (img.community) return { results: [], error: err('Image.Public', { kind: 'terminal', reason: 'ImageIsCommunity', message: 'The image is a community image.' }) };
     const results: AccountResult[] = accounts.map((id) =>
       this.unknownAccounts.has(id)
         ? { id, ok: false, error: err('InvalidAccount.NotFound', { kind: 'terminal', reason: 'AccountNotFound', message: `Account ${id} does not exist.`, accountSpecific: true }) }
@@ -80,18 +95,29 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
     );
     const adding = results.filter((r) => r.ok).map((r) => r.id);
     if (new Set([...img.accounts.keys(), ...adding]).size > 50) {
-      throw err('QuotaExceed.ShareImageUser', { kind: 'terminal', reason: 'AccountQuotaExceeded', message: 'Quota exceeded.' });
+      return { results: [], error: err('QuotaExceed.ShareImageUser', { kind: 'terminal', reason: 'AccountQuotaExceeded', message: 'Quota exceeded.' }) };
     }
     for (const id of adding) if (!img.accounts.has(id)) img.accounts.set(id, this.stamp());
-    return results;
+    if (this.loseNextGrantAnswer) {
+      this.loseNextGrantAnswer = false;
+      const lost = err('RequestTimeout', { kind: 'transient', reason: 'CloudUnreachable', message: 'ECS did not answer in time.' });
+      return { results: accounts.map((id) => ({ id, ok: 'unknown' as const, error: lost })), error: lost };
+    }
+    return { results };
   }
 
-  async revoke(ref: ImageRef, accounts: readonly string[]): Promise<AccountResult[]> {
+  async revoke(ref: ImageRef, accounts: readonly string[]): Promise<ModifyResult> {
     this.calls.push({ op: 'revoke', accounts: [...accounts] });
-    this.maybeFail();
+    const failed = this.failNext.shift();
+    if (failed) return { results: [], error: failed };
     const img = this.image(ref);
-    for (const id of accounts) img.accounts.delete(id);
-    return accounts.map((id) => ({ id, ok: true }));
+    const results: AccountResult[] = accounts.map((id) =>
+      this.unknownAccounts.has(id)
+        ? { id, ok: false, error: err('InvalidAccount.NotFound', { kind: 'terminal', reason: 'AccountNotFound', message: `Account ${id} does not exist.`, accountSpecific: true }) }
+        : { id, ok: true },
+    );
+    for (const r of results) if (r.ok) img.accounts.delete(r.id);
+    return { results };
   }
 
   async setCommunity(ref: ImageRef, community: boolean): Promise<void> {

@@ -59,13 +59,21 @@ export class FakeStore implements ImageShareStore {
     if (cur.metadata.deletionTimestamp && cur.metadata.finalizers.length === 0) this.objects.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
   }
 
-  async patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'conflict'> {
-    const cur = this.must(obj.metadata.namespace, obj.metadata.name);
-    if (cur.metadata.resourceVersion !== obj.metadata.resourceVersion) return 'conflict';
+  /** Status writes: pinned to the uid, not the resourceVersion (as the real store); 'gone' when deleted. */
+  async patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'gone'> {
+    const cur = this.objects.get(`${obj.metadata.namespace}/${obj.metadata.name}`);
+    if (!cur || cur.metadata.uid !== obj.metadata.uid) return 'gone';
     cur.status = structuredClone(status);
     cur.metadata.resourceVersion = String(++this.rv);
     this.statusWrites++;
     return 'ok';
+  }
+
+  /** A foreign write that moves the resourceVersion (e.g. Argo CD adding a label). */
+  touch(name: string, namespace = 'default'): void {
+    const cur = this.must(namespace, name);
+    cur.metadata.labels = { ...(cur.metadata.labels ?? {}), touched: String(this.rv) };
+    cur.metadata.resourceVersion = String(++this.rv);
   }
 
   list(): ImageShare[] {

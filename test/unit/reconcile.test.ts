@@ -63,15 +63,35 @@ const abnormal = (name = 'share') => obj(name).status?.conditions?.find((c) => c
 const ops = () => cloud.writes().map((c) => (c.accounts ? `${c.op} ${c.accounts.join(',')}` : c.op));
 
 describe('reconcile: create and steady state', () => {
-  it('first sight writes Progressing status and the finalizer before any cloud call', async () => {
+  it('the first pass records the grants as pending in status before any write, then grants in one call (no finalizer under Retain)', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
-    const r = await pass();
-    expect(r.requeue).toEqual({ kind: 'after', ms: 0 });
-    expect(cloud.calls).toEqual([]);
-    expect(obj().metadata.finalizers).toEqual(['ecs.alicloud.dev/cleanup']);
-    expect(ready()).toMatchObject({ status: 'Unknown', reason: 'Progressing' });
-    expect(abnormal()).toMatchObject({ type: 'Reconciling', status: 'True' });
+    const seen: Array<string[] | undefined> = [];
+    const write = store.patchStatus.bind(store);
+    store.patchStatus = async (o, st) => {
+      seen.push(st.pendingWrites?.map((w) => `${w.action} ${w.account}`));
+      expect(cloud.writes()).toEqual([]); // the intent is on record before ECS is called
+      store.patchStatus = write;
+      return write(o, st);
+    };
+    await pass();
+    expect(seen).toEqual([[`Grant ${A}`, `Grant ${B}`]]);
+    expect(ops()).toEqual([`grant ${A},${B}`]);
+    expect(store.statusWrites).toBe(2);
+    expect(obj().metadata.finalizers ?? []).toEqual([]);
+    expect(cloud.calls.filter((c) => c.op === 'observe')).toHaveLength(1);
+  });
+
+  it('under deletionPolicy Revoke the finalizer goes on before the first grant', async () => {
+    cloud.addImage(ref);
+    store.create('share', spec({ deletionPolicy: 'Revoke' }));
+    const grant = cloud.grant.bind(cloud);
+    cloud.grant = async (r, a) => {
+      expect(obj().metadata.finalizers).toEqual(['ecs.alicloud.dev/cleanup']);
+      return grant(r, a);
+    };
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`]);
   });
 
   it('then shares exactly the spec accounts in one call, reports Synced and emits Granted', async () => {
@@ -87,10 +107,14 @@ describe('reconcile: create and steady state', () => {
     expect(r).toMatchObject({ result: 'success', requeue: { kind: 'after', ms: 600_000 } });
   });
 
-  it('a steady pass makes no cloud write and no status write, and keeps lastTransitionTime', async () => {
+  it('the first resync confirms the pending writes (one status write); later resyncs write nothing and keep lastTransitionTime', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
     await settle();
+    expect(obj().status?.pendingWrites).toHaveLength(2);
+    deps.now = () => new Date('2026-11-28T12:10:00Z');
+    expect((await pass()).statusWritten).toBe(true);
+    expect(obj().status?.pendingWrites).toEqual([]);
     const writes = store.statusWrites;
     const ltt = ready()?.lastTransitionTime;
     deps.now = () => new Date('2026-11-28T13:00:00Z');
@@ -143,6 +167,9 @@ describe('reconcile: drift', () => {
     await settle();
     cloud.image(ref).accounts.delete(B);
     await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`]); // inside the confirmation window the accepted grant is believed
+    deps.now = () => new Date('2026-11-28T12:10:00Z');
+    await pass();
     expect(ops().at(-1)).toBe(`grant ${B}`);
   });
 });
@@ -185,7 +212,6 @@ describe('reconcile: failures become reasons', () => {
   it('accounts a transient write error left undone are Pending, not Failed: a retry will do them', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
-    await pass();
     const realGrant = cloud.grant.bind(cloud);
     cloud.grant = async () => {
       cloud.grant = realGrant;
@@ -207,8 +233,6 @@ describe('reconcile: failures become reasons', () => {
   it('a terminal error in the middle of a plan stops the plan and records what was done', async () => {
     cloud.addImage(ref);
     store.create('share', spec({ accounts: Array.from({ length: 12 }, (_, i) => String(3000000000000000 + i)) }));
-    await pass();
-    cloud.calls.length = 0;
     // observe ok, first grant batch ok, second batch fails terminally.
     const realGrant = cloud.grant.bind(cloud);
     let n = 0;

@@ -1,0 +1,189 @@
+// Ownership bookkeeping that survives crashes, conflicts and read-after-write lag (ADR 0007). Pure functions over
+// the object's recorded ownership (status.managedAccounts, managedCommunity, pendingWrites) and what ECS showed:
+//
+//   settle        at the start of a pass: confirm pending writes a read now shows, adopt pending grants that are
+//                 shared, expire what the confirmation window no longer covers, and lay the writes still inside
+//                 the window over the read (the "effective" view the planner and the status use);
+//   withIntent    before any grant or publish is sent: record it as pending, so a crash right after ECS accepts it
+//                 still leaves it owned;
+//   afterWrites   once the writes are done: accepted writes become owned and pending (until a read confirms them),
+//                 refused and unsent ones are forgotten, ones whose answer was lost stay pending.
+import { PendingAction, type PendingWrite } from '../api/types.ts';
+import type { ObservedImage } from '../cloud/port.ts';
+import { rfc3339 } from './conditions.ts';
+import type { ExecutionOutcome } from './execute-plan.ts';
+import type { SharePlan } from './plan-shares.ts';
+
+export interface Ownership {
+  /** Accounts this object's accepted grants added (and that may still be shared). */
+  managedAccounts: string[];
+  /** This object published the image. */
+  managedCommunity: boolean;
+  pendingWrites: PendingWrite[];
+}
+
+export interface Settled {
+  /** The read with still-unconfirmed writes laid over it: what the cloud is taken to hold this pass. */
+  effective: ObservedImage;
+  ownership: Ownership;
+  /** Accounts that may be shared because of this object: managed ones plus grants whose outcome is unknown. */
+  ours: string[];
+}
+
+/** Default confirmation window: how long an accepted write is believed over a read that does not show it yet. */
+export const DEFAULT_CONFIRMATION_WINDOW_MS = 60_000;
+const POLL_MIN_MS = 2_000;
+const POLL_MAX_MS = 30_000;
+
+export function ownershipOf(status: { managedAccounts?: string[]; managedCommunity?: boolean; pendingWrites?: PendingWrite[] } | undefined): Ownership {
+  return {
+    managedAccounts: [...(status?.managedAccounts ?? [])],
+    managedCommunity: status?.managedCommunity ?? false,
+    pendingWrites: [...(status?.pendingWrites ?? [])],
+  };
+}
+
+/**
+ * Reconciles the recorded ownership with a fresh read. A pending write the read shows is confirmed (a pending grant
+ * that is shared becomes managed; a pending publish on a community image becomes managedCommunity). One the read
+ * does not show yet is believed while it is younger than `windowMs`, and dropped after that: from then on the read
+ * is the truth, and a difference is drift. Managed accounts that are neither wanted nor (effectively) shared are
+ * forgotten: there is nothing left to clean up.
+ */
+export function settle(own: Ownership, observed: ObservedImage, wanted: readonly string[], now: Date, windowMs: number): Settled {
+  const shared = new Set(observed.sharedAccounts.map((a) => a.id));
+  const managed = new Set(own.managedAccounts);
+  let managedCommunity = own.managedCommunity;
+  let community = observed.community;
+  const kept: PendingWrite[] = [];
+  for (const w of own.pendingWrites) {
+    const age = now.getTime() - Date.parse(w.since);
+    const fresh = age < windowMs;
+    const id = w.account ?? '';
+    switch (w.action) {
+      case PendingAction.Grant:
+        if (shared.has(id)) managed.add(id);
+        else if (fresh) {
+          kept.push(w);
+          shared.add(id);
+        }
+        break;
+      case PendingAction.Revoke:
+        if (shared.has(id) && fresh) {
+          kept.push(w);
+          shared.delete(id);
+        }
+        break;
+      case PendingAction.Publish:
+        if (observed.community) managedCommunity = true;
+        else if (fresh) {
+          kept.push(w);
+          community = true;
+        }
+        break;
+      case PendingAction.Unpublish:
+        if (observed.community && fresh) {
+          kept.push(w);
+          community = false;
+        }
+        break;
+    }
+  }
+  const want = new Set(wanted);
+  for (const id of [...managed]) if (!want.has(id) && !shared.has(id)) managed.delete(id);
+  const byId = new Map(observed.sharedAccounts.map((a) => [a.id, a]));
+  const effective: ObservedImage = { ...observed, community, sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }) };
+  const ownership = { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: kept };
+  return { effective, ownership, ours: oursOf(ownership) };
+}
+
+/** Accounts that may be shared because of this object: managed, or granted with the outcome still unknown. */
+export function oursOf(own: Ownership): string[] {
+  const ids = new Set(own.managedAccounts);
+  for (const w of own.pendingWrites) if (w.action === PendingAction.Grant && w.account) ids.add(w.account);
+  return [...ids].sort();
+}
+
+/**
+ * Age in ms of the oldest pending write whose outcome is unknown (recorded as intent, answer never seen: a grant
+ * not managed, a publish while managedCommunity is false), or undefined when there is none.
+ */
+export function oldestUnknownMs(own: Ownership, now: Date): number | undefined {
+  const managed = new Set(own.managedAccounts);
+  const unknown = own.pendingWrites.filter(
+    (w) => (w.action === PendingAction.Grant && !managed.has(w.account ?? '')) || (w.action === PendingAction.Publish && !own.managedCommunity),
+  );
+  if (unknown.length === 0) return undefined;
+  return Math.max(...unknown.map((w) => now.getTime() - Date.parse(w.since)));
+}
+
+/** True when the plan sends a write that can expose the image (a grant or a publish): those need intent first. */
+export function needsIntent(plan: SharePlan): boolean {
+  return plan.grant.length > 0 || plan.community === 'Publish';
+}
+
+/** `own` plus a pending entry for every grant and publish in `plan`, stamped `now`. */
+export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownership {
+  const since = rfc3339(now);
+  const grants = new Set(plan.grant);
+  const pending = own.pendingWrites.filter((w) => !(w.action === PendingAction.Grant && grants.has(w.account ?? '')));
+  for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since });
+  if (plan.community === 'Publish') pending.push({ action: PendingAction.Publish, since });
+  return { ...own, pendingWrites: pending };
+}
+
+/**
+ * Ownership after the writes of a pass (`own` being the ownership the intent was recorded on). Accepted grants are
+ * managed and pending until confirmed; accepted revokes are no longer managed and pending until confirmed; refused
+ * or never-sent grants and publishes are dropped; writes whose answer was lost stay pending with their intent stamp.
+ */
+export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutcome, now: Date): Ownership {
+  const since = rfc3339(now);
+  const managed = new Set(own.managedAccounts);
+  const unknownGrants = new Set(out.unknown.grant);
+  const planned = new Set(plan.grant);
+  const touched = new Set([...out.granted, ...out.revoked]);
+  const pending = own.pendingWrites.filter((w) => {
+    const id = w.account ?? '';
+    if (w.action === PendingAction.Grant && planned.has(id)) return unknownGrants.has(id);
+    if ((w.action === PendingAction.Grant || w.action === PendingAction.Revoke) && touched.has(id)) return false;
+    if (w.action === PendingAction.Publish && plan.community === 'Publish') return out.unknown.community === true;
+    if ((w.action === PendingAction.Publish || w.action === PendingAction.Unpublish) && (out.published || out.unpublished)) return false;
+    return true;
+  });
+  for (const id of out.granted) {
+    managed.add(id);
+    pending.push({ action: PendingAction.Grant, account: id, since });
+  }
+  for (const id of out.revoked) {
+    managed.delete(id);
+    pending.push({ action: PendingAction.Revoke, account: id, since });
+  }
+  let managedCommunity = own.managedCommunity;
+  if (out.published) {
+    managedCommunity = true;
+    pending.push({ action: PendingAction.Publish, since });
+  }
+  if (out.unpublished) {
+    managedCommunity = false;
+    pending.push({ action: PendingAction.Unpublish, since });
+  }
+  return { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: pending };
+}
+
+/** `effective` with this pass's accepted writes applied: the status reports it without reading again. */
+export function projectWrites(effective: ObservedImage, out: ExecutionOutcome): ObservedImage {
+  const ids = new Map(effective.sharedAccounts.map((a) => [a.id, a]));
+  for (const id of out.revoked) ids.delete(id);
+  for (const id of out.granted) if (!ids.has(id)) ids.set(id, { id });
+  const community = out.published || (effective.community && !out.unpublished);
+  return { ...effective, community, sharedAccounts: [...ids.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+}
+
+/**
+ * When to read again while a write's outcome is unknown: as old as the write, between 2 s and 30 s (2, 4, 8, 16,
+ * 30 …), so a lost answer is settled quickly without a fixed-rate poll.
+ */
+export function pollDelayMs(unknownAgeMs: number): number {
+  return Math.min(POLL_MAX_MS, Math.max(POLL_MIN_MS, unknownAgeMs));
+}

@@ -1,0 +1,280 @@
+// Behaviour table for ownership that cannot be lost (ADR 0007): crashes between awaits, foreign writes and spec
+// edits during a pass, read-after-write lag, lost answers and the per-pass write budget. Each row says why, and
+// asserts what the cloud holds (not only the calls), the ownership recorded in status and the events.
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { ImageShareSpec } from '../../src/api/types.ts';
+import type { EventSpec } from '../../src/reconcile/events.ts';
+import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
+import { FakeCloud } from '../support/fake-cloud.ts';
+import { FakeStore } from '../support/fake-store.ts';
+import { assertKstatusShape } from '../support/safety.ts';
+
+const ref = { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' };
+const A = '1111111111111111';
+const B = '2222222222222222';
+const X = '9999999999999999';
+const T0 = Date.parse('2026-11-28T12:00:00Z');
+
+let store: FakeStore;
+let cloud: FakeCloud;
+let events: EventSpec[];
+let deps: ReconcileDeps;
+let clockMs: number;
+
+beforeEach(() => {
+  store = new FakeStore();
+  cloud = new FakeCloud();
+  cloud.addImage(ref);
+  events = [];
+  clockMs = T0;
+  deps = {
+    store,
+    cloud,
+    emit: (_o, e) => events.push(e),
+    now: () => new Date(clockMs),
+    random: () => 0,
+    defaultResyncMs: 600_000,
+    readSecretCredentials: async () => ({ ok: false, message: 'unused' }),
+  };
+});
+
+const spec = (s: Partial<ImageShareSpec> = {}): ImageShareSpec => ({ ...ref, accounts: [A, B], ...s });
+const status = () => store.must('default', 'share').status;
+const shared = () => [...cloud.image(ref).accounts.keys()].sort();
+const ops = () => cloud.writes().map((c) => (c.accounts ? `${c.op} ${c.accounts.join(',')}` : c.op));
+
+async function pass(signal?: AbortSignal): Promise<ReconcileResult> {
+  const r = await reconcile('default', 'share', deps, signal);
+  const o = store.objects.get('default/share');
+  // A status computed from a spec that changed during the pass is consistent with its own (older) generation.
+  if (o?.status) assertKstatusShape(o.status, o.status.observedGeneration ?? 0);
+  return r;
+}
+
+/** Runs a pass that "crashes" (is abandoned) at the first status write after ECS accepted a write. */
+async function crashAfterCloudWrite(): Promise<void> {
+  const write = store.patchStatus.bind(store);
+  store.patchStatus = async (o, st) => {
+    if (cloud.writes().length > 0) {
+      store.patchStatus = write;
+      throw new Error('SIGKILL');
+    }
+    return write(o, st);
+  };
+  await expect(pass()).rejects.toThrow('SIGKILL');
+}
+
+describe('ownership survives crashes', () => {
+  it('a crash right after ECS accepted a grant: the restarted pass adopts it from the intent, and Revoke on delete removes it', async () => {
+    store.create('share', spec({ deletionPolicy: 'Revoke' }));
+    await crashAfterCloudWrite();
+    expect(shared()).toEqual([A, B]);
+    expect(status()?.managedAccounts ?? []).toEqual([]);
+    clockMs += 5_000;
+    await pass();
+    expect(status()?.managedAccounts).toEqual([A, B]);
+    store.delete('share');
+    await pass();
+    expect(store.objects.has('default/share')).toBe(false);
+    expect(shared()).toEqual([]);
+  });
+
+  it('Additive: an account granted just before a crash is revoked once it leaves the spec', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    await crashAfterCloudWrite();
+    store.updateSpec('share', { accounts: [A] });
+    clockMs += 5_000;
+    await pass();
+    expect(shared()).toEqual([A]);
+    expect(status()?.managedAccounts).toEqual([A]);
+  });
+
+  it('an intent whose grant never left is dropped after the window: nothing adopted, nothing revoked', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    cloud.grant = () => new Promise(() => undefined); // the process dies while the request is being built
+    void pass();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(status()?.pendingWrites?.map((w) => w.account)).toEqual([A, B]);
+    store.updateSpec('share', { accounts: [] });
+    clockMs += 61_000;
+    await pass();
+    expect(ops()).toEqual([]);
+    expect(status()?.pendingWrites).toEqual([]);
+    expect(status()?.managedAccounts).toEqual([]);
+  });
+});
+
+describe('ownership survives foreign writes and spec edits during a pass', () => {
+  it('a label written by Argo CD during the pass does not throw away the record of the grant', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    const grant = cloud.grant.bind(cloud);
+    cloud.grant = async (r, a) => {
+      store.touch('share');
+      return grant(r, a);
+    };
+    await pass();
+    expect(status()?.managedAccounts).toEqual([A, B]);
+  });
+
+  it('an account removed from the spec while the pass grants it is recorded, and the next pass revokes it', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    const grant = cloud.grant.bind(cloud);
+    cloud.grant = async (r, a) => {
+      store.updateSpec('share', { accounts: [A] });
+      return grant(r, a);
+    };
+    await pass();
+    expect(status()?.managedAccounts).toEqual([A, B]);
+    expect(status()?.observedGeneration).toBe(1);
+    await pass();
+    expect(shared()).toEqual([A]);
+    expect(status()?.managedAccounts).toEqual([A]);
+  });
+});
+
+describe('read-after-write lag', () => {
+  it('inside the window an accepted write is believed: no repeat, no drift event, Synced', async () => {
+    store.create('share', spec({ accounts: [], community: true }));
+    cloud.freezeReads(ref);
+    await pass();
+    clockMs += 3_000;
+    await pass();
+    expect(ops()).toEqual(['publish']);
+    expect(events.map((e) => e.reason)).toEqual(['Published']);
+    expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Synced' });
+    expect(status()?.managedCommunity).toBe(true);
+  });
+
+  it('an account removed from the spec while its grant is still invisible stays owned and is revoked', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    cloud.freezeReads(ref);
+    await pass();
+    store.updateSpec('share', { accounts: [A] });
+    clockMs += 2_000;
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`]);
+    expect(shared()).toEqual([A]);
+  });
+
+  it('after the window a read that still disagrees is real drift, handled as drift', async () => {
+    store.create('share', spec());
+    await pass();
+    cloud.image(ref).accounts.delete(B);
+    clockMs += 61_000;
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`, `grant ${B}`]);
+    expect(events.map((e) => e.reason)).toContain('DriftCorrected');
+  });
+});
+
+describe('lost answers', () => {
+  it('a grant whose answer was lost stays pending and is polled with backoff; the read that shows it adopts it', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    cloud.loseNextGrantAnswer = true;
+    const first = await pass();
+    expect(first.requeue).toEqual({ kind: 'backoff' });
+    expect(status()?.managedAccounts ?? []).toEqual([]);
+    expect(status()?.pendingWrites?.map((w) => w.account)).toEqual([A, B]);
+    clockMs += 2_000;
+    await pass();
+    expect(status()?.managedAccounts).toEqual([A, B]);
+    expect(ops()).toEqual([`grant ${A},${B}`]);
+  });
+
+  it('while a lost answer is unconfirmed the pass comes back after 2 s, 4 s, 8 s … at most 30 s', async () => {
+    store.create('share', spec());
+    cloud.loseNextGrantAnswer = true;
+    cloud.freezeReads(ref);
+    await pass();
+    const delays: number[] = [];
+    for (const step of [2_000, 4_000, 8_000, 16_000, 29_000]) {
+      clockMs += step;
+      const r = await pass();
+      delays.push(r.requeue.kind === 'after' ? r.requeue.ms : -1);
+    }
+    expect(delays).toEqual([2_000, 6_000, 14_000, 30_000, 30_000]);
+    expect(ops()).toEqual([`grant ${A},${B}`]);
+  });
+});
+
+describe('the write budget', () => {
+  it('a pass sends at most maxWritesPerPass calls, least exposing first, and comes back for the rest', async () => {
+    const many = Array.from({ length: 30 }, (_, i) => String(3000000000000000 + i));
+    for (const id of many) cloud.image(ref).accounts.set(id, '2026-01-01T00:00:00Z');
+    store.create('share', spec());
+    deps.maxWritesPerPass = 2;
+    const r = await pass();
+    expect(ops()).toEqual([`revoke ${many.slice(0, 10).join(',')}`, `revoke ${many.slice(10, 20).join(',')}`]);
+    expect(r.requeue).toEqual({ kind: 'after', ms: 1_000 });
+    expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Progressing' });
+    await pass();
+    await pass();
+    expect(shared()).toEqual([A, B]);
+  });
+});
+
+describe('cancellation', () => {
+  it('a cancelled pass starts no cloud write and writes no status', async () => {
+    store.create('share', spec());
+    const ac = new AbortController();
+    const observe = cloud.observe.bind(cloud);
+    cloud.observe = async (r) => {
+      const seen = await observe(r);
+      ac.abort();
+      return seen;
+    };
+    const r = await pass(ac.signal);
+    expect(r.result).toBe('aborted');
+    expect(ops()).toEqual([]);
+    expect(store.statusWrites).toBe(0);
+  });
+});
+
+describe('the finalizer exists only while deletion has cleanup to do', () => {
+  it('switching to Retain removes it, so deletion never waits for the operator', async () => {
+    store.create('share', spec({ deletionPolicy: 'Revoke' }));
+    await pass();
+    expect(store.must('default', 'share').metadata.finalizers).toEqual(['ecs.alicloud.dev/cleanup']);
+    store.updateSpec('share', { deletionPolicy: 'Retain' });
+    await pass();
+    expect(store.must('default', 'share').metadata.finalizers).toEqual([]);
+  });
+
+  it('Plan mode and objects that manage nothing never get one', async () => {
+    store.create('share', spec({ deletionPolicy: 'Revoke', mode: 'Plan' }));
+    await pass();
+    expect(store.must('default', 'share').metadata.finalizers ?? []).toEqual([]);
+  });
+
+  it('deleting with Revoke: an account that no longer exists counts as revoked', async () => {
+    store.create('share', spec({ deletionPolicy: 'Revoke' }));
+    await pass();
+    cloud.unknownAccounts.add(B);
+    store.delete('share');
+    await pass();
+    expect(store.objects.has('default/share')).toBe(false);
+  });
+
+  it('deleting with Revoke when the image is gone finishes at once', async () => {
+    store.create('share', spec({ deletionPolicy: 'Revoke' }));
+    await pass();
+    cloud.images.clear();
+    store.delete('share');
+    await pass();
+    expect(store.objects.has('default/share')).toBe(false);
+  });
+
+  it('deleting with Revoke without credentials says how to let the deletion finish', async () => {
+    store.create('share', spec({ deletionPolicy: 'Revoke' }));
+    await pass();
+    store.updateSpec('share', { credentials: { secretRef: { name: 'owner' } } });
+    store.delete('share');
+    await pass();
+    expect(status()?.conditions?.[0]).toMatchObject({ reason: 'CredentialsNotFound' });
+    expect(status()?.conditions?.[0]?.message).toContain('set spec.deletionPolicy to Retain');
+    store.updateSpec('share', { deletionPolicy: 'Retain' });
+    await pass();
+    expect(store.objects.has('default/share')).toBe(false);
+    expect(shared()).toEqual([A, B]);
+  });
+});
