@@ -243,12 +243,14 @@ export class EcsImageSharing implements ImageSharing {
 
   /** Batches of 10, in order; the first failure that is not account-specific stops the rest and is returned. */
   async #modifyAccounts(ref: ImageRef, direction: Direction, accounts: readonly string[], signal: AbortSignal | undefined): Promise<ModifyResult> {
+    const unique = [...new Set(accounts)];
     const outcome = new Map<string, AccountResult>();
+    const inOrder = () => unique.flatMap((id) => outcome.get(id) ?? []);
     try {
-      for (const batch of inBatches([...new Set(accounts)])) await this.#applyIsolating(ref, direction, batch, outcome, signal);
-      return { results: [...outcome.values()] };
+      for (const batch of inBatches(unique)) await this.#applyIsolating(ref, direction, batch, outcome, signal);
+      return { results: inOrder() };
     } catch (err: unknown) {
-      return { results: [...outcome.values()], error: classifyEcsError(err) };
+      return { results: inOrder(), error: classifyEcsError(err) };
     }
   }
 
@@ -273,6 +275,7 @@ export class EcsImageSharing implements ImageSharing {
       return;
     } catch (err: unknown) {
       const error = classifyEcsError(err);
+      if (error instanceof PassAborted) throw error; // never sent: no result for this batch
       if (!error.accountSpecific || seen.ambiguous) {
         for (const id of batch) outcome.set(id, seen.ambiguous || outcomeUnknown(error) ? { id, ok: 'unknown', error } : { id, ok: false, error });
         throw error;

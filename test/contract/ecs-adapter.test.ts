@@ -84,7 +84,7 @@ describe('observe', () => {
 describe('grant and revoke batching', () => {
   it('23 adds become exactly 3 calls of at most 10 accounts, with no IsPublic, LaunchPermission or DryRun', async () => {
     const ids = RECIPIENTS.slice(0, 23);
-    const results = await adapter().sharing.grant(ref, ids);
+    const { results } = await adapter().sharing.grant(ref, ids);
     expect(results).toEqual(ids.map((id) => ({ id, ok: true })));
     const calls = await mispCalls();
     expect(calls.map((c) => listSize(c.params, 'AddAccount'))).toEqual([10, 10, 3]);
@@ -97,7 +97,7 @@ describe('grant and revoke batching', () => {
   it('revokes in batches of at most 10 too', async () => {
     await emu().admin.share(REGION, 'm-test', { add: RECIPIENTS.slice(0, 12) });
     await emu().admin.clearCalls();
-    const results = await adapter().sharing.revoke(ref, RECIPIENTS.slice(0, 12));
+    const { results } = await adapter().sharing.revoke(ref, RECIPIENTS.slice(0, 12));
     expect(results.every((r) => r.ok)).toBe(true);
     expect((await mispCalls()).map((c) => listSize(c.params, 'RemoveAccount'))).toEqual([10, 2]);
     expect((await emu().admin.image(REGION, 'm-test')).sharedWith).toEqual([]);
@@ -106,7 +106,7 @@ describe('grant and revoke batching', () => {
   it('isolates an unknown account in a batch of 10 with ONE extra call, because ECS names it in the message', async () => {
     const good = RECIPIENTS.slice(0, 9);
     const batch = [...good.slice(0, 4), UNKNOWN, ...good.slice(4)];
-    const results = await adapter().sharing.grant(ref, batch);
+    const { results } = await adapter().sharing.grant(ref, batch);
     expect(results.map((r) => r.id)).toEqual(batch);
     const bad = results.find((r) => r.id === UNKNOWN);
     expect(bad && !bad.ok && [bad.error.reason, bad.error.message]).toEqual([
@@ -122,7 +122,7 @@ describe('grant and revoke batching', () => {
   it('isolates the owner (a code that names nobody) in a batch of 10 by bisection: 7 calls for position 7', async () => {
     const good = RECIPIENTS.slice(0, 9);
     const batch = [...good.slice(0, 7), OWNER, ...good.slice(7)];
-    const results = await adapter().sharing.grant(ref, batch);
+    const { results } = await adapter().sharing.grant(ref, batch);
     expect(results.filter((r) => !r.ok).map((r) => r.id)).toEqual([OWNER]);
     // [10] fails → [0..4] ok, [5..9] fails → [5,6,7] fails → [5,6] ok, [7] fails → [8,9] ok: 7 calls, 6 extra.
     // Bisection of a batch of 10 never needs more than 1 + 2*ceil(log2 10) = 9 calls for one culprit.
@@ -139,11 +139,79 @@ describe('grant and revoke batching', () => {
     expect((await emu().admin.image(REGION, 'm-test')).sharedWith.map((s) => s.id).sort()).toEqual([...good].sort());
   });
 
-  it('throws (does not isolate) when a batch fails for a reason that is not about accounts', async () => {
+  it('returns (does not isolate) the error when a batch fails for a reason that is not about accounts', async () => {
     await emu().admin.reset(world({ image: { status: 'Deprecated' } }));
-    const err = await adapter().sharing.grant(ref, RECIPIENTS.slice(0, 3)).catch((e: unknown) => e);
-    expect((err as CloudError).reason).toBe(Reason.ImageDeprecated);
+    const { results, error } = await adapter().sharing.grant(ref, RECIPIENTS.slice(0, 3));
+    expect(error?.reason).toBe(Reason.ImageDeprecated);
+    expect(results.map((r) => r.ok)).toEqual([false, false, false]);
     expect((await mispCalls()).length).toBe(1);
+  });
+});
+
+describe('partial progress: what ECS accepted is never lost', () => {
+  it('a later batch failing keeps the earlier batches as accepted, and the cloud agrees', async () => {
+    const ids = RECIPIENTS.slice(0, 25);
+    await emu().admin.throttle({ qps: 0.001, burst: 2 }); // two calls pass, the third is throttled past its retries
+    const { results, error } = await adapter({ maxAttempts: 1 }).sharing.grant(ref, ids);
+    expect(error?.reason).toBe(Reason.Throttled);
+    const cloud = (await emu().admin.image(REGION, 'm-test')).sharedWith.map((x) => x.id).sort();
+    expect(cloud).toEqual(ids.slice(0, 20).sort());
+    expect(results.filter((r) => r.ok === true).map((r) => r.id).sort()).toEqual(cloud);
+    expect(results.filter((r) => r.ok === false).map((r) => r.id)).toEqual(ids.slice(20)); // throttled: refused, not unknown
+  });
+
+  it('bisection keeps the half ECS accepted when a later half fails for another reason', async () => {
+    const good = RECIPIENTS.slice(0, 9);
+    const batch = [...good.slice(0, 7), OWNER, ...good.slice(7)];
+    // [10] fails (the owner) → [0..4] OK → [5..9] throttled past its retries.
+    await emu().admin.throttle({ qps: 0.001, burst: 2 });
+    const { results, error } = await adapter({ maxAttempts: 1 }).sharing.grant(ref, batch);
+    const cloud = (await emu().admin.image(REGION, 'm-test')).sharedWith.map((x) => x.id).sort();
+    expect(error?.reason).toBe(Reason.Throttled);
+    expect(cloud).toEqual(good.slice(0, 5).sort());
+    expect(results.filter((r) => r.ok === true).map((r) => r.id).sort()).toEqual(cloud);
+  });
+
+  it('a write whose answer was lost (applied, then the connection reset) is reported as unknown, not refused', async () => {
+    await emu().admin.addFault({ type: 'lostReply', action: 'ModifyImageSharePermission', times: 1 });
+    const { results, error } = await adapter({ maxAttempts: 1 }).sharing.grant(ref, RECIPIENTS.slice(0, 2));
+    expect(error?.reason).toBe(Reason.CloudUnreachable);
+    expect(results.map((r) => r.ok)).toEqual(['unknown', 'unknown']);
+    expect((await emu().admin.image(REGION, 'm-test')).sharedWith.map((x) => x.id).sort()).toEqual(RECIPIENTS.slice(0, 2).sort());
+  });
+
+  it('no call starts once the pass is cancelled', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const { results, error } = await adapter().sharing.grant(ref, RECIPIENTS.slice(0, 3), ac.signal);
+    expect([results, error?.code]).toEqual([[], 'PassAborted']);
+    await expect(adapter().sharing.observe(ref, ac.signal)).rejects.toMatchObject({ code: 'PassAborted' });
+    expect((await emu().admin.calls()).calls).toEqual([]);
+  });
+});
+
+describe('strict observation: a malformed answer is never believed', () => {
+  const rows = [
+    { variant: 'accountsMissing', action: 'DescribeImageSharePermission', why: 'a list that is missing is not an empty list' },
+    { variant: 'accountsNull', action: 'DescribeImageSharePermission', why: 'a null list against TotalCount > 0' },
+    { variant: 'accountsEmpty', action: 'DescribeImageSharePermission', why: 'an empty list against TotalCount > 0' },
+    { variant: 'errorInBody', action: 'DescribeImageSharePermission', why: 'an error code hiding in a 200' },
+    { variant: 'badAccountId', action: 'DescribeImageSharePermission', why: 'path-like and comma-joined IDs must never be sent back to ECS' },
+    { variant: 'longAccountId', action: 'DescribeImageSharePermission', why: 'an 80-digit ID would make every status write fail' },
+    { variant: 'hugePage', action: 'DescribeImageSharePermission', why: 'one page of 5,000 accounts is more than PageSize allows' },
+    { variant: 'imagesMissing', action: 'DescribeImages', why: 'a throttling body served with 200 is not "no such image"' },
+  ] as const;
+  it.each(rows)('$variant → transient CloudAPIError: $why', async ({ variant, action }) => {
+    await emu().admin.share(REGION, 'm-test', { add: RECIPIENTS.slice(0, 3) });
+    await emu().admin.addFault({ type: 'malformed', variant, action, times: 10 });
+    const err = await adapter({ maxAttempts: 1 }).sharing.observe(ref).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CloudError);
+    expect([(err as CloudError).kind, (err as CloudError).reason, (err as CloudError).code]).toEqual(['transient', Reason.CloudAPIError, 'MalformedResponse']);
+  });
+
+  it('control: without the fault the same read succeeds, so the rows above can fail', async () => {
+    await emu().admin.share(REGION, 'm-test', { add: RECIPIENTS.slice(0, 3) });
+    await expect(adapter().sharing.observe(ref)).resolves.toMatchObject({ sharedAccounts: expect.arrayContaining([expect.objectContaining({ id: RECIPIENTS[0] })]) });
   });
 });
 

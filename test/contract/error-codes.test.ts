@@ -61,20 +61,23 @@ function rawClient(globalQueries?: Record<string, string>) {
   );
 }
 
-/** The classified error of a call that must fail. */
+/** The classified error of a call that must fail: thrown, or (grant/revoke) returned beside the results. */
 async function failure(p: Promise<unknown>): Promise<CloudError> {
+  let value: unknown;
   try {
-    await p;
+    value = await p;
   } catch (err: unknown) {
     return classifyEcsError(err);
   }
+  const returned = (value as { error?: unknown } | undefined)?.error;
+  if (returned !== undefined) return classifyEcsError(returned);
   throw new Error('expected the call to fail');
 }
 
 /** The per-account error of a single-account grant that ECS refuses for that account. */
 async function accountFailure(accounts: string[], r: ImageRef = ref): Promise<CloudError> {
-  const [result] = await sharing.grant(r, accounts);
-  if (!result || result.ok) throw new Error('expected the account to fail');
+  const [result] = (await sharing.grant(r, accounts)).results;
+  if (!result || result.ok === true) throw new Error('expected the account to fail');
   return result.error;
 }
 

@@ -3,7 +3,15 @@
 // draw from a seeded PRNG so a test gets the same sequence on every run.
 import { documentedStatus } from './errors.ts';
 
-export const FAULT_TYPES = ['error', 'html502', 'reset', 'hang', 'latency'] as const;
+export const FAULT_TYPES = ['error', 'html502', 'reset', 'hang', 'latency', 'malformed', 'lostReply'] as const;
+
+/**
+ * Ways a 200 answer can be wrong (as a misbehaving gateway or a buggy stand-in answers): the list missing, null or
+ * empty against a non-zero TotalCount, an error code inside a 200 body, account IDs that are not account IDs, and
+ * one page listing far more than PageSize accounts.
+ */
+export const MALFORMED_VARIANTS = ['accountsMissing', 'accountsNull', 'accountsEmpty', 'errorInBody', 'badAccountId', 'longAccountId', 'hugePage', 'imagesMissing'] as const;
+export type MalformedVariant = (typeof MALFORMED_VARIANTS)[number];
 export type FaultType = (typeof FAULT_TYPES)[number];
 
 /** Which calls a rule applies to; an absent field matches everything. */
@@ -28,6 +36,9 @@ export type FaultRule = FaultFilter &
     | { type: 'reset' }
     | { type: 'hang' }
     | { type: 'latency'; ms: number }
+    | { type: 'malformed'; variant: MalformedVariant }
+    /** The call is applied, then the connection is reset before the answer (a timeout after ECS accepted it). */
+    | { type: 'lostReply' }
   );
 
 export interface ThrottleConfig {
@@ -103,8 +114,15 @@ export function parseFaultRule(input: unknown): FaultRule {
     case 'html502':
     case 'reset':
     case 'hang':
+    case 'lostReply':
       rule = { type: o.type };
       break;
+    case 'malformed': {
+      const variant = optString(o, 'variant');
+      if (!MALFORMED_VARIANTS.includes(variant as MalformedVariant)) throw new FaultRuleError(`variant must be one of ${MALFORMED_VARIANTS.join(', ')}`);
+      rule = { type: 'malformed', variant: variant as MalformedVariant };
+      break;
+    }
     default:
       throw new FaultRuleError(`type must be one of ${FAULT_TYPES.join(', ')}`);
   }
@@ -217,7 +235,7 @@ export class Faults {
     let kill: TransportDecision['kill'];
     for (const f of fired) {
       if (f.type === 'latency') latencyMs += f.ms;
-      else if (kill === undefined && f.type !== 'error') kill = f.type;
+      else if (kill === undefined && (f.type === 'html502' || f.type === 'reset' || f.type === 'hang')) kill = f.type;
     }
     return { latencyMs, kill };
   }
@@ -231,6 +249,17 @@ export class Faults {
       status: f.httpStatus ?? documentedStatus(f.code) ?? 400,
       message: f.message ?? `Injected fault: ${f.code}.`,
     };
+  }
+
+  /** Whether a lostReply rule fires for this (successful) call. */
+  lostReply(call: CallFacts): boolean {
+    return this.firing(call, ['lostReply']).length > 0;
+  }
+
+  /** The body of a successful answer, rewritten by the first malformed rule that fires (else unchanged). */
+  malform(call: CallFacts, body: Record<string, unknown>): Record<string, unknown> {
+    const [f] = this.firing(call, ['malformed']);
+    return f?.type === 'malformed' ? malformed(f.variant, body) : body;
   }
 
   /** Token bucket per (owner, region, action). Returns the retry-after in ms when the call is throttled. */
@@ -258,4 +287,30 @@ function matches(rule: FaultFilter, call: CallFacts): boolean {
     (rule.accessKeyId === undefined || rule.accessKeyId === call.accessKeyId) &&
     (rule.imageId === undefined || rule.imageId === call.imageId)
   );
+}
+
+function malformed(variant: MalformedVariant, body: Record<string, unknown>): Record<string, unknown> {
+  const total = typeof body.TotalCount === 'number' && body.TotalCount > 0 ? body.TotalCount : 3;
+  switch (variant) {
+    case 'accountsMissing': {
+      const { Accounts: _dropped, ...rest } = body;
+      return { ...rest, TotalCount: total };
+    }
+    case 'accountsNull':
+      return { ...body, TotalCount: total, Accounts: null };
+    case 'accountsEmpty':
+      return { ...body, TotalCount: total, Accounts: { Account: [] } };
+    case 'errorInBody':
+      return { RequestId: body.RequestId, Code: 'Throttling.User', Message: 'Request was denied due to user flow control.' };
+    case 'badAccountId':
+      return { ...body, TotalCount: 2, Accounts: { Account: [{ AliyunId: '../../etc/passwd' }, { AliyunId: '1,2,3' }] } };
+    case 'longAccountId':
+      return { ...body, TotalCount: 1, Accounts: { Account: [{ AliyunId: '9'.repeat(80) }] } };
+    case 'hugePage':
+      return { ...body, TotalCount: 5000, Accounts: { Account: Array.from({ length: 5000 }, (_, i) => ({ AliyunId: String(5000000000000000 + i) })) } };
+    case 'imagesMissing': {
+      const { Images: _dropped, TotalCount: _count, ...rest } = body;
+      return { ...rest, Code: 'Throttling.User' };
+    }
+  }
 }

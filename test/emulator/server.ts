@@ -206,8 +206,13 @@ class EmulatorServer {
     if (await this.transportFault(facts, req, res, record)) return;
     try {
       const reply = this.dispatch(signed, action, version, params);
+      if (this.faults.lostReply(facts)) {
+        record(0, 'Fault.LostReply');
+        req.socket.destroy();
+        return;
+      }
       record(200, 'OK');
-      sendJson(res, 200, { RequestId: randomUUID().toUpperCase(), ...reply });
+      sendJson(res, 200, this.faults.malform(facts, { RequestId: randomUUID().toUpperCase(), ...reply }));
     } catch (err: unknown) {
       if (!(err instanceof EcsApiError)) throw err;
       record(err.status, err.code);

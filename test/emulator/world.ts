@@ -35,8 +35,8 @@ interface ImageState {
   meta: SeedImage;
   /** account ID → SharedTime, in grant order. */
   shares: Map<string, string>;
-  /** Share lists over (real) time, oldest first, for `readLagMs`. */
-  history: Array<{ at: number; shares: SeedShare[] }>;
+  /** Share lists and community flags over (real) time, oldest first, for `readLagMs`. */
+  history: Array<{ at: number; shares: SeedShare[]; community: boolean }>;
 }
 
 /** Max entries per list that a call honours (reference §1.2). */
@@ -127,7 +127,7 @@ export class World {
     for (const m of seed.images) {
       const shares = new Map(m.sharedWith.map((s) => [s.id, s.sharedTime] as const));
       const meta = structuredClone({ ...m, sharedWith: [] });
-      this.images.set(`${m.region}/${m.id}`, { meta, shares, history: [{ at: -Infinity, shares: sortedShares(shares) }] });
+      this.images.set(`${m.region}/${m.id}`, { meta, shares, history: [{ at: -Infinity, shares: sortedShares(shares), community: meta.community }] });
     }
   }
 
@@ -211,7 +211,7 @@ export class World {
       Progress: m.progress,
       CreationTime: m.creationTime,
       ImageOwnerAlias: mine ? 'self' : 'others',
-      IsPublic: m.community,
+      IsPublic: this.lagged(s).community,
       IsSelfShared: mine && s.shares.size > 0 ? 'True' : 'False',
       IsCopied: false,
       IsSubscribed: false,
@@ -248,7 +248,8 @@ export class World {
   /** DescribeImageSharePermission: one page of the accounts, sorted by (SharedTime, AliyunId); lagged by readLagMs. */
   describeImageSharePermission(caller: string, p: Params): Body {
     const s = this.ownedImage(caller, p);
-    const shares = this.lagged(s);
+    const seen = this.lagged(s);
+    const shares = seen.shares;
     const pg = page(shares, p);
     return {
       RegionId: s.meta.region,
@@ -256,16 +257,17 @@ export class World {
       PageNumber: pg.pageNumber,
       PageSize: pg.pageSize,
       TotalCount: shares.length,
-      ShareGroups: { ShareGroup: s.meta.community ? [{ Group: 'all' }] : [] },
+      ShareGroups: { ShareGroup: seen.community ? [{ Group: 'all' }] : [] },
       Accounts: { Account: pg.items.map((a) => ({ AliyunId: a.id, SharedTime: a.sharedTime })) },
     };
   }
 
-  private lagged(s: ImageState): SeedShare[] {
-    if (this.opts.readLagMs <= 0) return sortedShares(s.shares);
+  /** What reads show: the state `readLagMs` ago (writes become visible to Describe* only after the lag). */
+  private lagged(s: ImageState): { shares: SeedShare[]; community: boolean } {
+    if (this.opts.readLagMs <= 0) return { shares: sortedShares(s.shares), community: s.meta.community };
     const cutoff = this.clock() - this.opts.readLagMs;
-    let chosen = s.history[0]?.shares ?? [];
-    for (const h of s.history) if (h.at <= cutoff) chosen = h.shares;
+    let chosen = s.history[0] ?? { shares: [], community: false };
+    for (const h of s.history) if (h.at <= cutoff) chosen = h;
     return chosen;
   }
 
@@ -429,9 +431,10 @@ export class World {
     return o;
   }
 
+  /** Records the image's current share list and community flag (call after every change of either). */
   private setShares(s: ImageState, next: Map<string, string>): void {
     s.shares = next;
-    s.history.push({ at: this.clock(), shares: sortedShares(next) });
+    s.history.push({ at: this.clock(), shares: sortedShares(next), community: s.meta.community });
     if (s.history.length > HISTORY_LIMIT) s.history.splice(0, s.history.length - HISTORY_LIMIT);
   }
 
@@ -470,6 +473,7 @@ export class World {
   patchImage(region: string, imageId: string, patch: unknown): SeedImage {
     const s = this.adminImage(region, imageId);
     s.meta = mergeImage(s.meta, patch);
+    this.setShares(s, s.shares);
     return this.imageState(s);
   }
 
