@@ -62,8 +62,10 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
     const id = w.account ?? '';
     switch (w.action) {
       case PendingAction.Grant:
-        if (shared.has(id)) managed.add(id);
-        else if (fresh) {
+        if (shared.has(id)) {
+          // Adopt what our write may have shared; a share older than the intent was someone else's.
+          if (!sharedBefore(observed, id, w.since)) managed.add(id);
+        } else if (fresh) {
           kept.push(w);
           shared.add(id);
         }
@@ -95,6 +97,12 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
   const effective: ObservedImage = { ...observed, community, sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }) };
   const ownership = { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: kept };
   return { effective, ownership, ours: oursOf(ownership) };
+}
+
+/** True when ECS reports `id` shared (SharedTime, whole seconds) before `since`: not ours to adopt. */
+function sharedBefore(observed: ObservedImage, id: string, since: string): boolean {
+  const t = observed.sharedAccounts.find((a) => a.id === id)?.sharedTime;
+  return t !== undefined && Date.parse(t) < Math.floor(Date.parse(since) / 1000) * 1000;
 }
 
 /** Accounts that may be shared because of this object: managed, or granted with the outcome still unknown. */

@@ -119,14 +119,14 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
 }
 
 /**
- * Before the first write that can expose the image: the finalizer when deletion will have cleanup to do, then the
- * intent record (pending grants and publish) in status. ECS is called only after both succeeded, so a crash at any
+ * Before any write: the finalizer whenever deletion will have cleanup to do (also when a switch to Revoke finds
+ * accounts already managed), then, before a write that can expose the image, the intent record (pending grants and publish) in status. ECS is called only after both succeeded, so a crash at any
  * point leaves every possibly-granted account on record. Revokes and unpublishes need no intent.
  */
 async function prepareWrites(obj: ImageShare, settled: Settled, plan: SharePlan, pass: Pass): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone'> {
-  if (!needsIntent(plan)) return { obj, ownership: settled.ownership };
-  const ownership = withIntent(settled.ownership, plan, pass.deps.now());
+  const ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
   const withFinalizer = needsCleanupOnDelete(obj, ownership) ? await ensureFinalizer(obj, pass.deps) : obj;
+  if (!needsIntent(plan)) return { obj: withFinalizer, ownership };
   const status = computeStatus(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps.now());
   if ((await pass.deps.store.patchStatus(withFinalizer, status)) === 'gone') return 'gone';
   return { obj: { ...withFinalizer, status }, ownership };

@@ -131,7 +131,11 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
     if (e) throw e;
   }
 
+  /** When set, SharedTime comes from this clock (the test's), as ECS stamps a grant with the time it happened. */
+  now: (() => number) | undefined;
+
   private stamp(): string {
+    if (this.now) return new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     this.clock++;
     return new Date(Date.UTC(2026, 0, 1, 0, 0, this.clock)).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }

@@ -24,9 +24,10 @@ let clockMs: number;
 beforeEach(() => {
   store = new FakeStore();
   cloud = new FakeCloud();
+  clockMs = T0;
+  cloud.now = () => clockMs;
   cloud.addImage(ref);
   events = [];
-  clockMs = T0;
   deps = {
     store,
     cloud,
@@ -101,6 +102,24 @@ describe('ownership survives crashes', () => {
     expect(ops()).toEqual([]);
     expect(status()?.pendingWrites).toEqual([]);
     expect(status()?.managedAccounts).toEqual([]);
+  });
+});
+
+describe('adoption', () => {
+  it('a pending grant whose account ECS shows shared since before the intent was someone else\'s: not adopted', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    cloud.grant = () => new Promise(() => undefined); // dies before the request leaves
+    void pass();
+    await new Promise((r) => setTimeout(r, 10));
+    cloud.image(ref).accounts.set(B, '2026-11-28T11:00:00Z'); // shared by someone else an hour before our intent
+    cloud.grant = FakeCloud.prototype.grant.bind(cloud);
+    clockMs += 5_000;
+    await pass();
+    expect(status()?.managedAccounts).toEqual([]);
+    store.updateSpec('share', { accounts: [] });
+    clockMs += 61_000;
+    await pass();
+    expect(shared()).toEqual([B]); // Additive never revokes what it did not grant
   });
 });
 
