@@ -1,0 +1,33 @@
+// `npm run test:safety -- --runs N`: the model-based safety property (test/contract/safety-property.test.ts) for N
+// runs (default 10,000), printing fast-check's progress through Jest and, at the end, "safety: R runs, S steps,
+// 0 violations" (or the counterexample and its replay seed).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const HELP = `Usage: npm run test:safety -- [--runs N]
+Runs the model-based safety property test for N runs (default 10000): crashes at any await, status-write
+conflicts, read-after-write lag, throttling and faults, checked on the emulator's cloud state after every step.
+`;
+
+function main(argv: string[]): number {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const at = argv.indexOf('--runs');
+  const runs = at >= 0 ? Number(argv[at + 1]) : 10_000;
+  if (!Number.isInteger(runs) || runs < 1) {
+    process.stderr.write(`--runs must be a positive integer\n${HELP}`);
+    return 2;
+  }
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  process.stdout.write(`safety: ${runs} runs (about ${Math.ceil(runs / 6)} s on 2 cores)\n`);
+  const r = spawnSync(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--selectProjects', 'contract', '--testPathPatterns', 'safety-property'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, SAFETY_RUNS: String(runs) },
+  });
+  return r.status ?? 1;
+}
+
+process.exit(main(process.argv.slice(2)));
