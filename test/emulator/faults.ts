@@ -3,7 +3,7 @@
 // draw from a seeded PRNG so a test gets the same sequence on every run.
 import { documentedStatus } from './errors.ts';
 
-export const FAULT_TYPES = ['error', 'html502', 'reset', 'hang', 'latency', 'malformed', 'lostReply'] as const;
+export const FAULT_TYPES = ['error', 'html502', 'reset', 'hang', 'latency', 'malformed', 'lostReply', 'slowReply'] as const;
 
 /**
  * Ways a 200 answer can be wrong (as a misbehaving gateway or a buggy stand-in answers): the list missing, null or
@@ -39,6 +39,8 @@ export type FaultRule = FaultFilter &
     | { type: 'malformed'; variant: MalformedVariant }
     /** The call is applied, then the connection is reset before the answer (a timeout after ECS accepted it). */
     | { type: 'lostReply' }
+    /** The call is applied at once, but its answer is held back `ms` (a window in which to kill the caller). */
+    | { type: 'slowReply'; ms: number }
   );
 
 export interface ThrottleConfig {
@@ -117,6 +119,12 @@ export function parseFaultRule(input: unknown): FaultRule {
     case 'lostReply':
       rule = { type: o.type };
       break;
+    case 'slowReply': {
+      const ms = optNumber(o, 'ms', 0);
+      if (ms === undefined) throw new FaultRuleError('a slowReply fault needs ms');
+      rule = { type: 'slowReply', ms };
+      break;
+    }
     case 'malformed': {
       const variant = optString(o, 'variant');
       if (!MALFORMED_VARIANTS.includes(variant as MalformedVariant)) throw new FaultRuleError(`variant must be one of ${MALFORMED_VARIANTS.join(', ')}`);
@@ -254,6 +262,11 @@ export class Faults {
   /** Whether a lostReply rule fires for this (successful) call. */
   lostReply(call: CallFacts): boolean {
     return this.firing(call, ['lostReply']).length > 0;
+  }
+
+  /** How long to hold back the answer of a call that was applied (summed slowReply rules), in ms. */
+  slowReply(call: CallFacts): number {
+    return this.firing(call, ['slowReply']).reduce((ms, f) => ms + (f.type === 'slowReply' ? f.ms : 0), 0);
   }
 
   /** The body of a successful answer, rewritten by the first malformed rule that fires (else unchanged). */

@@ -206,6 +206,8 @@ class EmulatorServer {
     if (await this.transportFault(facts, req, res, record)) return;
     try {
       const reply = this.dispatch(signed, action, version, params);
+      const holdMs = this.faults.slowReply(facts);
+      if (holdMs > 0) await this.sleep(holdMs);
       if (this.faults.lostReply(facts)) {
         record(0, 'Fault.LostReply');
         req.socket.destroy();
