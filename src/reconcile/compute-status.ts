@@ -101,7 +101,12 @@ function accountOutcomes(
 ): AccountOutcome[] {
   const shared = new Map(observed.sharedAccounts.map((a) => [a.id, a.sharedTime]));
   const blockedBy = new Map(plan.blockers.flatMap((b) => b.accounts.map((id) => [id, b] as const)));
-  return [...new Set(obj.spec.accounts ?? [])].sort().map((id): AccountOutcome => {
+  const wanted = new Set(obj.spec.accounts ?? []);
+  // Accounts outside the spec appear only when a revoke of them failed: the user must see why they are still shared.
+  const revokeFailures = [...failed]
+    .filter(([id]) => !wanted.has(id))
+    .map(([id, err]): AccountOutcome => ({ id, state: AccountState.Failed, reason: err.reason, message: `Could not be revoked: ${err.message}` }));
+  const outcomes = [...wanted].sort().map((id): AccountOutcome => {
     if (shared.has(id)) {
       const t = shared.get(id);
       return { id, state: AccountState.Shared, ...(t ? { sharedTime: t } : {}) };
@@ -113,6 +118,7 @@ function accountOutcomes(
     if (stoppedBy) return { id, state: AccountState.Failed, reason: stoppedBy.reason, message: stoppedBy.message };
     return { id, state: AccountState.Pending };
   });
+  return [...outcomes, ...revokeFailures].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 function summarize(obj: ImageShare, pass: PassResult): Summary {

@@ -232,6 +232,17 @@ describe('the write budget', () => {
   });
 });
 
+describe('revoke failures', () => {
+  it('an account outside the spec whose revoke failed is listed in status.accounts with the reason', async () => {
+    cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z');
+    cloud.unknownAccounts.add(X); // e.g. an account closed since it was shared
+    store.create('share', spec());
+    await pass();
+    expect(status()?.accounts?.find((a) => a.id === X)).toMatchObject({ state: 'Failed', reason: 'AccountNotFound' });
+    expect(status()?.accounts?.find((a) => a.id === X)?.message).toMatch(/^Could not be revoked: /);
+  });
+});
+
 describe('cancellation', () => {
   it('a cancelled pass starts no cloud write and writes no status', async () => {
     store.create('share', spec());
