@@ -11,7 +11,7 @@ import { testState } from '../harness/env.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
-import { account, accounts, OWNER, OWNER_KEY, operatorWorld, REGION, UNKNOWN_ACCOUNT } from './operator-world.ts';
+import { account, accounts, OWNER, OWNER_KEY, operatorWorld, REGION } from './operator-world.ts';
 
 const IMAGES = ['m-crash0000001', 'm-crashadd0001', 'm-label0000001', 'm-specrace0001', 'm-bisect000001', 'm-lagpub000001', 'm-laggrant0001', 'm-firstpass001', 'm-malformed001', 'm-minimum00001'];
 
