@@ -1,12 +1,11 @@
 // Reads and writes of ImageShare objects that the reconciler needs, each with a precise concurrency story:
 //
-// - patchStatus: a JSON merge patch of /status that carries metadata.uid but not resourceVersion (ADR 0007). The
-//   status holds this object's ownership record (managedAccounts, pendingWrites); a version lock made any label
-//   or spec edit during a pass throw that record away. Only the leader's single worker for a key writes its status,
-//   so the diff from the status the pass read is exact; the uid pins the write to the object the pass read (a
-//   deleted-and-recreated namesake is refused). A status computed from an older spec simply carries the older
-//   observedGeneration, and the spec edit's own event runs the next pass. Lists are replaced whole, fields that
-//   disappeared are sent as null, and a no-op diff skips the request ("write status only when it changed").
+// - patchStatus: a JSON Patch of /status: `test /metadata/uid` then `add /status` (ADR 0007). Not conditioned on
+//   resourceVersion: the status holds this object's ownership record (managedAccounts, pendingWrites), and a version
+//   lock made any label or spec edit during a pass throw that record away. Only the leader's single worker for a key
+//   writes its status, so the status the pass computed is the whole truth; the uid test refuses a write to a
+//   deleted-and-recreated namesake. A status computed from an older spec simply carries the older
+//   observedGeneration, and the spec edit's own event runs the next pass. No request when nothing changed.
 // - addFinalizer: a merge patch of metadata.finalizers with resourceVersion (409 → ConflictError).
 // - removeFinalizer: a JSON Patch `test` + `remove` at our finalizer's index: it removes exactly our entry and
 //   fails (→ re-read and retry) if the list moved, so it never clobbers another controller's finalizer.
@@ -44,22 +43,28 @@ export class ImageShareClient {
   }
 
   /**
-   * Writes `status` through the /status subresource as a minimal merge patch from obj.status, pinned to obj's uid.
-   * Resolves the updated object, `obj` unchanged when nothing differs (no request), or null when the object is
-   * gone (404, or a new object with the same name: the uid no longer matches). Throws a wrapped error otherwise.
+   * Writes `status` through the /status subresource, pinned to obj's uid (JSON Patch `test` + `add /status`), not
+   * to its resourceVersion. Resolves the updated object, `obj` unchanged when nothing differs from obj.status (no
+   * request), or null when the object is gone (404, or another object now has the name). Throws a wrapped error
+   * otherwise (e.g. a status the CRD's schema rejects).
    */
   async patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare | null> {
-    const diff = mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json);
-    if (diff === undefined) return obj;
-    const body = { metadata: { uid: requireUid(obj) }, status: diff };
+    if (mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json) === undefined) return obj;
+    // JSON Patch: `test` pins the write to the uid the pass read (a merge patch cannot: /status ignores metadata).
+    const body = [
+      { op: 'test', path: '/metadata/uid', value: requireUid(obj) },
+      { op: 'add', path: '/status', value: status },
+    ];
     try {
       return (await this.#api.patchNamespacedCustomObjectStatus(
         { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
       )) as ImageShare;
     } catch (err: unknown) {
       const code = httpStatusOf(err);
-      if (code === 404 || code === 409) return null;
+      if (code === 404) return null;
+      // 422 is a failed `test` (another object now has this name) or an invalid status: tell them apart.
+      if (code === 422 && (await this.get(obj.metadata.namespace, obj.metadata.name))?.metadata.uid !== obj.metadata.uid) return null;
       throw apiError(err, `patch status of ImageShare ${keyOf(obj)}`);
     }
   }

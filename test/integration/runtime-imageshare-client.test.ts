@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import { FINALIZER, type ImageShare } from '../../src/api/types.ts';
-import { ConflictError } from '../../src/kube/api-errors.ts';
 import { ImageShareClient } from '../../src/kube/imageshare-client.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { adminKubeConfig, imageShareManifest } from './runtime-fixtures.ts';
@@ -12,6 +11,11 @@ async function created(ns: string, name: string, extra: Record<string, unknown> 
   const obj = await client().get(ns, name);
   if (obj === null) throw new Error(`${ns}/${name} was not created`);
   return obj;
+}
+
+function must(o: ImageShare | null): ImageShare {
+  if (o === null) throw new Error('the object is gone');
+  return o;
 }
 
 const readyCondition = (status: 'True' | 'False', reason: string, generation: number) => ({
@@ -33,21 +37,21 @@ describe('ImageShareClient against a real apiserver', () => {
     const ns = await createNamespace('rt-client-status');
     const obj = await created(ns, 's');
     const gen = obj.metadata.generation ?? 0;
-    const first = await client().patchStatus(obj, {
+    const first = must(await client().patchStatus(obj, {
       observedGeneration: gen,
       conditions: [readyCondition('False', 'Progressing', gen)],
       plan: { grant: ['1234567890123456'], revoke: [], community: 'Publish' },
       sharedAccounts: [],
-    });
+    }));
     expect(first.status?.plan?.community).toBe('Publish');
     expect(first.metadata.generation).toBe(gen); // status writes never bump generation
 
     // The next status drops plan.community and plan itself is gone: both must disappear on the server.
-    const second = await client().patchStatus(first, {
+    const second = must(await client().patchStatus(first, {
       observedGeneration: gen,
       conditions: [readyCondition('True', 'Synced', gen)],
       sharedAccounts: ['1234567890123456'],
-    });
+    }));
     const onServer = await getJson<ImageShare>('imageshare', ns, 's');
     expect(onServer.status).toEqual(second.status);
     expect(onServer.status?.plan).toBeUndefined();
@@ -55,27 +59,37 @@ describe('ImageShareClient against a real apiserver', () => {
     expect(onServer.spec).toEqual(obj.spec);
 
     // Unchanged status: no request at all, so no new resourceVersion and no watch event.
-    const same = await client().patchStatus(second, { ...(second.status ?? {}) });
+    const same = must(await client().patchStatus(second, { ...(second.status ?? {}) }));
     expect(same.metadata.resourceVersion).toBe(second.metadata.resourceVersion);
   });
 
-  it('a status write from a stale read fails with ConflictError instead of overwriting', async () => {
+  it('a status write lands even when the object changed since it was read (ownership must not be thrown away)', async () => {
     const ns = await createNamespace('rt-client-conflict');
     const stale = await created(ns, 'c');
     await kubectl(['patch', 'imageshare', 'c', '-n', ns, '--type=merge', '-p', '{"spec":{"accounts":["2234567890123456"]}}']);
-    await expect(client().patchStatus(stale, { observedGeneration: 1 })).rejects.toBeInstanceOf(ConflictError);
+    await kubectl(['label', 'imageshare', 'c', '-n', ns, 'argocd.argoproj.io/instance=x']);
+    const written = must(await client().patchStatus(stale, { observedGeneration: 1, managedAccounts: ['1234567890123456'] }));
+    expect(written.status?.managedAccounts).toEqual(['1234567890123456']);
     const onServer = await getJson<ImageShare>('imageshare', ns, 'c');
-    expect(onServer.status?.observedGeneration).toBeUndefined();
+    expect(onServer.status?.observedGeneration).toBe(1); // the older generation it was computed from: kstatus sees InProgress
+    expect(onServer.metadata.generation).toBe(2);
   });
 
-  it('addFinalizer keeps other finalizers, is conditional, and is idempotent', async () => {
+  it('a status write never lands on a deleted-and-recreated namesake: it resolves null', async () => {
+    const ns = await createNamespace('rt-client-uid');
+    const old = await created(ns, 'u');
+    await kubectl(['delete', 'imageshare', 'u', '-n', ns, '--wait=true']);
+    await created(ns, 'u');
+    expect(await client().patchStatus(old, { observedGeneration: 1, managedAccounts: ['1234567890123456'] })).toBeNull();
+    const onServer = await getJson<ImageShare>('imageshare', ns, 'u');
+    expect(onServer.status?.managedAccounts).toBeUndefined();
+  });
+
+  it('addFinalizer keeps other finalizers added after its read (re-reads on conflict), and is idempotent', async () => {
     const ns = await createNamespace('rt-client-addfin');
     const obj = await created(ns, 'f', {});
     await kubectl(['patch', 'imageshare', 'f', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/other"]}}']);
-    await expect(client().addFinalizer(obj)).rejects.toBeInstanceOf(ConflictError); // read before the other write
-    const fresh = await client().get(ns, 'f');
-    if (fresh === null) throw new Error('gone');
-    const withOurs = await client().addFinalizer(fresh);
+    const withOurs = await client().addFinalizer(obj); // read before the other write: 409, re-read, retry
     expect(withOurs.metadata.finalizers).toEqual(['example.com/other', FINALIZER]);
     const again = await client().addFinalizer(withOurs);
     expect(again.metadata.resourceVersion).toBe(withOurs.metadata.resourceVersion);

@@ -39,7 +39,7 @@ describe('ImageShareInformer against a real apiserver', () => {
     if (fresh === null) throw new Error('object vanished');
     const written = await client.patchStatus(fresh, { observedGeneration: 1 });
     await eventually(async () =>
-      expect(informer.get(key)?.metadata.resourceVersion).toBe(written.metadata.resourceVersion),
+      expect(informer.get(key)?.metadata.resourceVersion).toBe(written?.metadata.resourceVersion),
     );
     expect(rec.keys).toEqual([key]);
 
