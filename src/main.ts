@@ -59,7 +59,7 @@ async function main(): Promise<number> {
     log,
   });
   const client = new ImageShareClient(kc);
-  const secrets = new SecretCredentialsReader(kc);
+  const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
   const recorder = new KubeEventRecorder(kc, config.podName, log);
   const store = reconcileStore(client, () => informer.list());
   const deps = {
