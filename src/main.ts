@@ -10,7 +10,9 @@ import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { KubeLeaseStore } from './kube/lease-store.ts';
 import { reconcileStore } from './kube/reconcile-store.ts';
-import { CredentialsNotFoundError, SecretCredentialsReader } from './kube/secret-credentials.ts';
+import { CredentialsNotFoundError, SecretCredentialsReader, secretsAllowedIn } from './kube/secret-credentials.ts';
+import { CredentialsInUseController, imageSharesReferring, KubeSecretFinalizers } from './kube/secret-finalizer.ts';
+import { SecretInformer, secretScope } from './kube/secret-informer.ts';
 import { reconcile } from './reconcile/reconcile.ts';
 import { runController } from './runtime/controller.ts';
 import { waitForCacheSync } from './runtime/cache-sync.ts';
@@ -54,9 +56,30 @@ async function main(): Promise<number> {
   });
   const informer = new ImageShareInformer(kc, {
     namespaces: config.namespaces,
-    onKey: (key) => queue.add(key),
+    onKey: (key) => {
+      queue.add(key);
+      credentialsInUse.onImageShareKey(key);
+    },
     onRestart: () => metrics.informerRestarted(),
     log,
+  });
+  // Secrets that secretRef may name: a change re-enqueues the ImageShares naming it at once (a restored Secret
+  // unblocks a stalled cleanup without waiting for the resync), and feeds the credentials-in-use finalizer.
+  const secretNamespaces = secretScope(config.secretNamespaces, config.namespaces);
+  const secretInformer = new SecretInformer(kc, {
+    namespaces: secretNamespaces,
+    onKey: (key) => {
+      for (const k of imageSharesReferring(informer.list(), key)) queue.add(k);
+      credentialsInUse.onSecretKey(key);
+    },
+    log,
+  });
+  const credentialsInUse = new CredentialsInUseController({
+    imageShares: informer,
+    secrets: secretInformer,
+    writer: new KubeSecretFinalizers(kc),
+    log,
+    allowed: (ns) => secretsAllowedIn(secretNamespaces, ns),
   });
   const client = new ImageShareClient(kc);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
@@ -102,9 +125,15 @@ async function main(): Promise<number> {
     log.error({ err: err instanceof Error ? err.message : String(err) }, 'ImageShare informer could not start; exiting');
     process.exit(1);
   });
+  void secretInformer.start();
 
   let stopResync = (): void => undefined;
   let controller: Promise<void> | undefined;
+  const startCredentialsInUse = async (): Promise<void> => {
+    // Removing a finalizer on the word of a half-listed cache would drop a protection still needed.
+    if (!(await waitForCacheSync([informer, secretInformer], stopping.signal))) return;
+    void credentialsInUse.run();
+  };
   const startController = async (): Promise<void> => {
     metrics.setLeader(true);
     // Workers decide from the cache (one image, one owner), so they start only once every scope has listed.
@@ -122,6 +151,10 @@ async function main(): Promise<number> {
       signal: passes.signal,
       reconcile: (ns, name, signal) => reconcileWithSignal(ns, name, deps, signal),
     });
+    void startCredentialsInUse();
+  };
+  const bothQueues = {
+    drain: async (ms: number) => (await Promise.all([queue.drain(ms), credentialsInUse.queue.drain(ms)])).every(Boolean),
   };
 
   let elector: LeaderElector | undefined;
@@ -141,7 +174,14 @@ async function main(): Promise<number> {
         metrics.setLeader(false);
         if (reason !== 'lost') return;
         log.error({ inFlight: queue.inFlight() }, 'leader election lost; aborting in-flight reconciles and exiting');
-        onLeadershipLost({ stopQueue: () => queue.shutdown(), abortPasses: () => passes.abort(), exit: (code) => process.exit(code) });
+        onLeadershipLost({
+          stopQueue: () => {
+            queue.shutdown();
+            credentialsInUse.queue.shutdown();
+          },
+          abortPasses: () => passes.abort(),
+          exit: (code) => process.exit(code),
+        });
       },
       onNewLeader: (id) => log.info({ leader: id }, 'new leader observed'),
       log,
@@ -155,7 +195,7 @@ async function main(): Promise<number> {
   stopResync();
   const leader = elector;
   const stop = await stopGracefully({
-    queue,
+    queue: bothQueues,
     abortPasses: () => {
       log.warn({ inFlight: queue.inFlight() }, 'graceful shutdown timeout: aborting in-flight reconciles');
       passes.abort();
@@ -164,7 +204,7 @@ async function main(): Promise<number> {
     ...(leader === undefined ? {} : { releaseLease: () => leader.release() }),
   });
   leader?.stop();
-  await informer.stop();
+  await Promise.all([informer.stop(), secretInformer.stop()]);
   if (stop.outcome !== StopOutcome.Abandoned) await controller;
   await server.close();
   log.info(stop, stop.outcome === StopOutcome.Abandoned ? 'stopped with a reconcile still running; the Lease was left to expire' : 'stopped');
