@@ -47,6 +47,7 @@ describe('loadConfig', () => {
     { why: 'the deprecated --metrics-port still works as ":<port>"', argv: ['--metrics-port', '0'], env: {}, field: 'metricsBindAddress', value: { host: undefined, port: 0 } },
     { why: 'faster election timings for tests', argv: ['--leader-election-lease-duration', '4s', '--leader-election-renew-deadline', '3s', '--leader-election-retry-period', '500ms'], env: {}, field: 'renewDeadlineMs', value: 3_000 },
     { why: 'the graceful shutdown budget is a duration', argv: ['--graceful-shutdown-timeout', '1m'], env: {}, field: 'gracefulShutdownTimeoutMs', value: 60_000 },
+    { why: 'the integration suite may lower the 1m floor through the environment (not a flag)', argv: ['--resync-interval', '10s'], env: { IMAGESHARE_RESYNC_INTERVAL_FLOOR: '1s' }, field: 'resyncIntervalMs', value: 10_000 },
     { why: 'Secret access may be limited to named namespaces', argv: ['--secret-namespaces', 'team-a, team-b'], env: {}, field: 'secretNamespaces', value: ['team-a', 'team-b'] },
     { why: 'an empty Secret namespace list means no Secret access at all', argv: ['--secret-namespaces='], env: {}, field: 'secretNamespaces', value: [] },
   ])('$why', ({ argv, env, field, value }) => {
