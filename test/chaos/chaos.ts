@@ -57,7 +57,7 @@ const FAST_ELECTION = ['--leader-election-lease-duration', '4s', '--leader-elect
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** When each account was allowed for each image: [from, to) intervals, `to` undefined while still allowed. */
-class SpecHistory {
+export class SpecHistory {
   readonly #intervals = new Map<string, Map<string, Array<{ from: number; to: number | undefined }>>>();
   readonly #current = new Map<string, Set<string>>();
 
