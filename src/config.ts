@@ -2,6 +2,7 @@
 // Fails fast with a message naming the flag and what is wrong.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { validateElectionTimings } from './kube/leader-election.ts';
 import { parseDuration } from './reconcile/duration.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -20,10 +21,24 @@ export interface Config {
   leaderElect: boolean;
   leaderElectionNamespace: string | undefined;
   leaderElectionId: string;
-  healthPort: number;
-  metricsPort: number;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  gracefulShutdownTimeoutMs: number;
+  /** Where /healthz and /readyz listen; null = not served ("0"). */
+  healthProbeBindAddress: BindAddress | null;
+  /** Where /metrics listens; null = not served ("0"). */
+  metricsBindAddress: BindAddress | null;
+  /** Namespaces whose Secrets spec.credentials.secretRef may name: 'all' (every watched namespace) or a list. */
+  secretNamespaces: 'all' | readonly string[];
   logLevel: LogLevel;
   podName: string;
+}
+
+/** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
+export interface BindAddress {
+  host: string | undefined;
+  port: number;
 }
 
 interface FlagSpec {
@@ -40,15 +55,22 @@ export const FLAGS = {
   concurrency: { env: 'IMAGESHARE_CONCURRENCY', def: '4', help: 'ImageShares reconciled in parallel' },
   'ecs-qps': { env: 'IMAGESHARE_ECS_QPS', def: '5', help: 'ECS calls per second per (credential identity, region)' },
   'ecs-burst': { env: 'IMAGESHARE_ECS_BURST', def: '10', help: 'ECS call burst per (credential identity, region)' },
-  'resync-interval': { env: 'IMAGESHARE_RESYNC_INTERVAL', def: '10m', help: 'default drift-check period (spec.resyncInterval overrides)' },
+  'resync-interval': { env: 'IMAGESHARE_RESYNC_INTERVAL', def: '10m', help: 'default drift-check period, 1m..24h like spec.resyncInterval (which overrides it)' },
   'ecs-endpoint': { env: 'IMAGESHARE_ECS_ENDPOINT', def: '', help: 'ECS endpoint host[:port] override (default: the regional endpoint)' },
   'ecs-protocol': { env: 'IMAGESHARE_ECS_PROTOCOL', def: 'https', help: 'https or http (http only for the local emulator)' },
   'ecs-timeout': { env: 'IMAGESHARE_ECS_TIMEOUT', def: '10s', help: 'per-request ECS timeout' },
   'leader-elect': { env: 'IMAGESHARE_LEADER_ELECT', def: 'false', help: 'use a coordination.k8s.io Lease so only one replica writes', type: 'boolean' },
   'leader-election-namespace': { env: 'POD_NAMESPACE', def: '', help: 'namespace of the Lease (required with --leader-elect)' },
   'leader-election-id': { env: 'IMAGESHARE_LEADER_ELECTION_ID', def: 'imageshare-operator', help: 'name of the Lease' },
-  'health-port': { env: 'IMAGESHARE_HEALTH_PORT', def: '8081', help: '/healthz and /readyz port (0 = any free port)' },
-  'metrics-port': { env: 'IMAGESHARE_METRICS_PORT', def: '8080', help: 'Prometheus /metrics port (0 = any free port)' },
+  'leader-election-lease-duration': { env: 'IMAGESHARE_LEADER_ELECTION_LEASE_DURATION', def: '15s', help: 'how long a standby waits, from the last renewal it saw, before taking over' },
+  'leader-election-renew-deadline': { env: 'IMAGESHARE_LEADER_ELECTION_RENEW_DEADLINE', def: '10s', help: 'the leader exits if it could not renew for this long (< lease duration)' },
+  'leader-election-retry-period': { env: 'IMAGESHARE_LEADER_ELECTION_RETRY_PERIOD', def: '2s', help: 'time between acquire/renew attempts' },
+  'graceful-shutdown-timeout': { env: 'IMAGESHARE_GRACEFUL_SHUTDOWN_TIMEOUT', def: '25s', help: 'on SIGTERM: time for in-flight reconciles (aborted after 80% of it); keep it below terminationGracePeriodSeconds' },
+  'health-probe-bind-address': { env: 'IMAGESHARE_HEALTH_PROBE_BIND_ADDRESS', def: ':8081', help: '[host]:port for /healthz and /readyz ("0" = off, ":0" = any free port)' },
+  'metrics-bind-address': { env: 'IMAGESHARE_METRICS_BIND_ADDRESS', def: ':8080', help: '[host]:port for /metrics ("0" = off, ":0" = any free port)' },
+  'health-port': { env: 'IMAGESHARE_HEALTH_PORT', def: '', help: 'deprecated: same as --health-probe-bind-address=:<port>' },
+  'metrics-port': { env: 'IMAGESHARE_METRICS_PORT', def: '', help: 'deprecated: same as --metrics-bind-address=:<port>' },
+  'secret-namespaces': { env: 'IMAGESHARE_SECRET_NAMESPACES', def: '*', help: 'namespaces where spec.credentials.secretRef may be read and watched: comma list, "*" = all watched, empty = none' },
   'log-level': { env: 'IMAGESHARE_LOG_LEVEL', def: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
   'pod-name': { env: 'POD_NAME', def: '', help: 'identity in events and the Lease (default: hostname)' },
 } as const satisfies Record<string, FlagSpec>;
@@ -98,28 +120,76 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     if (v !== undefined) return String(v);
     return env[FLAGS[name].env] ?? FLAGS[name].def;
   };
+  const given = (name: FlagName): boolean => parsed.values[name] !== undefined || env[FLAGS[name].env] !== undefined;
   const config: Config = {
     kubeconfig: raw('kubeconfig') || undefined,
-    namespaces: raw('namespaces').split(',').map((s) => s.trim()).filter(Boolean),
+    namespaces: list(raw('namespaces')),
     concurrency: int(raw, 'concurrency', 1, 64),
     ecsQps: num(raw, 'ecs-qps', 0.1, 1000),
     ecsBurst: int(raw, 'ecs-burst', 1, 1000),
-    resyncIntervalMs: duration(raw, 'resync-interval', 10_000, 86_400_000),
+    resyncIntervalMs: duration(raw, 'resync-interval', resyncFloorMs(env), 86_400_000),
     ecsEndpoint: endpoint(raw('ecs-endpoint')),
     ecsProtocol: oneOf(raw, 'ecs-protocol', ['http', 'https'] as const),
     ecsTimeoutMs: duration(raw, 'ecs-timeout', 100, 120_000),
     leaderElect: bool(raw, 'leader-elect'),
     leaderElectionNamespace: raw('leader-election-namespace') || undefined,
     leaderElectionId: raw('leader-election-id'),
-    healthPort: int(raw, 'health-port', 0, 65535),
-    metricsPort: int(raw, 'metrics-port', 0, 65535),
+    leaseDurationMs: duration(raw, 'leader-election-lease-duration', 1_000, 600_000),
+    renewDeadlineMs: duration(raw, 'leader-election-renew-deadline', 1_000, 600_000),
+    retryPeriodMs: duration(raw, 'leader-election-retry-period', 100, 600_000),
+    gracefulShutdownTimeoutMs: duration(raw, 'graceful-shutdown-timeout', 1_000, 600_000),
+    healthProbeBindAddress: listenAddress(raw, given, 'health-probe-bind-address', 'health-port'),
+    metricsBindAddress: listenAddress(raw, given, 'metrics-bind-address', 'metrics-port'),
+    secretNamespaces: raw('secret-namespaces').trim() === '*' ? 'all' : list(raw('secret-namespaces')),
     logLevel: oneOf(raw, 'log-level', LOG_LEVELS),
     podName: raw('pod-name') || hostname(),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
   }
+  try {
+    validateElectionTimings(config.leaseDurationMs, config.renewDeadlineMs, config.retryPeriodMs);
+  } catch (err: unknown) {
+    throw new ConfigError(`leader election timings: ${err instanceof Error ? err.message : String(err)} (--leader-election-lease-duration > --leader-election-renew-deadline > 1.2 × --leader-election-retry-period)`);
+  }
   return Object.freeze(config);
+}
+
+/**
+ * The lower bound of --resync-interval: 1m, the bound spec.resyncInterval has in the CRD (a shorter period burns the
+ * ECS API budget). IMAGESHARE_RESYNC_INTERVAL_FLOOR lowers it for the integration suite only, whose drift tests
+ * cannot wait a minute per resync; it is deliberately not a flag and not in --help.
+ */
+function resyncFloorMs(env: NodeJS.ProcessEnv): number {
+  const floor = env.IMAGESHARE_RESYNC_INTERVAL_FLOOR;
+  if (floor === undefined || floor === '') return 60_000;
+  try {
+    return parseDuration(floor);
+  } catch {
+    throw new ConfigError(`IMAGESHARE_RESYNC_INTERVAL_FLOOR must be a duration, got "${floor}"`);
+  }
+}
+
+function list(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * controller-runtime's bind-address grammar: "[host]:port", "0" turns the listener off. The deprecated port flag
+ * (`legacy`) still works as ":<port>"; giving both is an error rather than a silent choice.
+ */
+function listenAddress(raw: Raw, given: (name: FlagName) => boolean, name: FlagName, legacy: FlagName): BindAddress | null {
+  if (given(legacy)) {
+    if (given(name)) throw new ConfigError(`--${legacy} is deprecated; give only --${name}`);
+    return { host: undefined, port: int(raw, legacy, 0, 65535) };
+  }
+  const v = raw(name).trim();
+  if (v === '0') return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v);
+  const port = Number(m?.[3]);
+  if (m === null || port > 65535) throw new ConfigError(`--${name} must be [host]:port or "0", got "${v}"`);
+  const host = m[1] ?? m[2];
+  return { host: host === '' ? undefined : host, port };
 }
 
 type Raw = (name: FlagName) => string;

@@ -10,16 +10,19 @@ import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { LeaderElector } from './kube/leader-election.ts';
 import { KubeLeaseStore } from './kube/lease-store.ts';
 import { reconcileStore } from './kube/reconcile-store.ts';
-import { CredentialsNotFoundError, SecretCredentialsReader } from './kube/secret-credentials.ts';
+import { CredentialsNotFoundError, SecretCredentialsReader, secretsAllowedIn } from './kube/secret-credentials.ts';
+import { CredentialsInUseController, imageSharesReferring, KubeSecretFinalizers } from './kube/secret-finalizer.ts';
+import { SecretInformer, secretScope } from './kube/secret-informer.ts';
 import { reconcile } from './reconcile/reconcile.ts';
 import { runController } from './runtime/controller.ts';
+import { waitForCacheSync } from './runtime/cache-sync.ts';
 import { startProbeServer } from './runtime/http-server.ts';
 import { createLogger } from './runtime/logger.ts';
 import { OperatorMetrics } from './runtime/metrics.ts';
 import { startResync } from './runtime/resync.ts';
+import { onLeadershipLost, StopOutcome, stopGracefully } from './runtime/shutdown.ts';
 import { WorkQueue } from './runtime/workqueue.ts';
 
-const DRAIN_MS = 25_000;
 const SAFETY_RESYNC_MS = 24 * 3_600_000;
 const EVENT_ACTIONS: Record<string, string> = { Granted: 'Grant', Revoked: 'Revoke', Published: 'Publish', Unpublished: 'Unpublish' };
 
@@ -53,12 +56,33 @@ async function main(): Promise<number> {
   });
   const informer = new ImageShareInformer(kc, {
     namespaces: config.namespaces,
-    onKey: (key) => queue.add(key),
+    onKey: (key) => {
+      queue.add(key);
+      credentialsInUse.onImageShareKey(key);
+    },
     onRestart: () => metrics.informerRestarted(),
     log,
   });
+  // Secrets that secretRef may name: a change re-enqueues the ImageShares naming it at once (a restored Secret
+  // unblocks a stalled cleanup without waiting for the resync), and feeds the credentials-in-use finalizer.
+  const secretNamespaces = secretScope(config.secretNamespaces, config.namespaces);
+  const secretInformer = new SecretInformer(kc, {
+    namespaces: secretNamespaces,
+    onKey: (key) => {
+      for (const k of imageSharesReferring(informer.list(), key)) queue.add(k);
+      credentialsInUse.onSecretKey(key);
+    },
+    log,
+  });
+  const credentialsInUse = new CredentialsInUseController({
+    imageShares: informer,
+    secrets: secretInformer,
+    writer: new KubeSecretFinalizers(kc),
+    log,
+    allowed: (ns) => secretsAllowedIn(secretNamespaces, ns),
+  });
   const client = new ImageShareClient(kc);
-  const secrets = new SecretCredentialsReader(kc);
+  const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
   const recorder = new KubeEventRecorder(kc, config.podName, log);
   const store = reconcileStore(client, () => informer.list());
   const deps = {
@@ -80,8 +104,8 @@ async function main(): Promise<number> {
   };
 
   const server = await startProbeServer({
-    healthPort: config.healthPort,
-    metricsPort: config.metricsPort,
+    health: config.healthProbeBindAddress,
+    metricsAddress: config.metricsBindAddress,
     ready: () => informer.synced(),
     // The objects gauge is computed from the informer cache when Prometheus scrapes, not on every reconcile.
     metrics: () => {
@@ -89,13 +113,31 @@ async function main(): Promise<number> {
       return metrics.text();
     },
   });
-  log.info({ healthPort: server.healthPort, metricsPort: server.metricsPort, namespaces: config.namespaces, leaderElect: config.leaderElect }, 'probe server listening');
-  await informer.start();
+  log.info(
+    { healthPort: server.health?.port ?? null, metricsPort: server.metrics?.port ?? null, namespaces: config.namespaces, leaderElect: config.leaderElect },
+    'probe server listening',
+  );
+
+  // `stopping` ends waits that belong to start-up (cache sync); `passes` aborts in-flight reconciles.
+  const stopping = new AbortController();
+  const passes = new AbortController();
+  informer.start().catch((err: unknown) => {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'ImageShare informer could not start; exiting');
+    process.exit(1);
+  });
+  void secretInformer.start();
 
   let stopResync = (): void => undefined;
   let controller: Promise<void> | undefined;
-  const startController = (): void => {
+  const startCredentialsInUse = async (): Promise<void> => {
+    // Removing a finalizer on the word of a half-listed cache would drop a protection still needed.
+    if (!(await waitForCacheSync([informer, secretInformer], stopping.signal))) return;
+    void credentialsInUse.run();
+  };
+  const startController = async (): Promise<void> => {
     metrics.setLeader(true);
+    // Workers decide from the cache (one image, one owner), so they start only once every scope has listed.
+    if (!(await waitForCacheSync([informer], stopping.signal))) return;
     log.info({ concurrency: config.concurrency }, 'starting controller');
     for (const key of informer.keys()) queue.add(key);
     // Each object schedules its own resync (spec.resyncInterval or --resync-interval) through requeueAfter; this
@@ -106,50 +148,76 @@ async function main(): Promise<number> {
       queue,
       log,
       concurrency: config.concurrency,
-      reconcile: (ns, name) => reconcile(ns, name, deps),
+      signal: passes.signal,
+      reconcile: (ns, name, signal) => reconcileWithSignal(ns, name, deps, signal),
     });
+    void startCredentialsInUse();
+  };
+  const bothQueues = {
+    drain: async (ms: number) => (await Promise.all([queue.drain(ms), credentialsInUse.queue.drain(ms)])).every(Boolean),
   };
 
   let elector: LeaderElector | undefined;
-  let exitCode = 0;
-  const stopped = new Promise<void>((resolve) => {
-    const shutdown = (signal: string, code: number) => {
-      log.info({ signal }, 'shutting down');
-      exitCode = code;
-      resolve();
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM', 0));
-    process.once('SIGINT', () => shutdown('SIGINT', 0));
-    if (config.leaderElect && config.leaderElectionNamespace) {
-      elector = new LeaderElector({
-        store: new KubeLeaseStore(kc, config.leaderElectionNamespace, config.leaderElectionId),
-        identity: config.podName,
-        onStartedLeading: startController,
-        onStoppedLeading: (reason) => {
-          metrics.setLeader(false);
-          if (reason === 'lost') shutdown('leader election lost', 1);
-        },
-        onNewLeader: (id) => log.info({ leader: id }, 'new leader observed'),
-        log,
-      });
-      void elector.run();
-    } else startController();
+  const signalled = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
   });
-  await stopped;
+  if (config.leaderElect && config.leaderElectionNamespace) {
+    elector = new LeaderElector({
+      store: new KubeLeaseStore(kc, config.leaderElectionNamespace, config.leaderElectionId),
+      identity: config.podName,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
+      onStartedLeading: () => void startController(),
+      onStoppedLeading: (reason) => {
+        metrics.setLeader(false);
+        if (reason !== 'lost') return;
+        log.error({ inFlight: queue.inFlight() }, 'leader election lost; aborting in-flight reconciles and exiting');
+        onLeadershipLost({
+          stopQueue: () => {
+            queue.shutdown();
+            credentialsInUse.queue.shutdown();
+          },
+          abortPasses: () => passes.abort(),
+          exit: (code) => process.exit(code),
+        });
+      },
+      onNewLeader: (id) => log.info({ leader: id }, 'new leader observed'),
+      log,
+    });
+    void elector.run();
+  } else void startController();
 
+  const signal = await signalled;
+  log.info({ signal, inFlight: queue.inFlight(), timeoutMs: config.gracefulShutdownTimeoutMs }, 'shutting down');
+  stopping.abort();
   stopResync();
-  queue.shutdown();
-  const drained = await queue.drain(DRAIN_MS);
-  await informer.stop();
-  if (elector) {
-    elector.stop();
-    await elector.release();
-  }
-  await controller;
+  const leader = elector;
+  const stop = await stopGracefully({
+    queue: bothQueues,
+    abortPasses: () => {
+      log.warn({ inFlight: queue.inFlight() }, 'graceful shutdown timeout: aborting in-flight reconciles');
+      passes.abort();
+    },
+    timeoutMs: config.gracefulShutdownTimeoutMs,
+    ...(leader === undefined ? {} : { releaseLease: () => leader.release() }),
+  });
+  leader?.stop();
+  await Promise.all([informer.stop(), secretInformer.stop()]);
+  if (stop.outcome !== StopOutcome.Abandoned) await controller;
   await server.close();
-  log.info({ drained }, 'stopped');
-  return exitCode;
+  log.info(stop, stop.outcome === StopOutcome.Abandoned ? 'stopped with a reconcile still running; the Lease was left to expire' : 'stopped');
+  return stop.exitCode;
 }
+
+/** reconcile's signal parameter (the lead's change); the cast keeps this compiling before and after it lands. */
+const reconcileWithSignal = reconcile as (
+  namespace: string,
+  name: string,
+  deps: Parameters<typeof reconcile>[2],
+  signal: AbortSignal,
+) => ReturnType<typeof reconcile>;
 
 function countObjects(objects: ReturnType<ImageShareInformer['list']>) {
   const counts = new Map<string, { ready: 'True' | 'False' | 'Unknown'; reason: string; count: number }>();

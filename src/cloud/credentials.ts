@@ -65,7 +65,39 @@ export function buildSdkCredential(c: CloudCredentials): SdkCredential {
         .withRoleArn(c.roleArn)
         .withRoleSessionName(ROLE_SESSION_NAME)
         .build();
-      return new Credentials.default(null, provider);
+      return new Credentials.default(null, asCredentialsFailure(provider));
     }
   }
+}
+
+/**
+ * Obtaining credentials failed before any ECS call was made (here: the STS AssumeRole call, or the operator identity
+ * it is signed with). Deliberately carries no `code`, `statusCode` or transport text: the ECS error classifier must
+ * not mistake an STS refusal or an unreachable STS endpoint for an ECS answer or for "ECS could not be reached";
+ * its message matches the classifier's credentials rule. The original error is kept as `cause` (never logged
+ * verbatim: it may carry the role ARN's account and request ids, but no secret).
+ */
+export class CredentialsProviderError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CredentialsProviderError';
+  }
+}
+
+type Provider = { getCredentials(): Promise<unknown>; getProviderName(): string };
+
+/** Wraps a provider so that every failure to get credentials surfaces as CredentialsProviderError. */
+export function asCredentialsFailure<P extends Provider>(provider: P): P {
+  return {
+    getProviderName: () => provider.getProviderName(),
+    getCredentials: async () => {
+      try {
+        return await provider.getCredentials();
+      } catch (err: unknown) {
+        throw new CredentialsProviderError('could not obtain cloud credentials: assuming spec.credentials.roleArn (STS AssumeRole) failed', {
+          cause: err,
+        });
+      }
+    },
+  } as P;
 }

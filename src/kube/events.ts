@@ -57,8 +57,7 @@ export class KubeEventRecorder implements EventRecorder {
       await this.#api.createNamespacedEvent({
         namespace,
         body: {
-          // client-go names events "<object>.<hex nanos>"; a per-process counter keeps same-millisecond events apart.
-          metadata: { name: `${name}.${this.#suffix(now)}`, namespace },
+          metadata: { name: eventName(name, this.#suffix(now)), namespace },
           eventTime: now,
           type: event.type,
           reason: truncateUtf8(event.reason, MAX_SHORT, ''),
@@ -85,6 +84,21 @@ export class KubeEventRecorder implements EventRecorder {
     this.#seq = (this.#seq + 1n) % 1_000_000n;
     return (BigInt(now.getTime()) * 1_000_000n + this.#seq).toString(16);
   }
+}
+
+/** Event names are DNS subdomains: at most 253 characters. */
+export const MAX_EVENT_NAME = 253;
+
+/**
+ * client-go's "<object>.<hex nanos>" event name, made valid for every object name: an object name may itself be 253
+ * characters long, so when the whole would exceed MAX_EVENT_NAME the object part is cut (and any '.' or '-' the cut
+ * leaves at its end dropped, so the result stays a DNS subdomain). The event still names the full object in
+ * `regarding`; the name only has to be unique, which the suffix (time plus a per-process counter) makes it.
+ */
+export function eventName(objectName: string, suffix: string): string {
+  const room = MAX_EVENT_NAME - suffix.length - 1;
+  const prefix = objectName.length <= room ? objectName : objectName.slice(0, room).replace(/[.-]+$/, '');
+  return `${prefix}.${suffix}`;
 }
 
 /** Cuts `s` to at most `maxBytes` UTF-8 bytes (the apiserver measures Go string length), marking a cut with "…". */

@@ -4,8 +4,11 @@
 //
 // Safety rests on two things: every write is an optimistic-concurrency update of the version last read (so two
 // candidates cannot both win a round), and a lease held by someone else is considered valid until
-// leaseDuration has passed since this replica last *saw the record change*, by its own clock. The holder's
-// renewTime is never compared with the local clock, so clock skew between pods cannot cause a takeover.
+// leaseDuration has passed since this replica last *saw the record change*, measured on its own monotonic clock
+// (client-go's observedTime). The holder's renewTime is never compared with the local clock, so clock skew
+// between pods cannot cause a takeover, and a wall-clock step (NTP, a VM resume) on a standby cannot either: every
+// interval (lease expiry, renew deadline) is a difference of monotonic readings. The wall clock only stamps the
+// acquireTime/renewTime fields, which are informational.
 import { type Clock, realClock, sleep } from '../runtime/clock.ts';
 
 /**
@@ -67,7 +70,13 @@ export interface LeaderElectorOptions {
   onStoppedLeading: (reason: StopReason) => void;
   /** Called when the observed holder changes (including to this replica). */
   onNewLeader?: (identity: string) => void;
+  /** Timers, and the wall-clock time written into acquireTime/renewTime. Default: realClock. */
   clock?: Clock;
+  /**
+   * Milliseconds on a clock that never jumps, for every interval the algorithm measures. Default:
+   * performance.now() when `clock` is the real clock, else `clock.now()` (a fake clock is its own monotonic time).
+   */
+  monotonic?: () => number;
   random?: () => number;
   log?: ElectorLogger;
 }
@@ -98,6 +107,7 @@ export class LeaderElector {
   readonly #renewDeadlineMs: number;
   readonly #retryPeriodMs: number;
   readonly #clock: Clock;
+  readonly #monotonic: () => number;
   readonly #random: () => number;
   readonly #log: ElectorLogger;
   readonly #opts: LeaderElectorOptions;
@@ -117,6 +127,8 @@ export class LeaderElector {
     this.#renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.#retryPeriodMs = options.retryPeriodMs ?? 2_000;
     this.#clock = options.clock ?? realClock;
+    const injected = options.clock;
+    this.#monotonic = options.monotonic ?? (injected === undefined ? () => performance.now() : () => injected.now());
     this.#random = options.random ?? Math.random;
     this.#log = options.log ?? silent;
     if (options.identity === '') throw new RangeError('leader election identity must not be empty');
@@ -204,12 +216,13 @@ export class LeaderElector {
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {
-    const now = this.#clock.now();
+    const now = this.#monotonic();
+    const wall = new Date(this.#clock.now());
     const fresh: LeaseRecord = {
       holderIdentity: this.#identity,
       leaseDurationSeconds: Math.ceil(this.#leaseDurationMs / 1000),
-      acquireTime: new Date(now),
-      renewTime: new Date(now),
+      acquireTime: wall,
+      renewTime: wall,
       leaseTransitions: 0,
     };
     // Fast path: a leader whose lease is still valid renews over the version it last wrote.
@@ -252,15 +265,15 @@ export class LeaderElector {
 
   /** Renews every retryPeriod; returns when a renew round failed for renewDeadline, or on stop(). */
   async #renewLoop(): Promise<void> {
-    let lastRenew = this.#clock.now();
+    let lastRenew = this.#monotonic();
     while (!this.#abort.signal.aborted) {
       await sleep(this.#clock, this.#retryPeriodMs, this.#abort.signal);
       if (this.#abort.signal.aborted) return;
-      const remaining = lastRenew + this.#renewDeadlineMs - this.#clock.now();
+      const remaining = lastRenew + this.#renewDeadlineMs - this.#monotonic();
       const ok = remaining > 0 && (await this.#withDeadline(this.tryAcquireOrRenew(), remaining));
       if (ok) {
-        lastRenew = this.#clock.now();
-      } else if (this.#clock.now() - lastRenew >= this.#renewDeadlineMs) {
+        lastRenew = this.#monotonic();
+      } else if (this.#monotonic() - lastRenew >= this.#renewDeadlineMs) {
         this.#log.warn({ lease: this.#store.describe(), identity: this.#identity }, 'failed to renew lease; lost leadership');
         return;
       }
@@ -281,7 +294,7 @@ export class LeaderElector {
   #setObserved(record: LeaseRecord, raw = JSON.stringify(record)): void {
     this.#observed = record;
     this.#observedRaw = raw;
-    this.#observedTime = this.#clock.now();
+    this.#observedTime = this.#monotonic();
     if (record.holderIdentity !== this.#reportedLeader) {
       this.#reportedLeader = record.holderIdentity;
       if (record.holderIdentity !== '' && this.#opts.onNewLeader !== undefined) {

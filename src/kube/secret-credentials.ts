@@ -32,6 +32,30 @@ export class CredentialsNotFoundError extends Error {
   }
 }
 
+/**
+ * The operator may not read Secrets in the object's namespace: the namespace is not in --secret-namespaces, or RBAC
+ * answered 403. A CredentialsNotFoundError, so the reconciler reports it the same way (reason CredentialsNotFound),
+ * with a message naming the setting that allows it.
+ */
+export class SecretAccessDeniedError extends CredentialsNotFoundError {
+  constructor(namespace: string, secretName: string) {
+    super(namespace, secretName);
+    this.name = 'SecretAccessDeniedError';
+    this.message =
+      `The operator is not allowed to read Secrets in namespace ${namespace} (spec.credentials.secretRef ${secretName}); ` +
+      `add ${namespace} to the Helm value secretRefAccess.namespaces (or set secretRefAccess.clusterWide=true), ` +
+      'or without Helm grant it Secret access there and list the namespace in --secret-namespaces.';
+  }
+}
+
+/** Which namespaces' Secrets the operator may read: 'all', or a list (empty = none). */
+export type SecretNamespaces = 'all' | readonly string[];
+
+/** True when `namespace` is one where spec.credentials.secretRef may be used. */
+export function secretsAllowedIn(allowed: SecretNamespaces, namespace: string): boolean {
+  return allowed === 'all' || allowed.includes(namespace);
+}
+
 /** Resolves a secretRef to CloudCredentials (implemented by SecretCredentialsReader; faked in tests). */
 export interface CredentialsReader {
   read(namespace: string, secretName: string): Promise<CloudCredentials>;
@@ -39,23 +63,29 @@ export interface CredentialsReader {
 
 export class SecretCredentialsReader implements CredentialsReader {
   readonly #api: CoreV1Api;
+  readonly #allowed: SecretNamespaces;
 
-  constructor(kc: KubeConfig) {
+  /** `allowed`: the --secret-namespaces setting; Secrets elsewhere are never requested. Default 'all'. */
+  constructor(kc: KubeConfig, allowed: SecretNamespaces = 'all') {
     this.#api = kc.makeApiClient(CoreV1Api);
+    this.#allowed = allowed;
   }
 
   /**
    * Reads Secret `namespace/secretName` → `{ type: 'static', accessKeyId, accessKeySecret, securityToken? }`.
-   * Throws CredentialsNotFoundError for a missing Secret or key (or an empty value), and a wrapped Error for other
-   * API failures (e.g. 403 when the operator may not read Secrets in that namespace) without any Secret content.
+   * Throws CredentialsNotFoundError for a missing Secret or key (or an empty value), SecretAccessDeniedError (a
+   * CredentialsNotFoundError) when the namespace is not allowed or RBAC answers 403, and a wrapped Error for other
+   * API failures, never with any Secret content.
    */
   async read(namespace: string, secretName: string): Promise<CloudCredentials> {
+    if (!secretsAllowedIn(this.#allowed, namespace)) throw new SecretAccessDeniedError(namespace, secretName);
     let data: Record<string, string>;
     try {
       const secret = await this.#api.readNamespacedSecret({ name: secretName, namespace });
       data = secret.data ?? {};
     } catch (err: unknown) {
       if (httpStatusOf(err) === 404) throw new CredentialsNotFoundError(namespace, secretName);
+      if (httpStatusOf(err) === 403) throw new SecretAccessDeniedError(namespace, secretName);
       throw new Error(`reading Secret ${namespace}/${secretName} failed: ${describeApiError(err)}`, { cause: err });
     }
     const value = (key: string): string | undefined => {

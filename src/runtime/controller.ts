@@ -8,9 +8,15 @@ import type { HandlerResult, WorkQueue } from './workqueue.ts';
 
 export interface ControllerOptions {
   queue: WorkQueue;
-  reconcile: (namespace: string, name: string) => Promise<ReconcileResult>;
+  /**
+   * One reconcile pass. `signal` aborts when the runtime cancels in-flight passes (leadership lost, or the graceful
+   * shutdown timeout ran out): the pass must then start no further write and end as soon as it can.
+   */
+  reconcile: (namespace: string, name: string, signal: AbortSignal) => Promise<ReconcileResult>;
   log: Logger;
   concurrency: number;
+  /** Aborts every in-flight pass at once. Default: never aborts. */
+  signal?: AbortSignal;
 }
 
 /** Runs workers until the queue shuts down. */
@@ -18,12 +24,14 @@ export function runController(options: ControllerOptions): Promise<void> {
   return options.queue.run((key) => handle(key, options), options.concurrency);
 }
 
-async function handle(key: string, { queue, reconcile, log }: ControllerOptions): Promise<HandlerResult> {
+const NEVER = new AbortController().signal;
+
+async function handle(key: string, { queue, reconcile, log, signal = NEVER }: ControllerOptions): Promise<HandlerResult> {
   const [namespace = '', name = ''] = key.split('/');
   const started = performance.now();
   let result: ReconcileResult;
   try {
-    result = await reconcile(namespace, name);
+    result = await reconcile(namespace, name, signal);
   } catch (err: unknown) {
     log.warn({ key, result: 'error', durationMs: ms(started), err: describe(err) }, 'reconcile failed; retrying with backoff');
     throw err;

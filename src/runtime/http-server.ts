@@ -1,17 +1,23 @@
 // Probes and metrics over plain HTTP. /healthz answers as long as the event loop runs; /readyz reflects the
 // informer's sync state and deliberately ignores leadership (a standby replica is ready: it has a warm cache and
 // can take over). /metrics serves the Prometheus text format. Health and metrics listen on separate ports so a
-// NetworkPolicy can expose metrics without exposing probes.
+// NetworkPolicy can expose metrics without exposing probes. Each listener's address is configurable the
+// controller-runtime way (--health-probe-bind-address / --metrics-bind-address), and either can be turned off.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** Where a listener binds: host undefined = every interface (probes come from the kubelet over the pod IP). */
+export interface ListenAddress {
+  host?: string | undefined;
+  /** 0 picks a free port. */
+  port: number;
+}
+
 export interface ProbeServerOptions {
-  /** Port for /healthz and /readyz; 0 picks a free port. Default 8081. */
-  healthPort?: number;
-  /** Port for /metrics; 0 picks a free port. Default 8080. */
-  metricsPort?: number;
-  /** Address to bind. Default '0.0.0.0' (probes come from the kubelet over the pod IP). */
-  host?: string;
+  /** /healthz and /readyz. Default `:8081`; null = not served. */
+  health?: ListenAddress | null;
+  /** /metrics. Default `:8080`; null = not served. */
+  metricsAddress?: ListenAddress | null;
   /** Readiness: true once the informer cache has synced. */
   ready: () => boolean;
   /** Prometheus text exposition. */
@@ -19,32 +25,33 @@ export interface ProbeServerOptions {
 }
 
 export interface ProbeServer {
-  /** The ports actually bound (useful when 0 was asked for). */
-  readonly healthPort: number;
-  readonly metricsPort: number;
+  /** The addresses actually bound (useful when port 0 was asked for); undefined when that listener is off. */
+  readonly health: AddressInfo | undefined;
+  readonly metrics: AddressInfo | undefined;
   close(): Promise<void>;
 }
 
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** Starts both listeners; rejects if either port cannot be bound (the other is closed again). */
+/** Starts the configured listeners; rejects if one cannot be bound (the other is closed again). */
 export async function startProbeServer(options: ProbeServerOptions): Promise<ProbeServer> {
-  const host = options.host ?? '0.0.0.0';
+  const healthAt = options.health === undefined ? { port: 8081 } : options.health;
+  const metricsAt = options.metricsAddress === undefined ? { port: 8080 } : options.metricsAddress;
   const health = createServer((req, res) => handleHealth(req, res, options.ready));
   const metrics = createServer((req, res) => {
     void handleMetrics(req, res, options.metrics);
   });
-  const healthPort = await listen(health, options.healthPort ?? 8081, host);
-  let metricsPort: number;
+  const healthInfo = healthAt === null ? undefined : await listen(health, healthAt);
+  let metricsInfo: AddressInfo | undefined;
   try {
-    metricsPort = await listen(metrics, options.metricsPort ?? 8080, host);
+    metricsInfo = metricsAt === null ? undefined : await listen(metrics, metricsAt);
   } catch (err: unknown) {
     await close(health);
     throw err;
   }
   return {
-    healthPort,
-    metricsPort,
+    health: healthInfo,
+    metrics: metricsInfo,
     close: async () => {
       await Promise.all([close(health), close(metrics)]);
     },
@@ -90,18 +97,24 @@ function reply(res: ServerResponse, status: number, body: string): void {
   res.end(`${body}\n`);
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+function listen(server: Server, at: ListenAddress): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    const done = () => {
       server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
+      resolve(server.address() as AddressInfo);
+    };
+    if (at.host === undefined) server.listen(at.port, done);
+    else server.listen(at.port, at.host, done);
   });
 }
 
 function close(server: Server): Promise<void> {
   return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
     server.close(() => resolve());
     server.closeAllConnections();
   });

@@ -65,6 +65,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'true',
     ALIBABA_CLOUD_CREDENTIALS_FILE: '/nonexistent',
     NODE_NO_WARNINGS: '1',
+    // The drift tests run --resync-interval 10s; users get the CRD's 1m floor (src/config.ts).
+    IMAGESHARE_RESYNC_INTERVAL_FLOOR: '1s',
   };
   const fd = openSync(logPath, 'a');
   const child = spawn(NODE, args, { stdio: ['ignore', fd, fd], env, cwd: ROOT });

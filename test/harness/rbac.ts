@@ -7,8 +7,13 @@ import type { ControlPlane } from './control-plane.ts';
 import { type Manifest, renderChart, runTool } from './helm.ts';
 
 export interface OperatorRbacOptions {
-  /** Render the namespace-restricted mode: Secret reads only in these namespaces (rbac.secretAccess=watchedNamespaces). */
+  /**
+   * Render the namespace-restricted mode: watch these namespaces and allow Secrets only there
+   * (secretRefAccess.namespaces). Without it: every namespace, Secrets cluster-wide (secretRefAccess.clusterWide).
+   */
   watchNamespaces?: readonly string[];
+  /** Render no Secret access at all (the chart's default), whatever watchNamespaces says. */
+  noSecretAccess?: boolean;
   /** Render the leader-election Lease Role (default true, so the operator may run with --leader-elect). */
   leaderElection?: boolean;
   /** The Lease name the Role allows (default the operator's default, imageshare-operator). */
@@ -40,7 +45,9 @@ export async function operatorUserKubeconfig(cp: RbacControlPlane, namespace: st
   };
   if (opts.watchNamespaces && opts.watchNamespaces.length > 0) {
     set['operator.watchNamespaces'] = `{${opts.watchNamespaces.join(',')}}`;
-    set['rbac.secretAccess'] = 'watchedNamespaces';
+    if (!opts.noSecretAccess) set['secretRefAccess.namespaces'] = `{${opts.watchNamespaces.join(',')}}`;
+  } else if (!opts.noSecretAccess) {
+    set['secretRefAccess.clusterWide'] = 'true';
   }
   const rendered = await renderChart({ release, namespace, set, binDir: cp.binDir });
   const rbac = rendered.filter((m) => RBAC_KINDS.has(m.kind)).map((m) => bindToUser(m, user));

@@ -14,7 +14,7 @@ let emu: Emulator;
 const running: OperatorProcess[] = [];
 
 beforeAll(async () => {
-  emu = await startEmulator({ seed: operatorWorld(['m-restart0001', 'm-leader00001', 'm-leader00002']) });
+  emu = await startEmulator({ seed: operatorWorld(['m-restart0001', 'm-leader00001', 'm-leader00002', 'm-lostlease01', 'm-sigterm0001']) });
 });
 
 afterAll(async () => {
@@ -98,4 +98,61 @@ describe('leader election', () => {
     expect(reconciled(follower)).toBeGreaterThan(0);
     expect(await follower.metrics()).toMatch(/imageshare_leader_status 1/);
   }, 120_000);
+});
+
+/** Fast election timings, so a loss is detected within seconds. */
+const FAST = ['--leader-election-lease-duration', '4s', '--leader-election-renew-deadline', '3s', '--leader-election-retry-period', '500ms'];
+const electArgs = (ns: string, pod: string, extra: string[] = []) => ['--leader-elect', '--leader-election-namespace', ns, '--pod-name', pod, ...FAST, ...extra];
+const lease = async (ns: string) =>
+  JSON.parse((await kubectl(['get', 'lease', 'imageshare-operator', '-n', ns, '-o', 'json'])).stdout) as { spec: { holderIdentity?: string; renewTime?: string } };
+const microNow = () => new Date().toISOString().replace('Z', '000Z');
+const inFlight = async (imageId: string) =>
+  (await emu.admin.calls()).calls.some((c) => c.imageId === imageId && c.action === 'ModifyImageSharePermission');
+
+describe('lifecycle: one writer at any moment (issue #8)', () => {
+  it('on lost leadership the leader aborts in-flight passes and exits 1 at once, without draining', async () => {
+    const ns = await createNamespace('lost');
+    // Every share call takes 4 s: a pass is in flight when the lease is taken away.
+    await emu.admin.addFault({ type: 'latency', ms: 4000, action: 'ModifyImageSharePermission', imageId: 'm-lostlease01' });
+    const a = await operator([ns], electArgs(ns, 'replica-a'));
+    await eventually(async () => expect(leads(a)).toBe(true));
+    await apply(ns, 'lost', 'm-lostlease01', accounts(1, 30));
+    // The first grant landed, so the second one is now waiting on its latency.
+    await eventually(async () => expect(await inFlight('m-lostlease01')).toBe(true), { timeoutMs: 30_000 });
+    // Another holder takes the Lease (as a standby would after a partition): A's renewals now fail.
+    const stolenAt = Date.now();
+    await kubectl(['patch', 'lease', 'imageshare-operator', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { holderIdentity: 'thief', renewTime: microNow(), leaseDurationSeconds: 3600 } })]);
+    const code = await a.exited;
+    const exitAfterMs = Date.now() - stolenAt;
+    await emu.admin.clearFaults();
+    expect(code).toBe(1);
+    // renewDeadline (3 s) plus one retry period and process start-up slack; the old behaviour drained for 25 s.
+    expect(exitAfterMs).toBeLessThan(7_000);
+    const lost = a.logs().find((l) => l.msg === 'leader election lost; aborting in-flight reconciles and exiting');
+    expect(lost?.inFlight).toBe(1);
+    expect(a.logs().some((l) => l.msg === 'released leader lease')).toBe(false);
+    expect((await lease(ns)).spec.holderIdentity).toBe('thief');
+  }, 90_000);
+
+  it('on SIGTERM an in-flight pass finishes and only then is the Lease released; exit 0', async () => {
+    const ns = await createNamespace('sigterm');
+    // 25 accounts = 3 share calls of 2 s each: SIGTERM arrives in the middle of the pass.
+    await emu.admin.addFault({ type: 'latency', ms: 2000, action: 'ModifyImageSharePermission', imageId: 'm-sigterm0001' });
+    const a = await operator([ns], electArgs(ns, 'replica-a', ['--graceful-shutdown-timeout', '20s']));
+    await eventually(async () => expect(leads(a)).toBe(true));
+    await apply(ns, 'term', 'm-sigterm0001', accounts(1, 25));
+    await eventually(async () => expect(await inFlight('m-sigterm0001')).toBe(true), { timeoutMs: 30_000 });
+    expect(await a.stop(30_000)).toBe(0);
+    await emu.admin.clearFaults();
+    const writes = await misp('m-sigterm0001');
+    // The pass was not cut short: every account was granted before the process exited.
+    expect((await emu.admin.image(REGION, 'm-sigterm0001')).sharedWith.map((x) => x.id).sort()).toEqual(accounts(1, 25));
+    const l = await lease(ns);
+    expect(l.spec.holderIdentity ?? '').toBe('');
+    // The release is stamped after the last cloud write of the pass landed.
+    const lastWrite = Math.max(...writes.map((c) => Date.parse(c.at)));
+    expect(Date.parse(l.spec.renewTime ?? '')).toBeGreaterThanOrEqual(lastWrite);
+    const logs = a.logs().map((x) => x.msg);
+    expect(logs.indexOf('released leader lease')).toBeGreaterThan(logs.lastIndexOf('reconciled'));
+  }, 90_000);
 });

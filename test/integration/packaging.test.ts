@@ -67,7 +67,7 @@ describe('server-side dry-run apply', () => {
   it('accepts the chart with full values', async () => {
     const [ns, teamA, teamB] = await Promise.all([createNamespace('chart-full'), createNamespace('team-a'), createNamespace('team-b')]);
     await installMonitoringStandins();
-    const text = await renderChartText({ release: 'prod', namespace: ns, valuesFiles: [FULL_VALUES], set: { 'operator.watchNamespaces': `{${teamA},${teamB}}` } });
+    const text = await renderChartText({ release: 'prod', namespace: ns, valuesFiles: [FULL_VALUES], set: { 'operator.watchNamespaces': `{${teamA},${teamB}}`, 'secretRefAccess.namespaces': `{${teamA},${teamB}}` } });
     const out = await dryRunApply(text);
     for (const kind of ['poddisruptionbudget.policy', 'servicemonitor.monitoring.coreos.com', 'prometheusrule.monitoring.coreos.com', 'role.rbac.authorization.k8s.io']) {
       expect(out).toContain(kind);
@@ -87,7 +87,7 @@ describe('server-side dry-run apply', () => {
 describe('helm install --dry-run=server against the real API server', () => {
   // Exercises what `helm install` does beyond `helm template`: kubeVersion against the live server version, and NOTES.
   it.each([
-    ['default values', [] as string[], ['Watching: all namespaces', 'leader election off', 'default chain: the node\'s ECS instance RAM role']],
+    ['default values', [] as string[], ['Watching: all namespaces', 'leader election on', 'default chain: the node\'s ECS instance RAM role']],
     ['full values', ['--values', FULL_VALUES], ['Watching: team-a, team-b', 'leader election on, Lease', 'RRSA, role acs:ram::1234567890123456:role/imageshare-operator']],
   ])('renders and prints NOTES with %s', async (_n, extra, notes) => {
     const ns = await createNamespace('helm-install');
@@ -139,7 +139,7 @@ describe("the chart's RBAC bound to a real user", () => {
 
   it('allows what the operator calls and nothing broader (default mode)', async () => {
     const [ns, other] = await Promise.all([createNamespace('rbac-release'), createNamespace('rbac-other')]);
-    const kc = await operatorUserKubeconfig(cp(), ns);
+    const kc = await operatorUserKubeconfig(cp(), ns, { noSecretAccess: true });
     const checks: Array<[string, string, string | undefined, string | undefined, boolean, string]> = [
       ['list', 'imageshares.ecs.alicloud.dev', undefined, undefined, true, 'the informer lists every namespace'],
       ['watch', 'imageshares.ecs.alicloud.dev', undefined, undefined, true, 'and watches them'],
@@ -147,11 +147,13 @@ describe("the chart's RBAC bound to a real user", () => {
       ['update', 'imageshares.ecs.alicloud.dev', other, 'x', false, 'the operator never writes spec'],
       ['delete', 'imageshares.ecs.alicloud.dev', other, 'x', false, 'the operator never deletes user objects'],
       ['patch', 'imageshares.ecs.alicloud.dev/status', other, 'x', true, 'status is patched through /status'],
-      ['update', 'imageshares.ecs.alicloud.dev/finalizers', other, 'x', true, 'finalizer removal needs finalizers update'],
-      ['update', 'imageshares.ecs.alicloud.dev/status', other, 'x', true, 'status may also be replaced'],
+      ['update', 'imageshares.ecs.alicloud.dev/finalizers', other, 'x', false, 'finalizers are patched on the object itself'],
+      ['update', 'imageshares.ecs.alicloud.dev/status', other, 'x', false, 'status is never replaced'],
+      ['get', 'imageshares.ecs.alicloud.dev/status', other, 'x', false, 'nor read through /status'],
       ['delete', 'imageshares.ecs.alicloud.dev/status', other, 'x', false, 'but nothing else on /status'],
       ['create', 'events.events.k8s.io', other, undefined, true, 'transition events go to the object namespace'],
-      ['get', 'secrets', other, 'image-owner', true, 'spec.credentials.secretRef is read by name'],
+      ['patch', 'events.events.k8s.io', other, 'x', false, 'and are never patched (each has a fresh name)'],
+      ['get', 'secrets', other, 'image-owner', false, 'no Secret access unless secretRefAccess names the namespace'],
       ['list', 'secrets', other, undefined, false, 'never list Secrets'],
       ['watch', 'secrets', other, undefined, false, 'never watch Secrets'],
       ['create', 'leases.coordination.k8s.io', ns, undefined, true, 'the Lease is created in the release namespace'],
@@ -168,6 +170,9 @@ describe("the chart's RBAC bound to a real user", () => {
   it('limits Secret reads to the watched namespaces in the namespace-restricted mode', async () => {
     const [ns, watched, unwatched] = await Promise.all([createNamespace('rbac-ns'), createNamespace('rbac-watched'), createNamespace('rbac-unwatched')]);
     const kc = await operatorUserKubeconfig(cp(), ns, { watchNamespaces: [watched] });
-    expect([await canI(kc, 'get', 'secrets', watched, 's'), await canI(kc, 'get', 'secrets', unwatched, 's')]).toEqual([true, false]);
+    const verbs = ['get', 'list', 'watch', 'patch'];
+    const allowed = async (n: string) => Promise.all(verbs.map((v) => canI(kc, v, 'secrets', n, v === 'list' || v === 'watch' ? undefined : 's')));
+    // get reads the keys, list/watch re-enqueue on a restored Secret, patch holds the credentials-in-use finalizer.
+    expect([await allowed(watched), await allowed(unwatched)]).toEqual([[true, true, true, true], [false, false, false, false]]);
   });
 });

@@ -48,6 +48,23 @@ describe('KubeEventRecorder against a real apiserver', () => {
     expect(note.length).toBeGreaterThan(1000);
   });
 
+  it.each([
+    ['a 253-character name (the longest an object may have)', `${'a'.repeat(120)}.${'b'.repeat(132)}`],
+    ['a 240-character name whose cut would end in a dot', `${'c'.repeat(236)}.${'d'.repeat(3)}`],
+  ])('records events for an object with %s (issue #8: they were lost beyond ~236)', async (_why, name) => {
+    const ns = await createNamespace('rt-events-long');
+    const obj = await imageShare(ns, name);
+    const { warnings, log } = capturingLog();
+    const recorder = new KubeEventRecorder(adminKubeConfig(), 'pod-1', log);
+    await recorder.emit(obj, { type: 'Normal', reason: 'Synced', action: 'Reconcile', note: 'n' });
+    await recorder.emit(obj, { type: 'Normal', reason: 'Synced', action: 'Reconcile', note: 'n' });
+    expect(warnings).toEqual([]);
+    const list = await adminKubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    // Two events in the same millisecond still get two names, and both name the full object.
+    expect(list.items.map((e) => e.regarding?.name)).toEqual([name, name]);
+    expect(new Set(list.items.map((e) => e.metadata?.name)).size).toBe(2);
+  });
+
   it('logs and swallows a failure to emit (namespace does not exist) instead of throwing', async () => {
     const { warnings, log } = capturingLog();
     const recorder = new KubeEventRecorder(adminKubeConfig(), 'pod-1', log);

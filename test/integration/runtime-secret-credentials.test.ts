@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { CredentialsNotFoundError, SecretCredentialsReader } from '../../src/kube/secret-credentials.ts';
+import { CredentialsNotFoundError, SecretAccessDeniedError, SecretCredentialsReader } from '../../src/kube/secret-credentials.ts';
 import { createNamespace, kubectl } from '../harness/kubectl.ts';
-import { adminKubeConfig } from './runtime-fixtures.ts';
+import { adminKubeConfig, impersonatingKubeConfig } from './runtime-fixtures.ts';
 
 const SECRET_VALUE = 'S3cr3t-value-never-logged';
 
@@ -32,5 +32,24 @@ describe('SecretCredentialsReader against a real apiserver', () => {
     expect(e.message).toContain(`${ns}/${secret}`);
     if (missingKey !== undefined) expect(e.message).toContain(missingKey);
     expect(e.message).not.toContain(SECRET_VALUE);
+  });
+});
+
+describe('SecretCredentialsReader when Secret access is not granted (least privilege by default)', () => {
+  const rows = [
+    { why: 'RBAC refuses the read (403): the message names the Helm value that grants it', allowed: 'all' as const, rbacDenied: true },
+    { why: 'the namespace is not in --secret-namespaces: same message, and no request is made', allowed: ['elsewhere'], rbacDenied: false },
+  ];
+  it.each(rows)('$why', async ({ allowed, rbacDenied }) => {
+    const ns = await createNamespace('rt-creds-denied');
+    await kubectl(['create', 'secret', 'generic', 'owner', '-n', ns, '--from-literal=accessKeyId=LTAI-test', `--from-literal=accessKeySecret=${SECRET_VALUE}`]);
+    const kc = rbacDenied ? impersonatingKubeConfig(`no-secrets-${ns}`) : adminKubeConfig();
+    const err = await new SecretCredentialsReader(kc, allowed).read(ns, 'owner').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SecretAccessDeniedError);
+    expect(err).toBeInstanceOf(CredentialsNotFoundError); // so the reconciler reports reason CredentialsNotFound
+    const message = (err as Error).message;
+    expect(message).toContain(`namespace ${ns}`);
+    expect(message).toContain('secretRefAccess.namespaces');
+    expect(message).not.toContain(SECRET_VALUE);
   });
 });

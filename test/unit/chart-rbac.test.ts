@@ -20,11 +20,10 @@ interface Binding {
 
 const CORE_RULES: Rule[] = [
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['get', 'list', 'watch', 'patch'] },
-  { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/status'], verbs: ['get', 'patch', 'update'] },
-  { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/finalizers'], verbs: ['update'] },
-  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/status'], verbs: ['patch'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
 ];
-const SECRET_GET: Rule = { apiGroups: [''], resources: ['secrets'], verbs: ['get'] };
+const SECRET_GET: Rule = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'patch'] };
 
 const roles = (ms: readonly Manifest[]): Role[] => ms.filter((m) => m.kind === 'Role' || m.kind === 'ClusterRole') as Role[];
 const byKind = (ms: readonly Manifest[], kind: string): Role[] => roles(ms).filter((r) => r.kind === kind);
@@ -32,10 +31,15 @@ const bindings = (ms: readonly Manifest[]): Binding[] =>
   ms.filter((m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding') as unknown as Binding[];
 
 describe('chart RBAC', () => {
-  it('default: one ClusterRole with the core rules plus Secret get by name, and no Lease access', async () => {
+  it('default: one ClusterRole with the core rules, no Secret access, and only the Lease Role', async () => {
     const ms = await renderChart();
+    expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([CORE_RULES]);
+    expect(byKind(ms, 'Role').map((r) => r.metadata.name)).toEqual(['imageshare-operator-leader-election']);
+  });
+
+  it('secretRefAccess.clusterWide: Secrets in the ClusterRole', async () => {
+    const ms = await renderChart({ set: { 'secretRefAccess.clusterWide': 'true' } });
     expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([[...CORE_RULES, SECRET_GET]]);
-    expect(byKind(ms, 'Role')).toEqual([]);
   });
 
   it('leader election: Leases only in the release namespace, get/update only on the one Lease', async () => {
@@ -53,7 +57,7 @@ describe('chart RBAC', () => {
     expect(byKind(ms, 'ClusterRole').flatMap((r) => r.rules).some((rule) => rule.resources.includes('leases'))).toBe(false);
   });
 
-  it('watchedNamespaces: Secret get moves from the ClusterRole into one Role per watched namespace', async () => {
+  it('secretRefAccess.namespaces: one Secret Role per named namespace, nothing cluster-wide', async () => {
     const ms = await renderChart({ release: 'prod', namespace: 'ops', valuesFiles: [FULL_VALUES] });
     expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([CORE_RULES]);
     const secretRoles = byKind(ms, 'Role').filter((r) => r.rules.some((rule) => rule.resources.includes('secrets')));
@@ -63,8 +67,9 @@ describe('chart RBAC', () => {
     ]);
   });
 
-  it('none: no Secret access anywhere', async () => {
-    const ms = await renderChart({ set: { 'rbac.secretAccess': 'none' } });
+  it('leader election off: no Lease Role, and still no Secret access', async () => {
+    const ms = await renderChart({ set: { 'leaderElection.enabled': 'false' } });
+    expect(byKind(ms, 'Role')).toEqual([]);
     expect(roles(ms).flatMap((r) => r.rules).some((rule) => rule.resources.includes('secrets'))).toBe(false);
   });
 
@@ -75,7 +80,7 @@ describe('chart RBAC', () => {
     const rules = roles(await renderChart(opts)).flatMap((r) => r.rules);
     const flat = rules.flatMap((r) => [...r.apiGroups, ...r.resources, ...r.verbs, ...(r.resourceNames ?? [])]);
     expect(flat.filter((x) => x.includes('*'))).toEqual([]);
-    expect(rules.filter((r) => r.resources.includes('secrets')).every((r) => r.verbs.join() === 'get')).toBe(true);
+    expect(rules.filter((r) => r.resources.includes('secrets')).every((r) => r.verbs.join() === 'get,list,watch,patch')).toBe(true);
     expect(rules.filter((r) => r.resources.includes('imageshares')).flatMap((r) => r.verbs)).not.toContain('update');
     const allowedGroups = ['', 'coordination.k8s.io', 'ecs.alicloud.dev', 'events.k8s.io'];
     expect(rules.flatMap((r) => r.apiGroups).filter((g) => !allowedGroups.includes(g))).toEqual([]);

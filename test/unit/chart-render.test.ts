@@ -50,9 +50,9 @@ describe('helm lint', () => {
 });
 
 describe('helm template with default values', () => {
-  it('renders exactly the CRD, ServiceAccount, cluster RBAC, metrics Service and Deployment', () => {
-    // One replica: no leader election Role, no PDB; no monitoring objects unless asked for.
-    expect(kinds(defaults)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Service', 'ServiceAccount']);
+  it('renders exactly the CRD, ServiceAccount, cluster RBAC, the Lease Role, metrics Service and Deployment', () => {
+    // One replica, leader election on (so a rolling update never runs two writers); no PDB; no monitoring objects.
+    expect(kinds(defaults)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
   });
 
   it('runs the operator image at the chart appVersion with the documented default flags', async () => {
@@ -67,8 +67,12 @@ describe('helm template with default values', () => {
       '--resync-interval=10m',
       '--ecs-protocol=https',
       '--ecs-timeout=10s',
-      '--health-port=8081',
-      '--metrics-port=8080',
+      '--leader-elect',
+      '--leader-election-id=imageshare-operator',
+      '--health-probe-bind-address=:8081',
+      '--metrics-bind-address=:8080',
+      '--graceful-shutdown-timeout=25s',
+      '--secret-namespaces=',
       '--log-level=info',
     ]);
   });
@@ -120,8 +124,10 @@ describe('helm template with full values', () => {
       '--ecs-timeout=15s',
       '--leader-elect',
       '--leader-election-id=imageshare-operator-prod',
-      '--health-port=8081',
-      '--metrics-port=8080',
+      '--health-probe-bind-address=:8081',
+      '--metrics-bind-address=:8080',
+      '--graceful-shutdown-timeout=25s',
+      '--secret-namespaces=team-a,team-b',
       '--log-level=debug',
       '--pod-name=$(POD_NAME)',
     ]);
@@ -166,9 +172,9 @@ describe('helm template with full values', () => {
 
 describe('replicas and leader election', () => {
   it.each([
-    { why: 'one replica needs no election and a PDB would block drains', set: {}, elect: false, pdb: false },
+    { why: 'one replica elects too (a rolling update briefly runs two pods); a PDB would block drains', set: {}, elect: true, pdb: false },
     { why: 'two active replicas would both write to the cloud, so election is forced on', set: { replicaCount: '2', 'leaderElection.enabled': 'false' }, elect: true, pdb: true },
-    { why: 'election can be forced on for one replica (e.g. before scaling out)', set: { 'leaderElection.enabled': 'true' }, elect: true, pdb: false },
+    { why: 'election can be turned off for one replica (the Deployment then uses Recreate)', set: { 'leaderElection.enabled': 'false' }, elect: false, pdb: false },
   ])('$why', async ({ set, elect, pdb }) => {
     const ms = await renderChart({ set });
     expect({

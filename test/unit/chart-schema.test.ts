@@ -32,14 +32,17 @@ describe('values.schema.json', () => {
     { why: 'watched namespaces must be namespace names', set: { 'operator.watchNamespaces[0]': 'Team_A' }, message: "at '/operator/watchNamespaces/0'" },
     { why: 'RRSA needs both ARNs', set: { 'credentials.rrsa.enabled': 'true' }, message: "at '/credentials/rrsa/roleArn': '' does not match pattern '^acs:ram::[0-9]+:role/.+$'" },
     { why: 'a role ARN has a fixed shape', set: { 'credentials.rrsa.roleArn': 'arn:aws:iam::1:role/x' }, message: "at '/credentials/rrsa/roleArn'" },
-    { why: 'unknown Secret access modes are refused', set: { 'rbac.secretAccess': 'all' }, message: "at '/rbac/secretAccess': value must be one of 'cluster', 'watchedNamespaces', 'none'" },
+    { why: 'the removed rbac.secretAccess says what replaced it', set: { 'rbac.secretAccess': 'cluster' }, message: 'rbac.secretAccess was removed' },
+    { why: 'Secret namespaces must be namespace names', set: { 'secretRefAccess.namespaces[0]': 'Team_A' }, message: "at '/secretRefAccess/namespaces/0'" },
+    { why: 'the graceful shutdown timeout is the grace period minus 5 s, so the period needs room', set: { terminationGracePeriodSeconds: '5' }, message: "at '/terminationGracePeriodSeconds': minimum: got 5, want 10" },
     { why: 'restricted PSS: the root filesystem stays read-only', set: { 'securityContext.readOnlyRootFilesystem': 'false' }, message: "at '/securityContext/readOnlyRootFilesystem': value must be true" },
     { why: 'restricted PSS: no privilege escalation', set: { 'securityContext.allowPrivilegeEscalation': 'true' }, message: "at '/securityContext/allowPrivilegeEscalation': value must be false" },
     { why: 'restricted PSS: never root', set: { 'podSecurityContext.runAsNonRoot': 'false' }, message: "at '/podSecurityContext/runAsNonRoot': value must be true" },
     { why: 'restricted PSS: no added capabilities', set: { 'securityContext.capabilities.add[0]': 'NET_ADMIN' }, message: "at '/securityContext/capabilities/add'" },
     { why: 'restricted PSS: seccomp stays on', set: { 'podSecurityContext.seccompProfile.type': 'Unconfined' }, message: "at '/podSecurityContext/seccompProfile/type'" },
     { why: 'a digest is sha256:<64 hex>', set: { 'image.digest': 'latest' }, message: "at '/image/digest'" },
-    { why: 'Secret reads per watched namespace need watched namespaces', set: { 'rbac.secretAccess': 'watchedNamespaces' }, message: 'rbac.secretAccess=watchedNamespaces needs operator.watchNamespaces' },
+    { why: 'a Secret namespace the operator does not watch would never be used', set: { 'operator.watchNamespaces[0]': 'a', 'secretRefAccess.namespaces[0]': 'b' }, message: 'secretRefAccess.namespaces lists b, which is not in operator.watchNamespaces' },
+    { why: 'cluster-wide access and a namespace list contradict each other', set: { 'secretRefAccess.clusterWide': 'true', 'secretRefAccess.namespaces[0]': 'b' }, message: 'secretRefAccess.clusterWide=true already covers every namespace' },
   ])('rejects: $why', async ({ set, message }) => {
     const err = await renderError(set);
     expect(err).toContain(message);

@@ -286,3 +286,66 @@ describe('LeaderElector.run', () => {
     expect(server.writes).toBe(writes);
   });
 });
+
+/** A wall clock that a test can step (NTP correction, VM resume) while timers and monotonic time run on `base`. */
+function steppableWallClock(base: FakeClock) {
+  let offset = 0;
+  return {
+    clock: { now: () => base.now() + offset, setTimer: base.setTimer.bind(base), clearTimer: base.clearTimer.bind(base) },
+    step: (ms: number) => {
+      offset += ms;
+    },
+  };
+}
+
+function electorWithWall(server: FakeLeaseServer, base: FakeClock, identity: string) {
+  const wall = steppableWallClock(base);
+  const events: string[] = [];
+  const e = new LeaderElector({
+    store: new FakeLeaseStore(server),
+    identity,
+    clock: wall.clock,
+    monotonic: () => base.now(),
+    random: () => 0,
+    onStartedLeading: () => events.push('started'),
+    onStoppedLeading: (reason) => events.push(`stopped:${reason}`),
+  });
+  return { e, events, step: wall.step };
+}
+
+describe('LeaderElector on a monotonic clock (client-go observedTime)', () => {
+  const rows = [
+    { why: 'a standby whose wall clock jumps an hour ahead must not think the live lease expired', stepMs: 3_600_000 },
+    { why: 'a standby whose wall clock jumps back must not think so either', stepMs: -3_600_000 },
+  ];
+  it.each(rows)('$why', async ({ stepMs }) => {
+    const server = new FakeLeaseServer();
+    const base = new FakeClock();
+    const b = electorWithWall(server, base, 'b');
+    const a = electorWithWall(server, base, 'a');
+    expect(await b.e.tryAcquireOrRenew()).toBe(true);
+    expect(await a.e.tryAcquireOrRenew()).toBe(false); // a first sees b's record now
+    a.step(stepMs);
+    await base.advance(5_000);
+    expect(await a.e.tryAcquireOrRenew()).toBe(false);
+    expect(server.record?.holderIdentity).toBe('b');
+    // Expiry still comes, 15 s of monotonic time after a last saw the record change.
+    await base.advance(10_000);
+    expect(await a.e.tryAcquireOrRenew()).toBe(true);
+  });
+
+  it('a leader whose wall clock jumps ahead keeps renewing instead of declaring its renew deadline passed', async () => {
+    const server = new FakeLeaseServer();
+    const base = new FakeClock();
+    const a = electorWithWall(server, base, 'a');
+    const run = a.e.run();
+    await base.advance(3_000);
+    expect(a.events).toEqual(['started']);
+    a.step(3_600_000);
+    await base.advance(30_000);
+    expect(a.events).toEqual(['started']);
+    expect(a.e.isLeader()).toBe(true);
+    a.e.stop();
+    await run;
+  });
+});

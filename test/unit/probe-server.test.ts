@@ -4,6 +4,11 @@ import { OperatorMetrics } from '../../src/runtime/metrics.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
 
 const servers: ProbeServer[] = [];
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+const port = (a: { port: number } | undefined): number => {
+  if (a === undefined) throw new Error('listener is off');
+  return a.port;
+};
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
@@ -17,16 +22,16 @@ describe('probe and metrics server (loopback, random ports)', () => {
   it('healthz is always ok; readyz follows the informer sync state; unknown paths 404', async () => {
     let synced = false;
     const metrics = new OperatorMetrics({ processMetrics: false });
-    const s = await startProbeServer({ healthPort: 0, metricsPort: 0, host: '127.0.0.1', ready: () => synced, metrics: () => metrics.text() });
+    const s = await startProbeServer({ health: LOOPBACK, metricsAddress: LOOPBACK, ready: () => synced, metrics: () => metrics.text() });
     servers.push(s);
-    expect(s.healthPort).toBeGreaterThan(0);
-    expect(s.metricsPort).not.toBe(s.healthPort);
-    expect((await get(s.healthPort, '/healthz')).status).toBe(200);
-    expect((await get(s.healthPort, '/readyz')).status).toBe(503);
+    expect(port(s.health)).toBeGreaterThan(0);
+    expect(port(s.metrics)).not.toBe(port(s.health));
+    expect((await get(port(s.health), '/healthz')).status).toBe(200);
+    expect((await get(port(s.health), '/readyz')).status).toBe(503);
     synced = true;
-    expect((await get(s.healthPort, '/readyz')).status).toBe(200);
-    expect((await get(s.healthPort, '/metrics')).status).toBe(404); // metrics live on their own port
-    expect((await get(s.metricsPort, '/nope')).status).toBe(404);
+    expect((await get(port(s.health), '/readyz')).status).toBe(200);
+    expect((await get(port(s.health), '/metrics')).status).toBe(404); // metrics live on their own port
+    expect((await get(port(s.metrics), '/nope')).status).toBe(404);
   });
 
   it('serves the operator metrics in Prometheus text format, with only low-cardinality labels', async () => {
@@ -39,9 +44,9 @@ describe('probe and metrics server (loopback, random ports)', () => {
     metrics.observeEcsCall({ action: 'ModifyImageSharePermission', code: 'Throttling.User', durationMs: 80 });
     metrics.setLeader(true);
     metrics.setObjectCounts([{ ready: 'False', reason: 'AccountsFailed', count: 2 }]);
-    const s = await startProbeServer({ healthPort: 0, metricsPort: 0, host: '127.0.0.1', ready: () => true, metrics: () => metrics.text() });
+    const s = await startProbeServer({ health: LOOPBACK, metricsAddress: LOOPBACK, ready: () => true, metrics: () => metrics.text() });
     servers.push(s);
-    const { status, body, type } = await get(s.metricsPort, '/metrics');
+    const { status, body, type } = await get(port(s.metrics), '/metrics');
     expect(status).toBe(200);
     expect(type).toContain('text/plain');
     expect(body).toContain('imageshare_reconcile_total{result="error"} 1');
@@ -56,10 +61,27 @@ describe('probe and metrics server (loopback, random ports)', () => {
   });
 
   it('rejects when a port is taken, leaving nothing listening', async () => {
-    const first = await startProbeServer({ healthPort: 0, metricsPort: 0, host: '127.0.0.1', ready: () => true, metrics: async () => '' });
+    const first = await startProbeServer({ health: LOOPBACK, metricsAddress: LOOPBACK, ready: () => true, metrics: async () => '' });
     servers.push(first);
     await expect(
-      startProbeServer({ healthPort: 0, metricsPort: first.metricsPort, host: '127.0.0.1', ready: () => true, metrics: async () => '' }),
+      startProbeServer({ health: LOOPBACK, metricsAddress: { host: '127.0.0.1', port: port(first.metrics) }, ready: () => true, metrics: async () => '' }),
     ).rejects.toThrow();
+  });
+});
+
+describe('bind addresses (--health-probe-bind-address / --metrics-bind-address)', () => {
+  it('binds only the host it was given', async () => {
+    const s = await startProbeServer({ health: LOOPBACK, metricsAddress: LOOPBACK, ready: () => true, metrics: async () => '' });
+    servers.push(s);
+    // Why: the old server always bound 0.0.0.0; a loopback address must stay loopback.
+    expect([s.health?.address, s.metrics?.address]).toEqual(['127.0.0.1', '127.0.0.1']);
+  });
+
+  it('serves nothing for a listener that is off ("0"), and the other still works', async () => {
+    const s = await startProbeServer({ health: LOOPBACK, metricsAddress: null, ready: () => true, metrics: async () => '' });
+    servers.push(s);
+    // Why: controller-runtime's "0" disables the metrics server; probes must not depend on it.
+    expect(s.metrics).toBeUndefined();
+    expect((await get(port(s.health), '/healthz')).status).toBe(200);
   });
 });

@@ -57,11 +57,27 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ else }}false{{ end }}
 {{- end }}
 
+{{/* The --secret-namespaces flag: "*" (cluster-wide), a comma list, or empty (no Secret access). */}}
+{{- define "imageshare-operator.secretNamespaces" -}}
+{{- if .Values.secretRefAccess.clusterWide }}*{{ else }}{{ join "," .Values.secretRefAccess.namespaces }}{{ end }}
+{{- end }}
+
 {{/* Fails the render for combinations the schema cannot express. */}}
 {{- define "imageshare-operator.validate" -}}
-{{- if and (eq .Values.rbac.secretAccess "watchedNamespaces") (empty .Values.operator.watchNamespaces) }}
-{{- fail "rbac.secretAccess=watchedNamespaces needs operator.watchNamespaces: with an empty list the operator watches every namespace, so use rbac.secretAccess=cluster (or none)" }}
+{{- if hasKey .Values.rbac "secretAccess" }}
+{{- fail "rbac.secretAccess was removed: Secret access is off by default; list the namespaces where spec.credentials.secretRef may be used in secretRefAccess.namespaces, or set secretRefAccess.clusterWide=true" }}
 {{- end }}
+{{- if and .Values.secretRefAccess.clusterWide .Values.secretRefAccess.namespaces }}
+{{- fail "secretRefAccess.clusterWide=true already covers every namespace: leave secretRefAccess.namespaces empty" }}
+{{- end }}
+{{- with .Values.operator.watchNamespaces }}
+{{- range $.Values.secretRefAccess.namespaces }}
+{{- if not (has . $.Values.operator.watchNamespaces) }}
+{{- fail (printf "secretRefAccess.namespaces lists %s, which is not in operator.watchNamespaces: the operator would never see an ImageShare there" .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{- if and .Values.credentials.existingSecret .Values.credentials.rrsa.enabled }}
 {{- fail "credentials.existingSecret and credentials.rrsa.enabled are mutually exclusive: pick one source for the operator's own identity" }}
 {{- end }}
