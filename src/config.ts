@@ -18,6 +18,10 @@ export interface Config {
   ecsEndpoint: string | undefined;
   ecsProtocol: 'http' | 'https';
   ecsTimeoutMs: number;
+  /** How long an accepted ECS write is believed over a read that does not show it yet (ADR 0007). */
+  confirmationWindowMs: number;
+  /** At most this many ECS write calls per reconcile pass; the rest follow in the next pass. */
+  maxWritesPerPass: number;
   leaderElect: boolean;
   leaderElectionNamespace: string | undefined;
   leaderElectionId: string;
@@ -58,6 +62,8 @@ export const FLAGS = {
   'resync-interval': { env: 'IMAGESHARE_RESYNC_INTERVAL', def: '10m', help: 'default drift-check period, 1m..24h like spec.resyncInterval (which overrides it)' },
   'ecs-endpoint': { env: 'IMAGESHARE_ECS_ENDPOINT', def: '', help: 'ECS endpoint host[:port] override (default: the regional endpoint)' },
   'ecs-protocol': { env: 'IMAGESHARE_ECS_PROTOCOL', def: 'https', help: 'https or http (http only for the local emulator)' },
+  'confirmation-window': { env: 'IMAGESHARE_CONFIRMATION_WINDOW', def: '60s', help: 'how long an accepted ECS write is believed over a lagging read, 5s..10m' },
+  'max-writes-per-pass': { env: 'IMAGESHARE_MAX_WRITES_PER_PASS', def: '10', help: 'ECS write calls per reconcile pass at most (the rest follow), 1..100' },
   'ecs-timeout': { env: 'IMAGESHARE_ECS_TIMEOUT', def: '10s', help: 'per-request ECS timeout' },
   'leader-elect': { env: 'IMAGESHARE_LEADER_ELECT', def: 'false', help: 'use a coordination.k8s.io Lease so only one replica writes', type: 'boolean' },
   'leader-election-namespace': { env: 'POD_NAMESPACE', def: '', help: 'namespace of the Lease (required with --leader-elect)' },
@@ -131,6 +137,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     ecsEndpoint: endpoint(raw('ecs-endpoint')),
     ecsProtocol: oneOf(raw, 'ecs-protocol', ['http', 'https'] as const),
     ecsTimeoutMs: duration(raw, 'ecs-timeout', 100, 120_000),
+    confirmationWindowMs: duration(raw, 'confirmation-window', 5_000, 600_000),
+    maxWritesPerPass: int(raw, 'max-writes-per-pass', 1, 100),
     leaderElect: bool(raw, 'leader-elect'),
     leaderElectionNamespace: raw('leader-election-namespace') || undefined,
     leaderElectionId: raw('leader-election-id'),

@@ -91,6 +91,8 @@ async function main(): Promise<number> {
     now: () => new Date(),
     random: Math.random,
     defaultResyncMs: config.resyncIntervalMs,
+    confirmationWindowMs: config.confirmationWindowMs,
+    maxWritesPerPass: config.maxWritesPerPass,
     emit: (obj: Parameters<typeof recorder.emit>[0], e: { type: 'Normal' | 'Warning'; reason: string; note: string }) =>
       void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
     async readSecretCredentials(namespace: string, name: string) {
@@ -149,7 +151,7 @@ async function main(): Promise<number> {
       log,
       concurrency: config.concurrency,
       signal: passes.signal,
-      reconcile: (ns, name, signal) => reconcileWithSignal(ns, name, deps, signal),
+      reconcile: (ns, name, signal) => reconcile(ns, name, deps, signal),
     });
     void startCredentialsInUse();
   };
@@ -210,14 +212,6 @@ async function main(): Promise<number> {
   log.info(stop, stop.outcome === StopOutcome.Abandoned ? 'stopped with a reconcile still running; the Lease was left to expire' : 'stopped');
   return stop.exitCode;
 }
-
-/** reconcile's signal parameter (the lead's change); the cast keeps this compiling before and after it lands. */
-const reconcileWithSignal = reconcile as (
-  namespace: string,
-  name: string,
-  deps: Parameters<typeof reconcile>[2],
-  signal: AbortSignal,
-) => ReturnType<typeof reconcile>;
 
 function countObjects(objects: ReturnType<ImageShareInformer['list']>) {
   const counts = new Map<string, { ready: 'True' | 'False' | 'Unknown'; reason: string; count: number }>();
