@@ -164,7 +164,11 @@ export class RateBudget {
 export interface BudgetRegistryOptions {
   /** The per-action ceiling (--ecs-qps). */
   qps: number;
-  /** Requested burst; each bucket holds at most max(1, qps) tokens, one second of its ceiling. */
+  /**
+   * Requested burst. Each bucket holds at most max(1, qps / 5) tokens (200 ms of its ceiling): ECS counts calls per
+   * window, and when its window and ours are out of phase a full second's burst can exceed the quota although the
+   * sustained rate does not. Pacing almost evenly costs nothing at the sustained rate.
+   */
   burst: number;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
@@ -190,7 +194,7 @@ export class BudgetRegistry {
     if (!(o.qps > 0) || !(o.burst >= 1)) throw new RangeError(`qps must be > 0 and burst >= 1, got ${o.qps}, ${o.burst}`);
     this.#o = o;
     this.#idleMs = o.idleMs ?? 600_000;
-    this.#burst = Math.max(1, Math.min(Math.floor(o.burst), Math.floor(o.qps)));
+    this.#burst = Math.max(1, Math.min(Math.floor(o.burst), Math.floor(o.qps / 5)));
     this.#lastSweep = o.now();
   }
 

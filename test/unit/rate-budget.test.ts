@@ -215,9 +215,14 @@ describe('BudgetRegistry: one budget per (owning account, region, action)', () =
     expect(time.now()).toBe(1_000);
   });
 
-  it('caps each bucket at one second of the ceiling, so the quota-safe setting cannot burst past the quota', () => {
-    const { reg } = registry();
-    expect(reg.budget('k', 'r', 'a').available()).toBe(5);
+  it.each([
+    { why: 'at the quota-safe 5/s calls are paced one at a time, so no window of ECS sees more than its quota', qps: 5, burst: 10, tokens: 1 },
+    { why: 'a high ceiling still allows 200 ms worth of calls back to back', qps: 100, burst: 50, tokens: 20 },
+    { why: '--ecs-burst stays an upper bound', qps: 100, burst: 3, tokens: 3 },
+  ])('bucket size: $why', ({ qps, burst, tokens }) => {
+    const time = fakeTime();
+    const reg = new BudgetRegistry({ qps, burst, now: time.now, sleep: time.sleep });
+    expect(reg.budget('k', 'r', 'a').available()).toBe(tokens);
   });
 
   it('drops buckets and account links idle for idleMs, and keeps busy ones', async () => {
