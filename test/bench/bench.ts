@@ -36,6 +36,7 @@ Options:
   --patches P         spec patches for the latency figure (default 40)
   --idle-seconds S    window for the idle CPU figure (default 30)
   --skip-quota        skip the quota phases
+  --node-options=STR  NODE_OPTIONS for the operator process (e.g. --node-options=--max-semi-space-size=4)
   --heap-dir DIR      write an operator heap snapshot into DIR after each RSS figure (summarise them with
                       node test/bench/heap-summary.ts FILE); slows those moments down
   --help              this text
@@ -51,6 +52,7 @@ const { values } = parseArgs({
     'idle-seconds': { type: 'string', default: '30' },
     'skip-quota': { type: 'boolean', default: false },
     'heap-dir': { type: 'string' },
+    'node-options': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -114,7 +116,7 @@ try {
   await emu.close();
   await plane.stop();
 }
-process.stdout.write(`\nimageshare-operator benchmark (${new Date().toISOString()}): objects ${N}, quota-objects ${NQ}, accounts ${M}, quota ${QUOTA}/s\n`);
+process.stdout.write(`\nimageshare-operator benchmark (${new Date().toISOString()}): objects ${N}, quota-objects ${NQ}, accounts ${M}, quota ${QUOTA}/s${values['node-options'] ? `, operator NODE_OPTIONS ${values['node-options']}` : ''}\n`);
 for (const [name, value] of figures) process.stdout.write(`${name.padEnd(58)} ${value}\n`);
 process.exit(0);
 
@@ -213,7 +215,8 @@ async function scalePhase(): Promise<void> {
   progress(`scale phase: operator with unlimited ECS quota, then ${first} and ${N} objects`);
   const heapDir = values['heap-dir'];
   const savedNodeOptions = process.env.NODE_OPTIONS;
-  if (heapDir !== undefined) process.env.NODE_OPTIONS = `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`;
+  const nodeOptions = [values['node-options'] ?? '', heapDir === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`];
+  if (nodeOptions.join('').trim() !== '') process.env.NODE_OPTIONS = nodeOptions.join(' ').trim();
   const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, ['--ecs-qps', '1000', '--ecs-burst', '1000', '--concurrency', '16']);
   if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
   else process.env.NODE_OPTIONS = savedNodeOptions;
@@ -227,7 +230,8 @@ async function scalePhase(): Promise<void> {
   const memory = async (): Promise<string> => {
     const text = await op.metrics();
     const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-    return `${mib(rssBytes(pid))} (V8 heap used ${mib(read('nodejs_heap_size_used_bytes'))} of ${mib(read('nodejs_heap_size_total_bytes'))}, external ${mib(read('nodejs_external_memory_bytes'))})`;
+    const space = (s: string): number => Number(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${s}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return `${mib(rssBytes(pid))} (V8 heap used ${mib(read('nodejs_heap_size_used_bytes'))} of ${mib(read('nodejs_heap_size_total_bytes'))}, of which new space ${mib(space('new'))}; external ${mib(read('nodejs_external_memory_bytes'))})`;
   };
   await sleep(5_000);
   figure('RSS, 0 synced objects', await memory());
