@@ -84,7 +84,7 @@ async function main(): Promise<number> {
   const client = new ImageShareClient(kc);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
   const recorder = new KubeEventRecorder(kc, config.podName, log);
-  const store = reconcileStore(client, () => informer.list());
+  const store = reconcileStore(client, (regionId, imageId) => informer.claimants(regionId, imageId));
   const deps = {
     store,
     cloud,

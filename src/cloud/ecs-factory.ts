@@ -1,12 +1,13 @@
 // Builds ImageSharing ports for credential identities. Owns the shared state: one SDK credential per identity, one
 // SDK client per (identity, region) — a client's endpoint is fixed when it is built, so a region needs its own — and
-// one rate budget per (identity, region), shared by every object that uses that identity.
+// the rate budgets, one per (owning account, region, action), shared by every object and every key of that account
+// (see rate-budget.ts for how an identity's account becomes known). Identities unused for `idleMs` are dropped.
 import Ecs from '@alicloud/ecs20140526';
 import OpenApi from '@alicloud/openapi-core';
 import { buildSdkCredential, credentialIdentity, type SdkCredential } from './credentials.ts';
-import { type EcsCallEvent, type EcsClient, EcsImageSharing } from './ecs-image-sharing.ts';
+import { type CallBudget, type EcsCallEvent, type EcsClient, EcsImageSharing } from './ecs-image-sharing.ts';
 import type { CloudCredentials, ImageSharing, ImageSharingFactory } from './port.ts';
-import { RateBudget } from './rate-budget.ts';
+import { accountOfRoleArn, BudgetRegistry } from './rate-budget.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 
 export interface EcsFactoryOptions {
@@ -19,8 +20,11 @@ export interface EcsFactoryOptions {
    * (reference §4.6), so connectTimeout is the one that really bounds a hung call.
    */
   timeoutMs: number;
+  /** Per-action ceiling of ECS calls per second (--ecs-qps); the adaptive budgets never exceed it. */
   qps: number;
   burst: number;
+  /** Identities and budgets unused this long are forgotten. Default 10 minutes. */
+  idleMs?: number;
   /** Tries per ECS call, including the first. Default 4. */
   maxAttempts?: number;
   /** Backoff base and ceiling (ms) for transient errors. Defaults 200 / 20000. */
@@ -38,6 +42,22 @@ const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTim
 interface IdentityEntry {
   fingerprint: string;
   sharing: ImageSharing;
+  lastUsed: number;
+}
+
+/**
+ * The owner account named by a DescribeImages answer, when ECS names it for one of our own images. Current ECS fills
+ * ImageOwnerId only for shared and community images (reference §2), so for most keys this finds nothing and the
+ * budget stays keyed by the access key; it costs nothing and is right whenever the field is there.
+ */
+export function ownerAccountIn(action: string, response: unknown): string | undefined {
+  if (action !== 'DescribeImages') return undefined;
+  const images = (response as { body?: { images?: { image?: unknown } } } | undefined)?.body?.images?.image;
+  if (!Array.isArray(images)) return undefined;
+  for (const image of images as Array<{ imageOwnerAlias?: string; imageOwnerId?: number | string }>) {
+    if (image.imageOwnerAlias === 'self' && image.imageOwnerId !== undefined) return String(image.imageOwnerId);
+  }
+  return undefined;
 }
 
 /**
@@ -53,17 +73,29 @@ export function createEcsImageSharingFactory(options: EcsFactoryOptions): ImageS
   const sleep = options.sleep ?? realSleep;
   const now = options.now ?? (() => performance.now());
   const random = options.random ?? Math.random;
-  const budgets = new Map<string, RateBudget>();
+  const idleMs = options.idleMs ?? 600_000;
+  const budgets = new BudgetRegistry({ qps: options.qps, burst: options.burst, now, sleep, idleMs });
   const identities = new Map<string, IdentityEntry>();
+  let lastSweep = now();
 
-  const budgetFor = (identityKey: string, regionId: string): RateBudget => {
-    const key = `${identityKey}\u0000${regionId}`;
-    let budget = budgets.get(key);
-    if (!budget) {
-      budget = new RateBudget({ qps: options.qps, burst: options.burst, now, sleep });
-      budgets.set(key, budget);
-    }
-    return budget;
+  const budgetFor = (identityKey: string, regionId: string, action: string): CallBudget => {
+    const budget = budgets.budget(identityKey, regionId, action);
+    return {
+      take: () => budget.take(),
+      throttled: (retryAfterMs) => budget.throttled(retryAfterMs),
+      succeeded: (response) => {
+        budget.succeeded();
+        const account = ownerAccountIn(action, response);
+        if (account !== undefined) budgets.learnAccount(identityKey, account);
+      },
+    };
+  };
+
+  const sweepIdentities = (): void => {
+    const t = now();
+    if (t - lastSweep < idleMs / 10) return;
+    lastSweep = t;
+    for (const [key, entry] of identities) if (t - entry.lastUsed >= idleMs) identities.delete(key);
   };
 
   const clientConfig = (credential: SdkCredential, regionId: string) =>
@@ -91,7 +123,7 @@ export function createEcsImageSharingFactory(options: EcsFactoryOptions): ImageS
         }
         return client;
       },
-      budgetFor: (regionId) => budgetFor(identityKey, regionId),
+      budgetFor: (regionId, action) => budgetFor(identityKey, regionId, action),
       retry: {
         maxAttempts: options.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
         baseMs: options.backoffBaseMs ?? DEFAULT_RETRY.baseMs,
@@ -106,11 +138,18 @@ export function createEcsImageSharingFactory(options: EcsFactoryOptions): ImageS
 
   return {
     forCredentials(credentials: CloudCredentials): ImageSharing {
+      sweepIdentities();
       const identity = credentialIdentity(credentials);
       const cached = identities.get(identity.key);
-      if (cached && cached.fingerprint === identity.fingerprint) return cached.sharing;
+      if (cached && cached.fingerprint === identity.fingerprint) {
+        cached.lastUsed = now();
+        return cached.sharing;
+      }
+      // A role's account is in its ARN: every object assuming roles of one account shares that account's budgets.
+      const roleAccount = credentials.type === 'roleArn' ? accountOfRoleArn(credentials.roleArn) : undefined;
+      if (roleAccount !== undefined) budgets.learnAccount(identity.key, roleAccount);
       const sharing = build(credentials, identity.key);
-      identities.set(identity.key, { fingerprint: identity.fingerprint, sharing });
+      identities.set(identity.key, { fingerprint: identity.fingerprint, sharing, lastUsed: now() });
       return sharing;
     },
   };

@@ -17,7 +17,6 @@ import {
   PassAborted,
   type SharedAccount,
 } from './port.ts';
-import type { RateBudget } from './rate-budget.ts';
 import { type RetryOptions, withRetry } from './retry.ts';
 
 export type EcsClient = InstanceType<typeof Ecs.default>;
@@ -39,11 +38,20 @@ export interface EcsCallEvent {
 export interface EcsImageSharingOptions {
   /** The SDK client for a region (the factory caches them). */
   clientFor: (regionId: string) => EcsClient;
-  /** The shared budget of this identity in a region. */
-  budgetFor: (regionId: string) => RateBudget;
+  /** The shared budget of this identity's account for one action in a region. */
+  budgetFor: (regionId: string, action: string) => CallBudget;
   retry: Omit<RetryOptions, 'onRetry'>;
   now: () => number;
   onCall?: (e: EcsCallEvent) => void;
+}
+
+/** One (account, region, action) rate budget as the adapter uses it: wait, then report how the call went. */
+export interface CallBudget {
+  take(): Promise<void>;
+  /** ECS answered Throttling (with its retry-after in ms, when given). */
+  throttled(retryAfterMs?: number): void;
+  /** The call succeeded; the response lets the budget learn the owning account. */
+  succeeded(response?: unknown): void;
 }
 
 type Direction = 'add' | 'remove';
@@ -98,15 +106,18 @@ export class EcsImageSharing implements ImageSharing {
     const { budgetFor, clientFor, now, onCall, retry } = this.#o;
     return withRetry(async () => {
       if (signal?.aborted) throw new PassAborted();
-      await budgetFor(regionId).take();
+      const budget = budgetFor(regionId, action);
+      await budget.take();
       if (signal?.aborted) throw new PassAborted();
       const started = now();
       try {
         const result = await invoke(clientFor(regionId));
+        budget.succeeded(result);
         onCall?.({ action, code: 'OK', durationMs: now() - started });
         return result;
       } catch (err: unknown) {
         const classified = classifyEcsError(err);
+        if (classified.reason === Reason.Throttled) budget.throttled(classified.retryAfterMs);
         onCall?.({ action, code: classified.code, durationMs: now() - started });
         if (outcomeUnknown(classified)) seen.ambiguous = true;
         throw classified;

@@ -1,16 +1,22 @@
 // A supervised informer over ImageShares. client-node 2.0.1's ListWatch stops for good on any list/watch error
-// other than 410 and timeouts (and start() resolves even when the first LIST failed), so this wrapper:
-// - restarts each ListWatch after every `error` with capped exponential backoff (1 s → 30 s by default);
-// - tracks `synced` itself: true once every watched scope completed a LIST (it stays true across restarts, like
-//   client-go's HasSynced, because the cache is still a valid, if ageing, view);
+// other than 410 and timeouts (and its start() resolves even when the first LIST failed), so this wrapper:
+// - restarts each ListWatch after every `error` with capped exponential backoff (1 s → 5 s by default, so the watch
+//   is back within seconds of an apiserver outage ending), and caps ListWatch's own reconnect delay the same way;
+// - start() resolves only once every watched scope completed a LIST (it keeps retrying until then, and rejects if
+//   stop() comes first); `synced` stays true across restarts, like client-go's HasSynced, because the cache is
+//   still a valid, if ageing, view;
+// - keeps only what the controller reads (lean-object.ts) and indexes objects by (regionId, imageId), so the
+//   one-image-one-owner check is a map lookup instead of a scan of the cache;
 // - never lets a handler throw (a throwing handler is an unhandled rejection inside client-node, which kills the
 //   process), and only ever enqueues `namespace/name` keys;
 // - filters update events like GenerationChangedPredicate OR deletionTimestamp/finalizers changed OR the
 //   `ecs.alicloud.dev/reconcile-requested-at` annotation changed, so the controller's own status writes (which fire
 //   `update` too) do not wake it up again.
+import { setTimeout as delay } from 'node:timers/promises';
 import { CustomObjectsApi, type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
 import { GROUP, type ImageShare, PLURAL, VERSION } from '../api/types.ts';
 import { describeApiError } from './api-errors.ts';
+import { leanImageShare } from './lean-object.ts';
 
 export const RECONCILE_REQUESTED_AT = 'ecs.alicloud.dev/reconcile-requested-at';
 
@@ -28,7 +34,7 @@ export interface ImageShareInformerOptions {
   log: InformerLogger;
   /** First restart delay after an error. Default 1000 ms. */
   initialBackoffMs?: number;
-  /** Restart delay cap. Default 30 000 ms. */
+  /** Restart delay cap. Default 5 000 ms. */
   maxBackoffMs?: number;
   /** Called on every restart after an error (for metrics). */
   onRestart?: () => void;
@@ -44,6 +50,8 @@ export interface ImageShareCache {
   keys(): string[];
   /** Every cached object. */
   list(): ImageShare[];
+  /** Every cached object naming (regionId, imageId), in no particular order; O(1) in the cache size. */
+  claimants(regionId: string, imageId: string): ImageShare[];
   /** True once every watched scope completed its initial LIST. */
   synced(): boolean;
 }
@@ -74,14 +82,30 @@ function sameTrigger(a: Trigger, b: Trigger): boolean {
   );
 }
 
+const claimKey = (regionId: string, imageId: string): string => `${regionId}\u0000${imageId}`;
+
 export const keyOf = (obj: { metadata?: { namespace?: string | undefined; name?: string | undefined } }) =>
   `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+
+/** A Watch whose events carry lean objects, so ListWatch's cache never holds a full one. */
+class LeanWatch extends Watch {
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(path, query, (phase, obj, raw) => callback(phase, leanIfObject(phase, obj), raw), done);
+  }
+}
+
+/** ERROR and BOOKMARK events carry a Status or a bare object: only real objects are made lean. */
+function leanIfObject(phase: string, obj: unknown): unknown {
+  if (phase !== 'ADDED' && phase !== 'MODIFIED' && phase !== 'DELETED') return obj;
+  return leanImageShare(obj as ImageShare);
+}
 
 /** One ListWatch (one namespace, or all) with its own restart loop. */
 class SupervisedScope {
   readonly scope: string;
   readonly lw: ListWatch<KubernetesObject>;
   listed = false;
+  readonly #listedWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   #stopped = true;
   #backoffMs: number;
   #timer: NodeJS.Timeout | undefined;
@@ -98,25 +122,36 @@ class SupervisedScope {
         : `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`;
     const listFn = async () => {
       const list = await listAllPages(api, namespace, opts.pageSize ?? 500);
-      this.listed = true;
       this.#backoffMs = opts.initialBackoffMs ?? 1_000;
+      // ListWatch fills its cache from `list` synchronously once this promise settles (a few microtasks later); a
+      // macrotask runs after that, so `listed` never turns true before the cache holds the LIST.
+      setImmediate(() => this.#markListed());
       return list;
     };
+    const maxDelay = opts.maxBackoffMs ?? 5_000;
     // Watch events carry raw JSON (timestamps are strings), which is exactly the ImageShare shape of src/api.
-    this.lw = new ListWatch<KubernetesObject>(path, new Watch(kc), listFn, false);
+    this.lw = new ListWatch<KubernetesObject>(path, new LeanWatch(kc), listFn, false, undefined, undefined, {
+      delayFn: (ms: number) => delay(Math.min(ms, maxDelay)),
+    });
     this.lw.on('add', (o) => handlers.add(o as unknown as ImageShare));
     this.lw.on('update', (o) => handlers.update(o as unknown as ImageShare));
     this.lw.on('delete', (o) => handlers.delete(o as unknown as ImageShare));
     this.lw.on('error', (err: unknown) => this.#onError(err));
   }
 
-  async start(): Promise<void> {
+  /** Starts the ListWatch; resolves once its first LIST completed (retrying until then), rejects on stop(). */
+  start(): Promise<void> {
     this.#stopped = false;
-    await this.#startOnce();
+    const listed = this.listed
+      ? Promise.resolve()
+      : new Promise<void>((resolve, reject) => this.#listedWaiters.push({ resolve, reject }));
+    void this.#startOnce();
+    return listed;
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    for (const w of this.#listedWaiters.splice(0)) w.reject(new Error(`informer for ${this.scope} stopped before its first LIST`));
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.lw.stop();
@@ -131,13 +166,18 @@ class SupervisedScope {
     }
   }
 
+  #markListed(): void {
+    this.listed = true;
+    for (const w of this.#listedWaiters.splice(0)) w.resolve();
+  }
+
   #onError(err: unknown): void {
     if (this.#stopped) return; // aborting the watch on stop() may surface as an error: not a failure
     if (this.#timer !== undefined) return; // a restart is already scheduled
-    const delay = this.#backoffMs;
-    this.#backoffMs = Math.min(delay * 2, this.#opts.maxBackoffMs ?? 30_000);
+    const waitMs = this.#backoffMs;
+    this.#backoffMs = Math.min(waitMs * 2, this.#opts.maxBackoffMs ?? 5_000);
     this.#opts.log.warn(
-      { scope: this.scope, err: describeApiError(err), retryInMs: delay },
+      { scope: this.scope, err: describeApiError(err), retryInMs: waitMs },
       'ImageShare informer stopped on an error; restarting',
     );
     this.#timer = setTimeout(() => {
@@ -145,7 +185,7 @@ class SupervisedScope {
       if (this.#stopped) return;
       safeCall(() => this.#opts.onRestart?.(), this.#opts.log);
       void this.#startOnce();
-    }, delay);
+    }, waitMs);
     this.#timer.unref();
   }
 }
@@ -160,6 +200,10 @@ export class ImageShareInformer implements ImageShareCache {
   readonly #scopes: SupervisedScope[];
   readonly #byNamespace = new Map<string, SupervisedScope>();
   readonly #triggers = new Map<string, Trigger>();
+  /** (regionId, imageId) → key → object: the one-image-one-owner index. */
+  readonly #claims = new Map<string, Map<string, ImageShare>>();
+  /** key → its index entry, to move it when an update changes the image (spec is immutable, but be safe). */
+  readonly #claimOf = new Map<string, string>();
   readonly #opts: ImageShareInformerOptions;
 
   constructor(kc: KubeConfig, options: ImageShareInformerOptions) {
@@ -181,8 +225,9 @@ export class ImageShareInformer implements ImageShareCache {
   }
 
   /**
-   * Starts every scope. Resolves once each has made its first attempt (LIST + WATCH, or failed and scheduled a
-   * restart); it does not reject. Use synced() (or waitForSync) to know when the cache is complete.
+   * Starts every scope and resolves once each has completed its first LIST, so the cache is complete: workers must
+   * not start before. Until then failed LISTs are retried with backoff (forever); rejects only when stop() is
+   * called first.
    */
   async start(): Promise<void> {
     await Promise.all(this.#scopes.map((s) => s.start()));
@@ -224,24 +269,53 @@ export class ImageShareInformer implements ImageShareCache {
     return this.list().map(keyOf);
   }
 
+  claimants(regionId: string, imageId: string): ImageShare[] {
+    const entry = this.#claims.get(claimKey(regionId, imageId));
+    return entry === undefined ? [] : [...entry.values()];
+  }
+
+  #index(key: string, obj: ImageShare | undefined): void {
+    const before = this.#claimOf.get(key);
+    if (before !== undefined) {
+      const entry = this.#claims.get(before);
+      entry?.delete(key);
+      if (entry?.size === 0) this.#claims.delete(before);
+      this.#claimOf.delete(key);
+    }
+    if (obj === undefined) return;
+    const claim = claimKey(obj.spec?.regionId ?? '', obj.spec?.imageId ?? '');
+    let entry = this.#claims.get(claim);
+    if (entry === undefined) {
+      entry = new Map();
+      this.#claims.set(claim, entry);
+    }
+    entry.set(key, obj);
+    this.#claimOf.set(key, claim);
+  }
+
   #onAdd(obj: ImageShare): void {
     const key = keyOf(obj);
+    this.#index(key, obj);
     this.#triggers.set(key, triggerOf(obj));
     this.#opts.onKey(key);
   }
 
   #onUpdate(obj: ImageShare): void {
     const key = keyOf(obj);
+    this.#index(key, obj);
     const next = triggerOf(obj);
     const prev = this.#triggers.get(key);
     this.#triggers.set(key, next);
     if (prev === undefined || !sameTrigger(prev, next)) this.#opts.onKey(key);
   }
 
+  /** A deleted object also wakes the other claimants of its image, so one of them takes over at once. */
   #onDelete(obj: ImageShare): void {
     const key = keyOf(obj);
+    this.#index(key, undefined);
     this.#triggers.delete(key);
     this.#opts.onKey(key);
+    for (const other of this.claimants(obj.spec.regionId, obj.spec.imageId)) this.#opts.onKey(keyOf(other));
   }
 
   #guard(fn: () => void): void {
@@ -273,7 +347,7 @@ async function listAllPages(api: CustomObjectsApi, namespace: string | undefined
         ? await api.listCustomObjectForAllNamespaces({ ...common, resourcePlural: PLURAL })
         : await api.listNamespacedCustomObject({ ...common, namespace, plural: PLURAL })
     ) as { items?: ImageShare[]; metadata?: { resourceVersion?: string; continue?: string } };
-    items.push(...(page.items ?? []));
+    for (const item of page.items ?? []) items.push(leanImageShare(item));
     // Every page of a paginated LIST is the same snapshot; the first page's resourceVersion is the snapshot's.
     if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
     const next = page.metadata?.continue;

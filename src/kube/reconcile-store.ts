@@ -4,7 +4,7 @@ import type { ImageShare, ImageShareStatus } from '../api/types.ts';
 import type { ImageShareStore as ReconcileStore } from '../reconcile/reconcile.ts';
 import type { ImageShareClient } from './imageshare-client.ts';
 
-export function reconcileStore(client: ImageShareClient, cached: () => ImageShare[]): ReconcileStore {
+export function reconcileStore(client: ImageShareClient, claimants: (regionId: string, imageId: string) => ImageShare[]): ReconcileStore {
   return {
     get: (namespace, name) => client.get(namespace, name),
     addFinalizer: (obj) => client.addFinalizer(obj),
@@ -14,6 +14,6 @@ export function reconcileStore(client: ImageShareClient, cached: () => ImageShar
     async patchStatus(obj: ImageShare, status: ImageShareStatus) {
       return (await client.patchStatus(obj, status)) === null ? 'gone' : 'ok';
     },
-    list: cached,
+    claimants,
   };
 }

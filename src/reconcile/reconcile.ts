@@ -42,8 +42,8 @@ export interface ImageShareStore {
    * edit during the pass must not throw this pass's ownership record away). 'gone' when the object no longer exists.
    */
   patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'gone'>;
-  /** Every ImageShare known (informer cache), for the one-image-one-owner rule. */
-  list(): ImageShare[];
+  /** Every known ImageShare naming (regionId, imageId) (the informer cache's index), for one-image-one-owner. */
+  claimants(regionId: string, imageId: string): ImageShare[];
 }
 
 export type CredentialsLookup = { ok: true; credentials: CloudCredentials } | { ok: false; message: string };
@@ -97,7 +97,7 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   if (!obj) return NOTHING;
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
-  const claim = resolveClaim(obj, deps.store.list());
+  const claim = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
   if (!claim.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(claim.owner) }, pass);
   const sharing = await cloudFor(obj, deps);
   if ('blocked' in sharing) return finish(obj, sharing.blocked, pass);
@@ -135,7 +135,7 @@ async function prepareWrites(obj: ImageShare, settled: Settled, plan: SharePlan,
 /** Deletion: apply the deletion policy, then release the finalizer. A duplicate never touches the cloud. */
 async function finalize(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
   if (!obj.metadata.finalizers?.includes(FINALIZER)) return NOTHING;
-  const cleanup = needsCleanupOnDelete(obj, ownershipOf(obj.status)) && resolveClaim(obj, pass.deps.store.list()).isOwner;
+  const cleanup = needsCleanupOnDelete(obj, ownershipOf(obj.status)) && resolveClaim(obj, pass.deps.store.claimants(obj.spec.regionId, obj.spec.imageId)).isOwner;
   if (cleanup) {
     const failed = await revokeOwned(obj, pass);
     if (pass.signal?.aborted) return ABORTED;

@@ -25,6 +25,17 @@ export interface RateLimiterOptions {
   random?: () => number;
   /** Jitter on the per-item delay. Default true (full jitter); false gives the exact client-go delays. */
   jitter?: boolean;
+  /** Floor of the per-item delay after jitter. Default 0. */
+  minDelayMs?: number;
+}
+
+/**
+ * The operator's default: every reconcile talks to ECS, and hammering an external API that just failed helps nobody,
+ * so the first retry waits at least 1 s and the delay doubles to a 60 s cap, as Crossplane's managed reconcilers do
+ * (jitter spreads each delay over [1 s, 1 s·2^n]). The global bucket is client-go's (10 qps, burst 100).
+ */
+export function cloudControllerRateLimiter(clock: Clock, random: () => number = Math.random): RateLimiter {
+  return defaultControllerRateLimiter(clock, { baseDelayMs: 1_000, minDelayMs: 1_000, maxDelayMs: 60_000, random });
 }
 
 /**
@@ -38,6 +49,7 @@ export function defaultControllerRateLimiter(clock: Clock, options: RateLimiterO
   const burst = options.burst ?? 100;
   const random = options.random ?? Math.random;
   const jitter = options.jitter ?? true;
+  const minDelayMs = Math.min(options.minDelayMs ?? 0, maxDelayMs);
   if (!(baseDelayMs > 0 && maxDelayMs >= baseDelayMs && qps > 0 && burst >= 1)) {
     throw new RangeError('rate limiter needs baseDelayMs > 0, maxDelayMs >= baseDelayMs, qps > 0, burst >= 1');
   }
@@ -50,7 +62,7 @@ export function defaultControllerRateLimiter(clock: Clock, options: RateLimiterO
     failures.set(key, n + 1);
     // 2^n overflows to Infinity long after the cap is reached, and Math.min handles Infinity.
     const exp = Math.min(maxDelayMs, baseDelayMs * 2 ** n);
-    return jitter ? Math.floor(random() * exp) : exp;
+    return Math.max(minDelayMs, jitter ? Math.floor(random() * exp) : exp);
   };
   // A reservation-style bucket: taking a token may drive the balance negative, and the debt is the wait.
   const bucketDelay = (): number => {

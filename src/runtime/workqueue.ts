@@ -4,10 +4,15 @@
 // - Exclusive: a key is never handed to two workers at once. Adding a key that is being processed marks it dirty,
 //   and it is queued again when its worker calls done() (the processing set).
 // - Delays: addAfter keeps one pending timer per key, and the earliest requested time wins.
-// - Retries: addRateLimited asks the RateLimiter (per-key exponential backoff max-of a global token bucket).
+// - Retries: addRateLimited asks the RateLimiter (per-key exponential backoff max-of a global token bucket); the
+//   default limiter waits at least 1 s, because every reconcile calls ECS.
+// - Priority: a key queued by add() (an event: something changed) is handled as urgent, a key that only came back on
+//   its own timer (addAfter: resync, retry) as background; the handler runs inside that call-priority context so
+//   the cloud rate budget serves a spec change's calls before resync reads.
 // - Shutdown: shutdown() stops handing out work and drops pending delays; drain() waits for in-flight work.
 import { type Clock, realClock, type TimerHandle } from './clock.ts';
-import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.ts';
+import { CallPriority, withCallPriority } from './call-priority.ts';
+import { cloudControllerRateLimiter, type RateLimiter } from './rate-limiter.ts';
 import { isTerminalError } from './terminal-error.ts';
 
 /** What a reconcile handler may return. requeueAfterMs > 0 schedules the next visit (e.g. the resync interval). */
@@ -48,18 +53,28 @@ export class WorkQueue {
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #waiting = new Map<string, { at: number; timer: TimerHandle }>();
+  /** Keys queued by add() since they were last handed out: their next run is urgent. */
+  readonly #urgent = new Set<string>();
+  /** The priority of each key being processed, fixed when it was handed out. */
+  readonly #running = new Map<string, CallPriority>();
   #getters: Array<(key: string | undefined) => void> = [];
   #idleWaiters: Array<() => void> = [];
   #shuttingDown = false;
 
   constructor(options: WorkQueueOptions = {}) {
     this.#clock = options.clock ?? realClock;
-    this.#limiter = options.rateLimiter ?? defaultControllerRateLimiter(this.#clock);
+    this.#limiter = options.rateLimiter ?? cloudControllerRateLimiter(this.#clock);
     this.#onReconcile = options.onReconcile;
   }
 
   /** Queues `key` unless it is already queued; a key being processed is queued again after done(). No-op after shutdown. */
   add(key: string): void {
+    if (this.#shuttingDown) return;
+    this.#urgent.add(key);
+    this.#enqueue(key);
+  }
+
+  #enqueue(key: string): void {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#dirty.add(key);
     if (this.#processing.has(key)) return;
@@ -83,7 +98,7 @@ export class WorkQueue {
       const current = this.#waiting.get(key);
       if (current?.timer !== timer) return;
       this.#waiting.delete(key);
-      this.add(key);
+      this.#enqueue(key);
     }, ms);
     this.#waiting.set(key, { at, timer });
   }
@@ -115,6 +130,11 @@ export class WorkQueue {
     return this.#waiting.size;
   }
 
+  /** The call priority of `key` while a worker handles it (urgent if it is not being handled). */
+  priorityOf(key: string): CallPriority {
+    return this.#running.get(key) ?? CallPriority.Urgent;
+  }
+
   /** Keys currently handed to a worker. */
   inFlight(): number {
     return this.#processing.size;
@@ -138,6 +158,7 @@ export class WorkQueue {
   /** Ends processing of `key`; if it was added meanwhile it goes to the back of the queue. */
   done(key: string): void {
     this.#processing.delete(key);
+    this.#running.delete(key);
     if (this.#dirty.has(key) && !this.#shuttingDown) this.#push(key);
     if (this.#processing.size === 0) {
       const waiters = this.#idleWaiters;
@@ -193,7 +214,7 @@ export class WorkQueue {
       const started = this.#clock.now();
       let observation: Omit<ReconcileObservation, 'durationMs' | 'key'>;
       try {
-        observation = this.#settle(key, await handler(key));
+        observation = this.#settle(key, await withCallPriority(this.priorityOf(key), () => handler(key)));
       } catch (err: unknown) {
         observation = this.#fail(key, err);
       } finally {
@@ -243,6 +264,7 @@ export class WorkQueue {
   #take(key: string): string {
     this.#dirty.delete(key);
     this.#processing.add(key);
+    this.#running.set(key, this.#urgent.delete(key) ? CallPriority.Urgent : CallPriority.Background);
     return key;
   }
 }

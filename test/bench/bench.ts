@@ -1,118 +1,304 @@
-// Benchmark: how fast and how lean the operator's reconcile path is, end to end through the real work queue,
-// reconciler, ECS adapter and SDK, against the ECS emulator (the Kubernetes side is the in-memory store, so the
-// figures are about our code and the cloud calls, not apiserver latency). Prints figures; asserts nothing.
-//   npm run bench -- [--objects 200] [--accounts 20] [--concurrency 8] [--qps 1000]
+// Benchmark on the real stack: the operator process (node src/main.ts, as users run it) against a real
+// kube-apiserver + etcd (test/harness/control-plane.ts) and the ECS emulator, which throttles per (account, region,
+// action) as ECS does. Prints the figures of issue 9's table; asserts nothing. See docs/performance.md.
+//   npm run bench -- --help
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createEcsImageSharingFactory } from '../../src/cloud/ecs-factory.ts';
-import { planShares } from '../../src/reconcile/plan-shares.ts';
-import { type ReconcileDeps, reconcile } from '../../src/reconcile/reconcile.ts';
-import { runController } from '../../src/runtime/controller.ts';
-import { createLogger } from '../../src/runtime/logger.ts';
-import { WorkQueue } from '../../src/runtime/workqueue.ts';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { API_VERSION, GROUP, type ImageShare, KIND, PLURAL, VERSION } from '../../src/api/types.ts';
+import { ImageShareInformer } from '../../src/kube/informer.ts';
+import { loadKubeConfig } from '../../src/kube/kubeconfig.ts';
 import { startEmulator } from '../emulator/server.ts';
-import { FakeStore } from '../support/fake-store.ts';
+import { startControlPlane } from '../harness/control-plane.ts';
+import { runProcess } from '../harness/run-process.ts';
+import { kubectlAt, scrapeApiRequests } from './stack.ts';
+import { cpuMeter, mib, rssBytes } from './proc-stats.ts';
+import { startBenchOperator } from './operator.ts';
+
+const HELP = `Usage: npm run bench -- [options]
+
+Drives the real operator process against a real kube-apiserver + etcd and the ECS emulator, and prints:
+  - ECS calls per new object / the minimum, and convergence time / the per-action quota bound at the quota-safe
+    setting (--ecs-qps = the emulator's per-(account, region, action) quota), then the same with --ecs-qps 3x;
+  - operator RSS at 0, --objects/5 and --objects synced objects;
+  - objects/s converging new objects with unlimited ECS quota, CPU of operator and apiserver, apiserver requests per
+    new object;
+  - reaction latency p50/p99 (spec patch -> the Modify call reaches ECS) over --patches patches with --objects idle;
+  - idle CPU of the operator with --objects synced.
+
+Options:
+  --objects N         objects for the scale phases (default 10000)
+  --quota-objects N   objects per quota phase (default 300)
+  --accounts M        accounts each object shares with (default 20, at most 50)
+  --quota Q           the emulator's calls/s per (account, region, action) in the quota phases (default 5)
+  --patches P         spec patches for the latency figure (default 40)
+  --idle-seconds S    window for the idle CPU figure (default 30)
+  --skip-quota        skip the quota phases
+  --node-options=STR  NODE_OPTIONS for the operator process (e.g. --node-options=--max-semi-space-size=4)
+  --heap-dir DIR      write an operator heap snapshot into DIR after each RSS figure (summarise them with
+                      node test/bench/heap-summary.ts FILE); slows those moments down
+  --help              this text
+`;
 
 const { values } = parseArgs({
   options: {
-    objects: { type: 'string', default: '200' },
+    objects: { type: 'string', default: '10000' },
+    'quota-objects': { type: 'string', default: '300' },
     accounts: { type: 'string', default: '20' },
-    concurrency: { type: 'string', default: '8' },
-    qps: { type: 'string', default: '1000' },
-    help: { type: 'boolean' },
+    quota: { type: 'string', default: '5' },
+    patches: { type: 'string', default: '40' },
+    'idle-seconds': { type: 'string', default: '30' },
+    'skip-quota': { type: 'boolean', default: false },
+    'heap-dir': { type: 'string' },
+    'node-options': { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  process.stdout.write(`Usage: npm run bench -- [--objects N] [--accounts M] [--concurrency C] [--qps Q]
-
-Creates N ImageShares, each sharing its own image with M accounts, and runs the real controller loop (work queue,
-reconciler, ECS adapter, SDK) against the ECS emulator until all are Synced; then runs one steady-state pass over
-all of them (observe only); then times the pure planner. Prints throughput, ECS calls and memory. Defaults:
-N=200, M=20, C=8, Q=1000 (the ECS budget per identity and region, calls/s).
-`);
+  process.stdout.write(HELP);
   process.exit(0);
 }
-const N = Number(values.objects);
-const M = Math.min(Number(values.accounts), 50);
-const C = Number(values.concurrency);
-const QPS = Number(values.qps);
 
+const N = Number(values.objects);
+const NQ = Number(values['quota-objects']);
+const M = Math.min(50, Number(values.accounts));
+const QUOTA = Number(values.quota);
+const PATCHES = Number(values.patches);
+const IDLE_S = Number(values['idle-seconds']);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const REGION = 'cn-hangzhou';
 const OWNER = '1000000000000001';
 const KEY = { accessKeyId: 'LTAItestBench00001', accessKeySecret: 'bench-only-fake-secret' };
-const REGION = 'cn-hangzhou';
-const pool = Array.from({ length: 60 }, (_, i) => String(2000000000000001 + i));
-const imageId = (i: number) => `m-bench${String(i).padStart(6, '0')}`;
+const POOL = Array.from({ length: 60 }, (_, i) => String(2000000000000001 + i));
+const t0 = performance.now();
+const figures: Array<[string, string]> = [];
 
-const mb = (n: number) => `${(n / 1_048_576).toFixed(1)} MiB`;
-const line = (k: string, v: string) => process.stdout.write(`${k.padEnd(34)} ${v}\n`);
+const progress = (msg: string): void => {
+  process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(7)} s] ${msg}\n`);
+};
+const figure = (name: string, value: string): void => {
+  figures.push([name, value]);
+  progress(`${name}: ${value}`);
+};
+const imageId = (set: string, i: number): string => `m-${set}${String(i).padStart(6, '0')}`;
+/** The fewest ECS calls a new object can cost: observe (image + one share page), the grants, observe again. */
+const MIN_CALLS = { DescribeImages: 2, DescribeImageSharePermission: 2, ModifyImageSharePermission: Math.ceil(M / 10) };
+const minTotal = Object.values(MIN_CALLS).reduce((a, b) => a + b, 0);
 
+progress('building dist/ (the operator runs compiled, as in the image)');
+await runProcess(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], { timeoutMs: 300_000 });
+progress('starting the ECS emulator and the control plane (etcd + kube-apiserver)');
+const emuSets = [...(values['skip-quota'] ? [] : [['qa', NQ] as const, ['qb', NQ] as const]), ['sc', N] as const];
 const emu = await startEmulator({
   seed: {
-    owners: [{ id: OWNER, site: 'international', keys: [KEY] }],
-    accounts: pool.map((id) => ({ id, site: 'international' as const })),
+    owners: [{ id: OWNER, site: 'international', keys: [KEY], shareImageQuota: N + 2 * NQ + 10 }],
+    accounts: POOL.map((id) => ({ id, site: 'international' as const })),
     regions: [{ id: REGION, community: true }],
-    images: Array.from({ length: N }, (_, i) => ({ id: imageId(i), region: REGION, owner: OWNER, name: `bench-${i}` })),
+    images: emuSets.flatMap(([set, n]) => Array.from({ length: n }, (_, i) => ({ id: imageId(set, i), region: REGION, owner: OWNER, name: `${set}-${i}` }))),
   },
 });
-const store = new FakeStore();
-const cloud = createEcsImageSharingFactory({ endpoint: emu.endpoint, protocol: 'http', timeoutMs: 10_000, qps: QPS, burst: Math.max(1, Math.ceil(QPS)) });
-const sharing = cloud.forCredentials({ type: 'static', ...KEY });
-const deps: ReconcileDeps = {
-  store,
-  cloud: { forCredentials: () => sharing },
-  emit: () => undefined,
-  now: () => new Date(),
-  random: Math.random,
-  defaultResyncMs: 3_600_000,
-  readSecretCredentials: async () => ({ ok: false, message: 'unused' }),
-};
-for (let i = 0; i < N; i++) {
-  store.create(`share-${i}`, { regionId: REGION, imageId: imageId(i), accounts: pool.slice(i % 10, (i % 10) + M) });
+const plane = await startControlPlane();
+const apiserverPid = Number(await import('node:fs/promises').then((fs) => fs.readFile(`${plane.dir}/kube-apiserver.pid`, 'utf8')));
+const kc = loadKubeConfig(plane.kubeconfigPath);
+const api = kc.makeApiClient(CustomObjectsApi);
+
+try {
+  await kubectlAt(plane, ['apply', '-f', 'crds/']);
+  await kubectlAt(plane, ['wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/']);
+  if (!values['skip-quota']) {
+    await quotaPhase('qa', QUOTA);
+    await quotaPhase('qb', QUOTA * 3);
+  }
+  await scalePhase();
+} finally {
+  await emu.close();
+  await plane.stop();
+}
+process.stdout.write(`\nimageshare-operator benchmark (${new Date().toISOString()}): objects ${N}, quota-objects ${NQ}, accounts ${M}, quota ${QUOTA}/s${values['node-options'] ? `, operator NODE_OPTIONS ${values['node-options']}` : ''}\n`);
+for (const [name, value] of figures) process.stdout.write(`${name.padEnd(58)} ${value}\n`);
+process.exit(0);
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function manifest(namespace: string, name: string, image: string, accounts: readonly string[]): ImageShare {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    metadata: { name, namespace },
+    spec: { regionId: REGION, imageId: image, accounts: [...accounts] },
+  } as ImageShare;
 }
 
-global.gc?.();
-const heapBefore = process.memoryUsage().heapUsed;
-const queue = new WorkQueue();
-let reconciles = 0;
-const synced = () => store.list().every((o) => o.status?.conditions?.[0]?.reason === 'Synced');
-const started = performance.now();
-const loop = runController({
-  queue,
-  log: createLogger('silent'),
-  concurrency: C,
-  reconcile: async (ns, name) => {
-    reconciles++;
-    return reconcile(ns, name, deps);
-  },
-});
-for (let i = 0; i < N; i++) queue.add(`default/share-${i}`);
-while (!synced()) await new Promise((r) => setTimeout(r, 20));
-const convergeMs = performance.now() - started;
-const convergeCalls = (await emu.admin.calls()).counts.byAction;
-const rss = process.memoryUsage().rss;
-const heapAfter = process.memoryUsage().heapUsed;
+/** Creates `count` objects (16 requests in flight), numbered from `from`. */
+async function createObjects(namespace: string, set: string, from: number, count: number): Promise<void> {
+  let next = from;
+  const end = from + count;
+  const worker = async (): Promise<void> => {
+    while (next < end) {
+      const i = next++;
+      const body = manifest(namespace, `${set}-${i}`, imageId(set, i), POOL.slice(i % 10, (i % 10) + M));
+      await api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body });
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
 
-await emu.admin.clearCalls();
-const steadyStart = performance.now();
-await Promise.all(Array.from({ length: C }, async (_, w) => {
-  for (let i = w; i < N; i += C) await reconcile('default', `share-${i}`, deps);
-}));
-const steadyMs = performance.now() - steadyStart;
-const steadyCalls = (await emu.admin.calls()).counts.byAction;
+/** A lean cache of the namespace, for counting Synced objects without polling the apiserver. */
+async function watchNamespace(namespace: string): Promise<ImageShareInformer> {
+  const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  const informer = new ImageShareInformer(kc, { namespaces: [namespace], onKey: () => undefined, log });
+  await informer.start();
+  return informer;
+}
 
-const planInput = { desiredAccounts: pool.slice(0, 50), desiredCommunity: undefined, sharePolicy: 'Authoritative' as const, observedAccounts: pool.slice(10, 60), observedCommunity: false, managedAccounts: [] };
-const planRuns = 20_000;
-const planStart = performance.now();
-for (let i = 0; i < planRuns; i++) planShares(planInput);
-const planMs = performance.now() - planStart;
+function isSynced(o: ImageShare): boolean {
+  const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
+  return ready?.status === 'True' && o.status?.observedGeneration === o.metadata.generation;
+}
 
-queue.shutdown();
-await loop;
-await emu.close();
+/** Waits until `want` objects of the cache are Synced at their current generation; prints progress. */
+async function untilSynced(cache: ImageShareInformer, want: number, label: string): Promise<void> {
+  let lastPrint = 0;
+  for (;;) {
+    const synced = cache.list().filter(isSynced).length;
+    if (synced >= want) return;
+    if (performance.now() - lastPrint > 5_000) {
+      progress(`${label}: ${synced}/${want} Synced`);
+      lastPrint = performance.now();
+    }
+    await sleep(200);
+  }
+}
 
-process.stdout.write(`imageshare-operator benchmark: ${N} objects × ${M} accounts, concurrency ${C}, ECS budget ${QPS}/s\n`);
-line('converge (create → all Synced)', `${convergeMs.toFixed(0)} ms, ${reconciles} reconciles, ${(N / (convergeMs / 1000)).toFixed(1)} objects/s`);
-line('  ECS calls', JSON.stringify(convergeCalls));
-line('steady-state pass (all in sync)', `${steadyMs.toFixed(0)} ms, ${(N / (steadyMs / 1000)).toFixed(1)} objects/s, ${(steadyMs / N).toFixed(2)} ms/object`);
-line('  ECS calls', JSON.stringify(steadyCalls));
-line('planner (50 wanted vs 50 shared)', `${(planRuns / (planMs / 1000)).toFixed(0)} plans/s, ${((planMs * 1000) / planRuns).toFixed(1)} µs/plan`);
-line('memory', `rss ${mb(rss)}, heap ${mb(heapAfter)} (+${mb(heapAfter - heapBefore)} while converging${global.gc ? '' : ', no --expose-gc'})`);
+async function namespaceFor(prefix: string): Promise<string> {
+  const ns = `bench-${prefix}`;
+  await kubectlAt(plane, ['create', 'namespace', ns]);
+  return ns;
+}
+
+async function quotaPhase(set: 'qa' | 'qb', ecsQps: number): Promise<void> {
+  const ns = await namespaceFor(set);
+  progress(`quota phase: ${NQ} objects x ${M} accounts, emulator quota ${QUOTA}/s per action, --ecs-qps ${ecsQps}`);
+  await emu.admin.throttle({ qps: QUOTA });
+  await emu.admin.clearCalls();
+  const cache = await watchNamespace(ns);
+  await createObjects(ns, set, 0, NQ);
+  const started = performance.now();
+  const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, ['--ecs-qps', String(ecsQps), '--ecs-burst', String(Math.ceil(ecsQps))]);
+  await untilSynced(cache, NQ, `--ecs-qps ${ecsQps}`);
+  const doneAt = Date.now();
+  const startupSeconds = (performance.now() - started) / 1000;
+  await op.stop();
+  await cache.stop();
+  await emu.admin.clearThrottle();
+  const log = await emu.admin.calls();
+  // From the first ECS call: the operator's start-up (loading the SDKs, the first LIST) is not pacing.
+  const firstCall = Date.parse(log.calls[0]?.at ?? new Date(doneAt).toISOString());
+  const seconds = (doneAt - firstCall) / 1000;
+  const ok: Record<string, number> = {};
+  for (const [action, codes] of Object.entries(log.counts.byActionAndCode)) ok[action] = codes.OK ?? 0;
+  const throttled = Object.entries(log.counts.byCode).filter(([code]) => code.includes('Throttling')).reduce((a, [, n]) => a + n, 0);
+  const bound = Math.max(...Object.values(ok).map((n) => n / QUOTA));
+  const idealBound = Math.max(...Object.values(MIN_CALLS).map((n) => (n * NQ) / QUOTA));
+  const okTotal = Object.values(ok).reduce((a, b) => a + b, 0);
+  const perAction = Object.entries(ok).map(([a, n]) => `${a.replace('ImageSharePermission', 'Share…').replace('Describe', 'D.')} ${(n / NQ).toFixed(2)}`).join(', ');
+  figure(`quota: ECS calls per new object / minimum (--ecs-qps ${ecsQps})`, `${(okTotal / NQ).toFixed(2)} / ${minTotal} (${perAction})`);
+  figure(`quota: converge ${NQ} x ${M} / per-action bound (--ecs-qps ${ecsQps})`, `${seconds.toFixed(0)} s / ${bound.toFixed(0)} s = ${(seconds / bound).toFixed(2)}x (bound at the minimum calls ${idealBound.toFixed(0)} s); throttled calls ${throttled}; process start to Synced ${startupSeconds.toFixed(0)} s`);
+}
+
+async function scalePhase(): Promise<void> {
+  const ns = await namespaceFor('sc');
+  const first = Math.max(1, Math.floor(N / 5));
+  const cache = await watchNamespace(ns);
+  progress(`scale phase: operator with unlimited ECS quota, then ${first} and ${N} objects`);
+  const heapDir = values['heap-dir'];
+  const savedNodeOptions = process.env.NODE_OPTIONS;
+  const nodeOptions = [values['node-options'] ?? '', heapDir === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`];
+  if (nodeOptions.join('').trim() !== '') process.env.NODE_OPTIONS = nodeOptions.join(' ').trim();
+  const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, ['--ecs-qps', '1000', '--ecs-burst', '1000', '--concurrency', '16']);
+  if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
+  else process.env.NODE_OPTIONS = savedNodeOptions;
+  const pid = op.pid ?? Number.NaN;
+  const snapshot = async (label: string): Promise<void> => {
+    if (heapDir === undefined) return;
+    progress(`heap snapshot (${label}) into ${heapDir}`);
+    process.kill(pid, 'SIGUSR2');
+    await sleep(20_000);
+  };
+  const memory = async (): Promise<string> => {
+    const text = await op.metrics();
+    const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const space = (s: string): number => Number(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${s}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return `${mib(rssBytes(pid))} (V8 heap used ${mib(read('nodejs_heap_size_used_bytes'))} of ${mib(read('nodejs_heap_size_total_bytes'))}, of which new space ${mib(space('new'))}; external ${mib(read('nodejs_external_memory_bytes'))})`;
+  };
+  await sleep(5_000);
+  figure('RSS, 0 synced objects', await memory());
+  await snapshot('0 objects');
+
+  const meter = cpuMeter({ operator: pid, apiserver: apiserverPid });
+  let convergeSeconds = 0;
+  let created = 0;
+  const before = await scrapeApiRequests(plane);
+  for (const target of [first, N]) {
+    const batch = target - created;
+    progress(`creating ${batch} objects (${created} → ${target})`);
+    const started = performance.now();
+    await createObjects(ns, 'sc', created, batch);
+    await untilSynced(cache, target, `converge to ${target}`);
+    const seconds = (performance.now() - started) / 1000;
+    convergeSeconds += seconds;
+    created = target;
+    const cpu = meter.lap();
+    figure(`converge ${batch} new objects (${target} total), unlimited quota`, `${seconds.toFixed(1)} s = ${(batch / seconds).toFixed(1)} objects/s; CPU operator ${cpu.operator?.toFixed(0)} s + apiserver ${cpu.apiserver?.toFixed(0)} s of ${(seconds * 2).toFixed(0)} core-s`);
+    await sleep(10_000);
+    global.gc?.();
+    figure(`RSS, ${target} synced objects`, await memory());
+    await snapshot(`${target} objects`);
+    meter.lap();
+    await sleep(IDLE_S * 1000);
+    const idle = meter.lap();
+    figure(`idle CPU, ${target} synced (${IDLE_S} s window)`, `${(((idle.operator ?? 0) / IDLE_S) * 100).toFixed(2)} % of a core`);
+  }
+  const after = await scrapeApiRequests(plane);
+  figure('converge, all new objects', `${(N / convergeSeconds).toFixed(1)} objects/s`);
+  const delta = after.minus(before);
+  // The bench itself made N creates (its LIST and WATCH came before `before`); the rest is the operator.
+  const operatorRequests = delta.total - N;
+  figure('apiserver requests per new object (operator)', `${(operatorRequests / N).toFixed(2)} (${delta.without('POST imageshares').describe(N)})`);
+  await latencyPhase(ns, cache);
+  await op.stop();
+  await cache.stop();
+}
+
+async function latencyPhase(ns: string, cache: ImageShareInformer): Promise<void> {
+  progress(`latency: ${PATCHES} spec patches with ${N} idle objects`);
+  await emu.admin.clearCalls();
+  const latencies: number[] = [];
+  for (let p = 0; p < PATCHES; p++) {
+    const i = Math.floor((p * N) / PATCHES);
+    const name = `sc-${i}`;
+    const accounts = [...POOL.slice(i % 10, (i % 10) + M - 1), POOL[59] ?? ''];
+    const sent = Date.now();
+    await api.patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name, body: { spec: { accounts } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    for (;;) {
+      const log = await emu.admin.calls();
+      const modify = log.calls.find((c) => c.action === 'ModifyImageSharePermission' && c.imageId === imageId('sc', i) && Date.parse(c.at) >= sent);
+      if (modify !== undefined) {
+        latencies.push(Date.parse(modify.at) - sent);
+        break;
+      }
+      await sleep(5);
+    }
+    await emu.admin.clearCalls();
+    await sleep(100);
+  }
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number): number => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? Number.NaN;
+  figure(`reaction latency, spec patch → Modify call (${N} idle)`, `p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${latencies.at(-1)} ms over ${latencies.length}`);
+  void cache;
+}

@@ -240,7 +240,7 @@ export class SafetyWorld {
           for (const w of st.pendingWrites ?? []) if (w.action === 'Grant' && w.account) this.intended.add(w.account);
           return s.patchStatus(o, st);
         }),
-      list: () => s.list(),
+      claimants: (regionId, imageId) => s.claimants(regionId, imageId),
     };
   }
 

@@ -21,12 +21,16 @@ export interface OperatorOptions {
   accessKeySecret: string;
   namespaces?: string[];
   extraArgs?: string[];
+  /** The script to run; default src/main.ts (the benchmark runs the built dist/main.js, as the image does). */
+  entry?: string;
   /** Also written to the log file; defaults to a temp dir. */
   logPath?: string;
 }
 
 export interface OperatorProcess {
   readonly logPath: string;
+  /** The operator's process id (for the benchmark's CPU and memory readings). */
+  readonly pid: number | undefined;
   readonly healthPort: number;
   readonly metricsPort: number;
   readonly exited: Promise<number | null>;
@@ -45,7 +49,7 @@ export interface OperatorProcess {
 export async function startOperator(opts: OperatorOptions): Promise<OperatorProcess> {
   const logPath = opts.logPath ?? join(mkdtempSync(join(tmpdir(), 'imageshare-operator-')), 'operator.log');
   const args = [
-    join(ROOT, 'src', 'main.ts'),
+    opts.entry ?? join(ROOT, 'src', 'main.ts'),
     '--kubeconfig', opts.kubeconfig,
     '--ecs-endpoint', opts.ecsEndpoint,
     '--ecs-protocol', 'http',
@@ -78,6 +82,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
   const ports = await waitForListening(logs, exited, rawLog);
   return {
     logPath,
+    pid: child.pid,
     ...ports,
     exited,
     logs,

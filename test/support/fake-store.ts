@@ -80,6 +80,10 @@ export class FakeStore implements ImageShareStore {
     return [...this.objects.values()].map((o) => structuredClone(o));
   }
 
+  claimants(regionId: string, imageId: string): ImageShare[] {
+    return this.list().filter((o) => o.spec.regionId === regionId && o.spec.imageId === imageId);
+  }
+
   must(namespace: string, name: string): ImageShare {
     const obj = this.objects.get(`${namespace}/${name}`);
     if (!obj) throw new Error(`no object ${namespace}/${name}`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { defaultControllerRateLimiter } from '../../src/runtime/rate-limiter.ts';
+import { CallPriority, currentCallPriority } from '../../src/runtime/call-priority.ts';
+import { cloudControllerRateLimiter, defaultControllerRateLimiter } from '../../src/runtime/rate-limiter.ts';
 import { TerminalError } from '../../src/runtime/terminal-error.ts';
 import { type ReconcileObservation, WorkQueue } from '../../src/runtime/workqueue.ts';
 import { FakeClock, settle } from './fake-clock.ts';
@@ -147,6 +148,81 @@ describe('rate limiter: per-key exponential backoff max-of a global token bucket
 
   it('rejects nonsensical settings', () => {
     expect(() => defaultControllerRateLimiter(new FakeClock(), { qps: 0 })).toThrow(RangeError);
+  });
+
+  it.each([
+    { why: 'a zero jitter draw still waits 1 s: a failed cloud call is never retried hot', random: 0, delays: [1_000, 1_000, 1_000, 1_000] },
+    { why: 'the ceiling doubles from 1 s', random: 0.999, delays: [1_000, 1_998, 3_996, 7_992] },
+  ])('the cloud limiter: $why', ({ random, delays }) => {
+    const rl = cloudControllerRateLimiter(new FakeClock(), () => random);
+    expect(Array.from({ length: 4 }, () => rl.when('k'))).toEqual(delays);
+  });
+
+  it('the cloud limiter caps at 60 s', () => {
+    const rl = cloudControllerRateLimiter(new FakeClock(), () => 0.999);
+    const delays = Array.from({ length: 12 }, () => rl.when('k'));
+    expect(Math.max(...delays)).toBeLessThanOrEqual(60_000);
+    expect(delays.at(-1)).toBe(59_940);
+  });
+
+  it('the WorkQueue default limiter is the cloud one: the first retry of a failure waits >= 1 s', async () => {
+    const clock = new FakeClock();
+    const seen: ReconcileObservation[] = [];
+    const queue = new WorkQueue({ clock, onReconcile: (o) => seen.push(o) });
+    const running = queue.run(async () => {
+      throw new Error('ECS unavailable');
+    }, 1);
+    queue.add('ns/a');
+    await settle();
+    expect(seen[0]?.requeueInMs).toBeGreaterThanOrEqual(1_000);
+    queue.shutdown();
+    await running;
+  });
+});
+
+describe('WorkQueue: call priority of a run', () => {
+  it.each([
+    { why: 'an event (add) is a change someone waits for', enqueue: (q: WorkQueue) => q.add('ns/a'), priorities: [CallPriority.Urgent] },
+    { why: 'a timer (resync or retry) is background work', enqueue: (q: WorkQueue) => q.addAfter('ns/a', 1_000), priorities: [CallPriority.Background] },
+    {
+      why: 'an event while the resync timer waits runs urgent at once; the timer still brings its own background run',
+      enqueue: (q: WorkQueue) => {
+        q.addAfter('ns/a', 500);
+        q.add('ns/a');
+      },
+      priorities: [CallPriority.Urgent, CallPriority.Background],
+    },
+  ])('$why', async ({ enqueue, priorities }) => {
+    const { clock, queue } = newQueue();
+    const seen: string[] = [];
+    const running = queue.run(async () => {
+      await Promise.resolve(); // the context must survive awaits inside the handler
+      seen.push(currentCallPriority());
+    }, 1);
+    enqueue(queue);
+    await clock.advance(2_000);
+    expect(seen).toEqual(priorities);
+    queue.shutdown();
+    await running;
+  });
+
+  it('an event for a key that a timer already queued (waiting for a worker) makes that one run urgent', async () => {
+    const { clock, queue } = newQueue();
+    const seen: string[] = [];
+    let release: () => void = () => undefined;
+    const running = queue.run(async (key) => {
+      seen.push(`${key}:${currentCallPriority()}`);
+      if (key === 'ns/busy') await new Promise<void>((r) => (release = r));
+    }, 1);
+    queue.add('ns/busy'); // occupies the only worker
+    queue.addAfter('ns/a', 100);
+    await clock.advance(200); // ns/a is queued by its timer, waiting for the worker
+    queue.add('ns/a'); // deduplicated into the waiting entry, but upgrades it
+    release();
+    await clock.advance(10);
+    expect(seen).toEqual(['ns/busy:urgent', 'ns/a:urgent']);
+    queue.shutdown();
+    await running;
   });
 });
 

@@ -1,0 +1,64 @@
+// What the informer cache keeps of an ImageShare. The reconcile re-reads the object with a GET before acting, so
+// the cache only serves the event filter (generation, deletion, finalizers, the reconcile-request annotation), the
+// one-image-one-owner index (spec.regionId/imageId, uid, creationTimestamp, namespace/name, deletionTimestamp) and
+// the objects gauge (the Ready condition). Everything else is dropped on arrival: managedFields (often the largest
+// part of an object), the last-applied-configuration annotation, labels, and the observed status lists.
+import type { ImageShare, ImageShareStatus, ObjectMeta } from '../api/types.ts';
+
+/** The only annotation the controller reads from the cache: the manual reconcile trigger. */
+export const KEPT_ANNOTATIONS = ['ecs.alicloud.dev/reconcile-requested-at'] as const;
+
+/** Status fields a cached object keeps: what decides ownership, cleanup and the Ready gauge. */
+export const KEPT_STATUS_FIELDS = [
+  'observedGeneration',
+  'conditions',
+  'managedAccounts',
+  'managedCommunity',
+  'pendingGrants',
+  'pendingPublish',
+] as const;
+
+const KEPT_METADATA = [
+  'name',
+  'namespace',
+  'uid',
+  'generation',
+  'resourceVersion',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'finalizers',
+] as const satisfies readonly (keyof ObjectMeta)[];
+
+/**
+ * A new object with only the fields listed above; `raw` is not modified. Never throws on odd input (missing
+ * metadata or status stay missing), so a malformed watch event cannot break the informer.
+ */
+export function leanImageShare(raw: ImageShare): ImageShare {
+  const lean: ImageShare = {
+    apiVersion: raw.apiVersion,
+    kind: raw.kind,
+    metadata: leanMetadata(raw.metadata ?? ({} as ObjectMeta)),
+    spec: raw.spec,
+  };
+  if (raw.status !== undefined) lean.status = leanStatus(raw.status);
+  return lean;
+}
+
+function leanMetadata(m: ObjectMeta): ObjectMeta {
+  const out: Record<string, unknown> = {};
+  for (const k of KEPT_METADATA) if (m[k] !== undefined) out[k] = m[k];
+  const annotations: Record<string, string> = {};
+  for (const k of KEPT_ANNOTATIONS) {
+    const v = m.annotations?.[k];
+    if (v !== undefined) annotations[k] = v;
+  }
+  if (Object.keys(annotations).length > 0) out.annotations = annotations;
+  return out as unknown as ObjectMeta;
+}
+
+function leanStatus(s: ImageShareStatus): ImageShareStatus {
+  const source = s as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of KEPT_STATUS_FIELDS) if (source[k] !== undefined) out[k] = source[k];
+  return out as ImageShareStatus;
+}

@@ -1,0 +1,26 @@
+// Starts the real operator process for the benchmark: the integration harness's startOperator with the emulator
+// as its cloud and one watched namespace, running the compiled dist/main.js as the container image does (running
+// src/main.ts would add Node's TypeScript stripping to every memory figure).
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ControlPlane } from '../harness/control-plane.ts';
+import { type OperatorProcess, startOperator } from '../harness/operator.ts';
+
+export function startBenchOperator(
+  plane: ControlPlane,
+  ecsEndpoint: string,
+  key: { accessKeyId: string; accessKeySecret: string },
+  namespace: string,
+  extraArgs: string[],
+): Promise<OperatorProcess> {
+  return startOperator({
+    entry: join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'main.js'),
+    kubeconfig: plane.kubeconfigPath,
+    ecsEndpoint,
+    accessKeyId: key.accessKeyId,
+    accessKeySecret: key.accessKeySecret,
+    namespaces: [namespace],
+    // info, not debug: one line per reconcile is enough, and the harness waits for the info line with the ports.
+    extraArgs: ['--log-level', 'info', ...extraArgs],
+  });
+}
