@@ -28,7 +28,10 @@ export const PatternMessage = {
   resyncInterval: 'resyncInterval must be a Go duration such as 10m or 1h30m (units ns, us, ms, s, m, h)',
 } as const;
 
-/** One problem: the field path as the apiserver names it (`spec.accounts[0]`, or `` for the whole object). */
+/**
+ * One problem: the field path as the apiserver names it (`spec.accounts[0]`, or `` for the whole object). Like the
+ * apiserver, a string over its maximum length is reported as too long only, not also as not matching its pattern.
+ */
 export interface FieldProblem {
   field: string;
   message: string;
@@ -128,7 +131,7 @@ function requiredPattern(p: FieldProblem[], spec: Obj, key: string, re: RegExp, 
   else if (typeof v !== 'string') p.push({ field, message: 'must be a string' });
   else {
     if (v.length > max) p.push({ field, message: `may not be more than ${max} characters` });
-    if (!re.test(v)) p.push({ field, message });
+    else if (!re.test(v)) p.push({ field, message });
   }
 }
 
@@ -148,7 +151,7 @@ function validateAccounts(accounts: unknown): FieldProblem[] {
     if (typeof a !== 'string') p.push({ field, message: 'must be a string: quote account IDs ("1234567890123456")' });
     else {
       if (a.length > 20) p.push({ field, message: 'may not be more than 20 characters' });
-      if (!ACCOUNT.test(a)) p.push({ field, message: PatternMessage.account });
+      else if (!ACCOUNT.test(a)) p.push({ field, message: PatternMessage.account });
     }
     if (seen.has(a)) p.push({ field, message: `duplicate value ${JSON.stringify(a)}` });
     seen.add(a);
@@ -175,7 +178,7 @@ function validateRoleArn(arn: unknown): FieldProblem[] {
   if (typeof arn !== 'string') return [{ field, message: 'must be a string' }];
   const p: FieldProblem[] = [];
   if (arn.length > 512) p.push({ field, message: 'may not be more than 512 characters' });
-  if (!ROLE_ARN.test(arn)) p.push({ field, message: PatternMessage.roleArn });
+  else if (!ROLE_ARN.test(arn)) p.push({ field, message: PatternMessage.roleArn });
   return p;
 }
 
@@ -189,7 +192,7 @@ function validateSecretRef(ref: unknown): FieldProblem[] {
   else {
     if (ref.name.length < 1) p.push({ field, message: 'must be at least 1 character' });
     if (ref.name.length > 253) p.push({ field, message: 'may not be more than 253 characters' });
-    if (!DNS_SUBDOMAIN.test(ref.name)) p.push({ field, message: PatternMessage.secretName });
+    else if (!DNS_SUBDOMAIN.test(ref.name)) p.push({ field, message: PatternMessage.secretName });
   }
   return p;
 }

@@ -109,11 +109,11 @@ const badDurations: Array<[string, unknown, string]> = [
 ];
 
 const INVALID_ROWS: ValidateRow[] = [
-  ...badAccounts.map(([why, v]): ValidateRow => ({ why: `an account ID with ${why}`, doc: withSpec({ accounts: [v] }), field: 'spec.accounts[0]', message: ACCOUNT })),
+  ...badAccounts.map(([why, v]): ValidateRow => ({ why: `an account ID with ${why}`, doc: withSpec({ accounts: [v] }), field: 'spec.accounts[0]', message: why === '21 digits' ? 'more than 20' : ACCOUNT })),
   { why: 'an account ID as a YAML number (precision is lost)', doc: withSpec({ accounts: [1234567890123456] }), field: 'spec.accounts[0]', message: 'must be a string' },
   { why: 'a null account ID', doc: withSpec({ accounts: [null] }), field: 'spec.accounts[0]', message: 'must be a string' },
   ...badRegions.map(([why, v]): ValidateRow => ({ why: `a region ID with ${why}`, doc: withSpec({ regionId: v }), field: 'spec.regionId', message: why === '65 characters' ? 'more than 64' : REGION })),
-  ...badImages.map(([why, v]): ValidateRow => ({ why: `an image ID with ${why}`, doc: withSpec({ imageId: v }), field: 'spec.imageId', message: IMAGE })),
+  ...badImages.map(([why, v]): ValidateRow => ({ why: `an image ID with ${why}`, doc: withSpec({ imageId: v }), field: 'spec.imageId', message: why.startsWith('41') ? 'more than 42' : IMAGE })),
   ...badRoles.map(([why, v]): ValidateRow => ({ why: `a role ARN with ${why}`, doc: role(v), field: 'spec.credentials.roleArn', message: why.endsWith('characters') ? 'more than 512' : ROLE })),
   ...badSecretNames.map(([why, v]): ValidateRow => ({ why: `a Secret name with ${why}`, doc: secret({ name: v }), field: 'spec.credentials.secretRef.name', message: why === '254 characters' ? 'more than 253' : SECRET })),
   { why: 'an empty Secret name', doc: secret({ name: '' }), field: 'spec.credentials.secretRef.name', message: 'at least 1' },
