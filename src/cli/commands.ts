@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import type { ImageShare } from '../api/types.ts';
 import { type FieldProblem, formatProblem, looksLikeImageShare, validateImageShareFields } from '../api/validate.ts';
 import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
+import { FLAGS } from '../config.ts';
 import type { CloudCredentials, ImageSharingFactory } from '../cloud/port.ts';
 import { describePlan } from '../reconcile/compute-status.ts';
 import { parseDuration } from '../reconcile/duration.ts';
@@ -26,6 +27,8 @@ export interface CliIo {
   err: (text: string) => void;
   /** Overrides the cloud for tests; default: the real SDK with the flags' endpoint. */
   cloud?: ImageSharingFactory;
+  /** Where the --ecs-* defaults come from (the operator's env vars, e.g. IMAGESHARE_ECS_ENDPOINT); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function isCliCommand(argv: readonly string[]): boolean {
@@ -42,6 +45,7 @@ const USAGE = `Usage:
                            [--ecs-timeout 10s] [--output text|json|markdown]
       Validates, then reads each image's share list from ECS and prints the writes Apply would make, in order.
       --output markdown prints a table for a pull-request comment.
+      The --ecs-* flags default to the operator's IMAGESHARE_ECS_ENDPOINT, _PROTOCOL and _TIMEOUT variables.
       Credentials: the @alicloud/credentials default chain (e.g. ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET), or the
       object's credentials.roleArn assumed from it. A credentials.secretRef cannot be read offline: the default
       identity is used instead and the output says so. Additive revokes depend on status.managedAccounts in the
@@ -65,15 +69,17 @@ type Values = Record<string, string | string[] | boolean | undefined>;
 
 /** Parses the flags; a string is the usage error to print (exit 2), undefined means --help was printed (exit 0). */
 function parseFlags(command: string, rest: readonly string[], io: CliIo): Values | string | undefined {
+  const env = io.env ?? process.env;
+  const fromEnv = (flag: 'ecs-protocol' | 'ecs-timeout') => env[FLAGS[flag].env] || FLAGS[flag].def;
   let values: Values;
   try {
     ({ values } = parseArgs({
       args: [...rest],
       options: {
         file: { type: 'string', short: 'f', multiple: true },
-        'ecs-endpoint': { type: 'string' },
-        'ecs-protocol': { type: 'string', default: 'https' },
-        'ecs-timeout': { type: 'string', default: '10s' },
+        'ecs-endpoint': { type: 'string', ...(env[FLAGS['ecs-endpoint'].env] ? { default: env[FLAGS['ecs-endpoint'].env] } : {}) },
+        'ecs-protocol': { type: 'string', default: fromEnv('ecs-protocol') },
+        'ecs-timeout': { type: 'string', default: fromEnv('ecs-timeout') },
         output: { type: 'string', default: 'text' },
         help: { type: 'boolean', short: 'h' },
       },
