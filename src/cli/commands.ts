@@ -122,11 +122,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const results = validateAll(found);
   const invalid = results.filter((r) => !r.valid).length;
   if (command === 'validate') {
-    reportValidation(results, findDuplicateClaims(claimSources(found)), output, io);
+    reportValidation(results, { duplicates: findDuplicateClaims(claimSources(found)), output, verbose: true }, io);
     return invalid > 0 ? 1 : 0;
   }
   if (invalid > 0) {
-    reportValidation(results, [], OutputFormat.Text, io, false);
+    reportValidation(results, { duplicates: [], output: OutputFormat.Text, verbose: false }, io);
     return 1;
   }
   return plan(found.map((f) => f.doc as ImageShare), values, io);
@@ -152,13 +152,14 @@ function duplicateProblems(object: string, source: string, duplicates: readonly 
     .map((d) => ({ field: 'spec.imageId', message: duplicateMessage(d) }));
 }
 
-function reportValidation(
-  results: readonly ValidationResult[],
-  duplicates: readonly DuplicateClaim[],
-  output: OutputFormat,
-  io: CliIo,
-  verbose = true,
-): void {
+interface ReportOptions {
+  duplicates: readonly DuplicateClaim[];
+  output: OutputFormat;
+  /** Also list the valid objects (validate does; plan only reports what stops it). */
+  verbose: boolean;
+}
+
+function reportValidation(results: readonly ValidationResult[], { duplicates, output, verbose }: ReportOptions, io: CliIo): void {
   const invalid = results.filter((r) => !r.valid).length;
   if (output === OutputFormat.Json) {
     io.out(`${JSON.stringify({ objects: results, duplicates, summary: { valid: results.length - invalid, invalid } }, null, 2)}\n`);

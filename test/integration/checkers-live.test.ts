@@ -12,6 +12,7 @@ import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { kstatus } from '../harness/kstatus.ts';
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
+import { assertKstatusShape } from '../support/safety.ts';
 import { accounts, OWNER_KEY, operatorWorld, REGION } from './operator-world.ts';
 
 const IMAGES = ['m-livesync001', 'm-liveprog001', 'm-liveplan001', 'm-liveplan002', 'm-livesusp001', 'm-livedup0001', 'm-livedel0001'];
@@ -47,6 +48,7 @@ function waitCondition(name: string, type: string, reason?: string): Promise<Ima
       if (o.status?.observedGeneration !== o.metadata.generation || !matches) {
         throw new Error(`${name}: ${type} is ${c?.status}/${c?.reason} at generation ${o.status?.observedGeneration}/${o.metadata.generation}`);
       }
+      assertKstatusShape(o.status, o.metadata.generation ?? 0);
       return o;
     },
     { timeoutMs: 45_000 },
