@@ -1,6 +1,10 @@
 // Jest runs TypeScript ESM through @swc/jest (no type-checking: `npm run typecheck` does that with tsc).
-// See docs/adr/0001-esm-node24-jest-swc.md. Three projects: unit (pure logic, fakes allowed), contract (real
-// @alicloud SDK against the ECS emulator over HTTP) and integration (real kube-apiserver + etcd + emulator).
+// See docs/adr/0001-esm-node24-jest-swc.md and docs/adr/0015-ecosystem-checkers-from-go-modules.md. Four projects:
+//   unit         pure logic, fakes allowed; needs nothing built (no Go, no helm), finishes in well under a minute
+//   contract     the real @alicloud SDK against the ECS emulator over HTTP
+//   checkers     our output judged by the ecosystem's own code: Argo CD's Lua VM, kstatus, kubeconform (Go helpers
+//                from test/tools/build.sh, built once by the global setup, about a minute cold)
+//   integration  real kube-apiserver + etcd + emulator, helm-rendered chart (control plane from test/control-plane)
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
 };
@@ -14,9 +18,15 @@ export default {
     { ...base, displayName: 'contract', testMatch: ['<rootDir>/test/contract/**/*.test.ts'] },
     {
       ...base,
+      displayName: 'checkers',
+      testMatch: ['<rootDir>/test/checkers/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/harness/go-helpers-setup.ts',
+    },
+    {
+      ...base,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/harness/global-setup.ts',
+      globalSetup: '<rootDir>/test/harness/integration-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
     },
   ],

@@ -1,7 +1,7 @@
 -- Argo CD health check for ecs.alicloud.dev/ImageShare (argocd-cm key
 -- resource.customizations.health.ecs.alicloud.dev_ImageShare; the copy in argocd-cm.yaml must stay identical,
--- test/unit/argocd-health.test.ts checks it). Argo CD runs it in gopher-lua (Lua 5.1) with only the base
--- functions, so it uses nothing but tostring, tonumber and ipairs.
+-- test/checkers/argocd-health.test.ts checks it). Argo CD runs it in gopher-lua (Lua 5.1) with only the base,
+-- table and os.time/date libraries (no string, math or io), so it uses only tostring, tonumber and ipairs.
 --   generation not yet observed (status or Ready)   -> Progressing
 --   Stalled=True                                    -> Degraded, "<reason>: <message>"
 --   spec.suspend / Ready reason Suspended           -> Suspended

@@ -1,7 +1,9 @@
 // Offline validation of ImageShare manifests with the same rules the CRD enforces at admission (schema patterns,
-// enums, limits and CEL rules), so a pull request can be checked without a cluster. test/integration/validate.test.ts
-// keeps the two in agreement by sending the same manifests to a real kube-apiserver.
-import { API_VERSION, DeletionPolicy, KIND, Mode, SharePolicy, SPEC_FIELDS } from './types.ts';
+// enums, limits, CEL rules and kubectl's strict field validation), so a pull request can be checked without a
+// cluster. Pattern-checked fields report the same worded message as the CRD's CEL rule for that field.
+// test/integration/validate.test.ts keeps the two in agreement by sending a corpus of manifests to a real
+// kube-apiserver and comparing verdicts, fields and messages.
+import { API_VERSION, DeletionPolicy, GROUP, KIND, Mode, SharePolicy, SPEC_FIELDS } from './types.ts';
 
 const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 const IMAGE = /^m-[a-z0-9]{8,40}$/;
@@ -11,88 +13,196 @@ const ROLE_ARN = /^acs:ram::[0-9]+:role\/.+$/;
 const DURATION = /^([0-9]+([.][0-9]+)?(ns|us|µs|ms|s|m|h))+$/;
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
+/**
+ * The worded messages of the CRD's CEL rules for pattern-checked fields (crds/imageshare.yaml, folded to one line).
+ * The apiserver prints these after the field path; test/unit/validate.test.ts checks they match the CRD text.
+ */
+export const PatternMessage = {
+  regionId:
+    'regionId must be an Alibaba Cloud region ID: lower-case letters, then dash-separated groups of lower-case letters or digits, for example cn-hangzhou or ap-southeast-1',
+  imageId: 'imageId must be a custom image ID: m- followed by 8 to 40 lower-case letters or digits, for example m-bp18ygjuqnwhechc1234',
+  account: 'an account ID is 1 to 20 decimal digits without a leading zero, for example 1234567890123456',
+  secretName: "secretRef.name must be a Secret name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+  roleArn:
+    'roleArn must be a RAM role ARN of the form acs:ram::<account ID>:role/<role name>, for example acs:ram::1234567890123456:role/image-sharer',
+  resyncInterval: 'resyncInterval must be a Go duration such as 10m or 1h30m (units ns, us, ms, s, m, h)',
+} as const;
+
+/**
+ * One problem: the field path as the apiserver names it (`spec.accounts[0]`, or `` for the whole object). Like the
+ * apiserver, a string over its maximum length is reported as too long only, not also as not matching its pattern.
+ */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Every problem with `doc` as an ImageShare, as "field: what is wrong" sentences; empty when it is valid. */
-export function validateImageShare(doc: unknown): string[] {
-  if (!isObj(doc)) return ['the document is not an object'];
-  const problems: string[] = [];
-  if (doc.apiVersion !== API_VERSION) problems.push(`apiVersion: must be ${API_VERSION}`);
-  if (doc.kind !== KIND) problems.push(`kind: must be ${KIND}`);
-  const meta = isObj(doc.metadata) ? doc.metadata : {};
-  if (typeof meta.name !== 'string' || !DNS_SUBDOMAIN.test(meta.name) || meta.name.length > 253) {
-    problems.push('metadata.name: must be a lowercase DNS subdomain name');
-  }
-  if (!isObj(doc.spec)) return [...problems, 'spec: Required value'];
-  return [...problems, ...validateSpec(doc.spec)];
+const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+// ObjectMeta's fields: kubectl's strict field validation rejects anything else in metadata too.
+const METADATA_FIELDS = new Set([
+  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
+  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers',
+  'managedFields',
+]);
+
+/**
+ * Whether `doc` is meant to be an ImageShare: the right kind, or our API group, or a kind that differs from
+ * ImageShare only in case or plural. Such a document is validated (and a wrong kind reported) rather than skipped.
+ */
+export function looksLikeImageShare(doc: unknown): boolean {
+  if (!isObj(doc)) return false;
+  const kind = typeof doc.kind === 'string' ? doc.kind.toLowerCase() : '';
+  const group = typeof doc.apiVersion === 'string' ? doc.apiVersion.split('/')[0] : '';
+  return kind === 'imageshare' || kind === 'imageshares' || group === GROUP;
 }
 
-function validateSpec(spec: Obj): string[] {
-  const p: string[] = [];
-  for (const key of Object.keys(spec)) if (!(key in SPEC_FIELDS)) p.push(`spec.${key}: unknown field`);
-  requiredPattern(p, spec, 'regionId', REGION, 64);
-  requiredPattern(p, spec, 'imageId', IMAGE, 42);
+/** Every problem with `doc` as an ImageShare, as "field: what is wrong" sentences; empty when it is valid. */
+export function validateImageShare(doc: unknown): string[] {
+  return validateImageShareFields(doc).map(formatProblem);
+}
+
+export function formatProblem(p: FieldProblem): string {
+  return p.field === '' ? p.message : `${p.field}: ${p.message}`;
+}
+
+/** Every problem with `doc` as an ImageShare, with the apiserver's field paths; empty when it is valid. */
+export function validateImageShareFields(doc: unknown): FieldProblem[] {
+  if (!isObj(doc)) return [{ field: '', message: 'the document is not an object' }];
+  const p: FieldProblem[] = [];
+  if (doc.apiVersion !== API_VERSION) p.push({ field: 'apiVersion', message: `must be ${API_VERSION}, got ${JSON.stringify(doc.apiVersion ?? null)}` });
+  if (doc.kind !== KIND) {
+    p.push({ field: 'kind', message: `must be ${KIND} (kinds are case-sensitive), got ${JSON.stringify(doc.kind ?? null)}` });
+  }
+  unknownFields(p, '', doc, ROOT_FIELDS);
+  p.push(...validateMetadata(doc.metadata));
+  if (doc.spec === undefined) p.push({ field: 'spec', message: 'Required value' });
+  else if (!isObj(doc.spec)) p.push({ field: 'spec', message: 'must be an object' });
+  else p.push(...validateSpec(doc.spec));
+  return p;
+}
+
+function unknownFields(p: FieldProblem[], prefix: string, obj: Obj, known: ReadonlySet<string>): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.has(key)) p.push({ field: `${prefix}${key}`, message: 'unknown field (misspelled, or not in this API version)' });
+  }
+}
+
+function validateMetadata(meta: unknown): FieldProblem[] {
+  if (!isObj(meta)) return [{ field: 'metadata.name', message: 'Required value' }];
+  const p: FieldProblem[] = [];
+  unknownFields(p, 'metadata.', meta, METADATA_FIELDS);
+  if (meta.name === undefined) p.push({ field: 'metadata.name', message: 'Required value' });
+  else if (typeof meta.name !== 'string' || meta.name.length > 253 || !DNS_SUBDOMAIN.test(meta.name)) {
+    p.push({ field: 'metadata.name', message: 'must be a lower-case DNS subdomain name (letters, digits, - and .)' });
+  }
+  return p;
+}
+
+function validateSpec(spec: Obj): FieldProblem[] {
+  const p: FieldProblem[] = [];
+  unknownFields(p, 'spec.', spec, new Set(Object.keys(SPEC_FIELDS)));
+  requiredPattern(p, spec, 'regionId', REGION, 64, PatternMessage.regionId);
+  requiredPattern(p, spec, 'imageId', IMAGE, 42, PatternMessage.imageId);
   p.push(...validateAccounts(spec.accounts));
   for (const key of ['community', 'suspend'] as const) {
-    if (spec[key] !== undefined && typeof spec[key] !== 'boolean') p.push(`spec.${key}: must be true or false`);
+    if (spec[key] !== undefined && typeof spec[key] !== 'boolean') p.push({ field: `spec.${key}`, message: 'must be true or false' });
   }
   oneOf(p, spec, 'sharePolicy', Object.values(SharePolicy));
   oneOf(p, spec, 'deletionPolicy', Object.values(DeletionPolicy));
   oneOf(p, spec, 'mode', Object.values(Mode));
   if (spec.community === true && Array.isArray(spec.accounts) && spec.accounts.length > 0) {
-    p.push(
-      `spec: community: true cannot be combined with accounts: a community image is already visible to every account in ${String(spec.regionId)}, and ECS refuses to share it with specific accounts`,
-    );
+    p.push({
+      field: 'spec.accounts',
+      message: `community: true cannot be combined with a non-empty accounts list: a community image is already visible to every account in region ${String(spec.regionId)}`,
+    });
   }
   if (spec.credentials !== undefined) p.push(...validateCredentials(spec.credentials));
   if (spec.resyncInterval !== undefined) p.push(...validateResync(spec.resyncInterval));
   return p;
 }
 
-function requiredPattern(p: string[], spec: Obj, key: string, re: RegExp, max: number): void {
+function requiredPattern(p: FieldProblem[], spec: Obj, key: string, re: RegExp, max: number, message: string): void {
   const v = spec[key];
-  if (v === undefined) p.push(`spec.${key}: Required value`);
-  else if (typeof v !== 'string' || v.length > max || !re.test(v)) p.push(`spec.${key}: "${String(v)}" should match '${re.source}'`);
+  const field = `spec.${key}`;
+  if (v === undefined) p.push({ field, message: 'Required value' });
+  else if (typeof v !== 'string') p.push({ field, message: 'must be a string' });
+  else {
+    if (v.length > max) p.push({ field, message: `may not be more than ${max} characters` });
+    else if (!re.test(v)) p.push({ field, message });
+  }
 }
 
-function oneOf(p: string[], spec: Obj, key: string, allowed: readonly string[]): void {
+function oneOf(p: FieldProblem[], spec: Obj, key: string, allowed: readonly string[]): void {
   const v = spec[key];
-  if (v !== undefined && !allowed.includes(v as string)) p.push(`spec.${key}: must be one of ${allowed.join(', ')}`);
+  if (v !== undefined && !allowed.includes(v as string)) p.push({ field: `spec.${key}`, message: `must be one of ${allowed.join(', ')}` });
 }
 
-function validateAccounts(accounts: unknown): string[] {
+function validateAccounts(accounts: unknown): FieldProblem[] {
   if (accounts === undefined) return [];
-  if (!Array.isArray(accounts)) return ['spec.accounts: must be a list of account IDs'];
-  const p: string[] = [];
-  if (accounts.length > 50) p.push(`spec.accounts: at most 50 accounts, got ${accounts.length}`);
+  if (!Array.isArray(accounts)) return [{ field: 'spec.accounts', message: 'must be a list of account IDs' }];
+  const p: FieldProblem[] = [];
+  if (accounts.length > 50) p.push({ field: 'spec.accounts', message: `at most 50 accounts (the ECS limit per image), got ${accounts.length}` });
   const seen = new Set<unknown>();
   accounts.forEach((a, i) => {
-    if (typeof a !== 'string' || !ACCOUNT.test(a)) p.push(`spec.accounts[${i}]: "${String(a)}" is not an account ID (digits, no leading zero)`);
-    if (seen.has(a)) p.push(`spec.accounts[${i}]: duplicate value "${String(a)}"`);
+    const field = `spec.accounts[${i}]`;
+    if (typeof a !== 'string') p.push({ field, message: 'must be a string: quote account IDs ("1234567890123456")' });
+    else {
+      if (a.length > 20) p.push({ field, message: 'may not be more than 20 characters' });
+      else if (!ACCOUNT.test(a)) p.push({ field, message: PatternMessage.account });
+    }
+    if (seen.has(a)) p.push({ field, message: `duplicate value ${JSON.stringify(a)}` });
     seen.add(a);
   });
   return p;
 }
 
-function validateCredentials(c: unknown): string[] {
-  if (!isObj(c)) return ['spec.credentials: must be an object'];
-  const p: string[] = [];
-  if ((c.secretRef !== undefined) === (c.roleArn !== undefined)) p.push('spec.credentials: set exactly one of secretRef and roleArn');
-  if (c.secretRef !== undefined) {
-    const name = isObj(c.secretRef) ? c.secretRef.name : undefined;
-    if (typeof name !== 'string' || !DNS_SUBDOMAIN.test(name)) p.push('spec.credentials.secretRef.name: must be a Secret name');
+function validateCredentials(c: unknown): FieldProblem[] {
+  if (!isObj(c)) return [{ field: 'spec.credentials', message: 'must be an object' }];
+  const p: FieldProblem[] = [];
+  unknownFields(p, 'spec.credentials.', c, new Set(['secretRef', 'roleArn']));
+  if (c.secretRef !== undefined && c.roleArn !== undefined) {
+    p.push({ field: 'spec.credentials', message: 'credentials.secretRef and credentials.roleArn are mutually exclusive: set exactly one of them.' });
+  } else if (c.secretRef === undefined && c.roleArn === undefined) {
+    p.push({ field: 'spec.credentials', message: "credentials must set exactly one of secretRef or roleArn; omit credentials to use the operator's own identity." });
   }
-  if (c.roleArn !== undefined && (typeof c.roleArn !== 'string' || !ROLE_ARN.test(c.roleArn))) {
-    p.push(`spec.credentials.roleArn: should match '${ROLE_ARN.source}'`);
+  if (c.secretRef !== undefined) p.push(...validateSecretRef(c.secretRef));
+  if (c.roleArn !== undefined) p.push(...validateRoleArn(c.roleArn));
+  return p;
+}
+
+function validateRoleArn(arn: unknown): FieldProblem[] {
+  const field = 'spec.credentials.roleArn';
+  if (typeof arn !== 'string') return [{ field, message: 'must be a string' }];
+  const p: FieldProblem[] = [];
+  if (arn.length > 512) p.push({ field, message: 'may not be more than 512 characters' });
+  else if (!ROLE_ARN.test(arn)) p.push({ field, message: PatternMessage.roleArn });
+  return p;
+}
+
+function validateSecretRef(ref: unknown): FieldProblem[] {
+  if (!isObj(ref)) return [{ field: 'spec.credentials.secretRef', message: 'must be an object' }];
+  const p: FieldProblem[] = [];
+  unknownFields(p, 'spec.credentials.secretRef.', ref, new Set(['name']));
+  const field = 'spec.credentials.secretRef.name';
+  if (ref.name === undefined) p.push({ field, message: 'Required value' });
+  else if (typeof ref.name !== 'string') p.push({ field, message: 'must be a string' });
+  else {
+    if (ref.name.length < 1) p.push({ field, message: 'must be at least 1 character' });
+    if (ref.name.length > 253) p.push({ field, message: 'may not be more than 253 characters' });
+    else if (!DNS_SUBDOMAIN.test(ref.name)) p.push({ field, message: PatternMessage.secretName });
   }
   return p;
 }
 
-function validateResync(v: unknown): string[] {
-  if (typeof v !== 'string' || !DURATION.test(v)) return [`spec.resyncInterval: "${String(v)}" is not a duration like 10m or 1h30m`];
+function validateResync(v: unknown): FieldProblem[] {
+  const field = 'spec.resyncInterval';
+  if (typeof v !== 'string') return [{ field, message: 'must be a string' }];
+  if (!DURATION.test(v)) return [{ field, message: PatternMessage.resyncInterval }];
   let ns = 0;
   for (const m of v.matchAll(/([0-9]+(?:[.][0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) ns += Number(m[1]) * (UNIT_NS[m[2] ?? ''] ?? 0);
-  if (ns < 60e9 || ns > 86_400e9) return [`spec.resyncInterval: must be between 1m and 24h, got ${v}`];
+  if (ns < 60e9 || ns > 86_400e9) return [{ field, message: `resyncInterval must be between 1m and 24h, got ${v}` }];
   return [];
 }

@@ -6,21 +6,29 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { ImageShare } from '../api/types.ts';
-import { validateImageShare } from '../api/validate.ts';
+import { type FieldProblem, formatProblem, looksLikeImageShare, validateImageShareFields } from '../api/validate.ts';
 import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
+import { FLAGS } from '../config.ts';
 import type { CloudCredentials, ImageSharingFactory } from '../cloud/port.ts';
 import { describePlan } from '../reconcile/compute-status.ts';
 import { parseDuration } from '../reconcile/duration.ts';
 import { asCloudError } from '../reconcile/execute-plan.ts';
 import { planShares, planStatus } from '../reconcile/plan-shares.ts';
+import { type DuplicateClaim, duplicateMessage, findDuplicateClaims } from './duplicates.ts';
+import { renderMarkdown } from './plan-markdown.ts';
 
 export const CLI_COMMANDS = ['validate', 'plan'] as const;
+export const OutputFormat = { Text: 'text', Json: 'json', Markdown: 'markdown' } as const;
+export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
+const OUTPUTS: Record<string, readonly OutputFormat[]> = { validate: ['text', 'json'], plan: ['text', 'json', 'markdown'] };
 
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
   /** Overrides the cloud for tests; default: the real SDK with the flags' endpoint. */
   cloud?: ImageSharingFactory;
+  /** Where the --ecs-* defaults come from (the operator's env vars, e.g. IMAGESHARE_ECS_ENDPOINT); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function isCliCommand(argv: readonly string[]): boolean {
@@ -28,11 +36,16 @@ export function isCliCommand(argv: readonly string[]): boolean {
 }
 
 const USAGE = `Usage:
-  imageshare-operator validate -f <file|dir|-> [-f ...]
-      Checks every ImageShare in the manifests against the CRD's rules, offline. Exit 1 if any is invalid.
+  imageshare-operator validate -f <file|dir|-> [-f ...] [--output text|json]
+      Checks every ImageShare in the manifests against the CRD's rules, offline, and reports two manifests that
+      claim the same (regionId, imageId), naming both files and the owner the controller would pick. A document
+      whose kind is a misspelling of ImageShare, or whose apiVersion is in ecs.alicloud.dev, is checked too.
+      Exit 1 if any is invalid.
   imageshare-operator plan -f <file|dir|-> [-f ...] [--ecs-endpoint host:port] [--ecs-protocol https|http]
-                           [--ecs-timeout 10s] [--output text|json]
+                           [--ecs-timeout 10s] [--output text|json|markdown]
       Validates, then reads each image's share list from ECS and prints the writes Apply would make, in order.
+      --output markdown prints a table for a pull-request comment.
+      The --ecs-* flags default to the operator's IMAGESHARE_ECS_ENDPOINT, _PROTOCOL and _TIMEOUT variables.
       Credentials: the @alicloud/credentials default chain (e.g. ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET), or the
       object's credentials.roleArn assumed from it. A credentials.secretRef cannot be read offline: the default
       identity is used instead and the output says so. Additive revokes depend on status.managedAccounts in the
@@ -44,38 +57,60 @@ interface Found {
   doc: unknown;
 }
 
-/** Runs a CLI command and resolves its exit code. Never throws for user errors. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
-  const [command, ...rest] = argv;
-  let values: Record<string, string | string[] | boolean | undefined>;
+/** The verdict on one manifest, as `validate --output json` prints it. */
+export interface ValidationResult {
+  object: string;
+  source: string;
+  valid: boolean;
+  problems: FieldProblem[];
+}
+
+type Values = Record<string, string | string[] | boolean | undefined>;
+
+/** Parses the flags; a string is the usage error to print (exit 2), undefined means --help was printed (exit 0). */
+function parseFlags(command: string, rest: readonly string[], io: CliIo): Values | string | undefined {
+  const env = io.env ?? process.env;
+  const fromEnv = (flag: 'ecs-protocol' | 'ecs-timeout') => env[FLAGS[flag].env] || FLAGS[flag].def;
+  let values: Values;
   try {
     ({ values } = parseArgs({
-      args: rest,
+      args: [...rest],
       options: {
         file: { type: 'string', short: 'f', multiple: true },
-        'ecs-endpoint': { type: 'string' },
-        'ecs-protocol': { type: 'string', default: 'https' },
-        'ecs-timeout': { type: 'string', default: '10s' },
+        'ecs-endpoint': { type: 'string', ...(env[FLAGS['ecs-endpoint'].env] ? { default: env[FLAGS['ecs-endpoint'].env] } : {}) },
+        'ecs-protocol': { type: 'string', default: fromEnv('ecs-protocol') },
+        'ecs-timeout': { type: 'string', default: fromEnv('ecs-timeout') },
         output: { type: 'string', default: 'text' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (err: unknown) {
-    io.err(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
-    return 2;
+    return err instanceof Error ? err.message : String(err);
   }
   if (values.help) {
     io.out(USAGE);
-    return 0;
+    return undefined;
   }
-  const files = (values.file as string[] | undefined) ?? [];
-  if (files.length === 0) {
-    io.err(`${command}: give at least one -f <file|dir|->\n\n${USAGE}`);
+  const allowed = OUTPUTS[command] ?? [];
+  if (!allowed.includes(String(values.output) as OutputFormat)) return `${command}: --output must be one of ${allowed.join(', ')}, got ${String(values.output)}`;
+  if (((values.file as string[] | undefined) ?? []).length === 0) return `${command}: give at least one -f <file|dir|->`;
+  return values;
+}
+
+/** Runs a CLI command and resolves its exit code. Never throws for user errors. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command = '', ...rest] = argv;
+  const values = parseFlags(command, rest, io);
+  if (values === undefined) return 0;
+  if (typeof values === 'string') {
+    io.err(`${values}\n\n${USAGE}`);
     return 2;
   }
+  const output = String(values.output) as OutputFormat;
+  const files = values.file as string[];
   let found: Found[];
   try {
-    found = (await Promise.all(files.map(readManifests))).flat().filter((f) => isImageShare(f.doc));
+    found = (await Promise.all(files.map(readManifests))).flat().filter((f) => looksLikeImageShare(f.doc));
   } catch (err: unknown) {
     io.err(`${command}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
@@ -84,30 +119,65 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(`${command}: no ImageShare objects found in ${files.join(', ')}\n`);
     return 1;
   }
-  const invalid = reportValidation(found, io, command === 'validate');
-  if (command === 'validate' || invalid > 0) return invalid > 0 ? 1 : 0;
+  const results = validateAll(found);
+  const invalid = results.filter((r) => !r.valid).length;
+  if (command === 'validate') {
+    reportValidation(results, { duplicates: findDuplicateClaims(claimSources(found)), output, verbose: true }, io);
+    return invalid > 0 ? 1 : 0;
+  }
+  if (invalid > 0) {
+    reportValidation(results, { duplicates: [], output: OutputFormat.Text, verbose: false }, io);
+    return 1;
+  }
   return plan(found.map((f) => f.doc as ImageShare), values, io);
 }
 
-function reportValidation(found: Found[], io: CliIo, verbose: boolean): number {
-  let invalid = 0;
-  for (const { source, doc } of found) {
-    const problems = validateImageShare(doc);
-    const name = nameOf(doc as ImageShare);
-    if (problems.length > 0) {
-      invalid++;
-      io.out(`✗ ${name} (${source})\n${problems.map((p) => `    ${p}\n`).join('')}`);
-    } else if (verbose) io.out(`✓ ${name} (${source})\n`);
+function claimSources(found: readonly Found[]): Array<{ object: string; source: string; doc: unknown }> {
+  return found.map((f) => ({ object: nameOf(f.doc as ImageShare), source: f.source, doc: f.doc }));
+}
+
+/** Each manifest's own problems plus, for every manifest that would lose a duplicate claim, that claim. */
+export function validateAll(found: readonly Found[]): ValidationResult[] {
+  const duplicates = findDuplicateClaims(claimSources(found));
+  return found.map(({ source, doc }) => {
+    const object = nameOf(doc as ImageShare);
+    const problems = [...validateImageShareFields(doc), ...duplicateProblems(object, source, duplicates)];
+    return { object, source, valid: problems.length === 0, problems };
+  });
+}
+
+function duplicateProblems(object: string, source: string, duplicates: readonly DuplicateClaim[]): FieldProblem[] {
+  return duplicates
+    .filter((d) => d.others.some((o) => o.object === object && o.source === source))
+    .map((d) => ({ field: 'spec.imageId', message: duplicateMessage(d) }));
+}
+
+interface ReportOptions {
+  duplicates: readonly DuplicateClaim[];
+  output: OutputFormat;
+  /** Also list the valid objects (validate does; plan only reports what stops it). */
+  verbose: boolean;
+}
+
+function reportValidation(results: readonly ValidationResult[], { duplicates, output, verbose }: ReportOptions, io: CliIo): void {
+  const invalid = results.filter((r) => !r.valid).length;
+  if (output === OutputFormat.Json) {
+    io.out(`${JSON.stringify({ objects: results, duplicates, summary: { valid: results.length - invalid, invalid } }, null, 2)}\n`);
+    return;
   }
-  if (verbose || invalid > 0) io.out(`${found.length - invalid} valid, ${invalid} invalid\n`);
-  return invalid;
+  for (const r of results) {
+    if (!r.valid) io.out(`✗ ${r.object} (${r.source})\n${r.problems.map((p) => `    ${formatProblem(p)}\n`).join('')}`);
+    else if (verbose) io.out(`✓ ${r.object} (${r.source})\n`);
+  }
+  io.out(`${results.length - invalid} valid, ${invalid} invalid\n`);
 }
 
 async function plan(objects: ImageShare[], values: Record<string, unknown>, io: CliIo): Promise<number> {
   const cloud = io.cloud ?? cloudFromFlags(values);
   const results: Array<Record<string, unknown>> = [];
   for (const obj of objects) results.push(await planOne(obj, cloud));
-  if (values.output === 'json') io.out(`${JSON.stringify(results, null, 2)}\n`);
+  if (values.output === OutputFormat.Json) io.out(`${JSON.stringify(results, null, 2)}\n`);
+  else if (values.output === OutputFormat.Markdown) io.out(renderMarkdown(results));
   else for (const r of results) io.out(renderText(r));
   return results.some((r) => r.error) ? 1 : 0;
 }
@@ -117,6 +187,7 @@ async function planOne(obj: ImageShare, cloud: ImageSharingFactory): Promise<Rec
   const roleArn = obj.spec.credentials?.roleArn;
   const credentials: CloudCredentials = roleArn ? { type: 'roleArn', roleArn } : { type: 'default' };
   const note = obj.spec.credentials?.secretRef ? { note: 'credentials.secretRef cannot be read offline; used the default identity' } : {};
+  const identity = roleArn ? { identity: `roleArn ${roleArn}` } : { identity: 'default' };
   try {
     const seen = await cloud.forCredentials(credentials).observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
     const p = planShares({
@@ -129,10 +200,19 @@ async function planOne(obj: ImageShare, cloud: ImageSharingFactory): Promise<Rec
       managedAccounts: [],
     });
     const blockers = p.blockers.map(({ reason, message }) => ({ reason, message }));
-    return { object: nameOf(obj), shared: seen.sharedAccounts.length, community: seen.community, plan: planStatus(p), operations: p.operations, blockers, ...note };
+    return {
+      object: nameOf(obj),
+      shared: seen.sharedAccounts.length,
+      community: seen.community,
+      plan: planStatus(p),
+      operations: p.operations,
+      blockers,
+      ...identity,
+      ...note,
+    };
   } catch (err: unknown) {
     const e = asCloudError(err);
-    return { object: nameOf(obj), error: { reason: e.reason, message: e.message } };
+    return { object: nameOf(obj), error: { reason: e.reason, message: e.message }, ...identity, ...note };
   }
 }
 
@@ -185,10 +265,6 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function isImageShare(doc: unknown): boolean {
-  return typeof doc === 'object' && doc !== null && (doc as { kind?: unknown }).kind === 'ImageShare';
 }
 
 function nameOf(o: ImageShare): string {

@@ -1,5 +1,5 @@
 // Runs a command to completion and collects its output: the one way the harness, the demo and their tests call
-// kubectl, helm, lua5.1 and the demo itself.
+// kubectl, helm, the Go helpers and the demo itself.
 import { spawn } from 'node:child_process';
 
 export interface ProcessResult {

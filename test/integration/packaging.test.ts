@@ -1,14 +1,20 @@
 // The shipped manifests against the real kube-apiserver: the chart (default and full values) and the kustomize
 // base/overlay pass server-side dry-run apply; the operator's pod passes the API server's own restricted Pod
 // Security admission; and the chart's RBAC, bound to a real user, allows exactly what the operator needs.
-import { describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { addTestUser, testState } from '../harness/env.ts';
 import { CHART_DIR, FULL_VALUES, helm, type Manifest, only, parseManifests, renderChartText, runTool } from '../harness/helm.ts';
 import { createNamespace, kubectl } from '../harness/kubectl.ts';
 import { operatorUserKubeconfig } from '../harness/rbac.ts';
+import { runProcess } from '../harness/run-process.ts';
 
 const DEPLOY = new URL('../../deploy', import.meta.url).pathname;
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 // Stand-ins so the dry-run can resolve the prometheus-operator kinds the full values render. They accept any
 // content: this checks our objects reach the API server well-formed, not prometheus-operator's own schema.
@@ -174,5 +180,62 @@ describe("the chart's RBAC bound to a real user", () => {
     const allowed = async (n: string) => Promise.all(verbs.map((v) => canI(kc, v, 'secrets', n, v === 'list' || v === 'watch' ? undefined : 's')));
     // get reads the keys, list/watch re-enqueue on a restored Secret, patch holds the credentials-in-use finalizer.
     expect([await allowed(watched), await allowed(unwatched)]).toEqual([[true, true, true, true], [false, false, false, false]]);
+  });
+});
+
+// `npm pack` is how the CLI reaches CI jobs (docs/ci installs it with npm): the tarball must build itself (prepack),
+// carry only what it needs (`files`), and give a working `imageshare-operator` bin when installed into an empty
+// directory. Install uses the npm cache first (--prefer-offline), so a warm machine needs no network.
+describe('npm pack → install into an empty directory', () => {
+  const NODE_BIN_DIR = dirname(process.execPath);
+  const env = { ...process.env, PATH: `${NODE_BIN_DIR}:${process.env.PATH ?? ''}` };
+  let bin = '';
+  let files: string[] = [];
+
+  beforeAll(async () => {
+    const tmp = await mkdtemp(join(tmpdir(), 'imageshare-pack-'));
+    const pack = await runProcess('npm', ['pack', '--pack-destination', tmp, '--json'], { cwd: REPO_ROOT, env, timeoutMs: 240_000 });
+    if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
+    const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    if (!info) throw new Error('npm pack printed no package');
+    files = info.files.map((f) => f.path);
+    const app = join(tmp, 'app');
+    await mkdir(app);
+    await writeFile(join(app, 'package.json'), '{ "name": "pack-check", "private": true }\n');
+    const install = await runProcess('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp, info.filename)], {
+      cwd: app,
+      env,
+      timeoutMs: 240_000,
+    });
+    if (install.code !== 0) throw new Error(`npm install of the tarball failed: ${install.stderr}`);
+    bin = join(app, 'node_modules/.bin/imageshare-operator');
+  }, 480_000);
+
+  it.each([
+    ['dist/main.js', 'the bin, built by prepack'],
+    ['crds/imageshare.yaml', 'the CRD, for kubectl apply from the package'],
+    ['schemas/ecs.alicloud.dev/imageshare_v1alpha1.json', 'the kubeconform schema the README points at'],
+    ['docs/argocd/health.lua', 'the Argo CD health check'],
+    ['docs/ci/github-actions.yaml', 'the CI examples'],
+  ])('ships %s (%s)', (path) => {
+    expect(files).toContain(path);
+  });
+
+  it('ships no sources, tests or tooling', () => {
+    expect(files.filter((f) => /^(src|test|charts|deploy|examples)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('--help prints the usage', async () => {
+    const r = await runProcess(bin, ['--help'], { env, timeoutMs: 30_000 });
+    expect({ code: r.code, head: r.stdout.split('\n')[0] }).toEqual({ code: 0, head: 'Usage: imageshare-operator [flags]' });
+  });
+
+  it('validate accepts the examples and rejects a broken manifest', async () => {
+    const ok = await runProcess(bin, ['validate', '-f', join(REPO_ROOT, 'examples')], { env, timeoutMs: 30_000 });
+    expect({ code: ok.code, last: ok.stdout.trim().split('\n').at(-1) }).toEqual({ code: 0, last: '6 valid, 0 invalid' });
+    const bad = 'apiVersion: ecs.alicloud.dev/v1alpha1\nkind: ImageShare\nmetadata: {name: x, namespace: t}\nspec: {regionId: cn-hangzhou, imageId: m-bp18ygjuqnwhechc1234, accounts: ["0123"]}\n';
+    const r = await runProcess(bin, ['validate', '-f', '-', '--output', 'json'], { env, input: bad, timeoutMs: 30_000 });
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as { summary: unknown }).summary).toEqual({ valid: 0, invalid: 1 });
   });
 });

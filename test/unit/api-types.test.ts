@@ -168,9 +168,9 @@ describe('crds/imageshare.yaml', () => {
 
   it('makes regionId and imageId immutable with a transition rule', () => {
     for (const field of ['regionId', 'imageId']) {
-      expect(spec(field)['x-kubernetes-validations']).toEqual([
-        expect.objectContaining({ rule: 'self == oldSelf', message: expect.stringContaining(`${field} is immutable`) }),
-      ]);
+      expect(spec(field)['x-kubernetes-validations']).toEqual(
+        expect.arrayContaining([expect.objectContaining({ rule: 'self == oldSelf', message: expect.stringContaining(`${field} is immutable`) })]),
+      );
     }
   });
 
