@@ -310,7 +310,8 @@ export class SafetyWorld {
     }
     for (const id of adds) {
       this.grantedFrom.set(id, version);
-      this.lastChangeOurGrant.add(id);
+      // Adding an account someone else already shares changes nothing in ECS: the share stays theirs.
+      if (!this.foreign.has(id)) this.lastChangeOurGrant.add(id);
     }
   }
 }
