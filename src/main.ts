@@ -19,6 +19,7 @@ import { waitForCacheSync } from './runtime/cache-sync.ts';
 import { startProbeServer } from './runtime/http-server.ts';
 import { createLogger } from './runtime/logger.ts';
 import { OperatorMetrics } from './runtime/metrics.ts';
+import { SpecWatch } from './runtime/spec-watch.ts';
 import { startResync } from './runtime/resync.ts';
 import { onLeadershipLost, StopOutcome, stopGracefully } from './runtime/shutdown.ts';
 import { WorkQueue } from './runtime/workqueue.ts';
@@ -54,9 +55,12 @@ async function main(): Promise<number> {
     burst: config.ecsBurst,
     onCall: (e) => metrics.observeEcsCall(e),
   });
-  const informer = new ImageShareInformer(kc, {
+  // A pass in flight stops writing to ECS as soon as the cache shows a newer spec than the one it read.
+  const specWatch = new SpecWatch();
+  const informer: ImageShareInformer = new ImageShareInformer(kc, {
     namespaces: config.namespaces,
     onKey: (key) => {
+      specWatch.observed(key, informer.get(key)?.metadata.generation);
       queue.add(key);
       credentialsInUse.onImageShareKey(key);
     },
@@ -93,6 +97,7 @@ async function main(): Promise<number> {
     defaultResyncMs: config.resyncIntervalMs,
     confirmationWindowMs: config.confirmationWindowMs,
     maxWritesPerPass: config.maxWritesPerPass,
+    specSuperseded: (namespace: string, name: string, generation: number) => specWatch.signalFor(`${namespace}/${name}`, generation),
     emit: (obj: Parameters<typeof recorder.emit>[0], e: { type: 'Normal' | 'Warning'; reason: string; note: string }) =>
       void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
     async readSecretCredentials(namespace: string, name: string) {

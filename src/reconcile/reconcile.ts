@@ -12,7 +12,7 @@ import { keyOf, resolveClaim } from './claims.ts';
 import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
-import { asCloudError, executePlan } from './execute-plan.ts';
+import { asCloudError, type ExecutionOutcome, executePlan } from './execute-plan.ts';
 import {
   afterWrites,
   DEFAULT_CONFIRMATION_WINDOW_MS,
@@ -61,6 +61,13 @@ export interface ReconcileDeps {
   confirmationWindowMs?: number;
   /** At most this many ECS write calls per pass (default 10); the rest wait for the next pass. */
   maxWritesPerPass?: number;
+  /**
+   * A signal that fires when the object is seen at a generation above `generation` (runtime/spec-watch.ts): the
+   * pass then starts no further cloud write from the spec it read.
+   */
+  specSuperseded?(namespace: string, name: string, generation: number): AbortSignal;
+  /** No cloud write starts later than this after the pass began (default 60 s); the next pass continues. */
+  passDeadlineMs?: number;
 }
 
 export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
@@ -84,7 +91,21 @@ const CONTINUE_MS = 1_000;
 /** One pass's fixed inputs. */
 interface Pass {
   deps: ReconcileDeps;
+  /** Cancellation from the runtime (leadership lost, shutdown): nothing at all is written after it fires. */
   signal: AbortSignal | undefined;
+  /** Also fires when the spec was superseded or the pass deadline passed: no further cloud write starts. */
+  writes: AbortSignal | undefined;
+}
+
+const DEFAULT_PASS_DEADLINE_MS = 60_000;
+
+/** The signal that gates this pass's cloud writes: cancellation, a newer spec, or the pass deadline. */
+function writeSignal(obj: ImageShare, deps: ReconcileDeps, signal: AbortSignal | undefined): AbortSignal {
+  const signals = [AbortSignal.timeout(deps.passDeadlineMs ?? DEFAULT_PASS_DEADLINE_MS)];
+  if (signal) signals.push(signal);
+  const superseded = deps.specSuperseded?.(obj.metadata.namespace, obj.metadata.name, obj.metadata.generation ?? 0);
+  if (superseded) signals.push(superseded);
+  return AbortSignal.any(signals);
 }
 
 /**
@@ -92,9 +113,9 @@ interface Pass {
  * fires it starts no cloud or Kubernetes write and resolves with result 'aborted'.
  */
 export async function reconcile(namespace: string, name: string, deps: ReconcileDeps, signal?: AbortSignal): Promise<ReconcileResult> {
-  const pass: Pass = { deps, signal };
   const obj = await deps.store.get(namespace, name);
   if (!obj) return NOTHING;
+  const pass: Pass = { deps, signal, writes: writeSignal(obj, deps, signal) };
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
   const claim = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
@@ -109,7 +130,7 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   if (signal?.aborted) return ABORTED;
   const ready = await prepareWrites(obj, settled, plan, pass);
   if (ready === 'gone' || signal?.aborted) return ready === 'gone' ? NOTHING : ABORTED;
-  const outcome = await executePlan(plan, sharing, refOf(obj), signal);
+  const outcome = interrupted(await executePlan(plan, sharing, refOf(obj), pass.writes), pass);
   const ownership = afterWrites(ready.ownership, plan, outcome, deps.now());
   const observed = projectWrites(settled.effective, outcome);
   const next = planFor(obj, observed, oursOf(ownership), deps);
@@ -165,8 +186,11 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<PassResult | un
     managedAccounts: oursOf(own),
     managedCommunity: own.managedCommunity || own.pendingWrites.some((w) => w.action === 'Publish'),
   });
-  const outcome = await executePlan(plan, sharing, ref, pass.signal);
+  const outcome = await executePlan(plan, sharing, ref, pass.writes);
   for (const e of writeEvents(outcome)) pass.deps.emit(obj, e);
+  if (outcome.error instanceof PassAborted) {
+    return { kind: 'blocked', reason: Reason.Progressing, message: 'Cleanup stopped before it finished (the spec changed or the pass ran out of time); the next pass continues.', transient: true };
+  }
   if (outcome.error) return deletionBlocked({ kind: 'observeFailed', error: outcome.error });
   const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
   const [id, err] = stuck[0] ?? [];
@@ -234,7 +258,7 @@ function planFor(obj: ImageShare, observed: ObservedImage, ours: readonly string
  */
 async function finish(obj: ImageShare, result: PassResult, pass: Pass, events: EventSpec[] = []): Promise<ReconcileResult> {
   const { deps } = pass;
-  if (pass.signal?.aborted || isAborted(result)) return { ...ABORTED, cloudWrites: writesOf(result) };
+  if (pass.signal?.aborted) return { ...ABORTED, cloudWrites: writesOf(result) };
   const status = computeStatus(obj, result, deps.now());
   const changed = !sameStatus(status, obj.status ?? {});
   if (changed && (await deps.store.patchStatus(obj, status)) === 'gone') return NOTHING;
@@ -244,9 +268,14 @@ async function finish(obj: ImageShare, result: PassResult, pass: Pass, events: E
   return { ...requeueFor(obj, result, status, deps), reason: ready?.reason ?? 'Unknown', statusWritten: changed, cloudWrites: writesOf(result) };
 }
 
-function isAborted(result: PassResult): boolean {
-  const error = result.kind === 'observeFailed' ? result.error : result.kind === 'applied' ? result.outcome.error : undefined;
-  return error instanceof PassAborted;
+/**
+ * A plan stopped because the spec was superseded or the deadline passed is not an error: what was written is
+ * recorded and the next pass (already queued for a new spec) carries on. A runtime cancellation stays an error.
+ */
+function interrupted(out: ExecutionOutcome, pass: Pass): ExecutionOutcome {
+  if (!(out.error instanceof PassAborted) || pass.signal?.aborted) return out;
+  const { error: _stopped, ...rest } = out;
+  return rest;
 }
 
 function requeueFor(obj: ImageShare, pass: PassResult, status: ImageShareStatus, deps: ReconcileDeps): Pick<ReconcileResult, 'requeue' | 'result'> {

@@ -1,0 +1,30 @@
+// SpecWatch: a pass's write signal fires when the spec it read is superseded, and only then.
+import { describe, expect, it } from '@jest/globals';
+import { SpecWatch } from '../../src/runtime/spec-watch.ts';
+
+describe('SpecWatch', () => {
+  const rows = [
+    { why: 'a newer generation means the spec the pass read is stale', seen: 4, fires: true },
+    { why: 'the same generation (a status or label write) changes nothing the pass read', seen: 3, fires: false },
+    { why: 'an older generation from a late event is not newer', seen: 2, fires: false },
+    { why: 'the object is gone', seen: undefined, fires: true },
+  ];
+  it.each(rows)('$why', ({ seen, fires }) => {
+    const w = new SpecWatch();
+    const signal = w.signalFor('ns/a', 3);
+    w.observed('ns/a', seen);
+    expect(signal.aborted).toBe(fires);
+  });
+
+  it('keeps one entry per key and drops it once fired', () => {
+    const w = new SpecWatch();
+    const first = w.signalFor('ns/a', 1);
+    const second = w.signalFor('ns/a', 2);
+    w.signalFor('ns/b', 1);
+    expect(w.size()).toBe(2);
+    w.observed('ns/a', 3);
+    expect([first.aborted, second.aborted, w.size()]).toEqual([false, true, 1]);
+    w.observed('ns/other', 9);
+    expect(w.size()).toBe(1);
+  });
+});
