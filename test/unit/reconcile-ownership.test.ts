@@ -243,6 +243,27 @@ describe('revoke failures', () => {
   });
 });
 
+describe('a superseded spec', () => {
+  it('once the cache shows a newer spec, no further write starts; what was written is recorded and the next pass continues', async () => {
+    const many = Array.from({ length: 25 }, (_, i) => String(3000000000000000 + i));
+    store.create('share', spec({ accounts: many, sharePolicy: 'Additive' }));
+    const newer = new AbortController();
+    deps.specSuperseded = () => newer.signal;
+    const grant = cloud.grant.bind(cloud);
+    cloud.grant = async (r, a) => {
+      const out = await grant(r, a);
+      newer.abort(); // the user edited the spec while the first batch was being granted
+      return out;
+    };
+    const r = await pass();
+    expect(ops()).toEqual([`grant ${many.slice(0, 10).join(',')}`]);
+    expect(status()?.managedAccounts).toEqual(many.slice(0, 10));
+    expect(status()?.pendingWrites?.filter((w) => !many.slice(0, 10).includes(w.account ?? ''))).toEqual([]);
+    expect(r.result).not.toBe('aborted');
+    expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Progressing' });
+  });
+});
+
 describe('cancellation', () => {
   it('a cancelled pass starts no cloud write and writes no status', async () => {
     store.create('share', spec());
