@@ -1,9 +1,7 @@
 // A real, minimal Kubernetes control plane for integration tests: etcd + kube-apiserver started the way
 // controller-runtime's envtest starts them (docs: /work/shared/reference/control-plane.md §3), with client-certificate
 // authentication, RBAC, and no controllers (namespaces never finish deleting; nothing is garbage-collected).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants as fsConstants } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -12,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { runBuildScript } from './build-script.ts';
 import { ManagedProcess, startWatchdog } from './managed-process.ts';
 import { createSigningKeyPair, type KeyPairFiles, TinyCa } from './tiny-ca.ts';
 
@@ -109,26 +108,8 @@ export async function addControlPlaneUser(dir: string, server: string, name: str
  * stderr) and returns the directory it prints on its last stdout line. Throws when the build fails or a binary is
  * missing afterwards.
  */
-export async function ensureBinaries(): Promise<string> {
-  const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  if (code !== 0) throw new Error(`${BUILD_SCRIPT} exited with ${String(code)}; see its output above`);
-  const binDir = stdout.trim().split('\n').at(-1)?.trim() ?? '';
-  for (const bin of BINARIES) {
-    try {
-      accessSync(join(binDir, bin), fsConstants.X_OK);
-    } catch (err: unknown) {
-      throw new Error(`build.sh reported ${JSON.stringify(binDir)} but ${bin} is not executable there`, { cause: err });
-    }
-  }
-  return binDir;
+export function ensureBinaries(): Promise<string> {
+  return runBuildScript(BUILD_SCRIPT, BINARIES);
 }
 
 interface Pki {

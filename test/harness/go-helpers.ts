@@ -1,10 +1,9 @@
 // The Go test helpers (test/tools/build.sh): Argo CD's Lua VM, kstatus and kubeconform, built from Go modules and
 // cached under ~/.cache/imageshare-operator/tools. Jest global setups build them once with progress on stderr and
 // pass the directory to workers in GO_HELPERS_ENV; a test file run on its own builds them on first use instead.
-import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBuildScript } from './build-script.ts';
 import { runProcess } from './run-process.ts';
 
 export const GO_HELPERS_ENV = 'IMAGESHARE_GO_HELPERS_DIR';
@@ -23,26 +22,8 @@ export interface HelperVerdict {
  * Runs test/tools/build.sh (instant when cached), streaming its progress to this process' stderr, and returns the
  * directory holding every helper. Throws when the build fails or a helper is missing afterwards.
  */
-export async function buildGoHelpers(): Promise<string> {
-  const child = spawn('bash', [GO_HELPERS_BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  if (code !== 0) throw new Error(`${GO_HELPERS_BUILD_SCRIPT} exited with ${String(code)}; see its output above`);
-  const dir = stdout.trim().split('\n').at(-1)?.trim() ?? '';
-  for (const helper of Object.values(GoHelper)) {
-    try {
-      accessSync(join(dir, helper), fsConstants.X_OK);
-    } catch (err: unknown) {
-      throw new Error(`build.sh reported ${JSON.stringify(dir)} but ${helper} is not executable there`, { cause: err });
-    }
-  }
-  return dir;
+export function buildGoHelpers(): Promise<string> {
+  return runBuildScript(GO_HELPERS_BUILD_SCRIPT, Object.values(GoHelper));
 }
 
 let helpersDir: Promise<string> | undefined;
