@@ -25,7 +25,7 @@ export default {
     {
       ...base,
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/test/chaos/**/*.test.ts'],
       globalSetup: '<rootDir>/test/harness/integration-setup.ts',
       globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
     },

@@ -1,6 +1,5 @@
-// The chaos suite at CI size (issue #8). Not yet in a Jest project: it fails today on stale-spec grants from long
-// reconcile passes (see the HA report); add test/chaos/**/*.test.ts to the integration project once reconcile
-// re-checks the spec before every write.
+// The chaos suite at CI size (issue #8), in the integration project. It used to catch stale-spec grants from long
+// reconcile passes; a pass now starts no cloud write once the cache shows a newer spec (runtime/spec-watch.ts).
 // Two replicas with leader election on their own control plane, 20 % ECS faults, spec edits, and one SIGKILL of
 // the leader, one SIGTERM of the leader and one kube-apiserver restart.
 // `npm run chaos` runs the long version and prints the same figures.
