@@ -97,7 +97,7 @@ const commandsArb = fc.commands(
         offsetMs += ms;
       }),
     ),
-    fc.constant(command('throttle', (w) => w.emulator.admin.throttle({ qps: 0.001, burst: 2 }))),
+    fc.constant(command('throttle', (w) => w.emulator.admin.throttle({ qps: 0.001, burst: 2, retryAfterMs: 20 }))),
   ],
   { maxCommands: 14 },
 );
@@ -117,6 +117,7 @@ describe('safety invariant, model-based, on the cloud itself', () => {
     await fc.assert(
       fc.asyncProperty(specArb, fc.subarray(KNOWN, { maxLength: 8 }), fc.boolean(), commandsArb, async (spec, initial, initialCommunity, cmds) => {
         runs++;
+        if (runs % 500 === 0) process.stderr.write(`safety: ${runs}/${RUNS} runs\n`);
         offsetMs = 0;
         await emu.admin.reset(seed(initial, initialCommunity));
         const world = new SafetyWorld(emu, clock);

@@ -194,7 +194,9 @@ export class SafetyWorld {
       qps: 10_000,
       burst: 10_000,
       maxAttempts: 2,
-      sleep: async () => undefined,
+      // Waits (retry backoff, the rate budget's retry-after pause) are real but capped at 5 ms: the budget measures
+      // time with the real clock, so a no-op sleep would spin until the pause ends.
+      sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(ms, 5))),
       random: () => 0.5,
     });
     const sharing = factory.forCredentials({ type: 'static', ...KEY });
