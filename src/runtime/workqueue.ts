@@ -6,9 +6,10 @@
 // - Delays: addAfter keeps one pending timer per key, and the earliest requested time wins.
 // - Retries: addRateLimited asks the RateLimiter (per-key exponential backoff max-of a global token bucket); the
 //   default limiter waits at least 1 s, because every reconcile calls ECS.
-// - Priority: a key queued by add() (an event: something changed) is handled as urgent, a key that only came back on
-//   its own timer (addAfter: resync, retry) as background; the handler runs inside that call-priority context so
-//   the cloud rate budget serves a spec change's calls before resync reads.
+// - Priority: a key queued by add() (an event: something changed) is urgent, a key that only came back on its own
+//   timer (addAfter: resync, retry) is background. Urgent keys are handed out before background ones (FIFO within
+//   each), so a spec change never waits behind a backlog of resyncs; and the handler runs inside that call-priority
+//   context so the cloud rate budget serves a spec change's calls before resync reads.
 // - Shutdown: shutdown() stops handing out work and drops pending delays; drain() waits for in-flight work.
 import { type Clock, realClock, type TimerHandle } from './clock.ts';
 import { CallPriority, withCallPriority } from './call-priority.ts';
@@ -49,7 +50,9 @@ export class WorkQueue {
   readonly #clock: Clock;
   readonly #limiter: RateLimiter;
   readonly #onReconcile: ((o: ReconcileObservation) => void) | undefined;
-  readonly #queue: string[] = [];
+  /** Keys ready to be handed out: urgent ones first. */
+  #urgentQueue: string[] = [];
+  #backgroundQueue: string[] = [];
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #waiting = new Map<string, { at: number; timer: TimerHandle }>();
@@ -71,7 +74,16 @@ export class WorkQueue {
   add(key: string): void {
     if (this.#shuttingDown) return;
     this.#urgent.add(key);
+    if (this.#dirty.has(key) && !this.#processing.has(key)) this.#promote(key);
     this.#enqueue(key);
+  }
+
+  /** Moves a key that waits among the background keys to the back of the urgent ones (an event arrived for it). */
+  #promote(key: string): void {
+    const at = this.#backgroundQueue.indexOf(key);
+    if (at < 0) return;
+    this.#backgroundQueue.splice(at, 1);
+    this.#urgentQueue.push(key);
   }
 
   #enqueue(key: string): void {
@@ -122,7 +134,7 @@ export class WorkQueue {
 
   /** Keys ready to be handed out (not counting those being processed or waiting on a delay). */
   len(): number {
-    return this.#queue.length;
+    return this.#urgentQueue.length + this.#backgroundQueue.length;
   }
 
   /** Keys waiting on addAfter / addRateLimited timers. */
@@ -150,7 +162,7 @@ export class WorkQueue {
    */
   get(): Promise<string | undefined> {
     if (this.#shuttingDown) return Promise.resolve(undefined);
-    const key = this.#queue.shift();
+    const key = this.#urgentQueue.length > 0 ? this.#urgentQueue.shift() : this.#backgroundQueue.shift();
     if (key !== undefined) return Promise.resolve(this.#take(key));
     return new Promise((resolve) => this.#getters.push(resolve));
   }
@@ -258,7 +270,8 @@ export class WorkQueue {
       getter(this.#take(key));
       return;
     }
-    this.#queue.push(key);
+    if (this.#urgent.has(key)) this.#urgentQueue.push(key);
+    else this.#backgroundQueue.push(key);
   }
 
   #take(key: string): string {

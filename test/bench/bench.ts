@@ -36,6 +36,7 @@ Options:
   --patches P         spec patches for the latency figure (default 40)
   --idle-seconds S    window for the idle CPU figure (default 30)
   --skip-quota        skip the quota phases
+  --resync-interval D operator --resync-interval in the scale phases (default: the operator's 10m)
   --node-options=STR  NODE_OPTIONS for the operator process (e.g. --node-options=--max-semi-space-size=4)
   --heap-dir DIR      write an operator heap snapshot into DIR after each RSS figure (summarise them with
                       node test/bench/heap-summary.ts FILE); slows those moments down
@@ -53,6 +54,7 @@ const { values } = parseArgs({
     'skip-quota': { type: 'boolean', default: false },
     'heap-dir': { type: 'string' },
     'node-options': { type: 'string' },
+    'resync-interval': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -217,7 +219,10 @@ async function scalePhase(): Promise<void> {
   const savedNodeOptions = process.env.NODE_OPTIONS;
   const nodeOptions = [values['node-options'] ?? '', heapDir === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`];
   if (nodeOptions.join('').trim() !== '') process.env.NODE_OPTIONS = nodeOptions.join(' ').trim();
-  const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, ['--ecs-qps', '1000', '--ecs-burst', '1000', '--concurrency', '16']);
+  const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, [
+    '--ecs-qps', '1000', '--ecs-burst', '1000', '--concurrency', '16',
+    ...(values['resync-interval'] === undefined ? [] : ['--resync-interval', values['resync-interval']]),
+  ]);
   if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
   else process.env.NODE_OPTIONS = savedNodeOptions;
   const pid = op.pid ?? Number.NaN;

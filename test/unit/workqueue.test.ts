@@ -206,6 +206,29 @@ describe('WorkQueue: call priority of a run', () => {
     await running;
   });
 
+  it.each([
+    { why: 'a change is handed out before resyncs that were queued earlier, so it never waits behind a backlog', events: ['ns/u'], order: ['ns/u', 'ns/b1', 'ns/b2'] },
+    { why: 'an event for a key waiting as background moves it ahead of the other background keys', events: ['ns/b2'], order: ['ns/b2', 'ns/b1'] },
+  ])('urgent before background: $why', async ({ events, order }) => {
+    const { clock, queue } = newQueue();
+    const seen: string[] = [];
+    let release: () => void = () => undefined;
+    const running = queue.run(async (key) => {
+      if (key === 'ns/busy') await new Promise<void>((r) => (release = r));
+      else seen.push(key);
+    }, 1);
+    queue.add('ns/busy'); // occupies the only worker
+    queue.addAfter('ns/b1', 100);
+    queue.addAfter('ns/b2', 150);
+    await clock.advance(200); // both resync keys are ready and wait for the worker
+    for (const k of events) queue.add(k);
+    release();
+    await clock.advance(10);
+    expect(seen).toEqual(order);
+    queue.shutdown();
+    await running;
+  });
+
   it('an event for a key that a timer already queued (waiting for a worker) makes that one run urgent', async () => {
     const { clock, queue } = newQueue();
     const seen: string[] = [];
