@@ -67,7 +67,7 @@ describe('Dockerfile', () => {
     expect(uid).toBeGreaterThan(0);
     expect(gid).toBeGreaterThan(0);
     const entry = (runtime?.instructions ?? []).filter((i) => i.getKeyword() === 'ENTRYPOINT').map(args);
-    expect(entry.map((e) => JSON.parse(e) as string[])).toEqual([['/nodejs/bin/node', '/app/dist/main.js']]);
+    expect(entry.map((e) => JSON.parse(e) as string[])).toEqual([['/nodejs/bin/node', '--max-semi-space-size=4', '/app/dist/main.js']]);
   });
 
   it('the entrypoint is the path package.json declares as the operator binary', async () => {
