@@ -13,7 +13,7 @@ import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
 import { account, accounts, OWNER, OWNER_KEY, operatorWorld, REGION } from './operator-world.ts';
 
-const IMAGES = ['m-crash0000001', 'm-crashadd0001', 'm-label0000001', 'm-specrace0001', 'm-bisect000001', 'm-lagpub000001', 'm-laggrant0001', 'm-firstpass001', 'm-malformed001', 'm-minimum00001'];
+const IMAGES = ['m-handover0001', 'm-crash0000001', 'm-crashadd0001', 'm-label0000001', 'm-specrace0001', 'm-bisect000001', 'm-lagpub000001', 'm-laggrant0001', 'm-firstpass001', 'm-malformed001', 'm-minimum00001'];
 
 let emu: Emulator;
 let op: OperatorProcess;
@@ -194,5 +194,17 @@ describe('7. calls per change equal the minimum', () => {
     const flip = (await callsFor('m-minimum00001')).slice(mark);
     // 11 revokes in 2 calls, then 1 publish.
     expect([count(flip, 'DescribeImages'), count(flip, 'DescribeImageSharePermission'), count(flip, 'ModifyImageSharePermission')]).toEqual([1, 1, 3]);
+  });
+});
+
+describe('one image, one owner: handover', () => {
+  it('deleting the owner wakes the waiting duplicate at once, not at its next resync (10 minutes here)', async () => {
+    await apply('owner', { imageId: 'm-handover0001', accounts: [account(60)] });
+    await waitReady('owner');
+    await apply('waiting', { imageId: 'm-handover0001', accounts: [account(61)] });
+    await waitReady('waiting', 'DuplicateImageShare');
+    await kubectl(['delete', 'imageshare', 'owner', '-n', ns, '--wait=true']);
+    await waitReady('waiting');
+    expect(await sharedIn('m-handover0001')).toEqual([account(61)]);
   });
 });
