@@ -46,11 +46,13 @@ export function ownershipOf(status: { managedAccounts?: string[]; managedCommuni
 /**
  * Reconciles the recorded ownership with a fresh read. A pending write the read shows is confirmed (a pending grant
  * that is shared becomes managed; a pending publish on a community image becomes managedCommunity). One the read
- * does not show yet is believed while it is younger than `windowMs`, and dropped after that: from then on the read
+ * does not show yet is believed while it is younger than `windowMs` (a write whose outcome is unknown only while it
+ * is no longer wanted, so it is undone; a wanted one is sent again), and dropped after that: from then on the read
  * is the truth, and a difference is drift. Managed accounts that are neither wanted nor (effectively) shared are
  * forgotten: there is nothing left to clean up.
  */
-export function settle(own: Ownership, observed: ObservedImage, wanted: readonly string[], now: Date, windowMs: number): Settled {
+export function settle(own: Ownership, observed: ObservedImage, wanted: readonly string[], now: Date, windowMs: number, wantPublic = false): Settled {
+  const want = new Set(wanted);
   const shared = new Set(observed.sharedAccounts.map((a) => a.id));
   const managed = new Set(own.managedAccounts);
   let managedCommunity = own.managedCommunity;
@@ -67,7 +69,10 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
           if (!sharedBefore(observed, id, w.since)) managed.add(id);
         } else if (fresh) {
           kept.push(w);
-          shared.add(id);
+          // An accepted grant is believed over a lagging read. One whose outcome is unknown (a crash or a lost
+          // answer) is believed only if it is no longer wanted, so it gets revoked; a wanted one is simply sent
+          // again (a new intent replaces this entry), so a crash never delays the rest of a plan by the window.
+          if (managed.has(id) || !want.has(id)) shared.add(id);
         }
         break;
       case PendingAction.Revoke:
@@ -80,7 +85,7 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
         if (observed.community) managedCommunity = true;
         else if (fresh) {
           kept.push(w);
-          community = true;
+          if (managedCommunity || !wantPublic) community = true;
         }
         break;
       case PendingAction.Unpublish:
@@ -91,7 +96,6 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
         break;
     }
   }
-  const want = new Set(wanted);
   for (const id of [...managed]) if (!want.has(id) && !shared.has(id)) managed.delete(id);
   const byId = new Map(observed.sharedAccounts.map((a) => [a.id, a]));
   const effective: ObservedImage = { ...observed, community, sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }) };

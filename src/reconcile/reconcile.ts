@@ -124,7 +124,7 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   if ('blocked' in sharing) return finish(obj, sharing.blocked, pass);
   const seen = await observe(sharing, refOf(obj), signal);
   if (!seen.ok) return finish(obj, { kind: 'observeFailed', error: seen.error }, pass);
-  const settled = settle(ownershipOf(obj.status), seen.image, obj.spec.accounts ?? [], deps.now(), confirmationWindow(deps));
+  const settled = settle(ownershipOf(obj.status), seen.image, obj.spec.accounts ?? [], deps.now(), confirmationWindow(deps), obj.spec.community === true);
   const plan = planFor(obj, settled.effective, settled.ours, deps);
   if (modeOf(obj) === Mode.Plan) return finish(obj, { kind: 'planned', settled, plan }, pass);
   if (signal?.aborted) return ABORTED;

@@ -4,6 +4,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { ImageShareSpec } from '../../src/api/types.ts';
 import type { EventSpec } from '../../src/reconcile/events.ts';
+import { pollDelayMs } from '../../src/reconcile/pending-writes.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
 import { FakeCloud } from '../support/fake-cloud.ts';
 import { FakeStore } from '../support/fake-store.ts';
@@ -115,7 +116,7 @@ describe('adoption', () => {
     cloud.grant = FakeCloud.prototype.grant.bind(cloud);
     clockMs += 5_000;
     await pass();
-    expect(status()?.managedAccounts).toEqual([]);
+    expect(status()?.managedAccounts).toEqual([A]); // A is simply granted again; B is not adopted
     store.updateSpec('share', { accounts: [] });
     clockMs += 61_000;
     await pass();
@@ -200,19 +201,35 @@ describe('lost answers', () => {
     expect(ops()).toEqual([`grant ${A},${B}`]);
   });
 
-  it('while a lost answer is unconfirmed the pass comes back after 2 s, 4 s, 8 s … at most 30 s', async () => {
+  it('a wanted grant whose answer was lost is sent again at once (not after the window); once accepted, lag causes no third send', async () => {
     store.create('share', spec());
+    cloud.loseNextGrantAnswer = true;
+    cloud.freezeReads(ref); // the read will not show the grant that did land
+    await pass();
+    clockMs += 2_000;
+    await pass();
+    clockMs += 4_000;
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`, `grant ${A},${B}`]);
+    expect(status()?.managedAccounts).toEqual([A, B]);
+    expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Synced' });
+  });
+
+  it('a grant whose answer was lost and that is no longer wanted is believed for the window, so it is revoked', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
     cloud.loseNextGrantAnswer = true;
     cloud.freezeReads(ref);
     await pass();
-    const delays: number[] = [];
-    for (const step of [2_000, 4_000, 8_000, 16_000, 29_000]) {
-      clockMs += step;
-      const r = await pass();
-      delays.push(r.requeue.kind === 'after' ? r.requeue.ms : -1);
-    }
-    expect(delays).toEqual([2_000, 6_000, 14_000, 30_000, 30_000]);
-    expect(ops()).toEqual([`grant ${A},${B}`]);
+    store.updateSpec('share', { accounts: [A] });
+    clockMs += 2_000;
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`, `grant ${A}`]); // A is still wanted: sent again
+    cloud.thawReads();
+    expect(shared()).toEqual([A]);
+  });
+
+  it('polls an unresolved write as often as it is old: 2 s, 4 s, 8 s … at most 30 s', () => {
+    expect([0, 2_000, 4_000, 8_000, 16_000, 45_000].map(pollDelayMs)).toEqual([2_000, 2_000, 4_000, 8_000, 16_000, 30_000]);
   });
 });
 
