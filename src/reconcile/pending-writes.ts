@@ -145,24 +145,40 @@ export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownershi
 }
 
 /**
- * Ownership after the writes of a pass (`own` being the ownership the intent was recorded on). Accepted grants are
- * managed and pending until confirmed; accepted revokes are no longer managed and pending until confirmed; refused
- * or never-sent grants and publishes are dropped; writes whose answer was lost stay pending with their intent stamp.
+ * Ownership after the writes of a pass (`own` being the ownership the intent was recorded on, `prior` the one
+ * before it). Accepted grants are managed and pending until confirmed; accepted revokes are no longer managed and
+ * pending until confirmed; refused or never-sent grants and publishes are dropped, except that an earlier pass's
+ * pending grant of the same account is kept; writes whose answer was lost stay pending with their intent stamp.
  */
-export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutcome, now: Date): Ownership {
+export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutcome, now: Date, prior: Ownership = own): Ownership {
   const since = rfc3339(now);
   const managed = new Set(own.managedAccounts);
   const unknownGrants = new Set(out.unknown.grant);
   const planned = new Set(plan.grant);
   const touched = new Set([...out.granted, ...out.revoked]);
+  // A grant refused or never sent now may still have landed in an earlier pass (crash, lost answer): that earlier
+  // pending entry must survive this pass, or what it may have shared is no longer on record.
+  const earlier = new Map(prior.pendingWrites.filter((w) => w.action === PendingAction.Grant && w.account).map((w) => [w.account as string, w]));
+  const restored: PendingWrite[] = [];
   const pending = own.pendingWrites.filter((w) => {
     const id = w.account ?? '';
-    if (w.action === PendingAction.Grant && planned.has(id)) return unknownGrants.has(id);
+    if (w.action === PendingAction.Grant && planned.has(id)) {
+      if (unknownGrants.has(id)) return true;
+      const before = earlier.get(id);
+      if (before && !touched.has(id)) restored.push(before);
+      return false;
+    }
     if ((w.action === PendingAction.Grant || w.action === PendingAction.Revoke) && touched.has(id)) return false;
-    if (w.action === PendingAction.Publish && plan.community === 'Publish') return out.unknown.community === true;
+    if (w.action === PendingAction.Publish && plan.community === 'Publish') {
+      if (out.unknown.community === true) return true;
+      const before = prior.pendingWrites.find((p) => p.action === PendingAction.Publish);
+      if (before && !out.published) restored.push(before);
+      return false;
+    }
     if ((w.action === PendingAction.Publish || w.action === PendingAction.Unpublish) && (out.published || out.unpublished)) return false;
     return true;
   });
+  pending.push(...restored);
   for (const id of out.granted) {
     managed.add(id);
     pending.push({ action: PendingAction.Grant, account: id, since });

@@ -131,7 +131,7 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   const ready = await prepareWrites(obj, settled, plan, pass);
   if (ready === 'gone' || signal?.aborted) return ready === 'gone' ? NOTHING : ABORTED;
   const outcome = interrupted(await executePlan(plan, sharing, refOf(obj), pass.writes), pass);
-  const ownership = afterWrites(ready.ownership, plan, outcome, deps.now());
+  const ownership = afterWrites(ready.ownership, plan, outcome, deps.now(), settled.ownership);
   const observed = projectWrites(settled.effective, outcome);
   const next = planFor(obj, observed, oursOf(ownership), deps);
   const applied: PassResult = { kind: 'applied', settled, plan, outcome, observed, next, ownership, unknownAgeMs: oldestUnknownMs(ownership, deps.now()) };

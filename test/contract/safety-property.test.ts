@@ -131,7 +131,8 @@ describe('safety invariant, model-based, on the cloud itself', () => {
           await world.shutdown();
         }
       }),
-      { numRuns: RUNS },
+      // SAFETY_SEED and SAFETY_PATH replay a counterexample fast-check printed.
+      { numRuns: RUNS, ...(process.env.SAFETY_SEED ? { seed: Number(process.env.SAFETY_SEED), path: process.env.SAFETY_PATH ?? '' } : {}) },
     );
     expect(runs).toBe(RUNS);
     process.stdout.write(`safety: ${runs} runs, ${steps} steps, 0 violations\n`);

@@ -6,7 +6,7 @@ import type { ImageShareSpec } from '../../src/api/types.ts';
 import type { EventSpec } from '../../src/reconcile/events.ts';
 import { pollDelayMs } from '../../src/reconcile/pending-writes.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
-import { FakeCloud } from '../support/fake-cloud.ts';
+import { FakeCloud, throttled } from '../support/fake-cloud.ts';
 import { FakeStore } from '../support/fake-store.ts';
 import { assertKstatusShape } from '../support/safety.ts';
 
@@ -103,6 +103,24 @@ describe('ownership survives crashes', () => {
     expect(ops()).toEqual([]);
     expect(status()?.pendingWrites).toEqual([]);
     expect(status()?.managedAccounts).toEqual([]);
+  });
+});
+
+describe('a crashed grant, then a refused re-send', () => {
+  it('keeps the crashed pass\'s pending grant on record, so what it may have shared is still owned', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
+    await crashAfterCloudWrite(); // A and B are shared; only the intent is on record
+    cloud.freezeReads(ref); // …and the next read does not show them yet
+    cloud.image(ref).accounts.clear();
+    cloud.freezeReads(ref);
+    cloud.image(ref).accounts.set(A, '2026-11-28T12:00:00Z').set(B, '2026-11-28T12:00:00Z');
+    cloud.failNext.push(throttled()); // the re-send is refused (throttled)
+    await pass();
+    expect(status()?.pendingWrites?.filter((w) => w.action === 'Grant').map((w) => w.account)).toEqual([A, B]);
+    cloud.thawReads();
+    clockMs += 2_000;
+    await pass();
+    expect(status()?.managedAccounts).toEqual([A, B]);
   });
 });
 
