@@ -28,6 +28,9 @@ export type PassResult =
 /** Computes the next status. lastSyncTime moves only when something else in the status moved. */
 export function computeStatus(obj: ImageShare, pass: PassResult, now: Date): ImageShareStatus {
   const prev = obj.status ?? {};
+  // The intent record is bookkeeping, not an outcome: once an object has conditions they keep describing the last
+  // finished pass (a retry under throttling must not flap Ready between Unknown and False, nor re-fire Warnings).
+  if (pass.kind === 'applying' && prev.conditions?.length) return { ...prev, ...ownershipFields(pass.ownership) };
   const generation = obj.metadata.generation ?? 0;
   const summary = summarize(obj, pass);
   const next: ImageShareStatus = { ...prev, ...observedFields(obj, pass), observedGeneration: generation };

@@ -124,6 +124,24 @@ describe('a crashed grant, then a refused re-send', () => {
   });
 });
 
+describe('the intent record does not flap the conditions', () => {
+  it('a retry after throttling keeps Ready False/Throttled in the intent write; only the final write changes it', async () => {
+    store.create('share', spec());
+    cloud.failNext.push(throttled());
+    await pass();
+    expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Throttled' });
+    const reasons: Array<string | undefined> = [];
+    const write = store.patchStatus.bind(store);
+    store.patchStatus = async (o, st) => {
+      reasons.push(st.conditions?.[0]?.reason);
+      return write(o, st);
+    };
+    clockMs += 1_000;
+    await pass();
+    expect(reasons).toEqual(['Throttled', 'Synced']);
+  });
+});
+
 describe('adoption', () => {
   it('a pending grant whose account ECS shows shared since before the intent was someone else\'s: not adopted', async () => {
     store.create('share', spec({ sharePolicy: 'Additive' }));
