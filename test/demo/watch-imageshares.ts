@@ -30,14 +30,16 @@ export async function watchImageShares(deps: WatchDeps, what: string, check: (it
   const deadline = deps.now() + deps.timeoutMs;
   let lastTable = '';
   for (;;) {
+    // The objects first, then the table: the table printed last is then at least as new as the state judged, so
+    // the state that ended the wait is always on screen.
+    const items = await listImageShares(deps.kube, deps.namespace);
+    const verdict = check(items);
     const table = (await deps.kube.run(['get', 'ishare', '-n', deps.namespace])).stdout;
     if (withoutAge(table) !== lastTable) {
       lastTable = withoutAge(table);
       deps.progress.info(`$ kubectl get ishare -n ${deps.namespace}   (${deps.progress.elapsed()})`);
       deps.progress.block(table);
     }
-    const items = await listImageShares(deps.kube, deps.namespace);
-    const verdict = check(items);
     if (verdict.done) return items;
     if (deps.now() > deadline) {
       throw new Error(`timed out after ${deps.timeoutMs / 1000} s waiting for ${what}; still waiting on:\n  ${verdict.pending.join('\n  ')}`);
