@@ -58,7 +58,7 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
   let managedCommunity = own.managedCommunity;
   let community = observed.community;
   const kept: PendingWrite[] = [];
-  for (const w of own.pendingWrites) {
+  for (const w of latestPerTarget(own.pendingWrites)) {
     const age = now.getTime() - Date.parse(w.since);
     const fresh = age < windowMs;
     const id = w.account ?? '';
@@ -109,6 +109,17 @@ function sharedBefore(observed: ObservedImage, id: string, since: string): boole
   return t !== undefined && Date.parse(t) < Math.floor(Date.parse(since) / 1000) * 1000;
 }
 
+/**
+ * Only the latest pending write per account (and per community flag) counts: a grant recorded after a revoke of the
+ * same account supersedes it, and vice versa. The list is in the order the writes were recorded.
+ */
+function latestPerTarget(writes: readonly PendingWrite[]): PendingWrite[] {
+  const target = (w: PendingWrite) => (w.action === PendingAction.Publish || w.action === PendingAction.Unpublish ? 'community' : `account:${w.account ?? ''}`);
+  const last = new Map<string, PendingWrite>();
+  for (const w of writes) last.set(target(w), w);
+  return [...last.values()];
+}
+
 /** Accounts that may be shared because of this object: managed, or granted with the outcome still unknown. */
 export function oursOf(own: Ownership): string[] {
   const ids = new Set(own.managedAccounts);
@@ -138,7 +149,8 @@ export function needsIntent(plan: SharePlan): boolean {
 export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownership {
   const since = rfc3339(now);
   const grants = new Set(plan.grant);
-  const pending = own.pendingWrites.filter((w) => !(w.action === PendingAction.Grant && grants.has(w.account ?? '')));
+  // The new write supersedes any earlier pending one for the same account (a revoke of it included).
+  const pending = own.pendingWrites.filter((w) => !((w.action === PendingAction.Grant || w.action === PendingAction.Revoke) && grants.has(w.account ?? '')));
   for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since });
   if (plan.community === 'Publish') pending.push({ action: PendingAction.Publish, since });
   return { ...own, pendingWrites: pending };

@@ -25,7 +25,7 @@ function main(argv: string[]): number {
   const r = spawnSync(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--selectProjects', 'contract', '--testPathPatterns', 'safety-property'], {
     cwd: root,
     stdio: 'inherit',
-    env: { ...process.env, SAFETY_RUNS: String(runs) },
+    env: { ...process.env, CI: 'false', SAFETY_RUNS: String(runs) },
   });
   return r.status ?? 1;
 }

@@ -114,6 +114,11 @@ export class SafetyWorld {
     const result = await Promise.race([reconcile('default', 'share', inc.deps).catch((e: unknown) => ({ error: e })), inc.died]);
     await this.collectCalls();
     this.pass = undefined;
+    if (process.env.SAFETY_DEBUG) {
+      const st = this.object()?.status;
+      const img = await this.emu.admin.image(REGION, IMAGE);
+      process.stderr.write(`pass ${JSON.stringify(plan)} -> ${result === 'dead' ? 'crashed' : 'done'}; managed=${JSON.stringify(st?.managedAccounts)} pending=${JSON.stringify(st?.pendingWrites?.map((w) => `${w.action}:${w.account ?? ''}@${w.since}`))} ready=${st?.conditions?.[0]?.reason} cloud=${JSON.stringify(img.sharedWith.map((x) => `${x.id}@${x.sharedTime}`))}\n`);
+    }
     if (result === 'dead') {
       this.incarnation = undefined;
       inc.proxy.closeAllConnections();
