@@ -65,8 +65,10 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
     switch (w.action) {
       case PendingAction.Grant:
         if (shared.has(id)) {
-          // Adopt what our write may have shared; a share older than the intent was someone else's.
+          // Adopt what our write may have shared. A share older than the intent is someone else's, unless the read
+          // is lagging (it may show an earlier share that was revoked since): keep the intent for the window.
           if (!sharedBefore(observed, id, w.since)) managed.add(id);
+          else if (fresh) kept.push(w);
         } else if (fresh) {
           kept.push(w);
           // An accepted grant is believed over a lagging read. One whose outcome is unknown (a crash or a lost

@@ -117,6 +117,7 @@ describe('safety invariant, model-based, on the cloud itself', () => {
     await fc.assert(
       fc.asyncProperty(specArb, fc.subarray(KNOWN, { maxLength: 8 }), fc.boolean(), commandsArb, async (spec, initial, initialCommunity, cmds) => {
         runs++;
+        if (process.env.SAFETY_DEBUG) process.stderr.write(`RUN ${runs}\n`);
         if (runs % 500 === 0) process.stderr.write(`safety: ${runs}/${RUNS} runs\n`);
         offsetMs = 0;
         await emu.admin.reset(seed(initial, initialCommunity));
@@ -126,6 +127,9 @@ describe('safety invariant, model-based, on the cloud itself', () => {
         try {
           await fc.asyncModelRun(() => ({ model, real: world }), cmds);
           await convergeAndCleanUp(world);
+        } catch (err: unknown) {
+          if (process.env.SAFETY_DEBUG) process.stderr.write(`RUN FAILED: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+          throw err;
         } finally {
           steps += model.steps;
           await world.shutdown();
