@@ -23,7 +23,8 @@ export type PassResult =
   | { kind: 'planned'; settled: Settled; plan: SharePlan }
   /** The intent record written before the first exposing write: grants and publish about to be sent. */
   | { kind: 'applying'; settled: Settled; plan: SharePlan; ownership: Ownership }
-  | { kind: 'applied'; settled: Settled; plan: SharePlan; outcome: ExecutionOutcome; observed: ObservedImage; next: SharePlan; ownership: Ownership; unknownAgeMs: number | undefined };
+  /** `observed` is the read with this pass's accepted writes applied; `next` is what would still be left to do. */
+  | { kind: 'applied'; outcome: ExecutionOutcome; observed: ObservedImage; next: SharePlan; ownership: Ownership; unknownAgeMs: number | undefined };
 
 /** Computes the next status. lastSyncTime moves only when something else in the status moved. */
 export function computeStatus(obj: ImageShare, pass: PassResult, now: Date): ImageShareStatus {

@@ -20,7 +20,7 @@ export interface ExecutionOutcome {
   calls: number;
 }
 
-export function emptyOutcome(): ExecutionOutcome {
+function emptyOutcome(): ExecutionOutcome {
   return { granted: [], revoked: [], published: false, unpublished: false, failedAccounts: new Map(), unknown: { grant: [], revoke: [] }, calls: 0 };
 }
 

@@ -129,6 +129,11 @@ export function oursOf(own: Ownership): string[] {
   return [...ids].sort();
 }
 
+/** This object published the image, or sent a publish whose outcome is not known yet. */
+export function mayHavePublished(own: Ownership): boolean {
+  return own.managedCommunity || own.pendingWrites.some((w) => w.action === PendingAction.Publish);
+}
+
 /**
  * Age in ms of the oldest pending write whose outcome is unknown (recorded as intent, answer never seen: a grant
  * not managed, a publish while managedCommunity is false), or undefined when there is none.
@@ -164,7 +169,7 @@ export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownershi
  * pending until confirmed; refused or never-sent grants and publishes are dropped, except that an earlier pass's
  * pending grant of the same account is kept; writes whose answer was lost stay pending with their intent stamp.
  */
-export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutcome, now: Date, prior: Ownership = own): Ownership {
+export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutcome, now: Date, prior: Ownership): Ownership {
   const since = rfc3339(now);
   const managed = new Set(own.managedAccounts);
   const unknownGrants = new Set(out.unknown.grant);

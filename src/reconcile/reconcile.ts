@@ -16,6 +16,7 @@ import { asCloudError, type ExecutionOutcome, executePlan } from './execute-plan
 import {
   afterWrites,
   DEFAULT_CONFIRMATION_WINDOW_MS,
+  mayHavePublished,
   needsIntent,
   oldestUnknownMs,
   type Ownership,
@@ -129,20 +130,22 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   if (modeOf(obj) === Mode.Plan) return finish(obj, { kind: 'planned', settled, plan }, pass);
   if (signal?.aborted) return ABORTED;
   const ready = await prepareWrites(obj, settled, plan, pass);
-  if (ready === 'gone' || signal?.aborted) return ready === 'gone' ? NOTHING : ABORTED;
+  if (ready === 'gone') return NOTHING;
+  if (signal?.aborted) return ABORTED;
   const outcome = interrupted(await executePlan(plan, sharing, refOf(obj), pass.writes), pass);
   const ownership = afterWrites(ready.ownership, plan, outcome, deps.now(), settled.ownership);
   const observed = projectWrites(settled.effective, outcome);
   const next = planFor(obj, observed, oursOf(ownership), deps);
-  const applied: PassResult = { kind: 'applied', settled, plan, outcome, observed, next, ownership, unknownAgeMs: oldestUnknownMs(ownership, deps.now()) };
+  const applied: PassResult = { kind: 'applied', outcome, observed, next, ownership, unknownAgeMs: oldestUnknownMs(ownership, deps.now()) };
   const events = [...driftEvents(obj, settled.effective, outcome), ...writeEvents(outcome)];
   return finish(ready.obj, applied, pass, events);
 }
 
 /**
  * Before any write: the finalizer whenever deletion will have cleanup to do (also when a switch to Revoke finds
- * accounts already managed), then, before a write that can expose the image, the intent record (pending grants and publish) in status. ECS is called only after both succeeded, so a crash at any
- * point leaves every possibly-granted account on record. Revokes and unpublishes need no intent.
+ * accounts already managed), then, before a write that can expose the image, the intent record (pending grants and
+ * publish) in status. ECS is called only after both succeeded, so a crash at any point leaves every possibly-granted
+ * account on record. Revokes and unpublishes need no intent.
  */
 async function prepareWrites(obj: ImageShare, settled: Settled, plan: SharePlan, pass: Pass): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone'> {
   const ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
@@ -177,14 +180,15 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<PassResult | un
   const ref = refOf(obj);
   const seen = await observe(sharing, ref, pass.signal);
   if (!seen.ok) return seen.error.reason === Reason.ImageNotFound ? undefined : deletionBlocked({ kind: 'observeFailed', error: seen.error });
-  const own = ownershipOf(obj.status);
-  const settled = settle(own, seen.image, [], pass.deps.now(), confirmationWindow(pass.deps));
+  // Settled with nothing wanted, every write of ours still inside the window (an unknown grant or publish included)
+  // counts as shared or public, so it is undone; what a read shows is gone is not revoked again.
+  const settled = settle(ownershipOf(obj.status), seen.image, [], pass.deps.now(), confirmationWindow(pass.deps));
   const plan = planDeletion({
     deletionPolicy: DeletionPolicy.Revoke,
-    observedAccounts: [...new Set([...settled.effective.sharedAccounts.map((a) => a.id), ...oursOf(own)])],
-    observedCommunity: settled.effective.community || own.pendingWrites.some((w) => w.action === 'Publish'),
-    managedAccounts: oursOf(own),
-    managedCommunity: own.managedCommunity || own.pendingWrites.some((w) => w.action === 'Publish'),
+    observedAccounts: settled.effective.sharedAccounts.map((a) => a.id),
+    observedCommunity: settled.effective.community,
+    managedAccounts: settled.ours,
+    managedCommunity: mayHavePublished(settled.ownership),
   });
   const outcome = await executePlan(plan, sharing, ref, pass.writes);
   for (const e of writeEvents(outcome)) pass.deps.emit(obj, e);
@@ -211,7 +215,7 @@ function deletionBlocked(p: PassResult): PassResult {
 /** Cleanup on delete is needed while Revoke applies in Apply mode and this object may have exposed something. */
 function needsCleanupOnDelete(obj: ImageShare, own: Ownership): boolean {
   if ((obj.spec.deletionPolicy ?? DeletionPolicy.Retain) !== DeletionPolicy.Revoke || modeOf(obj) !== Mode.Apply) return false;
-  return oursOf(own).length > 0 || own.managedCommunity || own.pendingWrites.some((w) => w.action === 'Publish');
+  return oursOf(own).length > 0 || mayHavePublished(own);
 }
 
 /** The finalizer goes on before the first cloud write that deletion would have to undo. */

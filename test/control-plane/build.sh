@@ -20,6 +20,9 @@ USAGE
 fi
 
 here=$(cd "$(dirname "$0")" && pwd)
+BUILD_LABEL=control-plane
+# shellcheck source=../harness/build-progress.sh
+. "$here/../harness/build-progress.sh"
 cache_root=${IMAGESHARE_CACHE:-$HOME/.cache/imageshare-operator}
 out="$cache_root/control-plane/k8s-$K8S_VERSION-etcd-$ETCD_VERSION-helm-$HELM_VERSION"
 mkdir -p "$out"
@@ -27,21 +30,10 @@ mkdir -p "$out"
 # the binaries built instead of compiling them again beside the first.
 exec 9>"$out/.build.lock"
 if ! flock -n 9; then
-  printf '[control-plane %s] another build is running; waiting for it\n' "$(date +%H:%M:%S)" >&2
+  say "another build is running; waiting for it"
   flock 9
 fi
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-
-say() { printf '[control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-# A long go build prints nothing; a ticker shows it is alive.
-with_ticker() {
-  local what=$1; shift
-  local start=$SECONDS
-  ( while sleep 30; do say "  ... still building $what ($((SECONDS - start))s)"; done ) &
-  local ticker=$!
-  if "$@"; then kill $ticker 2>/dev/null; wait $ticker 2>/dev/null || true; say "built $what in $((SECONDS - start))s"
-  else local rc=$?; kill $ticker 2>/dev/null; wait $ticker 2>/dev/null || true; say "FAILED building $what"; return $rc; fi
-}
 
 minor=$(echo "$K8S_VERSION" | cut -d. -f2)
 ld="-s -w"

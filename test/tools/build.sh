@@ -26,15 +26,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${IMAGESHARE_CACHE:-$HOME/.cache/imageshare-operator}
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
-say() { printf '[go-helpers %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-with_ticker() {
-  local what=$1; shift
-  local start=$SECONDS
-  ( while sleep 20; do say "  ... still building $what ($((SECONDS - start))s)"; done ) &
-  local ticker=$!
-  if "$@"; then kill $ticker 2>/dev/null; wait $ticker 2>/dev/null || true; say "built $what in $((SECONDS - start))s"
-  else local rc=$?; kill $ticker 2>/dev/null; wait $ticker 2>/dev/null || true; say "FAILED building $what"; return $rc; fi
-}
+BUILD_LABEL=go-helpers TICK_SECONDS=20
+# shellcheck source=../harness/build-progress.sh
+. "$here/../harness/build-progress.sh"
 
 if ! command -v go >/dev/null 2>&1; then
   say "go is not on PATH: the Go helpers (and the control plane) are built from Go modules and need Go >= 1.25"

@@ -110,10 +110,11 @@ describe('a crashed grant, then a refused re-send', () => {
   it('keeps the crashed pass\'s pending grant on record, so what it may have shared is still owned', async () => {
     store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
     await crashAfterCloudWrite(); // A and B are shared; only the intent is on record
-    cloud.freezeReads(ref); // …and the next read does not show them yet
+    // …and the next read does not show them yet (reads frozen on the state before the grant).
+    const landed = new Map(cloud.image(ref).accounts);
     cloud.image(ref).accounts.clear();
     cloud.freezeReads(ref);
-    cloud.image(ref).accounts.set(A, '2026-11-28T12:00:00Z').set(B, '2026-11-28T12:00:00Z');
+    for (const [id, t] of landed) cloud.image(ref).accounts.set(id, t);
     cloud.failNext.push(throttled()); // the re-send is refused (throttled)
     await pass();
     expect(status()?.pendingWrites?.filter((w) => w.action === 'Grant').map((w) => w.account)).toEqual([A, B]);
@@ -348,6 +349,11 @@ describe('the finalizer exists only while deletion has cleanup to do', () => {
     store.create('share', spec({ deletionPolicy: 'Revoke', mode: 'Plan' }));
     await pass();
     expect(store.must('default', 'share').metadata.finalizers ?? []).toEqual([]);
+    cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z'); // shared by someone else: nothing of ours to undo
+    store.replaceSpec('share', spec({ deletionPolicy: 'Revoke', mode: 'Apply', accounts: [X], sharePolicy: 'Additive' }));
+    await pass();
+    expect(store.must('default', 'share').metadata.finalizers ?? []).toEqual([]);
+    expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Synced' });
   });
 
   it('deleting with Revoke: an account that no longer exists counts as revoked', async () => {
