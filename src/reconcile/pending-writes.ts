@@ -48,8 +48,8 @@ export function ownershipOf(status: { managedAccounts?: string[]; managedCommuni
  * that is shared becomes managed; a pending publish on a community image becomes managedCommunity). One the read
  * does not show yet is believed while it is younger than `windowMs` (a write whose outcome is unknown only while it
  * is no longer wanted, so it is undone; a wanted one is sent again), and dropped after that: from then on the read
- * is the truth, and a difference is drift. Managed accounts that are neither wanted nor (effectively) shared are
- * forgotten: there is nothing left to clean up.
+ * is the truth, and a difference is drift. Managed accounts that are no longer wanted count as shared, so they are
+ * revoked (and only then forgotten), even when a lagging read does not show them.
  */
 export function settle(own: Ownership, observed: ObservedImage, wanted: readonly string[], now: Date, windowMs: number, wantPublic = false): Settled {
   const want = new Set(wanted);
@@ -98,7 +98,9 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
         break;
     }
   }
-  for (const id of [...managed]) if (!want.has(id) && !shared.has(id)) managed.delete(id);
+  // What this object owns and no longer wants is undone, whatever a (possibly lagging) read shows: forgetting it
+  // because one read did not show it could leave it shared and owned by nobody.
+  for (const id of managed) if (!want.has(id)) shared.add(id);
   const byId = new Map(observed.sharedAccounts.map((a) => [a.id, a]));
   const effective: ObservedImage = { ...observed, community, sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }) };
   const ownership = { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: kept };
@@ -152,13 +154,20 @@ export function needsIntent(plan: SharePlan): boolean {
   return plan.grant.length > 0 || plan.community === 'Publish';
 }
 
-/** `own` plus a pending entry for every grant and publish in `plan`, stamped `now`. */
+/** `own` plus a pending entry for every grant and publish in `plan`, stamped `now` (a re-sent grant keeps its first stamp). */
 export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownership {
   const since = rfc3339(now);
   const grants = new Set(plan.grant);
+  // A grant sent again keeps the stamp of the first send still pending: that one may have landed, and a share it
+  // made must not look older than the intent (settle would take it for someone else's).
+  const firstSend = new Map(
+    latestPerTarget(own.pendingWrites)
+      .filter((w) => w.action === PendingAction.Grant && w.account)
+      .map((w) => [w.account as string, w.since]),
+  );
   // The new write supersedes any earlier pending one for the same account (a revoke of it included).
   const pending = own.pendingWrites.filter((w) => !((w.action === PendingAction.Grant || w.action === PendingAction.Revoke) && grants.has(w.account ?? '')));
-  for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since });
+  for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since: firstSend.get(account) ?? since });
   if (plan.community === 'Publish') pending.push({ action: PendingAction.Publish, since });
   return { ...own, pendingWrites: pending };
 }

@@ -99,7 +99,8 @@ const commandsArb = fc.commands(
     ),
     fc.constant(command('throttle', (w) => w.emulator.admin.throttle({ qps: 0.001, burst: 2, retryAfterMs: 20 }))),
   ],
-  { maxCommands: 14 },
+  // SAFETY_REPLAY is the replayPath fast-check prints with a command counterexample (with SAFETY_SEED and SAFETY_PATH).
+  { maxCommands: 14, ...(process.env.SAFETY_REPLAY ? { replayPath: process.env.SAFETY_REPLAY } : {}) },
 );
 
 let emu: Emulator;

@@ -56,8 +56,9 @@ async function pass(signal?: AbortSignal): Promise<ReconcileResult> {
 /** Runs a pass that "crashes" (is abandoned) at the first status write after ECS accepted a write. */
 async function crashAfterCloudWrite(): Promise<void> {
   const write = store.patchStatus.bind(store);
+  const before = cloud.writes().length;
   store.patchStatus = async (o, st) => {
-    if (cloud.writes().length > 0) {
+    if (cloud.writes().length > before) {
       store.patchStatus = write;
       throw new Error('SIGKILL');
     }
@@ -122,6 +123,26 @@ describe('a crashed grant, then a refused re-send', () => {
     clockMs += 2_000;
     await pass();
     expect(status()?.managedAccounts).toEqual([A, B]);
+  });
+});
+
+describe('a crashed grant, sent again and crashed again', () => {
+  it('the re-send keeps the first stamp, so the share the first send made is adopted once a read shows it', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
+    await crashAfterCloudWrite(); // A and B are shared (SharedTime T0); only the intent is on record
+    const landed = new Map(cloud.image(ref).accounts);
+    cloud.image(ref).accounts.clear();
+    cloud.freezeReads(ref); // the next read does not show them yet…
+    for (const [id, t] of landed) cloud.image(ref).accounts.set(id, t);
+    clockMs += 1_000;
+    await crashAfterCloudWrite(); // …so they are sent again (ECS keeps the first SharedTime), and the pass dies again
+    cloud.thawReads();
+    clockMs += 2_000;
+    await pass();
+    clockMs += 61_000;
+    await pass();
+    expect(status()?.managedAccounts).toEqual([A, B]);
+    expect(status()?.pendingWrites).toEqual([]);
   });
 });
 
@@ -208,6 +229,21 @@ describe('read-after-write lag', () => {
     await pass();
     store.updateSpec('share', { accounts: [A] });
     clockMs += 2_000;
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`]);
+    expect(shared()).toEqual([A]);
+  });
+
+  it('a managed account removed from the spec is revoked even when a lagging read does not show it', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    await pass();
+    clockMs += 61_000;
+    await pass(); // confirmed: A and B managed, nothing pending
+    const landed = new Map(cloud.image(ref).accounts);
+    cloud.image(ref).accounts.delete(B);
+    cloud.freezeReads(ref); // a read from a replica that does not show B
+    for (const [id, t] of landed) cloud.image(ref).accounts.set(id, t);
+    store.updateSpec('share', { accounts: [A] });
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`]);
     expect(shared()).toEqual([A]);
