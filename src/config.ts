@@ -37,6 +37,8 @@ export interface Config {
   secretNamespaces: 'all' | readonly string[];
   logLevel: LogLevel;
   podName: string;
+  /** This cluster's ID in the images' owner tag (ADR 0008); undefined = the uid of the kube-system namespace. */
+  clusterId: string | undefined;
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -79,6 +81,7 @@ export const FLAGS = {
   'secret-namespaces': { env: 'IMAGESHARE_SECRET_NAMESPACES', def: '*', help: 'namespaces where spec.credentials.secretRef may be read and watched: comma list, "*" = all watched, empty = none' },
   'log-level': { env: 'IMAGESHARE_LOG_LEVEL', def: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
   'pod-name': { env: 'POD_NAME', def: '', help: 'identity in events and the Lease (default: hostname)' },
+  'cluster-id': { env: 'IMAGESHARE_CLUSTER_ID', def: '', help: "this cluster's ID in the images' owner tag (default: the uid of namespace kube-system)" },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -151,6 +154,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     secretNamespaces: raw('secret-namespaces').trim() === '*' ? 'all' : list(raw('secret-namespaces')),
     logLevel: oneOf(raw, 'log-level', LOG_LEVELS),
     podName: raw('pod-name') || hostname(),
+    clusterId: clusterId(raw('cluster-id')),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
@@ -236,6 +240,15 @@ function oneOf<T extends string>(raw: Raw, name: FlagName, allowed: readonly T[]
   const v = raw(name);
   if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
   return v as T;
+}
+
+/** A cluster ID fits an ECS tag value with room for namespace/name: 1–64 of [A-Za-z0-9._-], not aliyun/acs: first. */
+function clusterId(v: string): string | undefined {
+  if (!v) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v) || /^(aliyun|acs)/i.test(v)) {
+    throw new ConfigError(`--cluster-id must be 1-64 letters, digits, ".", "_" or "-", not starting with "aliyun" or "acs", got "${v}"`);
+  }
+  return v;
 }
 
 function endpoint(v: string): string | undefined {

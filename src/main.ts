@@ -4,6 +4,7 @@ import { createEcsImageSharingFactory } from './cloud/ecs-factory.ts';
 import { isCliCommand, runCli } from './cli/commands.ts';
 import { ConfigError, helpText, loadConfig } from './config.ts';
 import { KubeEventRecorder } from './kube/events.ts';
+import { readClusterId } from './kube/cluster-id.ts';
 import { ImageShareClient } from './kube/imageshare-client.ts';
 import { ImageShareInformer } from './kube/informer.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
@@ -89,6 +90,14 @@ async function main(): Promise<number> {
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
   const recorder = new KubeEventRecorder(kc, config.podName, log);
   const store = reconcileStore(client, (regionId, imageId) => informer.claimants(regionId, imageId));
+  let clusterId: string;
+  try {
+    clusterId = config.clusterId ?? (await readClusterId(kc));
+  } catch (err: unknown) {
+    process.stderr.write(`imageshare-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const watched = new Set(config.namespaces);
   const deps = {
     store,
     cloud,
@@ -98,6 +107,8 @@ async function main(): Promise<number> {
     confirmationWindowMs: config.confirmationWindowMs,
     maxWritesPerPass: config.maxWritesPerPass,
     specSuperseded: (namespace: string, name: string, generation: number) => specWatch.signalFor(`${namespace}/${name}`, generation),
+    // The owner tag on each image (ADR 0008); a tag from a namespace this installation does not watch is foreign.
+    claims: { clusterId, watches: (namespace: string) => watched.size === 0 || watched.has(namespace) },
     emit: (obj: Parameters<typeof recorder.emit>[0], e: { type: 'Normal' | 'Warning'; reason: string; note: string }) =>
       void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
     async readSecretCredentials(namespace: string, name: string) {
@@ -121,7 +132,7 @@ async function main(): Promise<number> {
     },
   });
   log.info(
-    { healthPort: server.health?.port ?? null, metricsPort: server.metrics?.port ?? null, namespaces: config.namespaces, leaderElect: config.leaderElect },
+    { healthPort: server.health?.port ?? null, metricsPort: server.metrics?.port ?? null, namespaces: config.namespaces, leaderElect: config.leaderElect, clusterId },
     'probe server listening',
   );
 
@@ -156,7 +167,11 @@ async function main(): Promise<number> {
       log,
       concurrency: config.concurrency,
       signal: passes.signal,
-      reconcile: (ns, name, signal) => reconcile(ns, name, deps, signal),
+      reconcile: async (ns, name, signal) => {
+        const result = await reconcile(ns, name, deps, signal);
+        if (result.tagFallback) metrics.ownershipTagFallback();
+        return result;
+      },
     });
     void startCredentialsInUse();
   };

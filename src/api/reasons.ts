@@ -37,6 +37,7 @@ export const Reason = {
   KMSKeyNotEnabled: 'KMSKeyNotEnabled',
   KMSKeyNotFound: 'KMSKeyNotFound',
   RegionNotFound: 'RegionNotFound',
+  TagQuotaExceeded: 'TagQuotaExceeded', // the image has the most tags ECS allows: no room for the ownership tag
 
   // Identity and access.
   InvalidCredentials: 'InvalidCredentials',

@@ -29,7 +29,7 @@ const accessDenied: Row = [
   403,
   T,
   Reason.AccessDenied,
-  'The credentials are not allowed to call this ECS action; grant ecs:DescribeImages, ecs:DescribeImageSharePermission and ecs:ModifyImageSharePermission to the RAM user or role.',
+  'The credentials are not allowed to call this ECS action; grant ecs:DescribeImages, ecs:DescribeImageSharePermission, ecs:ModifyImageSharePermission, ecs:TagResources and ecs:UntagResources to the RAM user or role.',
 ];
 const clockSkew: Row = [
   400,
@@ -246,6 +246,23 @@ const rows = {
   InvalidParameter: invalidRequest('an invalid parameter'),
   'InvalidAction.NotFound': invalidRequest('an unknown API action', 404),
   InvalidVersion: invalidRequest('an unknown API version'),
+
+  // TagResources / UntagResources: the image's ownership tag (ADR 0008). Documented codes of those actions.
+  'InvalidTagKey.Malformed': invalidRequest('a malformed tag key'),
+  'InvalidTagValue.Malformed': invalidRequest('a malformed tag value'),
+  'InvalidResourceType.NotFound': invalidRequest('an unknown resource type', 404),
+  'InvalidResourceId.NotFound': [
+    404,
+    T,
+    Reason.ImageNotFound,
+    'The image does not exist in this region for these credentials; check spec.imageId, spec.regionId and the credentials.',
+  ],
+  'OperationDenied.QuotaExceed': [
+    403,
+    T,
+    Reason.TagQuotaExceeded,
+    'The image already carries as many tags as ECS allows (20); remove one so the operator can record its ownership tag.',
+  ],
 
   // Raised locally by openapi-core when no credential is configured at all.
   InvalidCredentials: [

@@ -60,6 +60,8 @@ const ACTION = {
   describeImages: 'DescribeImages',
   describeShares: 'DescribeImageSharePermission',
   modify: 'ModifyImageSharePermission',
+  tag: 'TagResources',
+  untag: 'UntagResources',
 } as const;
 
 /** A copy of `err` whose message names `id`, for the per-account outcome of an isolated culprit. */
@@ -141,6 +143,7 @@ export class EcsImageSharing implements ImageSharing {
       // group share), so either signal counts: the operator would rather over-report exposure than miss it.
       community: image.isPublic === true || shares.groupAll,
       sharedAccounts: shares.accounts,
+      tags: tagsOf(image.tags?.tag),
     };
   }
 
@@ -337,6 +340,31 @@ export class EcsImageSharing implements ImageSharing {
       throw err;
     }
   }
+
+  async tagImage(ref: ImageRef, tags: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    const request = new Ecs.TagResourcesRequest({
+      regionId: ref.regionId,
+      resourceType: 'image',
+      resourceId: [ref.imageId],
+      tag: Object.entries(tags).map(([key, value]) => new Ecs.TagResourcesRequestTag({ key, value })),
+    });
+    await this.#call(ACTION.tag, ref.regionId, (c) => c.tagResources(request), signal);
+  }
+
+  async untagImage(ref: ImageRef, keys: readonly string[], signal?: AbortSignal): Promise<void> {
+    const request = new Ecs.UntagResourcesRequest({ regionId: ref.regionId, resourceType: 'image', resourceId: [ref.imageId], tagKey: [...keys] });
+    await this.#call(ACTION.untag, ref.regionId, (c) => c.untagResources(request), signal);
+  }
+}
+
+/** The image's tags as a map; a tag without a string key or value is malformed (never silently dropped). */
+function tagsOf(list: ReadonlyArray<{ tagKey?: string; tagValue?: string }> | undefined): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const t of list ?? []) {
+    if (typeof t.tagKey !== 'string' || t.tagKey === '' || typeof (t.tagValue ?? '') !== 'string') throw malformed(ACTION.describeImages, 'a tag has no key');
+    tags[t.tagKey] = t.tagValue ?? '';
+  }
+  return tags;
 }
 
 /** A 200 answer that cannot be believed: transient, so the pass backs off and reads again. */

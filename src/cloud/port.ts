@@ -38,6 +38,8 @@ export interface ObservedImage {
   community: boolean;
   /** Every page of the share list, sorted by id. */
   sharedAccounts: SharedAccount[];
+  /** The image's tags (DescribeImages returns them with the image): where an ownership claim is recorded. */
+  tags: Record<string, string>;
 }
 
 export const ErrorKind = { Terminal: 'terminal', Transient: 'transient', Wait: 'wait' } as const;
@@ -140,6 +142,10 @@ export interface ImageSharing {
   revoke(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult>;
   /** Publishes (true) or unpublishes (false) the image, always in a call of its own. Throws CloudError/PassAborted. */
   setCommunity(ref: ImageRef, community: boolean, signal?: AbortSignal): Promise<void>;
+  /** Sets tags on the image (TagResources; an existing key gets the new value). Throws CloudError/PassAborted. */
+  tagImage(ref: ImageRef, tags: Record<string, string>, signal?: AbortSignal): Promise<void>;
+  /** Removes tag keys from the image (UntagResources). Throws CloudError/PassAborted. */
+  untagImage(ref: ImageRef, keys: readonly string[], signal?: AbortSignal): Promise<void>;
 }
 
 /** Where a reconcile's cloud identity comes from. Secrets are resolved by the kube side before this point. */

@@ -1,4 +1,5 @@
 // One image, one owner: when several ImageShares name the same (regionId, imageId), the oldest wins.
+import { createHash } from 'node:crypto';
 import type { ImageShare } from '../api/types.ts';
 
 export interface ClaimVerdict {
@@ -28,4 +29,50 @@ function compareAge(a: ImageShare, b: ImageShare): number {
 
 export function keyOf(o: ImageShare): string {
   return `${o.metadata.namespace}/${o.metadata.name}`;
+}
+
+// ---- the claim recorded on the image itself (ADR 0008) ----
+
+/** The ECS tag naming the ImageShare that owns an image, visible to every installation that uses the account. */
+export const OWNER_TAG = 'imageshare.ecs.alicloud.dev/owner';
+/** ECS caps tag values at 128 characters. */
+const MAX_TAG_VALUE = 128;
+
+/** Who this installation is, for claims on the image. */
+export interface ClaimIdentity {
+  /** This cluster's ID (default: the uid of the kube-system namespace). */
+  clusterId: string;
+  /** True when this installation watches `namespace`, so its cache holds every ImageShare there. */
+  watches(namespace: string): boolean;
+}
+
+/** What the image's owner tag says about `self`. */
+export type CloudClaim =
+  /** The tag names self. */
+  | { kind: 'ours' }
+  /** No tag, or one this installation can judge from its own cache (this cluster, a watched namespace). */
+  | { kind: 'free' }
+  /** Another installation (another cluster, or namespaces this one does not watch) claimed the image. */
+  | { kind: 'foreign'; owner: string };
+
+/** `<clusterId>/<namespace>/<name>`; past ECS's 128 characters, cut and ended with a hash so it stays unique. */
+export function ownerTagValue(id: ClaimIdentity, self: ImageShare): string {
+  const full = `${id.clusterId}/${keyOf(self)}`;
+  if (full.length <= MAX_TAG_VALUE) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 12);
+  return `${full.slice(0, MAX_TAG_VALUE - hash.length - 1)}~${hash}`;
+}
+
+/**
+ * Judges the owner tag. A tag from this cluster in a namespace this installation watches is left to resolveClaim,
+ * which already ran on the complete cache: its object is gone, names another image now, or is younger than self,
+ * so self may take the tag over. Any other tag belongs to an installation this one cannot see.
+ */
+export function cloudClaim(self: ImageShare, tags: Readonly<Record<string, string>>, id: ClaimIdentity): CloudClaim {
+  const value = tags[OWNER_TAG];
+  if (!value) return { kind: 'free' };
+  if (value === ownerTagValue(id, self)) return { kind: 'ours' };
+  const [cluster, namespace] = value.split('/');
+  if (cluster === id.clusterId && namespace !== undefined && id.watches(namespace)) return { kind: 'free' };
+  return { kind: 'foreign', owner: value };
 }

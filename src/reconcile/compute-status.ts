@@ -9,6 +9,7 @@ import {
   type ImageShareStatus,
 } from '../api/types.ts';
 import type { CloudError, ObservedImage } from '../cloud/port.ts';
+import { OWNER_TAG } from './claims.ts';
 import { buildConditions, rfc3339, type Summary } from './conditions.ts';
 import type { ExecutionOutcome } from './execute-plan.ts';
 import type { Ownership, Settled } from './pending-writes.ts';
@@ -17,14 +18,24 @@ import { planStatus, type SharePlan } from './plan-shares.ts';
 /** What one reconcile pass found; each variant carries exactly what its status needs. */
 export type PassResult =
   | { kind: 'suspended' }
-  | { kind: 'duplicate'; ownerKey: string }
+  /** Another ImageShare owns the image: an older one in this cluster, or (`elsewhere`) the one its owner tag names. */
+  | { kind: 'duplicate'; ownerKey: string; elsewhere?: boolean }
   | { kind: 'blocked'; reason: string; message: string; transient: boolean }
   | { kind: 'observeFailed'; error: CloudError }
   | { kind: 'planned'; settled: Settled; plan: SharePlan }
   /** The intent record written before the first exposing write: grants and publish about to be sent. */
   | { kind: 'applying'; settled: Settled; plan: SharePlan; ownership: Ownership }
   /** `observed` is the read with this pass's accepted writes applied; `next` is what would still be left to do. */
-  | { kind: 'applied'; outcome: ExecutionOutcome; observed: ObservedImage; next: SharePlan; ownership: Ownership; unknownAgeMs: number | undefined };
+  | {
+      kind: 'applied';
+      outcome: ExecutionOutcome;
+      observed: ObservedImage;
+      next: SharePlan;
+      ownership: Ownership;
+      unknownAgeMs: number | undefined;
+      /** Appended to the Ready message (the owner tag could not be written). */
+      note?: string;
+    };
 
 /** Computes the next status. lastSyncTime moves only when something else in the status moved. */
 export function computeStatus(obj: ImageShare, pass: PassResult, now: Date): ImageShareStatus {
@@ -135,7 +146,9 @@ function summarize(obj: ImageShare, pass: PassResult): Summary {
       return {
         ready: 'False',
         reason: Reason.DuplicateImageShare,
-        message: `ImageShare ${pass.ownerKey} already manages image ${obj.spec.imageId} in ${obj.spec.regionId}; delete one of the two.`,
+        message: pass.elsewhere
+          ? `Image ${obj.spec.imageId} in ${obj.spec.regionId} is claimed by another installation: its tag ${OWNER_TAG} names ${pass.ownerKey} (cluster ID/namespace/name). Delete one of the two ImageShares; if that one no longer exists, remove the tag from the image.`
+          : `ImageShare ${pass.ownerKey} already manages image ${obj.spec.imageId} in ${obj.spec.regionId}; delete one of the two.`,
         abnormal: ConditionType.Stalled,
       };
     case 'blocked':
@@ -144,8 +157,10 @@ function summarize(obj: ImageShare, pass: PassResult): Summary {
       return errorSummary(pass.error);
     case 'planned':
       return planSummary(pass.plan);
-    case 'applied':
-      return appliedSummary(obj, pass);
+    case 'applied': {
+      const summary = appliedSummary(obj, pass);
+      return pass.note ? { ...summary, message: `${summary.message} ${pass.note}` } : summary;
+    }
   }
 }
 

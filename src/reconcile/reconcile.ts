@@ -1,6 +1,7 @@
 // One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → deletion →
-// suspend → ownership of the image → credentials → observe → settle what we wrote before → plan → (plan mode
-// stops here) → finalizer and intent before any exposing write → act → one status write. The pass never reads
+// suspend → ownership of the image in this cluster → credentials → observe → ownership tag on the image → settle
+// what we wrote before → plan → (plan mode stops here) → claim the image → finalizer and intent before any exposing
+// write → act → one status write. The pass never reads
 // the cloud twice: the status is computed from the read plus the writes ECS accepted, and a later pass confirms
 // them (src/reconcile/pending-writes.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
@@ -8,7 +9,7 @@
 import { Reason } from '../api/reasons.ts';
 import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
 import { type CloudCredentials, type CloudError, type ImageRef, type ImageSharing, type ImageSharingFactory, type ObservedImage, PassAborted } from '../cloud/port.ts';
-import { keyOf, resolveClaim } from './claims.ts';
+import { type ClaimIdentity, cloudClaim, keyOf, OWNER_TAG, ownerTagValue, resolveClaim } from './claims.ts';
 import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
@@ -69,6 +70,11 @@ export interface ReconcileDeps {
   specSuperseded?(namespace: string, name: string, generation: number): AbortSignal;
   /** No cloud write starts later than this after the pass began (default 60 s); the next pass continues. */
   passDeadlineMs?: number;
+  /**
+   * When set, ownership of an image is also recorded in an ECS tag on the image, so other installations (other
+   * clusters, other namespace sets) see it (ADR 0008). Unset: ownership is decided in this cluster only.
+   */
+  claims?: ClaimIdentity;
 }
 
 export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
@@ -81,6 +87,8 @@ export interface ReconcileResult {
   reason: string;
   statusWritten: boolean;
   cloudWrites: number;
+  /** The owner tag could not be written, so ownership was checked in this cluster only (for the metric). */
+  tagFallback?: boolean;
 }
 
 const NOTHING: ReconcileResult = { requeue: { kind: 'none' }, result: 'success', reason: 'NotFound', statusWritten: false, cloudWrites: 0 };
@@ -119,16 +127,20 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   const pass: Pass = { deps, signal, writes: writeSignal(obj, deps, signal) };
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
-  const claim = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
-  if (!claim.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(claim.owner) }, pass);
+  const local = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
+  if (!local.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(local.owner) }, pass);
   const sharing = await cloudFor(obj, deps);
   if ('blocked' in sharing) return finish(obj, sharing.blocked, pass);
   const seen = await observe(sharing, refOf(obj), signal);
   if (!seen.ok) return finish(obj, { kind: 'observeFailed', error: seen.error }, pass);
+  const tag = deps.claims ? cloudClaim(obj, seen.image.tags, deps.claims) : undefined;
+  if (tag?.kind === 'foreign') return finish(obj, { kind: 'duplicate', ownerKey: tag.owner, elsewhere: true }, pass);
   const settled = settle(ownershipOf(obj.status), seen.image, obj.spec.accounts ?? [], deps.now(), confirmationWindow(deps), obj.spec.community === true);
   const plan = planFor(obj, settled.effective, settled.ours, deps);
   if (modeOf(obj) === Mode.Plan) return finish(obj, { kind: 'planned', settled, plan }, pass);
   if (signal?.aborted) return ABORTED;
+  const claim = tag?.kind === 'free' ? await claimImage(obj, sharing, pass) : {};
+  if ('error' in claim) return finish(obj, { kind: 'observeFailed', error: claim.error }, pass);
   const ready = await prepareWrites(obj, settled, plan, pass);
   if (ready === 'gone') return NOTHING;
   if (signal?.aborted) return ABORTED;
@@ -136,9 +148,28 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   const ownership = afterWrites(ready.ownership, plan, outcome, deps.now(), settled.ownership);
   const observed = projectWrites(settled.effective, outcome);
   const next = planFor(obj, observed, oursOf(ownership), deps);
-  const applied: PassResult = { kind: 'applied', outcome, observed, next, ownership, unknownAgeMs: oldestUnknownMs(ownership, deps.now()) };
+  const applied: PassResult = { kind: 'applied', outcome, observed, next, ownership, unknownAgeMs: oldestUnknownMs(ownership, deps.now()), ...claim };
   const events = [...driftEvents(obj, settled.effective, outcome), ...writeEvents(outcome)];
   return finish(ready.obj, applied, pass, events);
+}
+
+/**
+ * Records this object as the image's owner in the owner tag. A refusal (no ecs:TagResources, no room for another
+ * tag) does not stop the pass: ownership is then checked in this cluster only, and the returned note says so in the
+ * Ready message. A transient failure ends the pass before any write; the retry claims again.
+ */
+async function claimImage(obj: ImageShare, sharing: ImageSharing, pass: Pass): Promise<{ note?: string } | { error: CloudError }> {
+  const id = pass.deps.claims;
+  if (!id) return {};
+  try {
+    await sharing.tagImage(refOf(obj), { [OWNER_TAG]: ownerTagValue(id, obj) }, pass.writes);
+    return {};
+  } catch (err: unknown) {
+    const error = asCloudError(err);
+    if (error instanceof PassAborted) return {}; // the plan's writes stop at the same signal
+    if (error.kind !== 'terminal') return { error };
+    return { note: `Ownership is checked in this cluster only, because the image's owner tag could not be written: ${error.message}` };
+  }
 }
 
 /**
@@ -199,7 +230,18 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<PassResult | un
   const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
   const [id, err] = stuck[0] ?? [];
   if (id && err) return deletionBlocked({ kind: 'blocked', reason: err.reason, message: `Could not revoke ${id}: ${err.message}`, transient: false });
+  await releaseClaim(obj, sharing, seen.image, pass);
   return undefined;
+}
+
+/**
+ * Removes this object's owner tag once its cleanup is done. Best effort: a tag left behind is taken over by the
+ * next claimant in this installation, and another installation's Stalled message says how to remove it.
+ */
+async function releaseClaim(obj: ImageShare, sharing: ImageSharing, image: ObservedImage, pass: Pass): Promise<void> {
+  const id = pass.deps.claims;
+  if (!id || image.tags[OWNER_TAG] !== ownerTagValue(id, obj)) return;
+  await sharing.untagImage(refOf(obj), [OWNER_TAG], pass.writes).catch(() => undefined);
 }
 
 const HOW_TO_FINISH = 'Deletion waits for this; fix it, or set spec.deletionPolicy to Retain to delete the object and leave the cloud as it is.';
@@ -269,7 +311,8 @@ async function finish(obj: ImageShare, result: PassResult, pass: Pass, events: E
   for (const e of [...events, ...transitionEvents(obj.status, status)]) deps.emit(obj, e);
   if (obj.metadata.finalizers?.includes(FINALIZER) && !needsCleanupOnDelete(obj, ownershipOf(status))) await deps.store.removeFinalizer(obj);
   const ready = status.conditions?.[0];
-  return { ...requeueFor(obj, result, status, deps), reason: ready?.reason ?? 'Unknown', statusWritten: changed, cloudWrites: writesOf(result) };
+  const tagFallback = result.kind === 'applied' && result.note !== undefined;
+  return { ...requeueFor(obj, result, status, deps), reason: ready?.reason ?? 'Unknown', statusWritten: changed, cloudWrites: writesOf(result), tagFallback };
 }
 
 /**

@@ -41,6 +41,7 @@ export class OperatorMetrics {
   readonly #leader: Gauge;
   readonly #objects: Gauge<'ready' | 'reason'>;
   readonly #informerRestarts: Counter;
+  readonly #tagFallbacks: Counter;
   #queue: QueueGaugeSource | undefined;
 
   constructor(options: OperatorMetricsOptions = {}) {
@@ -95,6 +96,11 @@ export class OperatorMetrics {
       help: 'Times the ImageShare informer was restarted after a list or watch error.',
       registers,
     });
+    this.#tagFallbacks = new Counter({
+      name: 'imageshare_ownership_tag_fallback_total',
+      help: "Reconcile passes that could not write the image's owner tag and checked ownership in this cluster only.",
+      registers,
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -127,6 +133,11 @@ export class OperatorMetrics {
 
   informerRestarted(): void {
     this.#informerRestarts.inc();
+  }
+
+  /** A pass fell back to cluster-local ownership checks (TagResources refused). */
+  ownershipTagFallback(): void {
+    this.#tagFallbacks.inc();
   }
 
   /** The Prometheus text exposition of every metric. */

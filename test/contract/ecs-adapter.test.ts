@@ -81,6 +81,31 @@ describe('observe', () => {
   });
 });
 
+describe('the owner tag (TagResources / UntagResources)', () => {
+  it('writes the tag with one TagResources call, reads it back from DescribeImages at no extra cost, and removes it', async () => {
+    const { sharing } = adapter();
+    await sharing.tagImage(ref, { 'imageshare.ecs.alicloud.dev/owner': 'c1/team-a/golden' });
+    await emu().admin.clearCalls();
+    expect((await sharing.observe(ref)).tags).toEqual({ 'imageshare.ecs.alicloud.dev/owner': 'c1/team-a/golden' });
+    expect((await emu().admin.calls()).counts.byAction).toEqual({ DescribeImages: 1, DescribeImageSharePermission: 1 });
+    await sharing.untagImage(ref, ['imageshare.ecs.alicloud.dev/owner']);
+    expect((await sharing.observe(ref)).tags).toEqual({});
+    const tagCall = (await emu().admin.calls()).calls.find((c) => c.action === 'UntagResources');
+    expect(tagCall?.params).toMatchObject({ RegionId: REGION, ResourceType: 'image', 'ResourceId.1': 'm-test', 'TagKey.1': 'imageshare.ecs.alicloud.dev/owner' });
+  });
+
+  it('a RAM policy without ecs:TagResources gives terminal AccessDenied, and reads still work', async () => {
+    const seed = world();
+    const allowedActions = ['DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission'];
+    await emu().admin.reset({ ...seed, owners: (seed.owners ?? []).map((o) => ({ ...o, keys: (o.keys ?? []).map((k) => ({ ...k, allowedActions })) })) });
+    const { sharing } = adapter();
+    const err = await sharing.tagImage(ref, { k: 'v' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CloudError);
+    expect([(err as CloudError).kind, (err as CloudError).reason, (err as CloudError).code]).toEqual(['terminal', Reason.AccessDenied, 'Forbidden.RAM']);
+    await expect(sharing.observe(ref)).resolves.toMatchObject({ tags: {} });
+  });
+});
+
 describe('grant and revoke batching', () => {
   it('23 adds become exactly 3 calls of at most 10 accounts, with no IsPublic, LaunchPermission or DryRun', async () => {
     const ids = RECIPIENTS.slice(0, 23);

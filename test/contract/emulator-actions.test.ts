@@ -1,6 +1,7 @@
 // The three actions through the real SDK: happy paths, paging, the 10-per-list and 50-per-image rules, community
 // exclusivity, DryRun, idempotency, atomicity, read-after-write lag and the call log.
 import { describe, expect, it } from '@jest/globals';
+import Ecs from '@alicloud/ecs20140526';
 import { useEmulator } from './use-emulator.ts';
 import {
   allShares,
@@ -286,5 +287,55 @@ describe('call log', () => {
     expect(log.counts.byActionAndCode.ModifyImageSharePermission).toEqual({ OK: 1, 'InvalidAccount.NotFound': 1 });
     await em().admin.clearCalls();
     expect((await em().admin.calls()).calls).toEqual([]);
+  });
+});
+
+describe('TagResources + UntagResources (the owner tag of ADR 0008)', () => {
+  const tag = (c: ReturnType<typeof client>, tags: Array<{ key: string; value: string }>, o: { resourceType?: string; resourceId?: string[] } = {}) =>
+    c.tagResources(
+      new Ecs.TagResourcesRequest({
+        regionId: REGION,
+        resourceType: o.resourceType ?? 'image',
+        resourceId: o.resourceId ?? [IMAGE],
+        tag: tags.map((t) => new Ecs.TagResourcesRequestTag(t)),
+      }),
+    );
+  const tagsOf = async (c: ReturnType<typeof client>) => (await describeImages(c)).body?.images?.image?.[0]?.tags?.tag ?? [];
+
+  it('tags an image, overwrites an existing key, shows tags in DescribeImages (owner only) and untags', async () => {
+    const c = client(em());
+    await tag(c, [{ key: 'imageshare.ecs.alicloud.dev/owner', value: 'c1/ns/a' }, { key: 'team', value: '' }]);
+    await tag(c, [{ key: 'imageshare.ecs.alicloud.dev/owner', value: 'c1/ns/b' }]);
+    expect(await tagsOf(c)).toEqual([
+      { tagKey: 'imageshare.ecs.alicloud.dev/owner', tagValue: 'c1/ns/b' },
+      { tagKey: 'team', tagValue: '' },
+    ]);
+    await c.untagResources(new Ecs.UntagResourcesRequest({ regionId: REGION, resourceType: 'image', resourceId: [IMAGE], tagKey: ['team', 'absent'] }));
+    expect((await em().admin.image(REGION, IMAGE)).tags).toEqual({ 'imageshare.ecs.alicloud.dev/owner': 'c1/ns/b' });
+  });
+
+  it.each([
+    ['a key starting with aliyun', [{ key: 'aliyun-x', value: 'v' }], 'InvalidTagKey.Malformed', 400],
+    ['a key of 129 characters', [{ key: 'k'.repeat(129), value: 'v' }], 'InvalidTagKey.Malformed', 400],
+    ['a value with https://', [{ key: 'k', value: 'see https://x' }], 'InvalidTagValue.Malformed', 400],
+    ['21 tags in one call', Array.from({ length: 21 }, (_, i) => ({ key: `k${i}`, value: '' })), 'InvalidParameter', 400],
+  ])('refuses %s and changes nothing', async (_why, tags, code, status) => {
+    const c = client(em());
+    const e = await sdkError(tag(c, tags));
+    expect([e.code, e.statusCode]).toEqual([code, status]);
+    expect((await em().admin.image(REGION, IMAGE)).tags).toEqual({});
+  });
+
+  it('allows 20 tags per image: the 21st is OperationDenied.QuotaExceed; an unknown or foreign image is InvalidResourceId.NotFound', async () => {
+    const c = client(em());
+    await tag(c, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: '' })));
+    const full = await sdkError(tag(c, [{ key: 'one-more', value: '' }]));
+    expect([full.code, full.statusCode]).toEqual(['OperationDenied.QuotaExceed', 403]);
+    const missing = await sdkError(tag(c, [{ key: 'k', value: '' }], { resourceId: ['m-doesnotexist00'] }));
+    expect([missing.code, missing.statusCode]).toEqual(['InvalidResourceId.NotFound', 404]);
+    const foreign = await sdkError(tag(client(em(), OTHER_KEY), [{ key: 'k', value: '' }]));
+    expect(foreign.code).toBe('InvalidResourceId.NotFound');
+    const type = await sdkError(tag(c, [{ key: 'k', value: '' }], { resourceType: 'instance' }));
+    expect(type.code).toBe('InvalidResourceType.NotFound');
   });
 });

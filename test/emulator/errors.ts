@@ -105,6 +105,12 @@ export const OTHER_ERRORS = {
   'Forbidden.RAM': { status: 403, message: 'User not authorized to operate on the specified resource, or this API does not support RAM.' },
   'InvalidAction.NotFound': { status: 404, message: 'Specified api is not found, please check your url and method.' },
   InvalidVersion: { status: 400, message: 'Specified parameter Version is not valid.' },
+  // TagResources / UntagResources.
+  'InvalidTagKey.Malformed': { status: 400, message: 'The specified Tag.n.Key is not valid.' },
+  'InvalidTagValue.Malformed': { status: 400, message: 'The specified Tag.n.Value is not valid.' },
+  'InvalidResourceType.NotFound': { status: 404, message: 'The ResourceType provided does not exist in our records.' },
+  'InvalidResourceId.NotFound': { status: 404, message: 'The specified ResourceIds are not found in our records.' },
+  'OperationDenied.QuotaExceed': { status: 403, message: 'The quota of tags on resource is beyond permitted range.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type MispErrorCode = keyof typeof MISP_ERRORS;

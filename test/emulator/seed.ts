@@ -97,6 +97,8 @@ export interface SeedImage {
   progress: string;
   /** Size in GiB. */
   size: number;
+  /** Tags (TagResources), key → value. */
+  tags: Record<string, string>;
 }
 
 /** A normalised world: every field present. */
@@ -322,6 +324,7 @@ function defaultImage(identity: Pick<SeedImage, 'id' | 'region' | 'owner'>): See
     creationTime: DEFAULT_CREATION_TIME,
     progress: defaultProgress('Available'),
     size: 40,
+    tags: {},
   };
 }
 
@@ -344,6 +347,7 @@ export function readImage(r: Reader, input: unknown, path: string, base?: SeedIm
     creationTime,
     progress: r.str(o, 'progress', path, o.status === undefined ? d.progress : defaultProgress(status)),
     size: r.num(o, 'size', path, d.size, 1),
+    tags: o.tags === undefined ? d.tags : readTags(r, o.tags, `${path}.tags`),
   };
   if (!base) {
     img.sharedWith = r
@@ -351,6 +355,17 @@ export function readImage(r: Reader, input: unknown, path: string, base?: SeedIm
       .map((s, i) => readShare(r, s, `${path}.sharedWith[${i}]`, creationTime));
   }
   return img;
+}
+
+/** A tag map (key → string value); PATCH replaces the whole map. */
+function readTags(r: Reader, input: unknown, path: string): Record<string, string> {
+  const o = r.obj(input, path);
+  const tags: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v !== 'string') r.problems.push(`${path}.${k}: must be a string`);
+    else tags[k] = v;
+  }
+  return tags;
 }
 
 function duplicates(values: string[]): string[] {

@@ -61,6 +61,8 @@ const ACTIONS: Record<string, Handler> = {
   DescribeImages: (w, p, c) => w.describeImages(c, p),
   DescribeImageSharePermission: (w, p, c) => w.describeImageSharePermission(c, p),
   ModifyImageSharePermission: (w, p, c) => w.modifyImageSharePermission(c, p),
+  TagResources: (w, p, c) => w.tagResources(c, p),
+  UntagResources: (w, p, c) => w.untagResources(c, p),
 };
 
 /** Query keys of the legacy RPC signature; they are protocol, not action parameters. */

@@ -39,6 +39,31 @@ interface ImageState {
   history: Array<{ at: number; shares: SeedShare[]; community: boolean }>;
 }
 
+/** ECS's limit of tags per resource, and of Tag.N / TagKey.N per call. */
+const MAX_TAGS = 20;
+
+/** Tag.N.Key / Tag.N.Value pairs in index order. */
+function tagParams(p: Params): Array<{ key: string; value: string }> {
+  const byIndex = new Map<number, { key: string; value: string }>();
+  for (const [k, v] of Object.entries(p)) {
+    const m = /^Tag\.(\d+)\.(Key|Value)$/.exec(k);
+    if (!m) continue;
+    const t = byIndex.get(Number(m[1])) ?? { key: '', value: '' };
+    if (m[2] === 'Key') t.key = v;
+    else t.value = v;
+    byIndex.set(Number(m[1]), t);
+  }
+  return [...byIndex].sort(([a], [b]) => a - b).map(([, t]) => t);
+}
+
+/** ECS's tag text rules: up to 128 characters, no aliyun/acs: prefix, no http:// or https://; keys not empty. */
+function validTagText(text: string, emptyOk: boolean): boolean {
+  if (text === '') return emptyOk;
+  if (text.length > 128) return false;
+  if (/^(aliyun|acs:)/i.test(text)) return false;
+  return !/https?:\/\//i.test(text);
+}
+
 /** Max entries per list that a call honours (reference §1.2). */
 export const MAX_ACCOUNTS_PER_CALL = 10;
 const HISTORY_LIMIT = 500;
@@ -226,7 +251,8 @@ export class World {
       Architecture: 'x86_64',
       BootMode: 'UEFI',
       ProductCode: '',
-      Tags: { Tag: [] },
+      // Only the owner sees an image's tags.
+      Tags: { Tag: mine ? Object.entries(m.tags).map(([TagKey, TagValue]) => ({ TagKey, TagValue })) : [] },
       DiskDeviceMappings: {
         DiskDeviceMapping: Array.from({ length: m.snapshots }, (_, i) => ({
           Device: `/dev/xvd${String.fromCharCode(97 + (i % 26))}`,
@@ -403,6 +429,59 @@ export class World {
   private hasSensitiveWord(text: string): boolean {
     const t = text.toLowerCase();
     return this.sensitiveWords.some((w) => w !== '' && t.includes(w));
+  }
+
+  // ---------------------------------------------------------------- TagResources / UntagResources
+
+  /**
+   * TagResources, for images (the only resource type modelled; the other documented types are refused as unknown
+   * here). 1–50 ResourceId.N, 1–20 Tag.N; keys 1–128 characters, values up to 128, neither starting with `aliyun`
+   * or `acs:` nor containing `http://` or `https://`; an existing key takes the new value; at most 20 tags per image
+   * (OperationDenied.QuotaExceed). All-or-nothing: one bad resource ID fails the call.
+   */
+  tagResources(caller: string, p: Params): Body {
+    const images = this.taggedImages(caller, p);
+    const tags = tagParams(p);
+    if (tags.length < 1 || tags.length > MAX_TAGS) throw ecsError('InvalidParameter', { args: ['Tag'] });
+    for (const t of tags) {
+      if (!validTagText(t.key, false)) throw ecsError('InvalidTagKey.Malformed');
+      if (!validTagText(t.value, true)) throw ecsError('InvalidTagValue.Malformed');
+    }
+    for (const s of images) {
+      const next = { ...s.meta.tags };
+      for (const t of tags) next[t.key] = t.value;
+      if (Object.keys(next).length > MAX_TAGS) throw ecsError('OperationDenied.QuotaExceed');
+    }
+    for (const s of images) for (const t of tags) s.meta.tags[t.key] = t.value;
+    return {};
+  }
+
+  /** UntagResources: removes TagKey.N (1–20) or, with All=true and no keys, every tag. Missing keys are ignored. */
+  untagResources(caller: string, p: Params): Body {
+    const images = this.taggedImages(caller, p);
+    const keys = listParam(p, 'TagKey');
+    const all = boolParam(p, 'All') === true;
+    if (keys.length > MAX_TAGS || (keys.length === 0 && !all)) throw ecsError('InvalidParameter', { args: ['TagKey'] });
+    for (const s of images) {
+      if (keys.length === 0) s.meta.tags = {};
+      for (const k of keys) delete s.meta.tags[k];
+    }
+    return {};
+  }
+
+  /** The caller's images named by ResourceId.N (1–50) under ResourceType image. */
+  private taggedImages(caller: string, p: Params): ImageState[] {
+    const regionId = this.region(p);
+    const type = required(p, 'ResourceType');
+    if (type !== 'image') throw ecsError('InvalidResourceType.NotFound');
+    const ids = listParam(p, 'ResourceId');
+    if (ids.length === 0) throw ecsError('MissingParameter', { args: ['ResourceId.N'] });
+    if (ids.length > 50) throw ecsError('InvalidParameter', { args: ['ResourceId'] });
+    return ids.map((id) => {
+      const s = this.images.get(`${regionId}/${id}`);
+      if (!s || s.meta.owner !== caller) throw ecsError('InvalidResourceId.NotFound');
+      return s;
+    });
   }
 
   // ---------------------------------------------------------------- shared lookups

@@ -22,6 +22,7 @@ const CORE_RULES: Rule[] = [
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['get', 'list', 'watch', 'patch'] },
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/status'], verbs: ['patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
 ];
 const SECRET_GET: Rule = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'patch'] };
 
@@ -40,6 +41,12 @@ describe('chart RBAC', () => {
   it('secretRefAccess.clusterWide: Secrets in the ClusterRole', async () => {
     const ms = await renderChart({ set: { 'secretRefAccess.clusterWide': 'true' } });
     expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([[...CORE_RULES, SECRET_GET]]);
+  });
+
+  it('clusterId set: the kube-system read is not needed, so it is not granted, and the flag is passed', async () => {
+    const ms = await renderChart({ set: { clusterId: 'prod-hz' } });
+    expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([CORE_RULES.filter((r) => !r.resources.includes('namespaces'))]);
+    expect(JSON.stringify(ms.find((m) => m.kind === 'Deployment'))).toContain('--cluster-id=prod-hz');
   });
 
   it('leader election: Leases only in the release namespace, get/update only on the one Lease', async () => {

@@ -9,9 +9,11 @@ export interface FakeImage {
   encrypted: boolean;
   community: boolean;
   accounts: Map<string, string>;
+  /** The image's tags (the owner tag of ADR 0008 among them). */
+  tags: Record<string, string>;
 }
 
-export type FakeCall = { op: 'observe' | 'grant' | 'revoke' | 'publish' | 'unpublish'; accounts?: string[] };
+export type FakeCall = { op: 'observe' | 'grant' | 'revoke' | 'publish' | 'unpublish' | 'tag' | 'untag'; accounts?: string[] };
 
 const err = (code: string, c: Omit<ErrorClass, 'accountSpecific'> & { accountSpecific?: boolean }) =>
   new CloudError({ code, accountSpecific: false, ...c });
@@ -50,6 +52,7 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
       encrypted: init.encrypted ?? false,
       community: init.community ?? false,
       accounts: new Map((init.accounts ?? []).map((id) => [id, this.stamp()])),
+      tags: { ...(init.tags ?? {}) },
     };
     this.images.set(key(ref), img);
     return img;
@@ -78,6 +81,7 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
       encrypted: img.encrypted,
       ownerAlias: 'self',
       community: this.frozen?.community ?? img.community,
+      tags: { ...img.tags },
       sharedAccounts: [...(this.frozen?.accounts ?? img.accounts)].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, sharedTime]) => ({ id, sharedTime })),
     };
   }
@@ -124,6 +128,18 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
     this.calls.push({ op: community ? 'publish' : 'unpublish' });
     this.maybeFail();
     this.image(ref).community = community;
+  }
+
+  async tagImage(ref: ImageRef, tags: Record<string, string>): Promise<void> {
+    this.calls.push({ op: 'tag' });
+    this.maybeFail();
+    Object.assign(this.image(ref).tags, tags);
+  }
+
+  async untagImage(ref: ImageRef, keys: readonly string[]): Promise<void> {
+    this.calls.push({ op: 'untag' });
+    this.maybeFail();
+    for (const k of keys) delete this.image(ref).tags[k];
   }
 
   private maybeFail(): void {

@@ -50,12 +50,16 @@ describe('loadConfig', () => {
     { why: 'the integration suite may lower the 1m floor through the environment (not a flag)', argv: ['--resync-interval', '10s'], env: { IMAGESHARE_RESYNC_INTERVAL_FLOOR: '1s' }, field: 'resyncIntervalMs', value: 10_000 },
     { why: 'Secret access may be limited to named namespaces', argv: ['--secret-namespaces', 'team-a, team-b'], env: {}, field: 'secretNamespaces', value: ['team-a', 'team-b'] },
     { why: 'an empty Secret namespace list means no Secret access at all', argv: ['--secret-namespaces='], env: {}, field: 'secretNamespaces', value: [] },
+    { why: 'the cluster ID defaults to the kube-system namespace uid, read at start-up', argv: [], env: {}, field: 'clusterId', value: undefined },
+    { why: 'a cluster ID may be named', argv: ['--cluster-id', 'prod-hz.1'], env: {}, field: 'clusterId', value: 'prod-hz.1' },
   ])('$why', ({ argv, env, field, value }) => {
     expect(load(argv, env)).toHaveProperty(field, value);
   });
 
   it.each([
     { why: 'an unknown flag', argv: ['--bogus'], message: /Unknown option '--bogus'/ },
+    { why: 'a cluster ID ECS would refuse in a tag value', argv: ['--cluster-id', 'aliyun-prod'], message: /--cluster-id must be 1-64 letters/ },
+    { why: 'a cluster ID with a slash (it would break the owner tag)', argv: ['--cluster-id', 'a/b'], message: /--cluster-id must be 1-64 letters/ },
     { why: 'zero concurrency', argv: ['--concurrency', '0'], message: /--concurrency must be a number from 1 to 64, got "0"/ },
     { why: 'a fractional concurrency', argv: ['--concurrency', '1.5'], message: /--concurrency must be a whole number/ },
     { why: 'a duration without a unit', argv: ['--resync-interval', '10'], message: /--resync-interval must be a duration/ },

@@ -72,6 +72,11 @@ const OTHER: Row[] = [
   ['InvalidParameter', 400, 'terminal', Reason.InvalidRequest, false, 'the adapter sends only valid parameters'],
   ['InvalidAction.NotFound', 404, 'terminal', Reason.InvalidRequest, false, 'the SDK names real actions'],
   ['InvalidVersion', 400, 'terminal', Reason.InvalidRequest, false, 'the SDK pins 2014-05-26'],
+  ['InvalidTagKey.Malformed', 400, 'terminal', Reason.InvalidRequest, false, 'the operator sends one fixed, valid tag key'],
+  ['InvalidTagValue.Malformed', 400, 'terminal', Reason.InvalidRequest, false, 'the tag value is built to ECS rules, so a bad one is a bug'],
+  ['InvalidResourceType.NotFound', 404, 'terminal', Reason.InvalidRequest, false, 'the adapter always sends ResourceType image'],
+  ['InvalidResourceId.NotFound', 404, 'terminal', Reason.ImageNotFound, false, 'the image is gone or the credentials do not own it'],
+  ['OperationDenied.QuotaExceed', 403, 'terminal', Reason.TagQuotaExceeded, false, 'a tag must be removed from the image by a human'],
   ['InvalidCredentials', 400, 'terminal', Reason.InvalidCredentials, false, 'raised locally by openapi-core when no credential is configured'],
 ];
 
