@@ -87,11 +87,37 @@ const claimKey = (regionId: string, imageId: string): string => `${regionId}\u00
 export const keyOf = (obj: { metadata?: { namespace?: string | undefined; name?: string | undefined } }) =>
   `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 
-/** A Watch whose events carry lean objects, so ListWatch's cache never holds a full one. */
+/**
+ * A Watch whose events carry lean objects, so ListWatch's cache never holds a full one. It also reports a watch that
+ * expired (410 Gone, as an ERROR event or as the response status), after which ListWatch relists on its own: the
+ * only trace of that relist.
+ */
 class LeanWatch extends Watch {
-  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
-    return super.watch(path, query, (phase, obj, raw) => callback(phase, leanIfObject(phase, obj), raw), done);
+  readonly #onExpired: () => void;
+
+  constructor(kc: KubeConfig, onExpired: () => void) {
+    super(kc);
+    this.#onExpired = onExpired;
   }
+
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    const onEvent: typeof callback = (phase, obj, raw) => {
+      if (phase === 'ERROR' && isGone(obj)) this.#onExpired();
+      callback(phase, leanIfObject(phase, obj), raw);
+    };
+    const onDone: typeof done = (err) => {
+      if (isGone(err)) this.#onExpired();
+      done(err);
+    };
+    return super.watch(path, query, onEvent, onDone);
+  }
+}
+
+/** A Status (ERROR event) with code 410, or an error whose HTTP status is 410. */
+function isGone(x: unknown): boolean {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as { code?: unknown; statusCode?: unknown };
+  return o.code === 410 || o.statusCode === 410;
 }
 
 /** ERROR and BOOKMARK events carry a Status or a bare object: only real objects are made lean. */
@@ -130,7 +156,8 @@ class SupervisedScope {
     };
     const maxDelay = opts.maxBackoffMs ?? 5_000;
     // Watch events carry raw JSON (timestamps are strings), which is exactly the ImageShare shape of src/api.
-    this.lw = new ListWatch<KubernetesObject>(path, new LeanWatch(kc), listFn, false, undefined, undefined, {
+    const onExpired = () => opts.log.info({ scope: this.scope, resourceVersion: this.lw.latestResourceVersion() }, 'ImageShare watch expired (410 Gone); relisting');
+    this.lw = new ListWatch<KubernetesObject>(path, new LeanWatch(kc, onExpired), listFn, false, undefined, undefined, {
       delayFn: (ms: number) => delay(Math.min(ms, maxDelay)),
     });
     this.lw.on('add', (o) => handlers.add(o as unknown as ImageShare));

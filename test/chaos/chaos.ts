@@ -1,7 +1,13 @@
 // The chaos suite of issue #8: two operator replicas with leader election on their own real control plane, the ECS
 // emulator failing a share of calls, a trickle of spec edits, and at chosen moments a SIGKILL of the leader, a
-// SIGTERM of the leader, and a kube-apiserver restart (same etcd). A small supervisor plays the Deployment: whenever
-// a replica exits, a new one (new pod name, new access key of the same owner) starts.
+// SIGTERM of the leader, a kube-apiserver restart (same etcd), a watch expiry (etcd compacted to its current
+// revision while kube-apiserver restarts, so every watch resumes from a resourceVersion that is gone: a real 410 from
+// the real apiserver, and the informers must relist), and a wall-clock step of +60 s on the standby while the leader
+// stalls for 1.5 s (the lease is timed on the monotonic clock, so the standby must not take the live lease). A small supervisor plays the
+// Deployment: whenever a replica exits, a new one (new pod name, new access key of the same owner) starts. Every
+// object has deletionPolicy Revoke; at the end, after convergence, a few objects using a Secret in the same
+// namespace join them and the whole namespace is deleted (Secrets first): it must disappear, leaving no account
+// shared.
 //
 // What it measures:
 // - takeovers and takeover time: from a disruption to the next "became leader" log line of another process;
@@ -10,19 +16,30 @@
 // - violations: a successful grant of an account that was not in the object's spec during the preceding
 //   GRANT_TOLERANCE_MS (read → write latency of one correct pass), and accounts in the cloud at a sample that were
 //   never in the spec;
-// - converged: after faults and edits stop, objects whose cloud list equals the spec and whose Ready is Synced.
+// - converged: after faults and edits stop, objects whose cloud list equals the spec and whose Ready is Synced;
+// - watch expiries: the operators' "watch expired (410 Gone); relisting" log lines after each disruption;
+// - namespace deletion: how long deleting the namespace took, and the accounts still shared afterwards.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
-import { runTool } from '../harness/helm.ts';
-import { ManagedProcess } from '../harness/managed-process.ts';
+import { CREDENTIALS_IN_USE_FINALIZER } from '../../src/kube/secret-finalizer.ts';
+import { type ControlPlane, compactEtcd, restartApiServer, startControlPlane } from '../harness/control-plane.ts';
+import { KubeCli } from '../harness/kube-cli.ts';
+import type { ManagedProcess } from '../harness/managed-process.ts';
+import { deleteNamespaceLikeController } from '../harness/namespace-deletion.ts';
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
-import { accounts, OWNER, operatorWorld, REGION } from '../integration/operator-world.ts';
+import { accounts, OWNER, operatorWorld, REGION, SECRET_KEY } from '../integration/operator-world.ts';
 
-export const Disruption = { SigKill: 'sigkill', SigTerm: 'sigterm', ApiServerRestart: 'apiserver-restart' } as const;
+export const Disruption = {
+  SigKill: 'sigkill',
+  SigTerm: 'sigterm',
+  ApiServerRestart: 'apiserver-restart',
+  WatchExpiry: 'watch-expiry',
+  ClockStep: 'clock-step',
+} as const;
 export type Disruption = (typeof Disruption)[keyof typeof Disruption];
 
 export interface ChaosOptions {
@@ -35,6 +52,8 @@ export interface ChaosOptions {
   disruptions: readonly Disruption[];
   /** Time allowed to converge after the chaos stops. */
   convergeTimeoutMs?: number;
+  /** Objects with credentials.secretRef added for the final namespace deletion. Default 3. */
+  secretRefObjects?: number;
   log?: (line: string) => void;
 }
 
@@ -45,14 +64,53 @@ export interface ChaosReport {
   converged: number;
   objects: number;
   violations: string[];
-  disruptions: Array<{ kind: Disruption; atMs: number; takeoverMs: number | undefined }>;
+  disruptions: DisruptionRecord[];
+  /** 410 Gone watch expiries the operators logged, over the whole run. */
+  watchExpiries: number;
   grants: number;
   processes: number;
+  namespaceDeletion: NamespaceDeletionFigures;
+}
+
+export interface DisruptionRecord {
+  kind: Disruption;
+  atMs: number;
+  /** The process disrupted: the leader, or for a clock step the standby. */
+  target: string;
+  takeoverMs: number | undefined;
+  /** 410 Gone expiries logged by any operator between this disruption and the next. */
+  watchExpiries: number;
+  /** Clock step only: the target logged the step (the signal reached the preload). */
+  stepped?: boolean;
+}
+
+export interface NamespaceDeletionFigures {
+  /** Time from `kubectl delete namespace` until the namespace was gone; undefined when it never went. */
+  ms: number | undefined;
+  /** ImageShares (all deletionPolicy Revoke) deleted with it, of which `secretRefObjects` used its Secret. */
+  objects: number;
+  secretRefObjects: number;
+  /** Accounts still shared on any of those objects' images afterwards (must be 0). */
+  accountsLeft: number;
+  /** Objects still in the namespace when deletion gave up (empty when it finished). */
+  remaining: string[];
 }
 
 const NS = 'chaos';
+/** The Lease lives apart from the objects, as the chart's release namespace does, so deleting NS leaves it alone. */
+const LEASE_NS = 'chaos-system';
 const GROUP = { group: 'ecs.alicloud.dev', version: 'v1alpha1', namespace: NS, plural: 'imageshares' };
+const CLOCK_STEP_MS = 60_000;
+/** Under the 4 s lease and the 3 s renew deadline, so a correct standby waits and the leader renews on resuming. */
+const LEADER_STALL_MS = 1_500;
+const EXPIRED_MSG = 'ImageShare watch expired (410 Gone); relisting';
+const STEPPED_MSG = 'test: wall clock stepped';
 const GRANT_TOLERANCE_MS = 3_000;
+/**
+ * After a disruption ends, the next waits at least this long, so the effects of one (a takeover, the informers'
+ * reconnect and 410 relist after an apiserver restart: up to 5 s of backoff) are measured before the next begins.
+ */
+const MIN_GAP_MS = 10_000;
 const FAST_ELECTION = ['--leader-election-lease-duration', '4s', '--leader-election-renew-deadline', '3s', '--leader-election-retry-period', '500ms'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -131,7 +189,8 @@ export async function runChaos(options: ChaosOptions, seed = 1): Promise<ChaosRe
   try {
     await run.setUp();
     await run.disturb();
-    return await run.report();
+    const report = await run.report();
+    return { ...report, namespaceDeletion: await run.deleteNamespace() };
   } finally {
     await run.tearDown();
   }
@@ -143,16 +202,18 @@ class ChaosRun {
   readonly #random: () => number;
   readonly #t0 = Date.now();
   readonly #images: string[];
+  readonly #refImages: string[];
   readonly #keys: Array<{ accessKeyId: string; accessKeySecret: string }>;
   readonly #replicas: Replica[] = [];
   readonly #history = new SpecHistory();
   readonly #violations: string[] = [];
-  readonly #disruptions: ChaosReport['disruptions'] = [];
+  readonly #disruptions: DisruptionRecord[] = [];
   #cp: ControlPlane | undefined;
   #emu: Emulator | undefined;
   #objects: CustomObjectsApi | undefined;
   #leases: CoordinationV1Api | undefined;
-  #relaunched: ManagedProcess | undefined;
+  #kubectl: KubeCli | undefined;
+  #relaunched: ManagedProcess[] = [];
   #nextKey = 0;
   #stopping = false;
   #started = 0;
@@ -161,6 +222,7 @@ class ChaosRun {
     this.#options = options;
     this.#random = prng(seed);
     this.#images = Array.from({ length: options.objects }, (_, i) => `m-chaos${String(i).padStart(6, '0')}`);
+    this.#refImages = Array.from({ length: options.secretRefObjects ?? 3 }, (_, i) => `m-chaosref${String(i).padStart(3, '0')}`);
     this.#keys = Array.from({ length: 40 }, (_, i) => ({ accessKeyId: `LTAItestchaos${String(i).padStart(4, '0')}`, accessKeySecret: `chaos-secret-${i}` }));
   }
 
@@ -171,15 +233,17 @@ class ChaosRun {
 
   /** A control plane with the CRD, the emulator, two replicas and every object at its first spec. */
   async setUp(): Promise<void> {
-    const world = operatorWorld(this.#images);
+    const world = operatorWorld([...this.#images, ...this.#refImages]);
     world.owners?.find((o) => o.id === OWNER)?.keys?.push(...this.#keys);
     const cp = await startControlPlane();
     this.#cp = cp;
     this.#emu = await startEmulator({ seed: world });
-    const kubectl = (args: string[]) => runTool(join(cp.binDir, 'kubectl'), ['--kubeconfig', cp.kubeconfigPath, ...args]);
-    await kubectl(['apply', '--server-side', '-f', new URL('../../crds/imageshare.yaml', import.meta.url).pathname]);
-    await kubectl(['wait', '--for', 'condition=established', 'crd/imageshares.ecs.alicloud.dev', '--timeout=60s']);
-    await kubectl(['create', 'namespace', NS]);
+    const kubectl = new KubeCli(join(cp.binDir, 'kubectl'), cp.kubeconfigPath, mkdtempSync(join(tmpdir(), 'imageshare-chaos-kube-')));
+    this.#kubectl = kubectl;
+    await kubectl.run(['apply', '--server-side', '-f', new URL('../../crds/imageshare.yaml', import.meta.url).pathname]);
+    await kubectl.run(['wait', '--for', 'condition=established', 'crd/imageshares.ecs.alicloud.dev', '--timeout=60s']);
+    await kubectl.run(['create', 'namespace', NS]);
+    await kubectl.run(['create', 'namespace', LEASE_NS]);
     const kc = new KubeConfig();
     kc.loadFromFile(cp.kubeconfigPath);
     this.#objects = kc.makeApiClient(CustomObjectsApi);
@@ -196,8 +260,13 @@ class ChaosRun {
     this.#started = Date.now();
     const { disruptions, durationMs } = this.#options;
     const schedule = disruptions.map((kind, i) => ({ kind, at: this.#started + ((i + 1) * durationMs) / (disruptions.length + 1) }));
-    while (Date.now() - this.#started < durationMs) {
-      if ((schedule[0]?.at ?? Number.POSITIVE_INFINITY) <= Date.now()) await this.#disrupt(schedule.shift()?.kind ?? Disruption.SigKill);
+    let quietUntil = 0;
+    // Runs past durationMs if disruptions are still due, so each one gets its quiet gap.
+    while (Date.now() - this.#started < durationMs || schedule.length > 0) {
+      if ((schedule[0]?.at ?? Number.POSITIVE_INFINITY) <= Date.now() && quietUntil <= Date.now()) {
+        await this.#disrupt(schedule.shift()?.kind ?? Disruption.SigKill);
+        quietUntil = Date.now() + MIN_GAP_MS;
+      }
       const imageId = this.#images[Math.floor(this.#random() * this.#images.length)] ?? '';
       await this.#edit(imageId).catch((err: unknown) => this.log(`edit failed (apiserver down?): ${String(err).split('\n')[0]}`));
       await sampleCloud(emu, this.#images, this.#history, this.#violations);
@@ -207,30 +276,58 @@ class ChaosRun {
     this.log('chaos over; waiting for convergence');
   }
 
-  async report(): Promise<ChaosReport> {
+  async report(): Promise<Omit<ChaosReport, 'namespaceDeletion'>> {
     const emu = this.#need(this.#emu);
     const converged = await waitConverged(emu, this.#need(this.#objects), this.#images, this.#options.convergeTimeoutMs ?? 90_000);
     const calls = (await emu.admin.calls()).calls;
     const violations = [...this.#violations, ...grantViolations(calls, this.#history)];
-    measureTakeovers(this.#disruptions, this.#replicas, this.#started);
+    const logs = this.#replicas.map((r) => ({ pod: r.pod, lines: realTimeLogs(r.op) }));
+    measureDisruptions(this.#disruptions, logs, this.#started);
     const takeoverTimes = this.#disruptions.map((d) => d.takeoverMs).filter((t): t is number => t !== undefined);
+    const keys = new Set(this.#replicas.map((r) => r.accessKeyId));
     return {
       takeovers: takeoverTimes.length,
       maxTakeoverMs: takeoverTimes.length === 0 ? 0 : Math.max(...takeoverTimes),
-      overlaps: countOverlaps(calls),
+      overlaps: countOverlaps(calls.filter((c) => keys.has(c.accessKeyId ?? ''))),
       converged,
       objects: this.#images.length,
       violations,
       disruptions: this.#disruptions,
+      watchExpiries: logs.flatMap((l) => l.lines).filter((l) => l.msg === EXPIRED_MSG).length,
       grants: calls.filter((c) => c.action === 'ModifyImageSharePermission' && c.code === 'OK').length,
       processes: this.#replicas.length,
     };
   }
 
+  /**
+   * The end of the story: objects using a Secret of the namespace join the (Revoke) chaos objects, then the
+   * namespace goes in one `kubectl delete namespace` (the namespace controller's part played by
+   * deleteNamespaceLikeController, Secrets first). Measures how long that took and what stayed shared.
+   */
+  async deleteNamespace(): Promise<NamespaceDeletionFigures> {
+    const kubectl = this.#need(this.#kubectl);
+    const emu = this.#need(this.#emu);
+    const run = kubectl.run.bind(kubectl);
+    await run(['create', 'secret', 'generic', 'owner', '-n', NS, `--from-literal=accessKeyId=${SECRET_KEY.accessKeyId}`, `--from-literal=accessKeySecret=${SECRET_KEY.accessKeySecret}`]);
+    for (const [i, imageId] of this.#refImages.entries()) await this.#createSecretRefObject(imageId, accounts(41 + 3 * i, 3));
+    const ready = await waitConverged(emu, this.#need(this.#objects), this.#refImages, 60_000);
+    // The credentials-in-use finalizer follows the cleanup finalizer shortly (its own small controller).
+    const protectedSecret = await waitFor(async () => (await kubectl.getJson<{ metadata: { finalizers?: string[] } }>('secret', NS, 'owner')).metadata.finalizers?.includes(CREDENTIALS_IN_USE_FINALIZER) === true, 30_000);
+    const all = [...this.#images, ...this.#refImages];
+    const sharedBefore = await sharedCount(emu, all);
+    this.log(`deleting namespace ${NS}: ${all.length} Revoke objects (${ready}/${this.#refImages.length} secretRef ones synced, Secret protected: ${protectedSecret}), ${sharedBefore} accounts shared`);
+    const begin = Date.now();
+    const result = await deleteNamespaceLikeController(run, NS, { timeoutMs: 90_000 });
+    const ms = result.gone ? Date.now() - begin : undefined;
+    const accountsLeft = await sharedCount(emu, all);
+    this.log(`namespace ${result.gone ? `gone in ${ms} ms` : `not gone; left: ${result.remaining.join(' ')}`}; ${accountsLeft} accounts still shared`);
+    return { ms, objects: all.length, secretRefObjects: this.#refImages.length, accountsLeft, remaining: result.remaining };
+  }
+
   async tearDown(): Promise<void> {
     this.#stopping = true;
     await Promise.all(this.#replicas.map((r) => r.op.stop(10_000)));
-    await this.#relaunched?.stop();
+    for (const p of this.#relaunched) await p.stop();
     await this.#emu?.close();
     await this.#cp?.stop();
   }
@@ -242,13 +339,15 @@ class ChaosRun {
     const emu = this.#need(this.#emu);
     if (key === undefined) return;
     const pod = `replica-${this.#nextKey}-${randomBytes(2).toString('hex')}`;
-    const election = ['--leader-elect', '--leader-election-namespace', NS, '--pod-name', pod, ...FAST_ELECTION];
+    const election = ['--leader-elect', '--leader-election-namespace', LEASE_NS, '--pod-name', pod, ...FAST_ELECTION];
     const op = await startOperator({
       kubeconfig: cp.kubeconfigPath,
       ecsEndpoint: emu.endpoint,
       ...key,
       namespaces: [NS],
-      extraArgs: [...election, '--graceful-shutdown-timeout', '5s', '--secret-namespaces='],
+      extraArgs: [...election, '--graceful-shutdown-timeout', '5s', '--secret-namespaces', NS],
+      // Every replica can have its wall clock stepped; only the clock-step disruption does it, to the standby.
+      clockStepMs: CLOCK_STEP_MS,
     });
     const replica: Replica = { op, pod, accessKeyId: key.accessKeyId, startedAt: Date.now(), gone: false };
     this.#replicas.push(replica);
@@ -256,9 +355,22 @@ class ChaosRun {
     void op.exited.then(async (code) => {
       replica.gone = true;
       this.log(`${pod} exited with ${code}`);
-      await sleep(1000); // the Deployment's restart delay
-      if (!this.#stopping) await this.#spawnReplica().catch((err: unknown) => this.log(`respawn failed: ${String(err)}`));
+      await this.#respawn();
     });
+  }
+
+  /** Like a Deployment (CrashLoopBackOff): tries again while a new replica fails to start (the apiserver is down). */
+  async #respawn(): Promise<void> {
+    for (let delayMs = 1000; !this.#stopping; delayMs = Math.min(delayMs * 2, 8000)) {
+      await sleep(delayMs);
+      if (this.#stopping) return;
+      try {
+        await this.#spawnReplica();
+        return;
+      } catch (err: unknown) {
+        this.log(`respawn failed, retrying: ${String(err).split('\n')[0]}`);
+      }
+    }
   }
 
   /** A new random spec for `imageId`, recorded with conservative times (see SpecHistory). */
@@ -266,7 +378,8 @@ class ChaosRun {
     const objects = this.#need(this.#objects);
     const wanted = pick(this.#random, 1 + Math.floor(this.#random() * 6));
     const name = imageId.replace('m-', 'share-');
-    const body = { apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: NS }, spec: { regionId: REGION, imageId, accounts: wanted } };
+    const spec = { regionId: REGION, imageId, accounts: wanted, deletionPolicy: 'Revoke' };
+    const body = { apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: NS }, spec };
     // Additions count from before the request (the operator may act before it returns), removals from after it.
     const previous = this.#history.current(imageId);
     this.#history.set(imageId, [...new Set([...previous, ...wanted])], Date.now());
@@ -285,20 +398,51 @@ class ChaosRun {
     this.log(`edit ${imageId} → ${wanted.map((a) => a.slice(-2)).join(',')}`);
   }
 
-  /** Disrupts the live leader (waiting up to 10 s for one: after a SIGKILL the standby needs a lease duration). */
+  async #createSecretRefObject(imageId: string, wanted: string[]): Promise<void> {
+    const name = imageId.replace('m-', 'share-');
+    const spec = { regionId: REGION, imageId, accounts: wanted, deletionPolicy: 'Revoke', credentials: { secretRef: { name: 'owner' } } };
+    const body = { apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: NS }, spec };
+    await this.#need(this.#objects).patchNamespacedCustomObject(
+      { ...GROUP, name, body, fieldManager: 'chaos', force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    );
+  }
+
+  /** Disrupts the live leader, or for a clock step the live standby (waiting up to 10 s for one to exist). */
   async #disrupt(kind: Disruption): Promise<void> {
-    let leader = await this.#leaderPod();
-    for (let i = 0; i < 20 && !this.#replicas.some((r) => r.pod === leader && !r.gone); i++) {
-      await sleep(500);
-      leader = await this.#leaderPod();
+    const leader = await this.#waitFor(async () => {
+      const pod = await this.#leaderPod();
+      return this.#replicas.find((r) => r.pod === pod && !r.gone);
+    });
+    // A standby that has seen the leader: the one whose lease expiry a wall-clock step would move.
+    const standby = kind !== Disruption.ClockStep ? undefined : await this.#waitFor(async () =>
+      this.#replicas.find((r) => r !== leader && !r.gone && r.op.logs().some((l) => l.msg === 'new leader observed')));
+    const target = (kind === Disruption.ClockStep ? standby : leader)?.pod ?? 'none';
+    this.#disruptions.push({ kind, atMs: Date.now() - this.#started, target, takeoverMs: undefined, watchExpiries: 0 });
+    this.log(`${kind} (${kind === Disruption.ClockStep ? 'standby' : 'leader'} ${target}; leader ${leader?.pod ?? 'none'})`);
+    const cp = this.#need(this.#cp);
+    if (kind === Disruption.SigKill) await leader?.op.kill();
+    if (kind === Disruption.SigTerm) void leader?.op.stop(10_000);
+    if (kind === Disruption.ClockStep && standby !== undefined) await stepClockWhileLeaderStalls(standby.op, leader?.op);
+    if (kind === Disruption.ApiServerRestart) this.#relaunched.push(await restartApiServer(cp));
+    if (kind === Disruption.WatchExpiry) {
+      // Compacted while kube-apiserver is down: its new watch cache and etcd both lack every earlier revision.
+      const compact = async () => this.log(`etcd compacted to revision ${await compactEtcd(cp.etcdUrl)}`);
+      this.#relaunched.push(await restartApiServer(cp, compact));
     }
-    this.#disruptions.push({ kind, atMs: Date.now() - this.#started, takeoverMs: undefined });
-    this.log(`${kind} (leader ${leader || 'none'})`);
-    this.#relaunched = (await disrupt(kind, this.#need(this.#cp), this.#replicas, leader)) ?? this.#relaunched;
+  }
+
+  async #waitFor<T>(probe: () => Promise<T | undefined>): Promise<T | undefined> {
+    for (let i = 0; i < 20; i++) {
+      const found = await probe();
+      if (found !== undefined) return found;
+      await sleep(500);
+    }
+    return undefined;
   }
 
   async #leaderPod(): Promise<string> {
-    const lease = await this.#need(this.#leases).readNamespacedLease({ name: 'imageshare-operator', namespace: NS }).catch(() => undefined);
+    const lease = await this.#need(this.#leases).readNamespacedLease({ name: 'imageshare-operator', namespace: LEASE_NS }).catch(() => undefined);
     return lease?.spec?.holderIdentity ?? '';
   }
 
@@ -308,30 +452,36 @@ class ChaosRun {
   }
 }
 
-/** Carries out one disruption; returns the relaunched kube-apiserver when it restarted it. */
-async function disrupt(kind: Disruption, cp: ControlPlane, replicas: readonly Replica[], leader: string): Promise<ManagedProcess | undefined> {
-  const running = replicas.find((r) => r.pod === leader && !r.gone);
-  if (kind === Disruption.SigKill) await running?.op.kill();
-  if (kind === Disruption.SigTerm) void running?.op.stop(10_000);
-  if (kind !== Disruption.ApiServerRestart) return undefined;
-  const pidFile = join(cp.dir, 'kube-apiserver.pid');
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-      await sleep(100);
-    } catch {
-      break;
-    }
+/**
+ * Steps the standby's wall clock by CLOCK_STEP_MS while the leader is stopped (SIGSTOP, a GC pause or a starved CPU)
+ * for LEADER_STALL_MS, well inside its lease: the standby then reads the same Lease record twice across the step,
+ * the one moment a lease expiry measured on the wall clock would let it take a live lease.
+ */
+async function stepClockWhileLeaderStalls(standby: OperatorProcess, leader: OperatorProcess | undefined): Promise<void> {
+  const pid = leader?.pid;
+  if (pid !== undefined) process.kill(pid, 'SIGSTOP');
+  try {
+    standby.stepClock();
+    await sleep(LEADER_STALL_MS);
+  } finally {
+    if (pid !== undefined) process.kill(pid, 'SIGCONT');
   }
-  await sleep(1000);
-  const [bin = '', ...args] = argv;
-  const proc = ManagedProcess.start('kube-apiserver', bin, args, join(cp.dir, 'kube-apiserver.log'));
-  // The control plane's watchdog kills whatever the pid file names if this process dies.
-  writeFileSync(pidFile, String(proc.pid));
-  return proc;
+}
+
+/** Polls `check` every 500 ms until it holds or `timeoutMs` passes; errors count as "not yet". */
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return true;
+    await sleep(500);
+  }
+  return false;
+}
+
+async function sharedCount(emu: Emulator, images: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const imageId of images) n += (await emu.admin.image(REGION, imageId)).sharedWith.length;
+  return n;
 }
 
 type Call = Awaited<ReturnType<Emulator['admin']['calls']>>['calls'][number];
@@ -399,16 +549,41 @@ async function waitConverged(emu: Emulator, objects: CustomObjectsApi, images: r
   return converged;
 }
 
-/** Takeover time of each disruption: until another process logged "became leader". */
-function measureTakeovers(disruptions: ChaosReport['disruptions'], replicas: readonly Replica[], started: number): void {
-  const becameLeader = replicas
-    .flatMap((r) => r.op.logs().filter((l) => l.msg === 'became leader').map((l) => ({ pod: r.pod, at: Number(l.time) })))
-    .sort((a, b) => a.at - b.at);
+interface LogLine {
+  msg: unknown;
+  at: number;
+}
+
+/**
+ * A replica's log lines with real times: after a clock step the process stamps its lines `offsetMs` ahead, so those
+ * are moved back by the offset its "wall clock stepped" line announced.
+ */
+function realTimeLogs(op: OperatorProcess): LogLine[] {
+  let offset = 0;
+  return op.logs().map((l) => {
+    if (l.msg === STEPPED_MSG) {
+      offset = Number(l.offsetMs);
+      return { msg: l.msg, at: Number(l.time) };
+    }
+    return { msg: l.msg, at: Number(l.time) - offset };
+  });
+}
+
+/**
+ * Per disruption, until the next one: the takeover time (until a process other than the disrupted one logged
+ * "became leader"; an apiserver blip or a clock step may need none), the 410 Gone expiries logged by any process,
+ * and for a clock step whether the standby logged the step.
+ */
+function measureDisruptions(disruptions: DisruptionRecord[], logs: ReadonlyArray<{ pod: string; lines: LogLine[] }>, started: number): void {
+  const all = logs.flatMap((l) => l.lines.map((line) => ({ pod: l.pod, ...line }))).sort((a, b) => a.at - b.at);
+  const becameLeader = all.filter((l) => l.msg === 'became leader');
   for (const [i, d] of disruptions.entries()) {
     const at = started + d.atMs;
     const until = started + (disruptions[i + 1]?.atMs ?? Number.POSITIVE_INFINITY);
-    // Only a leader change before the next disruption belongs to this one (an apiserver blip may need none).
-    const next = becameLeader.find((b) => b.at > at && b.at < until);
+    const inWindow = (l: { at: number }) => l.at > at && l.at < until;
+    const next = becameLeader.find(inWindow);
     if (next !== undefined) d.takeoverMs = next.at - at;
+    d.watchExpiries = all.filter((l) => l.msg === EXPIRED_MSG && inWindow(l)).length;
+    if (d.kind === Disruption.ClockStep) d.stepped = all.some((l) => l.pod === d.target && l.msg === STEPPED_MSG && l.at >= at);
   }
 }

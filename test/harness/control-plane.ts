@@ -30,6 +30,8 @@ export interface ControlPlane {
   kubeconfigPath: string;
   /** `https://127.0.0.1:<port>` */
   server: string;
+  /** etcd's client URL, `http://127.0.0.1:<port>` (plain HTTP on loopback; its v3 JSON gateway answers there too). */
+  etcdUrl: string;
   /** Directory holding etcd, kube-apiserver, kubectl and helm. */
   binDir: string;
   /** Temp dir with certificates, logs and etcd data; removed by stop() unless keepTempDir. */
@@ -83,7 +85,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     const kubeconfigPath = await writeKubeconfig(join(dir, 'admin.kubeconfig'), server, pki.servingCa.certPath, admin, 'admin');
     const addUser = (name: string, groups: readonly string[] = []) => addControlPlaneUser(dir, server, name, groups);
-    return { kubeconfigPath, server, binDir, dir, addUser, stop };
+    return { kubeconfigPath, server, etcdUrl, binDir, dir, addUser, stop };
   } catch (err: unknown) {
     await stop();
     throw err;
@@ -101,6 +103,58 @@ export async function addControlPlaneUser(dir: string, server: string, name: str
   const stem = `user-${name.replace(/[^a-zA-Z0-9-]/g, '_')}-${randomBytes(4).toString('hex')}`;
   const pair = await clientCa.issue({ fileStem: stem, commonName: name, organizations: groups, usage: 'client' });
   return writeKubeconfig(join(dir, `${stem}.kubeconfig`), server, TinyCa.open(pkiDir, SERVING_CA).certPath, pair, name);
+}
+
+/**
+ * Compacts etcd's whole history up to its current revision (through the v3 JSON gateway), as kube-apiserver's own
+ * periodic compaction does every 5 minutes: afterwards no watch can start from an earlier resourceVersion (410
+ * Gone). Returns the revision compacted to; throws when etcd does not answer or refuses.
+ */
+export async function compactEtcd(etcdUrl: string): Promise<number> {
+  const post = async (path: string, body: object): Promise<Record<string, unknown>> => {
+    const res = await fetch(`${etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`etcd ${path} answered ${res.status}: ${JSON.stringify(json)}`);
+    return json;
+  };
+  const range = (await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') })) as { header?: { revision?: string } };
+  const revision = Number(range.header?.revision);
+  if (!Number.isSafeInteger(revision) || revision <= 0) throw new Error(`etcd reported no revision: ${JSON.stringify(range)}`);
+  await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+  return revision;
+}
+
+/**
+ * Restarts kube-apiserver with its original command line over the same etcd: SIGTERM, and SIGKILL if it has not
+ * exited after `graceMs` (default 10 s; like a kubelet's grace period: a terminating kube-apiserver keeps open
+ * watches open, silent, until it exits), run `whileDown` if given, start it again and point the pid file (and so
+ * the watchdog) at the new process. Returns the new process; the caller stops it (ControlPlane.stop() only knows
+ * the original one). Does not wait for the new one to become healthy.
+ */
+export async function restartApiServer(cp: Pick<ControlPlane, 'dir'>, whileDown?: () => Promise<void>, graceMs = 10_000): Promise<ManagedProcess> {
+  const pidFile = join(cp.dir, 'kube-apiserver.pid');
+  const pid = Number(await readFile(pidFile, 'utf8'));
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < graceMs / 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 1000));
+  await whileDown?.();
+  const [bin = '', ...args] = argv;
+  const proc = ManagedProcess.start('kube-apiserver', bin, args, join(cp.dir, 'kube-apiserver.log'));
+  // The control plane's watchdog kills whatever the pid file names if this process dies.
+  await writeFile(pidFile, String(proc.pid));
+  return proc;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

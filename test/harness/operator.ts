@@ -25,6 +25,11 @@ export interface OperatorOptions {
   entry?: string;
   /** Also written to the log file; defaults to a temp dir. */
   logPath?: string;
+  /**
+   * Load test/harness/clock-step-preload.ts, so that `stepClock()` moves this process's wall clock (Date.now(),
+   * `new Date()`) forward by this many milliseconds, leaving its monotonic clock alone.
+   */
+  clockStepMs?: number;
 }
 
 export interface OperatorProcess {
@@ -43,6 +48,17 @@ export interface OperatorProcess {
   stop(graceMs?: number): Promise<number | null>;
   /** SIGKILL: a crash, with no chance to clean up. */
   kill(): Promise<void>;
+  /** Steps the wall clock forward by `clockStepMs` (SIGUSR2 to the preload). Throws unless started with clockStepMs. */
+  stepClock(): void;
+}
+
+const CLOCK_STEP_PRELOAD = join(ROOT, 'test', 'harness', 'clock-step-preload.ts');
+
+/** NODE_OPTIONS and the step size for the clock-step preload, or nothing when `stepMs` is undefined. */
+function clockStepEnv(stepMs: number | undefined): Record<string, string> {
+  if (stepMs === undefined) return {};
+  const inherited = process.env.NODE_OPTIONS ?? '';
+  return { NODE_OPTIONS: `${inherited} --import=${CLOCK_STEP_PRELOAD}`.trim(), IMAGESHARE_TEST_CLOCK_STEP_MS: String(stepMs) };
 }
 
 /** Starts the operator and resolves once its probe server is listening. Throws with the log tail if it exits first. */
@@ -71,6 +87,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     NODE_NO_WARNINGS: '1',
     // The drift tests run --resync-interval 10s; users get the CRD's 1m floor (src/config.ts).
     IMAGESHARE_RESYNC_INTERVAL_FLOOR: '1s',
+    ...clockStepEnv(opts.clockStepMs),
   };
   const fd = openSync(logPath, 'a');
   const child = spawn(NODE, args, { stdio: ['ignore', fd, fd], env, cwd: ROOT });
@@ -99,6 +116,10 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     async kill() {
       child.kill('SIGKILL');
       await exited;
+    },
+    stepClock() {
+      if (opts.clockStepMs === undefined) throw new Error('stepClock(): this operator was started without clockStepMs');
+      child.kill('SIGUSR2');
     },
   };
 }
