@@ -86,9 +86,9 @@ const figure = (name: string, value: string): void => {
 };
 const imageId = (set: string, i: number): string => `m-${set}${String(i).padStart(6, '0')}`;
 /** The fewest ECS calls a new object can cost: observe (image + one share page), the grants, observe again. */
-// The minimum for a new object (ADR 0007): one DescribeImages, one share-list page (< 100 shares), ceil(M/10) grants;
-// no read after writing.
-const MIN_CALLS = { DescribeImages: 1, DescribeImageSharePermission: 1, ModifyImageSharePermission: Math.ceil(M / 10) };
+// The minimum for a new object (ADR 0007): one DescribeImages, one share-list page (< 100 shares), the owner tag
+// (ADR 0008: one TagResources when an object first claims its image), ceil(M/10) grants; no read after writing.
+const MIN_CALLS = { DescribeImages: 1, DescribeImageSharePermission: 1, TagResources: 1, ModifyImageSharePermission: Math.ceil(M / 10) };
 const minTotal = Object.values(MIN_CALLS).reduce((a, b) => a + b, 0);
 
 progress('building dist/ (the operator runs compiled, as in the image)');

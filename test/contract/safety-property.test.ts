@@ -57,7 +57,7 @@ const faultArb: fc.Arbitrary<FaultRule> = fc.oneof(
   fc.record({
     type: fc.constant('error' as const),
     code: fc.constantFrom('ServiceUnavailable', 'InternalError', 'Throttling.User', 'QuotaExceed.ShareImage', 'Forbidden.RAM'),
-    action: fc.constantFrom('DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission'),
+    action: fc.constantFrom('DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission', 'TagResources'),
     times: fc.integer({ min: 1, max: 3 }),
   }),
   fc.record({ type: fc.constantFrom('html502' as const, 'reset' as const, 'lostReply' as const), action: fc.constantFrom('DescribeImageSharePermission', 'ModifyImageSharePermission'), times: fc.integer({ min: 1, max: 2 }) }),

@@ -213,6 +213,8 @@ export class SafetyWorld {
       random: () => 0,
       defaultResyncMs: 600_000,
       readSecretCredentials: async () => ({ ok: false, message: 'unused' }),
+      // The owner tag (ADR 0008) is written and read like in production, so its call is one more await to crash at.
+      claims: { clusterId: 'safety-cluster', watches: () => true },
     };
     return inc;
   }
