@@ -28,6 +28,12 @@ import { WorkQueue } from './runtime/workqueue.ts';
 const SAFETY_RESYNC_MS = 24 * 3_600_000;
 const EVENT_ACTIONS: Record<string, string> = { Granted: 'Grant', Revoked: 'Revoke', Published: 'Publish', Unpublished: 'Unpublish' };
 
+/** Prints why the operator cannot start; the caller exits non-zero. */
+function reportStartupError(err: unknown): undefined {
+  process.stderr.write(`imageshare-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+  return undefined;
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (isCliCommand(argv)) return runCli(argv, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
@@ -90,13 +96,8 @@ async function main(): Promise<number> {
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
   const recorder = new KubeEventRecorder(kc, config.podName, log);
   const store = reconcileStore(client, (regionId, imageId) => informer.claimants(regionId, imageId));
-  let clusterId: string;
-  try {
-    clusterId = config.clusterId ?? (await readClusterId(kc));
-  } catch (err: unknown) {
-    process.stderr.write(`imageshare-operator: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
-  }
+  const clusterId = config.clusterId ?? (await readClusterId(kc).catch(reportStartupError));
+  if (clusterId === undefined) return 1;
   const watched = new Set(config.namespaces);
   const deps = {
     store,

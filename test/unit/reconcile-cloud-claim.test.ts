@@ -42,7 +42,7 @@ const ours = () => `${CLUSTER}/default/share`;
 /** The next TagResources fails with `err` (the reads before it succeed). */
 function failNextTag(err: Error): void {
   const tag = cloud.tagImage.bind(cloud);
-  cloud.tagImage = async (r, t) => {
+  cloud.tagImage = async () => {
     cloud.tagImage = tag;
     cloud.calls.push({ op: 'tag' });
     throw err;
