@@ -3,11 +3,11 @@
 // SIGTERM of the leader, a kube-apiserver restart (same etcd), a watch expiry (etcd compacted to its current
 // revision while kube-apiserver restarts, so every watch resumes from a resourceVersion that is gone: a real 410 from
 // the real apiserver, and the informers must relist), and a wall-clock step of +60 s on the standby while the leader
-// stalls for 1.5 s (the lease is timed on the monotonic clock, so the standby must not take the live lease). A small supervisor plays the
-// Deployment: whenever a replica exits, a new one (new pod name, new access key of the same owner) starts. Every
-// object has deletionPolicy Revoke; at the end, after convergence, a few objects using a Secret in the same
-// namespace join them and the whole namespace is deleted (Secrets first): it must disappear, leaving no account
-// shared.
+// stalls for 2.6 s (the lease is timed on the monotonic clock, so the standby must not take the live lease). A small
+// supervisor plays the Deployment: whenever a replica exits, a new one (new pod name, new access key of the same
+// owner) starts. Every object has deletionPolicy Revoke; at the end, after convergence, a few objects using a Secret
+// in the same namespace join them and the whole namespace is deleted (Secrets first): it must disappear, leaving no
+// account shared.
 //
 // What it measures:
 // - takeovers and takeover time: from a disruption to the next "became leader" log line of another process;
@@ -101,8 +101,13 @@ const NS = 'chaos';
 const LEASE_NS = 'chaos-system';
 const GROUP = { group: 'ecs.alicloud.dev', version: 'v1alpha1', namespace: NS, plural: 'imageshares' };
 const CLOCK_STEP_MS = 60_000;
-/** Under the 4 s lease and the 3 s renew deadline, so a correct standby waits and the leader renews on resuming. */
-const LEADER_STALL_MS = 1_500;
+/**
+ * The leader stalls this long before and again after the step: each is longer than a standby's jittered retry
+ * (500 ms + up to 600 ms), so the standby reads the frozen Lease record once before the step and once after it. The
+ * 2.6 s in all stay well under the 5 s renew deadline and the 6 s lease, so a correct standby waits and the leader
+ * renews when it resumes.
+ */
+const LEADER_STALL_MS = 1_300;
 const EXPIRED_MSG = 'ImageShare watch expired (410 Gone); relisting';
 const STEPPED_MSG = 'test: wall clock stepped';
 const GRANT_TOLERANCE_MS = 3_000;
@@ -111,7 +116,7 @@ const GRANT_TOLERANCE_MS = 3_000;
  * reconnect and 410 relist after an apiserver restart: up to 5 s of backoff) are measured before the next begins.
  */
 const MIN_GAP_MS = 10_000;
-const FAST_ELECTION = ['--leader-election-lease-duration', '4s', '--leader-election-renew-deadline', '3s', '--leader-election-retry-period', '500ms'];
+const FAST_ELECTION = ['--leader-election-lease-duration', '6s', '--leader-election-renew-deadline', '5s', '--leader-election-retry-period', '500ms'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** When each account was allowed for each image: [from, to) intervals, `to` undefined while still allowed. */
@@ -453,14 +458,16 @@ class ChaosRun {
 }
 
 /**
- * Steps the standby's wall clock by CLOCK_STEP_MS while the leader is stopped (SIGSTOP, a GC pause or a starved CPU)
- * for LEADER_STALL_MS, well inside its lease: the standby then reads the same Lease record twice across the step,
- * the one moment a lease expiry measured on the wall clock would let it take a live lease.
+ * Steps the standby's wall clock by CLOCK_STEP_MS in the middle of a leader stall (SIGSTOP: a GC pause or a starved
+ * CPU) well inside its lease: the standby then reads the same Lease record before and after the step, the moment
+ * when a lease expiry measured on the wall clock would let it take a live lease. (While the leader renews, every
+ * read shows a new record and re-bases the expiry, whatever the clock.)
  */
 async function stepClockWhileLeaderStalls(standby: OperatorProcess, leader: OperatorProcess | undefined): Promise<void> {
   const pid = leader?.pid;
   if (pid !== undefined) process.kill(pid, 'SIGSTOP');
   try {
+    await sleep(LEADER_STALL_MS);
     standby.stepClock();
     await sleep(LEADER_STALL_MS);
   } finally {

@@ -9,7 +9,7 @@ const HELP = `Usage: npm run chaos -- [options]
 
 Two elected operator replicas on their own control plane (etcd + kube-apiserver), the ECS emulator failing a
 share of calls, a constant trickle of spec edits, and --rounds times each, spread over --duration: SIGKILL of the
-leader, a +60 s wall-clock step on the standby (while the leader stalls 1.5 s), SIGTERM of the leader, a watch
+leader, a +60 s wall-clock step on the standby (while the leader stalls 2.6 s), SIGTERM of the leader, a watch
 expiry (etcd compacted during a kube-apiserver restart: every watch gets 410 Gone) and a plain kube-apiserver
 restart. Then faults stop, every object must converge, and the namespace (Revoke objects plus a few using its
 Secret) is deleted with everything revoked.
