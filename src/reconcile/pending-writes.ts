@@ -8,6 +8,7 @@
 //                 still leaves it owned;
 //   afterWrites   once the writes are done: accepted writes become owned and pending (until a read confirms them),
 //                 refused and unsent ones are forgotten, ones whose answer was lost stay pending.
+import { Reason } from '../api/reasons.ts';
 import { PendingAction, type PendingWrite } from '../api/types.ts';
 import type { ObservedImage } from '../cloud/port.ts';
 import { rfc3339 } from './conditions.ts';
@@ -215,6 +216,9 @@ export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutco
     managed.delete(id);
     pending.push({ action: PendingAction.Revoke, account: id, since });
   }
+  // An account ECS says does not exist shares nothing this object could undo: its ownership ends (the failure is
+  // still reported for this pass), or a closed account left the spec would be revoked again on every pass.
+  for (const [id, err] of out.failedAccounts) if (err.reason === Reason.AccountNotFound) managed.delete(id);
   let managedCommunity = own.managedCommunity;
   if (out.published) {
     managedCommunity = true;

@@ -249,6 +249,22 @@ describe('read-after-write lag', () => {
     expect(shared()).toEqual([A]);
   });
 
+  it('a managed account removed from the spec that no longer exists is forgotten after one refused revoke, not retried forever', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive' }));
+    await pass();
+    clockMs += 61_000;
+    await pass(); // confirmed: A and B managed
+    cloud.image(ref).accounts.delete(B); // B's account was closed: ECS no longer lists it…
+    cloud.unknownAccounts.add(B); // …and refuses to touch it
+    store.updateSpec('share', { accounts: [A] });
+    await pass();
+    clockMs += 61_000;
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`]);
+    expect(status()?.managedAccounts).toEqual([A]);
+    expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Synced' });
+  });
+
   it('after the window a read that still disagrees is real drift, handled as drift', async () => {
     store.create('share', spec());
     await pass();
