@@ -66,8 +66,8 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
     switch (w.action) {
       case PendingAction.Grant:
         if (shared.has(id)) {
-          // Adopt what our write may have shared. A share older than the intent is someone else's, unless the read
-          // is lagging (it may show an earlier share that was revoked since): keep the intent for the window.
+          // Adopt what our write may have shared. A share clearly older than the intent is someone else's, unless
+          // the read is lagging (it may show an earlier share that was revoked since): keep the intent for the window.
           if (!sharedBefore(observed, id, w.since)) managed.add(id);
           else if (fresh) kept.push(w);
         } else if (fresh) {
@@ -108,10 +108,21 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
   return { effective, ownership, ours: oursOf(ownership) };
 }
 
-/** True when ECS reports `id` shared (SharedTime, whole seconds) before `since`: not ours to adopt. */
+/**
+ * How far this process's clock may be from ECS's. ECS refuses requests whose timestamp is more than 15 minutes off
+ * (InvalidTimeStamp.Expired), so any write it accepted came from a clock within that distance.
+ */
+export const MAX_CLOCK_SKEW_MS = 15 * 60_000;
+
+/**
+ * True when ECS reports `id` shared (SharedTime, ECS's clock, whole seconds) before `since` (our clock) by more than
+ * any clock skew ECS accepts: not ours to adopt. A closer share may be our own write seen through a clock that runs
+ * ahead (a stepped or drifting node clock): adopting it can at worst make a share someone else made moments before
+ * our grant count as ours, while refusing it would leave our own grant shared and owned by nobody.
+ */
 function sharedBefore(observed: ObservedImage, id: string, since: string): boolean {
   const t = observed.sharedAccounts.find((a) => a.id === id)?.sharedTime;
-  return t !== undefined && Date.parse(t) < Math.floor(Date.parse(since) / 1000) * 1000;
+  return t !== undefined && Date.parse(t) < Math.floor(Date.parse(since) / 1000) * 1000 - MAX_CLOCK_SKEW_MS;
 }
 
 /**

@@ -182,6 +182,22 @@ describe('adoption', () => {
   });
 });
 
+describe('clock skew', () => {
+  it('a grant recorded by a process whose clock runs 60 s ahead of ECS is still adopted (and revoked when it leaves the spec)', async () => {
+    store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
+    const ecsNow = cloud.now;
+    cloud.now = () => clockMs - 60_000; // ECS stamps SharedTime from its own clock, a minute behind ours
+    await crashAfterCloudWrite(); // A and B shared; only the intent (stamped with our clock) is on record
+    clockMs += 5_000;
+    await pass();
+    expect(status()?.managedAccounts).toEqual([A, B]);
+    cloud.now = ecsNow;
+    store.updateSpec('share', { accounts: [A] });
+    await pass();
+    expect(shared()).toEqual([A]);
+  });
+});
+
 describe('ownership survives foreign writes and spec edits during a pass', () => {
   it('a label written by Argo CD during the pass does not throw away the record of the grant', async () => {
     store.create('share', spec({ sharePolicy: 'Additive' }));
