@@ -361,7 +361,7 @@ export class EcsImageSharing implements ImageSharing {
 function tagsOf(list: ReadonlyArray<{ tagKey?: string; tagValue?: string }> | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const t of list ?? []) {
-    if (typeof t.tagKey !== 'string' || t.tagKey === '' || typeof (t.tagValue ?? '') !== 'string') throw malformed(ACTION.describeImages, 'a tag has no key');
+    if (typeof t.tagKey !== 'string' || t.tagKey === '' || typeof (t.tagValue ?? '') !== 'string') throw malformed(ACTION.describeImages, 'a tag has no key or a value that is not a string');
     tags[t.tagKey] = t.tagValue ?? '';
   }
   return tags;

@@ -166,20 +166,13 @@ export function needsIntent(plan: SharePlan): boolean {
   return plan.grant.length > 0 || plan.community === 'Publish';
 }
 
-/** `own` plus a pending entry for every grant and publish in `plan`, stamped `now` (a re-sent grant keeps its first stamp). */
+/** `own` plus a pending entry for every grant and publish in `plan`, stamped `now`. */
 export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownership {
   const since = rfc3339(now);
   const grants = new Set(plan.grant);
-  // A grant sent again keeps the stamp of the first send still pending: that one may have landed, and a share it
-  // made must not look older than the intent (settle would take it for someone else's).
-  const firstSend = new Map(
-    latestPerTarget(own.pendingWrites)
-      .filter((w) => w.action === PendingAction.Grant && w.account)
-      .map((w) => [w.account as string, w.since]),
-  );
   // The new write supersedes any earlier pending one for the same account (a revoke of it included).
   const pending = own.pendingWrites.filter((w) => !((w.action === PendingAction.Grant || w.action === PendingAction.Revoke) && grants.has(w.account ?? '')));
-  for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since: firstSend.get(account) ?? since });
+  for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since });
   if (plan.community === 'Publish') pending.push({ action: PendingAction.Publish, since });
   return { ...own, pendingWrites: pending };
 }

@@ -1,9 +1,8 @@
 // One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → deletion →
 // suspend → ownership of the image in this cluster → credentials → observe → ownership tag on the image → settle
 // what we wrote before → plan → (plan mode stops here) → claim the image → finalizer and intent before any exposing
-// write → act → one status write. The pass never reads
-// the cloud twice: the status is computed from the read plus the writes ECS accepted, and a later pass confirms
-// them (src/reconcile/pending-writes.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
+// write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
+// the writes ECS accepted, and a later pass confirms them (src/reconcile/pending-writes.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
 // integration tests.
 import { Reason } from '../api/reasons.ts';

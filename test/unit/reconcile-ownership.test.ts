@@ -127,7 +127,7 @@ describe('a crashed grant, then a refused re-send', () => {
 });
 
 describe('a crashed grant, sent again and crashed again', () => {
-  it('the re-send keeps the first stamp, so the share the first send made is adopted once a read shows it', async () => {
+  it('the share the first send made is adopted once a read shows it, though it is older than the re-send\'s intent', async () => {
     store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
     await crashAfterCloudWrite(); // A and B are shared (SharedTime T0); only the intent is on record
     const landed = new Map(cloud.image(ref).accounts);
