@@ -59,29 +59,106 @@ export const FLAGS = {
   kubeconfig: { env: 'KUBECONFIG', def: '', help: 'kubeconfig file (default: in-cluster, else ~/.kube/config)' },
   namespaces: { env: 'IMAGESHARE_NAMESPACES', def: '', help: 'comma-separated namespaces to watch (default: all)' },
   concurrency: { env: 'IMAGESHARE_CONCURRENCY', def: '4', help: 'ImageShares reconciled in parallel' },
-  'ecs-qps': { env: 'IMAGESHARE_ECS_QPS', def: '5', help: 'ceiling of ECS calls per second per (account, region, API action); adaptive below it' },
-  'ecs-burst': { env: 'IMAGESHARE_ECS_BURST', def: '10', help: 'upper bound of the back-to-back calls of one such budget' },
-  'resync-interval': { env: 'IMAGESHARE_RESYNC_INTERVAL', def: '10m', help: 'default drift-check period, 1m..24h like spec.resyncInterval (which overrides it)' },
-  'ecs-endpoint': { env: 'IMAGESHARE_ECS_ENDPOINT', def: '', help: 'ECS endpoint host[:port] override (default: the regional endpoint)' },
-  'ecs-protocol': { env: 'IMAGESHARE_ECS_PROTOCOL', def: 'https', help: 'https or http (http only for the local emulator)' },
-  'confirmation-window': { env: 'IMAGESHARE_CONFIRMATION_WINDOW', def: '60s', help: 'how long an accepted ECS write is believed over a lagging read, 5s..10m' },
-  'max-writes-per-pass': { env: 'IMAGESHARE_MAX_WRITES_PER_PASS', def: '10', help: 'ECS write calls per reconcile pass at most (the rest follow), 1..100' },
+  'ecs-qps': {
+    env: 'IMAGESHARE_ECS_QPS',
+    def: '5',
+    help: 'ceiling of ECS calls per second per (account, region, API action); adaptive below it',
+  },
+  'ecs-burst': {
+    env: 'IMAGESHARE_ECS_BURST',
+    def: '10',
+    help: 'upper bound of the back-to-back calls of one such budget',
+  },
+  'resync-interval': {
+    env: 'IMAGESHARE_RESYNC_INTERVAL',
+    def: '10m',
+    help: 'default drift-check period, 1m..24h like spec.resyncInterval (which overrides it)',
+  },
+  'ecs-endpoint': {
+    env: 'IMAGESHARE_ECS_ENDPOINT',
+    def: '',
+    help: 'ECS endpoint host[:port] override (default: the regional endpoint)',
+  },
+  'ecs-protocol': {
+    env: 'IMAGESHARE_ECS_PROTOCOL',
+    def: 'https',
+    help: 'https or http (http only for the local emulator)',
+  },
+  'confirmation-window': {
+    env: 'IMAGESHARE_CONFIRMATION_WINDOW',
+    def: '60s',
+    help: 'how long an accepted ECS write is believed over a lagging read, 5s..10m',
+  },
+  'max-writes-per-pass': {
+    env: 'IMAGESHARE_MAX_WRITES_PER_PASS',
+    def: '10',
+    help: 'ECS write calls per reconcile pass at most (the rest follow), 1..100',
+  },
   'ecs-timeout': { env: 'IMAGESHARE_ECS_TIMEOUT', def: '10s', help: 'per-request ECS timeout' },
-  'leader-elect': { env: 'IMAGESHARE_LEADER_ELECT', def: 'false', help: 'use a coordination.k8s.io Lease so only one replica writes', type: 'boolean' },
-  'leader-election-namespace': { env: 'POD_NAMESPACE', def: '', help: 'namespace of the Lease (required with --leader-elect)' },
+  'leader-elect': {
+    env: 'IMAGESHARE_LEADER_ELECT',
+    def: 'false',
+    help: 'use a coordination.k8s.io Lease so only one replica writes',
+    type: 'boolean',
+  },
+  'leader-election-namespace': {
+    env: 'POD_NAMESPACE',
+    def: '',
+    help: 'namespace of the Lease (required with --leader-elect)',
+  },
   'leader-election-id': { env: 'IMAGESHARE_LEADER_ELECTION_ID', def: 'imageshare-operator', help: 'name of the Lease' },
-  'leader-election-lease-duration': { env: 'IMAGESHARE_LEADER_ELECTION_LEASE_DURATION', def: '15s', help: 'how long a standby waits, from the last renewal it saw, before taking over' },
-  'leader-election-renew-deadline': { env: 'IMAGESHARE_LEADER_ELECTION_RENEW_DEADLINE', def: '10s', help: 'the leader exits if it could not renew for this long (< lease duration)' },
-  'leader-election-retry-period': { env: 'IMAGESHARE_LEADER_ELECTION_RETRY_PERIOD', def: '2s', help: 'time between acquire/renew attempts' },
-  'graceful-shutdown-timeout': { env: 'IMAGESHARE_GRACEFUL_SHUTDOWN_TIMEOUT', def: '25s', help: 'on SIGTERM: time for in-flight reconciles (aborted after 80% of it); keep it below terminationGracePeriodSeconds' },
-  'health-probe-bind-address': { env: 'IMAGESHARE_HEALTH_PROBE_BIND_ADDRESS', def: ':8081', help: '[host]:port for /healthz and /readyz ("0" = off, ":0" = any free port)' },
-  'metrics-bind-address': { env: 'IMAGESHARE_METRICS_BIND_ADDRESS', def: ':8080', help: '[host]:port for /metrics ("0" = off, ":0" = any free port)' },
-  'health-port': { env: 'IMAGESHARE_HEALTH_PORT', def: '', help: 'deprecated: same as --health-probe-bind-address=:<port>' },
-  'metrics-port': { env: 'IMAGESHARE_METRICS_PORT', def: '', help: 'deprecated: same as --metrics-bind-address=:<port>' },
-  'secret-namespaces': { env: 'IMAGESHARE_SECRET_NAMESPACES', def: '*', help: 'namespaces where spec.credentials.secretRef may be read and watched: comma list, "*" = all watched, empty = none' },
+  'leader-election-lease-duration': {
+    env: 'IMAGESHARE_LEADER_ELECTION_LEASE_DURATION',
+    def: '15s',
+    help: 'how long a standby waits, from the last renewal it saw, before taking over',
+  },
+  'leader-election-renew-deadline': {
+    env: 'IMAGESHARE_LEADER_ELECTION_RENEW_DEADLINE',
+    def: '10s',
+    help: 'the leader exits if it could not renew for this long (< lease duration)',
+  },
+  'leader-election-retry-period': {
+    env: 'IMAGESHARE_LEADER_ELECTION_RETRY_PERIOD',
+    def: '2s',
+    help: 'time between acquire/renew attempts',
+  },
+  'graceful-shutdown-timeout': {
+    env: 'IMAGESHARE_GRACEFUL_SHUTDOWN_TIMEOUT',
+    def: '25s',
+    help: 'on SIGTERM: time for in-flight reconciles (aborted after 80% of it); keep it below terminationGracePeriodSeconds',
+  },
+  'health-probe-bind-address': {
+    env: 'IMAGESHARE_HEALTH_PROBE_BIND_ADDRESS',
+    def: ':8081',
+    help: '[host]:port for /healthz and /readyz ("0" = off, ":0" = any free port)',
+  },
+  'metrics-bind-address': {
+    env: 'IMAGESHARE_METRICS_BIND_ADDRESS',
+    def: ':8080',
+    help: '[host]:port for /metrics ("0" = off, ":0" = any free port)',
+  },
+  'health-port': {
+    env: 'IMAGESHARE_HEALTH_PORT',
+    def: '',
+    help: 'deprecated: same as --health-probe-bind-address=:<port>',
+  },
+  'metrics-port': {
+    env: 'IMAGESHARE_METRICS_PORT',
+    def: '',
+    help: 'deprecated: same as --metrics-bind-address=:<port>',
+  },
+  'secret-namespaces': {
+    env: 'IMAGESHARE_SECRET_NAMESPACES',
+    def: '*',
+    help: 'namespaces where spec.credentials.secretRef may be read and watched: comma list, "*" = all watched, empty = none',
+  },
   'log-level': { env: 'IMAGESHARE_LOG_LEVEL', def: 'info', help: `one of ${LOG_LEVELS.join(', ')}` },
   'pod-name': { env: 'POD_NAME', def: '', help: 'identity in events and the Lease (default: hostname)' },
-  'cluster-id': { env: 'IMAGESHARE_CLUSTER_ID', def: '', help: "this cluster's ID in the images' owner tag (default: the uid of namespace kube-system)" },
+  'cluster-id': {
+    env: 'IMAGESHARE_CLUSTER_ID',
+    def: '',
+    help: "this cluster's ID in the images' owner tag (default: the uid of namespace kube-system)",
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -119,7 +196,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
   );
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ args: [...argv], options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false });
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    });
   } catch (err: unknown) {
     throw new ConfigError(`${err instanceof Error ? err.message : String(err)}; see --help`);
   }
@@ -162,7 +244,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
   try {
     validateElectionTimings(config.leaseDurationMs, config.renewDeadlineMs, config.retryPeriodMs);
   } catch (err: unknown) {
-    throw new ConfigError(`leader election timings: ${err instanceof Error ? err.message : String(err)} (--leader-election-lease-duration > --leader-election-renew-deadline > 1.2 × --leader-election-retry-period)`);
+    throw new ConfigError(
+      `leader election timings: ${err instanceof Error ? err.message : String(err)} (--leader-election-lease-duration > --leader-election-renew-deadline > 1.2 × --leader-election-retry-period)`,
+    );
   }
   return Object.freeze(config);
 }
@@ -183,14 +267,22 @@ function resyncFloorMs(env: NodeJS.ProcessEnv): number {
 }
 
 function list(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter(Boolean);
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /**
  * controller-runtime's bind-address grammar: "[host]:port", "0" turns the listener off. The deprecated port flag
  * (`legacy`) still works as ":<port>"; giving both is an error rather than a silent choice.
  */
-function listenAddress(raw: Raw, given: (name: FlagName) => boolean, name: FlagName, legacy: FlagName): BindAddress | null {
+function listenAddress(
+  raw: Raw,
+  given: (name: FlagName) => boolean,
+  name: FlagName,
+  legacy: FlagName,
+): BindAddress | null {
   if (given(legacy)) {
     if (given(name)) throw new ConfigError(`--${legacy} is deprecated; give only --${name}`);
     return { host: undefined, port: int(raw, legacy, 0, 65535) };
@@ -208,7 +300,8 @@ type Raw = (name: FlagName) => string;
 
 function num(raw: Raw, name: FlagName, min: number, max: number): number {
   const v = Number(raw(name));
-  if (!Number.isFinite(v) || v < min || v > max) throw new ConfigError(`--${name} must be a number from ${min} to ${max}, got "${raw(name)}"`);
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw new ConfigError(`--${name} must be a number from ${min} to ${max}, got "${raw(name)}"`);
   return v;
 }
 
@@ -225,7 +318,8 @@ function duration(raw: Raw, name: FlagName, minMs: number, maxMs: number): numbe
   } catch {
     throw new ConfigError(`--${name} must be a duration like 30s or 10m, got "${raw(name)}"`);
   }
-  if (ms < minMs || ms > maxMs) throw new ConfigError(`--${name} must be between ${minMs / 1000}s and ${maxMs / 1000}s, got "${raw(name)}"`);
+  if (ms < minMs || ms > maxMs)
+    throw new ConfigError(`--${name} must be between ${minMs / 1000}s and ${maxMs / 1000}s, got "${raw(name)}"`);
   return ms;
 }
 
@@ -238,7 +332,8 @@ function bool(raw: Raw, name: FlagName): boolean {
 
 function oneOf<T extends string>(raw: Raw, name: FlagName, allowed: readonly T[]): T {
   const v = raw(name);
-  if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+  if (!(allowed as readonly string[]).includes(v))
+    throw new ConfigError(`--${name} must be one of ${allowed.join(', ')}, got "${v}"`);
   return v as T;
 }
 
@@ -246,13 +341,16 @@ function oneOf<T extends string>(raw: Raw, name: FlagName, allowed: readonly T[]
 function clusterId(v: string): string | undefined {
   if (!v) return undefined;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(v) || /^(aliyun|acs)/i.test(v)) {
-    throw new ConfigError(`--cluster-id must be 1-64 letters, digits, ".", "_" or "-", not starting with "aliyun" or "acs", got "${v}"`);
+    throw new ConfigError(
+      `--cluster-id must be 1-64 letters, digits, ".", "_" or "-", not starting with "aliyun" or "acs", got "${v}"`,
+    );
   }
   return v;
 }
 
 function endpoint(v: string): string | undefined {
   if (!v) return undefined;
-  if (/^[a-z]+:\/\//i.test(v)) throw new ConfigError(`--ecs-endpoint takes host[:port] without a scheme (use --ecs-protocol), got "${v}"`);
+  if (/^[a-z]+:\/\//i.test(v))
+    throw new ConfigError(`--ecs-endpoint takes host[:port] without a scheme (use --ecs-protocol), got "${v}"`);
   return v;
 }

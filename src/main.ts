@@ -26,7 +26,12 @@ import { onLeadershipLost, StopOutcome, stopGracefully } from './runtime/shutdow
 import { WorkQueue } from './runtime/workqueue.ts';
 
 const SAFETY_RESYNC_MS = 24 * 3_600_000;
-const EVENT_ACTIONS: Record<string, string> = { Granted: 'Grant', Revoked: 'Revoke', Published: 'Publish', Unpublished: 'Unpublish' };
+const EVENT_ACTIONS: Record<string, string> = {
+  Granted: 'Grant',
+  Revoked: 'Revoke',
+  Published: 'Publish',
+  Unpublished: 'Unpublish',
+};
 
 /** Prints why the operator cannot start; the caller exits non-zero. */
 function reportStartupError(err: unknown): undefined {
@@ -36,7 +41,8 @@ function reportStartupError(err: unknown): undefined {
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
-  if (isCliCommand(argv)) return runCli(argv, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
+  if (isCliCommand(argv))
+    return runCli(argv, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(argv, process.env);
@@ -107,7 +113,8 @@ async function main(): Promise<number> {
     defaultResyncMs: config.resyncIntervalMs,
     confirmationWindowMs: config.confirmationWindowMs,
     maxWritesPerPass: config.maxWritesPerPass,
-    specSuperseded: (namespace: string, name: string, generation: number) => specWatch.signalFor(`${namespace}/${name}`, generation),
+    specSuperseded: (namespace: string, name: string, generation: number) =>
+      specWatch.signalFor(`${namespace}/${name}`, generation),
     // The owner tag on each image (ADR 0008); a tag from a namespace this installation does not watch is foreign.
     claims: { clusterId, watches: (namespace: string) => watched.size === 0 || watched.has(namespace) },
     emit: (obj: Parameters<typeof recorder.emit>[0], e: { type: 'Normal' | 'Warning'; reason: string; note: string }) =>
@@ -133,7 +140,13 @@ async function main(): Promise<number> {
     },
   });
   log.info(
-    { healthPort: server.health?.port ?? null, metricsPort: server.metrics?.port ?? null, namespaces: config.namespaces, leaderElect: config.leaderElect, clusterId },
+    {
+      healthPort: server.health?.port ?? null,
+      metricsPort: server.metrics?.port ?? null,
+      namespaces: config.namespaces,
+      leaderElect: config.leaderElect,
+      clusterId,
+    },
     'probe server listening',
   );
 
@@ -141,7 +154,10 @@ async function main(): Promise<number> {
   const stopping = new AbortController();
   const passes = new AbortController();
   informer.start().catch((err: unknown) => {
-    log.error({ err: err instanceof Error ? err.message : String(err) }, 'ImageShare informer could not start; exiting');
+    log.error(
+      { err: err instanceof Error ? err.message : String(err) },
+      'ImageShare informer could not start; exiting',
+    );
     process.exit(1);
   });
   void secretInformer.start();
@@ -177,7 +193,8 @@ async function main(): Promise<number> {
     void startCredentialsInUse();
   };
   const bothQueues = {
-    drain: async (ms: number) => (await Promise.all([queue.drain(ms), credentialsInUse.queue.drain(ms)])).every(Boolean),
+    drain: async (ms: number) =>
+      (await Promise.all([queue.drain(ms), credentialsInUse.queue.drain(ms)])).every(Boolean),
   };
 
   let elector: LeaderElector | undefined;
@@ -230,7 +247,12 @@ async function main(): Promise<number> {
   await Promise.all([informer.stop(), secretInformer.stop()]);
   if (stop.outcome !== StopOutcome.Abandoned) await controller;
   await server.close();
-  log.info(stop, stop.outcome === StopOutcome.Abandoned ? 'stopped with a reconcile still running; the Lease was left to expire' : 'stopped');
+  log.info(
+    stop,
+    stop.outcome === StopOutcome.Abandoned
+      ? 'stopped with a reconcile still running; the Lease was left to expire'
+      : 'stopped',
+  );
   return stop.exitCode;
 }
 

@@ -135,10 +135,28 @@ export interface ImageShare {
 
 /** Field names per object, checked against the CRD by test/unit/api-types.test.ts. */
 export const SPEC_FIELDS = {
-  regionId: true, imageId: true, accounts: true, community: true, sharePolicy: true, deletionPolicy: true,
-  mode: true, suspend: true, credentials: true, resyncInterval: true,
+  regionId: true,
+  imageId: true,
+  accounts: true,
+  community: true,
+  sharePolicy: true,
+  deletionPolicy: true,
+  mode: true,
+  suspend: true,
+  credentials: true,
+  resyncInterval: true,
 } as const satisfies Record<keyof ImageShareSpec, true>;
 export const STATUS_FIELDS = {
-  observedGeneration: true, conditions: true, image: true, community: true, sharedAccounts: true, sharedAccountCount: true,
-  managedAccounts: true, managedCommunity: true, pendingWrites: true, accounts: true, plan: true, lastSyncTime: true,
+  observedGeneration: true,
+  conditions: true,
+  image: true,
+  community: true,
+  sharedAccounts: true,
+  sharedAccountCount: true,
+  managedAccounts: true,
+  managedCommunity: true,
+  pendingWrites: true,
+  accounts: true,
+  plan: true,
+  lastSyncTime: true,
 } as const satisfies Record<keyof ImageShareStatus, true>;

@@ -20,9 +20,11 @@ const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 
 export const PatternMessage = {
   regionId:
     'regionId must be an Alibaba Cloud region ID: lower-case letters, then dash-separated groups of lower-case letters or digits, for example cn-hangzhou or ap-southeast-1',
-  imageId: 'imageId must be a custom image ID: m- followed by 8 to 40 lower-case letters or digits, for example m-bp18ygjuqnwhechc1234',
+  imageId:
+    'imageId must be a custom image ID: m- followed by 8 to 40 lower-case letters or digits, for example m-bp18ygjuqnwhechc1234',
   account: 'an account ID is 1 to 20 decimal digits without a leading zero, for example 1234567890123456',
-  secretName: "secretRef.name must be a Secret name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+  secretName:
+    "secretRef.name must be a Secret name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
   roleArn:
     'roleArn must be a RAM role ARN of the form acs:ram::<account ID>:role/<role name>, for example acs:ram::1234567890123456:role/image-sharer',
   resyncInterval: 'resyncInterval must be a Go duration such as 10m or 1h30m (units ns, us, ms, s, m, h)',
@@ -43,8 +45,20 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
 // ObjectMeta's fields: kubectl's strict field validation rejects anything else in metadata too.
 const METADATA_FIELDS = new Set([
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers',
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
   'managedFields',
 ]);
 
@@ -72,9 +86,13 @@ export function formatProblem(p: FieldProblem): string {
 export function validateImageShareFields(doc: unknown): FieldProblem[] {
   if (!isObj(doc)) return [{ field: '', message: 'the document is not an object' }];
   const p: FieldProblem[] = [];
-  if (doc.apiVersion !== API_VERSION) p.push({ field: 'apiVersion', message: `must be ${API_VERSION}, got ${JSON.stringify(doc.apiVersion ?? null)}` });
+  if (doc.apiVersion !== API_VERSION)
+    p.push({ field: 'apiVersion', message: `must be ${API_VERSION}, got ${JSON.stringify(doc.apiVersion ?? null)}` });
   if (doc.kind !== KIND) {
-    p.push({ field: 'kind', message: `must be ${KIND} (kinds are case-sensitive), got ${JSON.stringify(doc.kind ?? null)}` });
+    p.push({
+      field: 'kind',
+      message: `must be ${KIND} (kinds are case-sensitive), got ${JSON.stringify(doc.kind ?? null)}`,
+    });
   }
   unknownFields(p, '', doc, ROOT_FIELDS);
   p.push(...validateMetadata(doc.metadata));
@@ -86,7 +104,8 @@ export function validateImageShareFields(doc: unknown): FieldProblem[] {
 
 function unknownFields(p: FieldProblem[], prefix: string, obj: Obj, known: ReadonlySet<string>): void {
   for (const key of Object.keys(obj)) {
-    if (!known.has(key)) p.push({ field: `${prefix}${key}`, message: 'unknown field (misspelled, or not in this API version)' });
+    if (!known.has(key))
+      p.push({ field: `${prefix}${key}`, message: 'unknown field (misspelled, or not in this API version)' });
   }
 }
 
@@ -108,7 +127,8 @@ function validateSpec(spec: Obj): FieldProblem[] {
   requiredPattern(p, spec, 'imageId', IMAGE, 42, PatternMessage.imageId);
   p.push(...validateAccounts(spec.accounts));
   for (const key of ['community', 'suspend'] as const) {
-    if (spec[key] !== undefined && typeof spec[key] !== 'boolean') p.push({ field: `spec.${key}`, message: 'must be true or false' });
+    if (spec[key] !== undefined && typeof spec[key] !== 'boolean')
+      p.push({ field: `spec.${key}`, message: 'must be true or false' });
   }
   oneOf(p, spec, 'sharePolicy', Object.values(SharePolicy));
   oneOf(p, spec, 'deletionPolicy', Object.values(DeletionPolicy));
@@ -137,14 +157,19 @@ function requiredPattern(p: FieldProblem[], spec: Obj, key: string, re: RegExp, 
 
 function oneOf(p: FieldProblem[], spec: Obj, key: string, allowed: readonly string[]): void {
   const v = spec[key];
-  if (v !== undefined && !allowed.includes(v as string)) p.push({ field: `spec.${key}`, message: `must be one of ${allowed.join(', ')}` });
+  if (v !== undefined && !allowed.includes(v as string))
+    p.push({ field: `spec.${key}`, message: `must be one of ${allowed.join(', ')}` });
 }
 
 function validateAccounts(accounts: unknown): FieldProblem[] {
   if (accounts === undefined) return [];
   if (!Array.isArray(accounts)) return [{ field: 'spec.accounts', message: 'must be a list of account IDs' }];
   const p: FieldProblem[] = [];
-  if (accounts.length > 50) p.push({ field: 'spec.accounts', message: `at most 50 accounts (the ECS limit per image), got ${accounts.length}` });
+  if (accounts.length > 50)
+    p.push({
+      field: 'spec.accounts',
+      message: `at most 50 accounts (the ECS limit per image), got ${accounts.length}`,
+    });
   const seen = new Set<unknown>();
   accounts.forEach((a, i) => {
     const field = `spec.accounts[${i}]`;
@@ -164,9 +189,16 @@ function validateCredentials(c: unknown): FieldProblem[] {
   const p: FieldProblem[] = [];
   unknownFields(p, 'spec.credentials.', c, new Set(['secretRef', 'roleArn']));
   if (c.secretRef !== undefined && c.roleArn !== undefined) {
-    p.push({ field: 'spec.credentials', message: 'credentials.secretRef and credentials.roleArn are mutually exclusive: set exactly one of them.' });
+    p.push({
+      field: 'spec.credentials',
+      message: 'credentials.secretRef and credentials.roleArn are mutually exclusive: set exactly one of them.',
+    });
   } else if (c.secretRef === undefined && c.roleArn === undefined) {
-    p.push({ field: 'spec.credentials', message: "credentials must set exactly one of secretRef or roleArn; omit credentials to use the operator's own identity." });
+    p.push({
+      field: 'spec.credentials',
+      message:
+        "credentials must set exactly one of secretRef or roleArn; omit credentials to use the operator's own identity.",
+    });
   }
   if (c.secretRef !== undefined) p.push(...validateSecretRef(c.secretRef));
   if (c.roleArn !== undefined) p.push(...validateRoleArn(c.roleArn));
@@ -202,7 +234,8 @@ function validateResync(v: unknown): FieldProblem[] {
   if (typeof v !== 'string') return [{ field, message: 'must be a string' }];
   if (!DURATION.test(v)) return [{ field, message: PatternMessage.resyncInterval }];
   let ns = 0;
-  for (const m of v.matchAll(/([0-9]+(?:[.][0-9]+)?)(ns|us|µs|ms|s|m|h)/g)) ns += Number(m[1]) * (UNIT_NS[m[2] ?? ''] ?? 0);
+  for (const m of v.matchAll(/([0-9]+(?:[.][0-9]+)?)(ns|us|µs|ms|s|m|h)/g))
+    ns += Number(m[1]) * (UNIT_NS[m[2] ?? ''] ?? 0);
   if (ns < 60e9 || ns > 86_400e9) return [{ field, message: `resyncInterval must be between 1m and 24h, got ${v}` }];
   return [];
 }

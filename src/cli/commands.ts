@@ -20,7 +20,10 @@ import { renderMarkdown } from './plan-markdown.ts';
 export const CLI_COMMANDS = ['validate', 'plan'] as const;
 export const OutputFormat = { Text: 'text', Json: 'json', Markdown: 'markdown' } as const;
 export type OutputFormat = (typeof OutputFormat)[keyof typeof OutputFormat];
-const OUTPUTS: Record<string, readonly OutputFormat[]> = { validate: ['text', 'json'], plan: ['text', 'json', 'markdown'] };
+const OUTPUTS: Record<string, readonly OutputFormat[]> = {
+  validate: ['text', 'json'],
+  plan: ['text', 'json', 'markdown'],
+};
 
 export interface CliIo {
   out: (text: string) => void;
@@ -77,7 +80,10 @@ function parseFlags(command: string, rest: readonly string[], io: CliIo): Values
       args: [...rest],
       options: {
         file: { type: 'string', short: 'f', multiple: true },
-        'ecs-endpoint': { type: 'string', ...(env[FLAGS['ecs-endpoint'].env] ? { default: env[FLAGS['ecs-endpoint'].env] } : {}) },
+        'ecs-endpoint': {
+          type: 'string',
+          ...(env[FLAGS['ecs-endpoint'].env] ? { default: env[FLAGS['ecs-endpoint'].env] } : {}),
+        },
         'ecs-protocol': { type: 'string', default: fromEnv('ecs-protocol') },
         'ecs-timeout': { type: 'string', default: fromEnv('ecs-timeout') },
         output: { type: 'string', default: 'text' },
@@ -92,8 +98,10 @@ function parseFlags(command: string, rest: readonly string[], io: CliIo): Values
     return undefined;
   }
   const allowed = OUTPUTS[command] ?? [];
-  if (!allowed.includes(String(values.output) as OutputFormat)) return `${command}: --output must be one of ${allowed.join(', ')}, got ${String(values.output)}`;
-  if (((values.file as string[] | undefined) ?? []).length === 0) return `${command}: give at least one -f <file|dir|->`;
+  if (!allowed.includes(String(values.output) as OutputFormat))
+    return `${command}: --output must be one of ${allowed.join(', ')}, got ${String(values.output)}`;
+  if (((values.file as string[] | undefined) ?? []).length === 0)
+    return `${command}: give at least one -f <file|dir|->`;
   return values;
 }
 
@@ -129,7 +137,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     reportValidation(results, { duplicates: [], output: OutputFormat.Text, verbose: false }, io);
     return 1;
   }
-  return plan(found.map((f) => f.doc as ImageShare), values, io);
+  return plan(
+    found.map((f) => f.doc as ImageShare),
+    values,
+    io,
+  );
 }
 
 function claimSources(found: readonly Found[]): Array<{ object: string; source: string; doc: unknown }> {
@@ -159,10 +171,16 @@ interface ReportOptions {
   verbose: boolean;
 }
 
-function reportValidation(results: readonly ValidationResult[], { duplicates, output, verbose }: ReportOptions, io: CliIo): void {
+function reportValidation(
+  results: readonly ValidationResult[],
+  { duplicates, output, verbose }: ReportOptions,
+  io: CliIo,
+): void {
   const invalid = results.filter((r) => !r.valid).length;
   if (output === OutputFormat.Json) {
-    io.out(`${JSON.stringify({ objects: results, duplicates, summary: { valid: results.length - invalid, invalid } }, null, 2)}\n`);
+    io.out(
+      `${JSON.stringify({ objects: results, duplicates, summary: { valid: results.length - invalid, invalid } }, null, 2)}\n`,
+    );
     return;
   }
   for (const r of results) {
@@ -186,10 +204,14 @@ async function plan(objects: ImageShare[], values: Record<string, unknown>, io: 
 async function planOne(obj: ImageShare, cloud: ImageSharingFactory): Promise<Record<string, unknown>> {
   const roleArn = obj.spec.credentials?.roleArn;
   const credentials: CloudCredentials = roleArn ? { type: 'roleArn', roleArn } : { type: 'default' };
-  const note = obj.spec.credentials?.secretRef ? { note: 'credentials.secretRef cannot be read offline; used the default identity' } : {};
+  const note = obj.spec.credentials?.secretRef
+    ? { note: 'credentials.secretRef cannot be read offline; used the default identity' }
+    : {};
   const identity = roleArn ? { identity: `roleArn ${roleArn}` } : { identity: 'default' };
   try {
-    const seen = await cloud.forCredentials(credentials).observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
+    const seen = await cloud
+      .forCredentials(credentials)
+      .observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
     const p = planShares({
       desiredAccounts: obj.spec.accounts ?? [],
       desiredCommunity: obj.spec.community,
@@ -226,7 +248,8 @@ function renderText(r: Record<string, unknown>): string {
   const ops = r.operations as Array<{ kind: string; accounts?: string[] }>;
   lines[0] += `: shared with ${r.shared} account(s)${r.community ? ', community image' : ''}; Apply would ${describePlan({ ...p, operations: [], blockers: [], unmanagedShares: [] })}`;
   for (const op of ops) lines.push(`    ${op.kind}${op.accounts ? ` ${op.accounts.join(', ')}` : ''}`);
-  for (const b of r.blockers as Array<{ reason: string; message: string }>) lines.push(`    blocked: ${b.reason}: ${b.message}`);
+  for (const b of r.blockers as Array<{ reason: string; message: string }>)
+    lines.push(`    blocked: ${b.reason}: ${b.message}`);
   if (r.note) lines.push(`    note: ${r.note}`);
   return `${lines.join('\n')}\n`;
 }
@@ -256,7 +279,8 @@ async function readManifests(path: string): Promise<Found[]> {
 
 function parseDocs(source: string, text: string): Found[] {
   return parseAllDocuments(text).map((d, i) => {
-    if (d.errors.length > 0) throw new Error(`${source}: document ${i + 1} is not valid YAML: ${d.errors[0]?.message ?? ''}`);
+    if (d.errors.length > 0)
+      throw new Error(`${source}: document ${i + 1} is not valid YAML: ${d.errors[0]?.message ?? ''}`);
     return { source, doc: d.toJS() as unknown };
   });
 }

@@ -39,7 +39,10 @@ export function findDuplicateClaims(found: readonly ClaimSource[]): DuplicateCla
   for (const group of groups.values()) {
     const first = group[0];
     if (first === undefined || group.length < 2) continue;
-    const { owner } = resolveClaim(first.share, group.map((g) => g.share));
+    const { owner } = resolveClaim(
+      first.share,
+      group.map((g) => g.share),
+    );
     const ownerItem = group.find((g) => g.share === owner) ?? first;
     duplicates.push({
       regionId: owner.spec.regionId,

@@ -94,9 +94,12 @@ export function asCredentialsFailure<P extends Provider>(provider: P): P {
       try {
         return await provider.getCredentials();
       } catch (err: unknown) {
-        throw new CredentialsProviderError('could not obtain cloud credentials: assuming spec.credentials.roleArn (STS AssumeRole) failed', {
-          cause: err,
-        });
+        throw new CredentialsProviderError(
+          'could not obtain cloud credentials: assuming spec.credentials.roleArn (STS AssumeRole) failed',
+          {
+            cause: err,
+          },
+        );
       }
     },
   } as P;

@@ -24,7 +24,12 @@ const invalidRequest = (what: string, httpStatus = 400): Row => [
   Reason.InvalidRequest,
   `ECS rejected a request the operator should never send (${what}); this is a bug, please report it.`,
 ];
-const throttled: Row = [400, W, Reason.Throttled, 'ECS is throttling API calls for this account and region; the operator waits and retries.'];
+const throttled: Row = [
+  400,
+  W,
+  Reason.Throttled,
+  'ECS is throttling API calls for this account and region; the operator waits and retries.',
+];
 const accessDenied: Row = [
   403,
   T,
@@ -197,7 +202,12 @@ const rows = {
   Throttling: throttled,
   'Throttling.User': throttled,
   'Throttling.Api': throttled,
-  ServiceUnavailable: [503, R, Reason.CloudUnavailable, 'ECS is temporarily unavailable; the operator retries with backoff.'],
+  ServiceUnavailable: [
+    503,
+    R,
+    Reason.CloudUnavailable,
+    'ECS is temporarily unavailable; the operator retries with backoff.',
+  ],
   InternalError: [500, R, Reason.CloudUnavailable, 'ECS had an internal error; the operator retries with backoff.'],
   'InvalidAccessKeyId.NotFound': [
     404,
@@ -275,8 +285,7 @@ const rows = {
 
 /** Codes whose failure is caused by specific accounts in the request (drives partial-failure isolation). */
 const ACCOUNT_SPECIFIC: Record<string, (accounts: readonly string[]) => string> = {
-  'InvalidAccount.NotFound': (a) =>
-    `Account ${a.join(', ')} does not exist; remove or correct it in spec.accounts.`,
+  'InvalidAccount.NotFound': (a) => `Account ${a.join(', ')} does not exist; remove or correct it in spec.accounts.`,
   'InvalidAccount.Forbbiden': (a) =>
     `Account ${a.join(', ')} owns the image and cannot receive a share of it; remove it from spec.accounts.`,
   'InvalidImageId.BidMismatch': (a) =>
@@ -426,7 +435,8 @@ function fromEntry(
   accounts: readonly string[] | undefined,
   cause: unknown,
 ): CloudError {
-  const message = accounts && accounts.length > 0 && entry.accountMessage ? entry.accountMessage(accounts) : entry.message;
+  const message =
+    accounts && accounts.length > 0 && entry.accountMessage ? entry.accountMessage(accounts) : entry.message;
   // A throttling answer is a `wait` only when ECS said how long; without retry-after it is plain backoff.
   const kind = entry.kind === W && p.retryAfter === undefined ? R : entry.kind;
   return new CloudError(
@@ -446,26 +456,54 @@ function fromEntry(
 function classifyLocal(p: Probe, cause: unknown): CloudError {
   const base = { accountSpecific: false, retryAfterMs: undefined, httpStatus: p.statusCode };
   if (isTransport(p)) {
-    const code = p.name === 'RequestTimeoutError' ? 'RequestTimeout' : (p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset'));
+    const code =
+      p.name === 'RequestTimeoutError'
+        ? 'RequestTimeout'
+        : (p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset'));
     return new CloudError(
-      { ...base, code, kind: R, reason: Reason.CloudUnreachable, message: 'ECS could not be reached or did not answer in time; the operator retries with backoff.' },
+      {
+        ...base,
+        code,
+        kind: R,
+        reason: Reason.CloudUnreachable,
+        message: 'ECS could not be reached or did not answer in time; the operator retries with backoff.',
+      },
       { cause },
     );
   }
   if (p.name === 'SyntaxError') {
     return new CloudError(
-      { ...base, code: 'NonJSONResponse', kind: R, reason: Reason.CloudUnavailable, message: 'ECS answered with a non-JSON page (for example a gateway error); the operator retries with backoff.' },
+      {
+        ...base,
+        code: 'NonJSONResponse',
+        kind: R,
+        reason: Reason.CloudUnavailable,
+        message: 'ECS answered with a non-JSON page (for example a gateway error); the operator retries with backoff.',
+      },
       { cause },
     );
   }
   if (/credentials|sts token|security-credentials|OIDC|RoleArn|access key secret is invalid/i.test(p.message)) {
     return new CloudError(
-      { ...base, code: 'CredentialsUnavailable', kind: T, reason: Reason.InvalidCredentials, message: 'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.' },
+      {
+        ...base,
+        code: 'CredentialsUnavailable',
+        kind: T,
+        reason: Reason.InvalidCredentials,
+        message:
+          'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.',
+      },
       { cause },
     );
   }
   return new CloudError(
-    { ...base, code: 'UnexpectedError', kind: R, reason: Reason.CloudAPIError, message: 'Calling ECS failed with an unexpected client-side error; the operator retries with backoff.' },
+    {
+      ...base,
+      code: 'UnexpectedError',
+      kind: R,
+      reason: Reason.CloudAPIError,
+      message: 'Calling ECS failed with an unexpected client-side error; the operator retries with backoff.',
+    },
     { cause },
   );
 }
@@ -477,18 +515,33 @@ function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError
   const base = { code: safe, accountSpecific: false, retryAfterMs: p.retryAfter, httpStatus: status };
   if (p.name === 'ThrottlingError' || safe.includes('Throttling')) {
     return new CloudError(
-      { ...base, kind: p.retryAfter === undefined ? R : W, reason: Reason.Throttled, message: `ECS is throttling API calls (${safe}); the operator waits and retries.` },
+      {
+        ...base,
+        kind: p.retryAfter === undefined ? R : W,
+        reason: Reason.Throttled,
+        message: `ECS is throttling API calls (${safe}); the operator waits and retries.`,
+      },
       { cause },
     );
   }
   if (serverSide) {
     return new CloudError(
-      { ...base, kind: R, reason: Reason.CloudUnavailable, message: `ECS failed with unexpected server error ${safe} (HTTP ${status ?? 'unknown'}); the operator retries with backoff.` },
+      {
+        ...base,
+        kind: R,
+        reason: Reason.CloudUnavailable,
+        message: `ECS failed with unexpected server error ${safe} (HTTP ${status ?? 'unknown'}); the operator retries with backoff.`,
+      },
       { cause },
     );
   }
   return new CloudError(
-    { ...base, kind: T, reason: Reason.CloudAPIError, message: `ECS rejected the request with error code ${safe} (HTTP ${status}), which the operator does not know; look the code up in the ECS error center.` },
+    {
+      ...base,
+      kind: T,
+      reason: Reason.CloudAPIError,
+      message: `ECS rejected the request with error code ${safe} (HTTP ${status}), which the operator does not know; look the code up in the ECS error center.`,
+    },
     { cause },
   );
 }

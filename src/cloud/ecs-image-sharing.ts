@@ -162,10 +162,15 @@ export class EcsImageSharing implements ImageSharing {
     const response = await this.#call(ACTION.describeImages, ref.regionId, (c) => c.describeImages(request), signal);
     const body = response.body;
     const images = body?.images?.image;
-    if (!Array.isArray(images) || typeof body?.totalCount !== 'number') throw malformed(ACTION.describeImages, 'the image list or TotalCount is missing');
+    if (!Array.isArray(images) || typeof body?.totalCount !== 'number')
+      throw malformed(ACTION.describeImages, 'the image list or TotalCount is missing');
     const found = images.find((i) => i.imageId === ref.imageId);
-    if (found === undefined && body.totalCount !== 0 && images.length === 0) throw malformed(ACTION.describeImages, 'TotalCount disagrees with the image list');
-    if (found !== undefined && (typeof found.status !== 'string' || (ownerAlias === 'self' && typeof found.isPublic !== 'boolean'))) {
+    if (found === undefined && body.totalCount !== 0 && images.length === 0)
+      throw malformed(ACTION.describeImages, 'TotalCount disagrees with the image list');
+    if (
+      found !== undefined &&
+      (typeof found.status !== 'string' || (ownerAlias === 'self' && typeof found.isPublic !== 'boolean'))
+    ) {
       throw malformed(ACTION.describeImages, 'the image has no Status or IsPublic');
     }
     return found;
@@ -200,21 +205,33 @@ export class EcsImageSharing implements ImageSharing {
    * Every page of the share list. Each page must carry exactly the accounts TotalCount implies for it, with
    * well-formed IDs, and TotalCount must not move while paging; anything else is malformed (transient).
    */
-  async #readShares(ref: ImageRef, signal: AbortSignal | undefined): Promise<{ accounts: SharedAccount[]; groupAll: boolean }> {
+  async #readShares(
+    ref: ImageRef,
+    signal: AbortSignal | undefined,
+  ): Promise<{ accounts: SharedAccount[]; groupAll: boolean }> {
     const seen = new Map<string, SharedAccount>();
     let groupAll = false;
     let total: number | undefined;
     for (let page = 1; page <= MAX_SHARE_PAGES; page++) {
       const p = await this.#readSharePage(ref, page, signal);
-      if (total !== undefined && p.totalCount !== total) throw malformed(ACTION.describeShares, 'TotalCount changed between pages');
+      if (total !== undefined && p.totalCount !== total)
+        throw malformed(ACTION.describeShares, 'TotalCount changed between pages');
       total = p.totalCount;
       const expected = Math.max(0, Math.min(SHARE_PAGE_SIZE, total - (page - 1) * SHARE_PAGE_SIZE));
-      if (p.accounts.length !== expected) throw malformed(ACTION.describeShares, `page ${page} lists ${p.accounts.length} accounts where TotalCount ${total} implies ${expected}`);
+      if (p.accounts.length !== expected)
+        throw malformed(
+          ACTION.describeShares,
+          `page ${page} lists ${p.accounts.length} accounts where TotalCount ${total} implies ${expected}`,
+        );
       groupAll ||= p.groupAll;
       for (const a of p.accounts) seen.set(a.id, a);
       if (page * SHARE_PAGE_SIZE >= total) break;
     }
-    if (seen.size !== total) throw malformed(ACTION.describeShares, `the pages list ${seen.size} distinct accounts where TotalCount is ${total}`);
+    if (seen.size !== total)
+      throw malformed(
+        ACTION.describeShares,
+        `the pages list ${seen.size} distinct accounts where TotalCount is ${total}`,
+      );
     return { accounts: [...seen.values()].sort(byId), groupAll };
   }
 
@@ -229,15 +246,22 @@ export class EcsImageSharing implements ImageSharing {
       pageNumber,
       pageSize: SHARE_PAGE_SIZE,
     });
-    const response = await this.#call(ACTION.describeShares, ref.regionId, (c) => c.describeImageSharePermission(request), signal);
+    const response = await this.#call(
+      ACTION.describeShares,
+      ref.regionId,
+      (c) => c.describeImageSharePermission(request),
+      signal,
+    );
     const body = response.body;
     const totalCount = body?.totalCount;
-    if (typeof totalCount !== 'number' || !Number.isInteger(totalCount) || totalCount < 0) throw malformed(ACTION.describeShares, 'TotalCount is missing');
+    if (typeof totalCount !== 'number' || !Number.isInteger(totalCount) || totalCount < 0)
+      throw malformed(ACTION.describeShares, 'TotalCount is missing');
     const listed = body?.accounts?.account;
     if (totalCount > 0 && !Array.isArray(listed)) throw malformed(ACTION.describeShares, 'the account list is missing');
     const accounts: SharedAccount[] = [];
     for (const a of listed ?? []) {
-      if (typeof a.aliyunId !== 'string' || !ACCOUNT_ID.test(a.aliyunId)) throw malformed(ACTION.describeShares, 'an account ID is not 1-20 digits');
+      if (typeof a.aliyunId !== 'string' || !ACCOUNT_ID.test(a.aliyunId))
+        throw malformed(ACTION.describeShares, 'an account ID is not 1-20 digits');
       accounts.push(a.sharedTime ? { id: a.aliyunId, sharedTime: a.sharedTime } : { id: a.aliyunId });
     }
     return {
@@ -256,7 +280,12 @@ export class EcsImageSharing implements ImageSharing {
   }
 
   /** Batches of 10, in order; the first failure that is not account-specific stops the rest and is returned. */
-  async #modifyAccounts(ref: ImageRef, direction: Direction, accounts: readonly string[], signal: AbortSignal | undefined): Promise<ModifyResult> {
+  async #modifyAccounts(
+    ref: ImageRef,
+    direction: Direction,
+    accounts: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<ModifyResult> {
     const unique = [...new Set(accounts)];
     const outcome = new Map<string, AccountResult>();
     const inOrder = () => unique.flatMap((id) => outcome.get(id) ?? []);
@@ -291,7 +320,11 @@ export class EcsImageSharing implements ImageSharing {
       const error = classifyEcsError(err);
       if (error instanceof PassAborted) throw error; // never sent: no result for this batch
       if (!error.accountSpecific || seen.ambiguous) {
-        for (const id of batch) outcome.set(id, seen.ambiguous || outcomeUnknown(error) ? { id, ok: 'unknown', error } : { id, ok: false, error });
+        for (const id of batch)
+          outcome.set(
+            id,
+            seen.ambiguous || outcomeUnknown(error) ? { id, ok: 'unknown', error } : { id, ok: false, error },
+          );
         throw error;
       }
       const [only] = batch;
@@ -302,7 +335,13 @@ export class EcsImageSharing implements ImageSharing {
       const named = accountsNamedInError(error).filter((id) => batch.includes(id));
       if (named.length > 0) {
         for (const id of named) outcome.set(id, { id, ok: false, error: forAccount(error, id) });
-        await this.#applyIsolating(ref, direction, batch.filter((id) => !named.includes(id)), outcome, signal);
+        await this.#applyIsolating(
+          ref,
+          direction,
+          batch.filter((id) => !named.includes(id)),
+          outcome,
+          signal,
+        );
         return;
       }
       const mid = Math.ceil(batch.length / 2);
@@ -311,7 +350,13 @@ export class EcsImageSharing implements ImageSharing {
     }
   }
 
-  async #modify(ref: ImageRef, direction: Direction, batch: readonly string[], signal: AbortSignal | undefined, seen: { ambiguous: boolean }): Promise<void> {
+  async #modify(
+    ref: ImageRef,
+    direction: Direction,
+    batch: readonly string[],
+    signal: AbortSignal | undefined,
+    seen: { ambiguous: boolean },
+  ): Promise<void> {
     // Never IsPublic, LaunchPermission or DryRun here: IsPublic with account lists is refused
     // (InvalidParameter.IsPublic) and the other two are not for us.
     const request = new Ecs.ModifyImageSharePermissionRequest({
@@ -352,7 +397,12 @@ export class EcsImageSharing implements ImageSharing {
   }
 
   async untagImage(ref: ImageRef, keys: readonly string[], signal?: AbortSignal): Promise<void> {
-    const request = new Ecs.UntagResourcesRequest({ regionId: ref.regionId, resourceType: 'image', resourceId: [ref.imageId], tagKey: [...keys] });
+    const request = new Ecs.UntagResourcesRequest({
+      regionId: ref.regionId,
+      resourceType: 'image',
+      resourceId: [ref.imageId],
+      tagKey: [...keys],
+    });
     await this.#call(ACTION.untag, ref.regionId, (c) => c.untagResources(request), signal);
   }
 }
@@ -361,7 +411,8 @@ export class EcsImageSharing implements ImageSharing {
 function tagsOf(list: ReadonlyArray<{ tagKey?: string; tagValue?: string }> | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const t of list ?? []) {
-    if (typeof t.tagKey !== 'string' || t.tagKey === '' || typeof (t.tagValue ?? '') !== 'string') throw malformed(ACTION.describeImages, 'a tag has no key or a value that is not a string');
+    if (typeof t.tagKey !== 'string' || t.tagKey === '' || typeof (t.tagValue ?? '') !== 'string')
+      throw malformed(ACTION.describeImages, 'a tag has no key or a value that is not a string');
     tags[t.tagKey] = t.tagValue ?? '';
   }
   return tags;

@@ -191,7 +191,8 @@ export class BudgetRegistry {
   #lastSweep: number;
 
   constructor(o: BudgetRegistryOptions) {
-    if (!(o.qps > 0) || !(o.burst >= 1)) throw new RangeError(`qps must be > 0 and burst >= 1, got ${o.qps}, ${o.burst}`);
+    if (!(o.qps > 0) || !(o.burst >= 1))
+      throw new RangeError(`qps must be > 0 and burst >= 1, got ${o.qps}, ${o.burst}`);
     this.#o = o;
     this.#idleMs = o.idleMs ?? 600_000;
     this.#burst = Math.max(1, Math.min(Math.floor(o.burst), Math.floor(o.qps / 5)));

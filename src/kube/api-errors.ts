@@ -27,5 +27,7 @@ export function httpStatusOf(err: unknown): number | undefined {
 export function describeApiError(err: unknown): string {
   const status = httpStatusOf(err);
   const base = err instanceof Error ? err.name : typeof err;
-  return status === undefined ? `${base}: ${err instanceof Error ? err.message : String(err)}` : `${base} HTTP ${status}`;
+  return status === undefined
+    ? `${base}: ${err instanceof Error ? err.message : String(err)}`
+    : `${base} HTTP ${status}`;
 }

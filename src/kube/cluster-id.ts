@@ -10,6 +10,8 @@ export async function readClusterId(kc: KubeConfig): Promise<string> {
     throw new Error('namespace kube-system has no uid');
   } catch (err: unknown) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new Error(`cannot identify this cluster from namespace kube-system (${why}); grant "get" on it (the chart does) or set --cluster-id`);
+    throw new Error(
+      `cannot identify this cluster from namespace kube-system (${why}); grant "get" on it (the chart does) or set --cluster-id`,
+    );
   }
 }

@@ -71,12 +71,17 @@ export class KubeEventRecorder implements EventRecorder {
             name,
             namespace,
             ...(subject.metadata.uid === undefined ? {} : { uid: subject.metadata.uid }),
-            ...(subject.metadata.resourceVersion === undefined ? {} : { resourceVersion: subject.metadata.resourceVersion }),
+            ...(subject.metadata.resourceVersion === undefined
+              ? {}
+              : { resourceVersion: subject.metadata.resourceVersion }),
           },
         },
       });
     } catch (err: unknown) {
-      this.#log.warn({ err: describeApiError(err), object: `${namespace}/${name}`, reason: event.reason }, 'failed to emit event');
+      this.#log.warn(
+        { err: describeApiError(err), object: `${namespace}/${name}`, reason: event.reason },
+        'failed to emit event',
+      );
     }
   }
 

@@ -9,12 +9,7 @@
 // - addFinalizer: a merge patch of metadata.finalizers with resourceVersion (409 → ConflictError).
 // - removeFinalizer: a JSON Patch `test` + `remove` at our finalizer's index: it removes exactly our entry and
 //   fails (→ re-read and retry) if the list moved, so it never clobbers another controller's finalizer.
-import {
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { FINALIZER, GROUP, type ImageShare, type ImageShareStatus, PLURAL, VERSION } from '../api/types.ts';
 import { ConflictError, describeApiError, httpStatusOf } from './api-errors.ts';
 
@@ -35,7 +30,13 @@ export class ImageShareClient {
   /** A fresh GET (not the cache). Resolves null when the object does not exist; throws on other API errors. */
   async get(namespace: string, name: string): Promise<ImageShare | null> {
     try {
-      return (await this.#api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as ImageShare;
+      return (await this.#api.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        name,
+      })) as ImageShare;
     } catch (err: unknown) {
       if (httpStatusOf(err) === 404) return null;
       throw apiError(err, `get ImageShare ${namespace}/${name}`);
@@ -64,7 +65,11 @@ export class ImageShareClient {
       const code = httpStatusOf(err);
       if (code === 404) return null;
       // 422 is a failed `test` (another object now has this name) or an invalid status: tell them apart.
-      if (code === 422 && (await this.get(obj.metadata.namespace, obj.metadata.name))?.metadata.uid !== obj.metadata.uid) return null;
+      if (
+        code === 422 &&
+        (await this.get(obj.metadata.namespace, obj.metadata.name))?.metadata.uid !== obj.metadata.uid
+      )
+        return null;
       throw apiError(err, `patch status of ImageShare ${keyOf(obj)}`);
     }
   }
@@ -151,7 +156,13 @@ export class ImageShareClient {
   }
 
   #ref(obj: ImageShare) {
-    return { group: GROUP, version: VERSION, namespace: obj.metadata.namespace, plural: PLURAL, name: obj.metadata.name };
+    return {
+      group: GROUP,
+      version: VERSION,
+      namespace: obj.metadata.namespace,
+      plural: PLURAL,
+      name: obj.metadata.name,
+    };
   }
 }
 
@@ -200,7 +211,8 @@ function canonical(v: Json | undefined): Json | undefined {
 
 function requireUid(obj: ImageShare): string {
   const uid = obj.metadata.uid;
-  if (uid === undefined || uid === '') throw new TypeError(`ImageShare ${keyOf(obj)} has no uid; pass an object read from the apiserver`);
+  if (uid === undefined || uid === '')
+    throw new TypeError(`ImageShare ${keyOf(obj)} has no uid; pass an object read from the apiserver`);
   return uid;
 }
 

@@ -156,7 +156,11 @@ class SupervisedScope {
     };
     const maxDelay = opts.maxBackoffMs ?? 5_000;
     // Watch events carry raw JSON (timestamps are strings), which is exactly the ImageShare shape of src/api.
-    const onExpired = () => opts.log.info({ scope: this.scope, resourceVersion: this.lw.latestResourceVersion() }, 'ImageShare watch expired (410 Gone); relisting');
+    const onExpired = () =>
+      opts.log.info(
+        { scope: this.scope, resourceVersion: this.lw.latestResourceVersion() },
+        'ImageShare watch expired (410 Gone); relisting',
+      );
     this.lw = new ListWatch<KubernetesObject>(path, new LeanWatch(kc, onExpired), listFn, false, undefined, undefined, {
       delayFn: (ms: number) => delay(Math.min(ms, maxDelay)),
     });
@@ -178,7 +182,8 @@ class SupervisedScope {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const w of this.#listedWaiters.splice(0)) w.reject(new Error(`informer for ${this.scope} stopped before its first LIST`));
+    for (const w of this.#listedWaiters.splice(0))
+      w.reject(new Error(`informer for ${this.scope} stopped before its first LIST`));
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.lw.stop();
@@ -284,7 +289,8 @@ export class ImageShareInformer implements ImageShareCache {
     if (slash < 0) return undefined;
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
-    const scope = this.#scopes.length === 1 && this.#byNamespace.size === 0 ? this.#scopes[0] : this.#byNamespace.get(namespace);
+    const scope =
+      this.#scopes.length === 1 && this.#byNamespace.size === 0 ? this.#scopes[0] : this.#byNamespace.get(namespace);
     return scope?.lw.get(name, namespace) as ImageShare | undefined;
   }
 

@@ -75,7 +75,8 @@ function fingerprintOf(options: DispatcherOptions): string {
   const json = JSON.stringify(options, (_key, value: unknown) => {
     if (Buffer.isBuffer(value)) return value.toString('base64');
     const asJson = value as { type?: unknown; data?: unknown } | undefined;
-    if (asJson?.type === 'Buffer' && Array.isArray(asJson.data)) return Buffer.from(asJson.data as number[]).toString('base64');
+    if (asJson?.type === 'Buffer' && Array.isArray(asJson.data))
+      return Buffer.from(asJson.data as number[]).toString('base64');
     return value;
   });
   return createHash('sha256').update(json).digest('hex');
@@ -87,7 +88,12 @@ function fingerprintOf(options: DispatcherOptions): string {
  */
 export function pooledCopy(kc: KubeConfig): PooledKubeConfig {
   const pooled = new PooledKubeConfig();
-  pooled.loadFromOptions({ clusters: kc.clusters, users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
+  pooled.loadFromOptions({
+    clusters: kc.clusters,
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
   return pooled;
 }
 

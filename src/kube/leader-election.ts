@@ -274,7 +274,10 @@ export class LeaderElector {
       if (ok) {
         lastRenew = this.#monotonic();
       } else if (this.#monotonic() - lastRenew >= this.#renewDeadlineMs) {
-        this.#log.warn({ lease: this.#store.describe(), identity: this.#identity }, 'failed to renew lease; lost leadership');
+        this.#log.warn(
+          { lease: this.#store.describe(), identity: this.#identity },
+          'failed to renew lease; lost leadership',
+        );
         return;
       }
     }

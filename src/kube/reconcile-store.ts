@@ -4,7 +4,10 @@ import type { ImageShare, ImageShareStatus } from '../api/types.ts';
 import type { ImageShareStore as ReconcileStore } from '../reconcile/reconcile.ts';
 import type { ImageShareClient } from './imageshare-client.ts';
 
-export function reconcileStore(client: ImageShareClient, claimants: (regionId: string, imageId: string) => ImageShare[]): ReconcileStore {
+export function reconcileStore(
+  client: ImageShareClient,
+  claimants: (regionId: string, imageId: string) => ImageShare[],
+): ReconcileStore {
   return {
     get: (namespace, name) => client.get(namespace, name),
     addFinalizer: (obj) => client.addFinalizer(obj),

@@ -97,7 +97,8 @@ export class SecretCredentialsReader implements CredentialsReader {
     const accessKeyId = value(SecretKeys.AccessKeyId);
     if (accessKeyId === undefined) throw new CredentialsNotFoundError(namespace, secretName, SecretKeys.AccessKeyId);
     const accessKeySecret = value(SecretKeys.AccessKeySecret);
-    if (accessKeySecret === undefined) throw new CredentialsNotFoundError(namespace, secretName, SecretKeys.AccessKeySecret);
+    if (accessKeySecret === undefined)
+      throw new CredentialsNotFoundError(namespace, secretName, SecretKeys.AccessKeySecret);
     const securityToken = value(SecretKeys.SecurityToken);
     return {
       type: 'static',

@@ -74,11 +74,19 @@ export class KubeSecretFinalizers implements SecretFinalizerWriter {
   async #patch(secret: SecretMeta, ops: object[]): Promise<void> {
     const name = secret.metadata?.name ?? '';
     const namespace = secret.metadata?.namespace ?? '';
-    const body = [{ op: 'test', path: '/metadata/resourceVersion', value: secret.metadata?.resourceVersion ?? '' }, ...ops];
+    const body = [
+      { op: 'test', path: '/metadata/resourceVersion', value: secret.metadata?.resourceVersion ?? '' },
+      ...ops,
+    ];
     try {
-      await this.#api.patchNamespacedSecret({ name, namespace, body }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+      await this.#api.patchNamespacedSecret(
+        { name, namespace, body },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      );
     } catch (err: unknown) {
-      throw new Error(`patching finalizers of Secret ${namespace}/${name} failed: ${describeApiError(err)}`, { cause: err });
+      throw new Error(`patching finalizers of Secret ${namespace}/${name} failed: ${describeApiError(err)}`, {
+        cause: err,
+      });
     }
   }
 }
@@ -126,7 +134,8 @@ export class CredentialsInUseController {
   /** Runs one worker until the queue shuts down; first re-checks every cached Secret and every needed one. */
   run(): Promise<void> {
     for (const key of this.#opts.secrets.keys()) this.#enqueue(key);
-    for (const obj of this.#opts.imageShares.list()) this.onImageShareKey(`${obj.metadata.namespace}/${obj.metadata.name}`);
+    for (const obj of this.#opts.imageShares.list())
+      this.onImageShareKey(`${obj.metadata.namespace}/${obj.metadata.name}`);
     return this.queue.run((key) => this.#sync(key), 1);
   }
 
@@ -136,7 +145,10 @@ export class CredentialsInUseController {
     const action = finalizerAction(secret, needed);
     if (action === undefined || secret === undefined) return undefined;
     await this.#opts.writer[action](secret);
-    this.#opts.log.info({ secret: key, action }, action === 'add' ? 'Secret marked in use by a pending cleanup' : 'Secret no longer needed by a cleanup');
+    this.#opts.log.info(
+      { secret: key, action },
+      action === 'add' ? 'Secret marked in use by a pending cleanup' : 'Secret no longer needed by a cleanup',
+    );
     return undefined;
   }
 

@@ -53,7 +53,10 @@ class Scope {
     const api = kc.makeApiClient(CoreV1Api);
     const path = namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${namespace}/secrets`;
     const listFn = async () => {
-      const list = namespace === undefined ? await api.listSecretForAllNamespaces() : await api.listNamespacedSecret({ namespace });
+      const list =
+        namespace === undefined
+          ? await api.listSecretForAllNamespaces()
+          : await api.listNamespacedSecret({ namespace });
       list.items.forEach(stripValues);
       this.listed = true;
       this.#backoffMs = opts.initialBackoffMs ?? 1_000;
@@ -83,7 +86,10 @@ class Scope {
     if (this.#stopped || this.#timer !== undefined) return;
     const delay = this.#backoffMs;
     this.#backoffMs = Math.min(delay * 2, this.#opts.maxBackoffMs ?? 30_000);
-    this.#opts.log.warn({ scope: this.#name, err: describeApiError(err), retryInMs: delay }, 'Secret informer stopped on an error; restarting');
+    this.#opts.log.warn(
+      { scope: this.#name, err: describeApiError(err), retryInMs: delay },
+      'Secret informer stopped on an error; restarting',
+    );
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (!this.#stopped) void this.start();
@@ -95,7 +101,10 @@ class Scope {
     try {
       fn();
     } catch (err: unknown) {
-      this.#opts.log.error({ err: err instanceof Error ? err.message : String(err) }, 'Secret informer handler threw; event dropped');
+      this.#opts.log.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'Secret informer handler threw; event dropped',
+      );
     }
   }
 }

@@ -14,7 +14,10 @@ export interface ClaimVerdict {
  */
 export function resolveClaim(self: ImageShare, all: readonly ImageShare[]): ClaimVerdict {
   const same = all.filter(
-    (o) => o.spec.regionId === self.spec.regionId && o.spec.imageId === self.spec.imageId && o.metadata.uid !== self.metadata.uid,
+    (o) =>
+      o.spec.regionId === self.spec.regionId &&
+      o.spec.imageId === self.spec.imageId &&
+      o.metadata.uid !== self.metadata.uid,
   );
   const owner = [self, ...same].sort(compareAge)[0] ?? self;
   return { owner, isOwner: owner === self };

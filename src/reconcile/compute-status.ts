@@ -62,7 +62,11 @@ export function sameStatus(a: unknown, b: unknown): boolean {
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, val: unknown) =>
     val && typeof val === 'object' && !Array.isArray(val)
-      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([x], [y]) => (x < y ? -1 : 1)))
+      ? Object.fromEntries(
+          Object.entries(val as Record<string, unknown>)
+            .filter(([, x]) => x !== undefined)
+            .sort(([x], [y]) => (x < y ? -1 : 1)),
+        )
       : val,
   );
 }
@@ -71,10 +75,19 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
   switch (pass.kind) {
     case 'planned': {
       const { effective, ownership } = pass.settled;
-      return { ...imageFields(effective), ...ownershipFields(ownership), accounts: accountOutcomes(obj, effective, pass.plan), plan: planStatus(pass.plan) };
+      return {
+        ...imageFields(effective),
+        ...ownershipFields(ownership),
+        accounts: accountOutcomes(obj, effective, pass.plan),
+        plan: planStatus(pass.plan),
+      };
     }
     case 'applying':
-      return { ...imageFields(pass.settled.effective), ...ownershipFields(pass.ownership), plan: planStatus(pass.plan) };
+      return {
+        ...imageFields(pass.settled.effective),
+        ...ownershipFields(pass.ownership),
+        plan: planStatus(pass.plan),
+      };
     case 'applied': {
       const { outcome, observed, next, ownership } = pass;
       const stoppedBy = outcome.error?.kind === 'terminal' ? outcome.error : undefined;
@@ -91,7 +104,11 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
 }
 
 function ownershipFields(own: Ownership): ImageShareStatus {
-  return { managedAccounts: own.managedAccounts, managedCommunity: own.managedCommunity, pendingWrites: own.pendingWrites };
+  return {
+    managedAccounts: own.managedAccounts,
+    managedCommunity: own.managedCommunity,
+    pendingWrites: own.pendingWrites,
+  };
 }
 
 function imageFields(observed: ObservedImage): ImageShareStatus {
@@ -120,7 +137,14 @@ function accountOutcomes(
   // Accounts outside the spec appear only when a revoke of them failed: the user must see why they are still shared.
   const revokeFailures = [...failed]
     .filter(([id]) => !wanted.has(id))
-    .map(([id, err]): AccountOutcome => ({ id, state: AccountState.Failed, reason: err.reason, message: `Could not be revoked: ${err.message}` }));
+    .map(
+      ([id, err]): AccountOutcome => ({
+        id,
+        state: AccountState.Failed,
+        reason: err.reason,
+        message: `Could not be revoked: ${err.message}`,
+      }),
+    );
   const outcomes = [...wanted].sort().map((id): AccountOutcome => {
     if (shared.has(id)) {
       const t = shared.get(id);
@@ -139,9 +163,18 @@ function accountOutcomes(
 function summarize(obj: ImageShare, pass: PassResult): Summary {
   switch (pass.kind) {
     case 'applying':
-      return { ready: 'Unknown', reason: Reason.Progressing, message: `Applying: ${describePlan(pass.plan)}.`, abnormal: ConditionType.Reconciling };
+      return {
+        ready: 'Unknown',
+        reason: Reason.Progressing,
+        message: `Applying: ${describePlan(pass.plan)}.`,
+        abnormal: ConditionType.Reconciling,
+      };
     case 'suspended':
-      return { ready: 'False', reason: Reason.Suspended, message: 'Reconciliation is suspended: the cloud is neither observed nor changed until spec.suspend is false.' };
+      return {
+        ready: 'False',
+        reason: Reason.Suspended,
+        message: 'Reconciliation is suspended: the cloud is neither observed nor changed until spec.suspend is false.',
+      };
     case 'duplicate':
       return {
         ready: 'False',
@@ -152,7 +185,12 @@ function summarize(obj: ImageShare, pass: PassResult): Summary {
         abnormal: ConditionType.Stalled,
       };
     case 'blocked':
-      return { ready: 'False', reason: pass.reason, message: pass.message, abnormal: pass.transient ? ConditionType.Reconciling : ConditionType.Stalled };
+      return {
+        ready: 'False',
+        reason: pass.reason,
+        message: pass.message,
+        abnormal: pass.transient ? ConditionType.Reconciling : ConditionType.Stalled,
+      };
     case 'observeFailed':
       return errorSummary(pass.error);
     case 'planned':
@@ -165,8 +203,14 @@ function summarize(obj: ImageShare, pass: PassResult): Summary {
 }
 
 function errorSummary(error: CloudError): Summary {
-  if (error.kind === 'terminal') return { ready: 'False', reason: error.reason, message: error.message, abnormal: ConditionType.Stalled };
-  return { ready: 'False', reason: error.reason, message: `${error.message} Retrying with backoff.`, abnormal: ConditionType.Reconciling };
+  if (error.kind === 'terminal')
+    return { ready: 'False', reason: error.reason, message: error.message, abnormal: ConditionType.Stalled };
+  return {
+    ready: 'False',
+    reason: error.reason,
+    message: `${error.message} Retrying with backoff.`,
+    abnormal: ConditionType.Reconciling,
+  };
 }
 
 function planSummary(plan: SharePlan): Summary {
@@ -174,17 +218,25 @@ function planSummary(plan: SharePlan): Summary {
   if (plan.operations.length === 0 && plan.blockers.length === 0) {
     return { ready: 'True', reason: Reason.PlanInSync, message: 'Plan mode: the cloud already matches the spec.' };
   }
-  return { ready: 'False', reason: Reason.PlanPending, message: `Plan mode: Apply would ${describePlan(plan)}; nothing was written.${blocked}` };
+  return {
+    ready: 'False',
+    reason: Reason.PlanPending,
+    message: `Plan mode: Apply would ${describePlan(plan)}; nothing was written.${blocked}`,
+  };
 }
 
 function appliedSummary(obj: ImageShare, pass: Extract<PassResult, { kind: 'applied' }>): Summary {
   const { outcome, next, observed } = pass;
   if (outcome.error) return errorSummary(outcome.error);
   const blocker = next.blockers[0];
-  if (blocker) return { ready: 'False', reason: blocker.reason, message: blocker.message, abnormal: ConditionType.Stalled };
+  if (blocker)
+    return { ready: 'False', reason: blocker.reason, message: blocker.message, abnormal: ConditionType.Stalled };
   if (outcome.failedAccounts.size > 0) {
     const total = new Set(obj.spec.accounts ?? []).size;
-    const list = [...outcome.failedAccounts].slice(0, 5).map(([id, e]) => `${id} (${e.reason})`).join(', ');
+    const list = [...outcome.failedAccounts]
+      .slice(0, 5)
+      .map(([id, e]) => `${id} (${e.reason})`)
+      .join(', ');
     const more = outcome.failedAccounts.size > 5 ? ` and ${outcome.failedAccounts.size - 5} more` : '';
     return {
       ready: 'False',
@@ -194,13 +246,19 @@ function appliedSummary(obj: ImageShare, pass: Extract<PassResult, { kind: 'appl
     };
   }
   if (next.operations.length > 0) {
-    return { ready: 'False', reason: Reason.Progressing, message: `Applied part of the changes; a following pass will ${describePlan(next)}.`, abnormal: ConditionType.Reconciling };
+    return {
+      ready: 'False',
+      reason: Reason.Progressing,
+      message: `Applied part of the changes; a following pass will ${describePlan(next)}.`,
+      abnormal: ConditionType.Reconciling,
+    };
   }
   if (pass.unknownAgeMs !== undefined) {
     return {
       ready: 'False',
       reason: Reason.Progressing,
-      message: 'ECS did not answer some writes, which may or may not have been applied; waiting for a read to show their outcome.',
+      message:
+        'ECS did not answer some writes, which may or may not have been applied; waiting for a read to show their outcome.',
       abnormal: ConditionType.Reconciling,
     };
   }
@@ -211,7 +269,8 @@ function syncedMessage(observed: ObservedImage, next: SharePlan): string {
   const n = observed.sharedAccounts.length;
   let msg = `Shared with ${n} account${n === 1 ? '' : 's'}`;
   if (observed.community) msg += '; published as a community image';
-  if (next.unmanagedShares.length > 0) msg += `; ${next.unmanagedShares.length} of them shared outside this object (left alone in Additive mode)`;
+  if (next.unmanagedShares.length > 0)
+    msg += `; ${next.unmanagedShares.length} of them shared outside this object (left alone in Additive mode)`;
   return `${msg}.`;
 }
 

@@ -22,10 +22,22 @@ export function buildConditions(
   now: Date,
 ): Condition[] {
   const wanted: Array<Omit<Condition, 'lastTransitionTime'>> = [
-    { type: ConditionType.Ready, status: summary.ready, reason: summary.reason, message: summary.message, observedGeneration: generation },
+    {
+      type: ConditionType.Ready,
+      status: summary.ready,
+      reason: summary.reason,
+      message: summary.message,
+      observedGeneration: generation,
+    },
   ];
   if (summary.abnormal) {
-    wanted.push({ type: summary.abnormal, status: 'True', reason: summary.reason, message: summary.message, observedGeneration: generation });
+    wanted.push({
+      type: summary.abnormal,
+      status: 'True',
+      reason: summary.reason,
+      message: summary.message,
+      observedGeneration: generation,
+    });
   }
   return wanted.map((c) => {
     const before = previous?.find((p) => p.type === c.type);

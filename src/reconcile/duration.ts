@@ -33,7 +33,8 @@ export function parseDuration(text: string): number {
   for (const m of text.matchAll(TERM)) {
     const unit = UNIT_NS[m[3] ?? ''] ?? 0n;
     const fraction = m[2] ?? '';
-    ns += BigInt(m[1] ?? '0') * unit + (fraction === '' ? 0n : (BigInt(fraction) * unit) / 10n ** BigInt(fraction.length));
+    ns +=
+      BigInt(m[1] ?? '0') * unit + (fraction === '' ? 0n : (BigInt(fraction) * unit) / 10n ** BigInt(fraction.length));
     if (ns > MAX_NS) throw new RangeError(`"${text}" is longer than the largest duration (about 292 years)`);
   }
   return Number(ns) / 1e6;

@@ -10,14 +10,26 @@ export interface EventSpec {
   note: string;
 }
 
-const list = (ids: string[]) => (ids.length <= 10 ? ids.join(', ') : `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more`);
+const list = (ids: string[]) =>
+  ids.length <= 10 ? ids.join(', ') : `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more`;
 
 /** Events for the writes a pass made. */
 export function writeEvents(outcome: ExecutionOutcome): EventSpec[] {
   const events: EventSpec[] = [];
-  if (outcome.unpublished) events.push({ type: 'Normal', reason: 'Unpublished', note: 'Unpublished the community image.' });
-  if (outcome.revoked.length) events.push({ type: 'Normal', reason: 'Revoked', note: `Revoked ${outcome.revoked.length} account(s): ${list(outcome.revoked)}.` });
-  if (outcome.granted.length) events.push({ type: 'Normal', reason: 'Granted', note: `Shared with ${outcome.granted.length} account(s): ${list(outcome.granted)}.` });
+  if (outcome.unpublished)
+    events.push({ type: 'Normal', reason: 'Unpublished', note: 'Unpublished the community image.' });
+  if (outcome.revoked.length)
+    events.push({
+      type: 'Normal',
+      reason: 'Revoked',
+      note: `Revoked ${outcome.revoked.length} account(s): ${list(outcome.revoked)}.`,
+    });
+  if (outcome.granted.length)
+    events.push({
+      type: 'Normal',
+      reason: 'Granted',
+      note: `Shared with ${outcome.granted.length} account(s): ${list(outcome.granted)}.`,
+    });
   if (outcome.published) events.push({ type: 'Normal', reason: 'Published', note: 'Published as a community image.' });
   return events;
 }
@@ -39,7 +51,9 @@ export function driftEvents(obj: ImageShare, before: ObservedImage, outcome: Exe
     added.length ? `${added.length} account(s) shared out of band (${list(added)})` : '',
     removed.length ? `${removed.length} account(s) unshared out of band (${list(removed)})` : '',
     flipped ? `community flag changed out of band to ${before.community}` : '',
-  ].filter(Boolean).join('; ');
+  ]
+    .filter(Boolean)
+    .join('; ');
   const corrected = outcome.granted.length + outcome.revoked.length > 0 || outcome.published || outcome.unpublished;
   if ((obj.spec.sharePolicy ?? SharePolicy.Authoritative) === SharePolicy.Authoritative && corrected) {
     return [{ type: 'Normal', reason: 'DriftCorrected', note: `Corrected drift: ${what}.` }];
@@ -51,7 +65,8 @@ export function driftEvents(obj: ImageShare, before: ObservedImage, outcome: Exe
 export function transitionEvents(prev: ImageShareStatus | undefined, next: ImageShareStatus): EventSpec[] {
   const before = findCondition(prev?.conditions, ConditionType.Ready);
   const after = findCondition(next.conditions, ConditionType.Ready);
-  const abnormal = findCondition(next.conditions, ConditionType.Stalled) ?? findCondition(next.conditions, ConditionType.Reconciling);
+  const abnormal =
+    findCondition(next.conditions, ConditionType.Stalled) ?? findCondition(next.conditions, ConditionType.Reconciling);
   if (!after || after.status !== 'False' || !abnormal || abnormal.reason === 'Progressing') return [];
   if (before && before.status === after.status && before.reason === after.reason) return [];
   return [{ type: 'Warning', reason: after.reason, note: after.message }];

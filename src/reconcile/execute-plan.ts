@@ -2,7 +2,14 @@
 // account-specific: later operations are never more exposing than earlier ones' failure allows. Everything ECS
 // accepted before that error is kept in the outcome, and writes whose answer was lost are reported as unknown, so
 // the caller can record ownership exactly (src/reconcile/pending-writes.ts).
-import { CloudError, type ImageRef, type ImageSharing, type ModifyResult, outcomeUnknown, PassAborted } from '../cloud/port.ts';
+import {
+  CloudError,
+  type ImageRef,
+  type ImageSharing,
+  type ModifyResult,
+  outcomeUnknown,
+  PassAborted,
+} from '../cloud/port.ts';
 import type { SharePlan, ShareOperation } from './plan-shares.ts';
 
 export interface ExecutionOutcome {
@@ -21,11 +28,24 @@ export interface ExecutionOutcome {
 }
 
 function emptyOutcome(): ExecutionOutcome {
-  return { granted: [], revoked: [], published: false, unpublished: false, failedAccounts: new Map(), unknown: { grant: [], revoke: [] }, calls: 0 };
+  return {
+    granted: [],
+    revoked: [],
+    published: false,
+    unpublished: false,
+    failedAccounts: new Map(),
+    unknown: { grant: [], revoke: [] },
+    calls: 0,
+  };
 }
 
 /** Executes `plan` in order. Never throws for cloud errors or cancellation: they come back in the outcome. */
-export async function executePlan(plan: SharePlan, cloud: ImageSharing, ref: ImageRef, signal?: AbortSignal): Promise<ExecutionOutcome> {
+export async function executePlan(
+  plan: SharePlan,
+  cloud: ImageSharing,
+  ref: ImageRef,
+  signal?: AbortSignal,
+): Promise<ExecutionOutcome> {
   const out = emptyOutcome();
   for (const op of plan.operations) {
     if (signal?.aborted) {
@@ -33,7 +53,10 @@ export async function executePlan(plan: SharePlan, cloud: ImageSharing, ref: Ima
       break;
     }
     out.calls++;
-    const error = op.kind === 'publish' || op.kind === 'unpublish' ? await setCommunity(op, cloud, ref, out, signal) : await modify(op, cloud, ref, out, signal);
+    const error =
+      op.kind === 'publish' || op.kind === 'unpublish'
+        ? await setCommunity(op, cloud, ref, out, signal)
+        : await modify(op, cloud, ref, out, signal);
     if (error) {
       out.error = error;
       break;
@@ -42,7 +65,13 @@ export async function executePlan(plan: SharePlan, cloud: ImageSharing, ref: Ima
   return out;
 }
 
-async function setCommunity(op: ShareOperation, cloud: ImageSharing, ref: ImageRef, out: ExecutionOutcome, signal?: AbortSignal): Promise<CloudError | undefined> {
+async function setCommunity(
+  op: ShareOperation,
+  cloud: ImageSharing,
+  ref: ImageRef,
+  out: ExecutionOutcome,
+  signal?: AbortSignal,
+): Promise<CloudError | undefined> {
   const publish = op.kind === 'publish';
   try {
     await cloud.setCommunity(ref, publish, signal);
@@ -56,11 +85,18 @@ async function setCommunity(op: ShareOperation, cloud: ImageSharing, ref: ImageR
   }
 }
 
-async function modify(op: ShareOperation, cloud: ImageSharing, ref: ImageRef, out: ExecutionOutcome, signal?: AbortSignal): Promise<CloudError | undefined> {
+async function modify(
+  op: ShareOperation,
+  cloud: ImageSharing,
+  ref: ImageRef,
+  out: ExecutionOutcome,
+  signal?: AbortSignal,
+): Promise<CloudError | undefined> {
   if (op.kind !== 'grant' && op.kind !== 'revoke') return undefined;
   let result: ModifyResult;
   try {
-    result = op.kind === 'grant' ? await cloud.grant(ref, op.accounts, signal) : await cloud.revoke(ref, op.accounts, signal);
+    result =
+      op.kind === 'grant' ? await cloud.grant(ref, op.accounts, signal) : await cloud.revoke(ref, op.accounts, signal);
   } catch (err: unknown) {
     // The port never throws for cloud errors; whatever escaped may have happened after the request left.
     out.unknown[op.kind].push(...op.accounts);
@@ -78,7 +114,13 @@ async function modify(op: ShareOperation, cloud: ImageSharing, ref: ImageRef, ou
 export function asCloudError(err: unknown): CloudError {
   if (err instanceof CloudError) return err;
   return new CloudError(
-    { code: 'Unexpected', kind: 'transient', reason: 'CloudAPIError', message: 'An unexpected error occurred while calling ECS; it will be retried.', accountSpecific: false },
+    {
+      code: 'Unexpected',
+      kind: 'transient',
+      reason: 'CloudAPIError',
+      message: 'An unexpected error occurred while calling ECS; it will be retried.',
+      accountSpecific: false,
+    },
     { cause: err },
   );
 }

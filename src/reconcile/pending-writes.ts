@@ -36,7 +36,9 @@ export const DEFAULT_CONFIRMATION_WINDOW_MS = 60_000;
 const POLL_MIN_MS = 2_000;
 const POLL_MAX_MS = 30_000;
 
-export function ownershipOf(status: { managedAccounts?: string[]; managedCommunity?: boolean; pendingWrites?: PendingWrite[] } | undefined): Ownership {
+export function ownershipOf(
+  status: { managedAccounts?: string[]; managedCommunity?: boolean; pendingWrites?: PendingWrite[] } | undefined,
+): Ownership {
   return {
     managedAccounts: [...(status?.managedAccounts ?? [])],
     managedCommunity: status?.managedCommunity ?? false,
@@ -52,7 +54,14 @@ export function ownershipOf(status: { managedAccounts?: string[]; managedCommuni
  * is the truth, and a difference is drift. Managed accounts that are no longer wanted count as shared, so they are
  * revoked (and only then forgotten), even when a lagging read does not show them.
  */
-export function settle(own: Ownership, observed: ObservedImage, wanted: readonly string[], now: Date, windowMs: number, wantPublic = false): Settled {
+export function settle(
+  own: Ownership,
+  observed: ObservedImage,
+  wanted: readonly string[],
+  now: Date,
+  windowMs: number,
+  wantPublic = false,
+): Settled {
   const want = new Set(wanted);
   const shared = new Set(observed.sharedAccounts.map((a) => a.id));
   const managed = new Set(own.managedAccounts);
@@ -103,7 +112,11 @@ export function settle(own: Ownership, observed: ObservedImage, wanted: readonly
   // because one read did not show it could leave it shared and owned by nobody.
   for (const id of managed) if (!want.has(id)) shared.add(id);
   const byId = new Map(observed.sharedAccounts.map((a) => [a.id, a]));
-  const effective: ObservedImage = { ...observed, community, sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }) };
+  const effective: ObservedImage = {
+    ...observed,
+    community,
+    sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }),
+  };
   const ownership = { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: kept };
   return { effective, ownership, ours: oursOf(ownership) };
 }
@@ -130,7 +143,10 @@ function sharedBefore(observed: ObservedImage, id: string, since: string): boole
  * same account supersedes it, and vice versa. The list is in the order the writes were recorded.
  */
 function latestPerTarget(writes: readonly PendingWrite[]): PendingWrite[] {
-  const target = (w: PendingWrite) => (w.action === PendingAction.Publish || w.action === PendingAction.Unpublish ? 'community' : `account:${w.account ?? ''}`);
+  const target = (w: PendingWrite) =>
+    w.action === PendingAction.Publish || w.action === PendingAction.Unpublish
+      ? 'community'
+      : `account:${w.account ?? ''}`;
   const last = new Map<string, PendingWrite>();
   for (const w of writes) last.set(target(w), w);
   return [...last.values()];
@@ -155,7 +171,9 @@ export function mayHavePublished(own: Ownership): boolean {
 export function oldestUnknownMs(own: Ownership, now: Date): number | undefined {
   const managed = new Set(own.managedAccounts);
   const unknown = own.pendingWrites.filter(
-    (w) => (w.action === PendingAction.Grant && !managed.has(w.account ?? '')) || (w.action === PendingAction.Publish && !own.managedCommunity),
+    (w) =>
+      (w.action === PendingAction.Grant && !managed.has(w.account ?? '')) ||
+      (w.action === PendingAction.Publish && !own.managedCommunity),
   );
   if (unknown.length === 0) return undefined;
   return Math.max(...unknown.map((w) => now.getTime() - Date.parse(w.since)));
@@ -171,7 +189,9 @@ export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownershi
   const since = rfc3339(now);
   const grants = new Set(plan.grant);
   // The new write supersedes any earlier pending one for the same account (a revoke of it included).
-  const pending = own.pendingWrites.filter((w) => !((w.action === PendingAction.Grant || w.action === PendingAction.Revoke) && grants.has(w.account ?? '')));
+  const pending = own.pendingWrites.filter(
+    (w) => !((w.action === PendingAction.Grant || w.action === PendingAction.Revoke) && grants.has(w.account ?? '')),
+  );
   for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since });
   if (plan.community === 'Publish') pending.push({ action: PendingAction.Publish, since });
   return { ...own, pendingWrites: pending };
@@ -183,7 +203,13 @@ export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownershi
  * pending until confirmed; refused or never-sent grants and publishes are dropped, except that an earlier pass's
  * pending grant of the same account is kept; writes whose answer was lost stay pending with their intent stamp.
  */
-export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutcome, now: Date, prior: Ownership): Ownership {
+export function afterWrites(
+  own: Ownership,
+  plan: SharePlan,
+  out: ExecutionOutcome,
+  now: Date,
+  prior: Ownership,
+): Ownership {
   const since = rfc3339(now);
   const managed = new Set(own.managedAccounts);
   const unknownGrants = new Set(out.unknown.grant);
@@ -191,7 +217,11 @@ export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutco
   const touched = new Set([...out.granted, ...out.revoked]);
   // A grant refused or never sent now may still have landed in an earlier pass (crash, lost answer): that earlier
   // pending entry must survive this pass, or what it may have shared is no longer on record.
-  const earlier = new Map(prior.pendingWrites.filter((w) => w.action === PendingAction.Grant && w.account).map((w) => [w.account as string, w]));
+  const earlier = new Map(
+    prior.pendingWrites
+      .filter((w) => w.action === PendingAction.Grant && w.account)
+      .map((w) => [w.account as string, w]),
+  );
   const restored: PendingWrite[] = [];
   const pending = own.pendingWrites.filter((w) => {
     const id = w.account ?? '';
@@ -208,7 +238,11 @@ export function afterWrites(own: Ownership, plan: SharePlan, out: ExecutionOutco
       if (before && !out.published) restored.push(before);
       return false;
     }
-    if ((w.action === PendingAction.Publish || w.action === PendingAction.Unpublish) && (out.published || out.unpublished)) return false;
+    if (
+      (w.action === PendingAction.Publish || w.action === PendingAction.Unpublish) &&
+      (out.published || out.unpublished)
+    )
+      return false;
     return true;
   });
   pending.push(...restored);
@@ -241,7 +275,11 @@ export function projectWrites(effective: ObservedImage, out: ExecutionOutcome): 
   for (const id of out.revoked) ids.delete(id);
   for (const id of out.granted) if (!ids.has(id)) ids.set(id, { id });
   const community = out.published || (effective.community && !out.unpublished);
-  return { ...effective, community, sharedAccounts: [...ids.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+  return {
+    ...effective,
+    community,
+    sharedAccounts: [...ids.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+  };
 }
 
 /**

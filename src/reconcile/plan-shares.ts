@@ -63,7 +63,9 @@ export function planShares(input: PlanInput): SharePlan {
   const quota = input.maxAccountsPerImage ?? MAX_ACCOUNTS_PER_IMAGE;
 
   const revoke = sorted(
-    [...observed].filter((id) => !desired.has(id) && (input.sharePolicy === SharePolicy.Authoritative || managed.has(id))),
+    [...observed].filter(
+      (id) => !desired.has(id) && (input.sharePolicy === SharePolicy.Authoritative || managed.has(id)),
+    ),
   );
   const wanted = input.desiredAccounts.filter((id, i) => !observed.has(id) && input.desiredAccounts.indexOf(id) === i);
   const unpublish = input.desiredCommunity === false && input.observedCommunity;
@@ -72,7 +74,8 @@ export function planShares(input: PlanInput): SharePlan {
   if (publish && input.observedEncrypted) {
     blockers.push({
       reason: Reason.EncryptedImageNotPublishable,
-      message: 'The image is encrypted, and ECS cannot publish encrypted images as community images; publish an unencrypted copy or drop community: true.',
+      message:
+        'The image is encrypted, and ECS cannot publish encrypted images as community images; publish an unencrypted copy or drop community: true.',
       accounts: [],
     });
     publish = false;
@@ -103,7 +106,18 @@ export function planShares(input: PlanInput): SharePlan {
 
   const community = unpublish ? CommunityAction.Unpublish : publish ? CommunityAction.Publish : undefined;
   const unmanagedShares = sorted([...observed].filter((id) => !desired.has(id) && !revoke.includes(id)));
-  return withinBudget({ operations: orderOperations(grant, revoke, community), grant, revoke, ...(community ? { community } : {}), blockers, unmanagedShares, deferredCalls: 0 }, input.maxCalls);
+  return withinBudget(
+    {
+      operations: orderOperations(grant, revoke, community),
+      grant,
+      revoke,
+      ...(community ? { community } : {}),
+      blockers,
+      unmanagedShares,
+      deferredCalls: 0,
+    },
+    input.maxCalls,
+  );
 }
 
 /**
@@ -139,7 +153,14 @@ export interface DeletionInput {
  * object manages and unpublishes only if this object published.
  */
 export function planDeletion(input: DeletionInput): SharePlan {
-  const empty: SharePlan = { operations: [], grant: [], revoke: [], blockers: [], unmanagedShares: [], deferredCalls: 0 };
+  const empty: SharePlan = {
+    operations: [],
+    grant: [],
+    revoke: [],
+    blockers: [],
+    unmanagedShares: [],
+    deferredCalls: 0,
+  };
   if (input.deletionPolicy === DeletionPolicy.Retain) return empty;
   const observed = new Set(input.observedAccounts);
   const revoke = sorted(input.managedAccounts.filter((id) => observed.has(id)));

@@ -7,7 +7,15 @@
 // integration tests.
 import { Reason } from '../api/reasons.ts';
 import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
-import { type CloudCredentials, type CloudError, type ImageRef, type ImageSharing, type ImageSharingFactory, type ObservedImage, PassAborted } from '../cloud/port.ts';
+import {
+  type CloudCredentials,
+  type CloudError,
+  type ImageRef,
+  type ImageSharing,
+  type ImageSharingFactory,
+  type ObservedImage,
+  PassAborted,
+} from '../cloud/port.ts';
 import { type ClaimIdentity, cloudClaim, keyOf, OWNER_TAG, ownerTagValue, resolveClaim } from './claims.ts';
 import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
@@ -90,8 +98,20 @@ export interface ReconcileResult {
   tagFallback?: boolean;
 }
 
-const NOTHING: ReconcileResult = { requeue: { kind: 'none' }, result: 'success', reason: 'NotFound', statusWritten: false, cloudWrites: 0 };
-const ABORTED: ReconcileResult = { requeue: { kind: 'none' }, result: 'aborted', reason: 'Aborted', statusWritten: false, cloudWrites: 0 };
+const NOTHING: ReconcileResult = {
+  requeue: { kind: 'none' },
+  result: 'success',
+  reason: 'NotFound',
+  statusWritten: false,
+  cloudWrites: 0,
+};
+const ABORTED: ReconcileResult = {
+  requeue: { kind: 'none' },
+  result: 'aborted',
+  reason: 'Aborted',
+  statusWritten: false,
+  cloudWrites: 0,
+};
 const DEFAULT_MAX_WRITES_PER_PASS = 10;
 /** A pass that stopped at its write budget comes back this soon, behind whatever else is queued. */
 const CONTINUE_MS = 1_000;
@@ -120,7 +140,12 @@ function writeSignal(obj: ImageShare, deps: ReconcileDeps, signal: AbortSignal |
  * Reconciles namespace/name once. Throws only for Kubernetes API failures (the queue backs off). After `signal`
  * fires it starts no cloud or Kubernetes write and resolves with result 'aborted'.
  */
-export async function reconcile(namespace: string, name: string, deps: ReconcileDeps, signal?: AbortSignal): Promise<ReconcileResult> {
+export async function reconcile(
+  namespace: string,
+  name: string,
+  deps: ReconcileDeps,
+  signal?: AbortSignal,
+): Promise<ReconcileResult> {
   const obj = await deps.store.get(namespace, name);
   if (!obj) return NOTHING;
   const pass: Pass = { deps, signal, writes: writeSignal(obj, deps, signal) };
@@ -134,7 +159,14 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   if (!seen.ok) return finish(obj, { kind: 'observeFailed', error: seen.error }, pass);
   const tag = deps.claims ? cloudClaim(obj, seen.image.tags, deps.claims) : undefined;
   if (tag?.kind === 'foreign') return finish(obj, { kind: 'duplicate', ownerKey: tag.owner, elsewhere: true }, pass);
-  const settled = settle(ownershipOf(obj.status), seen.image, obj.spec.accounts ?? [], deps.now(), confirmationWindow(deps), obj.spec.community === true);
+  const settled = settle(
+    ownershipOf(obj.status),
+    seen.image,
+    obj.spec.accounts ?? [],
+    deps.now(),
+    confirmationWindow(deps),
+    obj.spec.community === true,
+  );
   const plan = planFor(obj, settled.effective, settled.ours, deps);
   if (modeOf(obj) === Mode.Plan) return finish(obj, { kind: 'planned', settled, plan }, pass);
   if (signal?.aborted) return ABORTED;
@@ -147,7 +179,15 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
   const ownership = afterWrites(ready.ownership, plan, outcome, deps.now(), settled.ownership);
   const observed = projectWrites(settled.effective, outcome);
   const next = planFor(obj, observed, oursOf(ownership), deps);
-  const applied: PassResult = { kind: 'applied', outcome, observed, next, ownership, unknownAgeMs: oldestUnknownMs(ownership, deps.now()), ...claim };
+  const applied: PassResult = {
+    kind: 'applied',
+    outcome,
+    observed,
+    next,
+    ownership,
+    unknownAgeMs: oldestUnknownMs(ownership, deps.now()),
+    ...claim,
+  };
   const events = [...driftEvents(obj, settled.effective, outcome), ...writeEvents(outcome)];
   return finish(ready.obj, applied, pass, events);
 }
@@ -157,7 +197,11 @@ export async function reconcile(namespace: string, name: string, deps: Reconcile
  * tag) does not stop the pass: ownership is then checked in this cluster only, and the returned note says so in the
  * Ready message. A transient failure ends the pass before any write; the retry claims again.
  */
-async function claimImage(obj: ImageShare, sharing: ImageSharing, pass: Pass): Promise<{ note?: string } | { error: CloudError }> {
+async function claimImage(
+  obj: ImageShare,
+  sharing: ImageSharing,
+  pass: Pass,
+): Promise<{ note?: string } | { error: CloudError }> {
   const id = pass.deps.claims;
   if (!id) return {};
   try {
@@ -167,7 +211,9 @@ async function claimImage(obj: ImageShare, sharing: ImageSharing, pass: Pass): P
     const error = asCloudError(err);
     if (error instanceof PassAborted) return {}; // the plan's writes stop at the same signal
     if (error.kind !== 'terminal') return { error };
-    return { note: `Ownership is checked in this cluster only, because the image's owner tag could not be written: ${error.message}` };
+    return {
+      note: `Ownership is checked in this cluster only, because the image's owner tag could not be written: ${error.message}`,
+    };
   }
 }
 
@@ -177,7 +223,12 @@ async function claimImage(obj: ImageShare, sharing: ImageSharing, pass: Pass): P
  * publish) in status. ECS is called only after both succeeded, so a crash at any point leaves every possibly-granted
  * account on record. Revokes and unpublishes need no intent.
  */
-async function prepareWrites(obj: ImageShare, settled: Settled, plan: SharePlan, pass: Pass): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone'> {
+async function prepareWrites(
+  obj: ImageShare,
+  settled: Settled,
+  plan: SharePlan,
+  pass: Pass,
+): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone'> {
   const ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
   const withFinalizer = needsCleanupOnDelete(obj, ownership) ? await ensureFinalizer(obj, pass.deps) : obj;
   if (!needsIntent(plan)) return { obj: withFinalizer, ownership };
@@ -189,7 +240,9 @@ async function prepareWrites(obj: ImageShare, settled: Settled, plan: SharePlan,
 /** Deletion: apply the deletion policy, then release the finalizer. A duplicate never touches the cloud. */
 async function finalize(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
   if (!obj.metadata.finalizers?.includes(FINALIZER)) return NOTHING;
-  const cleanup = needsCleanupOnDelete(obj, ownershipOf(obj.status)) && resolveClaim(obj, pass.deps.store.claimants(obj.spec.regionId, obj.spec.imageId)).isOwner;
+  const cleanup =
+    needsCleanupOnDelete(obj, ownershipOf(obj.status)) &&
+    resolveClaim(obj, pass.deps.store.claimants(obj.spec.regionId, obj.spec.imageId)).isOwner;
   if (cleanup) {
     const failed = await revokeOwned(obj, pass);
     if (pass.signal?.aborted) return ABORTED;
@@ -209,7 +262,10 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<PassResult | un
   if ('blocked' in sharing) return deletionBlocked(sharing.blocked);
   const ref = refOf(obj);
   const seen = await observe(sharing, ref, pass.signal);
-  if (!seen.ok) return seen.error.reason === Reason.ImageNotFound ? undefined : deletionBlocked({ kind: 'observeFailed', error: seen.error });
+  if (!seen.ok)
+    return seen.error.reason === Reason.ImageNotFound
+      ? undefined
+      : deletionBlocked({ kind: 'observeFailed', error: seen.error });
   // Settled with nothing wanted, every write of ours still inside the window (an unknown grant or publish included)
   // counts as shared or public, so it is undone; what a read shows is gone is not revoked again.
   const settled = settle(ownershipOf(obj.status), seen.image, [], pass.deps.now(), confirmationWindow(pass.deps));
@@ -223,12 +279,24 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<PassResult | un
   const outcome = await executePlan(plan, sharing, ref, pass.writes);
   for (const e of writeEvents(outcome)) pass.deps.emit(obj, e);
   if (outcome.error instanceof PassAborted) {
-    return { kind: 'blocked', reason: Reason.Progressing, message: 'Cleanup stopped before it finished (the spec changed or the pass ran out of time); the next pass continues.', transient: true };
+    return {
+      kind: 'blocked',
+      reason: Reason.Progressing,
+      message:
+        'Cleanup stopped before it finished (the spec changed or the pass ran out of time); the next pass continues.',
+      transient: true,
+    };
   }
   if (outcome.error) return deletionBlocked({ kind: 'observeFailed', error: outcome.error });
   const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
   const [id, err] = stuck[0] ?? [];
-  if (id && err) return deletionBlocked({ kind: 'blocked', reason: err.reason, message: `Could not revoke ${id}: ${err.message}`, transient: false });
+  if (id && err)
+    return deletionBlocked({
+      kind: 'blocked',
+      reason: err.reason,
+      message: `Could not revoke ${id}: ${err.message}`,
+      transient: false,
+    });
   await releaseClaim(obj, sharing, seen.image, pass);
   return undefined;
 }
@@ -243,7 +311,8 @@ async function releaseClaim(obj: ImageShare, sharing: ImageSharing, image: Obser
   await sharing.untagImage(refOf(obj), [OWNER_TAG], pass.writes).catch(() => undefined);
 }
 
-const HOW_TO_FINISH = 'Deletion waits for this; fix it, or set spec.deletionPolicy to Retain to delete the object and leave the cloud as it is.';
+const HOW_TO_FINISH =
+  'Deletion waits for this; fix it, or set spec.deletionPolicy to Retain to delete the object and leave the cloud as it is.';
 
 /** A failed cleanup, with a message saying how to let the deletion finish. */
 function deletionBlocked(p: PassResult): PassResult {
@@ -255,7 +324,8 @@ function deletionBlocked(p: PassResult): PassResult {
 
 /** Cleanup on delete is needed while Revoke applies in Apply mode and this object may have exposed something. */
 function needsCleanupOnDelete(obj: ImageShare, own: Ownership): boolean {
-  if ((obj.spec.deletionPolicy ?? DeletionPolicy.Retain) !== DeletionPolicy.Revoke || modeOf(obj) !== Mode.Apply) return false;
+  if ((obj.spec.deletionPolicy ?? DeletionPolicy.Retain) !== DeletionPolicy.Revoke || modeOf(obj) !== Mode.Apply)
+    return false;
   return oursOf(own).length > 0 || mayHavePublished(own);
 }
 
@@ -270,7 +340,10 @@ async function cloudFor(obj: ImageShare, deps: ReconcileDeps): Promise<ImageShar
   if (creds?.roleArn) return deps.cloud.forCredentials({ type: 'roleArn', roleArn: creds.roleArn });
   if (!creds?.secretRef) return deps.cloud.forCredentials({ type: 'default' });
   const found = await deps.readSecretCredentials(obj.metadata.namespace, creds.secretRef.name);
-  if (!found.ok) return { blocked: { kind: 'blocked', reason: Reason.CredentialsNotFound, message: found.message, transient: false } };
+  if (!found.ok)
+    return {
+      blocked: { kind: 'blocked', reason: Reason.CredentialsNotFound, message: found.message, transient: false },
+    };
   return deps.cloud.forCredentials(found.credentials);
 }
 
@@ -301,17 +374,29 @@ function planFor(obj: ImageShare, observed: ObservedImage, ours: readonly string
  * Computes the status, writes it once if it changed, emits events, drops the finalizer when deletion has nothing
  * left to clean up, and decides when to come back. Writes nothing once the pass was cancelled.
  */
-async function finish(obj: ImageShare, result: PassResult, pass: Pass, events: EventSpec[] = []): Promise<ReconcileResult> {
+async function finish(
+  obj: ImageShare,
+  result: PassResult,
+  pass: Pass,
+  events: EventSpec[] = [],
+): Promise<ReconcileResult> {
   const { deps } = pass;
   if (pass.signal?.aborted) return { ...ABORTED, cloudWrites: writesOf(result) };
   const status = computeStatus(obj, result, deps.now());
   const changed = !sameStatus(status, obj.status ?? {});
   if (changed && (await deps.store.patchStatus(obj, status)) === 'gone') return NOTHING;
   for (const e of [...events, ...transitionEvents(obj.status, status)]) deps.emit(obj, e);
-  if (obj.metadata.finalizers?.includes(FINALIZER) && !needsCleanupOnDelete(obj, ownershipOf(status))) await deps.store.removeFinalizer(obj);
+  if (obj.metadata.finalizers?.includes(FINALIZER) && !needsCleanupOnDelete(obj, ownershipOf(status)))
+    await deps.store.removeFinalizer(obj);
   const ready = status.conditions?.[0];
   const tagFallback = result.kind === 'applied' && result.note !== undefined;
-  return { ...requeueFor(obj, result, status, deps), reason: ready?.reason ?? 'Unknown', statusWritten: changed, cloudWrites: writesOf(result), tagFallback };
+  return {
+    ...requeueFor(obj, result, status, deps),
+    reason: ready?.reason ?? 'Unknown',
+    statusWritten: changed,
+    cloudWrites: writesOf(result),
+    tagFallback,
+  };
 }
 
 /**
@@ -324,18 +409,26 @@ function interrupted(out: ExecutionOutcome, pass: Pass): ExecutionOutcome {
   return rest;
 }
 
-function requeueFor(obj: ImageShare, pass: PassResult, status: ImageShareStatus, deps: ReconcileDeps): Pick<ReconcileResult, 'requeue' | 'result'> {
+function requeueFor(
+  obj: ImageShare,
+  pass: PassResult,
+  status: ImageShareStatus,
+  deps: ReconcileDeps,
+): Pick<ReconcileResult, 'requeue' | 'result'> {
   const resync = { kind: 'after', ms: jittered(resyncMs(obj, deps), deps.random) } as const;
   if (pass.kind === 'suspended') return { requeue: { kind: 'none' }, result: 'success' };
   const error = pass.kind === 'observeFailed' ? pass.error : pass.kind === 'applied' ? pass.outcome.error : undefined;
   if (error && error.kind !== 'terminal') {
-    if (error.retryAfterMs !== undefined) return { requeue: { kind: 'after', ms: error.retryAfterMs }, result: 'requeue_after' };
+    if (error.retryAfterMs !== undefined)
+      return { requeue: { kind: 'after', ms: error.retryAfterMs }, result: 'requeue_after' };
     return { requeue: { kind: 'backoff' }, result: 'error' };
   }
   const abnormal = status.conditions?.[1];
   if (abnormal?.type === 'Stalled') return { requeue: resync, result: 'terminal' };
-  if (pass.kind === 'applied' && pass.next.operations.length > 0) return { requeue: { kind: 'after', ms: CONTINUE_MS }, result: 'requeue_after' };
-  if (pass.kind === 'applied' && pass.unknownAgeMs !== undefined) return { requeue: { kind: 'after', ms: pollDelayMs(pass.unknownAgeMs) }, result: 'requeue_after' };
+  if (pass.kind === 'applied' && pass.next.operations.length > 0)
+    return { requeue: { kind: 'after', ms: CONTINUE_MS }, result: 'requeue_after' };
+  if (pass.kind === 'applied' && pass.unknownAgeMs !== undefined)
+    return { requeue: { kind: 'after', ms: pollDelayMs(pass.unknownAgeMs) }, result: 'requeue_after' };
   if (abnormal?.type === 'Reconciling') return { requeue: { kind: 'backoff' }, result: 'requeue_after' };
   return { requeue: resync, result: 'success' };
 }
@@ -369,4 +462,3 @@ function writesOf(pass: PassResult): number {
 function refOf(obj: ImageShare): ImageRef {
   return { regionId: obj.spec.regionId, imageId: obj.spec.imageId };
 }
-

@@ -26,19 +26,33 @@ export function runController(options: ControllerOptions): Promise<void> {
 
 const NEVER = new AbortController().signal;
 
-async function handle(key: string, { queue, reconcile, log, signal = NEVER }: ControllerOptions): Promise<HandlerResult> {
+async function handle(
+  key: string,
+  { queue, reconcile, log, signal = NEVER }: ControllerOptions,
+): Promise<HandlerResult> {
   const [namespace = '', name = ''] = key.split('/');
   const started = performance.now();
   let result: ReconcileResult;
   try {
     result = await reconcile(namespace, name, signal);
   } catch (err: unknown) {
-    log.warn({ key, result: 'error', durationMs: ms(started), err: describe(err) }, 'reconcile failed; retrying with backoff');
+    log.warn(
+      { key, result: 'error', durationMs: ms(started), err: describe(err) },
+      'reconcile failed; retrying with backoff',
+    );
     throw err;
   }
   const { requeue } = result;
   log.info(
-    { key, result: result.result, reason: result.reason, durationMs: ms(started), statusWritten: result.statusWritten, cloudWrites: result.cloudWrites, requeue },
+    {
+      key,
+      result: result.result,
+      reason: result.reason,
+      durationMs: ms(started),
+      statusWritten: result.statusWritten,
+      cloudWrites: result.cloudWrites,
+      requeue,
+    },
     'reconciled',
   );
   if (requeue.kind === 'backoff') throw new Error(`${key}: ${result.reason}; retrying with backoff`);

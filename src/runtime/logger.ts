@@ -18,6 +18,10 @@ const REDACT = [
 ];
 
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
-  const options = { level, base: { component: 'imageshare-operator' }, redact: { paths: REDACT, censor: '[redacted]' } };
+  const options = {
+    level,
+    base: { component: 'imageshare-operator' },
+    redact: { paths: REDACT, censor: '[redacted]' },
+  };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
 }

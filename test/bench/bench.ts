@@ -88,11 +88,18 @@ const imageId = (set: string, i: number): string => `m-${set}${String(i).padStar
 /** The fewest ECS calls a new object can cost: observe (image + one share page), the grants, observe again. */
 // The minimum for a new object (ADR 0007): one DescribeImages, one share-list page (< 100 shares), the owner tag
 // (ADR 0008: one TagResources when an object first claims its image), ceil(M/10) grants; no read after writing.
-const MIN_CALLS = { DescribeImages: 1, DescribeImageSharePermission: 1, TagResources: 1, ModifyImageSharePermission: Math.ceil(M / 10) };
+const MIN_CALLS = {
+  DescribeImages: 1,
+  DescribeImageSharePermission: 1,
+  TagResources: 1,
+  ModifyImageSharePermission: Math.ceil(M / 10),
+};
 const minTotal = Object.values(MIN_CALLS).reduce((a, b) => a + b, 0);
 
 progress('building dist/ (the operator runs compiled, as in the image)');
-await runProcess(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], { timeoutMs: 300_000 });
+await runProcess(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], {
+  timeoutMs: 300_000,
+});
 progress('starting the ECS emulator and the control plane (etcd + kube-apiserver)');
 const emuSets = [...(values['skip-quota'] ? [] : [['qa', NQ] as const, ['qb', NQ] as const]), ['sc', N] as const];
 const emu = await startEmulator({
@@ -100,11 +107,15 @@ const emu = await startEmulator({
     owners: [{ id: OWNER, site: 'international', keys: [KEY], shareImageQuota: N + 2 * NQ + 10 }],
     accounts: POOL.map((id) => ({ id, site: 'international' as const })),
     regions: [{ id: REGION, community: true }],
-    images: emuSets.flatMap(([set, n]) => Array.from({ length: n }, (_, i) => ({ id: imageId(set, i), region: REGION, owner: OWNER, name: `${set}-${i}` }))),
+    images: emuSets.flatMap(([set, n]) =>
+      Array.from({ length: n }, (_, i) => ({ id: imageId(set, i), region: REGION, owner: OWNER, name: `${set}-${i}` })),
+    ),
   },
 });
 const plane = await startControlPlane();
-const apiserverPid = Number(await import('node:fs/promises').then((fs) => fs.readFile(`${plane.dir}/kube-apiserver.pid`, 'utf8')));
+const apiserverPid = Number(
+  await import('node:fs/promises').then((fs) => fs.readFile(`${plane.dir}/kube-apiserver.pid`, 'utf8')),
+);
 const kc = loadKubeConfig(plane.kubeconfigPath);
 const api = kc.makeApiClient(CustomObjectsApi);
 
@@ -120,7 +131,9 @@ try {
   await emu.close();
   await plane.stop();
 }
-process.stdout.write(`\nimageshare-operator benchmark (${new Date().toISOString()}): objects ${N}, quota-objects ${NQ}, accounts ${M}, quota ${QUOTA}/s${values['node-options'] ? `, operator NODE_OPTIONS ${values['node-options']}` : ''}\n`);
+process.stdout.write(
+  `\nimageshare-operator benchmark (${new Date().toISOString()}): objects ${N}, quota-objects ${NQ}, accounts ${M}, quota ${QUOTA}/s${values['node-options'] ? `, operator NODE_OPTIONS ${values['node-options']}` : ''}\n`,
+);
 for (const [name, value] of figures) process.stdout.write(`${name.padEnd(58)} ${value}\n`);
 process.exit(0);
 
@@ -190,7 +203,12 @@ async function quotaPhase(set: 'qa' | 'qb', ecsQps: number): Promise<void> {
   const cache = await watchNamespace(ns);
   await createObjects(ns, set, 0, NQ);
   const started = performance.now();
-  const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, ['--ecs-qps', String(ecsQps), '--ecs-burst', String(Math.ceil(ecsQps))]);
+  const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, [
+    '--ecs-qps',
+    String(ecsQps),
+    '--ecs-burst',
+    String(Math.ceil(ecsQps)),
+  ]);
   await untilSynced(cache, NQ, `--ecs-qps ${ecsQps}`);
   const doneAt = Date.now();
   const startupSeconds = (performance.now() - started) / 1000;
@@ -203,13 +221,23 @@ async function quotaPhase(set: 'qa' | 'qb', ecsQps: number): Promise<void> {
   const seconds = (doneAt - firstCall) / 1000;
   const ok: Record<string, number> = {};
   for (const [action, codes] of Object.entries(log.counts.byActionAndCode)) ok[action] = codes.OK ?? 0;
-  const throttled = Object.entries(log.counts.byCode).filter(([code]) => code.includes('Throttling')).reduce((a, [, n]) => a + n, 0);
+  const throttled = Object.entries(log.counts.byCode)
+    .filter(([code]) => code.includes('Throttling'))
+    .reduce((a, [, n]) => a + n, 0);
   const bound = Math.max(...Object.values(ok).map((n) => n / QUOTA));
   const idealBound = Math.max(...Object.values(MIN_CALLS).map((n) => (n * NQ) / QUOTA));
   const okTotal = Object.values(ok).reduce((a, b) => a + b, 0);
-  const perAction = Object.entries(ok).map(([a, n]) => `${a.replace('ImageSharePermission', 'Share…').replace('Describe', 'D.')} ${(n / NQ).toFixed(2)}`).join(', ');
-  figure(`quota: ECS calls per new object / minimum (--ecs-qps ${ecsQps})`, `${(okTotal / NQ).toFixed(2)} / ${minTotal} (${perAction})`);
-  figure(`quota: converge ${NQ} x ${M} / per-action bound (--ecs-qps ${ecsQps})`, `${seconds.toFixed(0)} s / ${bound.toFixed(0)} s = ${(seconds / bound).toFixed(2)}x (bound at the minimum calls ${idealBound.toFixed(0)} s); throttled calls ${throttled}; process start to Synced ${startupSeconds.toFixed(0)} s`);
+  const perAction = Object.entries(ok)
+    .map(([a, n]) => `${a.replace('ImageSharePermission', 'Share…').replace('Describe', 'D.')} ${(n / NQ).toFixed(2)}`)
+    .join(', ');
+  figure(
+    `quota: ECS calls per new object / minimum (--ecs-qps ${ecsQps})`,
+    `${(okTotal / NQ).toFixed(2)} / ${minTotal} (${perAction})`,
+  );
+  figure(
+    `quota: converge ${NQ} x ${M} / per-action bound (--ecs-qps ${ecsQps})`,
+    `${seconds.toFixed(0)} s / ${bound.toFixed(0)} s = ${(seconds / bound).toFixed(2)}x (bound at the minimum calls ${idealBound.toFixed(0)} s); throttled calls ${throttled}; process start to Synced ${startupSeconds.toFixed(0)} s`,
+  );
 }
 
 async function scalePhase(): Promise<void> {
@@ -219,10 +247,18 @@ async function scalePhase(): Promise<void> {
   progress(`scale phase: operator with unlimited ECS quota, then ${first} and ${N} objects`);
   const heapDir = values['heap-dir'];
   const savedNodeOptions = process.env.NODE_OPTIONS;
-  const nodeOptions = [values['node-options'] ?? '', heapDir === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`];
+  const nodeOptions = [
+    values['node-options'] ?? '',
+    heapDir === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`,
+  ];
   if (nodeOptions.join('').trim() !== '') process.env.NODE_OPTIONS = nodeOptions.join(' ').trim();
   const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, [
-    '--ecs-qps', '1000', '--ecs-burst', '1000', '--concurrency', '16',
+    '--ecs-qps',
+    '1000',
+    '--ecs-burst',
+    '1000',
+    '--concurrency',
+    '16',
     ...(values['resync-interval'] === undefined ? [] : ['--resync-interval', values['resync-interval']]),
   ]);
   if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
@@ -237,7 +273,10 @@ async function scalePhase(): Promise<void> {
   const memory = async (): Promise<string> => {
     const text = await op.metrics();
     const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
-    const space = (s: string): number => Number(new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${s}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    const space = (s: string): number =>
+      Number(
+        new RegExp(`^nodejs_heap_space_size_total_bytes\\{space="${s}"\\} (\\S+)`, 'm').exec(text)?.[1] ?? Number.NaN,
+      );
     return `${mib(rssBytes(pid))} (V8 heap used ${mib(read('nodejs_heap_size_used_bytes'))} of ${mib(read('nodejs_heap_size_total_bytes'))}, of which new space ${mib(space('new'))}; external ${mib(read('nodejs_external_memory_bytes'))})`;
   };
   await sleep(5_000);
@@ -258,7 +297,10 @@ async function scalePhase(): Promise<void> {
     convergeSeconds += seconds;
     created = target;
     const cpu = meter.lap();
-    figure(`converge ${batch} new objects (${target} total), unlimited quota`, `${seconds.toFixed(1)} s = ${(batch / seconds).toFixed(1)} objects/s; CPU operator ${cpu.operator?.toFixed(0)} s + apiserver ${cpu.apiserver?.toFixed(0)} s of ${(seconds * 2).toFixed(0)} core-s`);
+    figure(
+      `converge ${batch} new objects (${target} total), unlimited quota`,
+      `${seconds.toFixed(1)} s = ${(batch / seconds).toFixed(1)} objects/s; CPU operator ${cpu.operator?.toFixed(0)} s + apiserver ${cpu.apiserver?.toFixed(0)} s of ${(seconds * 2).toFixed(0)} core-s`,
+    );
     await sleep(10_000);
     global.gc?.();
     figure(`RSS, ${target} synced objects`, await memory());
@@ -266,14 +308,20 @@ async function scalePhase(): Promise<void> {
     meter.lap();
     await sleep(IDLE_S * 1000);
     const idle = meter.lap();
-    figure(`idle CPU, ${target} synced (${IDLE_S} s window)`, `${(((idle.operator ?? 0) / IDLE_S) * 100).toFixed(2)} % of a core`);
+    figure(
+      `idle CPU, ${target} synced (${IDLE_S} s window)`,
+      `${(((idle.operator ?? 0) / IDLE_S) * 100).toFixed(2)} % of a core`,
+    );
   }
   const after = await scrapeApiRequests(plane);
   figure('converge, all new objects', `${(N / convergeSeconds).toFixed(1)} objects/s`);
   const delta = after.minus(before);
   // The bench itself made N creates (its LIST and WATCH came before `before`); the rest is the operator.
   const operatorRequests = delta.total - N;
-  figure('apiserver requests per new object (operator)', `${(operatorRequests / N).toFixed(2)} (${delta.without('POST imageshares').describe(N)})`);
+  figure(
+    'apiserver requests per new object (operator)',
+    `${(operatorRequests / N).toFixed(2)} (${delta.without('POST imageshares').describe(N)})`,
+  );
   await latencyPhase(ns, cache);
   await op.stop();
   await cache.stop();
@@ -294,7 +342,9 @@ async function latencyPhase(ns: string, cache: ImageShareInformer): Promise<void
     );
     for (;;) {
       const log = await emu.admin.calls();
-      const modify = log.calls.find((c) => c.action === 'ModifyImageSharePermission' && c.imageId === imageId('sc', i) && Date.parse(c.at) >= sent);
+      const modify = log.calls.find(
+        (c) => c.action === 'ModifyImageSharePermission' && c.imageId === imageId('sc', i) && Date.parse(c.at) >= sent,
+      );
       if (modify !== undefined) {
         latencies.push(Date.parse(modify.at) - sent);
         break;
@@ -305,7 +355,11 @@ async function latencyPhase(ns: string, cache: ImageShareInformer): Promise<void
     await sleep(100);
   }
   latencies.sort((a, b) => a - b);
-  const pct = (q: number): number => latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? Number.NaN;
-  figure(`reaction latency, spec patch → Modify call (${N} idle)`, `p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${latencies.at(-1)} ms over ${latencies.length}`);
+  const pct = (q: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)] ?? Number.NaN;
+  figure(
+    `reaction latency, spec patch → Modify call (${N} idle)`,
+    `p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${latencies.at(-1)} ms over ${latencies.length}`,
+  );
   void cache;
 }

@@ -30,7 +30,10 @@ export function summariseHeap(path: string): { total: number; rows: HeapRow[] } 
     const type = types[snap.nodes[i + typeAt] ?? 0] ?? '?';
     const size = snap.nodes[i + sizeAt] ?? 0;
     // Strings and code are grouped by type alone: their "names" are their contents.
-    const name = type === 'object' || type === 'closure' || type === 'native' ? (snap.strings[snap.nodes[i + nameAt] ?? 0] ?? '?') : '';
+    const name =
+      type === 'object' || type === 'closure' || type === 'native'
+        ? (snap.strings[snap.nodes[i + nameAt] ?? 0] ?? '?')
+        : '';
     const what = `${type}${name ? `:${name.slice(0, 60)}` : ''}`;
     const row = rows.get(what) ?? { what, count: 0, bytes: 0 };
     row.count++;
@@ -50,6 +53,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { total, rows } = summariseHeap(file);
   process.stdout.write(`total self size ${(total / 1_048_576).toFixed(1)} MiB\n`);
   for (const r of rows.slice(0, Number(top))) {
-    process.stdout.write(`${(r.bytes / 1_048_576).toFixed(1).padStart(8)} MiB ${String(r.count).padStart(9)}  ${r.what}\n`);
+    process.stdout.write(
+      `${(r.bytes / 1_048_576).toFixed(1).padStart(8)} MiB ${String(r.count).padStart(9)}  ${r.what}\n`,
+    );
   }
 }

@@ -15,7 +15,13 @@ describe('chaos (CI size)', () => {
       objects: 8,
       durationMs: 54_000,
       faultRate: 0.2,
-      disruptions: [Disruption.SigKill, Disruption.ClockStep, Disruption.SigTerm, Disruption.WatchExpiry, Disruption.ApiServerRestart],
+      disruptions: [
+        Disruption.SigKill,
+        Disruption.ClockStep,
+        Disruption.SigTerm,
+        Disruption.WatchExpiry,
+        Disruption.ApiServerRestart,
+      ],
       secretRefObjects: 2,
       log: (l) => lines.push(l),
     });
@@ -26,9 +32,13 @@ describe('chaos (CI size)', () => {
       expect(report.overlaps).toBe(0);
       expect(report.converged).toBe(report.objects);
       // The SIGKILL and the SIGTERM each hand leadership over.
-      expect([...of(Disruption.SigKill), ...of(Disruption.SigTerm)].every((d) => d.takeoverMs !== undefined)).toBe(true);
+      expect([...of(Disruption.SigKill), ...of(Disruption.SigTerm)].every((d) => d.takeoverMs !== undefined)).toBe(
+        true,
+      );
       // The standby's clock did step, and it did not take the live lease (no leader change until the next disruption).
-      expect(of(Disruption.ClockStep).map((d) => ({ stepped: d.stepped, takeoverMs: d.takeoverMs }))).toEqual([{ stepped: true, takeoverMs: undefined }]);
+      expect(of(Disruption.ClockStep).map((d) => ({ stepped: d.stepped, takeoverMs: d.takeoverMs }))).toEqual([
+        { stepped: true, takeoverMs: undefined },
+      ]);
       // The real apiserver answered the operators' re-watch with 410 Gone, and they relisted (and still converged).
       expect(of(Disruption.WatchExpiry).every((d) => d.watchExpiries > 0)).toBe(true);
       expect(report.grants).toBeGreaterThan(0);

@@ -23,7 +23,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoordinationV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { CREDENTIALS_IN_USE_FINALIZER } from '../../src/kube/secret-finalizer.ts';
 import { type ControlPlane, compactEtcd, restartApiServer, startControlPlane } from '../harness/control-plane.ts';
@@ -116,7 +122,14 @@ const GRANT_TOLERANCE_MS = 3_000;
  * reconnect and 410 relist after an apiserver restart: up to 5 s of backoff) are measured before the next begins.
  */
 const MIN_GAP_MS = 10_000;
-const FAST_ELECTION = ['--leader-election-lease-duration', '6s', '--leader-election-renew-deadline', '5s', '--leader-election-retry-period', '500ms'];
+const FAST_ELECTION = [
+  '--leader-election-lease-duration',
+  '6s',
+  '--leader-election-renew-deadline',
+  '5s',
+  '--leader-election-retry-period',
+  '500ms',
+];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** When each account was allowed for each image: [from, to) intervals, `to` undefined while still allowed. */
@@ -227,8 +240,14 @@ class ChaosRun {
     this.#options = options;
     this.#random = prng(seed);
     this.#images = Array.from({ length: options.objects }, (_, i) => `m-chaos${String(i).padStart(6, '0')}`);
-    this.#refImages = Array.from({ length: options.secretRefObjects ?? 3 }, (_, i) => `m-chaosref${String(i).padStart(3, '0')}`);
-    this.#keys = Array.from({ length: 40 }, (_, i) => ({ accessKeyId: `LTAItestchaos${String(i).padStart(4, '0')}`, accessKeySecret: `chaos-secret-${i}` }));
+    this.#refImages = Array.from(
+      { length: options.secretRefObjects ?? 3 },
+      (_, i) => `m-chaosref${String(i).padStart(3, '0')}`,
+    );
+    this.#keys = Array.from({ length: 40 }, (_, i) => ({
+      accessKeyId: `LTAItestchaos${String(i).padStart(4, '0')}`,
+      accessKeySecret: `chaos-secret-${i}`,
+    }));
   }
 
   log(line: string): void {
@@ -243,9 +262,18 @@ class ChaosRun {
     const cp = await startControlPlane();
     this.#cp = cp;
     this.#emu = await startEmulator({ seed: world });
-    const kubectl = new KubeCli(join(cp.binDir, 'kubectl'), cp.kubeconfigPath, mkdtempSync(join(tmpdir(), 'imageshare-chaos-kube-')));
+    const kubectl = new KubeCli(
+      join(cp.binDir, 'kubectl'),
+      cp.kubeconfigPath,
+      mkdtempSync(join(tmpdir(), 'imageshare-chaos-kube-')),
+    );
     this.#kubectl = kubectl;
-    await kubectl.run(['apply', '--server-side', '-f', new URL('../../crds/imageshare.yaml', import.meta.url).pathname]);
+    await kubectl.run([
+      'apply',
+      '--server-side',
+      '-f',
+      new URL('../../crds/imageshare.yaml', import.meta.url).pathname,
+    ]);
     await kubectl.run(['wait', '--for', 'condition=established', 'crd/imageshares.ecs.alicloud.dev', '--timeout=60s']);
     await kubectl.run(['create', 'namespace', NS]);
     await kubectl.run(['create', 'namespace', LEASE_NS]);
@@ -264,7 +292,10 @@ class ChaosRun {
     await emu.admin.addFault({ type: 'error', code: 'ServiceUnavailable', rate: this.#options.faultRate });
     this.#started = Date.now();
     const { disruptions, durationMs } = this.#options;
-    const schedule = disruptions.map((kind, i) => ({ kind, at: this.#started + ((i + 1) * durationMs) / (disruptions.length + 1) }));
+    const schedule = disruptions.map((kind, i) => ({
+      kind,
+      at: this.#started + ((i + 1) * durationMs) / (disruptions.length + 1),
+    }));
     let quietUntil = 0;
     // Runs past durationMs if disruptions are still due, so each one gets its quiet gap.
     while (Date.now() - this.#started < durationMs || schedule.length > 0) {
@@ -273,7 +304,9 @@ class ChaosRun {
         quietUntil = Date.now() + MIN_GAP_MS;
       }
       const imageId = this.#images[Math.floor(this.#random() * this.#images.length)] ?? '';
-      await this.#edit(imageId).catch((err: unknown) => this.log(`edit failed (apiserver down?): ${String(err).split('\n')[0]}`));
+      await this.#edit(imageId).catch((err: unknown) =>
+        this.log(`edit failed (apiserver down?): ${String(err).split('\n')[0]}`),
+      );
       await sampleCloud(emu, this.#images, this.#history, this.#violations);
       await sleep(500);
     }
@@ -283,7 +316,12 @@ class ChaosRun {
 
   async report(): Promise<Omit<ChaosReport, 'namespaceDeletion'>> {
     const emu = this.#need(this.#emu);
-    const converged = await waitConverged(emu, this.#need(this.#objects), this.#images, this.#options.convergeTimeoutMs ?? 90_000);
+    const converged = await waitConverged(
+      emu,
+      this.#need(this.#objects),
+      this.#images,
+      this.#options.convergeTimeoutMs ?? 90_000,
+    );
     const calls = (await emu.admin.calls()).calls;
     const violations = [...this.#violations, ...grantViolations(calls, this.#history)];
     const logs = this.#replicas.map((r) => ({ pod: r.pod, lines: realTimeLogs(r.op) }));
@@ -313,20 +351,46 @@ class ChaosRun {
     const kubectl = this.#need(this.#kubectl);
     const emu = this.#need(this.#emu);
     const run = kubectl.run.bind(kubectl);
-    await run(['create', 'secret', 'generic', 'owner', '-n', NS, `--from-literal=accessKeyId=${SECRET_KEY.accessKeyId}`, `--from-literal=accessKeySecret=${SECRET_KEY.accessKeySecret}`]);
-    for (const [i, imageId] of this.#refImages.entries()) await this.#createSecretRefObject(imageId, accounts(41 + 3 * i, 3));
+    await run([
+      'create',
+      'secret',
+      'generic',
+      'owner',
+      '-n',
+      NS,
+      `--from-literal=accessKeyId=${SECRET_KEY.accessKeyId}`,
+      `--from-literal=accessKeySecret=${SECRET_KEY.accessKeySecret}`,
+    ]);
+    for (const [i, imageId] of this.#refImages.entries())
+      await this.#createSecretRefObject(imageId, accounts(41 + 3 * i, 3));
     const ready = await waitConverged(emu, this.#need(this.#objects), this.#refImages, 60_000);
     // The credentials-in-use finalizer follows the cleanup finalizer shortly (its own small controller).
-    const protectedSecret = await waitFor(async () => (await kubectl.getJson<{ metadata: { finalizers?: string[] } }>('secret', NS, 'owner')).metadata.finalizers?.includes(CREDENTIALS_IN_USE_FINALIZER) === true, 30_000);
+    const protectedSecret = await waitFor(
+      async () =>
+        (
+          await kubectl.getJson<{ metadata: { finalizers?: string[] } }>('secret', NS, 'owner')
+        ).metadata.finalizers?.includes(CREDENTIALS_IN_USE_FINALIZER) === true,
+      30_000,
+    );
     const all = [...this.#images, ...this.#refImages];
     const sharedBefore = await sharedCount(emu, all);
-    this.log(`deleting namespace ${NS}: ${all.length} Revoke objects (${ready}/${this.#refImages.length} secretRef ones synced, Secret protected: ${protectedSecret}), ${sharedBefore} accounts shared`);
+    this.log(
+      `deleting namespace ${NS}: ${all.length} Revoke objects (${ready}/${this.#refImages.length} secretRef ones synced, Secret protected: ${protectedSecret}), ${sharedBefore} accounts shared`,
+    );
     const begin = Date.now();
     const result = await deleteNamespaceLikeController(run, NS, { timeoutMs: 90_000 });
     const ms = result.gone ? Date.now() - begin : undefined;
     const accountsLeft = await sharedCount(emu, all);
-    this.log(`namespace ${result.gone ? `gone in ${ms} ms` : `not gone; left: ${result.remaining.join(' ')}`}; ${accountsLeft} accounts still shared`);
-    return { ms, objects: all.length, secretRefObjects: this.#refImages.length, accountsLeft, remaining: result.remaining };
+    this.log(
+      `namespace ${result.gone ? `gone in ${ms} ms` : `not gone; left: ${result.remaining.join(' ')}`}; ${accountsLeft} accounts still shared`,
+    );
+    return {
+      ms,
+      objects: all.length,
+      secretRefObjects: this.#refImages.length,
+      accountsLeft,
+      remaining: result.remaining,
+    };
   }
 
   async tearDown(): Promise<void> {
@@ -384,7 +448,12 @@ class ChaosRun {
     const wanted = pick(this.#random, 1 + Math.floor(this.#random() * 6));
     const name = imageId.replace('m-', 'share-');
     const spec = { regionId: REGION, imageId, accounts: wanted, deletionPolicy: 'Revoke' };
-    const body = { apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: NS }, spec };
+    const body = {
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'ImageShare',
+      metadata: { name, namespace: NS },
+      spec,
+    };
     // Additions count from before the request (the operator may act before it returns), removals from after it.
     const previous = this.#history.current(imageId);
     this.#history.set(imageId, [...new Set([...previous, ...wanted])], Date.now());
@@ -395,7 +464,9 @@ class ChaosRun {
       );
     } catch (err: unknown) {
       // Unknown outcome (the apiserver may have stored it before the connection broke): read the truth back.
-      const stored = (await objects.getNamespacedCustomObject({ ...GROUP, name }).catch(() => undefined)) as { spec?: { accounts?: string[] } } | undefined;
+      const stored = (await objects.getNamespacedCustomObject({ ...GROUP, name }).catch(() => undefined)) as
+        | { spec?: { accounts?: string[] } }
+        | undefined;
       this.#history.set(imageId, stored?.spec?.accounts ?? previous, Date.now());
       throw err;
     }
@@ -405,8 +476,19 @@ class ChaosRun {
 
   async #createSecretRefObject(imageId: string, wanted: string[]): Promise<void> {
     const name = imageId.replace('m-', 'share-');
-    const spec = { regionId: REGION, imageId, accounts: wanted, deletionPolicy: 'Revoke', credentials: { secretRef: { name: 'owner' } } };
-    const body = { apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: NS }, spec };
+    const spec = {
+      regionId: REGION,
+      imageId,
+      accounts: wanted,
+      deletionPolicy: 'Revoke',
+      credentials: { secretRef: { name: 'owner' } },
+    };
+    const body = {
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'ImageShare',
+      metadata: { name, namespace: NS },
+      spec,
+    };
     await this.#need(this.#objects).patchNamespacedCustomObject(
       { ...GROUP, name, body, fieldManager: 'chaos', force: true },
       setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
@@ -420,15 +502,24 @@ class ChaosRun {
       return this.#replicas.find((r) => r.pod === pod && !r.gone);
     });
     // A standby that has seen the leader: the one whose lease expiry a wall-clock step would move.
-    const standby = kind !== Disruption.ClockStep ? undefined : await this.#waitFor(async () =>
-      this.#replicas.find((r) => r !== leader && !r.gone && r.op.logs().some((l) => l.msg === 'new leader observed')));
+    const standby =
+      kind !== Disruption.ClockStep
+        ? undefined
+        : await this.#waitFor(async () =>
+            this.#replicas.find(
+              (r) => r !== leader && !r.gone && r.op.logs().some((l) => l.msg === 'new leader observed'),
+            ),
+          );
     const target = (kind === Disruption.ClockStep ? standby : leader)?.pod ?? 'none';
     this.#disruptions.push({ kind, atMs: Date.now() - this.#started, target, takeoverMs: undefined, watchExpiries: 0 });
-    this.log(`${kind} (${kind === Disruption.ClockStep ? 'standby' : 'leader'} ${target}; leader ${leader?.pod ?? 'none'})`);
+    this.log(
+      `${kind} (${kind === Disruption.ClockStep ? 'standby' : 'leader'} ${target}; leader ${leader?.pod ?? 'none'})`,
+    );
     const cp = this.#need(this.#cp);
     if (kind === Disruption.SigKill) await leader?.op.kill();
     if (kind === Disruption.SigTerm) void leader?.op.stop(10_000);
-    if (kind === Disruption.ClockStep && standby !== undefined) await stepClockWhileLeaderStalls(standby.op, leader?.op);
+    if (kind === Disruption.ClockStep && standby !== undefined)
+      await stepClockWhileLeaderStalls(standby.op, leader?.op);
     if (kind === Disruption.ApiServerRestart) this.#relaunched.push(await restartApiServer(cp));
     if (kind === Disruption.WatchExpiry) {
       // Compacted while kube-apiserver is down: its new watch cache and etcd both lack every earlier revision.
@@ -447,7 +538,9 @@ class ChaosRun {
   }
 
   async #leaderPod(): Promise<string> {
-    const lease = await this.#need(this.#leases).readNamespacedLease({ name: 'imageshare-operator', namespace: LEASE_NS }).catch(() => undefined);
+    const lease = await this.#need(this.#leases)
+      .readNamespacedLease({ name: 'imageshare-operator', namespace: LEASE_NS })
+      .catch(() => undefined);
     return lease?.spec?.holderIdentity ?? '';
   }
 
@@ -463,7 +556,10 @@ class ChaosRun {
  * when a lease expiry measured on the wall clock would let it take a live lease. (While the leader renews, every
  * read shows a new record and re-bases the expiry, whatever the clock.)
  */
-async function stepClockWhileLeaderStalls(standby: OperatorProcess, leader: OperatorProcess | undefined): Promise<void> {
+async function stepClockWhileLeaderStalls(
+  standby: OperatorProcess,
+  leader: OperatorProcess | undefined,
+): Promise<void> {
   const pid = leader?.pid;
   if (pid !== undefined) process.kill(pid, 'SIGSTOP');
   try {
@@ -502,7 +598,9 @@ export function grantViolations(calls: readonly Call[], history: SpecHistory): s
     for (const [k, v] of Object.entries(c.params)) {
       if (!k.startsWith('AddAccount.')) continue;
       if (!history.allowedNear(c.imageId, String(v), t, GRANT_TOLERANCE_MS)) {
-        out.push(`${c.at} ${c.accessKeyId} granted ${String(v)} on ${c.imageId}, not in its spec since ${history.describe(c.imageId, String(v))}`);
+        out.push(
+          `${c.at} ${c.accessKeyId} granted ${String(v)} on ${c.imageId}, not in its spec since ${history.describe(c.imageId, String(v))}`,
+        );
       }
     }
   }
@@ -528,27 +626,42 @@ export function countOverlaps(calls: readonly Call[]): number {
   return overlaps;
 }
 
-async function sampleCloud(emu: Emulator, images: readonly string[], history: SpecHistory, violations: string[]): Promise<void> {
+async function sampleCloud(
+  emu: Emulator,
+  images: readonly string[],
+  history: SpecHistory,
+  violations: string[],
+): Promise<void> {
   const t = Date.now();
   for (const imageId of images) {
     const shared = (await emu.admin.image(REGION, imageId)).sharedWith.map((s) => s.id);
-    for (const a of shared) if (!history.everAllowedBefore(imageId, a, t)) violations.push(`sample ${new Date(t).toISOString()}: ${imageId} shared with ${a}, never in its spec`);
+    for (const a of shared)
+      if (!history.everAllowedBefore(imageId, a, t))
+        violations.push(`sample ${new Date(t).toISOString()}: ${imageId} shared with ${a}, never in its spec`);
   }
 }
 
-async function waitConverged(emu: Emulator, objects: CustomObjectsApi, images: readonly string[], timeoutMs: number): Promise<number> {
+async function waitConverged(
+  emu: Emulator,
+  objects: CustomObjectsApi,
+  images: readonly string[],
+  timeoutMs: number,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let converged = 0;
   while (Date.now() < deadline) {
     converged = 0;
     for (const imageId of images) {
       const shared = (await emu.admin.image(REGION, imageId)).sharedWith.map((s) => s.id).sort();
-      const obj = (await objects.getNamespacedCustomObject({ ...GROUP, name: imageId.replace('m-', 'share-') }).catch(() => undefined)) as
+      const obj = (await objects
+        .getNamespacedCustomObject({ ...GROUP, name: imageId.replace('m-', 'share-') })
+        .catch(() => undefined)) as
         | { spec?: { accounts?: string[] }; status?: { conditions?: Array<{ type: string; reason: string }> } }
         | undefined;
       const ready = obj?.status?.conditions?.find((c) => c.type === 'Ready');
       const wanted = [...(obj?.spec?.accounts ?? [])].sort();
-      if (obj !== undefined && JSON.stringify(shared) === JSON.stringify(wanted) && ready?.reason === 'Synced') converged++;
+      if (obj !== undefined && JSON.stringify(shared) === JSON.stringify(wanted) && ready?.reason === 'Synced')
+        converged++;
     }
     if (converged === images.length) return converged;
     await sleep(2000);
@@ -581,7 +694,11 @@ function realTimeLogs(op: OperatorProcess): LogLine[] {
  * "became leader"; an apiserver blip or a clock step may need none), the 410 Gone expiries logged by any process,
  * and for a clock step whether the standby logged the step.
  */
-function measureDisruptions(disruptions: DisruptionRecord[], logs: ReadonlyArray<{ pod: string; lines: LogLine[] }>, started: number): void {
+function measureDisruptions(
+  disruptions: DisruptionRecord[],
+  logs: ReadonlyArray<{ pod: string; lines: LogLine[] }>,
+  started: number,
+): void {
   const all = logs.flatMap((l) => l.lines.map((line) => ({ pod: l.pod, ...line }))).sort((a, b) => a.at - b.at);
   const becameLeader = all.filter((l) => l.msg === 'became leader');
   for (const [i, d] of disruptions.entries()) {
@@ -591,6 +708,7 @@ function measureDisruptions(disruptions: DisruptionRecord[], logs: ReadonlyArray
     const next = becameLeader.find(inWindow);
     if (next !== undefined) d.takeoverMs = next.at - at;
     d.watchExpiries = all.filter((l) => l.msg === EXPIRED_MSG && inWindow(l)).length;
-    if (d.kind === Disruption.ClockStep) d.stepped = all.some((l) => l.pod === d.target && l.msg === STEPPED_MSG && l.at >= at);
+    if (d.kind === Disruption.ClockStep)
+      d.stepped = all.some((l) => l.pod === d.target && l.msg === STEPPED_MSG && l.at >= at);
   }
 }

@@ -40,7 +40,13 @@ if (values.help) {
   process.exit(0);
 }
 const rounds = Number(values.rounds);
-const kinds = [Disruption.SigKill, Disruption.ClockStep, Disruption.SigTerm, Disruption.WatchExpiry, Disruption.ApiServerRestart];
+const kinds = [
+  Disruption.SigKill,
+  Disruption.ClockStep,
+  Disruption.SigTerm,
+  Disruption.WatchExpiry,
+  Disruption.ApiServerRestart,
+];
 const disruptions = Array.from({ length: rounds }, () => kinds).flat();
 const report = await runChaos(
   {
@@ -56,7 +62,9 @@ const report = await runChaos(
 
 const describeDisruption = (d: ChaosReport['disruptions'][number]) => {
   const takeover = d.takeoverMs === undefined ? 'no takeover' : `${d.takeoverMs} ms`;
-  const extra = [d.watchExpiries > 0 ? `${d.watchExpiries}×410` : '', d.stepped === false ? 'NOT STEPPED' : ''].filter(Boolean).join(' ');
+  const extra = [d.watchExpiries > 0 ? `${d.watchExpiries}×410` : '', d.stepped === false ? 'NOT STEPPED' : '']
+    .filter(Boolean)
+    .join(' ');
   return `${d.kind}@${(d.atMs / 1000).toFixed(1)}s→${takeover}${extra ? ` (${extra})` : ''}`;
 };
 const nsd = report.namespaceDeletion;

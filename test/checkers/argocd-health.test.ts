@@ -82,7 +82,11 @@ describe('the Argo CD sandbox the helper reproduces', () => {
   const synced = (): object => row('synced').obj;
 
   it.each([
-    ['string library', 'argocd-cm scripts run without the string library', 'return { status = string.upper("healthy") }'],
+    [
+      'string library',
+      'argocd-cm scripts run without the string library',
+      'return { status = string.upper("healthy") }',
+    ],
     ['math library', 'math is not opened either', 'return { status = "Healthy", message = tostring(math.floor(1.5)) }'],
     ['io library', 'no file or terminal access', 'io.write("x") return { status = "Healthy" }'],
     ['os.exit', 'the os library is the safe one: time and date only', 'os.exit(0) return { status = "Healthy" }'],
@@ -93,13 +97,20 @@ describe('the Argo CD sandbox the helper reproduces', () => {
   });
 
   it('opens what Argo CD opens: base, table and safe os', async () => {
-    const body = 'local t = {} table.insert(t, "ok") return { status = "Healthy", message = t[1] .. type(os.time()) .. tostring(#obj.spec.accounts) }';
-    expect(await argoHealth(synced(), await scriptFile('allowed.lua', body))).toEqual({ status: 'Healthy', message: 'oknumber1' });
+    const body =
+      'local t = {} table.insert(t, "ok") return { status = "Healthy", message = t[1] .. type(os.time()) .. tostring(#obj.spec.accounts) }';
+    expect(await argoHealth(synced(), await scriptFile('allowed.lua', body))).toEqual({
+      status: 'Healthy',
+      message: 'oknumber1',
+    });
   });
 
   it('turns a status Argo CD does not know into Unknown, as Argo CD does', async () => {
     const path = await scriptFile('invalid.lua', 'return { status = "Green", message = "fine" }');
-    expect(await argoHealth(synced(), path)).toEqual({ status: 'Unknown', message: 'Lua returned an invalid health status' });
+    expect(await argoHealth(synced(), path)).toEqual({
+      status: 'Unknown',
+      message: 'Lua returned an invalid health status',
+    });
   });
 
   it('stops a script that runs past the 1 s timeout', async () => {

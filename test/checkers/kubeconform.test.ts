@@ -23,13 +23,20 @@ interface KubeconformResource {
 }
 
 /** Runs kubeconform on `args` from the repository root (no network: missing schemas are skipped, and counted). */
-async function kubeconform(args: readonly string[], input = ''): Promise<{ code: number; resources: KubeconformResource[] }> {
+async function kubeconform(
+  args: readonly string[],
+  input = '',
+): Promise<{ code: number; resources: KubeconformResource[] }> {
   const bin = await goHelperPath(GoHelper.Kubeconform);
-  const r = await runProcess(bin, ['-output', 'json', '-verbose', '-ignore-missing-schemas', '-schema-location', SCHEMA_LOCATION, ...args], {
-    input,
-    cwd: ROOT,
-    timeoutMs: 60_000,
-  });
+  const r = await runProcess(
+    bin,
+    ['-output', 'json', '-verbose', '-ignore-missing-schemas', '-schema-location', SCHEMA_LOCATION, ...args],
+    {
+      input,
+      cwd: ROOT,
+      timeoutMs: 60_000,
+    },
+  );
   const parsed = JSON.parse(r.stdout) as { resources?: KubeconformResource[] };
   return { code: r.code, resources: parsed.resources ?? [] };
 }
@@ -41,23 +48,62 @@ const VALID = {
   spec: { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234', accounts: ['1234567890123456'] },
 };
 type Manifest = Record<string, unknown> & { spec: Record<string, unknown> };
-const withSpec = (spec: Record<string, unknown>): Manifest => ({ ...structuredClone(VALID), spec: { ...VALID.spec, ...spec } });
+const withSpec = (spec: Record<string, unknown>): Manifest => ({
+  ...structuredClone(VALID),
+  spec: { ...VALID.spec, ...spec },
+});
 
 // Each row is a mistake a schema can see (CEL rules such as community-with-accounts need the apiserver or `validate`).
 const INVALID: ReadonlyArray<{ why: string; doc: unknown; path: RegExp }> = [
-  { why: 'an account ID with a leading zero never matches what ECS reports', doc: withSpec({ accounts: ['0123456789012345'] }), path: /accounts\/0/ },
-  { why: 'account IDs are strings of digits; a YAML number loses precision', doc: withSpec({ accounts: [1234567890123456] }), path: /accounts\/0/ },
+  {
+    why: 'an account ID with a leading zero never matches what ECS reports',
+    doc: withSpec({ accounts: ['0123456789012345'] }),
+    path: /accounts\/0/,
+  },
+  {
+    why: 'account IDs are strings of digits; a YAML number loses precision',
+    doc: withSpec({ accounts: [1234567890123456] }),
+    path: /accounts\/0/,
+  },
   { why: 'an image ID looks like m-…', doc: withSpec({ imageId: 'ubuntu-24.04' }), path: /imageId/ },
   { why: 'a region ID looks like cn-hangzhou', doc: withSpec({ regionId: 'Hangzhou' }), path: /regionId/ },
-  { why: 'more than 50 accounts is over the ECS limit per image', doc: withSpec({ accounts: Array.from({ length: 51 }, (_, i) => String(1e15 + i)) }), path: /accounts/ },
+  {
+    why: 'more than 50 accounts is over the ECS limit per image',
+    doc: withSpec({ accounts: Array.from({ length: 51 }, (_, i) => String(1e15 + i)) }),
+    path: /accounts/,
+  },
   { why: 'sharePolicy is an enum', doc: withSpec({ sharePolicy: 'Exclusive' }), path: /sharePolicy/ },
-  { why: 'community is a boolean, not a word such as "enabled"', doc: withSpec({ community: 'enabled' }), path: /community/ },
-  { why: 'a misspelled spec field would be silently dropped by a lenient apply', doc: withSpec({ acounts: ['1234567890123456'] }), path: /acounts/ },
-  { why: 'an unknown top-level field is rejected by the apiserver too', doc: { ...withSpec({}), specs: {} }, path: /specs/ },
+  {
+    why: 'community is a boolean, not a word such as "enabled"',
+    doc: withSpec({ community: 'enabled' }),
+    path: /community/,
+  },
+  {
+    why: 'a misspelled spec field would be silently dropped by a lenient apply',
+    doc: withSpec({ acounts: ['1234567890123456'] }),
+    path: /acounts/,
+  },
+  {
+    why: 'an unknown top-level field is rejected by the apiserver too',
+    doc: { ...withSpec({}), specs: {} },
+    path: /specs/,
+  },
   { why: 'imageId is required', doc: { ...VALID, spec: { regionId: 'cn-hangzhou' } }, path: /imageId/ },
-  { why: 'a role ARN looks like acs:ram::<uid>:role/<name>', doc: withSpec({ credentials: { roleArn: 'arn:aws:iam::1:role/x' } }), path: /roleArn/ },
-  { why: 'a role ARN is at most 512 characters', doc: withSpec({ credentials: { roleArn: `acs:ram::1:role/${'r'.repeat(600)}` } }), path: /roleArn/ },
-  { why: 'a Secret name is a DNS subdomain', doc: withSpec({ credentials: { secretRef: { name: 'My_Secret' } } }), path: /secretRef\/name/ },
+  {
+    why: 'a role ARN looks like acs:ram::<uid>:role/<name>',
+    doc: withSpec({ credentials: { roleArn: 'arn:aws:iam::1:role/x' } }),
+    path: /roleArn/,
+  },
+  {
+    why: 'a role ARN is at most 512 characters',
+    doc: withSpec({ credentials: { roleArn: `acs:ram::1:role/${'r'.repeat(600)}` } }),
+    path: /roleArn/,
+  },
+  {
+    why: 'a Secret name is a DNS subdomain',
+    doc: withSpec({ credentials: { secretRef: { name: 'My_Secret' } } }),
+    path: /secretRef\/name/,
+  },
   { why: 'resyncInterval is a Go duration', doc: withSpec({ resyncInterval: '5 minutes' }), path: /resyncInterval/ },
 ];
 

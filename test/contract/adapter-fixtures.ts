@@ -9,7 +9,9 @@ export const KEY_SECRET = 'test-only-secret-adapter-owner';
 export const REGION = 'cn-hangzhou';
 export const NO_COMMUNITY_REGION = 'eu-central-1';
 /** Known recipients on the owner's site: RECIPIENTS[0] .. RECIPIENTS[199]. */
-export const RECIPIENTS: readonly string[] = Array.from({ length: 200 }, (_, i) => String(2000000000000001n + BigInt(i)));
+export const RECIPIENTS: readonly string[] = Array.from({ length: 200 }, (_, i) =>
+  String(2000000000000001n + BigInt(i)),
+);
 /** A known account on the China site (the owner is International): BidMismatch. */
 export const OTHER_SITE = '3000000000000001';
 /** Not known to the world at all: InvalidAccount.NotFound. */
@@ -25,13 +27,22 @@ export function recipient(i: number): string {
 type ImageInput = NonNullable<SeedInput['images']>[number];
 
 /** A seed with `m-test` (plain, Available, in REGION) plus overrides, extra images and owner/option tweaks. */
-export function world(t: {
-  image?: Partial<Omit<SeedImage, 'sharedWith'>> & { sharedWith?: string[] };
-  owner?: Partial<Omit<SeedOwner, 'id' | 'keys'>>;
-  options?: SeedInput['options'];
-  extraImages?: ImageInput[];
-} = {}): SeedInput {
-  const image: ImageInput = { id: 'm-test', region: REGION, owner: OWNER, name: 'golden-ubuntu', description: '', ...t.image };
+export function world(
+  t: {
+    image?: Partial<Omit<SeedImage, 'sharedWith'>> & { sharedWith?: string[] };
+    owner?: Partial<Omit<SeedOwner, 'id' | 'keys'>>;
+    options?: SeedInput['options'];
+    extraImages?: ImageInput[];
+  } = {},
+): SeedInput {
+  const image: ImageInput = {
+    id: 'm-test',
+    region: REGION,
+    owner: OWNER,
+    name: 'golden-ubuntu',
+    description: '',
+    ...t.image,
+  };
   return {
     ...(t.options ? { options: t.options } : {}),
     owners: [

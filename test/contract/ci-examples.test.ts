@@ -54,7 +54,12 @@ afterAll(async () => {
 });
 
 const share = (name: string, spec: Record<string, unknown>) =>
-  stringify({ apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: 'platform-images' }, spec: { regionId: 'cn-hangzhou', ...spec } });
+  stringify({
+    apiVersion: 'ecs.alicloud.dev/v1alpha1',
+    kind: 'ImageShare',
+    metadata: { name, namespace: 'platform-images' },
+    spec: { regionId: 'cn-hangzhou', ...spec },
+  });
 
 /** A repository checkout with `files` under clusters/prod/images (the MANIFESTS both examples default to). */
 async function checkout(name: string, files: Record<string, string>): Promise<string> {
@@ -83,19 +88,29 @@ async function githubSteps(): Promise<{ env: Record<string, string>; steps: Map<
   const wf = parse(await readFile(join(ROOT, 'docs/ci/github-actions.yaml'), 'utf8')) as GithubWorkflow;
   const job = Object.values(wf.jobs)[0];
   if (!job) throw new Error('the workflow has no job');
-  return { env: job.env ?? {}, steps: new Map(job.steps.flatMap((s) => (s.name && s.run ? [[s.name, s.run] as const] : []))) };
+  return {
+    env: job.env ?? {},
+    steps: new Map(job.steps.flatMap((s) => (s.name && s.run ? [[s.name, s.run] as const] : []))),
+  };
 }
 
 /** Runs one `run:` block as GitHub does (bash -eo pipefail), in the checkout. */
 function runGithubStep(script: string, env: NodeJS.ProcessEnv, cwd: string) {
-  return runProcess('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { env, cwd, timeoutMs: 60_000 });
+  return runProcess('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
+    env,
+    cwd,
+    timeoutMs: 60_000,
+  });
 }
 
 const GOOD = {
   'golden.yaml': share('golden', { imageId: 'm-ciexample001', accounts: [A[0], A[1]] }),
   'base.yaml': share('base', { imageId: 'm-ciexample002', accounts: [A[0]] }),
 };
-const DUPLICATE = { 'golden.yaml': share('golden', { imageId: 'm-ciexample001', accounts: [A[0]] }), 'golden-copy.yaml': share('another', { imageId: 'm-ciexample001', accounts: [A[1]] }) };
+const DUPLICATE = {
+  'golden.yaml': share('golden', { imageId: 'm-ciexample001', accounts: [A[0]] }),
+  'golden-copy.yaml': share('another', { imageId: 'm-ciexample001', accounts: [A[1]] }),
+};
 
 describe('docs/ci/github-actions.yaml', () => {
   it('Validate passes and Plan writes the Markdown table to plan.md and the job summary, reading ECS only', async () => {
@@ -143,7 +158,9 @@ describe('docs/ci/gitlab-ci.yaml', () => {
     expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
     expect(r.stdout).toContain('2 valid, 0 invalid');
     expect(r.stdout).toContain(`| \`platform-images/golden\` | ${A[0]}, ${A[1]} | ${A[2]} |`);
-    expect(await readFile(join(repo, 'plan.md'), 'utf8')).toContain('| Object | Grant | Revoke | Community | Blockers | Credentials |');
+    expect(await readFile(join(repo, 'plan.md'), 'utf8')).toContain(
+      '| Object | Grant | Revoke | Community | Blockers | Credentials |',
+    );
   });
 
   it('script stops at validate when two files claim one image (no plan is made)', async () => {

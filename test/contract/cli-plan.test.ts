@@ -30,7 +30,13 @@ beforeAll(async () => {
       ],
     },
   });
-  const real = createEcsImageSharingFactory({ endpoint: emu.endpoint, protocol: 'http', timeoutMs: 3000, qps: 100, burst: 100 });
+  const real = createEcsImageSharingFactory({
+    endpoint: emu.endpoint,
+    protocol: 'http',
+    timeoutMs: 3000,
+    qps: 100,
+    burst: 100,
+  });
   cloud = { forCredentials: () => real.forCredentials({ type: 'static', ...KEY }) };
   dir = mkdtempSync(join(tmpdir(), 'imageshare-cli-'));
 });
@@ -39,26 +45,49 @@ afterAll(async () => {
 });
 
 const manifest = (name: string, spec: Record<string, unknown>) =>
-  stringify({ apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: 'team' }, spec: { regionId: 'cn-hangzhou', ...spec } });
+  stringify({
+    apiVersion: 'ecs.alicloud.dev/v1alpha1',
+    kind: 'ImageShare',
+    metadata: { name, namespace: 'team' },
+    spec: { regionId: 'cn-hangzhou', ...spec },
+  });
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(args, { out: (t) => { out += t; }, err: (t) => { err += t; }, cloud });
+  const code = await runCli(args, {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    cloud,
+  });
   return { code, out, err };
 }
 
 describe('imageshare-operator plan', () => {
   it('prints the ordered writes Apply would make, and writes nothing', async () => {
     const file = join(dir, 'shares.yaml');
-    writeFileSync(file, `${manifest('golden', { imageId: 'm-clipla00001', accounts: [A[0], A[1]] })}---\n${manifest('cmk', { imageId: 'm-clipla00002', accounts: [], community: true })}`);
+    writeFileSync(
+      file,
+      `${manifest('golden', { imageId: 'm-clipla00001', accounts: [A[0], A[1]] })}---\n${manifest('cmk', { imageId: 'm-clipla00002', accounts: [], community: true })}`,
+    );
     await emu.admin.clearCalls();
     const r = await run(['plan', '-f', file, '--output', 'json']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.out) as Array<Record<string, unknown>>;
     expect(out[0]).toMatchObject({ object: 'team/golden', shared: 1, plan: { grant: [A[0], A[1]], revoke: [A[2]] } });
-    expect(out[0]?.operations).toEqual([{ kind: 'revoke', accounts: [A[2]] }, { kind: 'grant', accounts: [A[0], A[1]] }]);
-    expect(out[1]).toMatchObject({ object: 'team/cmk', plan: { grant: [], revoke: [] }, blockers: [{ reason: 'EncryptedImageNotPublishable' }] });
+    expect(out[0]?.operations).toEqual([
+      { kind: 'revoke', accounts: [A[2]] },
+      { kind: 'grant', accounts: [A[0], A[1]] },
+    ]);
+    expect(out[1]).toMatchObject({
+      object: 'team/cmk',
+      plan: { grant: [], revoke: [] },
+      blockers: [{ reason: 'EncryptedImageNotPublishable' }],
+    });
     const calls = (await emu.admin.calls()).counts.byAction;
     expect(calls.ModifyImageSharePermission).toBeUndefined();
     expect(calls.DescribeImageSharePermission).toBe(2);

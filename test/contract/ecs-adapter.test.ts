@@ -66,7 +66,15 @@ describe('observe', () => {
   it('reports image metadata, community from IsPublic and encryption from the disk mappings', async () => {
     await emu().admin.reset(world({ image: { community: true, encryption: 'cmk', name: 'n1', description: 'd1' } }));
     const o = await adapter().sharing.observe(ref);
-    expect(o).toMatchObject({ name: 'n1', description: 'd1', status: 'Available', community: true, encrypted: true, ownerAlias: 'self', sharedAccounts: [] });
+    expect(o).toMatchObject({
+      name: 'n1',
+      description: 'd1',
+      status: 'Available',
+      community: true,
+      encrypted: true,
+      ownerAlias: 'self',
+      sharedAccounts: [],
+    });
   });
 
   it('sees an image that is still Creating (Status=ALL), which the default Status filter would hide', async () => {
@@ -75,7 +83,9 @@ describe('observe', () => {
   });
 
   it('throws terminal ImageNotFound for a missing image', async () => {
-    const err = await adapter().sharing.observe({ regionId: REGION, imageId: 'm-nope' }).catch((e: unknown) => e);
+    const err = await adapter()
+      .sharing.observe({ regionId: REGION, imageId: 'm-nope' })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CloudError);
     expect([(err as CloudError).kind, (err as CloudError).reason]).toEqual(['terminal', Reason.ImageNotFound]);
   });
@@ -91,17 +101,29 @@ describe('the owner tag (TagResources / UntagResources)', () => {
     await sharing.untagImage(ref, ['imageshare.ecs.alicloud.dev/owner']);
     expect((await sharing.observe(ref)).tags).toEqual({});
     const tagCall = (await emu().admin.calls()).calls.find((c) => c.action === 'UntagResources');
-    expect(tagCall?.params).toMatchObject({ RegionId: REGION, ResourceType: 'image', 'ResourceId.1': 'm-test', 'TagKey.1': 'imageshare.ecs.alicloud.dev/owner' });
+    expect(tagCall?.params).toMatchObject({
+      RegionId: REGION,
+      ResourceType: 'image',
+      'ResourceId.1': 'm-test',
+      'TagKey.1': 'imageshare.ecs.alicloud.dev/owner',
+    });
   });
 
   it('a RAM policy without ecs:TagResources gives terminal AccessDenied, and reads still work', async () => {
     const seed = world();
     const allowedActions = ['DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission'];
-    await emu().admin.reset({ ...seed, owners: (seed.owners ?? []).map((o) => ({ ...o, keys: (o.keys ?? []).map((k) => ({ ...k, allowedActions })) })) });
+    await emu().admin.reset({
+      ...seed,
+      owners: (seed.owners ?? []).map((o) => ({ ...o, keys: (o.keys ?? []).map((k) => ({ ...k, allowedActions })) })),
+    });
     const { sharing } = adapter();
     const err = await sharing.tagImage(ref, { k: 'v' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CloudError);
-    expect([(err as CloudError).kind, (err as CloudError).reason, (err as CloudError).code]).toEqual(['terminal', Reason.AccessDenied, 'Forbidden.RAM']);
+    expect([(err as CloudError).kind, (err as CloudError).reason, (err as CloudError).code]).toEqual([
+      'terminal',
+      Reason.AccessDenied,
+      'Forbidden.RAM',
+    ]);
     await expect(sharing.observe(ref)).resolves.toMatchObject({ tags: {} });
   });
 });
@@ -114,7 +136,9 @@ describe('grant and revoke batching', () => {
     const calls = await mispCalls();
     expect(calls.map((c) => listSize(c.params, 'AddAccount'))).toEqual([10, 10, 3]);
     for (const c of calls) {
-      expect(Object.keys(c.params).filter((k) => /^(IsPublic|LaunchPermission|DryRun|RemoveAccount)/.test(k))).toEqual([]);
+      expect(Object.keys(c.params).filter((k) => /^(IsPublic|LaunchPermission|DryRun|RemoveAccount)/.test(k))).toEqual(
+        [],
+      );
     }
     expect((await emu().admin.image(REGION, 'm-test')).sharedWith.map((s) => s.id).sort()).toEqual([...ids].sort());
   });
@@ -181,7 +205,12 @@ describe('partial progress: what ECS accepted is never lost', () => {
     expect(error?.reason).toBe(Reason.Throttled);
     const cloud = (await emu().admin.image(REGION, 'm-test')).sharedWith.map((x) => x.id).sort();
     expect(cloud).toEqual(ids.slice(0, 20).sort());
-    expect(results.filter((r) => r.ok === true).map((r) => r.id).sort()).toEqual(cloud);
+    expect(
+      results
+        .filter((r) => r.ok === true)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(cloud);
     expect(results.filter((r) => r.ok === false).map((r) => r.id)).toEqual(ids.slice(20)); // throttled: refused, not unknown
   });
 
@@ -194,7 +223,12 @@ describe('partial progress: what ECS accepted is never lost', () => {
     const cloud = (await emu().admin.image(REGION, 'm-test')).sharedWith.map((x) => x.id).sort();
     expect(error?.reason).toBe(Reason.Throttled);
     expect(cloud).toEqual(good.slice(0, 5).sort());
-    expect(results.filter((r) => r.ok === true).map((r) => r.id).sort()).toEqual(cloud);
+    expect(
+      results
+        .filter((r) => r.ok === true)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(cloud);
   });
 
   it('a write whose answer was lost (applied, then the connection reset) is reported as unknown, not refused', async () => {
@@ -202,7 +236,9 @@ describe('partial progress: what ECS accepted is never lost', () => {
     const { results, error } = await adapter({ maxAttempts: 1 }).sharing.grant(ref, RECIPIENTS.slice(0, 2));
     expect(error?.reason).toBe(Reason.CloudUnreachable);
     expect(results.map((r) => r.ok)).toEqual(['unknown', 'unknown']);
-    expect((await emu().admin.image(REGION, 'm-test')).sharedWith.map((x) => x.id).sort()).toEqual(RECIPIENTS.slice(0, 2).sort());
+    expect((await emu().admin.image(REGION, 'm-test')).sharedWith.map((x) => x.id).sort()).toEqual(
+      RECIPIENTS.slice(0, 2).sort(),
+    );
   });
 
   it('no call starts once the pass is cancelled', async () => {
@@ -217,26 +253,54 @@ describe('partial progress: what ECS accepted is never lost', () => {
 
 describe('strict observation: a malformed answer is never believed', () => {
   const rows = [
-    { variant: 'accountsMissing', action: 'DescribeImageSharePermission', why: 'a list that is missing is not an empty list' },
+    {
+      variant: 'accountsMissing',
+      action: 'DescribeImageSharePermission',
+      why: 'a list that is missing is not an empty list',
+    },
     { variant: 'accountsNull', action: 'DescribeImageSharePermission', why: 'a null list against TotalCount > 0' },
     { variant: 'accountsEmpty', action: 'DescribeImageSharePermission', why: 'an empty list against TotalCount > 0' },
     { variant: 'errorInBody', action: 'DescribeImageSharePermission', why: 'an error code hiding in a 200' },
-    { variant: 'badAccountId', action: 'DescribeImageSharePermission', why: 'path-like and comma-joined IDs must never be sent back to ECS' },
-    { variant: 'longAccountId', action: 'DescribeImageSharePermission', why: 'an 80-digit ID would make every status write fail' },
-    { variant: 'hugePage', action: 'DescribeImageSharePermission', why: 'one page of 5,000 accounts is more than PageSize allows' },
-    { variant: 'imagesMissing', action: 'DescribeImages', why: 'a throttling body served with 200 is not "no such image"' },
+    {
+      variant: 'badAccountId',
+      action: 'DescribeImageSharePermission',
+      why: 'path-like and comma-joined IDs must never be sent back to ECS',
+    },
+    {
+      variant: 'longAccountId',
+      action: 'DescribeImageSharePermission',
+      why: 'an 80-digit ID would make every status write fail',
+    },
+    {
+      variant: 'hugePage',
+      action: 'DescribeImageSharePermission',
+      why: 'one page of 5,000 accounts is more than PageSize allows',
+    },
+    {
+      variant: 'imagesMissing',
+      action: 'DescribeImages',
+      why: 'a throttling body served with 200 is not "no such image"',
+    },
   ] as const;
   it.each(rows)('$variant → transient CloudAPIError: $why', async ({ variant, action }) => {
     await emu().admin.share(REGION, 'm-test', { add: RECIPIENTS.slice(0, 3) });
     await emu().admin.addFault({ type: 'malformed', variant, action, times: 10 });
-    const err = await adapter({ maxAttempts: 1 }).sharing.observe(ref).catch((e: unknown) => e);
+    const err = await adapter({ maxAttempts: 1 })
+      .sharing.observe(ref)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CloudError);
-    expect([(err as CloudError).kind, (err as CloudError).reason, (err as CloudError).code]).toEqual(['transient', Reason.CloudAPIError, 'MalformedResponse']);
+    expect([(err as CloudError).kind, (err as CloudError).reason, (err as CloudError).code]).toEqual([
+      'transient',
+      Reason.CloudAPIError,
+      'MalformedResponse',
+    ]);
   });
 
   it('control: without the fault the same read succeeds, so the rows above can fail', async () => {
     await emu().admin.share(REGION, 'm-test', { add: RECIPIENTS.slice(0, 3) });
-    await expect(adapter().sharing.observe(ref)).resolves.toMatchObject({ sharedAccounts: expect.arrayContaining([expect.objectContaining({ id: RECIPIENTS[0] })]) });
+    await expect(adapter().sharing.observe(ref)).resolves.toMatchObject({
+      sharedAccounts: expect.arrayContaining([expect.objectContaining({ id: RECIPIENTS[0] })]),
+    });
   });
 });
 
@@ -265,7 +329,9 @@ describe('throttling and the rate budget', () => {
     // After every throttled answer the next call came no sooner than retry-after (as the emulator's log saw it; the
     // retry loop and the adaptive budget both wait, so the number of recorded waits is not one per throttle).
     const at = log.calls.map((c) => Date.parse(c.at));
-    const gaps = log.calls.flatMap((c, i) => (c.code === 'Throttling.User' && i + 1 < at.length ? [(at[i + 1] ?? 0) - (at[i] ?? 0)] : []));
+    const gaps = log.calls.flatMap((c, i) =>
+      c.code === 'Throttling.User' && i + 1 < at.length ? [(at[i + 1] ?? 0) - (at[i] ?? 0)] : [],
+    );
     expect(gaps.length).toBeGreaterThan(0);
     for (const ms of gaps) expect(ms).toBeGreaterThanOrEqual(299);
   });

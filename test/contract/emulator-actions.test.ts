@@ -216,14 +216,17 @@ describe('DescribeImages', () => {
     ]);
   });
 
-  it('gives an empty list for a missing image or another owner\'s unshared image, and shows shared ones as others', async () => {
+  it("gives an empty list for a missing image or another owner's unshared image, and shows shared ones as others", async () => {
     await em().admin.reset(baseSeed({ images: [{ id: 'm-theirs', region: REGION, owner: OTHER_OWNER }] }));
     const c = client(em());
     expect((await describeImages(c, { imageId: 'm-nope' })).body?.images?.image).toEqual([]);
     expect((await describeImages(c, { imageId: 'm-theirs' })).body?.images?.image).toEqual([]);
     await em().admin.share(REGION, 'm-theirs', { add: [OWNER] });
     const shared = await describeImages(c, { imageId: 'm-theirs', imageOwnerAlias: 'others' });
-    expect(shared.body?.images?.image?.[0]).toMatchObject({ imageOwnerAlias: 'others', imageOwnerId: Number(OTHER_OWNER) });
+    expect(shared.body?.images?.image?.[0]).toMatchObject({
+      imageOwnerAlias: 'others',
+      imageOwnerId: Number(OTHER_OWNER),
+    });
     // The other owner's DISP works; ours on their image is NotFound.
     const theirs = await disp(client(em(), OTHER_KEY), { imageId: 'm-theirs' });
     expect(theirs.body?.totalCount).toBe(1);
@@ -231,8 +234,10 @@ describe('DescribeImages', () => {
     expect([e.code, e.statusCode]).toEqual(['InvalidImageId.NotFound', 404]);
   });
 
-  it('shows another owner\'s community image under others only when IsPublic=true is asked for', async () => {
-    await em().admin.reset(baseSeed({ images: [{ id: 'm-community', region: REGION, owner: OTHER_OWNER, community: true }] }));
+  it("shows another owner's community image under others only when IsPublic=true is asked for", async () => {
+    await em().admin.reset(
+      baseSeed({ images: [{ id: 'm-community', region: REGION, owner: OTHER_OWNER, community: true }] }),
+    );
     const c = client(em());
     expect((await describeImages(c, { imageOwnerAlias: 'others' })).body?.images?.image).toEqual([]);
     const pub = await describeImages(c, { imageOwnerAlias: 'others', isPublic: true });
@@ -282,7 +287,11 @@ describe('call log', () => {
       [4, 'DescribeImages', 'SignatureDoesNotMatch', 400],
     ]);
     expect(log.calls[0]).toMatchObject({ regionId: REGION, imageId: IMAGE, params: { 'AddAccount.1': rcp(0) } });
-    expect(log.counts.byAction).toEqual({ ModifyImageSharePermission: 2, DescribeImageSharePermission: 1, DescribeImages: 1 });
+    expect(log.counts.byAction).toEqual({
+      ModifyImageSharePermission: 2,
+      DescribeImageSharePermission: 1,
+      DescribeImages: 1,
+    });
     expect(log.counts.byCode).toEqual({ OK: 2, 'InvalidAccount.NotFound': 1, SignatureDoesNotMatch: 1 });
     expect(log.counts.byActionAndCode.ModifyImageSharePermission).toEqual({ OK: 1, 'InvalidAccount.NotFound': 1 });
     await em().admin.clearCalls();
@@ -291,7 +300,11 @@ describe('call log', () => {
 });
 
 describe('TagResources + UntagResources (the owner tag of ADR 0008)', () => {
-  const tag = (c: ReturnType<typeof client>, tags: Array<{ key: string; value: string }>, o: { resourceType?: string; resourceId?: string[] } = {}) =>
+  const tag = (
+    c: ReturnType<typeof client>,
+    tags: Array<{ key: string; value: string }>,
+    o: { resourceType?: string; resourceId?: string[] } = {},
+  ) =>
     c.tagResources(
       new Ecs.TagResourcesRequest({
         regionId: REGION,
@@ -300,17 +313,28 @@ describe('TagResources + UntagResources (the owner tag of ADR 0008)', () => {
         tag: tags.map((t) => new Ecs.TagResourcesRequestTag(t)),
       }),
     );
-  const tagsOf = async (c: ReturnType<typeof client>) => (await describeImages(c)).body?.images?.image?.[0]?.tags?.tag ?? [];
+  const tagsOf = async (c: ReturnType<typeof client>) =>
+    (await describeImages(c)).body?.images?.image?.[0]?.tags?.tag ?? [];
 
   it('tags an image, overwrites an existing key, shows tags in DescribeImages (owner only) and untags', async () => {
     const c = client(em());
-    await tag(c, [{ key: 'imageshare.ecs.alicloud.dev/owner', value: 'c1/ns/a' }, { key: 'team', value: '' }]);
+    await tag(c, [
+      { key: 'imageshare.ecs.alicloud.dev/owner', value: 'c1/ns/a' },
+      { key: 'team', value: '' },
+    ]);
     await tag(c, [{ key: 'imageshare.ecs.alicloud.dev/owner', value: 'c1/ns/b' }]);
     expect(await tagsOf(c)).toEqual([
       { tagKey: 'imageshare.ecs.alicloud.dev/owner', tagValue: 'c1/ns/b' },
       { tagKey: 'team', tagValue: '' },
     ]);
-    await c.untagResources(new Ecs.UntagResourcesRequest({ regionId: REGION, resourceType: 'image', resourceId: [IMAGE], tagKey: ['team', 'absent'] }));
+    await c.untagResources(
+      new Ecs.UntagResourcesRequest({
+        regionId: REGION,
+        resourceType: 'image',
+        resourceId: [IMAGE],
+        tagKey: ['team', 'absent'],
+      }),
+    );
     expect((await em().admin.image(REGION, IMAGE)).tags).toEqual({ 'imageshare.ecs.alicloud.dev/owner': 'c1/ns/b' });
   });
 
@@ -318,7 +342,12 @@ describe('TagResources + UntagResources (the owner tag of ADR 0008)', () => {
     ['a key starting with aliyun', [{ key: 'aliyun-x', value: 'v' }], 'InvalidTagKey.Malformed', 400],
     ['a key of 129 characters', [{ key: 'k'.repeat(129), value: 'v' }], 'InvalidTagKey.Malformed', 400],
     ['a value with https://', [{ key: 'k', value: 'see https://x' }], 'InvalidTagValue.Malformed', 400],
-    ['21 tags in one call', Array.from({ length: 21 }, (_, i) => ({ key: `k${i}`, value: '' })), 'InvalidParameter', 400],
+    [
+      '21 tags in one call',
+      Array.from({ length: 21 }, (_, i) => ({ key: `k${i}`, value: '' })),
+      'InvalidParameter',
+      400,
+    ],
   ])('refuses %s and changes nothing', async (_why, tags, code, status) => {
     const c = client(em());
     const e = await sdkError(tag(c, tags));
@@ -328,7 +357,10 @@ describe('TagResources + UntagResources (the owner tag of ADR 0008)', () => {
 
   it('allows 20 tags per image: the 21st is OperationDenied.QuotaExceed; an unknown or foreign image is InvalidResourceId.NotFound', async () => {
     const c = client(em());
-    await tag(c, Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: '' })));
+    await tag(
+      c,
+      Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: '' })),
+    );
     const full = await sdkError(tag(c, [{ key: 'one-more', value: '' }]));
     expect([full.code, full.statusCode]).toEqual(['OperationDenied.QuotaExceed', 403]);
     const missing = await sdkError(tag(c, [{ key: 'k', value: '' }], { resourceId: ['m-doesnotexist00'] }));

@@ -3,7 +3,20 @@
 import { describe, expect, it } from '@jest/globals';
 import { AdminApiError } from '../emulator/admin-client.ts';
 import { useEmulator } from './use-emulator.ts';
-import { allShares, baseSeed, client, describeImages, IMAGE, KEY, misp, OWNER, REGION, rcp, sdkError, STS_KEY } from './emulator-fixtures.ts';
+import {
+  allShares,
+  baseSeed,
+  client,
+  describeImages,
+  IMAGE,
+  KEY,
+  misp,
+  OWNER,
+  REGION,
+  rcp,
+  sdkError,
+  STS_KEY,
+} from './emulator-fixtures.ts';
 
 const em = useEmulator(baseSeed);
 
@@ -48,10 +61,16 @@ describe('admin API', () => {
 
   it('answers 404 for unknown images/owners/routes and 400 with problems for a bad seed or patch', async () => {
     await expect(em().admin.image(REGION, 'm-none')).rejects.toMatchObject({ status: 404 });
-    await expect(em().admin.patchOwner('1999999999999999', { agreementSigned: true })).rejects.toMatchObject({ status: 404 });
-    await expect(em().admin.patchImage(REGION, IMAGE, { status: 'Gone' as never })).rejects.toMatchObject({ status: 400 });
+    await expect(em().admin.patchOwner('1999999999999999', { agreementSigned: true })).rejects.toMatchObject({
+      status: 404,
+    });
+    await expect(em().admin.patchImage(REGION, IMAGE, { status: 'Gone' as never })).rejects.toMatchObject({
+      status: 400,
+    });
     await expect(em().admin.setOptions({ listOverflow: 'drop' as never })).rejects.toMatchObject({ status: 400 });
-    const bad = await em().admin.reset({ images: [{ id: 'm-x', region: REGION, owner: OWNER }] }).catch((e: unknown) => e);
+    const bad = await em()
+      .admin.reset({ images: [{ id: 'm-x', region: REGION, owner: OWNER }] })
+      .catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(AdminApiError);
     expect((bad as AdminApiError).problems.join('\n')).toContain(`owner ${OWNER} not found`);
     const res = await fetch(`${em().url}/_admin/nope`);

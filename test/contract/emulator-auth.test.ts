@@ -62,12 +62,15 @@ describe('ACS3-HMAC-SHA256', () => {
     await expect(disp(client(em()))).resolves.toMatchObject({ statusCode: 200 });
   });
 
-  it('answers Forbidden.RAM with an AccessDeniedDetail for an action outside the key\'s allowedActions', async () => {
+  it("answers Forbidden.RAM with an AccessDeniedDetail for an action outside the key's allowedActions", async () => {
     await em().admin.reset(seedWithKeys([{ ...KEY, allowedActions: ['DescribeImageSharePermission'] }]));
     await expect(disp(client(em()))).resolves.toMatchObject({ statusCode: 200 });
     const e = await sdkError(misp(client(em()), { addAccount: [rcp(0)] }));
     expect([e.code, e.statusCode]).toEqual(['Forbidden.RAM', 403]);
-    expect(e.accessDeniedDetail).toMatchObject({ AuthAction: 'ecs:ModifyImageSharePermission', AuthPrincipalOwnerId: OWNER });
+    expect(e.accessDeniedDetail).toMatchObject({
+      AuthAction: 'ecs:ModifyImageSharePermission',
+      AuthPrincipalOwnerId: OWNER,
+    });
   });
 });
 
@@ -103,7 +106,7 @@ describe('legacy HMAC-SHA1 RPC signature (signatureAlgorithm v2)', () => {
   });
 });
 
-describe('protocol checks through the SDK\'s generic callApi', () => {
+describe("protocol checks through the SDK's generic callApi", () => {
   function call(action: string, version: string, body?: Record<string, string>, query?: Record<string, string>) {
     const c = client(em());
     const params = new OpenApi.$OpenApiUtil.Params({
@@ -162,7 +165,13 @@ describe('nonce replay', () => {
   function replay(c: Captured, tamper?: (url: string) => string): Promise<{ status: number; body: { Code?: string } }> {
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port: em().port, method: c.method, path: tamper ? tamper(c.url) : c.url, headers: c.headers },
+        {
+          host: '127.0.0.1',
+          port: em().port,
+          method: c.method,
+          path: tamper ? tamper(c.url) : c.url,
+          headers: c.headers,
+        },
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => {

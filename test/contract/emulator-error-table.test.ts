@@ -36,7 +36,12 @@ const add = (c: Client) => misp(c, { addAccount: [rcp(0)] });
 const publish = (c: Client) => misp(c, { isPublic: true });
 
 const ROWS: Row[] = [
-  { code: 'MissingParameter', status: 400, why: 'ImageId is required', call: (c) => misp(c, { imageId: undefined, addAccount: [rcp(0)] }) },
+  {
+    code: 'MissingParameter',
+    status: 400,
+    why: 'ImageId is required',
+    call: (c) => misp(c, { imageId: undefined, addAccount: [rcp(0)] }),
+  },
   {
     code: 'InvalidGroup.Malformed',
     status: 400,

@@ -33,7 +33,7 @@ describe('throttling', () => {
 });
 
 describe('transport faults', () => {
-  it('html502 gives the SDK\'s bare SyntaxError, once', async () => {
+  it("html502 gives the SDK's bare SyntaxError, once", async () => {
     await em().admin.addFault({ type: 'html502', times: 1 });
     const e = await sdkError(disp(client(em())));
     expect(e.name).toBe('SyntaxError');
@@ -75,7 +75,12 @@ describe('transport faults', () => {
 
 describe('error faults', () => {
   it('fails the next N matching calls with the code and its documented status, then recovers', async () => {
-    await em().admin.addFault({ type: 'error', code: 'ServiceUnavailable', times: 2, action: 'ModifyImageSharePermission' });
+    await em().admin.addFault({
+      type: 'error',
+      code: 'ServiceUnavailable',
+      times: 2,
+      action: 'ModifyImageSharePermission',
+    });
     const c = client(em());
     await expect(disp(c)).resolves.toMatchObject({ statusCode: 200 });
     for (let i = 0; i < 2; i++) {

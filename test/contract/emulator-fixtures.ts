@@ -17,9 +17,14 @@ export const STS_KEY = {
   accessKeySecret: 'test-only-secret-emu-sts',
   securityToken: 'test-only-sts-token-emu',
 } as const;
-export const OTHER_KEY = { accessKeyId: 'LTAItestEmuOther0001', accessKeySecret: 'test-only-secret-emu-other' } as const;
+export const OTHER_KEY = {
+  accessKeyId: 'LTAItestEmuOther0001',
+  accessKeySecret: 'test-only-secret-emu-other',
+} as const;
 /** Known recipients on the owner's (international) site. */
-export const RECIPIENTS: readonly string[] = Array.from({ length: 60 }, (_, i) => String(2000000000000001n + BigInt(i)));
+export const RECIPIENTS: readonly string[] = Array.from({ length: 60 }, (_, i) =>
+  String(2000000000000001n + BigInt(i)),
+);
 export const OTHER_SITE = '3000000000000001';
 export const UNKNOWN = '2999999999999999';
 export const IMAGE = 'm-emutest0001';
@@ -34,7 +39,14 @@ type ImageInput = NonNullable<SeedInput['images']>[number];
 type OwnerInput = NonNullable<SeedInput['owners']>[number];
 
 /** The base world: OWNER (signed agreement, encrypted-share role, two keys) with IMAGE, plus OTHER_OWNER. */
-export function baseSeed(t: { image?: Partial<ImageInput>; owner?: Partial<OwnerInput>; options?: SeedInput['options']; images?: ImageInput[] } = {}): SeedInput {
+export function baseSeed(
+  t: {
+    image?: Partial<ImageInput>;
+    owner?: Partial<OwnerInput>;
+    options?: SeedInput['options'];
+    images?: ImageInput[];
+  } = {},
+): SeedInput {
   return {
     ...(t.options ? { options: t.options } : {}),
     owners: [
@@ -108,17 +120,28 @@ export async function sdkError(p: Promise<unknown>): Promise<SdkError> {
   throw new Error('expected the SDK call to fail, but it succeeded');
 }
 
-export function misp(c: InstanceType<typeof Ecs.default>, req: ConstructorParameters<typeof Ecs.ModifyImageSharePermissionRequest>[0]) {
-  return c.modifyImageSharePermission(new Ecs.ModifyImageSharePermissionRequest({ regionId: REGION, imageId: IMAGE, ...req }));
+export function misp(
+  c: InstanceType<typeof Ecs.default>,
+  req: ConstructorParameters<typeof Ecs.ModifyImageSharePermissionRequest>[0],
+) {
+  return c.modifyImageSharePermission(
+    new Ecs.ModifyImageSharePermissionRequest({ regionId: REGION, imageId: IMAGE, ...req }),
+  );
 }
 
-export function disp(c: InstanceType<typeof Ecs.default>, req: ConstructorParameters<typeof Ecs.DescribeImageSharePermissionRequest>[0] = {}) {
+export function disp(
+  c: InstanceType<typeof Ecs.default>,
+  req: ConstructorParameters<typeof Ecs.DescribeImageSharePermissionRequest>[0] = {},
+) {
   return c.describeImageSharePermission(
     new Ecs.DescribeImageSharePermissionRequest({ regionId: REGION, imageId: IMAGE, ...req }),
   );
 }
 
-export function describeImages(c: InstanceType<typeof Ecs.default>, req: ConstructorParameters<typeof Ecs.DescribeImagesRequest>[0] = {}) {
+export function describeImages(
+  c: InstanceType<typeof Ecs.default>,
+  req: ConstructorParameters<typeof Ecs.DescribeImagesRequest>[0] = {},
+) {
   return c.describeImages(new Ecs.DescribeImagesRequest({ regionId: REGION, ...req }));
 }
 

@@ -22,11 +22,22 @@ function main(argv: string[]): number {
   }
   const root = fileURLToPath(new URL('../..', import.meta.url));
   process.stdout.write(`safety: ${runs} runs (about ${Math.ceil(runs / 6)} s on 2 cores)\n`);
-  const r = spawnSync(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', '--selectProjects', 'contract', '--testPathPatterns', 'safety-property'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, CI: 'false', SAFETY_RUNS: String(runs) },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--experimental-vm-modules',
+      'node_modules/jest/bin/jest.js',
+      '--selectProjects',
+      'contract',
+      '--testPathPatterns',
+      'safety-property',
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, CI: 'false', SAFETY_RUNS: String(runs) },
+    },
+  );
   return r.status ?? 1;
 }
 

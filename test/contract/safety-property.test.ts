@@ -16,7 +16,18 @@ import type { ImageShareSpec } from '../../src/api/types.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
 import type { FaultRule } from '../emulator/faults.ts';
 import type { SeedInput } from '../emulator/seed.ts';
-import { IMAGE, KEY, KNOWN, OTHER_SITE, OWNER, REGION, SafetyWorld, UNKNOWN, type PassPlan, type UserAction } from './safety-world.ts';
+import {
+  IMAGE,
+  KEY,
+  KNOWN,
+  OTHER_SITE,
+  OWNER,
+  REGION,
+  SafetyWorld,
+  UNKNOWN,
+  type PassPlan,
+  type UserAction,
+} from './safety-world.ts';
 
 const RUNS = Number(process.env.SAFETY_RUNS ?? 1000);
 const WINDOW_MS = 60_000;
@@ -27,7 +38,10 @@ const clock = () => Date.now() + offsetMs;
 
 const seed = (initial: string[], community: boolean): SeedInput => ({
   owners: [{ id: OWNER, site: 'international', agreementSigned: true, keys: [KEY] }],
-  accounts: [...KNOWN.map((id) => ({ id, site: 'international' as const })), { id: OTHER_SITE, site: 'china' as const }],
+  accounts: [
+    ...KNOWN.map((id) => ({ id, site: 'international' as const })),
+    { id: OTHER_SITE, site: 'china' as const },
+  ],
   regions: [{ id: REGION, community: true }],
   images: [{ id: IMAGE, region: REGION, owner: OWNER, name: 'golden', community, sharedWith: initial }],
 });
@@ -35,17 +49,31 @@ const seed = (initial: string[], community: boolean): SeedInput => ({
 // ---- generators ----
 const specArb: fc.Arbitrary<ImageShareSpec> = fc
   .record({
-    accounts: fc.oneof({ weight: 4, arbitrary: fc.subarray(POOL, { maxLength: 12 }) }, { weight: 1, arbitrary: fc.subarray(POOL, { minLength: 20, maxLength: 60 }) }),
+    accounts: fc.oneof(
+      { weight: 4, arbitrary: fc.subarray(POOL, { maxLength: 12 }) },
+      { weight: 1, arbitrary: fc.subarray(POOL, { minLength: 20, maxLength: 60 }) },
+    ),
     community: fc.constantFrom(undefined, false, true),
     sharePolicy: fc.constantFrom('Authoritative' as const, 'Additive' as const),
   })
   .map((s) => {
     // The CRD's CEL rule rejects community: true with accounts; such a spec never reaches the operator.
     const accounts = s.community === true ? [] : s.accounts;
-    return { regionId: REGION, imageId: IMAGE, accounts, sharePolicy: s.sharePolicy, ...(s.community === undefined ? {} : { community: s.community }) };
+    return {
+      regionId: REGION,
+      imageId: IMAGE,
+      accounts,
+      sharePolicy: s.sharePolicy,
+      ...(s.community === undefined ? {} : { community: s.community }),
+    };
   });
 const outOfBandArb = fc.record(
-  { kind: fc.constant('outOfBand' as const), add: fc.subarray(KNOWN, { maxLength: 4 }), remove: fc.subarray(KNOWN, { maxLength: 4 }), community: fc.option(fc.boolean(), { nil: undefined }) },
+  {
+    kind: fc.constant('outOfBand' as const),
+    add: fc.subarray(KNOWN, { maxLength: 4 }),
+    remove: fc.subarray(KNOWN, { maxLength: 4 }),
+    community: fc.option(fc.boolean(), { nil: undefined }),
+  },
   { requiredKeys: ['kind', 'add', 'remove'] },
 );
 const actionArb: fc.Arbitrary<UserAction> = fc.oneof(
@@ -56,17 +84,40 @@ const actionArb: fc.Arbitrary<UserAction> = fc.oneof(
 const faultArb: fc.Arbitrary<FaultRule> = fc.oneof(
   fc.record({
     type: fc.constant('error' as const),
-    code: fc.constantFrom('ServiceUnavailable', 'InternalError', 'Throttling.User', 'QuotaExceed.ShareImage', 'Forbidden.RAM'),
-    action: fc.constantFrom('DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission', 'TagResources'),
+    code: fc.constantFrom(
+      'ServiceUnavailable',
+      'InternalError',
+      'Throttling.User',
+      'QuotaExceed.ShareImage',
+      'Forbidden.RAM',
+    ),
+    action: fc.constantFrom(
+      'DescribeImages',
+      'DescribeImageSharePermission',
+      'ModifyImageSharePermission',
+      'TagResources',
+    ),
     times: fc.integer({ min: 1, max: 3 }),
   }),
-  fc.record({ type: fc.constantFrom('html502' as const, 'reset' as const, 'lostReply' as const), action: fc.constantFrom('DescribeImageSharePermission', 'ModifyImageSharePermission'), times: fc.integer({ min: 1, max: 2 }) }),
-  fc.record({ type: fc.constant('malformed' as const), variant: fc.constantFrom('accountsEmpty' as const, 'errorInBody' as const, 'badAccountId' as const), action: fc.constant('DescribeImageSharePermission'), times: fc.constant(1) }),
+  fc.record({
+    type: fc.constantFrom('html502' as const, 'reset' as const, 'lostReply' as const),
+    action: fc.constantFrom('DescribeImageSharePermission', 'ModifyImageSharePermission'),
+    times: fc.integer({ min: 1, max: 2 }),
+  }),
+  fc.record({
+    type: fc.constant('malformed' as const),
+    variant: fc.constantFrom('accountsEmpty' as const, 'errorInBody' as const, 'badAccountId' as const),
+    action: fc.constant('DescribeImageSharePermission'),
+    times: fc.constant(1),
+  }),
 );
 const passArb: fc.Arbitrary<PassPlan> = fc.record({
   crashAt: fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined, freq: 3 }),
   crashAfter: fc.boolean(),
-  interleave: fc.option(fc.record({ at: fc.integer({ min: 0, max: 8 }), action: actionArb }), { nil: undefined, freq: 3 }),
+  interleave: fc.option(fc.record({ at: fc.integer({ min: 0, max: 8 }), action: actionArb }), {
+    nil: undefined,
+    freq: 3,
+  }),
 });
 
 // ---- commands ----
@@ -91,7 +142,9 @@ const commandsArb = fc.commands(
     passArb.map((p) => command(`pass ${JSON.stringify(p)}`, async (w) => void (await w.runPass(p)))),
     actionArb.map((a) => command(`act ${JSON.stringify(a)}`, (w) => w.act(a))),
     faultArb.map((f) => command(`fault ${JSON.stringify(f)}`, (w) => w.emulator.admin.addFault(f))),
-    fc.integer({ min: 0, max: 5_000 }).map((ms) => command(`lag ${ms}`, async (w) => void (await w.emulator.admin.setOptions({ readLagMs: ms })))),
+    fc
+      .integer({ min: 0, max: 5_000 })
+      .map((ms) => command(`lag ${ms}`, async (w) => void (await w.emulator.admin.setOptions({ readLagMs: ms })))),
     fc.constantFrom(1_000, 3_000, 8_000, WINDOW_MS + 1_000).map((ms) =>
       command(`clock +${ms}`, async () => {
         offsetMs += ms;
@@ -116,26 +169,33 @@ describe('safety invariant, model-based, on the cloud itself', () => {
     let runs = 0;
     let steps = 0;
     await fc.assert(
-      fc.asyncProperty(specArb, fc.subarray(KNOWN, { maxLength: 8 }), fc.boolean(), commandsArb, async (spec, initial, initialCommunity, cmds) => {
-        runs++;
-        if (process.env.SAFETY_DEBUG) process.stderr.write(`RUN ${runs}\n`);
-        if (runs % 500 === 0) process.stderr.write(`safety: ${runs}/${RUNS} runs\n`);
-        offsetMs = 0;
-        await emu.admin.reset(seed(initial, initialCommunity));
-        const world = new SafetyWorld(emu, clock);
-        await world.start(spec, initial, initialCommunity);
-        const model: Model = { steps: 0 };
-        try {
-          await fc.asyncModelRun(() => ({ model, real: world }), cmds);
-          await convergeAndCleanUp(world);
-        } catch (err: unknown) {
-          if (process.env.SAFETY_DEBUG) process.stderr.write(`RUN FAILED: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
-          throw err;
-        } finally {
-          steps += model.steps;
-          await world.shutdown();
-        }
-      }),
+      fc.asyncProperty(
+        specArb,
+        fc.subarray(KNOWN, { maxLength: 8 }),
+        fc.boolean(),
+        commandsArb,
+        async (spec, initial, initialCommunity, cmds) => {
+          runs++;
+          if (process.env.SAFETY_DEBUG) process.stderr.write(`RUN ${runs}\n`);
+          if (runs % 500 === 0) process.stderr.write(`safety: ${runs}/${RUNS} runs\n`);
+          offsetMs = 0;
+          await emu.admin.reset(seed(initial, initialCommunity));
+          const world = new SafetyWorld(emu, clock);
+          await world.start(spec, initial, initialCommunity);
+          const model: Model = { steps: 0 };
+          try {
+            await fc.asyncModelRun(() => ({ model, real: world }), cmds);
+            await convergeAndCleanUp(world);
+          } catch (err: unknown) {
+            if (process.env.SAFETY_DEBUG)
+              process.stderr.write(`RUN FAILED: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+            throw err;
+          } finally {
+            steps += model.steps;
+            await world.shutdown();
+          }
+        },
+      ),
       // In CI (CI=true) the seed is fixed so a run is reproducible; npm run test:safety draws a new one each time.
       // SAFETY_SEED (and SAFETY_PATH) replay a counterexample fast-check printed.
       { numRuns: RUNS, ...seedOptions() },
@@ -146,7 +206,11 @@ describe('safety invariant, model-based, on the cloud itself', () => {
 });
 
 function seedOptions(): { seed?: number; path?: string } {
-  if (process.env.SAFETY_SEED) return { seed: Number(process.env.SAFETY_SEED), ...(process.env.SAFETY_PATH ? { path: process.env.SAFETY_PATH } : {}) };
+  if (process.env.SAFETY_SEED)
+    return {
+      seed: Number(process.env.SAFETY_SEED),
+      ...(process.env.SAFETY_PATH ? { path: process.env.SAFETY_PATH } : {}),
+    };
   return process.env.CI === 'true' ? { seed: 20261201 } : {};
 }
 
@@ -215,7 +279,9 @@ async function assertOwnershipComplete(w: SafetyWorld): Promise<void> {
   const img = await emu.admin.image(REGION, IMAGE);
   const managed = new Set(w.object()?.status?.managedAccounts ?? []);
   const missing = img.sharedWith.map((s) => s.id).filter((id) => w.lastChangeOurGrant.has(id) && !managed.has(id));
-  expect(missing.length ? `granted by us, shared, not in managedAccounts: ${missing.join(', ')}` : 'ownership complete').toBe('ownership complete');
+  expect(
+    missing.length ? `granted by us, shared, not in managedAccounts: ${missing.join(', ')}` : 'ownership complete',
+  ).toBe('ownership complete');
 }
 
 /** deletionPolicy Revoke, then delete: every account we granted is gone, and the object is gone. */
@@ -231,6 +297,8 @@ async function deleteWithRevoke(w: SafetyWorld): Promise<void> {
   await w.checkCloud('after deletion');
   const img = await emu.admin.image(REGION, IMAGE);
   const left = img.sharedWith.map((s) => s.id).filter((id) => w.lastChangeOurGrant.has(id));
-  expect(left.length ? `still shared after deletion with Revoke: ${left.join(', ')}` : 'nothing of ours left').toBe('nothing of ours left');
+  expect(left.length ? `still shared after deletion with Revoke: ${left.join(', ')}` : 'nothing of ours left').toBe(
+    'nothing of ours left',
+  );
   if (w.violations.length) throw new Error(`safety invariant violated:\n${w.violations.join('\n')}`);
 }

@@ -54,7 +54,10 @@ interface PassState {
 }
 
 /** What ECS applied, in order, with the spec version of the pass that sent it. */
-type Applied = { seq: number; version: number; deleting: boolean } & ({ kind: 'grant' | 'revoke'; accounts: string[] } | { kind: 'community'; value: boolean });
+type Applied = { seq: number; version: number; deleting: boolean } & (
+  | { kind: 'grant' | 'revoke'; accounts: string[] }
+  | { kind: 'community'; value: boolean }
+);
 
 const never = <T>() => new Promise<T>(() => undefined);
 
@@ -111,13 +114,18 @@ export class SafetyWorld {
     const inc = this.incarnation ?? (await this.newIncarnation());
     this.incarnation = inc;
     this.pass = { events: 0, plan, startVersion: undefined };
-    const result = await Promise.race([reconcile('default', 'share', inc.deps).catch((e: unknown) => ({ error: e })), inc.died]);
+    const result = await Promise.race([
+      reconcile('default', 'share', inc.deps).catch((e: unknown) => ({ error: e })),
+      inc.died,
+    ]);
     await this.collectCalls();
     this.pass = undefined;
     if (process.env.SAFETY_DEBUG) {
       const st = this.object()?.status;
       const img = await this.emu.admin.image(REGION, IMAGE);
-      process.stderr.write(`pass ${JSON.stringify(plan)} -> ${result === 'dead' ? 'crashed' : 'done'}; managed=${JSON.stringify(st?.managedAccounts)} pending=${JSON.stringify(st?.pendingWrites?.map((w) => `${w.action}:${w.account ?? ''}@${w.since}`))} ready=${st?.conditions?.[0]?.reason} cloud=${JSON.stringify(img.sharedWith.map((x) => `${x.id}@${x.sharedTime}`))}\n`);
+      process.stderr.write(
+        `pass ${JSON.stringify(plan)} -> ${result === 'dead' ? 'crashed' : 'done'}; managed=${JSON.stringify(st?.managedAccounts)} pending=${JSON.stringify(st?.pendingWrites?.map((w) => `${w.action}:${w.account ?? ''}@${w.since}`))} ready=${st?.conditions?.[0]?.reason} cloud=${JSON.stringify(img.sharedWith.map((x) => `${x.id}@${x.sharedTime}`))}\n`,
+      );
     }
     if (result === 'dead') {
       this.incarnation = undefined;
@@ -172,7 +180,10 @@ export class SafetyWorld {
       if (this.foreign.has(id)) continue;
       const from = this.grantedFrom.get(id);
       const asked = from !== undefined && this.specs.slice(from).some((s) => (s.accounts ?? []).includes(id));
-      if (!asked) this.violations.push(`${when}: shared with ${id}, which no spec asked for since the pass that granted it began`);
+      if (!asked)
+        this.violations.push(
+          `${when}: shared with ${id}, which no spec asked for since the pass that granted it began`,
+        );
     }
     if (img.community && !this.foreignPublic) {
       const ok = this.publishedFrom !== undefined && this.specs[this.publishedFrom]?.community === true;
@@ -185,7 +196,13 @@ export class SafetyWorld {
     const died = new Promise<'dead'>((resolve) => {
       die = () => resolve('dead');
     });
-    const inc: Incarnation = { dead: false, died, die: () => undefined, deps: undefined as unknown as ReconcileDeps, proxy: undefined as unknown as Server };
+    const inc: Incarnation = {
+      dead: false,
+      died,
+      die: () => undefined,
+      deps: undefined as unknown as ReconcileDeps,
+      proxy: undefined as unknown as Server,
+    };
     inc.die = () => {
       inc.dead = true;
       die();
@@ -262,16 +279,23 @@ export class SafetyWorld {
       req.on('end', () => {
         const body = Buffer.concat(chunks);
         const forward = () =>
-          new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>((resolve, reject) => {
-            const up = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
-              const out: Buffer[] = [];
-              r.on('data', (c: Buffer) => out.push(c));
-              r.on('end', () => resolve({ status: r.statusCode ?? 502, headers: r.headers, body: Buffer.concat(out) }));
-              r.on('error', reject);
-            });
-            up.on('error', reject);
-            up.end(body);
-          });
+          new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
+            (resolve, reject) => {
+              const up = request(
+                { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+                (r) => {
+                  const out: Buffer[] = [];
+                  r.on('data', (c: Buffer) => out.push(c));
+                  r.on('end', () =>
+                    resolve({ status: r.statusCode ?? 502, headers: r.headers, body: Buffer.concat(out) }),
+                  );
+                  r.on('error', reject);
+                },
+              );
+              up.on('error', reject);
+              up.end(body);
+            },
+          );
         this.gate(inc, forward).then(
           (r) => {
             res.writeHead(r.status, r.headers);
@@ -297,7 +321,11 @@ export class SafetyWorld {
 
   private record(c: CallRecord, version: number, deleting: boolean): void {
     if (c.action !== 'ModifyImageSharePermission' || (c.code !== 'OK' && c.code !== 'Fault.LostReply')) return;
-    const list = (prefix: string) => Object.entries(c.params).filter(([k]) => k.startsWith(`${prefix}.`)).map(([, v]) => String(v)).slice(0, 10);
+    const list = (prefix: string) =>
+      Object.entries(c.params)
+        .filter(([k]) => k.startsWith(`${prefix}.`))
+        .map(([, v]) => String(v))
+        .slice(0, 10);
     if (c.params.IsPublic !== undefined) {
       const value = String(c.params.IsPublic) === 'true';
       this.applied.push({ seq: c.seq, version, deleting, kind: 'community', value });
@@ -314,7 +342,9 @@ export class SafetyWorld {
       this.lastChangeOurGrant.delete(id);
       const additive = this.specs[version]?.sharePolicy === 'Additive' || deleting;
       if (additive && !this.grantedFrom.has(id) && !this.intended.has(id)) {
-        this.violations.push(`call #${c.seq}: revoked ${id} under Additive/deletion, an account this object never granted`);
+        this.violations.push(
+          `call #${c.seq}: revoked ${id} under Additive/deletion, an account this object never granted`,
+        );
       }
     }
     for (const id of adds) {

@@ -57,10 +57,17 @@ export function parseDemoArgs(argv: readonly string[]): ParsedArgs {
   }
   if (values.help === true) return { kind: 'help' };
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
-  if (!DNS_LABEL.test(namespace)) return { kind: 'error', message: `--namespace must be a DNS label (lower-case letters, digits, '-'), got ${JSON.stringify(namespace)}` };
+  if (!DNS_LABEL.test(namespace))
+    return {
+      kind: 'error',
+      message: `--namespace must be a DNS label (lower-case letters, digits, '-'), got ${JSON.stringify(namespace)}`,
+    };
   const timeoutSeconds = values.timeout === undefined ? 120 : Number(values.timeout);
   if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 3600) {
-    return { kind: 'error', message: `--timeout must be a whole number of seconds in 1..3600, got ${JSON.stringify(values.timeout)}` };
+    return {
+      kind: 'error',
+      message: `--timeout must be a whole number of seconds in 1..3600, got ${JSON.stringify(values.timeout)}`,
+    };
   }
   if (values.kubeconfig === '') return { kind: 'error', message: '--kubeconfig needs a path' };
   const options: DemoOptions = { keep: values.keep === true, namespace, waitTimeoutMs: timeoutSeconds * 1000 };

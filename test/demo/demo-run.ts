@@ -93,7 +93,11 @@ export class DemoRun {
   private async step1Binaries(): Promise<void> {
     const p = this.progress;
     if (this.options.kubeconfig !== undefined) {
-      p.begin(1, 'Using an existing cluster (--kubeconfig)', 'No control plane to build or start; only kubectl is needed.');
+      p.begin(
+        1,
+        'Using an existing cluster (--kubeconfig)',
+        'No control plane to build or start; only kubectl is needed.',
+      );
       const found = kubectlOnPath();
       if (found !== undefined) {
         this.binDir = join(found, '..');
@@ -102,7 +106,11 @@ export class DemoRun {
       }
       p.info('no kubectl on PATH: building or reusing the control plane binaries for it');
     } else {
-      p.begin(1, 'Building or reusing the control plane', 'etcd, kube-apiserver and kubectl built from Go modules and cached (first run: 10-20 min, progress below).');
+      p.begin(
+        1,
+        'Building or reusing the control plane',
+        'etcd, kube-apiserver and kubectl built from Go modules and cached (first run: 10-20 min, progress below).',
+      );
     }
     this.binDir = await ensureBinaries();
     p.info(`binaries: ${this.binDir}`);
@@ -111,9 +119,17 @@ export class DemoRun {
   private async step2Start(): Promise<void> {
     const p = this.progress;
     if (this.options.kubeconfig === undefined) {
-      p.begin(2, 'Starting the control plane, the ECS emulator and the operator', 'A real kube-apiserver, a fake ECS seeded with a sample world, and the operator exactly as a user runs it.');
+      p.begin(
+        2,
+        'Starting the control plane, the ECS emulator and the operator',
+        'A real kube-apiserver, a fake ECS seeded with a sample world, and the operator exactly as a user runs it.',
+      );
     } else {
-      p.begin(2, 'Installing the CRD, starting the ECS emulator and the operator', 'A fake ECS seeded with a sample world, and the operator exactly as a user runs it, against your cluster.');
+      p.begin(
+        2,
+        'Installing the CRD, starting the ECS emulator and the operator',
+        'A fake ECS seeded with a sample world, and the operator exactly as a user runs it, against your cluster.',
+      );
     }
     const kubeconfig = await this.startOrReuseCluster();
     const cacheDir = await mkdtemp(join(tmpdir(), 'imageshare-demo-kubecache-'));
@@ -125,7 +141,9 @@ export class DemoRun {
     this.emu = await startEmulator({ seed });
     const emulator = this.emu;
     this.teardown.add('ECS emulator', () => emulator.close());
-    p.info(`ECS emulator: endpoint ${emulator.endpoint}, admin API ${emulator.url}/_admin/ (world: test/emulator/sample-world.yaml)`);
+    p.info(
+      `ECS emulator: endpoint ${emulator.endpoint}, admin API ${emulator.url}/_admin/ (world: test/emulator/sample-world.yaml)`,
+    );
 
     const key = seed.owners[0]?.keys[0];
     if (key === undefined) throw new Error(`${SAMPLE_WORLD} has no owner with a key for the operator's own identity`);
@@ -141,9 +159,15 @@ export class DemoRun {
       const code = await op.stop();
       if (code !== 0) throw new Error(`the operator exited with ${String(code)}; see ${op.logPath}`);
     });
-    p.info(`operator: node src/main.ts --namespaces ${this.ns} --ecs-endpoint ${emulator.endpoint} --ecs-protocol http`);
-    p.info(`          identity: access key ${key.accessKeyId} of owner ${seed.owners[0]?.id ?? '?'} (from the environment; the secret is never printed)`);
-    p.info(`          log: ${op.logPath}   health: http://127.0.0.1:${op.healthPort}/readyz   metrics: http://127.0.0.1:${op.metricsPort}/metrics`);
+    p.info(
+      `operator: node src/main.ts --namespaces ${this.ns} --ecs-endpoint ${emulator.endpoint} --ecs-protocol http`,
+    );
+    p.info(
+      `          identity: access key ${key.accessKeyId} of owner ${seed.owners[0]?.id ?? '?'} (from the environment; the secret is never printed)`,
+    );
+    p.info(
+      `          log: ${op.logPath}   health: http://127.0.0.1:${op.healthPort}/readyz   metrics: http://127.0.0.1:${op.metricsPort}/metrics`,
+    );
   }
 
   private async startOrReuseCluster(): Promise<string> {
@@ -169,7 +193,11 @@ export class DemoRun {
 
   private async step3Apply(): Promise<void> {
     const p = this.progress;
-    p.begin(3, 'Applying examples/*.yaml with kubectl', 'The commented manifests a platform engineer would keep in Git (see examples/).');
+    p.begin(
+      3,
+      'Applying examples/*.yaml with kubectl',
+      'The commented manifests a platform engineer would keep in Git (see examples/).',
+    );
     this.examples = await loadExamples(EXAMPLES_DIR, this.ns);
     const existed = (await this.kube.run(['get', 'namespace', this.ns], { allowFail: true })).code === 0;
     if (this.options.kubeconfig !== undefined) this.registerObjectCleanup(existed);
@@ -193,7 +221,10 @@ export class DemoRun {
       });
     }
     this.teardown.add(`the examples' objects in ${this.ns}`, async () => {
-      const ordered = [...objects.filter((o) => o.kind === 'ImageShare'), ...objects.filter((o) => o.kind !== 'ImageShare' && o.kind !== 'Namespace')];
+      const ordered = [
+        ...objects.filter((o) => o.kind === 'ImageShare'),
+        ...objects.filter((o) => o.kind !== 'ImageShare' && o.kind !== 'Namespace'),
+      ];
       for (const o of ordered) {
         await kube.run(['delete', o.kind, o.name, '-n', this.ns, '--ignore-not-found', '--timeout=60s']);
       }
@@ -202,9 +233,15 @@ export class DemoRun {
 
   private async step4Ready(): Promise<void> {
     const p = this.progress;
-    p.begin(4, 'Watching the ImageShares go Ready', 'kubectl prints the CRD\'s printer columns; the table is shown again whenever it changes.');
+    p.begin(
+      4,
+      'Watching the ImageShares go Ready',
+      "kubectl prints the CRD's printer columns; the table is shown again whenever it changes.",
+    );
     p.info(`${COMMUNITY.name} waits for its image, which ECS is still building (reason ${IMAGE_BUILDING_REASON}).`);
-    await this.watch('the examples to settle while the community image is being built', (items) => settledVerdict(items, true));
+    await this.watch('the examples to settle while the community image is being built', (items) =>
+      settledVerdict(items, true),
+    );
 
     p.info(`ECS finishes building ${COMMUNITY.imageId}: the emulator's admin API sets its status to Available.`);
     await this.emulator.admin.patchImage(COMMUNITY.regionId, COMMUNITY.imageId, { status: 'Available' });
@@ -220,14 +257,25 @@ export class DemoRun {
 
   private async step5Drift(): Promise<void> {
     const p = this.progress;
-    p.begin(5, 'Changing the cloud out of band and watching the drift being corrected', `Someone shares ${GOLDEN.name} with one more account in the console; the Authoritative object reverts it.`);
+    p.begin(
+      5,
+      'Changing the cloud out of band and watching the drift being corrected',
+      `Someone shares ${GOLDEN.name} with one more account in the console; the Authoritative object reverts it.`,
+    );
     const golden = await this.kube.getJson<ImageShare>('ishare', this.ns, GOLDEN.name);
     const wanted = [...(golden.spec.accounts ?? [])].sort();
-    p.info(`cloud share list before: ${(await this.cloudShares()).join(', ')}   (${GOLDEN.imageId}, read from the emulator)`);
+    p.info(
+      `cloud share list before: ${(await this.cloudShares()).join(', ')}   (${GOLDEN.imageId}, read from the emulator)`,
+    );
     await this.emulator.admin.share(GOLDEN.regionId, GOLDEN.imageId, { add: [DRIFT_ACCOUNT] });
-    p.info(`out of band, through the emulator's admin API (as the console would): shared ${GOLDEN.imageId} with ${DRIFT_ACCOUNT}`);
+    p.info(
+      `out of band, through the emulator's admin API (as the console would): shared ${GOLDEN.imageId} with ${DRIFT_ACCOUNT}`,
+    );
     p.info(`cloud share list now:    ${(await this.cloudShares()).join(', ')}`);
-    await this.poke(GOLDEN.name, `the operator's resync (resyncInterval 5m in the example) would catch it; a demo should not wait that long`);
+    await this.poke(
+      GOLDEN.name,
+      `the operator's resync (resyncInterval 5m in the example) would catch it; a demo should not wait that long`,
+    );
 
     await pollUntil(this.pollDeps(), `${DRIFT_ACCOUNT} to be revoked and a DriftCorrected event`, async () => {
       const shares = await this.cloudShares();
@@ -235,13 +283,19 @@ export class DemoRun {
       if (shares.join() === wanted.join() && reasons.includes('DriftCorrected')) return true;
       return `cloud share list ${shares.join(', ')}; events ${reasons.join(', ') || 'none'}`;
     });
-    p.info(`cloud share list after:  ${(await this.cloudShares()).join(', ')}  (= spec.accounts; ${DRIFT_ACCOUNT} revoked)`);
+    p.info(
+      `cloud share list after:  ${(await this.cloudShares()).join(', ')}  (= spec.accounts; ${DRIFT_ACCOUNT} revoked)`,
+    );
     await this.showEvents(GOLDEN.name);
   }
 
   private async step6Failing(): Promise<void> {
     const p = this.progress;
-    p.begin(6, `Looking at the failing example (${FAILING.name})`, 'An object that cannot succeed says why in its conditions, in a sentence a user can act on, and is not retried hot.');
+    p.begin(
+      6,
+      `Looking at the failing example (${FAILING.name})`,
+      'An object that cannot succeed says why in its conditions, in a sentence a user can act on, and is not retried hot.',
+    );
     const o = await this.kube.getJson<ImageShare>('ishare', this.ns, FAILING.name);
     const ready = condition(o, 'Ready');
     const stalled = condition(o, 'Stalled');
@@ -249,17 +303,45 @@ export class DemoRun {
       throw new Error(`${FAILING.name} should be Stalled with reason ${FAILING.reason}; it is: ${describeReady(o)}`);
     }
     p.info(`Ready=${ready.status}, reason ${ready.reason}: ${ready.message}`);
-    p.info(`Stalled=True: only a change to the spec (or to the image) helps; the operator rechecks at the resync interval.`);
-    const conditions = await this.kube.run(['get', 'ishare', FAILING.name, '-n', this.ns, '-o', 'jsonpath={range .status.conditions[*]}{.type}{"\\t"}{.status}{"\\t"}{.reason}{"\\t"}{.message}{"\\n"}{end}']);
-    p.command(`kubectl get ishare ${FAILING.name} -n ${this.ns} -o jsonpath='{range .status.conditions[*]}{.type} {.status} {.reason} {.message}{"\\n"}{end}'`, conditions.stdout);
-    const accounts = await this.kube.run(['get', 'ishare', FAILING.name, '-n', this.ns, '-o', 'jsonpath={range .status.accounts[*]}{.id}{"\\t"}{.state}{"\\t"}{.reason}{"\\n"}{end}']);
-    p.command(`kubectl get ishare ${FAILING.name} -n ${this.ns} -o jsonpath='{range .status.accounts[*]}{.id} {.state} {.reason}{"\\n"}{end}'`, accounts.stdout || '(no per-account outcomes)');
+    p.info(
+      `Stalled=True: only a change to the spec (or to the image) helps; the operator rechecks at the resync interval.`,
+    );
+    const conditions = await this.kube.run([
+      'get',
+      'ishare',
+      FAILING.name,
+      '-n',
+      this.ns,
+      '-o',
+      'jsonpath={range .status.conditions[*]}{.type}{"\\t"}{.status}{"\\t"}{.reason}{"\\t"}{.message}{"\\n"}{end}',
+    ]);
+    p.command(
+      `kubectl get ishare ${FAILING.name} -n ${this.ns} -o jsonpath='{range .status.conditions[*]}{.type} {.status} {.reason} {.message}{"\\n"}{end}'`,
+      conditions.stdout,
+    );
+    const accounts = await this.kube.run([
+      'get',
+      'ishare',
+      FAILING.name,
+      '-n',
+      this.ns,
+      '-o',
+      'jsonpath={range .status.accounts[*]}{.id}{"\\t"}{.state}{"\\t"}{.reason}{"\\n"}{end}',
+    ]);
+    p.command(
+      `kubectl get ishare ${FAILING.name} -n ${this.ns} -o jsonpath='{range .status.accounts[*]}{.id} {.state} {.reason}{"\\n"}{end}'`,
+      accounts.stdout || '(no per-account outcomes)',
+    );
     await this.showEvents(FAILING.name);
   }
 
   private async step7Calls(): Promise<void> {
     const p = this.progress;
-    p.begin(7, 'ECS calls made, then teardown', 'Every call the operator made through the unmodified Alibaba Cloud SDK, as the emulator recorded it.');
+    p.begin(
+      7,
+      'ECS calls made, then teardown',
+      'Every call the operator made through the unmodified Alibaba Cloud SDK, as the emulator recorded it.',
+    );
     const { counts } = await this.emulator.admin.calls();
     const total = Object.values(counts.byAction).reduce((a, b) => a + b, 0);
     p.info(`${total} ECS API calls:`);
@@ -305,12 +387,29 @@ export class DemoRun {
   }
 
   private async eventReasons(name: string): Promise<string[]> {
-    const args = ['get', 'events', '-n', this.ns, '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={.items[*].reason}'];
+    const args = [
+      'get',
+      'events',
+      '-n',
+      this.ns,
+      '--field-selector',
+      `involvedObject.name=${name}`,
+      '-o',
+      'jsonpath={.items[*].reason}',
+    ];
     return (await this.kube.run(args)).stdout.split(/\s+/).filter(Boolean);
   }
 
   private async showEvents(name: string): Promise<void> {
-    const args = ['get', 'events', '-n', this.ns, '--field-selector', `involvedObject.name=${name}`, '--sort-by=.metadata.creationTimestamp'];
+    const args = [
+      'get',
+      'events',
+      '-n',
+      this.ns,
+      '--field-selector',
+      `involvedObject.name=${name}`,
+      '--sort-by=.metadata.creationTimestamp',
+    ];
     const r = await this.kube.run(args);
     this.progress.command(`kubectl ${args.join(' ')}`, r.stdout || r.stderr);
   }

@@ -53,7 +53,9 @@ function printKept(progress: Progress, env: KeptEnvironment): void {
   progress.info(`  export KUBECONFIG=${env.kubeconfig}`);
   if (env.binDir !== undefined) progress.info(`  export PATH=${env.binDir}:$PATH    # the kubectl the demo used`);
   progress.info(`  kubectl get ishare -n ${env.namespace} -o wide`);
-  progress.info(`ECS emulator: endpoint ${env.emulatorEndpoint} (http), admin API ${env.emulatorUrl}/_admin/ (e.g. curl ${env.emulatorUrl}/_admin/calls)`);
+  progress.info(
+    `ECS emulator: endpoint ${env.emulatorEndpoint} (http), admin API ${env.emulatorUrl}/_admin/ (e.g. curl ${env.emulatorUrl}/_admin/calls)`,
+  );
   progress.info(`operator log: ${env.operatorLog}`);
   progress.info('Press Ctrl-C to stop everything.');
 }
@@ -79,7 +81,9 @@ async function runDemo(options: DemoOptions): Promise<number> {
     process.stderr.write(`\ndemo stopped ${where}: ${what}\n`);
     const op = demo.operator;
     if (op !== undefined && !(err instanceof Interrupted)) {
-      process.stderr.write(`operator log (last lines; full log: ${op.logPath}):\n${op.rawLog().trimEnd().split('\n').slice(-10).join('\n')}\n`);
+      process.stderr.write(
+        `operator log (last lines; full log: ${op.logPath}):\n${op.rawLog().trimEnd().split('\n').slice(-10).join('\n')}\n`,
+      );
     }
   }
   progress.info('');

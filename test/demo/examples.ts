@@ -26,7 +26,9 @@ type Manifest = { kind?: unknown; metadata?: { name?: unknown; namespace?: unkno
  */
 export async function loadExamples(dir: string, namespace: string): Promise<ExampleFile[]> {
   const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
-  const loaded = await Promise.all(files.map(async (file) => retarget(file, await readFile(join(dir, file), 'utf8'), namespace)));
+  const loaded = await Promise.all(
+    files.map(async (file) => retarget(file, await readFile(join(dir, file), 'utf8'), namespace)),
+  );
   const createsNamespace = (f: ExampleFile) => f.objects.some((o) => o.kind === 'Namespace');
   return [...loaded.filter(createsNamespace), ...loaded.filter((f) => !createsNamespace(f))];
 }

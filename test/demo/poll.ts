@@ -18,7 +18,8 @@ export async function pollUntil(deps: PollDeps, what: string, probe: () => Promi
   for (;;) {
     const result = await probe();
     if (result === true) return;
-    if (deps.now() > deadline) throw new Error(`timed out after ${deps.timeoutMs / 1000} s waiting for ${what}; last seen: ${result}`);
+    if (deps.now() > deadline)
+      throw new Error(`timed out after ${deps.timeoutMs / 1000} s waiting for ${what}; last seen: ${result}`);
     await deps.sleep(POLL_MS);
   }
 }

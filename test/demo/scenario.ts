@@ -4,10 +4,18 @@
 export const DEFAULT_NAMESPACE = 'platform-images';
 
 /** Authoritative, several accounts: the drift step shares it out of band and watches the revert. */
-export const GOLDEN = { name: 'golden-ubuntu-2404', regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' } as const;
+export const GOLDEN = {
+  name: 'golden-ubuntu-2404',
+  regionId: 'cn-hangzhou',
+  imageId: 'm-bp18ygjuqnwhechc1234',
+} as const;
 
 /** Published as a community image once ECS finishes building it (the image starts as Creating). */
-export const COMMUNITY = { name: 'ubuntu-2404-next-community', regionId: 'cn-hangzhou', imageId: 'm-bp1creating00000001' } as const;
+export const COMMUNITY = {
+  name: 'ubuntu-2404-next-community',
+  regionId: 'cn-hangzhou',
+  imageId: 'm-bp1creating00000001',
+} as const;
 
 /** Ends Stalled: its image is Deprecated in the sample world. */
 export const FAILING = { name: 'golden-ubuntu-2204', reason: 'ImageDeprecated' } as const;

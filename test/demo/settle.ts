@@ -13,7 +13,8 @@ export function settledVerdict(items: readonly ImageShare[], imageBuilding: bool
     .filter((name) => !byName.has(name))
     .map((name) => `${name}: not created yet`);
   for (const o of items) {
-    const building = imageBuilding && o.metadata.name === COMMUNITY.name && condition(o, 'Ready')?.reason === IMAGE_BUILDING_REASON;
+    const building =
+      imageBuilding && o.metadata.name === COMMUNITY.name && condition(o, 'Ready')?.reason === IMAGE_BUILDING_REASON;
     if (!building && !isSettled(o)) pending.push(describeReady(o));
   }
   return { done: pending.length === 0, pending };

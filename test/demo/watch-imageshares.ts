@@ -26,7 +26,11 @@ const POLL_MS = 1_000;
  * changes (the Age column is ignored, or it would change every second). Returns the objects as last seen.
  * Throws when `timeoutMs` passes first, naming what was still pending, or when kubectl fails.
  */
-export async function watchImageShares(deps: WatchDeps, what: string, check: (items: ImageShare[]) => WatchVerdict): Promise<ImageShare[]> {
+export async function watchImageShares(
+  deps: WatchDeps,
+  what: string,
+  check: (items: ImageShare[]) => WatchVerdict,
+): Promise<ImageShare[]> {
   const deadline = deps.now() + deps.timeoutMs;
   let lastTable = '';
   for (;;) {
@@ -42,7 +46,9 @@ export async function watchImageShares(deps: WatchDeps, what: string, check: (it
     }
     if (verdict.done) return items;
     if (deps.now() > deadline) {
-      throw new Error(`timed out after ${deps.timeoutMs / 1000} s waiting for ${what}; still waiting on:\n  ${verdict.pending.join('\n  ')}`);
+      throw new Error(
+        `timed out after ${deps.timeoutMs / 1000} s waiting for ${what}; still waiting on:\n  ${verdict.pending.join('\n  ')}`,
+      );
     }
     await deps.sleep(POLL_MS);
   }

@@ -60,7 +60,11 @@ export class AdminClient {
   }
 
   /** Out-of-band image changes (community, status, name, description, encryption, kms, snapshots…). */
-  patchImage(region: string, imageId: string, patch: Partial<Omit<SeedImage, 'id' | 'region' | 'owner' | 'sharedWith'>>): Promise<SeedImage> {
+  patchImage(
+    region: string,
+    imageId: string,
+    patch: Partial<Omit<SeedImage, 'id' | 'region' | 'owner' | 'sharedWith'>>,
+  ): Promise<SeedImage> {
     return this.call('PATCH', AdminClient.imagePath(region, imageId), patch);
   }
 

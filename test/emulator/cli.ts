@@ -17,7 +17,12 @@ unmodified @alicloud/ecs20140526 SDK can talk to with endpoint "<host>:<port>" a
 The admin API (unsigned JSON) is on the same port under /_admin/.`;
 
 async function main(): Promise<number> {
-  let values: { seed?: string | undefined; port?: string | undefined; host?: string | undefined; help?: boolean | undefined };
+  let values: {
+    seed?: string | undefined;
+    port?: string | undefined;
+    host?: string | undefined;
+    help?: boolean | undefined;
+  };
   try {
     ({ values } = parseArgs({
       options: {

@@ -9,13 +9,20 @@ export interface ErrorSpec {
 
 /** Every code of the ModifyImageSharePermission page (seed/ModifyImageSharePermission.txt), typos included. */
 export const MISP_ERRORS = {
-  MissingParameter: { status: 400, message: 'The input parameter "%s" that is mandatory for processing this request is not supplied.' },
+  MissingParameter: {
+    status: 400,
+    message: 'The input parameter "%s" that is mandatory for processing this request is not supplied.',
+  },
   'InvalidGroup.Malformed': { status: 400, message: 'The specified Group is wrongly formed.' },
   'UnnecessaryParameter.LaunchPermission': {
     status: 400,
-    message: 'The specified parameter "LaunchPermission" is unnecessary if paramter "AddAccounts" or "RemoveAccounts" exist.',
+    message:
+      'The specified parameter "LaunchPermission" is unnecessary if paramter "AddAccounts" or "RemoveAccounts" exist.',
   },
-  'InvalidParameter.LaunchPermission': { status: 400, message: 'The specified parameter "LaunchPermission" is invalid.' },
+  'InvalidParameter.LaunchPermission': {
+    status: 400,
+    message: 'The specified parameter "LaunchPermission" is invalid.',
+  },
   'ForbiddenParameter.LaunchPermission': {
     status: 400,
     message: 'The specified parameter "LaunchPermission" is forbidden for current account.',
@@ -24,7 +31,10 @@ export const MISP_ERRORS = {
     status: 403,
     message: 'Requires a RAM role of AliyunECSShareEncryptImageDefaultRole before sharing encrypted image.',
   },
-  'ImageDescription.ContainsSensitiveWords': { status: 403, message: 'The specified image description contains sensitive words.' },
+  'ImageDescription.ContainsSensitiveWords': {
+    status: 403,
+    message: 'The specified image description contains sensitive words.',
+  },
   'ImageName.ContainsSensitiveWords': { status: 403, message: 'The specified image name contains sensitive words.' },
   'Image.Public': { status: 403, message: 'The specified image is public image.' },
   'CurrentRegion.NotSupportPublicImage': { status: 403, message: 'Public image is not supported for current region.' },
@@ -79,7 +89,10 @@ export const OTHER_ERRORS = {
   IncorrectImageStatus: { status: 400, message: 'The current status of the resource does not support this operation.' },
   'InvalidRegionId.NotFound': { status: 404, message: 'The specified RegionId does not exist.' },
   InvalidParameter: { status: 400, message: 'The specified parameter "%s" is not valid.' },
-  'InvalidImageOwnerAlias.ValueNotSupported': { status: 400, message: 'The specified ImageOwnerAlias is not supported.' },
+  'InvalidImageOwnerAlias.ValueNotSupported': {
+    status: 400,
+    message: 'The specified ImageOwnerAlias is not supported.',
+  },
   'InvalidImageOwnerAlias.PublicImageUnsupported': {
     status: 400,
     message: 'The specified ImageOwnerAlias does not support IsPublic.',
@@ -102,7 +115,10 @@ export const OTHER_ERRORS = {
   SignatureNonceUsed: { status: 400, message: 'Specified signature nonce was used already.' },
   'InvalidSecurityToken.Malformed': { status: 403, message: 'Specified SecurityToken is malformed.' },
   'InvalidSecurityToken.Expired': { status: 403, message: 'Specified SecurityToken is expired.' },
-  'Forbidden.RAM': { status: 403, message: 'User not authorized to operate on the specified resource, or this API does not support RAM.' },
+  'Forbidden.RAM': {
+    status: 403,
+    message: 'User not authorized to operate on the specified resource, or this API does not support RAM.',
+  },
   'InvalidAction.NotFound': { status: 404, message: 'Specified api is not found, please check your url and method.' },
   InvalidVersion: { status: 400, message: 'Specified parameter Version is not valid.' },
   // TagResources / UntagResources.

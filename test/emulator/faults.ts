@@ -3,14 +3,32 @@
 // draw from a seeded PRNG so a test gets the same sequence on every run.
 import { documentedStatus } from './errors.ts';
 
-export const FAULT_TYPES = ['error', 'html502', 'reset', 'hang', 'latency', 'malformed', 'lostReply', 'slowReply'] as const;
+export const FAULT_TYPES = [
+  'error',
+  'html502',
+  'reset',
+  'hang',
+  'latency',
+  'malformed',
+  'lostReply',
+  'slowReply',
+] as const;
 
 /**
  * Ways a 200 answer can be wrong (as a misbehaving gateway or a buggy stand-in answers): the list missing, null or
  * empty against a non-zero TotalCount, an error code inside a 200 body, account IDs that are not account IDs, and
  * one page listing far more than PageSize accounts.
  */
-export const MALFORMED_VARIANTS = ['accountsMissing', 'accountsNull', 'accountsEmpty', 'errorInBody', 'badAccountId', 'longAccountId', 'hugePage', 'imagesMissing'] as const;
+export const MALFORMED_VARIANTS = [
+  'accountsMissing',
+  'accountsNull',
+  'accountsEmpty',
+  'errorInBody',
+  'badAccountId',
+  'longAccountId',
+  'hugePage',
+  'imagesMissing',
+] as const;
 export type MalformedVariant = (typeof MALFORMED_VARIANTS)[number];
 export type FaultType = (typeof FAULT_TYPES)[number];
 
@@ -127,7 +145,8 @@ export function parseFaultRule(input: unknown): FaultRule {
     }
     case 'malformed': {
       const variant = optString(o, 'variant');
-      if (!MALFORMED_VARIANTS.includes(variant as MalformedVariant)) throw new FaultRuleError(`variant must be one of ${MALFORMED_VARIANTS.join(', ')}`);
+      if (!MALFORMED_VARIANTS.includes(variant as MalformedVariant))
+        throw new FaultRuleError(`variant must be one of ${MALFORMED_VARIANTS.join(', ')}`);
       rule = { type: 'malformed', variant: variant as MalformedVariant };
       break;
     }
@@ -314,13 +333,25 @@ function malformed(variant: MalformedVariant, body: Record<string, unknown>): Re
     case 'accountsEmpty':
       return { ...body, TotalCount: total, Accounts: { Account: [] } };
     case 'errorInBody':
-      return { RequestId: body.RequestId, Code: 'Throttling.User', Message: 'Request was denied due to user flow control.' };
+      return {
+        RequestId: body.RequestId,
+        Code: 'Throttling.User',
+        Message: 'Request was denied due to user flow control.',
+      };
     case 'badAccountId':
-      return { ...body, TotalCount: 2, Accounts: { Account: [{ AliyunId: '../../etc/passwd' }, { AliyunId: '1,2,3' }] } };
+      return {
+        ...body,
+        TotalCount: 2,
+        Accounts: { Account: [{ AliyunId: '../../etc/passwd' }, { AliyunId: '1,2,3' }] },
+      };
     case 'longAccountId':
       return { ...body, TotalCount: 1, Accounts: { Account: [{ AliyunId: '9'.repeat(80) }] } };
     case 'hugePage':
-      return { ...body, TotalCount: 5000, Accounts: { Account: Array.from({ length: 5000 }, (_, i) => ({ AliyunId: String(5000000000000000 + i) })) } };
+      return {
+        ...body,
+        TotalCount: 5000,
+        Accounts: { Account: Array.from({ length: 5000 }, (_, i) => ({ AliyunId: String(5000000000000000 + i) })) },
+      };
     case 'imagesMissing': {
       const { Images: _dropped, TotalCount: _count, ...rest } = body;
       return { ...rest, Code: 'Throttling.User' };

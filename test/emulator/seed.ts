@@ -4,7 +4,14 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 
-export const IMAGE_STATUSES = ['Creating', 'Waiting', 'Available', 'UnAvailable', 'CreateFailed', 'Deprecated'] as const;
+export const IMAGE_STATUSES = [
+  'Creating',
+  'Waiting',
+  'Available',
+  'UnAvailable',
+  'CreateFailed',
+  'Deprecated',
+] as const;
 export type ImageStatus = (typeof IMAGE_STATUSES)[number];
 
 export const SITES = ['china', 'international', 'japan'] as const;
@@ -425,7 +432,10 @@ export function normalizeSeed(input: unknown): Seed {
     owners: r.list(o.owners, 'owners').map((x, i) => readOwner(r, x, `owners[${i}]`)),
     accounts: r.list(o.accounts, 'accounts').map((x, i) => {
       const a = r.obj(x, `accounts[${i}]`);
-      return { id: r.id(a, 'id', `accounts[${i}]`), site: r.oneOf(a, 'site', `accounts[${i}]`, SITES, 'international') };
+      return {
+        id: r.id(a, 'id', `accounts[${i}]`),
+        site: r.oneOf(a, 'site', `accounts[${i}]`, SITES, 'international'),
+      };
     }),
     regions: r.list(o.regions, 'regions').map((x, i) => {
       const g = r.obj(x, `regions[${i}]`);

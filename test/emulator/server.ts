@@ -272,12 +272,7 @@ class EmulatorServer {
     return handler(world, params, principal.ownerId);
   }
 
-  private log(
-    facts: CallFacts,
-    params: Params,
-    status: number,
-    code: string,
-  ): void {
+  private log(facts: CallFacts, params: Params, status: number, code: string): void {
     this.seq += 1;
     this.calls.push({
       seq: this.seq,

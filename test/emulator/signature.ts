@@ -39,7 +39,15 @@ function canonicalQuery(query: Record<string, string>): string {
 }
 
 function canonicalHeaders(headers: Record<string, string[]>, names: string[]): string {
-  return names.map((n) => `${n}:${(headers[n] ?? []).map((v) => v.trim()).sort().join(',')}\n`).join('');
+  return names
+    .map(
+      (n) =>
+        `${n}:${(headers[n] ?? [])
+          .map((v) => v.trim())
+          .sort()
+          .join(',')}\n`,
+    )
+    .join('');
 }
 
 export interface Acs3Authorization {

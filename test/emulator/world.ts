@@ -152,7 +152,11 @@ export class World {
     for (const m of seed.images) {
       const shares = new Map(m.sharedWith.map((s) => [s.id, s.sharedTime] as const));
       const meta = structuredClone({ ...m, sharedWith: [] });
-      this.images.set(`${m.region}/${m.id}`, { meta, shares, history: [{ at: -Infinity, shares: sortedShares(shares), community: meta.community }] });
+      this.images.set(`${m.region}/${m.id}`, {
+        meta,
+        shares,
+        history: [{ at: -Infinity, shares: sortedShares(shares), community: meta.community }],
+      });
     }
   }
 
@@ -184,7 +188,8 @@ export class World {
       throw ecsError('InvalidImageOwnerAlias.ValueNotSupported');
     }
     const wantPublic = boolParam(p, 'IsPublic') === true;
-    if (wantPublic && alias !== '' && alias !== 'others') throw ecsError('InvalidImageOwnerAlias.PublicImageUnsupported');
+    if (wantPublic && alias !== '' && alias !== 'others')
+      throw ecsError('InvalidImageOwnerAlias.PublicImageUnsupported');
     const statuses = this.statusFilter(p.Status);
     const ids = p.ImageId ? new Set(p.ImageId.split(',').map((s) => s.trim())) : undefined;
     const visible = [...this.images.values()]
@@ -524,9 +529,7 @@ export class World {
     return {
       options: { ...this.opts },
       owners: [...this.owners.values()].map((o) => structuredClone(o)),
-      accounts: [...this.sites]
-        .filter(([id]) => !this.owners.has(id))
-        .map(([id, site]) => ({ id, site })),
+      accounts: [...this.sites].filter(([id]) => !this.owners.has(id)).map(([id, site]) => ({ id, site })),
       regions: [...this.regions].map(([id, community]) => ({ id, community })),
       sensitiveWords: [...this.sensitiveWords],
       images: [...this.images.values()].map((s) => this.imageState(s)),
@@ -566,7 +569,9 @@ export class World {
     const add = (change.add ?? []).map((a) => (typeof a === 'string' ? { id: a, sharedTime: at } : a));
     const bad = [...add.map((a) => a.id), ...(change.remove ?? [])].filter((id) => !/^\d{1,20}$/.test(String(id)));
     if (bad.length > 0) throw new SeedError([`not account IDs: ${bad.join(', ')}`]);
-    const badTimes = add.filter((a) => a.sharedTime !== undefined && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(a.sharedTime));
+    const badTimes = add.filter(
+      (a) => a.sharedTime !== undefined && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(a.sharedTime),
+    );
     if (badTimes.length > 0) throw new SeedError(['sharedTime must look like 2025-01-01T00:00:00Z']);
     const next = new Map(s.shares);
     for (const id of change.remove ?? []) next.delete(id);

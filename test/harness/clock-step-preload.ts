@@ -22,6 +22,12 @@ globalThis.Date = SteppedDate as DateConstructor;
 
 process.on('SIGUSR2', () => {
   offsetMs += stepMs;
-  const line = { level: 30, time: RealDate.now(), msg: 'test: wall clock stepped', offsetMs, steppedNow: new SteppedDate().toISOString() };
+  const line = {
+    level: 30,
+    time: RealDate.now(),
+    msg: 'test: wall clock stepped',
+    offsetMs,
+    steppedNow: new SteppedDate().toISOString(),
+  };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 });

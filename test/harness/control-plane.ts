@@ -78,12 +78,33 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     const apiArgs = [...apiServerArgs(pki, etcdUrl, apiPort), ...(opts.apiServerFlags ?? [])];
     processes.push(await launch(dir, 'kube-apiserver', join(binDir, 'kube-apiserver'), apiArgs));
-    const admin = await pki.clientCa.issue({ fileStem: 'admin', commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
+    const admin = await pki.clientCa.issue({
+      fileStem: 'admin',
+      commonName: 'admin',
+      organizations: ['system:masters'],
+      usage: 'client',
+    });
     const tls = { ca: await readFile(pki.servingCa.certPath), ...(await readKeyPair(admin)) };
-    await waitFor('kube-apiserver /healthz', processes, deadline, async () => (await httpsGet(`${server}/healthz`, tls)) === 200);
-    await waitFor('the default namespace', processes, deadline, async () => (await httpsGet(`${server}/api/v1/namespaces/default`, tls)) === 200);
+    await waitFor(
+      'kube-apiserver /healthz',
+      processes,
+      deadline,
+      async () => (await httpsGet(`${server}/healthz`, tls)) === 200,
+    );
+    await waitFor(
+      'the default namespace',
+      processes,
+      deadline,
+      async () => (await httpsGet(`${server}/api/v1/namespaces/default`, tls)) === 200,
+    );
 
-    const kubeconfigPath = await writeKubeconfig(join(dir, 'admin.kubeconfig'), server, pki.servingCa.certPath, admin, 'admin');
+    const kubeconfigPath = await writeKubeconfig(
+      join(dir, 'admin.kubeconfig'),
+      server,
+      pki.servingCa.certPath,
+      admin,
+      'admin',
+    );
     const addUser = (name: string, groups: readonly string[] = []) => addControlPlaneUser(dir, server, name, groups);
     return { kubeconfigPath, server, etcdUrl, binDir, dir, addUser, stop };
   } catch (err: unknown) {
@@ -97,7 +118,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
  * those through the state file): issues a client certificate CN=`name`, O=`groups` from the plane's client CA and
  * writes a kubeconfig for it into `dir`. Returns the kubeconfig path; throws when openssl fails.
  */
-export async function addControlPlaneUser(dir: string, server: string, name: string, groups: readonly string[] = []): Promise<string> {
+export async function addControlPlaneUser(
+  dir: string,
+  server: string,
+  name: string,
+  groups: readonly string[] = [],
+): Promise<string> {
   const pkiDir = join(dir, 'pki');
   const clientCa = TinyCa.open(pkiDir, CLIENT_CA);
   const stem = `user-${name.replace(/[^a-zA-Z0-9-]/g, '_')}-${randomBytes(4).toString('hex')}`;
@@ -112,14 +138,21 @@ export async function addControlPlaneUser(dir: string, server: string, name: str
  */
 export async function compactEtcd(etcdUrl: string): Promise<number> {
   const post = async (path: string, body: object): Promise<Record<string, unknown>> => {
-    const res = await fetch(`${etcdUrl}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(`${etcdUrl}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
     const json = (await res.json()) as Record<string, unknown>;
     if (!res.ok) throw new Error(`etcd ${path} answered ${res.status}: ${JSON.stringify(json)}`);
     return json;
   };
-  const range = (await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') })) as { header?: { revision?: string } };
+  const range = (await post('/v3/kv/range', { key: Buffer.from('/').toString('base64') })) as {
+    header?: { revision?: string };
+  };
   const revision = Number(range.header?.revision);
-  if (!Number.isSafeInteger(revision) || revision <= 0) throw new Error(`etcd reported no revision: ${JSON.stringify(range)}`);
+  if (!Number.isSafeInteger(revision) || revision <= 0)
+    throw new Error(`etcd reported no revision: ${JSON.stringify(range)}`);
   await post('/v3/kv/compaction', { revision: String(revision), physical: true });
   return revision;
 }
@@ -131,7 +164,11 @@ export async function compactEtcd(etcdUrl: string): Promise<number> {
  * the watchdog) at the new process. Returns the new process; the caller stops it (ControlPlane.stop() only knows
  * the original one). Does not wait for the new one to become healthy.
  */
-export async function restartApiServer(cp: Pick<ControlPlane, 'dir'>, whileDown?: () => Promise<void>, graceMs = 10_000): Promise<ManagedProcess> {
+export async function restartApiServer(
+  cp: Pick<ControlPlane, 'dir'>,
+  whileDown?: () => Promise<void>,
+  graceMs = 10_000,
+): Promise<ManagedProcess> {
   const pidFile = join(cp.dir, 'kube-apiserver.pid');
   const pid = Number(await readFile(pidFile, 'utf8'));
   const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
@@ -178,7 +215,10 @@ async function createPki(dir: string): Promise<Pki> {
   const servingCa = await TinyCa.create(dir, SERVING_CA);
   const clientCa = await TinyCa.create(dir, CLIENT_CA);
   const serving = await servingCa.issue({
-    fileStem: 'apiserver', commonName: '127.0.0.1', usage: 'server', altNames: ['IP:127.0.0.1', 'DNS:localhost'],
+    fileStem: 'apiserver',
+    commonName: '127.0.0.1',
+    usage: 'server',
+    altNames: ['IP:127.0.0.1', 'DNS:localhost'],
   });
   const serviceAccount = await createSigningKeyPair(dir, 'sa-signer');
   return { servingCa, clientCa, serving, serviceAccount };
@@ -223,7 +263,12 @@ async function launch(dir: string, name: string, bin: string, args: string[]): P
 }
 
 /** Polls `check` until it returns true; throws with every process's log tail on timeout or on an early exit. */
-async function waitFor(what: string, processes: readonly ManagedProcess[], deadline: number, check: () => Promise<boolean>): Promise<void> {
+async function waitFor(
+  what: string,
+  processes: readonly ManagedProcess[],
+  deadline: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
   for (;;) {
     const dead = processes.find((p) => !p.running);
     if (dead !== undefined) throw startupError(`${dead.name} exited while waiting for ${what}`, processes);
@@ -273,14 +318,27 @@ async function readKeyPair(pair: KeyPairFiles): Promise<{ cert: Buffer; key: Buf
   return { cert: await readFile(pair.certPath), key: await readFile(pair.keyPath) };
 }
 
-async function writeKubeconfig(path: string, server: string, caPath: string, pair: KeyPairFiles, user: string): Promise<string> {
+async function writeKubeconfig(
+  path: string,
+  server: string,
+  caPath: string,
+  pair: KeyPairFiles,
+  user: string,
+): Promise<string> {
   const b64 = async (file: string) => (await readFile(file)).toString('base64');
   const config = {
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'imageshare-test', cluster: { server, 'certificate-authority-data': await b64(caPath) } }],
-    users: [{ name: user, user: { 'client-certificate-data': await b64(pair.certPath), 'client-key-data': await b64(pair.keyPath) } }],
-    contexts: [{ name: `${user}@imageshare-test`, context: { cluster: 'imageshare-test', user, namespace: 'default' } }],
+    users: [
+      {
+        name: user,
+        user: { 'client-certificate-data': await b64(pair.certPath), 'client-key-data': await b64(pair.keyPath) },
+      },
+    ],
+    contexts: [
+      { name: `${user}@imageshare-test`, context: { cluster: 'imageshare-test', user, namespace: 'default' } },
+    ],
     'current-context': `${user}@imageshare-test`,
   };
   await writeFile(path, stringify(config), { mode: 0o600 });

@@ -34,7 +34,9 @@ export function testState(): TestState {
   if (cached !== undefined) return cached;
   const path = process.env[STATE_ENV];
   if (path === undefined || path === '') {
-    throw new Error(`${STATE_ENV} is not set: integration tests need test/harness/global-setup.ts (run them through jest)`);
+    throw new Error(
+      `${STATE_ENV} is not set: integration tests need test/harness/global-setup.ts (run them through jest)`,
+    );
   }
   try {
     cached = JSON.parse(readFileSync(path, 'utf8')) as TestState;

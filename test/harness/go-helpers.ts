@@ -44,12 +44,17 @@ export async function goHelperPath(helper: GoHelper): Promise<string> {
  * Sends `objects` to a JSON-lines helper (one object per line in, one verdict per line out) in one process and
  * returns the verdicts in order. Throws when the helper exits non-zero or answers a different number of lines.
  */
-export async function runJsonLinesHelper(helper: GoHelper, args: readonly string[], objects: readonly object[]): Promise<HelperVerdict[]> {
+export async function runJsonLinesHelper(
+  helper: GoHelper,
+  args: readonly string[],
+  objects: readonly object[],
+): Promise<HelperVerdict[]> {
   const bin = await goHelperPath(helper);
   const input = objects.map((o) => `${JSON.stringify(o)}\n`).join('');
   const { code, stdout, stderr } = await runProcess(bin, args, { input, timeoutMs: 60_000 });
   if (code !== 0) throw new Error(`${helper} exited with ${String(code)}: ${stderr.trim()}`);
   const lines = stdout.split('\n').filter((l) => l !== '');
-  if (lines.length !== objects.length) throw new Error(`${helper} answered ${lines.length} lines for ${objects.length} objects`);
+  if (lines.length !== objects.length)
+    throw new Error(`${helper} answered ${lines.length} lines for ${objects.length} objects`);
   return lines.map((l) => JSON.parse(l) as HelperVerdict);
 }

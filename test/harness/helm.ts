@@ -56,7 +56,13 @@ export async function helm(args: readonly string[], binDir?: string): Promise<To
 
 /** The `helm template` arguments for `opts` (release, namespace, kube version, values files, --set pairs). */
 export function templateArgs(opts: RenderOptions = {}): string[] {
-  const args = ['template', opts.release ?? 'imageshare-operator', CHART_DIR, '--namespace', opts.namespace ?? 'imageshare-system'];
+  const args = [
+    'template',
+    opts.release ?? 'imageshare-operator',
+    CHART_DIR,
+    '--namespace',
+    opts.namespace ?? 'imageshare-system',
+  ];
   args.push('--kube-version', KUBE_VERSION);
   for (const f of opts.valuesFiles ?? []) args.push('--values', f);
   for (const [k, v] of Object.entries(opts.set ?? {})) args.push('--set', `${k}=${v}`);

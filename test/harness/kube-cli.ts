@@ -37,8 +37,13 @@ export class KubeCli {
    */
   async run(args: readonly string[], opts: KubeRunOptions = {}): Promise<KubeResult> {
     const env = { ...process.env, KUBECONFIG: this.kubeconfig, KUBECACHEDIR: this.cacheDir };
-    const r = await runProcess(this.kubectlPath, args, { env, timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.input ? { input: opts.input } : {}) });
-    if (r.code !== 0 && opts.allowFail !== true) throw new Error(`kubectl ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
+    const r = await runProcess(this.kubectlPath, args, {
+      env,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      ...(opts.input ? { input: opts.input } : {}),
+    });
+    if (r.code !== 0 && opts.allowFail !== true)
+      throw new Error(`kubectl ${args.join(' ')} exited with ${r.code}: ${r.stderr.trim()}`);
     return r;
   }
 

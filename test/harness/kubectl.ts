@@ -18,11 +18,17 @@ export interface KubectlOptions extends KubeRunOptions {
 export async function kubectl(args: readonly string[], opts: KubectlOptions = {}): Promise<KubeResult> {
   const state = testState();
   const { kubeconfig, ...run } = opts;
-  return new KubeCli(join(state.binDir, 'kubectl'), kubeconfig ?? state.kubeconfigPath, state.kubeCacheDir).run(args, run);
+  return new KubeCli(join(state.binDir, 'kubectl'), kubeconfig ?? state.kubeconfigPath, state.kubeCacheDir).run(
+    args,
+    run,
+  );
 }
 
 /** `kubectl apply -f -` with a YAML string or an object (serialised to YAML). Same failure rules as `kubectl`. */
-export async function applyYaml(manifest: string | object, opts: Omit<KubectlOptions, 'input'> = {}): Promise<KubeResult> {
+export async function applyYaml(
+  manifest: string | object,
+  opts: Omit<KubectlOptions, 'input'> = {},
+): Promise<KubeResult> {
   const input = typeof manifest === 'string' ? manifest : stringify(manifest);
   return kubectl(['apply', '-f', '-'], { ...opts, input });
 }
@@ -38,7 +44,10 @@ export async function getJson<T = Record<string, unknown>>(kind: string, namespa
  * namespaces never finish deleting on a control plane without controllers.
  */
 export async function createNamespace(prefix: string): Promise<string> {
-  const name = `${prefix.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 50)}-${randomBytes(3).toString('hex')}`;
+  const name = `${prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 50)}-${randomBytes(3).toString('hex')}`;
   await kubectl(['create', 'namespace', name]);
   return name;
 }

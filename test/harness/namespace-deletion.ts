@@ -29,14 +29,21 @@ const POLL_MS = 250;
  * is gone, or after `timeoutMs` with what is still left (the namespace then stays Terminating). Throws when kubectl
  * fails for another reason.
  */
-export async function deleteNamespaceLikeController(run: KubectlRun, ns: string, opts: NamespaceDeletionOptions = {}): Promise<NamespaceDeletion> {
+export async function deleteNamespaceLikeController(
+  run: KubectlRun,
+  ns: string,
+  opts: NamespaceDeletionOptions = {},
+): Promise<NamespaceDeletion> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   const first = opts.first ?? ['secrets'];
   await run(['delete', 'namespace', ns, '--wait=false']);
-  const types = (await run(['api-resources', '--namespaced', '--verbs=list,delete', '-o', 'name'])).stdout.split('\n').filter((t) => t !== '');
+  const types = (await run(['api-resources', '--namespaced', '--verbs=list,delete', '-o', 'name'])).stdout
+    .split('\n')
+    .filter((t) => t !== '');
   const rest = types.filter((t) => !first.includes(t));
   for (const batch of [first, rest]) {
-    if (batch.length > 0) await run(['delete', batch.join(','), '--all', '-n', ns, '--wait=false', '--ignore-not-found']);
+    if (batch.length > 0)
+      await run(['delete', batch.join(','), '--all', '-n', ns, '--wait=false', '--ignore-not-found']);
   }
   let remaining = await objectsIn(run, ns, types);
   while (remaining.length > 0 && Date.now() < deadline) {
@@ -58,7 +65,9 @@ async function objectsIn(run: KubectlRun, ns: string, types: readonly string[]):
  * namespace is gone; throws if it is still there at `deadline` (something else holds metadata.finalizers).
  */
 async function finalizeNamespace(run: KubectlRun, ns: string, deadline: number): Promise<void> {
-  const current = JSON.parse((await run(['get', 'namespace', ns, '-o', 'json'])).stdout) as { spec?: { finalizers?: string[] } };
+  const current = JSON.parse((await run(['get', 'namespace', ns, '-o', 'json'])).stdout) as {
+    spec?: { finalizers?: string[] };
+  };
   const body = { ...current, spec: { ...current.spec, finalizers: [] } };
   await run(['replace', '--raw', `/api/v1/namespaces/${ns}/finalize`, '-f', '-'], { input: JSON.stringify(body) });
   for (;;) {

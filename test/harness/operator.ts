@@ -58,7 +58,10 @@ const CLOCK_STEP_PRELOAD = join(ROOT, 'test', 'harness', 'clock-step-preload.ts'
 function clockStepEnv(stepMs: number | undefined): Record<string, string> {
   if (stepMs === undefined) return {};
   const inherited = process.env.NODE_OPTIONS ?? '';
-  return { NODE_OPTIONS: `${inherited} --import=${CLOCK_STEP_PRELOAD}`.trim(), IMAGESHARE_TEST_CLOCK_STEP_MS: String(stepMs) };
+  return {
+    NODE_OPTIONS: `${inherited} --import=${CLOCK_STEP_PRELOAD}`.trim(),
+    IMAGESHARE_TEST_CLOCK_STEP_MS: String(stepMs),
+  };
 }
 
 /** Starts the operator and resolves once its probe server is listening. Throws with the log tail if it exits first. */
@@ -66,13 +69,20 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
   const logPath = opts.logPath ?? join(mkdtempSync(join(tmpdir(), 'imageshare-operator-')), 'operator.log');
   const args = [
     opts.entry ?? join(ROOT, 'src', 'main.ts'),
-    '--kubeconfig', opts.kubeconfig,
-    '--ecs-endpoint', opts.ecsEndpoint,
-    '--ecs-protocol', 'http',
-    '--ecs-timeout', '3s',
-    '--health-port', '0',
-    '--metrics-port', '0',
-    '--log-level', 'debug',
+    '--kubeconfig',
+    opts.kubeconfig,
+    '--ecs-endpoint',
+    opts.ecsEndpoint,
+    '--ecs-protocol',
+    'http',
+    '--ecs-timeout',
+    '3s',
+    '--health-port',
+    '0',
+    '--metrics-port',
+    '0',
+    '--log-level',
+    'debug',
     ...(opts.namespaces?.length ? ['--namespaces', opts.namespaces.join(',')] : []),
     ...(opts.extraArgs ?? []),
   ];
@@ -93,9 +103,24 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
   const child = spawn(NODE, args, { stdio: ['ignore', fd, fd], env, cwd: ROOT });
   closeSync(fd);
   live.add(child);
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => { live.delete(child); res(code); }));
-  const rawLog = () => { try { return readFileSync(logPath, 'utf8'); } catch { return ''; } };
-  const logs = () => rawLog().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const exited = new Promise<number | null>((res) =>
+    child.once('exit', (code) => {
+      live.delete(child);
+      res(code);
+    }),
+  );
+  const rawLog = () => {
+    try {
+      return readFileSync(logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  const logs = () =>
+    rawLog()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const ports = await waitForListening(logs, exited, rawLog);
   return {
     logPath,
@@ -130,7 +155,9 @@ async function waitForListening(
   rawLog: () => string,
 ): Promise<{ healthPort: number; metricsPort: number }> {
   let gone = false;
-  void exited.then(() => { gone = true; });
+  void exited.then(() => {
+    gone = true;
+  });
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const line = logs().find((l) => typeof l.healthPort === 'number' && typeof l.metricsPort === 'number');

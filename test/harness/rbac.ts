@@ -35,7 +35,11 @@ interface Binding extends Manifest {
  * kubeconfig path. The user has exactly the chart's permissions and nothing else. Each call uses a unique release
  * name, so calls never share cluster-scoped objects. Throws when helm or kubectl fails.
  */
-export async function operatorUserKubeconfig(cp: RbacControlPlane, namespace: string, opts: OperatorRbacOptions = {}): Promise<string> {
+export async function operatorUserKubeconfig(
+  cp: RbacControlPlane,
+  namespace: string,
+  opts: OperatorRbacOptions = {},
+): Promise<string> {
   const release = `isop-${randomBytes(3).toString('hex')}`;
   const user = `${release}-operator`;
   const set: Record<string, string> = {
@@ -51,7 +55,11 @@ export async function operatorUserKubeconfig(cp: RbacControlPlane, namespace: st
   }
   const rendered = await renderChart({ release, namespace, set, binDir: cp.binDir });
   const rbac = rendered.filter((m) => RBAC_KINDS.has(m.kind)).map((m) => bindToUser(m, user));
-  const namespaces = [...new Set([namespace, ...(opts.watchNamespaces ?? [])])].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }));
+  const namespaces = [...new Set([namespace, ...(opts.watchNamespaces ?? [])])].map((name) => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name },
+  }));
   const input = [...namespaces, ...rbac].map((m) => stringify(m)).join('---\n');
   const kubeconfig = await cp.addUser(user);
   const r = await runTool(join(cp.binDir, 'kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'apply', '-f', '-'], input);
@@ -62,6 +70,8 @@ export async function operatorUserKubeconfig(cp: RbacControlPlane, namespace: st
 function bindToUser(m: Manifest, user: string): Manifest {
   if (m.kind !== 'RoleBinding' && m.kind !== 'ClusterRoleBinding') return m;
   const b = structuredClone(m) as Binding;
-  b.subjects = b.subjects.map((s) => (s.kind === 'ServiceAccount' ? { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user } : s));
+  b.subjects = b.subjects.map((s) =>
+    s.kind === 'ServiceAccount' ? { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user } : s,
+  );
   return b;
 }

@@ -96,9 +96,26 @@ export class TinyCa {
     const config = join(dir, `${name}.cnf`);
     await writeFile(config, REQ_CONFIG);
     await openssl([
-      'req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', ca.keyPath, '-out', ca.certPath, '-days', VALID_DAYS,
-      '-subj', subject(name, ['imageshare-operator-test']), '-config', config, '-extensions', 'ca',
+      'req',
+      '-x509',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      ca.keyPath,
+      '-out',
+      ca.certPath,
+      '-days',
+      VALID_DAYS,
+      '-subj',
+      subject(name, ['imageshare-operator-test']),
+      '-config',
+      config,
+      '-extensions',
+      'ca',
     ]);
     return ca;
   }
@@ -114,20 +131,51 @@ export class TinyCa {
     const files = { certPath: `${base}.crt`, keyPath: `${base}.key` };
     await writeFile(`${base}.cnf`, `${REQ_CONFIG}${leafExtensions(req)}`);
     await openssl([
-      'req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', files.keyPath, '-out', `${base}.csr`, '-subj', subject(req.commonName, req.organizations),
-      '-config', `${base}.cnf`,
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      files.keyPath,
+      '-out',
+      `${base}.csr`,
+      '-subj',
+      subject(req.commonName, req.organizations),
+      '-config',
+      `${base}.cnf`,
     ]);
     await openssl([
-      'x509', '-req', '-in', `${base}.csr`, '-CA', this.certPath, '-CAkey', this.keyPath, '-set_serial', randomSerial(),
-      '-days', VALID_DAYS, '-out', files.certPath, '-extfile', `${base}.cnf`, '-extensions', 'leaf',
+      'x509',
+      '-req',
+      '-in',
+      `${base}.csr`,
+      '-CA',
+      this.certPath,
+      '-CAkey',
+      this.keyPath,
+      '-set_serial',
+      randomSerial(),
+      '-days',
+      VALID_DAYS,
+      '-out',
+      files.certPath,
+      '-extfile',
+      `${base}.cnf`,
+      '-extensions',
+      'leaf',
     ]);
     return files;
   }
 }
 
 /** An RSA key pair for service-account token signing: `<dir>/<name>.key` (private) and `<dir>/<name>.pub`. */
-export async function createSigningKeyPair(dir: string, name: string): Promise<{ privateKeyPath: string; publicKeyPath: string }> {
+export async function createSigningKeyPair(
+  dir: string,
+  name: string,
+): Promise<{ privateKeyPath: string; publicKeyPath: string }> {
   const privateKeyPath = join(dir, `${name}.key`);
   const publicKeyPath = join(dir, `${name}.pub`);
   await openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', privateKeyPath]);

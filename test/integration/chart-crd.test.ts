@@ -9,14 +9,19 @@ const read = (rel: string): Promise<string> => readFile(new URL(`../../${rel}`, 
 const FIX = 'run `npm run sync-chart-crds` (never edit the copies by hand)';
 
 describe('CRD copies', () => {
-  it.each(['charts/imageshare-operator/files/crds/imageshare.yaml', 'deploy/base/crds/imageshare.yaml'])('%s equals crds/imageshare.yaml', async (copy) => {
-    const [source, generated] = await Promise.all([read('crds/imageshare.yaml'), read(copy)]);
-    expect({ copy, same: generated === source, fix: FIX }).toEqual({ copy, same: true, fix: FIX });
-  });
+  it.each(['charts/imageshare-operator/files/crds/imageshare.yaml', 'deploy/base/crds/imageshare.yaml'])(
+    '%s equals crds/imageshare.yaml',
+    async (copy) => {
+      const [source, generated] = await Promise.all([read('crds/imageshare.yaml'), read(copy)]);
+      expect({ copy, same: generated === source, fix: FIX }).toEqual({ copy, same: true, fix: FIX });
+    },
+  );
 
   it('renders the CRD with helm.sh/resource-policy: keep and otherwise unchanged', async () => {
     const source = parse(await read('crds/imageshare.yaml')) as { metadata: Record<string, unknown> };
-    const rendered = structuredClone(only(await renderChart(), 'CustomResourceDefinition')) as unknown as { metadata: Record<string, unknown> };
+    const rendered = structuredClone(only(await renderChart(), 'CustomResourceDefinition')) as unknown as {
+      metadata: Record<string, unknown>;
+    };
     expect((rendered.metadata.annotations as Record<string, string>)['helm.sh/resource-policy']).toBe('keep');
     const strip = (o: { metadata: Record<string, unknown> }) => {
       const { annotations: _a, labels: _l, ...metadata } = o.metadata;

@@ -23,7 +23,16 @@ interface PodSpec {
 }
 
 // Volume types the restricted profile allows.
-const ALLOWED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+const ALLOWED_VOLUMES = [
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+];
 
 type Container = PodSpec['containers'][number];
 
@@ -35,7 +44,8 @@ function restrictedViolations(pod: PodSpec): string[] {
     const type = Object.keys(vol).find((k) => k !== 'name');
     if (!type || !ALLOWED_VOLUMES.includes(type)) v.push(`volume type ${String(type)}`);
   }
-  for (const c of pod.containers) v.push(...containerViolations(c, pod.securityContext ?? {}).map((msg) => `${c.name}: ${msg}`));
+  for (const c of pod.containers)
+    v.push(...containerViolations(c, pod.securityContext ?? {}).map((msg) => `${c.name}: ${msg}`));
   return v;
 }
 
@@ -64,7 +74,11 @@ const podOf = (ms: readonly Manifest[]): PodSpec =>
 describe('restricted Pod Security', () => {
   it('the checker itself flags a non-compliant pod', () => {
     // Guards against a checker that passes everything.
-    const bad: PodSpec = { hostNetwork: true, containers: [{ name: 'c', securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }], volumes: [{ name: 'h', hostPath: {} }] };
+    const bad: PodSpec = {
+      hostNetwork: true,
+      containers: [{ name: 'c', securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }],
+      volumes: [{ name: 'h', hostPath: {} }],
+    };
     expect(restrictedViolations(bad)).toEqual([
       'host namespaces',
       'volume type hostPath',
@@ -85,7 +99,10 @@ describe('restricted Pod Security', () => {
   });
 
   it('kustomize base (deploy/)', async () => {
-    const r = await runTool(`${await toolsDir()}/kubectl`, ['kustomize', new URL('../../deploy', import.meta.url).pathname]);
+    const r = await runTool(`${await toolsDir()}/kubectl`, [
+      'kustomize',
+      new URL('../../deploy', import.meta.url).pathname,
+    ]);
     expect(r.code).toBe(0);
     expect(restrictedViolations(podOf(parseManifests(r.stdout)))).toEqual([]);
   });

@@ -26,7 +26,8 @@ const CORE_RULES: Rule[] = [
 ];
 const SECRET_GET: Rule = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'patch'] };
 
-const roles = (ms: readonly Manifest[]): Role[] => ms.filter((m) => m.kind === 'Role' || m.kind === 'ClusterRole') as Role[];
+const roles = (ms: readonly Manifest[]): Role[] =>
+  ms.filter((m) => m.kind === 'Role' || m.kind === 'ClusterRole') as Role[];
 const byKind = (ms: readonly Manifest[], kind: string): Role[] => roles(ms).filter((r) => r.kind === kind);
 const bindings = (ms: readonly Manifest[]): Binding[] =>
   ms.filter((m) => m.kind === 'RoleBinding' || m.kind === 'ClusterRoleBinding') as unknown as Binding[];
@@ -45,23 +46,37 @@ describe('chart RBAC', () => {
 
   it('clusterId set: the kube-system read is not needed, so it is not granted, and the flag is passed', async () => {
     const ms = await renderChart({ set: { clusterId: 'prod-hz' } });
-    expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([CORE_RULES.filter((r) => !r.resources.includes('namespaces'))]);
+    expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([
+      CORE_RULES.filter((r) => !r.resources.includes('namespaces')),
+    ]);
     expect(JSON.stringify(ms.find((m) => m.kind === 'Deployment'))).toContain('--cluster-id=prod-hz');
   });
 
   it('leader election: Leases only in the release namespace, get/update only on the one Lease', async () => {
-    const ms = await renderChart({ namespace: 'ops', set: { replicaCount: '2', 'leaderElection.leaseName': 'my-lease' } });
+    const ms = await renderChart({
+      namespace: 'ops',
+      set: { replicaCount: '2', 'leaderElection.leaseName': 'my-lease' },
+    });
     const leaseRoles = byKind(ms, 'Role');
     expect(leaseRoles.map((r) => ({ ns: r.metadata.namespace, rules: r.rules }))).toEqual([
       {
         ns: 'ops',
         rules: [
           { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
-          { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['my-lease'], verbs: ['get', 'update'] },
+          {
+            apiGroups: ['coordination.k8s.io'],
+            resources: ['leases'],
+            resourceNames: ['my-lease'],
+            verbs: ['get', 'update'],
+          },
         ],
       },
     ]);
-    expect(byKind(ms, 'ClusterRole').flatMap((r) => r.rules).some((rule) => rule.resources.includes('leases'))).toBe(false);
+    expect(
+      byKind(ms, 'ClusterRole')
+        .flatMap((r) => r.rules)
+        .some((rule) => rule.resources.includes('leases')),
+    ).toBe(false);
   });
 
   it('secretRefAccess.namespaces: one Secret Role per named namespace, nothing cluster-wide', async () => {
@@ -77,21 +92,30 @@ describe('chart RBAC', () => {
   it('leader election off: no Lease Role, and still no Secret access', async () => {
     const ms = await renderChart({ set: { 'leaderElection.enabled': 'false' } });
     expect(byKind(ms, 'Role')).toEqual([]);
-    expect(roles(ms).flatMap((r) => r.rules).some((rule) => rule.resources.includes('secrets'))).toBe(false);
+    expect(
+      roles(ms)
+        .flatMap((r) => r.rules)
+        .some((rule) => rule.resources.includes('secrets')),
+    ).toBe(false);
   });
 
   it.each([
     ['default', {}],
     ['full', { valuesFiles: [FULL_VALUES] }],
-  ])('%s values: no wildcard, no Secret list/watch, no spec writes, nothing outside the known groups', async (_n, opts) => {
-    const rules = roles(await renderChart(opts)).flatMap((r) => r.rules);
-    const flat = rules.flatMap((r) => [...r.apiGroups, ...r.resources, ...r.verbs, ...(r.resourceNames ?? [])]);
-    expect(flat.filter((x) => x.includes('*'))).toEqual([]);
-    expect(rules.filter((r) => r.resources.includes('secrets')).every((r) => r.verbs.join() === 'get,list,watch,patch')).toBe(true);
-    expect(rules.filter((r) => r.resources.includes('imageshares')).flatMap((r) => r.verbs)).not.toContain('update');
-    const allowedGroups = ['', 'coordination.k8s.io', 'ecs.alicloud.dev', 'events.k8s.io'];
-    expect(rules.flatMap((r) => r.apiGroups).filter((g) => !allowedGroups.includes(g))).toEqual([]);
-  });
+  ])(
+    '%s values: no wildcard, no Secret list/watch, no spec writes, nothing outside the known groups',
+    async (_n, opts) => {
+      const rules = roles(await renderChart(opts)).flatMap((r) => r.rules);
+      const flat = rules.flatMap((r) => [...r.apiGroups, ...r.resources, ...r.verbs, ...(r.resourceNames ?? [])]);
+      expect(flat.filter((x) => x.includes('*'))).toEqual([]);
+      expect(
+        rules.filter((r) => r.resources.includes('secrets')).every((r) => r.verbs.join() === 'get,list,watch,patch'),
+      ).toBe(true);
+      expect(rules.filter((r) => r.resources.includes('imageshares')).flatMap((r) => r.verbs)).not.toContain('update');
+      const allowedGroups = ['', 'coordination.k8s.io', 'ecs.alicloud.dev', 'events.k8s.io'];
+      expect(rules.flatMap((r) => r.apiGroups).filter((g) => !allowedGroups.includes(g))).toEqual([]);
+    },
+  );
 
   it('binds every Role and ClusterRole to the operator ServiceAccount only', async () => {
     const ms = await renderChart({ release: 'prod', namespace: 'ops', valuesFiles: [FULL_VALUES] });

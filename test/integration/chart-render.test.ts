@@ -17,7 +17,10 @@ interface Container {
 }
 interface PodSpec {
   containers: Container[];
-  volumes?: Array<{ name: string; projected?: { sources: Array<{ serviceAccountToken?: { audience: string; path: string } }> } }>;
+  volumes?: Array<{
+    name: string;
+    projected?: { sources: Array<{ serviceAccountToken?: { audience: string; path: string } }> };
+  }>;
   [k: string]: unknown;
 }
 
@@ -45,14 +48,26 @@ describe('helm lint', () => {
     ['full values', ['--values', FULL_VALUES]],
   ])('passes with %s', async (_name, extra) => {
     const r = await helm(['lint', CHART_DIR, '--strict', '--kube-version', KUBE_VERSION, ...extra]);
-    expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: expect.stringContaining('0 chart(s) failed') });
+    expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({
+      code: 0,
+      out: expect.stringContaining('0 chart(s) failed'),
+    });
   });
 });
 
 describe('helm template with default values', () => {
   it('renders exactly the CRD, ServiceAccount, cluster RBAC, the Lease Role, metrics Service and Deployment', () => {
     // One replica, leader election on (so a rolling update never runs two writers); no PDB; no monitoring objects.
-    expect(kinds(defaults)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']);
+    expect(kinds(defaults)).toEqual([
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'Deployment',
+      'Role',
+      'RoleBinding',
+      'Service',
+      'ServiceAccount',
+    ]);
   });
 
   it('runs the operator image at the chart appVersion with the documented default flags', async () => {
@@ -142,8 +157,16 @@ describe('helm template with full values', () => {
       ALIBABA_CLOUD_OIDC_TOKEN_FILE: '/var/run/secrets/ack.alibabacloud.com/rrsa-tokens/token',
     });
     const vol = podSpec(full).volumes?.find((v) => v.name === 'rrsa-oidc-token');
-    expect(vol?.projected?.sources[0]?.serviceAccountToken).toEqual({ audience: 'sts.aliyuncs.com', expirationSeconds: 3600, path: 'token' });
-    expect(c.volumeMounts).toContainEqual({ name: 'rrsa-oidc-token', mountPath: '/var/run/secrets/ack.alibabacloud.com/rrsa-tokens', readOnly: true });
+    expect(vol?.projected?.sources[0]?.serviceAccountToken).toEqual({
+      audience: 'sts.aliyuncs.com',
+      expirationSeconds: 3600,
+      path: 'token',
+    });
+    expect(c.volumeMounts).toContainEqual({
+      name: 'rrsa-oidc-token',
+      mountPath: '/var/run/secrets/ack.alibabacloud.com/rrsa-tokens',
+      readOnly: true,
+    });
   });
 
   it('passes scheduling and pod metadata values through unchanged', () => {
@@ -157,7 +180,11 @@ describe('helm template with full values', () => {
       imagePullSecrets: [{ name: 'registry-pull' }],
       serviceAccountName: 'imageshare',
     });
-    const tpl = (only(full, 'Deployment') as unknown as { spec: { template: { metadata: { annotations: object; labels: object } } } }).spec.template.metadata;
+    const tpl = (
+      only(full, 'Deployment') as unknown as {
+        spec: { template: { metadata: { annotations: object; labels: object } } };
+      }
+    ).spec.template.metadata;
     expect(tpl.annotations).toEqual({ 'example.com/scrape': 'true' });
     expect(tpl.labels).toMatchObject({ team: 'platform' });
   });
@@ -172,9 +199,24 @@ describe('helm template with full values', () => {
 
 describe('replicas and leader election', () => {
   it.each([
-    { why: 'one replica elects too (a rolling update briefly runs two pods); a PDB would block drains', set: {}, elect: true, pdb: false },
-    { why: 'two active replicas would both write to the cloud, so election is forced on', set: { replicaCount: '2', 'leaderElection.enabled': 'false' }, elect: true, pdb: true },
-    { why: 'election can be turned off for one replica (the Deployment then uses Recreate)', set: { 'leaderElection.enabled': 'false' }, elect: false, pdb: false },
+    {
+      why: 'one replica elects too (a rolling update briefly runs two pods); a PDB would block drains',
+      set: {},
+      elect: true,
+      pdb: false,
+    },
+    {
+      why: 'two active replicas would both write to the cloud, so election is forced on',
+      set: { replicaCount: '2', 'leaderElection.enabled': 'false' },
+      elect: true,
+      pdb: true,
+    },
+    {
+      why: 'election can be turned off for one replica (the Deployment then uses Recreate)',
+      set: { 'leaderElection.enabled': 'false' },
+      elect: false,
+      pdb: false,
+    },
   ])('$why', async ({ set, elect, pdb }) => {
     const ms = await renderChart({ set });
     expect({
@@ -187,11 +229,16 @@ describe('replicas and leader election', () => {
 
 describe('credentials', () => {
   it('reads keys from an existing Secret by reference, never as plain values', async () => {
-    const ms = await renderChart({ set: { 'credentials.existingSecret': 'ecs-owner', 'credentials.existingSecretKeys.securityToken': 'token' } });
+    const ms = await renderChart({
+      set: { 'credentials.existingSecret': 'ecs-owner', 'credentials.existingSecretKeys.securityToken': 'token' },
+    });
     const env = operator(ms).env ?? [];
     expect(env.filter((e) => e.name.startsWith('ALIBABA_CLOUD_'))).toEqual([
       { name: 'ALIBABA_CLOUD_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'ecs-owner', key: 'accessKeyId' } } },
-      { name: 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', valueFrom: { secretKeyRef: { name: 'ecs-owner', key: 'accessKeySecret' } } },
+      {
+        name: 'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+        valueFrom: { secretKeyRef: { name: 'ecs-owner', key: 'accessKeySecret' } },
+      },
       { name: 'ALIBABA_CLOUD_SECURITY_TOKEN', valueFrom: { secretKeyRef: { name: 'ecs-owner', key: 'token' } } },
     ]);
     expect(ms.some((m) => m.kind === 'Secret')).toBe(false);
@@ -199,11 +246,19 @@ describe('credentials', () => {
 
   it('refuses a Secret and RRSA at the same time', async () => {
     const r = await helm([
-      'template', 'x', CHART_DIR, '--kube-version', KUBE_VERSION,
-      '--set', 'credentials.existingSecret=a',
-      '--set', 'credentials.rrsa.enabled=true',
-      '--set', 'credentials.rrsa.roleArn=acs:ram::1:role/r',
-      '--set', 'credentials.rrsa.oidcProviderArn=acs:ram::1:oidc-provider/p',
+      'template',
+      'x',
+      CHART_DIR,
+      '--kube-version',
+      KUBE_VERSION,
+      '--set',
+      'credentials.existingSecret=a',
+      '--set',
+      'credentials.rrsa.enabled=true',
+      '--set',
+      'credentials.rrsa.roleArn=acs:ram::1:role/r',
+      '--set',
+      'credentials.rrsa.oidcProviderArn=acs:ram::1:oidc-provider/p',
     ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('credentials.existingSecret and credentials.rrsa.enabled are mutually exclusive');
@@ -214,8 +269,14 @@ describe('PrometheusRule', () => {
   it('only uses metric names the operator exports (src/runtime/metrics.ts)', async () => {
     const source = await readFile(new URL('../../src/runtime/metrics.ts', import.meta.url), 'utf8');
     const exported = new Set([...source.matchAll(/name: '(imageshare_[a-z_]+)'/g)].map((m) => m[1]));
-    const rule = only(full, 'PrometheusRule') as unknown as { spec: { groups: Array<{ rules: Array<{ expr: string }> }> } };
-    const used = new Set(rule.spec.groups.flatMap((g) => g.rules.flatMap((r) => [...r.expr.matchAll(/imageshare_[a-z_]+/g)].map((m) => m[0]))));
+    const rule = only(full, 'PrometheusRule') as unknown as {
+      spec: { groups: Array<{ rules: Array<{ expr: string }> }> };
+    };
+    const used = new Set(
+      rule.spec.groups.flatMap((g) =>
+        g.rules.flatMap((r) => [...r.expr.matchAll(/imageshare_[a-z_]+/g)].map((m) => m[0])),
+      ),
+    );
     expect(used.size).toBeGreaterThan(0);
     expect([...used].filter((name) => !exported.has(name))).toEqual([]);
   });

@@ -15,7 +15,15 @@ import { type OperatorProcess, startOperator } from '../harness/operator.ts';
 import { assertKstatusShape } from '../support/safety.ts';
 import { accounts, OWNER_KEY, operatorWorld, REGION } from './operator-world.ts';
 
-const IMAGES = ['m-livesync001', 'm-liveprog001', 'm-liveplan001', 'm-liveplan002', 'm-livesusp001', 'm-livedup0001', 'm-livedel0001'];
+const IMAGES = [
+  'm-livesync001',
+  'm-liveprog001',
+  'm-liveplan001',
+  'm-liveplan002',
+  'm-livesusp001',
+  'm-livedup0001',
+  'm-livedel0001',
+];
 
 let emu: Emulator;
 let op: OperatorProcess;
@@ -35,7 +43,12 @@ afterAll(async () => {
 });
 
 const apply = (name: string, spec: Partial<ImageShareSpec> & { imageId: string }) =>
-  applyYaml({ apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: ns }, spec: { regionId: REGION, ...spec } });
+  applyYaml({
+    apiVersion: 'ecs.alicloud.dev/v1alpha1',
+    kind: 'ImageShare',
+    metadata: { name, namespace: ns },
+    spec: { regionId: REGION, ...spec },
+  });
 const get = (name: string) => getJson<ImageShare>('imageshare', ns, name);
 
 /** Waits until the status at the current generation has a condition `type` with `reason` (or status True). */
@@ -46,7 +59,9 @@ function waitCondition(name: string, type: string, reason?: string): Promise<Ima
       const c = o.status?.conditions?.find((x) => x.type === type);
       const matches = reason === undefined ? c?.status === 'True' : c?.reason === reason;
       if (o.status?.observedGeneration !== o.metadata.generation || !matches) {
-        throw new Error(`${name}: ${type} is ${c?.status}/${c?.reason} at generation ${o.status?.observedGeneration}/${o.metadata.generation}`);
+        throw new Error(
+          `${name}: ${type} is ${c?.status}/${c?.reason} at generation ${o.status?.observedGeneration}/${o.metadata.generation}`,
+        );
       }
       assertKstatusShape(o.status, o.metadata.generation ?? 0);
       return o;
@@ -78,7 +93,12 @@ const ROWS: LiveRow[] = [
     state: 'progressing (ECS keeps failing transiently)',
     why: 'Reconciling=True while retrying: still working, never Degraded',
     drive: async () => {
-      await emu.admin.addFault({ type: 'error', code: 'ServiceUnavailable', imageId: 'm-liveprog001', action: 'ModifyImageSharePermission' });
+      await emu.admin.addFault({
+        type: 'error',
+        code: 'ServiceUnavailable',
+        imageId: 'm-liveprog001',
+        action: 'ModifyImageSharePermission',
+      });
       await apply('progressing', { imageId: 'm-liveprog001', accounts: accounts(1, 2) });
       return waitCondition('progressing', 'Reconciling');
     },
@@ -152,7 +172,12 @@ describe('Argo CD health and kstatus on statuses the operator wrote', () => {
   it('deleting: kstatus says Terminating while the finalizer revokes (ECS failing keeps it there)', async () => {
     await apply('deleting', { imageId: 'm-livedel0001', accounts: accounts(1, 1), deletionPolicy: 'Revoke' });
     await waitCondition('deleting', 'Ready', 'Synced');
-    await emu.admin.addFault({ type: 'error', code: 'ServiceUnavailable', imageId: 'm-livedel0001', action: 'ModifyImageSharePermission' });
+    await emu.admin.addFault({
+      type: 'error',
+      code: 'ServiceUnavailable',
+      imageId: 'm-livedel0001',
+      action: 'ModifyImageSharePermission',
+    });
     await kubectl(['delete', 'imageshare', 'deleting', '-n', ns, '--wait=false']);
     const o = await eventually(async () => {
       const x = await get('deleting');

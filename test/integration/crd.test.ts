@@ -12,7 +12,12 @@ const IMAGE_ID = 'm-bp18ygjuqnwhechc1234';
 const ACCOUNT = '1234567890123456';
 const accountIds = (n: number): string[] => Array.from({ length: n }, (_, i) => String(1_000_000_000_000_000 + i));
 
-function manifest(namespace: string, name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) {
+function manifest(
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown>,
+  metadata: Record<string, unknown> = {},
+) {
   return {
     apiVersion: `${GROUP}/${VERSION}`,
     kind: KIND,
@@ -57,13 +62,25 @@ describe('ImageShare admission', () => {
     { why: '50 accounts is the ECS per-image limit, so it must be allowed', spec: { accounts: accountIds(50) } },
     { why: 'publishing with no accounts is the one legal way to set community: true', spec: { community: true } },
     { why: 'community: false (unpublish) combines with sharing', spec: { community: false, accounts: [ACCOUNT] } },
-    { why: 'an empty accounts list is not a share, so it is compatible with community: true', spec: { community: true, accounts: [] } },
+    {
+      why: 'an empty accounts list is not a share, so it is compatible with community: true',
+      spec: { community: true, accounts: [] },
+    },
     { why: '1m is the lower resync bound, inclusive', spec: { resyncInterval: '1m' } },
     { why: '24h is the upper resync bound, inclusive', spec: { resyncInterval: '24h' } },
     { why: 'compound Go durations are accepted', spec: { resyncInterval: '1h30m' } },
-    { why: 'a Secret reference alone is a complete credentials block', spec: { credentials: { secretRef: { name: 'image-owner' } } } },
-    { why: 'a role ARN alone is a complete credentials block', spec: { credentials: { roleArn: 'acs:ram::1234567890123456:role/image-sharer' } } },
-    { why: 'every enum value is spelled as API.md documents it', spec: { sharePolicy: 'Additive', deletionPolicy: 'Revoke', mode: 'Plan', suspend: true } },
+    {
+      why: 'a Secret reference alone is a complete credentials block',
+      spec: { credentials: { secretRef: { name: 'image-owner' } } },
+    },
+    {
+      why: 'a role ARN alone is a complete credentials block',
+      spec: { credentials: { roleArn: 'acs:ram::1234567890123456:role/image-sharer' } },
+    },
+    {
+      why: 'every enum value is spelled as API.md documents it',
+      spec: { sharePolicy: 'Additive', deletionPolicy: 'Revoke', mode: 'Plan', suspend: true },
+    },
   ];
   it.each(accepted)('accepts: $why', async ({ spec }) => {
     const name = `ok-${Math.random().toString(36).slice(2, 8)}`;
@@ -76,17 +93,23 @@ describe('ImageShare admission', () => {
     {
       why: 'a region ID is lower-case words joined by dashes',
       spec: { regionId: 'CN_Hangzhou' },
-      messages: [`spec.regionId: Invalid value: "CN_Hangzhou": spec.regionId in body should match '^[a-z]{2,}(-[a-z0-9]+)+$'`],
+      messages: [
+        `spec.regionId: Invalid value: "CN_Hangzhou": spec.regionId in body should match '^[a-z]{2,}(-[a-z0-9]+)+$'`,
+      ],
     },
     {
       why: 'an instance ID is a common mistake for an image ID',
       spec: { imageId: 'i-bp18ygjuqnwhechc1234' },
-      messages: [`spec.imageId: Invalid value: "i-bp18ygjuqnwhechc1234": spec.imageId in body should match '^m-[a-z0-9]{8,40}$'`],
+      messages: [
+        `spec.imageId: Invalid value: "i-bp18ygjuqnwhechc1234": spec.imageId in body should match '^m-[a-z0-9]{8,40}$'`,
+      ],
     },
     {
       why: 'account IDs are digits only',
       spec: { accounts: ['12345678901234ab'] },
-      messages: [`spec.accounts[0]: Invalid value: "12345678901234ab": spec.accounts[0] in body should match '^[1-9][0-9]{0,19}$'`],
+      messages: [
+        `spec.accounts[0]: Invalid value: "12345678901234ab": spec.accounts[0] in body should match '^[1-9][0-9]{0,19}$'`,
+      ],
     },
     {
       why: 'a leading zero could never match the share list ECS reports',
@@ -115,12 +138,16 @@ describe('ImageShare admission', () => {
     {
       why: 'credentials name exactly one identity',
       spec: { credentials: { secretRef: { name: 'image-owner' }, roleArn: 'acs:ram::1234567890123456:role/x' } },
-      messages: ['spec.credentials: Invalid value: credentials.secretRef and credentials.roleArn are mutually exclusive'],
+      messages: [
+        'spec.credentials: Invalid value: credentials.secretRef and credentials.roleArn are mutually exclusive',
+      ],
     },
     {
       why: 'an empty credentials block is ambiguous; omitting it selects the operator identity',
       spec: { credentials: {} },
-      messages: ["credentials must set exactly one of secretRef or roleArn; omit credentials to use the operator's own identity"],
+      messages: [
+        "credentials must set exactly one of secretRef or roleArn; omit credentials to use the operator's own identity",
+      ],
     },
     {
       why: 'a role ARN has the form acs:ram::<account>:role/<name>',
@@ -166,7 +193,9 @@ describe('ImageShare admission', () => {
     await applyYaml(manifest(ns, 'immutable', { accounts: [ACCOUNT] }));
     const before = await getShare(ns, 'immutable');
 
-    const image = await applyYaml(manifest(ns, 'immutable', { imageId: 'm-bp18ygjuqnwhechc9999' }), { allowFail: true });
+    const image = await applyYaml(manifest(ns, 'immutable', { imageId: 'm-bp18ygjuqnwhechc9999' }), {
+      allowFail: true,
+    });
     expect(image.code).not.toBe(0);
     expect(image.stderr).toContain(
       'spec.imageId: Invalid value: "m-bp18ygjuqnwhechc9999": imageId is immutable: an ImageShare manages exactly one image',
@@ -224,7 +253,17 @@ describe('ImageShare status subresource', () => {
   it('ignores spec in a write to /status, and a status write does not bump generation', async () => {
     await applyYaml(manifest(ns, 'status-write', {}));
     const patch = JSON.stringify({ spec: { mode: 'Plan' }, status: readyStatus });
-    await kubectl(['patch', 'imageshare', 'status-write', '-n', ns, '--subresource=status', '--type=merge', '-p', patch]);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'status-write',
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      patch,
+    ]);
     const share = await getShare(ns, 'status-write');
     expect(share.spec.mode).toBe('Apply');
     expect(share.status).toEqual(readyStatus);
@@ -234,11 +273,23 @@ describe('ImageShare status subresource', () => {
   it('validates status against its schema too', async () => {
     await applyYaml(manifest(ns, 'status-schema', {}));
     const bad = {
-      conditions: [{ type: 'Ready', status: 'Maybe', reason: 'not a reason', message: '', lastTransitionTime: 'yesterday' }],
+      conditions: [
+        { type: 'Ready', status: 'Maybe', reason: 'not a reason', message: '', lastTransitionTime: 'yesterday' },
+      ],
       plan: { grant: [], revoke: [], community: 'Publicize' },
     };
     const result = await kubectl(
-      ['patch', 'imageshare', 'status-schema', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: bad })],
+      [
+        'patch',
+        'imageshare',
+        'status-schema',
+        '-n',
+        ns,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ status: bad }),
+      ],
       { allowFail: true },
     );
     expect(result.code).not.toBe(0);
@@ -254,7 +305,14 @@ describe('ImageShare status subresource', () => {
     const stale = await getShare(ns, 'conflict');
     await kubectl(['patch', 'imageshare', 'conflict', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":true}}']);
     const body = { ...stale, spec: { ...stale.spec, mode: 'Plan' } };
-    const attempt = api.replaceNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'conflict', body });
+    const attempt = api.replaceNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+      name: 'conflict',
+      body,
+    });
     await expect(attempt).rejects.toBeInstanceOf(ApiException);
     await expect(attempt).rejects.toMatchObject({ code: 409 });
     expect((await getShare(ns, 'conflict')).spec.mode).toBe('Apply');
@@ -262,12 +320,39 @@ describe('ImageShare status subresource', () => {
 
   it('shows the printer columns under the short name and the alicloud category', async () => {
     await applyYaml(manifest(ns, 'columns', { accounts: [ACCOUNT] }));
-    await kubectl(['patch', 'imageshare', 'columns', '-n', ns, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: readyStatus })]);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'columns',
+      '-n',
+      ns,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status: readyStatus }),
+    ]);
 
     const { stdout } = await kubectl(['get', 'ishare', '-n', ns]);
     const [header = '', row = ''] = stdout.trim().split('\n');
-    expect(header.trim().split(/\s+/)).toEqual(['NAME', 'IMAGE', 'REGION', 'ACCOUNTS', 'COMMUNITY', 'READY', 'REASON', 'AGE']);
-    expect(row.trim().split(/\s+/).slice(0, 7)).toEqual(['columns', IMAGE_ID, 'cn-hangzhou', '1', 'false', 'True', 'Synced']);
+    expect(header.trim().split(/\s+/)).toEqual([
+      'NAME',
+      'IMAGE',
+      'REGION',
+      'ACCOUNTS',
+      'COMMUNITY',
+      'READY',
+      'REASON',
+      'AGE',
+    ]);
+    expect(row.trim().split(/\s+/).slice(0, 7)).toEqual([
+      'columns',
+      IMAGE_ID,
+      'cn-hangzhou',
+      '1',
+      'false',
+      'True',
+      'Synced',
+    ]);
 
     const wide = await kubectl(['get', 'ishare', 'columns', '-n', ns, '-o', 'wide']);
     expect(wide.stdout).toMatch(/MODE\s+POLICY\s+MESSAGE/);
@@ -338,7 +423,16 @@ describe('ImageShare watch and finalizer', () => {
     expect(deleting.metadata.deletionTimestamp).toEqual(expect.any(String));
     expect(deleting.metadata.finalizers).toEqual([FINALIZER]);
 
-    await kubectl(['patch', 'imageshare', 'finalized', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers/0"}]']);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'finalized',
+      '-n',
+      ns,
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/metadata/finalizers/0"}]',
+    ]);
     const gone = await kubectl(['get', 'imageshare', 'finalized', '-n', ns], { allowFail: true });
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toContain('NotFound');

@@ -30,7 +30,13 @@ function section(out: string, n: number): string {
 /** The last `kubectl get ishare` table printed in `text` (the rows under its last header). */
 function lastTable(text: string): string {
   const at = text.lastIndexOf('NAME ');
-  return at < 0 ? '' : text.slice(at).split('\n').filter((l) => /^\s+\S/.test(l) || l.startsWith('NAME')).join('\n');
+  return at < 0
+    ? ''
+    : text
+        .slice(at)
+        .split('\n')
+        .filter((l) => /^\s+\S/.test(l) || l.startsWith('NAME'))
+        .join('\n');
 }
 
 /** A printer-column row: name, image, region, accounts, community, ready, reason (Age ignored). */
@@ -57,7 +63,14 @@ describe('npm run demo --kubeconfig', () => {
   it('step 3 applies every example into the chosen namespace', () => {
     const s = section(out, 3);
     expect(s).toContain(`namespace/${namespace} created`);
-    for (const name of ['golden-ubuntu-2404', 'ubuntu-cmk-team-shares', 'ubuntu-2404-next-community', 'partner-event-image', 'golden-ubuntu-2204', 'golden-ubuntu-2404-eu']) {
+    for (const name of [
+      'golden-ubuntu-2404',
+      'ubuntu-cmk-team-shares',
+      'ubuntu-2404-next-community',
+      'partner-event-image',
+      'golden-ubuntu-2204',
+      'golden-ubuntu-2404-eu',
+    ]) {
       expect(s).toContain(`imageshare.ecs.alicloud.dev/${name} created`);
     }
     expect(s).toContain('secret/image-owner created');
@@ -65,22 +78,40 @@ describe('npm run demo --kubeconfig', () => {
 
   it('step 4 shows, in kubectl printer columns, the objects settling with the expected reasons and the plan', () => {
     const s = section(out, 4);
-    expect(s).toMatch(/ubuntu-2404-next-community\s+m-bp1creating00000001\s+cn-hangzhou\s.*\sFalse\s+ImageNotAvailable\s/);
+    expect(s).toMatch(
+      /ubuntu-2404-next-community\s+m-bp1creating00000001\s+cn-hangzhou\s.*\sFalse\s+ImageNotAvailable\s/,
+    );
     const table = lastTable(s.slice(0, s.indexOf('settled:')));
-    expect(table).toMatch(row('golden-ubuntu-2404', 'm-bp18ygjuqnwhechc1234', 'cn-hangzhou', '4', 'false', 'True', 'Synced'));
-    expect(table).toMatch(row('ubuntu-cmk-team-shares', 'm-bp1cmkencrypted0001', 'cn-hangzhou', '3', 'false', 'True', 'Synced'));
-    expect(table).toMatch(row('partner-event-image', 'm-bp1sensitive0000001', 'cn-hangzhou', '2', 'false', 'True', 'Synced'));
-    expect(table).toMatch(row('ubuntu-2404-next-community', 'm-bp1creating00000001', 'cn-hangzhou', '0', 'true', 'True', 'Synced'));
-    expect(table).toMatch(row('golden-ubuntu-2404-eu', 'm-gw8euimage000000001', 'eu-central-1', '0', 'false', 'False', 'PlanPending'));
-    expect(table).toMatch(row('golden-ubuntu-2204', 'm-bp1deprecated000001', 'cn-hangzhou', '1', 'false', 'False', 'ImageDeprecated'));
+    expect(table).toMatch(
+      row('golden-ubuntu-2404', 'm-bp18ygjuqnwhechc1234', 'cn-hangzhou', '4', 'false', 'True', 'Synced'),
+    );
+    expect(table).toMatch(
+      row('ubuntu-cmk-team-shares', 'm-bp1cmkencrypted0001', 'cn-hangzhou', '3', 'false', 'True', 'Synced'),
+    );
+    expect(table).toMatch(
+      row('partner-event-image', 'm-bp1sensitive0000001', 'cn-hangzhou', '2', 'false', 'True', 'Synced'),
+    );
+    expect(table).toMatch(
+      row('ubuntu-2404-next-community', 'm-bp1creating00000001', 'cn-hangzhou', '0', 'true', 'True', 'Synced'),
+    );
+    expect(table).toMatch(
+      row('golden-ubuntu-2404-eu', 'm-gw8euimage000000001', 'eu-central-1', '0', 'false', 'False', 'PlanPending'),
+    );
+    expect(table).toMatch(
+      row('golden-ubuntu-2204', 'm-bp1deprecated000001', 'cn-hangzhou', '1', 'false', 'False', 'ImageDeprecated'),
+    );
     expect(s).toContain('{"grant":["2000000000000020","2000000000000021","2000000000000022"],"revoke":[]}');
   });
 
   it('step 5 shows the out-of-band share, its revert and the DriftCorrected event', () => {
     const s = section(out, 5);
     expect(s).toMatch(/cloud share list now: .*2000000000000050/);
-    expect(s).toMatch(/cloud share list after: +1234567890123456, 2000000000000001, 2000000000000004, 2000000000000005 /);
-    expect(s).toMatch(/Normal\s+DriftCorrected\s+imageshare\/golden-ubuntu-2404\s+Corrected drift: 1 account\(s\) shared out of band \(2000000000000050\)/);
+    expect(s).toMatch(
+      /cloud share list after: +1234567890123456, 2000000000000001, 2000000000000004, 2000000000000005 /,
+    );
+    expect(s).toMatch(
+      /Normal\s+DriftCorrected\s+imageshare\/golden-ubuntu-2404\s+Corrected drift: 1 account\(s\) shared out of band \(2000000000000050\)/,
+    );
     expect(s).toMatch(/Normal\s+Revoked\s+imageshare\/golden-ubuntu-2404\s+Revoked 1 account\(s\): 2000000000000050\./);
   });
 
@@ -97,10 +128,18 @@ describe('npm run demo --kubeconfig', () => {
     const total = Number(/(\d+) ECS API calls:/.exec(s)?.[1]);
     const rows = [...s.matchAll(/^\s+(Describe\w+|Modify\w+|Tag\w+|Untag\w+)\s+(\d+)\s+\(/gm)];
     // The three sharing actions, and TagResources: each object records itself as its image's owner (ADR 0008).
-    expect(rows.map((m) => m[1])).toEqual(expect.arrayContaining(['DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission', 'TagResources']));
+    expect(rows.map((m) => m[1])).toEqual(
+      expect.arrayContaining([
+        'DescribeImages',
+        'DescribeImageSharePermission',
+        'ModifyImageSharePermission',
+        'TagResources',
+      ]),
+    );
     expect(rows.map((m) => Number(m[2])).reduce((a, b) => a + b, 0)).toBe(total);
     expect(s).toMatch(/ModifyImageSharePermission\s+\d+\s+\(.*OperationDenied\.InvalidImageStatus/);
-    for (const part of [`the examples' objects in ${namespace}`, 'operator (SIGTERM)', 'ECS emulator']) expect(s).toContain(`stopped: ${part}`);
+    for (const part of [`the examples' objects in ${namespace}`, 'operator (SIGTERM)', 'ECS emulator'])
+      expect(s).toContain(`stopped: ${part}`);
   });
 
   it('never prints the access key secret', () => {

@@ -50,9 +50,30 @@ function operatorAccepts(text: string): boolean {
 }
 
 const VALUES = [
-  '10m', '1m', '24h', '1h30m', '1.5h', '59s', '24h0m1s', '25h', '0s',
-  '60000000000ns', '59999999999ns', '60000000us', '60000000µs', '60000000μs', '60000ms', '59s1000ms',
-  '86400000000000ns', '86400000000001ns', '10', '-1m', '.5h', '1d', '1 m', '1e3s',
+  '10m',
+  '1m',
+  '24h',
+  '1h30m',
+  '1.5h',
+  '59s',
+  '24h0m1s',
+  '25h',
+  '0s',
+  '60000000000ns',
+  '59999999999ns',
+  '60000000us',
+  '60000000µs',
+  '60000000μs',
+  '60000ms',
+  '59s1000ms',
+  '86400000000000ns',
+  '86400000000001ns',
+  '10',
+  '-1m',
+  '.5h',
+  '1d',
+  '1 m',
+  '1e3s',
 ];
 
 describe('spec.resyncInterval: apiserver admission agrees with parseDuration + the 1m..24h bound', () => {

@@ -22,10 +22,25 @@ import { accounts, OWNER_KEY, operatorWorld, REGION } from './operator-world.ts'
 
 const OBJECTS = [
   // Why each row has no cleanup to do on deletion:
-  { name: 'retain', imageId: 'm-uninstall01', spec: { deletionPolicy: 'Retain', accounts: accounts(1, 3) }, sharedAfter: accounts(1, 3) },
+  {
+    name: 'retain',
+    imageId: 'm-uninstall01',
+    spec: { deletionPolicy: 'Retain', accounts: accounts(1, 3) },
+    sharedAfter: accounts(1, 3),
+  },
   { name: 'retain-default', imageId: 'm-uninstall02', spec: { accounts: accounts(4, 2) }, sharedAfter: accounts(4, 2) }, // Retain is the default
-  { name: 'plan', imageId: 'm-uninstall03', spec: { mode: 'Plan', deletionPolicy: 'Revoke', accounts: accounts(6, 2) }, sharedAfter: [] }, // Plan never writes
-  { name: 'revoke-nothing', imageId: 'm-uninstall04', spec: { deletionPolicy: 'Revoke', accounts: [] }, sharedAfter: [] }, // manages nothing
+  {
+    name: 'plan',
+    imageId: 'm-uninstall03',
+    spec: { mode: 'Plan', deletionPolicy: 'Revoke', accounts: accounts(6, 2) },
+    sharedAfter: [],
+  }, // Plan never writes
+  {
+    name: 'revoke-nothing',
+    imageId: 'm-uninstall04',
+    spec: { deletionPolicy: 'Revoke', accounts: [] },
+    sharedAfter: [],
+  }, // manages nothing
 ] as const;
 
 let emu: Emulator;
@@ -45,7 +60,11 @@ async function waitReconciled(ns: string, name: string): Promise<ImageShare> {
     async () => {
       const o = await getJson<ImageShare>('imageshare', ns, name);
       const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
-      if (o.status?.observedGeneration !== o.metadata.generation || ready === undefined || ready.reason === 'Progressing') {
+      if (
+        o.status?.observedGeneration !== o.metadata.generation ||
+        ready === undefined ||
+        ready.reason === 'Progressing'
+      ) {
         throw new Error(`${name} not reconciled yet: ${ready?.reason}`);
       }
       return o;
@@ -54,7 +73,8 @@ async function waitReconciled(ns: string, name: string): Promise<ImageShare> {
   );
 }
 
-const sharedWith = async (imageId: string) => (await emu.admin.image(REGION, imageId)).sharedWith.map((s) => s.id).sort();
+const sharedWith = async (imageId: string) =>
+  (await emu.admin.image(REGION, imageId)).sharedWith.map((s) => s.id).sort();
 
 describe('helm uninstall', () => {
   it('afterwards, Retain, Plan and do-nothing Revoke objects and their namespace delete at once (no finalizer left)', async () => {
@@ -62,27 +82,62 @@ describe('helm uninstall', () => {
     const apps = await createNamespace('uninstall-apps');
     const kubeconfig = testState().kubeconfigPath;
     const set = ['crds.install=false', `operator.watchNamespaces={${apps}}`];
-    const installed = await helm(['install', 'isop', CHART_DIR, '--namespace', release, '--kubeconfig', kubeconfig, ...set.flatMap((s) => ['--set', s])]);
+    const installed = await helm([
+      'install',
+      'isop',
+      CHART_DIR,
+      '--namespace',
+      release,
+      '--kubeconfig',
+      kubeconfig,
+      ...set.flatMap((s) => ['--set', s]),
+    ]);
     expect({ code: installed.code, stderr: installed.stderr }).toEqual({ code: 0, stderr: '' });
 
-    const operatorKubeconfig = await operatorUserKubeconfig({ ...testState(), addUser: addTestUser }, release, { watchNamespaces: [apps] });
-    op = await startOperator({ kubeconfig: operatorKubeconfig, ecsEndpoint: emu.endpoint, ...OWNER_KEY, namespaces: [apps], extraArgs: ['--leader-elect', '--leader-election-namespace', release] });
+    const operatorKubeconfig = await operatorUserKubeconfig({ ...testState(), addUser: addTestUser }, release, {
+      watchNamespaces: [apps],
+    });
+    op = await startOperator({
+      kubeconfig: operatorKubeconfig,
+      ecsEndpoint: emu.endpoint,
+      ...OWNER_KEY,
+      namespaces: [apps],
+      extraArgs: ['--leader-elect', '--leader-election-namespace', release],
+    });
     for (const o of OBJECTS) {
-      await applyYaml({ apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name: o.name, namespace: apps }, spec: { regionId: REGION, imageId: o.imageId, ...o.spec } });
+      await applyYaml({
+        apiVersion: 'ecs.alicloud.dev/v1alpha1',
+        kind: 'ImageShare',
+        metadata: { name: o.name, namespace: apps },
+        spec: { regionId: REGION, imageId: o.imageId, ...o.spec },
+      });
     }
     for (const o of OBJECTS) await waitReconciled(apps, o.name);
     // The operator did its work (so a finalizer would have been added by now if it were added unconditionally).
     for (const o of OBJECTS) expect(await sharedWith(o.imageId)).toEqual(o.sharedAfter);
 
     await op.stop();
-    const uninstalled = await helm(['uninstall', 'isop', '--namespace', release, '--kubeconfig', kubeconfig, '--wait', '--timeout', '60s']);
+    const uninstalled = await helm([
+      'uninstall',
+      'isop',
+      '--namespace',
+      release,
+      '--kubeconfig',
+      kubeconfig,
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
     expect({ code: uninstalled.code, stderr: uninstalled.stderr }).toMatchObject({ code: 0 });
     expect((await kubectl(['get', 'deployments', '-n', release, '-o', 'name'])).stdout.trim()).toBe('');
 
     // kubectl waits until the objects are gone; with a finalizer and no operator it would time out.
     const deleted = await kubectl(['delete', 'imageshares', '--all', '-n', apps, '--timeout=20s'], { allowFail: true });
     expect({ code: deleted.code, stderr: deleted.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(await deleteNamespaceLikeController(kubectl, apps, { timeoutMs: 20_000 })).toEqual({ gone: true, remaining: [] });
+    expect(await deleteNamespaceLikeController(kubectl, apps, { timeoutMs: 20_000 })).toEqual({
+      gone: true,
+      remaining: [],
+    });
     // Retain left the cloud as it was.
     for (const o of OBJECTS) expect(await sharedWith(o.imageId)).toEqual(o.sharedAfter);
   }, 180_000);

@@ -24,10 +24,15 @@ const key = (m: Manifest): string => `${m.kind}/${m.metadata.namespace ?? ''}/${
 
 describe('deploy/ matches the chart defaults', () => {
   it('renders the same objects, field for field', async () => {
-    const r = await runTool(`${await toolsDir()}/kubectl`, ['kustomize', new URL('../../deploy', import.meta.url).pathname]);
+    const r = await runTool(`${await toolsDir()}/kubectl`, [
+      'kustomize',
+      new URL('../../deploy', import.meta.url).pathname,
+    ]);
     expect(r.stderr).toBe('');
     // The Namespace (with its restricted PSS label) is kustomize-only: Helm installs into an existing namespace.
-    const kustomized = parseManifests(r.stdout).filter((m) => m.kind !== 'Namespace').map(normalize);
+    const kustomized = parseManifests(r.stdout)
+      .filter((m) => m.kind !== 'Namespace')
+      .map(normalize);
     const chart = (await renderChart()).map(normalize);
     expect(kustomized.map(key).sort()).toEqual(chart.map(key).sort());
     for (const m of chart) {

@@ -14,7 +14,9 @@ let emu: Emulator;
 const running: OperatorProcess[] = [];
 
 beforeAll(async () => {
-  emu = await startEmulator({ seed: operatorWorld(['m-restart0001', 'm-leader00001', 'm-leader00002', 'm-lostlease01', 'm-sigterm0001']) });
+  emu = await startEmulator({
+    seed: operatorWorld(['m-restart0001', 'm-leader00001', 'm-leader00002', 'm-lostlease01', 'm-sigterm0001']),
+  });
 });
 
 afterAll(async () => {
@@ -31,7 +33,12 @@ async function operator(namespaces: string[], extraArgs: string[] = []): Promise
 }
 
 async function apply(namespace: string, name: string, imageId: string, wanted: string[]): Promise<void> {
-  await applyYaml({ apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace }, spec: { regionId: REGION, imageId, accounts: wanted } });
+  await applyYaml({
+    apiVersion: 'ecs.alicloud.dev/v1alpha1',
+    kind: 'ImageShare',
+    metadata: { name, namespace },
+    spec: { regionId: REGION, imageId, accounts: wanted },
+  });
 }
 
 async function waitSynced(namespace: string, name: string): Promise<void> {
@@ -46,7 +53,9 @@ async function waitSynced(namespace: string, name: string): Promise<void> {
 }
 
 const misp = async (imageId: string) =>
-  (await emu.admin.calls()).calls.filter((c) => c.imageId === imageId && c.action === 'ModifyImageSharePermission' && c.code === 'OK');
+  (await emu.admin.calls()).calls.filter(
+    (c) => c.imageId === imageId && c.action === 'ModifyImageSharePermission' && c.code === 'OK',
+  );
 const reconciled = (op: OperatorProcess) => op.logs().filter((l) => l.msg === 'reconciled').length;
 const leads = (op: OperatorProcess) => op.logs().some((l) => l.msg === 'starting controller');
 
@@ -54,10 +63,17 @@ describe('operator restart', () => {
   it('a SIGKILL mid-plan converges after restart, and no account is granted twice', async () => {
     const ns = await createNamespace('restart');
     // Each share call takes 1.5 s, so the 4-call plan is still running when the operator dies.
-    await emu.admin.addFault({ type: 'latency', ms: 1500, action: 'ModifyImageSharePermission', imageId: 'm-restart0001' });
+    await emu.admin.addFault({
+      type: 'latency',
+      ms: 1500,
+      action: 'ModifyImageSharePermission',
+      imageId: 'm-restart0001',
+    });
     const first = await operator([ns]);
     await apply(ns, 'restart', 'm-restart0001', accounts(1, 40));
-    await eventually(async () => expect((await misp('m-restart0001')).length).toBeGreaterThanOrEqual(1), { timeoutMs: 30_000 });
+    await eventually(async () => expect((await misp('m-restart0001')).length).toBeGreaterThanOrEqual(1), {
+      timeoutMs: 30_000,
+    });
     await first.kill();
     const grantedBeforeCrash = (await misp('m-restart0001')).length;
     expect(grantedBeforeCrash).toBeLessThan(4);
@@ -65,9 +81,15 @@ describe('operator restart', () => {
     await new Promise((r) => setTimeout(r, 2000));
     const second = await operator([ns]);
     await waitSynced(ns, 'restart');
-    const added = (await misp('m-restart0001')).flatMap((c) => Object.entries(c.params).filter(([k]) => k.startsWith('AddAccount.')).map(([, v]) => String(v)));
+    const added = (await misp('m-restart0001')).flatMap((c) =>
+      Object.entries(c.params)
+        .filter(([k]) => k.startsWith('AddAccount.'))
+        .map(([, v]) => String(v)),
+    );
     expect(added.sort()).toEqual(accounts(1, 40));
-    expect((await emu.admin.image(REGION, 'm-restart0001')).sharedWith.map((s) => s.id).sort()).toEqual(accounts(1, 40));
+    expect((await emu.admin.image(REGION, 'm-restart0001')).sharedWith.map((s) => s.id).sort()).toEqual(
+      accounts(1, 40),
+    );
     await emu.admin.clearFaults();
     expect(await second.stop()).toBe(0);
   }, 120_000);
@@ -82,7 +104,10 @@ describe('leader election', () => {
     await eventually(async () => expect(leads(a) || leads(b)).toBe(true));
     const [leader, follower] = leads(a) ? [a, b] : [b, a];
     const leaderName = leader === a ? 'replica-a' : 'replica-b';
-    expect((await kubectl(['get', 'lease', 'imageshare-operator', '-n', ns, '-o', 'jsonpath={.spec.holderIdentity}'])).stdout).toBe(leaderName);
+    expect(
+      (await kubectl(['get', 'lease', 'imageshare-operator', '-n', ns, '-o', 'jsonpath={.spec.holderIdentity}']))
+        .stdout,
+    ).toBe(leaderName);
 
     await apply(ns, 'first', 'm-leader00001', accounts(1, 3));
     await waitSynced(ns, 'first');
@@ -101,10 +126,27 @@ describe('leader election', () => {
 });
 
 /** Fast election timings, so a loss is detected within seconds. */
-const FAST = ['--leader-election-lease-duration', '4s', '--leader-election-renew-deadline', '3s', '--leader-election-retry-period', '500ms'];
-const electArgs = (ns: string, pod: string, extra: string[] = []) => ['--leader-elect', '--leader-election-namespace', ns, '--pod-name', pod, ...FAST, ...extra];
+const FAST = [
+  '--leader-election-lease-duration',
+  '4s',
+  '--leader-election-renew-deadline',
+  '3s',
+  '--leader-election-retry-period',
+  '500ms',
+];
+const electArgs = (ns: string, pod: string, extra: string[] = []) => [
+  '--leader-elect',
+  '--leader-election-namespace',
+  ns,
+  '--pod-name',
+  pod,
+  ...FAST,
+  ...extra,
+];
 const lease = async (ns: string) =>
-  JSON.parse((await kubectl(['get', 'lease', 'imageshare-operator', '-n', ns, '-o', 'json'])).stdout) as { spec: { holderIdentity?: string; renewTime?: string } };
+  JSON.parse((await kubectl(['get', 'lease', 'imageshare-operator', '-n', ns, '-o', 'json'])).stdout) as {
+    spec: { holderIdentity?: string; renewTime?: string };
+  };
 const microNow = () => new Date().toISOString().replace('Z', '000Z');
 const inFlight = async (imageId: string) =>
   (await emu.admin.calls()).calls.some((c) => c.imageId === imageId && c.action === 'ModifyImageSharePermission');
@@ -113,7 +155,12 @@ describe('lifecycle: one writer at any moment (issue #8)', () => {
   it('on lost leadership the leader aborts in-flight passes and exits 1 at once, without draining', async () => {
     const ns = await createNamespace('lost');
     // Every share call takes 4 s: a pass is in flight when the lease is taken away.
-    await emu.admin.addFault({ type: 'latency', ms: 4000, action: 'ModifyImageSharePermission', imageId: 'm-lostlease01' });
+    await emu.admin.addFault({
+      type: 'latency',
+      ms: 4000,
+      action: 'ModifyImageSharePermission',
+      imageId: 'm-lostlease01',
+    });
     const a = await operator([ns], electArgs(ns, 'replica-a'));
     await eventually(async () => expect(leads(a)).toBe(true));
     await apply(ns, 'lost', 'm-lostlease01', accounts(1, 30));
@@ -121,7 +168,16 @@ describe('lifecycle: one writer at any moment (issue #8)', () => {
     await eventually(async () => expect(await inFlight('m-lostlease01')).toBe(true), { timeoutMs: 30_000 });
     // Another holder takes the Lease (as a standby would after a partition): A's renewals now fail.
     const stolenAt = Date.now();
-    await kubectl(['patch', 'lease', 'imageshare-operator', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec: { holderIdentity: 'thief', renewTime: microNow(), leaseDurationSeconds: 3600 } })]);
+    await kubectl([
+      'patch',
+      'lease',
+      'imageshare-operator',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { holderIdentity: 'thief', renewTime: microNow(), leaseDurationSeconds: 3600 } }),
+    ]);
     const code = await a.exited;
     const exitAfterMs = Date.now() - stolenAt;
     await emu.admin.clearFaults();
@@ -137,7 +193,12 @@ describe('lifecycle: one writer at any moment (issue #8)', () => {
   it('on SIGTERM an in-flight pass finishes and only then is the Lease released; exit 0', async () => {
     const ns = await createNamespace('sigterm');
     // 25 accounts = 3 share calls of 2 s each: SIGTERM arrives in the middle of the pass.
-    await emu.admin.addFault({ type: 'latency', ms: 2000, action: 'ModifyImageSharePermission', imageId: 'm-sigterm0001' });
+    await emu.admin.addFault({
+      type: 'latency',
+      ms: 2000,
+      action: 'ModifyImageSharePermission',
+      imageId: 'm-sigterm0001',
+    });
     const a = await operator([ns], electArgs(ns, 'replica-a', ['--graceful-shutdown-timeout', '20s']));
     await eventually(async () => expect(leads(a)).toBe(true));
     await apply(ns, 'term', 'm-sigterm0001', accounts(1, 25));
@@ -146,7 +207,9 @@ describe('lifecycle: one writer at any moment (issue #8)', () => {
     await emu.admin.clearFaults();
     const writes = await misp('m-sigterm0001');
     // The pass was not cut short: every account was granted before the process exited.
-    expect((await emu.admin.image(REGION, 'm-sigterm0001')).sharedWith.map((x) => x.id).sort()).toEqual(accounts(1, 25));
+    expect((await emu.admin.image(REGION, 'm-sigterm0001')).sharedWith.map((x) => x.id).sort()).toEqual(
+      accounts(1, 25),
+    );
     const l = await lease(ns);
     expect(l.spec.holderIdentity ?? '').toBe('');
     // The release is stamped after the last cloud write of the pass landed.

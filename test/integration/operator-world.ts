@@ -13,7 +13,11 @@ export const READONLY_KEY = { accessKeyId: 'LTAItestreadonly01', accessKeySecret
 export const NO_AGREEMENT_KEY = { accessKeyId: 'LTAItestnoagree001', accessKeySecret: 'itest-noagree-secret-0001' };
 export const NO_ROLE_KEY = { accessKeyId: 'LTAItestnorole0001', accessKeySecret: 'itest-norole-secret-0001' };
 export const NO_QUOTA_KEY = { accessKeyId: 'LTAItestnoquota001', accessKeySecret: 'itest-noquota-secret-0001' };
-export const EXPIRED_STS_KEY = { accessKeyId: 'STS.testexpired001', accessKeySecret: 'itest-sts-secret-0001', securityToken: 'itest-sts-token-0001' };
+export const EXPIRED_STS_KEY = {
+  accessKeyId: 'STS.testexpired001',
+  accessKeySecret: 'itest-sts-secret-0001',
+  securityToken: 'itest-sts-token-0001',
+};
 export const OTHER_SITE_ACCOUNT = '3000000000000001';
 export const UNKNOWN_ACCOUNT = '4000000000000001';
 
@@ -46,13 +50,31 @@ const SPECIAL: Record<string, Record<string, unknown>> = {
 export function operatorWorld(imageIds: readonly string[]): SeedInput {
   return {
     owners: [
-      { id: OWNER, site: 'international', agreementSigned: true, shareEncryptedRole: true, keys: [OWNER_KEY, SECRET_KEY, { ...EXPIRED_STS_KEY, expired: true }, { ...READONLY_KEY, allowedActions: ['DescribeImages', 'DescribeImageSharePermission'] }] },
-      { id: '1000000000000002', site: 'international', keys: [{ accessKeyId: 'LTAItestotherown1', accessKeySecret: 'itest-other-owner-secret' }] },
+      {
+        id: OWNER,
+        site: 'international',
+        agreementSigned: true,
+        shareEncryptedRole: true,
+        keys: [
+          OWNER_KEY,
+          SECRET_KEY,
+          { ...EXPIRED_STS_KEY, expired: true },
+          { ...READONLY_KEY, allowedActions: ['DescribeImages', 'DescribeImageSharePermission'] },
+        ],
+      },
+      {
+        id: '1000000000000002',
+        site: 'international',
+        keys: [{ accessKeyId: 'LTAItestotherown1', accessKeySecret: 'itest-other-owner-secret' }],
+      },
       { id: '1000000000000003', site: 'international', agreementSigned: false, keys: [NO_AGREEMENT_KEY] },
       { id: '1000000000000004', site: 'international', shareEncryptedRole: false, keys: [NO_ROLE_KEY] },
       { id: '1000000000000005', site: 'international', shareImageQuota: 0, keys: [NO_QUOTA_KEY] },
     ],
-    accounts: [...accounts(1, 80).map((id) => ({ id, site: 'international' as const })), { id: OTHER_SITE_ACCOUNT, site: 'china' as const }],
+    accounts: [
+      ...accounts(1, 80).map((id) => ({ id, site: 'international' as const })),
+      { id: OTHER_SITE_ACCOUNT, site: 'china' as const },
+    ],
     regions: [
       { id: REGION, community: true },
       { id: NO_COMMUNITY_REGION, community: false },

@@ -28,12 +28,31 @@ let nsC: string;
 let clusterId: string;
 
 const start = (ns: string, key = OWNER_KEY) =>
-  startOperator({ kubeconfig: testState().kubeconfigPath, ecsEndpoint: emu.endpoint, ...key, namespaces: [ns], extraArgs: ['--resync-interval', '10m'] });
+  startOperator({
+    kubeconfig: testState().kubeconfigPath,
+    ecsEndpoint: emu.endpoint,
+    ...key,
+    namespaces: [ns],
+    extraArgs: ['--resync-interval', '10m'],
+  });
 
 beforeAll(async () => {
   [nsA, nsB, nsC] = await Promise.all([createNamespace('tag-a'), createNamespace('tag-b'), createNamespace('tag-c')]);
   const seed = operatorWorld([SHARED, RETAINED, NOTAG]);
-  const owners = (seed.owners ?? []).map((o) => (o.id === OWNER ? { ...o, keys: [...(o.keys ?? []), { ...NO_TAG_KEY, allowedActions: ['DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission'] }] } : o));
+  const owners = (seed.owners ?? []).map((o) =>
+    o.id === OWNER
+      ? {
+          ...o,
+          keys: [
+            ...(o.keys ?? []),
+            {
+              ...NO_TAG_KEY,
+              allowedActions: ['DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission'],
+            },
+          ],
+        }
+      : o,
+  );
   emu = await startEmulator({ seed: { ...seed, owners } });
   [opA, opB] = await Promise.all([start(nsA), start(nsB)]);
   clusterId = (await kubectl(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}'])).stdout.trim();
@@ -45,7 +64,12 @@ afterAll(async () => {
 });
 
 async function apply(ns: string, name: string, spec: Partial<ImageShareSpec> & { imageId: string }): Promise<void> {
-  await applyYaml({ apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: ns }, spec: { regionId: REGION, ...spec } });
+  await applyYaml({
+    apiVersion: 'ecs.alicloud.dev/v1alpha1',
+    kind: 'ImageShare',
+    metadata: { name, namespace: ns },
+    spec: { regionId: REGION, ...spec },
+  });
 }
 const shared = async (imageId: string) => (await emu.admin.image(REGION, imageId)).sharedWith.map((s) => s.id).sort();
 const tags = async (imageId: string) => (await emu.admin.image(REGION, imageId)).tags;
@@ -57,7 +81,15 @@ const passes = (op: OperatorProcess, key: string) => op.logs().filter((l) => l.k
  */
 async function poke(ns: string, name: string, op = opB): Promise<Record<string, unknown>> {
   const before = passes(op, `${ns}/${name}`).length;
-  await kubectl(['annotate', '--overwrite', 'imageshare', name, '-n', ns, `ecs.alicloud.dev/reconcile-requested-at=${Date.now()}`]);
+  await kubectl([
+    'annotate',
+    '--overwrite',
+    'imageshare',
+    name,
+    '-n',
+    ns,
+    `ecs.alicloud.dev/reconcile-requested-at=${Date.now()}`,
+  ]);
   return eventually(
     async () => {
       const after = passes(op, `${ns}/${name}`);
@@ -67,14 +99,18 @@ async function poke(ns: string, name: string, op = opB): Promise<Record<string, 
     { timeoutMs: 20_000 },
   );
 }
-const writes = async (imageId: string) => (await emu.admin.calls()).calls.filter((c) => c.imageId === imageId && c.action === 'ModifyImageSharePermission' && c.code === 'OK').length;
+const writes = async (imageId: string) =>
+  (await emu.admin.calls()).calls.filter(
+    (c) => c.imageId === imageId && c.action === 'ModifyImageSharePermission' && c.code === 'OK',
+  ).length;
 
 async function waitReason(ns: string, name: string, reason: string): Promise<ImageShare> {
   return await eventually(
     async () => {
       const o = await getJson<ImageShare>('imageshare', ns, name);
       const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
-      if (o.status?.observedGeneration !== o.metadata.generation || ready?.reason !== reason) throw new Error(`${ns}/${name}: ${ready?.reason} ${ready?.message ?? ''}`);
+      if (o.status?.observedGeneration !== o.metadata.generation || ready?.reason !== reason)
+        throw new Error(`${ns}/${name}: ${ready?.reason} ${ready?.message ?? ''}`);
       return o;
     },
     { timeoutMs: 45_000 },
@@ -111,7 +147,9 @@ describe('two installations with different --namespaces, one image', () => {
     await kubectl(['delete', 'imageshare', 'retained', '-n', nsA, '--wait=true', '--timeout=30s']);
     expect((await poke(nsB, 'retained')).reason).toBe('DuplicateImageShare');
     const stalled = await waitReason(nsB, 'retained', 'DuplicateImageShare');
-    expect(stalled.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(/remove the tag from the image/);
+    expect(stalled.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(
+      /remove the tag from the image/,
+    );
     await emu.admin.patchImage(REGION, RETAINED, { tags: {} }); // what the message tells a person to do
     await poke(nsB, 'retained');
     await waitReason(nsB, 'retained', 'Synced');
@@ -120,7 +158,16 @@ describe('two installations with different --namespaces, one image', () => {
   });
 
   it('deleting with Revoke removes the tag after the revokes', async () => {
-    await kubectl(['patch', 'imageshare', 'golden', '-n', nsA, '--type=merge', '-p', '{"spec":{"deletionPolicy":"Revoke"}}']);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'golden',
+      '-n',
+      nsA,
+      '--type=merge',
+      '-p',
+      '{"spec":{"deletionPolicy":"Revoke"}}',
+    ]);
     await waitReason(nsA, 'golden', 'Synced');
     await kubectl(['delete', 'imageshare', 'golden', '-n', nsA, '--wait=true', '--timeout=60s']);
     expect(await shared(SHARED)).toEqual([]);
@@ -137,7 +184,9 @@ describe('credentials without ecs:TagResources', () => {
     opC = await start(nsC, NO_TAG_KEY);
     await apply(nsC, 'notag', { imageId: NOTAG, accounts: accounts(7, 1) });
     const o = await waitReason(nsC, 'notag', 'Synced');
-    expect(o.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(/Ownership is checked in this cluster only.*ecs:TagResources/);
+    expect(o.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(
+      /Ownership is checked in this cluster only.*ecs:TagResources/,
+    );
     expect(await shared(NOTAG)).toEqual(accounts(7, 1));
     expect(await tags(NOTAG)).toEqual({});
     expect(await opC.metrics()).toMatch(/^imageshare_ownership_tag_fallback_total [1-9]/m);

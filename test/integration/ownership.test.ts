@@ -13,14 +13,32 @@ import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
 import { account, accounts, OWNER, OWNER_KEY, operatorWorld, REGION } from './operator-world.ts';
 
-const IMAGES = ['m-handover0001', 'm-crash0000001', 'm-crashadd0001', 'm-label0000001', 'm-specrace0001', 'm-bisect000001', 'm-lagpub000001', 'm-laggrant0001', 'm-firstpass001', 'm-malformed001', 'm-minimum00001'];
+const IMAGES = [
+  'm-handover0001',
+  'm-crash0000001',
+  'm-crashadd0001',
+  'm-label0000001',
+  'm-specrace0001',
+  'm-bisect000001',
+  'm-lagpub000001',
+  'm-laggrant0001',
+  'm-firstpass001',
+  'm-malformed001',
+  'm-minimum00001',
+];
 
 let emu: Emulator;
 let op: OperatorProcess;
 let ns: string;
 
 const startOp = () =>
-  startOperator({ kubeconfig: testState().kubeconfigPath, ecsEndpoint: emu.endpoint, ...OWNER_KEY, namespaces: [ns], extraArgs: ['--resync-interval', '10m'] });
+  startOperator({
+    kubeconfig: testState().kubeconfigPath,
+    ecsEndpoint: emu.endpoint,
+    ...OWNER_KEY,
+    namespaces: [ns],
+    extraArgs: ['--resync-interval', '10m'],
+  });
 
 beforeAll(async () => {
   ns = await createNamespace('own');
@@ -34,12 +52,22 @@ afterAll(async () => {
 });
 
 async function apply(name: string, spec: Partial<ImageShareSpec> & { imageId: string }): Promise<void> {
-  await applyYaml({ apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name, namespace: ns }, spec: { regionId: REGION, ...spec } });
+  await applyYaml({
+    apiVersion: 'ecs.alicloud.dev/v1alpha1',
+    kind: 'ImageShare',
+    metadata: { name, namespace: ns },
+    spec: { regionId: REGION, ...spec },
+  });
 }
 const get = (name: string) => getJson<ImageShare>('imageshare', ns, name);
 const sharedIn = async (imageId: string) => (await emu.admin.image(REGION, imageId)).sharedWith.map((s) => s.id).sort();
-const callsFor = async (imageId: string): Promise<CallRecord[]> => (await emu.admin.calls()).calls.filter((c) => c.imageId === imageId);
-const list = (c: CallRecord, prefix: string) => Object.entries(c.params).filter(([k]) => k.startsWith(`${prefix}.`)).map(([, v]) => String(v)).sort();
+const callsFor = async (imageId: string): Promise<CallRecord[]> =>
+  (await emu.admin.calls()).calls.filter((c) => c.imageId === imageId);
+const list = (c: CallRecord, prefix: string) =>
+  Object.entries(c.params)
+    .filter(([k]) => k.startsWith(`${prefix}.`))
+    .map(([, v]) => String(v))
+    .sort();
 const count = (calls: CallRecord[], action: string) => calls.filter((c) => c.action === action).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +76,8 @@ async function waitReady(name: string, reason = 'Synced'): Promise<ImageShare> {
     async () => {
       const o = await get(name);
       const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
-      if (o.status?.observedGeneration !== o.metadata.generation || ready?.reason !== reason) throw new Error(`${name}: ${ready?.reason} ${ready?.message ?? ''}`);
+      if (o.status?.observedGeneration !== o.metadata.generation || ready?.reason !== reason)
+        throw new Error(`${name}: ${ready?.reason} ${ready?.message ?? ''}`);
       return o;
     },
     { timeoutMs: 45_000 },
@@ -56,15 +85,25 @@ async function waitReady(name: string, reason = 'Synced'): Promise<ImageShare> {
 }
 
 async function eventsOf(name: string): Promise<string[]> {
-  const out = JSON.parse((await kubectl(['get', 'events.events.k8s.io', '-n', ns, '-o', 'json'])).stdout) as { items: Array<{ reason: string; regarding: { name: string } }> };
+  const out = JSON.parse((await kubectl(['get', 'events.events.k8s.io', '-n', ns, '-o', 'json'])).stdout) as {
+    items: Array<{ reason: string; regarding: { name: string } }>;
+  };
   return out.items.filter((e) => e.regarding.name === name).map((e) => e.reason);
 }
 
 describe('1. a crash right after ECS applied a grant loses nothing', () => {
   it('SIGKILL while the grant is applied but unanswered; the restarted operator adopts it; delete with Revoke leaves nothing', async () => {
-    await emu.admin.addFault({ type: 'slowReply', ms: 4_000, action: 'ModifyImageSharePermission', imageId: 'm-crash0000001', times: 1 });
+    await emu.admin.addFault({
+      type: 'slowReply',
+      ms: 4_000,
+      action: 'ModifyImageSharePermission',
+      imageId: 'm-crash0000001',
+      times: 1,
+    });
     await apply('crash', { imageId: 'm-crash0000001', accounts: accounts(1, 3), deletionPolicy: 'Revoke' });
-    await eventually(async () => expect(await sharedIn('m-crash0000001')).toEqual(accounts(1, 3)), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await sharedIn('m-crash0000001')).toEqual(accounts(1, 3)), {
+      timeoutMs: 20_000,
+    });
     await op.kill();
     expect((await get('crash')).status?.managedAccounts ?? []).toEqual([]); // the final status write never happened
     op = await startOp();
@@ -75,9 +114,17 @@ describe('1. a crash right after ECS applied a grant loses nothing', () => {
   });
 
   it('Additive: an account granted just before a crash is revoked once it leaves the spec', async () => {
-    await emu.admin.addFault({ type: 'slowReply', ms: 4_000, action: 'ModifyImageSharePermission', imageId: 'm-crashadd0001', times: 1 });
+    await emu.admin.addFault({
+      type: 'slowReply',
+      ms: 4_000,
+      action: 'ModifyImageSharePermission',
+      imageId: 'm-crashadd0001',
+      times: 1,
+    });
     await apply('crashadd', { imageId: 'm-crashadd0001', accounts: accounts(4, 2), sharePolicy: 'Additive' });
-    await eventually(async () => expect(await sharedIn('m-crashadd0001')).toEqual(accounts(4, 2)), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await sharedIn('m-crashadd0001')).toEqual(accounts(4, 2)), {
+      timeoutMs: 20_000,
+    });
     await op.kill();
     op = await startOp();
     await waitReady('crashadd');
@@ -88,18 +135,34 @@ describe('1. a crash right after ECS applied a grant loses nothing', () => {
 
 describe('2. a write to the object during a pass does not lose the record of the grant', () => {
   it('a label patch racing the pass: the grant is recorded', async () => {
-    await emu.admin.addFault({ type: 'slowReply', ms: 2_000, action: 'ModifyImageSharePermission', imageId: 'm-label0000001', times: 1 });
+    await emu.admin.addFault({
+      type: 'slowReply',
+      ms: 2_000,
+      action: 'ModifyImageSharePermission',
+      imageId: 'm-label0000001',
+      times: 1,
+    });
     await apply('label', { imageId: 'm-label0000001', accounts: accounts(7, 2), sharePolicy: 'Additive' });
-    await eventually(async () => expect(await sharedIn('m-label0000001')).toEqual(accounts(7, 2)), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await sharedIn('m-label0000001')).toEqual(accounts(7, 2)), {
+      timeoutMs: 20_000,
+    });
     await kubectl(['label', 'imageshare', 'label', '-n', ns, 'argocd.argoproj.io/instance=platform']);
     const o = await waitReady('label');
     expect(o.status?.managedAccounts).toEqual(accounts(7, 2));
   });
 
   it('an account removed from the spec while the pass grants it is recorded, then revoked', async () => {
-    await emu.admin.addFault({ type: 'slowReply', ms: 2_000, action: 'ModifyImageSharePermission', imageId: 'm-specrace0001', times: 1 });
+    await emu.admin.addFault({
+      type: 'slowReply',
+      ms: 2_000,
+      action: 'ModifyImageSharePermission',
+      imageId: 'm-specrace0001',
+      times: 1,
+    });
     await apply('specrace', { imageId: 'm-specrace0001', accounts: accounts(9, 2), sharePolicy: 'Additive' });
-    await eventually(async () => expect(await sharedIn('m-specrace0001')).toEqual(accounts(9, 2)), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await sharedIn('m-specrace0001')).toEqual(accounts(9, 2)), {
+      timeoutMs: 20_000,
+    });
     await apply('specrace', { imageId: 'm-specrace0001', accounts: [account(9)], sharePolicy: 'Additive' });
     await eventually(async () => expect(await sharedIn('m-specrace0001')).toEqual([account(9)]), { timeoutMs: 30_000 });
     expect((await waitReady('specrace')).status?.managedAccounts).toEqual([account(9)]);
@@ -140,7 +203,9 @@ describe('4. read-after-write lag', () => {
       await sleep(8_000); // several confirmation polls' worth of time, through the lag
       const pub = (await callsFor('m-lagpub000001')).filter((c) => c.action === 'ModifyImageSharePermission');
       expect(pub.map((c) => c.params.IsPublic)).toEqual(['true']);
-      const grants = (await callsFor('m-laggrant0001')).filter((c) => c.action === 'ModifyImageSharePermission').flatMap((c) => list(c, 'AddAccount'));
+      const grants = (await callsFor('m-laggrant0001'))
+        .filter((c) => c.action === 'ModifyImageSharePermission')
+        .flatMap((c) => list(c, 'AddAccount'));
       expect(grants).toEqual(accounts(20, 3));
       expect(await eventsOf('lagpub')).toEqual(['Published']);
       expect(await eventsOf('laggrant')).toEqual(['Granted']);
@@ -156,14 +221,23 @@ describe('5. no extra pass for a new object', () => {
     await waitReady('firstpass');
     await sleep(5_000);
     const calls = await callsFor('m-firstpass001');
-    expect(calls.map((c) => c.action)).toEqual(['DescribeImages', 'DescribeImageSharePermission', 'ModifyImageSharePermission']);
+    expect(calls.map((c) => c.action)).toEqual([
+      'DescribeImages',
+      'DescribeImageSharePermission',
+      'ModifyImageSharePermission',
+    ]);
   });
 });
 
 describe('6. a malformed answer is never read as "shared with nobody"', () => {
   it('an empty account list against TotalCount 2: no write, a transient CloudAPIError; correct once ECS answers properly', async () => {
     await emu.admin.share(REGION, 'm-malformed001', { add: [account(40), account(41)] });
-    await emu.admin.addFault({ type: 'malformed', variant: 'accountsEmpty', action: 'DescribeImageSharePermission', imageId: 'm-malformed001' });
+    await emu.admin.addFault({
+      type: 'malformed',
+      variant: 'accountsEmpty',
+      action: 'DescribeImageSharePermission',
+      imageId: 'm-malformed001',
+    });
     await apply('malformed', { imageId: 'm-malformed001', accounts: [account(40)] });
     await waitReady('malformed', 'CloudAPIError');
     expect((await callsFor('m-malformed001')).filter((c) => c.action === 'ModifyImageSharePermission')).toEqual([]);
@@ -180,20 +254,37 @@ describe('7. calls per change equal the minimum', () => {
     await apply('minimum', { imageId: 'm-minimum00001', accounts: accounts(50, 12) });
     await waitReady('minimum');
     const create = await callsFor('m-minimum00001');
-    expect([count(create, 'DescribeImages'), count(create, 'DescribeImageSharePermission'), count(create, 'ModifyImageSharePermission')]).toEqual([1, 1, 2]);
+    expect([
+      count(create, 'DescribeImages'),
+      count(create, 'DescribeImageSharePermission'),
+      count(create, 'ModifyImageSharePermission'),
+    ]).toEqual([1, 1, 2]);
     let mark = await at();
     await apply('minimum', { imageId: 'm-minimum00001', accounts: [...accounts(50, 10), account(70)] });
-    await eventually(async () => expect(await sharedIn('m-minimum00001')).toEqual([...accounts(50, 10), account(70)].sort()), { timeoutMs: 20_000 });
+    await eventually(
+      async () => expect(await sharedIn('m-minimum00001')).toEqual([...accounts(50, 10), account(70)].sort()),
+      { timeoutMs: 20_000 },
+    );
     await waitReady('minimum');
     const edit = (await callsFor('m-minimum00001')).slice(mark);
-    expect([count(edit, 'DescribeImages'), count(edit, 'DescribeImageSharePermission'), count(edit, 'ModifyImageSharePermission')]).toEqual([1, 1, 2]);
+    expect([
+      count(edit, 'DescribeImages'),
+      count(edit, 'DescribeImageSharePermission'),
+      count(edit, 'ModifyImageSharePermission'),
+    ]).toEqual([1, 1, 2]);
     mark = await at();
     await apply('minimum', { imageId: 'm-minimum00001', accounts: [], community: true });
-    await eventually(async () => expect((await emu.admin.image(REGION, 'm-minimum00001')).community).toBe(true), { timeoutMs: 20_000 });
+    await eventually(async () => expect((await emu.admin.image(REGION, 'm-minimum00001')).community).toBe(true), {
+      timeoutMs: 20_000,
+    });
     await waitReady('minimum');
     const flip = (await callsFor('m-minimum00001')).slice(mark);
     // 11 revokes in 2 calls, then 1 publish.
-    expect([count(flip, 'DescribeImages'), count(flip, 'DescribeImageSharePermission'), count(flip, 'ModifyImageSharePermission')]).toEqual([1, 1, 3]);
+    expect([
+      count(flip, 'DescribeImages'),
+      count(flip, 'DescribeImageSharePermission'),
+      count(flip, 'ModifyImageSharePermission'),
+    ]).toEqual([1, 1, 3]);
   });
 });
 

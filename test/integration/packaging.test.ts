@@ -8,7 +8,16 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { addTestUser, testState } from '../harness/env.ts';
-import { CHART_DIR, FULL_VALUES, helm, type Manifest, only, parseManifests, renderChartText, runTool } from '../harness/helm.ts';
+import {
+  CHART_DIR,
+  FULL_VALUES,
+  helm,
+  type Manifest,
+  only,
+  parseManifests,
+  renderChartText,
+  runTool,
+} from '../harness/helm.ts';
 import { createNamespace, kubectl } from '../harness/kubectl.ts';
 import { operatorUserKubeconfig } from '../harness/rbac.ts';
 import { runProcess } from '../harness/run-process.ts';
@@ -26,20 +35,36 @@ const MONITORING_STANDINS = ['ServiceMonitor', 'PrometheusRule'].map((kind) => (
     group: 'monitoring.coreos.com',
     scope: 'Namespaced',
     names: { kind, plural: `${kind.toLowerCase()}s`, singular: kind.toLowerCase(), listKind: `${kind}List` },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
   },
 }));
 
 async function installMonitoringStandins(): Promise<void> {
   await kubectl(['apply', '-f', '-'], { input: MONITORING_STANDINS.map((m) => stringify(m)).join('---\n') });
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/servicemonitors.monitoring.coreos.com', 'crd/prometheusrules.monitoring.coreos.com']);
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/servicemonitors.monitoring.coreos.com',
+    'crd/prometheusrules.monitoring.coreos.com',
+  ]);
 }
 
 async function dryRunApply(manifests: string): Promise<string> {
-  const r = await kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=packaging-test', '--dry-run=server', '-f', '-'], {
-    input: manifests,
-    allowFail: true,
-  });
+  const r = await kubectl(
+    ['apply', '--server-side', '--force-conflicts', '--field-manager=packaging-test', '--dry-run=server', '-f', '-'],
+    {
+      input: manifests,
+      allowFail: true,
+    },
+  );
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   return r.stdout;
 }
@@ -52,14 +77,25 @@ async function kustomize(dir: string): Promise<string> {
 
 async function restrictedNamespace(prefix: string): Promise<string> {
   const ns = await createNamespace(prefix);
-  await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/enforce-version=latest']);
+  await kubectl([
+    'label',
+    'namespace',
+    ns,
+    'pod-security.kubernetes.io/enforce=restricted',
+    'pod-security.kubernetes.io/enforce-version=latest',
+  ]);
   return ns;
 }
 
 /** The Deployment's pod template as a bare Pod in `namespace` (PSA enforces on Pods, only warns on workloads). */
 function podFrom(manifests: readonly Manifest[], namespace: string): object {
   const d = only(manifests, 'Deployment') as unknown as { spec: { template: { metadata: object; spec: object } } };
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { ...d.spec.template.metadata, name: 'operator-pss-check', namespace }, spec: d.spec.template.spec };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { ...d.spec.template.metadata, name: 'operator-pss-check', namespace },
+    spec: d.spec.template.spec,
+  };
 }
 
 describe('server-side dry-run apply', () => {
@@ -67,15 +103,31 @@ describe('server-side dry-run apply', () => {
     const ns = await createNamespace('chart-default');
     const out = await dryRunApply(await renderChartText({ namespace: ns }));
     expect(out).toContain('deployment.apps/imageshare-operator serverside-applied (server dry run)');
-    expect(out).toContain('customresourcedefinition.apiextensions.k8s.io/imageshares.ecs.alicloud.dev serverside-applied (server dry run)');
+    expect(out).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/imageshares.ecs.alicloud.dev serverside-applied (server dry run)',
+    );
   });
 
   it('accepts the chart with full values', async () => {
-    const [ns, teamA, teamB] = await Promise.all([createNamespace('chart-full'), createNamespace('team-a'), createNamespace('team-b')]);
+    const [ns, teamA, teamB] = await Promise.all([
+      createNamespace('chart-full'),
+      createNamespace('team-a'),
+      createNamespace('team-b'),
+    ]);
     await installMonitoringStandins();
-    const text = await renderChartText({ release: 'prod', namespace: ns, valuesFiles: [FULL_VALUES], set: { 'operator.watchNamespaces': `{${teamA},${teamB}}`, 'secretRefAccess.namespaces': `{${teamA},${teamB}}` } });
+    const text = await renderChartText({
+      release: 'prod',
+      namespace: ns,
+      valuesFiles: [FULL_VALUES],
+      set: { 'operator.watchNamespaces': `{${teamA},${teamB}}`, 'secretRefAccess.namespaces': `{${teamA},${teamB}}` },
+    });
     const out = await dryRunApply(text);
-    for (const kind of ['poddisruptionbudget.policy', 'servicemonitor.monitoring.coreos.com', 'prometheusrule.monitoring.coreos.com', 'role.rbac.authorization.k8s.io']) {
+    for (const kind of [
+      'poddisruptionbudget.policy',
+      'servicemonitor.monitoring.coreos.com',
+      'prometheusrule.monitoring.coreos.com',
+      'role.rbac.authorization.k8s.io',
+    ]) {
       expect(out).toContain(kind);
     }
   });
@@ -93,14 +145,36 @@ describe('server-side dry-run apply', () => {
 describe('helm install --dry-run=server against the real API server', () => {
   // Exercises what `helm install` does beyond `helm template`: kubeVersion against the live server version, and NOTES.
   it.each([
-    ['default values', [] as string[], ['Watching: all namespaces', 'leader election on', 'default chain: the node\'s ECS instance RAM role']],
-    ['full values', ['--values', FULL_VALUES], ['Watching: team-a, team-b', 'leader election on, Lease', 'RRSA, role acs:ram::1234567890123456:role/imageshare-operator']],
+    [
+      'default values',
+      [] as string[],
+      ['Watching: all namespaces', 'leader election on', "default chain: the node's ECS instance RAM role"],
+    ],
+    [
+      'full values',
+      ['--values', FULL_VALUES],
+      [
+        'Watching: team-a, team-b',
+        'leader election on, Lease',
+        'RRSA, role acs:ram::1234567890123456:role/imageshare-operator',
+      ],
+    ],
   ])('renders and prints NOTES with %s', async (_n, extra, notes) => {
     const ns = await createNamespace('helm-install');
     await installMonitoringStandins();
     // The CRD already exists (global setup applied crds/ with kubectl), and Helm refuses to adopt an object it did
     // not create; docs/operations.md ("Upgrades") explains the same situation for users.
-    const args = ['install', 'isop', CHART_DIR, '--namespace', ns, '--dry-run=server', '--set', 'crds.install=false', ...extra];
+    const args = [
+      'install',
+      'isop',
+      CHART_DIR,
+      '--namespace',
+      ns,
+      '--dry-run=server',
+      '--set',
+      'crds.install=false',
+      ...extra,
+    ];
     const r = await helm([...args, '--kubeconfig', testState().kubeconfigPath]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const printed = r.stdout.slice(r.stdout.indexOf('NOTES:'));
@@ -116,13 +190,18 @@ describe('restricted Pod Security admission', () => {
     ['kustomize RRSA overlay', async () => parseManifests(await kustomize(`${DEPLOY}/overlays/rrsa`))],
   ])('admits the operator pod from %s', async (_name, render) => {
     const ns = await restrictedNamespace('pss');
-    const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: stringify(podFrom(await render(), ns)), allowFail: true });
+    const r = await kubectl(['apply', '--dry-run=server', '-f', '-'], {
+      input: stringify(podFrom(await render(), ns)),
+      allowFail: true,
+    });
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   });
 
   it('rejects a pod that breaks the profile (the check is live)', async () => {
     const ns = await restrictedNamespace('pss-negative');
-    const pod = podFrom(parseManifests(await renderChartText()), ns) as { spec: { containers: Array<{ securityContext: Record<string, unknown> }> } };
+    const pod = podFrom(parseManifests(await renderChartText()), ns) as {
+      spec: { containers: Array<{ securityContext: Record<string, unknown> }> };
+    };
     const c = pod.spec.containers[0];
     if (!c) throw new Error('no container');
     c.securityContext = { ...c.securityContext, allowPrivilegeEscalation: true };
@@ -135,7 +214,13 @@ describe('restricted Pod Security admission', () => {
 describe("the chart's RBAC bound to a real user", () => {
   const cp = () => ({ ...testState(), addUser: addTestUser });
 
-  async function canI(kubeconfig: string, verb: string, resource: string, namespace?: string, name?: string): Promise<boolean> {
+  async function canI(
+    kubeconfig: string,
+    verb: string,
+    resource: string,
+    namespace?: string,
+    name?: string,
+  ): Promise<boolean> {
     const [res, sub] = resource.split('/');
     const args = ['auth', 'can-i', verb, name ? `${res}/${name}` : `${res}`, ...(sub ? [`--subresource=${sub}`] : [])];
     args.push(...(namespace ? ['-n', namespace] : ['--all-namespaces']));
@@ -153,7 +238,14 @@ describe("the chart's RBAC bound to a real user", () => {
       ['update', 'imageshares.ecs.alicloud.dev', other, 'x', false, 'the operator never writes spec'],
       ['delete', 'imageshares.ecs.alicloud.dev', other, 'x', false, 'the operator never deletes user objects'],
       ['patch', 'imageshares.ecs.alicloud.dev/status', other, 'x', true, 'status is patched through /status'],
-      ['update', 'imageshares.ecs.alicloud.dev/finalizers', other, 'x', false, 'finalizers are patched on the object itself'],
+      [
+        'update',
+        'imageshares.ecs.alicloud.dev/finalizers',
+        other,
+        'x',
+        false,
+        'finalizers are patched on the object itself',
+      ],
       ['update', 'imageshares.ecs.alicloud.dev/status', other, 'x', false, 'status is never replaced'],
       ['get', 'imageshares.ecs.alicloud.dev/status', other, 'x', false, 'nor read through /status'],
       ['delete', 'imageshares.ecs.alicloud.dev/status', other, 'x', false, 'but nothing else on /status'],
@@ -174,12 +266,20 @@ describe("the chart's RBAC bound to a real user", () => {
   });
 
   it('limits Secret reads to the watched namespaces in the namespace-restricted mode', async () => {
-    const [ns, watched, unwatched] = await Promise.all([createNamespace('rbac-ns'), createNamespace('rbac-watched'), createNamespace('rbac-unwatched')]);
+    const [ns, watched, unwatched] = await Promise.all([
+      createNamespace('rbac-ns'),
+      createNamespace('rbac-watched'),
+      createNamespace('rbac-unwatched'),
+    ]);
     const kc = await operatorUserKubeconfig(cp(), ns, { watchNamespaces: [watched] });
     const verbs = ['get', 'list', 'watch', 'patch'];
-    const allowed = async (n: string) => Promise.all(verbs.map((v) => canI(kc, v, 'secrets', n, v === 'list' || v === 'watch' ? undefined : 's')));
+    const allowed = async (n: string) =>
+      Promise.all(verbs.map((v) => canI(kc, v, 'secrets', n, v === 'list' || v === 'watch' ? undefined : 's')));
     // get reads the keys, list/watch re-enqueue on a restored Secret, patch holds the credentials-in-use finalizer.
-    expect([await allowed(watched), await allowed(unwatched)]).toEqual([[true, true, true, true], [false, false, false, false]]);
+    expect([await allowed(watched), await allowed(unwatched)]).toEqual([
+      [true, true, true, true],
+      [false, false, false, false],
+    ]);
   });
 });
 
@@ -194,19 +294,30 @@ describe('npm pack → install into an empty directory', () => {
 
   beforeAll(async () => {
     const tmp = await mkdtemp(join(tmpdir(), 'imageshare-pack-'));
-    const pack = await runProcess('npm', ['pack', '--pack-destination', tmp, '--json'], { cwd: REPO_ROOT, env, timeoutMs: 240_000 });
+    const pack = await runProcess('npm', ['pack', '--pack-destination', tmp, '--json'], {
+      cwd: REPO_ROOT,
+      env,
+      timeoutMs: 240_000,
+    });
     if (pack.code !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
-    const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const [info] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     if (!info) throw new Error('npm pack printed no package');
     files = info.files.map((f) => f.path);
     const app = join(tmp, 'app');
     await mkdir(app);
     await writeFile(join(app, 'package.json'), '{ "name": "pack-check", "private": true }\n');
-    const install = await runProcess('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp, info.filename)], {
-      cwd: app,
-      env,
-      timeoutMs: 240_000,
-    });
+    const install = await runProcess(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', join(tmp, info.filename)],
+      {
+        cwd: app,
+        env,
+        timeoutMs: 240_000,
+      },
+    );
     if (install.code !== 0) throw new Error(`npm install of the tarball failed: ${install.stderr}`);
     bin = join(app, 'node_modules/.bin/imageshare-operator');
   }, 480_000);
@@ -222,19 +333,34 @@ describe('npm pack → install into an empty directory', () => {
   });
 
   it('ships no sources, tests or tooling', () => {
-    expect(files.filter((f) => /^(src|test|charts|deploy|examples)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
+    expect(
+      files.filter(
+        (f) => /^(src|test|charts|deploy|examples)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')),
+      ),
+    ).toEqual([]);
   });
 
   it('--help prints the usage', async () => {
     const r = await runProcess(bin, ['--help'], { env, timeoutMs: 30_000 });
-    expect({ code: r.code, head: r.stdout.split('\n')[0] }).toEqual({ code: 0, head: 'Usage: imageshare-operator [flags]' });
+    expect({ code: r.code, head: r.stdout.split('\n')[0] }).toEqual({
+      code: 0,
+      head: 'Usage: imageshare-operator [flags]',
+    });
   });
 
   it('validate accepts the examples and rejects a broken manifest', async () => {
     const ok = await runProcess(bin, ['validate', '-f', join(REPO_ROOT, 'examples')], { env, timeoutMs: 30_000 });
-    expect({ code: ok.code, last: ok.stdout.trim().split('\n').at(-1) }).toEqual({ code: 0, last: '6 valid, 0 invalid' });
-    const bad = 'apiVersion: ecs.alicloud.dev/v1alpha1\nkind: ImageShare\nmetadata: {name: x, namespace: t}\nspec: {regionId: cn-hangzhou, imageId: m-bp18ygjuqnwhechc1234, accounts: ["0123"]}\n';
-    const r = await runProcess(bin, ['validate', '-f', '-', '--output', 'json'], { env, input: bad, timeoutMs: 30_000 });
+    expect({ code: ok.code, last: ok.stdout.trim().split('\n').at(-1) }).toEqual({
+      code: 0,
+      last: '6 valid, 0 invalid',
+    });
+    const bad =
+      'apiVersion: ecs.alicloud.dev/v1alpha1\nkind: ImageShare\nmetadata: {name: x, namespace: t}\nspec: {regionId: cn-hangzhou, imageId: m-bp18ygjuqnwhechc1234, accounts: ["0123"]}\n';
+    const r = await runProcess(bin, ['validate', '-f', '-', '--output', 'json'], {
+      env,
+      input: bad,
+      timeoutMs: 30_000,
+    });
     expect(r.code).toBe(1);
     expect((JSON.parse(r.stdout) as { summary: unknown }).summary).toEqual({ valid: 0, invalid: 1 });
   });

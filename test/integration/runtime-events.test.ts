@@ -68,8 +68,14 @@ describe('KubeEventRecorder against a real apiserver', () => {
   it('logs and swallows a failure to emit (namespace does not exist) instead of throwing', async () => {
     const { warnings, log } = capturingLog();
     const recorder = new KubeEventRecorder(adminKubeConfig(), 'pod-1', log);
-    const ghost = { apiVersion: 'ecs.alicloud.dev/v1alpha1', kind: 'ImageShare', metadata: { name: 'g', namespace: 'no-such-namespace-rt' } };
-    await expect(recorder.emit(ghost, { type: 'Normal', reason: 'Synced', action: 'Reconcile', note: 'n' })).resolves.toBeUndefined();
+    const ghost = {
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'ImageShare',
+      metadata: { name: 'g', namespace: 'no-such-namespace-rt' },
+    };
+    await expect(
+      recorder.emit(ghost, { type: 'Normal', reason: 'Synced', action: 'Reconcile', note: 'n' }),
+    ).resolves.toBeUndefined();
     expect(warnings.map((w) => w.msg)).toEqual(['failed to emit event']);
     expect(JSON.stringify(warnings)).toContain('HTTP 404');
   });

@@ -37,21 +37,25 @@ describe('ImageShareClient against a real apiserver', () => {
     const ns = await createNamespace('rt-client-status');
     const obj = await created(ns, 's');
     const gen = obj.metadata.generation ?? 0;
-    const first = must(await client().patchStatus(obj, {
-      observedGeneration: gen,
-      conditions: [readyCondition('False', 'Progressing', gen)],
-      plan: { grant: ['1234567890123456'], revoke: [], community: 'Publish' },
-      sharedAccounts: [],
-    }));
+    const first = must(
+      await client().patchStatus(obj, {
+        observedGeneration: gen,
+        conditions: [readyCondition('False', 'Progressing', gen)],
+        plan: { grant: ['1234567890123456'], revoke: [], community: 'Publish' },
+        sharedAccounts: [],
+      }),
+    );
     expect(first.status?.plan?.community).toBe('Publish');
     expect(first.metadata.generation).toBe(gen); // status writes never bump generation
 
     // The next status drops plan.community and plan itself is gone: both must disappear on the server.
-    const second = must(await client().patchStatus(first, {
-      observedGeneration: gen,
-      conditions: [readyCondition('True', 'Synced', gen)],
-      sharedAccounts: ['1234567890123456'],
-    }));
+    const second = must(
+      await client().patchStatus(first, {
+        observedGeneration: gen,
+        conditions: [readyCondition('True', 'Synced', gen)],
+        sharedAccounts: ['1234567890123456'],
+      }),
+    );
     const onServer = await getJson<ImageShare>('imageshare', ns, 's');
     expect(onServer.status).toEqual(second.status);
     expect(onServer.status?.plan).toBeUndefined();
@@ -66,9 +70,20 @@ describe('ImageShareClient against a real apiserver', () => {
   it('a status write lands even when the object changed since it was read (ownership must not be thrown away)', async () => {
     const ns = await createNamespace('rt-client-conflict');
     const stale = await created(ns, 'c');
-    await kubectl(['patch', 'imageshare', 'c', '-n', ns, '--type=merge', '-p', '{"spec":{"accounts":["2234567890123456"]}}']);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'c',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"spec":{"accounts":["2234567890123456"]}}',
+    ]);
     await kubectl(['label', 'imageshare', 'c', '-n', ns, 'argocd.argoproj.io/instance=x']);
-    const written = must(await client().patchStatus(stale, { observedGeneration: 1, managedAccounts: ['1234567890123456'] }));
+    const written = must(
+      await client().patchStatus(stale, { observedGeneration: 1, managedAccounts: ['1234567890123456'] }),
+    );
     expect(written.status?.managedAccounts).toEqual(['1234567890123456']);
     const onServer = await getJson<ImageShare>('imageshare', ns, 'c');
     expect(onServer.status?.observedGeneration).toBe(1); // the older generation it was computed from: kstatus sees InProgress
@@ -80,7 +95,9 @@ describe('ImageShareClient against a real apiserver', () => {
     const old = await created(ns, 'u');
     await kubectl(['delete', 'imageshare', 'u', '-n', ns, '--wait=true']);
     await created(ns, 'u');
-    expect(await client().patchStatus(old, { observedGeneration: 1, managedAccounts: ['1234567890123456'] })).toBeNull();
+    expect(
+      await client().patchStatus(old, { observedGeneration: 1, managedAccounts: ['1234567890123456'] }),
+    ).toBeNull();
     const onServer = await getJson<ImageShare>('imageshare', ns, 'u');
     expect(onServer.status?.managedAccounts).toBeUndefined();
   });
@@ -88,7 +105,16 @@ describe('ImageShareClient against a real apiserver', () => {
   it('addFinalizer keeps other finalizers added after its read (re-reads on conflict), and is idempotent', async () => {
     const ns = await createNamespace('rt-client-addfin');
     const obj = await created(ns, 'f', {});
-    await kubectl(['patch', 'imageshare', 'f', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/other"]}}']);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'f',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":["example.com/other"]}}',
+    ]);
     const withOurs = await client().addFinalizer(obj); // read before the other write: 409, re-read, retry
     expect(withOurs.metadata.finalizers).toEqual(['example.com/other', FINALIZER]);
     const again = await client().addFinalizer(withOurs);
@@ -98,11 +124,29 @@ describe('ImageShareClient against a real apiserver', () => {
   it('removeFinalizer removes only ours, even when the list changed since it was read', async () => {
     const ns = await createNamespace('rt-client-rmfin');
     const obj = await created(ns, 'r');
-    await kubectl(['patch', 'imageshare', 'r', '-n', ns, '--type=merge', '-p', `{"metadata":{"finalizers":["a.example.com/x","${FINALIZER}","b.example.com/y"]}}`]);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'r',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      `{"metadata":{"finalizers":["a.example.com/x","${FINALIZER}","b.example.com/y"]}}`,
+    ]);
     const stale = await client().get(ns, 'r');
     if (stale === null) throw new Error('gone');
     // Someone removes the first finalizer after our read: our index (1) now points at b.example.com/y.
-    await kubectl(['patch', 'imageshare', 'r', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers/0"}]']);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'r',
+      '-n',
+      ns,
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/metadata/finalizers/0"}]',
+    ]);
     const after = await client().removeFinalizer(stale);
     expect(after?.metadata.finalizers).toEqual(['b.example.com/y']);
     const onServer = await getJson<ImageShare>('imageshare', ns, 'r');

@@ -46,7 +46,16 @@ describe('ImageShareInformer against a real apiserver', () => {
     expect(rec.keys).toEqual([key]);
 
     // A spec change bumps generation: enqueued.
-    await kubectl(['patch', 'imageshare', 'one', '-n', ns, '--type=merge', '-p', '{"spec":{"accounts":["2234567890123456"]}}']);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'one',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"spec":{"accounts":["2234567890123456"]}}',
+    ]);
     await eventually(async () => expect(rec.keys).toHaveLength(2));
 
     // A label change is neither: filtered. The reconcile-requested-at annotation is the manual trigger: enqueued.
@@ -72,7 +81,16 @@ describe('ImageShareInformer against a real apiserver', () => {
     await informer.start();
     await applyYaml(imageShareManifest(ns, 'fin'));
     await eventually(async () => expect(rec.keys).toHaveLength(1));
-    await kubectl(['patch', 'imageshare', 'fin', '-n', ns, '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/hold"]}}']);
+    await kubectl([
+      'patch',
+      'imageshare',
+      'fin',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":["example.com/hold"]}}',
+    ]);
     await eventually(async () => expect(rec.keys).toHaveLength(2));
     await kubectl(['delete', 'imageshare', 'fin', '-n', ns, '--wait=false']);
     await eventually(async () => expect(informer.get(`${ns}/fin`)?.metadata.deletionTimestamp).toBeDefined());
@@ -106,7 +124,15 @@ describe('ImageShareInformer against a real apiserver', () => {
     expect(informer.synced()).toBe(false);
     expect(startResolved).toBe(false); // start() waits for the first good LIST: workers must not run on an empty cache
 
-    await kubectl(['create', 'role', 'ishare-reader', '-n', ns, '--verb=get,list,watch', '--resource=imageshares.ecs.alicloud.dev']);
+    await kubectl([
+      'create',
+      'role',
+      'ishare-reader',
+      '-n',
+      ns,
+      '--verb=get,list,watch',
+      '--resource=imageshares.ecs.alicloud.dev',
+    ]);
     await kubectl(['create', 'rolebinding', 'ishare-reader', '-n', ns, '--role=ishare-reader', `--user=${user}`]);
     await starting;
     expect(informer.synced()).toBe(true);
@@ -149,12 +175,22 @@ describe('ImageShareInformer against a real apiserver', () => {
     const informer = new ImageShareInformer(adminKubeConfig(), { namespaces: [ns], onKey: () => undefined, log });
     started.push(informer);
     await informer.start();
-    await applyYaml({ ...imageShareManifest(ns, 'lean'), metadata: { name: 'lean', namespace: ns, labels: { team: 'a' }, annotations: { note: 'x'.repeat(2000) } } });
+    await applyYaml({
+      ...imageShareManifest(ns, 'lean'),
+      metadata: { name: 'lean', namespace: ns, labels: { team: 'a' }, annotations: { note: 'x'.repeat(2000) } },
+    });
     const client = new ImageShareClient(adminKubeConfig());
     const fresh = await client.get(ns, 'lean');
     if (fresh === null) throw new Error('object vanished');
     expect(fresh.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration']).toBeDefined();
-    const ready = { type: 'Ready', status: 'True', reason: 'Synced', message: 'ok', observedGeneration: 1, lastTransitionTime: '2026-01-01T00:00:00Z' } as const;
+    const ready = {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Synced',
+      message: 'ok',
+      observedGeneration: 1,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    } as const;
     const written = await client.patchStatus(fresh, {
       observedGeneration: 1,
       conditions: [ready],
@@ -163,16 +199,24 @@ describe('ImageShareInformer against a real apiserver', () => {
       lastSyncTime: '2026-01-01T00:00:00Z',
     });
     const key = `${ns}/lean`;
-    await eventually(async () => expect(informer.get(key)?.metadata.resourceVersion).toBe(written?.metadata.resourceVersion));
+    await eventually(async () =>
+      expect(informer.get(key)?.metadata.resourceVersion).toBe(written?.metadata.resourceVersion),
+    );
     const cached = informer.get(key) as unknown as Record<string, Record<string, unknown>>;
     expect(Object.keys(cached.metadata ?? {}).sort()).toEqual(
       ['creationTimestamp', 'generation', 'name', 'namespace', 'resourceVersion', 'uid'].sort(),
     );
-    expect(cached.status).toEqual({ observedGeneration: 1, conditions: [ready], managedAccounts: ['1234567890123456'] });
+    expect(cached.status).toEqual({
+      observedGeneration: 1,
+      conditions: [ready],
+      managedAccounts: ['1234567890123456'],
+    });
     expect(cached.spec).toEqual(fresh.spec);
     // The manual trigger annotation survives (the event filter reads it); others do not.
     await kubectl(['annotate', 'imageshare', 'lean', '-n', ns, `${RECONCILE_REQUESTED_AT}=now-2`]);
-    await eventually(async () => expect(informer.get(key)?.metadata.annotations).toEqual({ [RECONCILE_REQUESTED_AT]: 'now-2' }));
+    await eventually(async () =>
+      expect(informer.get(key)?.metadata.annotations).toEqual({ [RECONCILE_REQUESTED_AT]: 'now-2' }),
+    );
   });
 
   it('indexes objects by (regionId, imageId): claimants() answers the duplicate check without a scan', async () => {
@@ -187,11 +231,18 @@ describe('ImageShareInformer against a real apiserver', () => {
     await applyYaml(imageShareManifest(ns, 'second', { imageId })); // the WATCH fills it too
     await applyYaml(imageShareManifest(ns, 'other'));
     await eventually(async () =>
-      expect(informer.claimants('cn-hangzhou', imageId).map((o) => o.metadata.name).sort()).toEqual(['first', 'second']),
+      expect(
+        informer
+          .claimants('cn-hangzhou', imageId)
+          .map((o) => o.metadata.name)
+          .sort(),
+      ).toEqual(['first', 'second']),
     );
     expect(informer.claimants('cn-beijing', imageId)).toEqual([]); // the region is part of the key
     await kubectl(['delete', 'imageshare', 'first', '-n', ns]);
-    await eventually(async () => expect(informer.claimants('cn-hangzhou', imageId).map((o) => o.metadata.name)).toEqual(['second']));
+    await eventually(async () =>
+      expect(informer.claimants('cn-hangzhou', imageId).map((o) => o.metadata.name)).toEqual(['second']),
+    );
   });
 
   it('after an apiserver outage the watch comes back by itself and delivers what changed meanwhile', async () => {
@@ -199,11 +250,14 @@ describe('ImageShareInformer against a real apiserver', () => {
     const server = adminKubeConfig().getCurrentCluster()?.server ?? '';
     const relay: CountingRelay = await countingRelay(server);
     const rec = recorder();
-    const informer = new ImageShareInformer(through(adminKubeConfig(), relay.url, () => new KubeConfig()), {
-      namespaces: [ns],
-      onKey: rec.onKey,
-      log,
-    });
+    const informer = new ImageShareInformer(
+      through(adminKubeConfig(), relay.url, () => new KubeConfig()),
+      {
+        namespaces: [ns],
+        onKey: rec.onKey,
+        log,
+      },
+    );
     started.push(informer);
     try {
       await informer.start();
@@ -212,7 +266,10 @@ describe('ImageShareInformer against a real apiserver', () => {
       await new Promise((r) => setTimeout(r, 8_000)); // long enough for the backoff to grow several steps
       const restoredAt = Date.now();
       relay.restore();
-      await eventually(async () => expect(rec.keys).toContain(`${ns}/during-outage`), { timeoutMs: 20_000, intervalMs: 50 });
+      await eventually(async () => expect(rec.keys).toContain(`${ns}/during-outage`), {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+      });
       // A figure, not an assertion: the backoff is capped at 5 s, so this stays within a few seconds.
       process.stdout.write(`informer caught up ${Date.now() - restoredAt} ms after the outage ended\n`);
     } finally {

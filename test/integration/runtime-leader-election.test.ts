@@ -28,7 +28,9 @@ function candidate(ns: string, identity: string) {
 }
 
 async function readLease(ns: string) {
-  return adminKubeConfig().makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'imageshare-operator', namespace: ns });
+  return adminKubeConfig()
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ name: 'imageshare-operator', namespace: ns });
 }
 
 describe('LeaderElector with KubeLeaseStore on a real Lease', () => {
@@ -54,7 +56,11 @@ describe('LeaderElector with KubeLeaseStore on a real Lease', () => {
     expect(a.events).toEqual(['started', 'stopped:stopped']);
     await eventually(async () => expect(b.e.isLeader()).toBe(true));
     const afterRelease = await readLease(ns);
-    expect(afterRelease.spec).toMatchObject({ holderIdentity: 'replica-b', leaseTransitions: 1, leaseDurationSeconds: 3 });
+    expect(afterRelease.spec).toMatchObject({
+      holderIdentity: 'replica-b',
+      leaseTransitions: 1,
+      leaseDurationSeconds: 3,
+    });
 
     // b crashes (stops renewing, no release); c waits for expiry by its own observation, then takes over.
     const c = candidate(ns, 'replica-c');

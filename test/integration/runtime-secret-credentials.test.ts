@@ -1,5 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { CredentialsNotFoundError, SecretAccessDeniedError, SecretCredentialsReader } from '../../src/kube/secret-credentials.ts';
+import {
+  CredentialsNotFoundError,
+  SecretAccessDeniedError,
+  SecretCredentialsReader,
+} from '../../src/kube/secret-credentials.ts';
 import { createNamespace, kubectl } from '../harness/kubectl.ts';
 import { adminKubeConfig, impersonatingKubeConfig } from './runtime-fixtures.ts';
 
@@ -8,17 +12,55 @@ const SECRET_VALUE = 'S3cr3t-value-never-logged';
 describe('SecretCredentialsReader against a real apiserver', () => {
   it('reads static credentials, with an optional security token', async () => {
     const ns = await createNamespace('rt-creds');
-    await kubectl(['create', 'secret', 'generic', 'owner', '-n', ns, '--from-literal=accessKeyId=LTAI-test', `--from-literal=accessKeySecret=${SECRET_VALUE}`]);
-    await kubectl(['create', 'secret', 'generic', 'sts', '-n', ns, '--from-literal=accessKeyId=STS.x', '--from-literal=accessKeySecret=y', '--from-literal=securityToken=tok']);
+    await kubectl([
+      'create',
+      'secret',
+      'generic',
+      'owner',
+      '-n',
+      ns,
+      '--from-literal=accessKeyId=LTAI-test',
+      `--from-literal=accessKeySecret=${SECRET_VALUE}`,
+    ]);
+    await kubectl([
+      'create',
+      'secret',
+      'generic',
+      'sts',
+      '-n',
+      ns,
+      '--from-literal=accessKeyId=STS.x',
+      '--from-literal=accessKeySecret=y',
+      '--from-literal=securityToken=tok',
+    ]);
     const reader = new SecretCredentialsReader(adminKubeConfig());
-    expect(await reader.read(ns, 'owner')).toEqual({ type: 'static', accessKeyId: 'LTAI-test', accessKeySecret: SECRET_VALUE });
-    expect(await reader.read(ns, 'sts')).toEqual({ type: 'static', accessKeyId: 'STS.x', accessKeySecret: 'y', securityToken: 'tok' });
+    expect(await reader.read(ns, 'owner')).toEqual({
+      type: 'static',
+      accessKeyId: 'LTAI-test',
+      accessKeySecret: SECRET_VALUE,
+    });
+    expect(await reader.read(ns, 'sts')).toEqual({
+      type: 'static',
+      accessKeyId: 'STS.x',
+      accessKeySecret: 'y',
+      securityToken: 'tok',
+    });
   });
 
   const rows = [
     { why: 'a missing Secret names the Secret', secret: 'absent', literals: null, missingKey: undefined },
-    { why: 'a missing accessKeySecret names that key', secret: 'half', literals: ['accessKeyId=LTAI-test'], missingKey: 'accessKeySecret' },
-    { why: 'a missing accessKeyId names that key (and never echoes the secret value)', secret: 'noid', literals: [`accessKeySecret=${SECRET_VALUE}`], missingKey: 'accessKeyId' },
+    {
+      why: 'a missing accessKeySecret names that key',
+      secret: 'half',
+      literals: ['accessKeyId=LTAI-test'],
+      missingKey: 'accessKeySecret',
+    },
+    {
+      why: 'a missing accessKeyId names that key (and never echoes the secret value)',
+      secret: 'noid',
+      literals: [`accessKeySecret=${SECRET_VALUE}`],
+      missingKey: 'accessKeyId',
+    },
   ];
   it.each(rows)('$why', async ({ secret, literals, missingKey }) => {
     const ns = await createNamespace('rt-creds-missing');
@@ -37,12 +79,29 @@ describe('SecretCredentialsReader against a real apiserver', () => {
 
 describe('SecretCredentialsReader when Secret access is not granted (least privilege by default)', () => {
   const rows = [
-    { why: 'RBAC refuses the read (403): the message names the Helm value that grants it', allowed: 'all' as const, rbacDenied: true },
-    { why: 'the namespace is not in --secret-namespaces: same message, and no request is made', allowed: ['elsewhere'], rbacDenied: false },
+    {
+      why: 'RBAC refuses the read (403): the message names the Helm value that grants it',
+      allowed: 'all' as const,
+      rbacDenied: true,
+    },
+    {
+      why: 'the namespace is not in --secret-namespaces: same message, and no request is made',
+      allowed: ['elsewhere'],
+      rbacDenied: false,
+    },
   ];
   it.each(rows)('$why', async ({ allowed, rbacDenied }) => {
     const ns = await createNamespace('rt-creds-denied');
-    await kubectl(['create', 'secret', 'generic', 'owner', '-n', ns, '--from-literal=accessKeyId=LTAI-test', `--from-literal=accessKeySecret=${SECRET_VALUE}`]);
+    await kubectl([
+      'create',
+      'secret',
+      'generic',
+      'owner',
+      '-n',
+      ns,
+      '--from-literal=accessKeyId=LTAI-test',
+      `--from-literal=accessKeySecret=${SECRET_VALUE}`,
+    ]);
     const kc = rbacDenied ? impersonatingKubeConfig(`no-secrets-${ns}`) : adminKubeConfig();
     const err = await new SecretCredentialsReader(kc, allowed).read(ns, 'owner').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SecretAccessDeniedError);

@@ -30,22 +30,51 @@ afterAll(async () => {
 
 /** The operator under the chart's RBAC with secretRefAccess.namespaces=[ns] (Secrets get/list/watch/patch there). */
 async function operator(ns: string): Promise<OperatorProcess> {
-  const kubeconfig = await operatorUserKubeconfig({ ...testState(), addUser: addTestUser }, ns, { watchNamespaces: [ns], leaderElection: false });
-  const op = await startOperator({ kubeconfig, ecsEndpoint: emu.endpoint, ...OWNER_KEY, namespaces: [ns], extraArgs: ['--secret-namespaces', ns] });
+  const kubeconfig = await operatorUserKubeconfig({ ...testState(), addUser: addTestUser }, ns, {
+    watchNamespaces: [ns],
+    leaderElection: false,
+  });
+  const op = await startOperator({
+    kubeconfig,
+    ecsEndpoint: emu.endpoint,
+    ...OWNER_KEY,
+    namespaces: [ns],
+    extraArgs: ['--secret-namespaces', ns],
+  });
   running.push(op);
   return op;
 }
 
 async function ownerSecret(ns: string): Promise<void> {
-  await kubectl(['create', 'secret', 'generic', 'owner', '-n', ns, `--from-literal=accessKeyId=${SECRET_KEY.accessKeyId}`, `--from-literal=accessKeySecret=${SECRET_KEY.accessKeySecret}`]);
+  await kubectl([
+    'create',
+    'secret',
+    'generic',
+    'owner',
+    '-n',
+    ns,
+    `--from-literal=accessKeyId=${SECRET_KEY.accessKeyId}`,
+    `--from-literal=accessKeySecret=${SECRET_KEY.accessKeySecret}`,
+  ]);
 }
 
-async function imageShare(ns: string, name: string, imageId: string, extra: Record<string, unknown> = {}): Promise<void> {
+async function imageShare(
+  ns: string,
+  name: string,
+  imageId: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   await applyYaml({
     apiVersion: 'ecs.alicloud.dev/v1alpha1',
     kind: 'ImageShare',
     metadata: { name, namespace: ns },
-    spec: { regionId: REGION, imageId, accounts: accounts(1, 3), credentials: { secretRef: { name: 'owner' } }, ...extra },
+    spec: {
+      regionId: REGION,
+      imageId,
+      accounts: accounts(1, 3),
+      credentials: { secretRef: { name: 'owner' } },
+      ...extra,
+    },
   });
 }
 
@@ -60,9 +89,10 @@ async function waitReason(ns: string, name: string, reason: string, timeoutMs = 
   );
 }
 
-const exists = async (kind: string, ns: string, name: string) => (await kubectl(['get', kind, name, '-n', ns, '-o', 'name'], { allowFail: true })).code === 0;
+const exists = async (kind: string, ns: string, name: string) =>
+  (await kubectl(['get', kind, name, '-n', ns, '-o', 'name'], { allowFail: true })).code === 0;
 const finalizers = async (ns: string) =>
-  ((await getJson<{ metadata: { finalizers?: string[] } }>('secret', ns, 'owner')).metadata.finalizers ?? []);
+  (await getJson<{ metadata: { finalizers?: string[] } }>('secret', ns, 'owner')).metadata.finalizers ?? [];
 const sharedWith = async (imageId: string) => (await emu.admin.image(REGION, imageId)).sharedWith.map((s) => s.id);
 
 describe('credentials for cleanup', () => {
@@ -83,7 +113,9 @@ describe('credentials for cleanup', () => {
     expect(await exists('secret', ns, 'owner')).toBe(true);
     await kubectl(['delete', 'imageshare', 'revoke-me', '-n', ns, '--wait=false']);
 
-    await eventually(async () => expect(await exists('imageshare', ns, 'revoke-me')).toBe(false), { timeoutMs: 45_000 });
+    await eventually(async () => expect(await exists('imageshare', ns, 'revoke-me')).toBe(false), {
+      timeoutMs: 45_000,
+    });
     expect(await sharedWith('m-nsdelete001')).toEqual([]);
     await eventually(async () => expect(await exists('secret', ns, 'owner')).toBe(false), { timeoutMs: 30_000 });
   }, 150_000);

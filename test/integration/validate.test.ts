@@ -26,9 +26,20 @@ beforeAll(async () => {
 });
 
 async function admit(doc: unknown): Promise<Verdict> {
-  const body = { ...(doc as Record<string, unknown>), metadata: { ...((doc as { metadata?: object }).metadata ?? {}), namespace: ns } };
+  const body = {
+    ...(doc as Record<string, unknown>),
+    metadata: { ...((doc as { metadata?: object }).metadata ?? {}), namespace: ns },
+  };
   try {
-    await api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, body, dryRun: 'All', fieldValidation: 'Strict' });
+    await api.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: ns,
+      plural: PLURAL,
+      body,
+      dryRun: 'All',
+      fieldValidation: 'Strict',
+    });
     return { accepted: true, fields: new Map(), raw: '' };
   } catch (err: unknown) {
     if (!(err instanceof ApiException)) throw err;
@@ -74,7 +85,10 @@ describe('offline validation agrees with the apiserver', () => {
   it.each(ROWS)('$why', async ({ doc }) => {
     const server = await admit(doc);
     const offline = validateImageShareFields(doc);
-    expect({ accepted: offline.length === 0, apiserver: server.raw }).toEqual({ accepted: server.accepted, apiserver: server.raw });
+    expect({ accepted: offline.length === 0, apiserver: server.raw }).toEqual({
+      accepted: server.accepted,
+      apiserver: server.raw,
+    });
     if (server.accepted || isRootMismatch(offline)) return;
     expect([...new Set(offline.map((p) => p.field))].sort()).toEqual([...server.fields.keys()].sort());
     for (const p of offline.filter(isWorded)) {

@@ -1,7 +1,16 @@
 // An in-memory ImageSharing for fast unit tests of the reconciler. It keeps the ECS rules the reconciler relies on
 // (account-specific failures, community images refusing grants, the 50 quota) and records every write. The real
 // protocol is tested against the emulator in test/contract/.
-import { type AccountResult, CloudError, type ErrorClass, type ImageRef, type ImageSharing, type ImageSharingFactory, type ModifyResult, type ObservedImage } from '../../src/cloud/port.ts';
+import {
+  type AccountResult,
+  CloudError,
+  type ErrorClass,
+  type ImageRef,
+  type ImageSharing,
+  type ImageSharingFactory,
+  type ModifyResult,
+  type ObservedImage,
+} from '../../src/cloud/port.ts';
 
 export interface FakeImage {
   name: string;
@@ -13,7 +22,10 @@ export interface FakeImage {
   tags: Record<string, string>;
 }
 
-export type FakeCall = { op: 'observe' | 'grant' | 'revoke' | 'publish' | 'unpublish' | 'tag' | 'untag'; accounts?: string[] };
+export type FakeCall = {
+  op: 'observe' | 'grant' | 'revoke' | 'publish' | 'unpublish' | 'tag' | 'untag';
+  accounts?: string[];
+};
 
 const err = (code: string, c: Omit<ErrorClass, 'accountSpecific'> & { accountSpecific?: boolean }) =>
   new CloudError({ code, accountSpecific: false, ...c });
@@ -72,7 +84,12 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
     this.calls.push({ op: 'observe' });
     this.maybeFail();
     const img = this.images.get(key(ref));
-    if (!img) throw err('InvalidImageId.NotFound', { kind: 'terminal', reason: 'ImageNotFound', message: `Image ${ref.imageId} was not found.` });
+    if (!img)
+      throw err('InvalidImageId.NotFound', {
+        kind: 'terminal',
+        reason: 'ImageNotFound',
+        message: `Image ${ref.imageId} was not found.`,
+      });
     return {
       ref,
       name: img.name,
@@ -82,7 +99,9 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
       ownerAlias: 'self',
       community: this.frozen?.community ?? img.community,
       tags: { ...img.tags },
-      sharedAccounts: [...(this.frozen?.accounts ?? img.accounts)].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, sharedTime]) => ({ id, sharedTime })),
+      sharedAccounts: [...(this.frozen?.accounts ?? img.accounts)]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([id, sharedTime]) => ({ id, sharedTime })),
     };
   }
 
@@ -91,20 +110,48 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
     const failed = this.failNext.shift();
     if (failed) return { results: [], error: failed };
     const img = this.image(ref);
-    if (img.community) return { results: [], error: err('Image.Public', { kind: 'terminal', reason: 'ImageIsCommunity', message: 'The image is a community image.' }) };
+    if (img.community)
+      return {
+        results: [],
+        error: err('Image.Public', {
+          kind: 'terminal',
+          reason: 'ImageIsCommunity',
+          message: 'The image is a community image.',
+        }),
+      };
     const results: AccountResult[] = accounts.map((id) =>
       this.unknownAccounts.has(id)
-        ? { id, ok: false, error: err('InvalidAccount.NotFound', { kind: 'terminal', reason: 'AccountNotFound', message: `Account ${id} does not exist.`, accountSpecific: true }) }
+        ? {
+            id,
+            ok: false,
+            error: err('InvalidAccount.NotFound', {
+              kind: 'terminal',
+              reason: 'AccountNotFound',
+              message: `Account ${id} does not exist.`,
+              accountSpecific: true,
+            }),
+          }
         : { id, ok: true },
     );
     const adding = results.filter((r) => r.ok).map((r) => r.id);
     if (new Set([...img.accounts.keys(), ...adding]).size > 50) {
-      return { results: [], error: err('QuotaExceed.ShareImageUser', { kind: 'terminal', reason: 'AccountQuotaExceeded', message: 'Quota exceeded.' }) };
+      return {
+        results: [],
+        error: err('QuotaExceed.ShareImageUser', {
+          kind: 'terminal',
+          reason: 'AccountQuotaExceeded',
+          message: 'Quota exceeded.',
+        }),
+      };
     }
     for (const id of adding) if (!img.accounts.has(id)) img.accounts.set(id, this.stamp());
     if (this.loseNextGrantAnswer) {
       this.loseNextGrantAnswer = false;
-      const lost = err('RequestTimeout', { kind: 'transient', reason: 'CloudUnreachable', message: 'ECS did not answer in time.' });
+      const lost = err('RequestTimeout', {
+        kind: 'transient',
+        reason: 'CloudUnreachable',
+        message: 'ECS did not answer in time.',
+      });
       return { results: accounts.map((id) => ({ id, ok: 'unknown' as const, error: lost })), error: lost };
     }
     return { results };
@@ -117,7 +164,16 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
     const img = this.image(ref);
     const results: AccountResult[] = accounts.map((id) =>
       this.unknownAccounts.has(id)
-        ? { id, ok: false, error: err('InvalidAccount.NotFound', { kind: 'terminal', reason: 'AccountNotFound', message: `Account ${id} does not exist.`, accountSpecific: true }) }
+        ? {
+            id,
+            ok: false,
+            error: err('InvalidAccount.NotFound', {
+              kind: 'terminal',
+              reason: 'AccountNotFound',
+              message: `Account ${id} does not exist.`,
+              accountSpecific: true,
+            }),
+          }
         : { id, ok: true },
     );
     for (const r of results) if (r.ok) img.accounts.delete(r.id);
@@ -160,6 +216,13 @@ export class FakeCloud implements ImageSharing, ImageSharingFactory {
 const key = (ref: ImageRef) => `${ref.regionId}/${ref.imageId}`;
 
 export const throttled = (retryAfterMs?: number) =>
-  new CloudError({ code: 'Throttling.User', kind: retryAfterMs ? 'wait' : 'transient', reason: 'Throttled', message: 'ECS throttled the request.', accountSpecific: false, retryAfterMs });
+  new CloudError({
+    code: 'Throttling.User',
+    kind: retryAfterMs ? 'wait' : 'transient',
+    reason: 'Throttled',
+    message: 'ECS throttled the request.',
+    accountSpecific: false,
+    retryAfterMs,
+  });
 export const terminal = (code: string, reason: ErrorClass['reason']) =>
   new CloudError({ code, kind: 'terminal', reason, message: `${reason} happened.`, accountSpecific: false });

@@ -1,6 +1,13 @@
 // An in-memory ImageShareStore with apiserver-like bookkeeping (resourceVersion, generation, finalizers), for unit
 // tests of the reconciler. The real store is tested against kube-apiserver in test/integration/.
-import { API_VERSION, FINALIZER, type ImageShare, type ImageShareSpec, type ImageShareStatus, KIND } from '../../src/api/types.ts';
+import {
+  API_VERSION,
+  FINALIZER,
+  type ImageShare,
+  type ImageShareSpec,
+  type ImageShareStatus,
+  KIND,
+} from '../../src/api/types.ts';
 import type { ImageShareStore } from '../../src/reconcile/reconcile.ts';
 
 export class FakeStore implements ImageShareStore {
@@ -13,7 +20,14 @@ export class FakeStore implements ImageShareStore {
     const obj: ImageShare = {
       apiVersion: API_VERSION,
       kind: KIND,
-      metadata: { name, namespace, uid: `uid-${name}-${namespace}`, generation: 1, resourceVersion: String(++this.rv), creationTimestamp: opts.createdAt ?? '2026-01-01T00:00:00Z' },
+      metadata: {
+        name,
+        namespace,
+        uid: `uid-${name}-${namespace}`,
+        generation: 1,
+        resourceVersion: String(++this.rv),
+        creationTimestamp: opts.createdAt ?? '2026-01-01T00:00:00Z',
+      },
       spec,
     };
     this.objects.set(`${namespace}/${name}`, obj);
@@ -56,7 +70,8 @@ export class FakeStore implements ImageShareStore {
   async removeFinalizer(obj: ImageShare): Promise<void> {
     const cur = this.must(obj.metadata.namespace, obj.metadata.name);
     cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
-    if (cur.metadata.deletionTimestamp && cur.metadata.finalizers.length === 0) this.objects.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
+    if (cur.metadata.deletionTimestamp && cur.metadata.finalizers.length === 0)
+      this.objects.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
   }
 
   /** Status writes: pinned to the uid, not the resourceVersion (as the real store); 'gone' when deleted. */

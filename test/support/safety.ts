@@ -15,7 +15,8 @@ export function assertPlanIsSafe(input: PlanInput, plan: SharePlan): void {
   for (const op of plan.operations) {
     if (rank[op.kind] < last) fail(`operation ${op.kind} runs after a less exposing one`);
     last = rank[op.kind];
-    if (op.kind === 'grant') for (const id of op.accounts) if (!desired.has(id)) fail(`grant of ${id}, not in spec.accounts`);
+    if (op.kind === 'grant')
+      for (const id of op.accounts) if (!desired.has(id)) fail(`grant of ${id}, not in spec.accounts`);
     if (op.kind === 'publish' && input.desiredCommunity !== true) fail('publish without community: true');
     if (op.kind === 'revoke' && input.sharePolicy === 'Additive') {
       for (const id of op.accounts) if (!input.managedAccounts.includes(id)) fail(`Additive revoke of unmanaged ${id}`);
@@ -25,7 +26,8 @@ export function assertPlanIsSafe(input: PlanInput, plan: SharePlan): void {
   const after = new Set(input.observedAccounts);
   for (const id of plan.revoke) after.delete(id);
   for (const id of plan.grant) after.add(id);
-  if (plan.grant.length && after.size > (input.maxAccountsPerImage ?? 50)) fail(`plan ends with ${after.size} accounts`);
+  if (plan.grant.length && after.size > (input.maxAccountsPerImage ?? 50))
+    fail(`plan ends with ${after.size} accounts`);
 }
 
 /**
@@ -48,11 +50,15 @@ export function assertKstatusShape(status: ImageShareStatus | undefined, generat
   const ready = conds.filter((c) => c.type === 'Ready');
   if (ready.length !== 1) fail(`expected exactly one Ready condition, got ${ready.length}`);
   for (const c of conds) {
-    if ((c.type === 'Reconciling' || c.type === 'Stalled') && c.status !== 'True') fail(`${c.type} present but ${c.status}`);
-    if (c.observedGeneration !== generation) fail(`${c.type}.observedGeneration ${c.observedGeneration} != ${generation}`);
+    if ((c.type === 'Reconciling' || c.type === 'Stalled') && c.status !== 'True')
+      fail(`${c.type} present but ${c.status}`);
+    if (c.observedGeneration !== generation)
+      fail(`${c.type}.observedGeneration ${c.observedGeneration} != ${generation}`);
     if (!/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/.test(c.reason)) fail(`reason ${c.reason} is not CamelCase`);
     if (Number.isNaN(Date.parse(c.lastTransitionTime))) fail(`bad lastTransitionTime ${c.lastTransitionTime}`);
   }
-  if (conds.some((c) => c.type === 'Reconciling') && conds.some((c) => c.type === 'Stalled')) fail('Reconciling and Stalled together');
-  if (status?.observedGeneration !== generation) fail(`status.observedGeneration ${status?.observedGeneration} != ${generation}`);
+  if (conds.some((c) => c.type === 'Reconciling') && conds.some((c) => c.type === 'Stalled'))
+    fail('Reconciling and Stalled together');
+  if (status?.observedGeneration !== generation)
+    fail(`status.observedGeneration ${status?.observedGeneration} != ${generation}`);
 }

@@ -17,7 +17,10 @@ const VALID = {
   spec: { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234', accounts: ['1234567890123456'] },
 };
 const withSpec = (spec: Record<string, unknown>) => ({ ...VALID, spec: { ...VALID.spec, ...spec } });
-const without = (key: string) => ({ ...VALID, spec: Object.fromEntries(Object.entries(VALID.spec).filter(([k]) => k !== key)) });
+const without = (key: string) => ({
+  ...VALID,
+  spec: Object.fromEntries(Object.entries(VALID.spec).filter(([k]) => k !== key)),
+});
 const many = (n: number) => Array.from({ length: n }, (_, i) => String(2000000000000000 + i));
 const role = (arn: unknown) => withSpec({ credentials: { roleArn: arn } });
 const secret = (ref: unknown) => withSpec({ credentials: { secretRef: ref } });
@@ -26,16 +29,32 @@ const VALID_ROWS: ValidateRow[] = [
   { why: 'the minimal valid object', doc: VALID, field: null },
   {
     why: 'every field set, valid',
-    doc: withSpec({ community: false, sharePolicy: 'Additive', deletionPolicy: 'Revoke', mode: 'Plan', suspend: true, credentials: { secretRef: { name: 'owner' } }, resyncInterval: '1h30m' }),
+    doc: withSpec({
+      community: false,
+      sharePolicy: 'Additive',
+      deletionPolicy: 'Revoke',
+      mode: 'Plan',
+      suspend: true,
+      credentials: { secretRef: { name: 'owner' } },
+      resyncInterval: '1h30m',
+    }),
     field: null,
   },
   { why: 'community alone, no accounts', doc: withSpec({ accounts: [], community: true }), field: null },
   { why: 'exactly 50 accounts', doc: withSpec({ accounts: many(50) }), field: null },
   { why: 'a role ARN', doc: role('acs:ram::1234567890:role/image-owner'), field: null },
-  { why: 'a 20-digit account ID (the longest accepted)', doc: withSpec({ accounts: ['12345678901234567890'] }), field: null },
+  {
+    why: 'a 20-digit account ID (the longest accepted)',
+    doc: withSpec({ accounts: ['12345678901234567890'] }),
+    field: null,
+  },
   { why: 'resync at the bounds, written in seconds', doc: withSpec({ resyncInterval: '60s' }), field: null },
   { why: 'a dotted Secret name', doc: secret({ name: 'ecs.owner-keys' }), field: null },
-  { why: 'labels and annotations in metadata', doc: { ...VALID, metadata: { ...VALID.metadata, labels: { a: 'b' }, annotations: { c: 'd' } } }, field: null },
+  {
+    why: 'labels and annotations in metadata',
+    doc: { ...VALID, metadata: { ...VALID.metadata, labels: { a: 'b' }, annotations: { c: 'd' } } },
+    field: null,
+  },
 ];
 
 const ACCOUNT = 'an account ID is 1 to 20 decimal digits without a leading zero';
@@ -109,37 +128,179 @@ const badDurations: Array<[string, unknown, string]> = [
 ];
 
 const INVALID_ROWS: ValidateRow[] = [
-  ...badAccounts.map(([why, v]): ValidateRow => ({ why: `an account ID with ${why}`, doc: withSpec({ accounts: [v] }), field: 'spec.accounts[0]', message: why === '21 digits' ? 'more than 20' : ACCOUNT })),
-  { why: 'an account ID as a YAML number (precision is lost)', doc: withSpec({ accounts: [1234567890123456] }), field: 'spec.accounts[0]', message: 'must be a string' },
-  { why: 'a null account ID', doc: withSpec({ accounts: [null] }), field: 'spec.accounts[0]', message: 'must be a string' },
-  ...badRegions.map(([why, v]): ValidateRow => ({ why: `a region ID with ${why}`, doc: withSpec({ regionId: v }), field: 'spec.regionId', message: why === '65 characters' ? 'more than 64' : REGION })),
-  ...badImages.map(([why, v]): ValidateRow => ({ why: `an image ID with ${why}`, doc: withSpec({ imageId: v }), field: 'spec.imageId', message: why.startsWith('41') ? 'more than 42' : IMAGE })),
-  ...badRoles.map(([why, v]): ValidateRow => ({ why: `a role ARN with ${why}`, doc: role(v), field: 'spec.credentials.roleArn', message: why.endsWith('characters') ? 'more than 512' : ROLE })),
-  ...badSecretNames.map(([why, v]): ValidateRow => ({ why: `a Secret name with ${why}`, doc: secret({ name: v }), field: 'spec.credentials.secretRef.name', message: why === '254 characters' ? 'more than 253' : SECRET })),
-  { why: 'an empty Secret name', doc: secret({ name: '' }), field: 'spec.credentials.secretRef.name', message: 'at least 1' },
-  { why: 'a secretRef without a name', doc: secret({}), field: 'spec.credentials.secretRef.name', message: 'Required value' },
-  ...badDurations.map(([why, v, message]): ValidateRow => ({ why: `a resync interval of ${why}`, doc: withSpec({ resyncInterval: v }), field: 'spec.resyncInterval', message })),
+  ...badAccounts.map(
+    ([why, v]): ValidateRow => ({
+      why: `an account ID with ${why}`,
+      doc: withSpec({ accounts: [v] }),
+      field: 'spec.accounts[0]',
+      message: why === '21 digits' ? 'more than 20' : ACCOUNT,
+    }),
+  ),
+  {
+    why: 'an account ID as a YAML number (precision is lost)',
+    doc: withSpec({ accounts: [1234567890123456] }),
+    field: 'spec.accounts[0]',
+    message: 'must be a string',
+  },
+  {
+    why: 'a null account ID',
+    doc: withSpec({ accounts: [null] }),
+    field: 'spec.accounts[0]',
+    message: 'must be a string',
+  },
+  ...badRegions.map(
+    ([why, v]): ValidateRow => ({
+      why: `a region ID with ${why}`,
+      doc: withSpec({ regionId: v }),
+      field: 'spec.regionId',
+      message: why === '65 characters' ? 'more than 64' : REGION,
+    }),
+  ),
+  ...badImages.map(
+    ([why, v]): ValidateRow => ({
+      why: `an image ID with ${why}`,
+      doc: withSpec({ imageId: v }),
+      field: 'spec.imageId',
+      message: why.startsWith('41') ? 'more than 42' : IMAGE,
+    }),
+  ),
+  ...badRoles.map(
+    ([why, v]): ValidateRow => ({
+      why: `a role ARN with ${why}`,
+      doc: role(v),
+      field: 'spec.credentials.roleArn',
+      message: why.endsWith('characters') ? 'more than 512' : ROLE,
+    }),
+  ),
+  ...badSecretNames.map(
+    ([why, v]): ValidateRow => ({
+      why: `a Secret name with ${why}`,
+      doc: secret({ name: v }),
+      field: 'spec.credentials.secretRef.name',
+      message: why === '254 characters' ? 'more than 253' : SECRET,
+    }),
+  ),
+  {
+    why: 'an empty Secret name',
+    doc: secret({ name: '' }),
+    field: 'spec.credentials.secretRef.name',
+    message: 'at least 1',
+  },
+  {
+    why: 'a secretRef without a name',
+    doc: secret({}),
+    field: 'spec.credentials.secretRef.name',
+    message: 'Required value',
+  },
+  ...badDurations.map(
+    ([why, v, message]): ValidateRow => ({
+      why: `a resync interval of ${why}`,
+      doc: withSpec({ resyncInterval: v }),
+      field: 'spec.resyncInterval',
+      message,
+    }),
+  ),
   { why: 'a missing imageId', doc: without('imageId'), field: 'spec.imageId', message: 'Required value' },
   { why: 'a missing regionId', doc: without('regionId'), field: 'spec.regionId', message: 'Required value' },
-  { why: 'a missing spec', doc: { apiVersion: VALID.apiVersion, kind: VALID.kind, metadata: VALID.metadata }, field: 'spec', message: 'Required value' },
-  { why: 'an upper-case object name', doc: { ...VALID, metadata: { ...VALID.metadata, name: 'Golden' } }, field: 'metadata.name', message: 'DNS subdomain' },
-  { why: '51 accounts (over the ECS limit)', doc: withSpec({ accounts: many(51) }), field: 'spec.accounts', message: 'at most 50' },
-  { why: 'a duplicate account', doc: withSpec({ accounts: ['5', '5'] }), field: 'spec.accounts[1]', message: 'duplicate' },
-  { why: 'accounts as a single string', doc: withSpec({ accounts: '1234567890123456' }), field: 'spec.accounts', message: 'must be a list' },
-  { why: 'community true with accounts', doc: withSpec({ community: true }), field: 'spec.accounts', message: 'community: true cannot be combined with a non-empty accounts list' },
-  { why: 'an unknown share policy', doc: withSpec({ sharePolicy: 'Exclusive' }), field: 'spec.sharePolicy', message: 'must be one of' },
-  { why: 'a share policy in lower case', doc: withSpec({ sharePolicy: 'authoritative' }), field: 'spec.sharePolicy', message: 'must be one of' },
-  { why: 'an unknown deletion policy', doc: withSpec({ deletionPolicy: 'Delete' }), field: 'spec.deletionPolicy', message: 'must be one of' },
+  {
+    why: 'a missing spec',
+    doc: { apiVersion: VALID.apiVersion, kind: VALID.kind, metadata: VALID.metadata },
+    field: 'spec',
+    message: 'Required value',
+  },
+  {
+    why: 'an upper-case object name',
+    doc: { ...VALID, metadata: { ...VALID.metadata, name: 'Golden' } },
+    field: 'metadata.name',
+    message: 'DNS subdomain',
+  },
+  {
+    why: '51 accounts (over the ECS limit)',
+    doc: withSpec({ accounts: many(51) }),
+    field: 'spec.accounts',
+    message: 'at most 50',
+  },
+  {
+    why: 'a duplicate account',
+    doc: withSpec({ accounts: ['5', '5'] }),
+    field: 'spec.accounts[1]',
+    message: 'duplicate',
+  },
+  {
+    why: 'accounts as a single string',
+    doc: withSpec({ accounts: '1234567890123456' }),
+    field: 'spec.accounts',
+    message: 'must be a list',
+  },
+  {
+    why: 'community true with accounts',
+    doc: withSpec({ community: true }),
+    field: 'spec.accounts',
+    message: 'community: true cannot be combined with a non-empty accounts list',
+  },
+  {
+    why: 'an unknown share policy',
+    doc: withSpec({ sharePolicy: 'Exclusive' }),
+    field: 'spec.sharePolicy',
+    message: 'must be one of',
+  },
+  {
+    why: 'a share policy in lower case',
+    doc: withSpec({ sharePolicy: 'authoritative' }),
+    field: 'spec.sharePolicy',
+    message: 'must be one of',
+  },
+  {
+    why: 'an unknown deletion policy',
+    doc: withSpec({ deletionPolicy: 'Delete' }),
+    field: 'spec.deletionPolicy',
+    message: 'must be one of',
+  },
   { why: 'an unknown mode', doc: withSpec({ mode: 'DryRun' }), field: 'spec.mode', message: 'must be one of' },
-  { why: 'secretRef and roleArn together', doc: withSpec({ credentials: { secretRef: { name: 'a' }, roleArn: 'acs:ram::1:role/x' } }), field: 'spec.credentials', message: 'mutually exclusive' },
-  { why: 'empty credentials', doc: withSpec({ credentials: {} }), field: 'spec.credentials', message: 'exactly one of secretRef or roleArn' },
-  { why: 'a string where a boolean belongs (suspend)', doc: withSpec({ suspend: 'sometimes' }), field: 'spec.suspend', message: 'true or false' },
-  { why: 'a word where a boolean belongs (community)', doc: withSpec({ accounts: [], community: 'enabled' }), field: 'spec.community', message: 'true or false' },
-  { why: 'an unknown spec field (typo)', doc: withSpec({ acounts: ['1'] }), field: 'spec.acounts', message: 'unknown field' },
+  {
+    why: 'secretRef and roleArn together',
+    doc: withSpec({ credentials: { secretRef: { name: 'a' }, roleArn: 'acs:ram::1:role/x' } }),
+    field: 'spec.credentials',
+    message: 'mutually exclusive',
+  },
+  {
+    why: 'empty credentials',
+    doc: withSpec({ credentials: {} }),
+    field: 'spec.credentials',
+    message: 'exactly one of secretRef or roleArn',
+  },
+  {
+    why: 'a string where a boolean belongs (suspend)',
+    doc: withSpec({ suspend: 'sometimes' }),
+    field: 'spec.suspend',
+    message: 'true or false',
+  },
+  {
+    why: 'a word where a boolean belongs (community)',
+    doc: withSpec({ accounts: [], community: 'enabled' }),
+    field: 'spec.community',
+    message: 'true or false',
+  },
+  {
+    why: 'an unknown spec field (typo)',
+    doc: withSpec({ acounts: ['1'] }),
+    field: 'spec.acounts',
+    message: 'unknown field',
+  },
   { why: 'an unknown top-level field', doc: { ...VALID, specs: {} }, field: 'specs', message: 'unknown field' },
-  { why: 'an unknown credentials field', doc: withSpec({ credentials: { roleArn: 'acs:ram::1:role/x', region: 'cn-hangzhou' } }), field: 'spec.credentials.region', message: 'unknown field' },
+  {
+    why: 'an unknown credentials field',
+    doc: withSpec({ credentials: { roleArn: 'acs:ram::1:role/x', region: 'cn-hangzhou' } }),
+    field: 'spec.credentials.region',
+    message: 'unknown field',
+  },
   { why: 'a misspelled kind', doc: { ...VALID, kind: 'Imageshare' }, field: 'kind', message: 'case-sensitive' },
-  { why: 'an API version that does not exist', doc: { ...VALID, apiVersion: 'ecs.alicloud.dev/v1' }, field: 'apiVersion', message: 'must be ecs.alicloud.dev/v1alpha1' },
+  {
+    why: 'an API version that does not exist',
+    doc: { ...VALID, apiVersion: 'ecs.alicloud.dev/v1' },
+    field: 'apiVersion',
+    message: 'must be ecs.alicloud.dev/v1alpha1',
+  },
 ];
 
 export const ROWS: ValidateRow[] = [...VALID_ROWS, ...INVALID_ROWS];

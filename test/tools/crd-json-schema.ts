@@ -20,7 +20,11 @@ const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object'
 
 interface CrdShape {
   kind?: string;
-  spec?: { group?: string; names?: { kind?: string }; versions?: Array<{ name?: string; schema?: { openAPIV3Schema?: JsonObject } }> };
+  spec?: {
+    group?: string;
+    names?: { kind?: string };
+    versions?: Array<{ name?: string; schema?: { openAPIV3Schema?: JsonObject } }>;
+  };
 }
 
 /** Every schema file the CRD text yields: path relative to schemas/ → file content (2-space JSON, trailing newline). */
@@ -71,7 +75,9 @@ export async function staleSchemas(): Promise<string[]> {
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write('Usage: npm run generate-schemas [-- --check]\nWrites schemas/<group>/<kind>_<version>.json from crds/imageshare.yaml for kubeconform; --check only reports stale files (exit 1).\n');
+    process.stdout.write(
+      'Usage: npm run generate-schemas [-- --check]\nWrites schemas/<group>/<kind>_<version>.json from crds/imageshare.yaml for kubeconform; --check only reports stale files (exit 1).\n',
+    );
     return 0;
   }
   if (argv.includes('--check')) {

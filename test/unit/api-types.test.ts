@@ -83,10 +83,19 @@ function schemaNodes(schema: Schema, path = ''): { path: string; schema: Schema 
 // Property names of the nested types, checked at compile time against the interfaces (an extra or a missing key
 // fails `npm run typecheck`) and at run time against the CRD below.
 const CONDITION_FIELDS = {
-  type: true, status: true, reason: true, message: true, observedGeneration: true, lastTransitionTime: true,
+  type: true,
+  status: true,
+  reason: true,
+  message: true,
+  observedGeneration: true,
+  lastTransitionTime: true,
 } as const satisfies Record<keyof Condition, true>;
 const ACCOUNT_OUTCOME_FIELDS = {
-  id: true, state: true, reason: true, message: true, sharedTime: true,
+  id: true,
+  state: true,
+  reason: true,
+  message: true,
+  sharedTime: true,
 } as const satisfies Record<keyof AccountOutcome, true>;
 const PLAN_FIELDS = { grant: true, revoke: true, community: true } as const satisfies Record<keyof PlanStatus, true>;
 const IMAGE_FIELDS = { name: true, status: true, encrypted: true } as const satisfies Record<keyof ImageInfo, true>;
@@ -97,7 +106,11 @@ const SECRET_REF_FIELDS = { name: true } as const satisfies Record<keyof SecretR
 type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
 const SPEC_REQUIRED = { regionId: true, imageId: true } as const satisfies Record<RequiredKeys<ImageShareSpec>, true>;
 const CONDITION_REQUIRED = {
-  type: true, status: true, reason: true, message: true, lastTransitionTime: true,
+  type: true,
+  status: true,
+  reason: true,
+  message: true,
+  lastTransitionTime: true,
 } as const satisfies Record<Exclude<RequiredKeys<Condition>, 'observedGeneration'>, true>;
 
 describe('crds/imageshare.yaml', () => {
@@ -169,7 +182,12 @@ describe('crds/imageshare.yaml', () => {
   it('makes regionId and imageId immutable with a transition rule', () => {
     for (const field of ['regionId', 'imageId']) {
       expect(spec(field)['x-kubernetes-validations']).toEqual(
-        expect.arrayContaining([expect.objectContaining({ rule: 'self == oldSelf', message: expect.stringContaining(`${field} is immutable`) })]),
+        expect.arrayContaining([
+          expect.objectContaining({
+            rule: 'self == oldSelf',
+            message: expect.stringContaining(`${field} is immutable`),
+          }),
+        ]),
       );
     }
   });
@@ -192,7 +210,13 @@ describe('crds/imageshare.yaml', () => {
   it('shows the columns API.md lists, Ready and Reason from the Ready condition', () => {
     const columns = version?.additionalPrinterColumns ?? [];
     expect(columns.filter((c) => (c.priority ?? 0) === 0).map((c) => c.name)).toEqual([
-      'Image', 'Region', 'Accounts', 'Community', 'Ready', 'Reason', 'Age',
+      'Image',
+      'Region',
+      'Accounts',
+      'Community',
+      'Ready',
+      'Reason',
+      'Age',
     ]);
     const path = (name: string) => columns.find((c) => c.name === name)?.jsonPath;
     expect(path('Image')).toBe('.spec.imageId');

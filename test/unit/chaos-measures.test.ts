@@ -35,7 +35,11 @@ describe('countOverlaps', () => {
 
 describe('grantViolations', () => {
   const T = 1_800_000_000_000;
-  const grant = (atMs: number, account: string): Call => ({ ...write('a'), at: new Date(T + atMs).toISOString(), params: { 'AddAccount.1': account } });
+  const grant = (atMs: number, account: string): Call => ({
+    ...write('a'),
+    at: new Date(T + atMs).toISOString(),
+    params: { 'AddAccount.1': account },
+  });
   const history = () => {
     const h = new SpecHistory();
     h.set('m-x', ['1'], T);

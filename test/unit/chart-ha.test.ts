@@ -13,13 +13,31 @@ interface Deployment {
 
 const deployment = (ms: readonly Manifest[]) => ms.find((m) => m.kind === 'Deployment') as unknown as Deployment;
 const args = (ms: readonly Manifest[]) => deployment(ms).spec.template.spec.containers[0]?.args ?? [];
-const flag = (ms: readonly Manifest[], name: string) => args(ms).find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const flag = (ms: readonly Manifest[], name: string) =>
+  args(ms)
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.split('=')[1];
 
 describe('chart: one writer at any moment', () => {
   const rows = [
-    { why: 'defaults: election on, so the rolling update (old and new pod side by side) has one leader', set: {}, elect: true, strategy: undefined },
-    { why: 'election off: Recreate, so the old pod is gone before the new one starts', set: { 'leaderElection.enabled': 'false' }, elect: false, strategy: 'Recreate' },
-    { why: 'several replicas force election on whatever the value says', set: { replicaCount: '3', 'leaderElection.enabled': 'false' }, elect: true, strategy: undefined },
+    {
+      why: 'defaults: election on, so the rolling update (old and new pod side by side) has one leader',
+      set: {},
+      elect: true,
+      strategy: undefined,
+    },
+    {
+      why: 'election off: Recreate, so the old pod is gone before the new one starts',
+      set: { 'leaderElection.enabled': 'false' },
+      elect: false,
+      strategy: 'Recreate',
+    },
+    {
+      why: 'several replicas force election on whatever the value says',
+      set: { replicaCount: '3', 'leaderElection.enabled': 'false' },
+      elect: true,
+      strategy: undefined,
+    },
   ];
   it.each(rows)('$why', async ({ set, elect, strategy }) => {
     const ms = await renderChart({ set });
@@ -30,10 +48,13 @@ describe('chart: one writer at any moment', () => {
   it.each([
     ['30', '25s'],
     ['120', '115s'],
-  ])('terminationGracePeriodSeconds %s → --graceful-shutdown-timeout=%s (the Lease is released before SIGKILL)', async (grace, timeout) => {
-    const ms = await renderChart({ set: { terminationGracePeriodSeconds: grace } });
-    expect(flag(ms, 'graceful-shutdown-timeout')).toBe(timeout);
-  });
+  ])(
+    'terminationGracePeriodSeconds %s → --graceful-shutdown-timeout=%s (the Lease is released before SIGKILL)',
+    async (grace, timeout) => {
+      const ms = await renderChart({ set: { terminationGracePeriodSeconds: grace } });
+      expect(flag(ms, 'graceful-shutdown-timeout')).toBe(timeout);
+    },
+  );
 });
 
 describe('chart: Secret access follows secretRefAccess', () => {

@@ -13,7 +13,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'imageshare-validate-'));
 });
 
-const share = (namespace: string, name: string, spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}) => ({
+const share = (
+  namespace: string,
+  name: string,
+  spec: Record<string, unknown> = {},
+  meta: Record<string, unknown> = {},
+) => ({
   apiVersion: 'ecs.alicloud.dev/v1alpha1',
   kind: 'ImageShare',
   metadata: { name, namespace, ...meta },
@@ -58,7 +63,12 @@ describe('validate: duplicate (regionId, imageId) across files', () => {
     const r = await run(['validate', '-f', a, '-f', b, '--output', 'json']);
     const out = JSON.parse(r.out) as { duplicates: unknown[]; objects: ValidationResult[] };
     expect(out.duplicates).toEqual([
-      { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234', owner: { object: 'team-z/old', source: a }, others: [{ object: 'team-a/new', source: b }] },
+      {
+        regionId: 'cn-hangzhou',
+        imageId: 'm-bp18ygjuqnwhechc1234',
+        owner: { object: 'team-z/old', source: a },
+        others: [{ object: 'team-a/new', source: b }],
+      },
     ]);
     expect(out.objects.map((o) => [o.object, o.valid])).toEqual([
       ['team-z/old', true],
@@ -68,7 +78,9 @@ describe('validate: duplicate (regionId, imageId) across files', () => {
 
   it('finds duplicates inside one file and ignores the same image in another region', async () => {
     const f = await file('one.yaml', share('t', 'a'), share('t', 'b'), share('t', 'c', { regionId: 'cn-beijing' }));
-    const out = JSON.parse((await run(['validate', '-f', f, '--output', 'json'])).out) as { duplicates: Array<{ others: unknown[] }> };
+    const out = JSON.parse((await run(['validate', '-f', f, '--output', 'json'])).out) as {
+      duplicates: Array<{ others: unknown[] }>;
+    };
     expect(out.duplicates).toHaveLength(1);
     expect(out.duplicates[0]?.others).toEqual([{ object: 't/b', source: f }]);
   });
@@ -76,7 +88,11 @@ describe('validate: duplicate (regionId, imageId) across files', () => {
 
 describe('validate --output json', () => {
   it('prints every object with its problems (field and message) and a summary; exit 1 when any is invalid', async () => {
-    const f = await file('mixed.yaml', share('t', 'good'), share('t', 'bad', { imageId: 'm-bp18ygjuqnwhechc9999', accounts: ['0123'] }));
+    const f = await file(
+      'mixed.yaml',
+      share('t', 'good'),
+      share('t', 'bad', { imageId: 'm-bp18ygjuqnwhechc9999', accounts: ['0123'] }),
+    );
     const r = await run(['validate', '-f', f, '--output', 'json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toEqual({
@@ -86,7 +102,12 @@ describe('validate --output json', () => {
           object: 't/bad',
           source: f,
           valid: false,
-          problems: [{ field: 'spec.accounts[0]', message: 'an account ID is 1 to 20 decimal digits without a leading zero, for example 1234567890123456' }],
+          problems: [
+            {
+              field: 'spec.accounts[0]',
+              message: 'an account ID is 1 to 20 decimal digits without a leading zero, for example 1234567890123456',
+            },
+          ],
         },
       ],
       duplicates: [],
@@ -102,7 +123,11 @@ describe('validate --output json', () => {
 
 describe('validate: documents meant as ImageShares', () => {
   it('reports a misspelled kind instead of skipping the document', async () => {
-    const f = await file('kind.yaml', { ...share('t', 'typo'), kind: 'Imageshare' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } });
+    const f = await file(
+      'kind.yaml',
+      { ...share('t', 'typo'), kind: 'Imageshare' },
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } },
+    );
     const r = await run(['validate', '-f', f]);
     expect(r.code).toBe(1);
     expect(r.out).toContain('kind: must be ImageShare (kinds are case-sensitive), got "Imageshare"');
@@ -110,7 +135,10 @@ describe('validate: documents meant as ImageShares', () => {
   });
 
   it('rejects a roleArn over 512 characters and an unknown top-level field, as the apiserver does', async () => {
-    const f = await file('strict.yaml', { ...share('t', 'x', { credentials: { roleArn: `acs:ram::1:role/${'r'.repeat(600)}` } }), extra: true });
+    const f = await file('strict.yaml', {
+      ...share('t', 'x', { credentials: { roleArn: `acs:ram::1:role/${'r'.repeat(600)}` } }),
+      extra: true,
+    });
     const r = await run(['validate', '-f', f]);
     expect(r.out).toContain('spec.credentials.roleArn: may not be more than 512 characters');
     expect(r.out).toContain('extra: unknown field');
@@ -121,8 +149,18 @@ describe('plan --output markdown', () => {
   it('renders one table row per object: grants, revokes, community, blockers, credentials', () => {
     const md = renderMarkdown([
       { object: 'team/golden', plan: { grant: ['1', '2'], revoke: ['3'] }, blockers: [], identity: 'default' },
-      { object: 'team/cmk', plan: { grant: [], revoke: [], community: 'publish' }, blockers: [{ reason: 'EncryptedImageNotPublishable', message: 'a | b' }], identity: 'roleArn acs:ram::1:role/x' },
-      { object: 'team/missing', error: { reason: 'ImageNotFound', message: 'gone' }, identity: 'default', note: 'credentials.secretRef cannot be read offline; used the default identity' },
+      {
+        object: 'team/cmk',
+        plan: { grant: [], revoke: [], community: 'publish' },
+        blockers: [{ reason: 'EncryptedImageNotPublishable', message: 'a | b' }],
+        identity: 'roleArn acs:ram::1:role/x',
+      },
+      {
+        object: 'team/missing',
+        error: { reason: 'ImageNotFound', message: 'gone' },
+        identity: 'default',
+        note: 'credentials.secretRef cannot be read offline; used the default identity',
+      },
     ]);
     expect(md.split('\n')).toEqual([
       '### imageshare-operator plan',

@@ -17,7 +17,11 @@ function share(name: string, opts: { secret?: string; cleanup?: boolean; ns?: st
     apiVersion: 'ecs.alicloud.dev/v1alpha1',
     kind: 'ImageShare',
     metadata: { name, namespace: opts.ns ?? 'team', ...(opts.cleanup ? { finalizers: [FINALIZER] } : {}) },
-    spec: { regionId: 'cn-hangzhou', imageId: 'm-test00000001', ...(opts.secret ? { credentials: { secretRef: { name: opts.secret } } } : {}) },
+    spec: {
+      regionId: 'cn-hangzhou',
+      imageId: 'm-test00000001',
+      ...(opts.secret ? { credentials: { secretRef: { name: opts.secret } } } : {}),
+    },
   } as ImageShare;
 }
 
@@ -35,7 +39,11 @@ function secret(name: string, opts: { held?: boolean; deleting?: boolean; ns?: s
 
 describe('secretNeededBy', () => {
   it.each([
-    ['an ImageShare with a pending cleanup and a secretRef needs that Secret', share('a', { secret: 'k', cleanup: true }), 'team/k'],
+    [
+      'an ImageShare with a pending cleanup and a secretRef needs that Secret',
+      share('a', { secret: 'k', cleanup: true }),
+      'team/k',
+    ],
     ['without the cleanup finalizer nothing can still need the credentials', share('a', { secret: 'k' }), undefined],
     ['without a secretRef the operator identity is used', share('a', { cleanup: true }), undefined],
   ])('%s', (_why, obj, expected) => {
@@ -49,7 +57,12 @@ describe('finalizerAction', () => {
     ['needed and held → nothing', secret('k', { held: true }), true, undefined],
     ['not needed and held → remove, so a pending deletion completes', secret('k', { held: true }), false, 'remove'],
     ['not needed, not held → nothing', secret('k'), false, undefined],
-    ['needed but already being deleted → nothing (the apiserver refuses new finalizers then)', secret('k', { deleting: true }), true, undefined],
+    [
+      'needed but already being deleted → nothing (the apiserver refuses new finalizers then)',
+      secret('k', { deleting: true }),
+      true,
+      undefined,
+    ],
     ['held and being deleted, no longer needed → remove', secret('k', { held: true, deleting: true }), false, 'remove'],
     ['no such Secret → nothing', undefined, true, undefined],
   ] as const)('%s', (_why, s, needed, expected) => {
@@ -59,7 +72,11 @@ describe('finalizerAction', () => {
 
 describe('imageSharesReferring and secretScope', () => {
   it('finds the ImageShares naming a Secret in the same namespace only', () => {
-    const objs = [share('a', { secret: 'k' }), share('b', { secret: 'other' }), share('c', { secret: 'k', ns: 'elsewhere' })];
+    const objs = [
+      share('a', { secret: 'k' }),
+      share('b', { secret: 'other' }),
+      share('c', { secret: 'k', ns: 'elsewhere' }),
+    ];
     expect(imageSharesReferring(objs, 'team/k')).toEqual(['team/a']);
   });
 

@@ -34,7 +34,12 @@ describe('buildSdkCredential', () => {
   it('builds an access_key credential for a static key', async () => {
     const c = buildSdkCredential(stat);
     const m = await c.getCredential();
-    expect([c.getType(), m.accessKeyId, m.accessKeySecret, m.securityToken]).toEqual(['access_key', 'LTAItestKey1', SECRET, undefined]);
+    expect([c.getType(), m.accessKeyId, m.accessKeySecret, m.securityToken]).toEqual([
+      'access_key',
+      'LTAItestKey1',
+      SECRET,
+      undefined,
+    ]);
   });
 
   it('builds an sts credential when a security token is present', async () => {

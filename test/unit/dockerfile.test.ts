@@ -27,7 +27,8 @@ function stages(df: Dockerfile): Stage[] {
 }
 
 const args = (ins: Instruction): string => ins.getArgumentsContent() ?? '';
-const copyFrom = (ins: Instruction): string | undefined => (ins instanceof Copy ? (ins.getFromFlag()?.getValue() ?? undefined) : undefined);
+const copyFrom = (ins: Instruction): string | undefined =>
+  ins instanceof Copy ? (ins.getFromFlag()?.getValue() ?? undefined) : undefined;
 
 describe('Dockerfile', () => {
   it('lints clean (no errors or warnings from dockerfile-utils)', async () => {
@@ -39,7 +40,11 @@ describe('Dockerfile', () => {
     const df = DockerfileParser.parse(await read('Dockerfile'));
     const s = stages(df);
     expect(s.map((x) => x.name)).toEqual(['build', 'prod-deps', 'runtime']);
-    const defaultNode = df.getInitialARGs().find((a) => a.getProperty()?.getName() === 'NODE_IMAGE')?.getProperty()?.getValue();
+    const defaultNode = df
+      .getInitialARGs()
+      .find((a) => a.getProperty()?.getName() === 'NODE_IMAGE')
+      ?.getProperty()
+      ?.getValue();
     expect(defaultNode).toMatch(/^node:24[-.]/);
     expect(s.at(-1)?.from.getImage()).toMatch(/nodejs24/);
   });
@@ -67,7 +72,9 @@ describe('Dockerfile', () => {
     expect(uid).toBeGreaterThan(0);
     expect(gid).toBeGreaterThan(0);
     const entry = (runtime?.instructions ?? []).filter((i) => i.getKeyword() === 'ENTRYPOINT').map(args);
-    expect(entry.map((e) => JSON.parse(e) as string[])).toEqual([['/nodejs/bin/node', '--max-semi-space-size=4', '/app/dist/main.js']]);
+    expect(entry.map((e) => JSON.parse(e) as string[])).toEqual([
+      ['/nodejs/bin/node', '--max-semi-space-size=4', '/app/dist/main.js'],
+    ]);
   });
 
   it('the entrypoint is the path package.json declares as the operator binary', async () => {
@@ -78,6 +85,12 @@ describe('Dockerfile', () => {
   it('.dockerignore keeps node_modules, dist and everything but the build inputs out of the context', async () => {
     const lines = (await read('.dockerignore')).split('\n').filter((l) => l && !l.startsWith('#'));
     expect(lines[0]).toBe('**');
-    expect(lines.filter((l) => l.startsWith('!')).sort()).toEqual(['!package-lock.json', '!package.json', '!src/**', '!tsconfig.build.json', '!tsconfig.json']);
+    expect(lines.filter((l) => l.startsWith('!')).sort()).toEqual([
+      '!package-lock.json',
+      '!package.json',
+      '!src/**',
+      '!tsconfig.build.json',
+      '!tsconfig.json',
+    ]);
   });
 });

@@ -61,15 +61,39 @@ describe('normalizeSeed', () => {
   });
 
   it.each([
-    ['an image whose owner is not an owner', { images: [{ ...minimal.images[0], owner: '1000000000000009' }] }, 'owner 1000000000000009 not found'],
+    [
+      'an image whose owner is not an owner',
+      { images: [{ ...minimal.images[0], owner: '1000000000000009' }] },
+      'owner 1000000000000009 not found',
+    ],
     ['a bad image status', { images: [{ ...minimal.images[0], status: 'Broken' }] }, 'status: must be one of'],
-    ['an unknown region on an image', { images: [{ ...minimal.images[0], region: 'cn-beijing' }] }, 'region cn-beijing not found'],
-    ['a share with an unknown account', { images: [{ ...minimal.images[0], sharedWith: ['2999999999999999'] }] }, 'not a known account'],
-    ['a real-looking key ID', { owners: [{ ...minimal.owners[0], keys: [{ accessKeyId: 'LTAI5tAbCdEf', accessKeySecret: 'x' }] }] }, 'must start with LTAItest or STS.test'],
+    [
+      'an unknown region on an image',
+      { images: [{ ...minimal.images[0], region: 'cn-beijing' }] },
+      'region cn-beijing not found',
+    ],
+    [
+      'a share with an unknown account',
+      { images: [{ ...minimal.images[0], sharedWith: ['2999999999999999'] }] },
+      'not a known account',
+    ],
+    [
+      'a real-looking key ID',
+      { owners: [{ ...minimal.owners[0], keys: [{ accessKeyId: 'LTAI5tAbCdEf', accessKeySecret: 'x' }] }] },
+      'must start with LTAItest or STS.test',
+    ],
     ['an account ID written as a YAML number', { accounts: [{ id: 2000000000000001 }] }, 'quoted strings'],
-    ['an unknown option (a typo must not silently keep a default)', { options: { maxAccountPerImage: 3 } }, 'unknown option'],
+    [
+      'an unknown option (a typo must not silently keep a default)',
+      { options: { maxAccountPerImage: 3 } },
+      'unknown option',
+    ],
     ['an out-of-range not-found status', { options: { imageNotFoundStatus: 500 } }, 'must be 404 or 403'],
-    ['expired on a key without an STS token', { owners: [{ ...minimal.owners[0], keys: [{ accessKeyId: 'LTAItestX', accessKeySecret: 'x', expired: true }] }] }, 'only an STS key'],
+    [
+      'expired on a key without an STS token',
+      { owners: [{ ...minimal.owners[0], keys: [{ accessKeyId: 'LTAItestX', accessKeySecret: 'x', expired: true }] }] },
+      'only an STS key',
+    ],
   ])('reports %s', (_why, patch, fragment) => {
     const found = problems({ ...minimal, ...patch });
     expect(found.join('\n')).toContain(fragment);

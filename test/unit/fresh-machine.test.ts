@@ -10,7 +10,11 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 async function testSources(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const nested = await Promise.all(
-    entries.map((e) => (e.isDirectory() ? testSources(join(dir, e.name)) : Promise.resolve(e.name.endsWith('.ts') ? [join(dir, e.name)] : []))),
+    entries.map((e) =>
+      e.isDirectory()
+        ? testSources(join(dir, e.name))
+        : Promise.resolve(e.name.endsWith('.ts') ? [join(dir, e.name)] : []),
+    ),
   );
   return nested.flat();
 }
@@ -20,7 +24,10 @@ describe('fresh machine', () => {
     ['apt-get', 'system packages are not there on a new machine'],
     ['pip install', 'nor Python packages'],
     ['curl ', 'downloads other than package registries fail'],
-    ['build.sh', 'npm test builds the control plane and Go helpers itself; CI must not warm a cache the README does not'],
+    [
+      'build.sh',
+      'npm test builds the control plane and Go helpers itself; CI must not warm a cache the README does not',
+    ],
   ])('.ci/run does not run %s (%s)', async (command) => {
     expect(await readFile(join(ROOT, '.ci/run'), 'utf8')).not.toContain(command);
   });

@@ -5,7 +5,13 @@ import { RECONCILE_REQUESTED_AT, updateTriggersReconcile } from '../../src/kube/
 const base: ImageShare = {
   apiVersion: 'ecs.alicloud.dev/v1alpha1',
   kind: 'ImageShare',
-  metadata: { name: 'a', namespace: 'ns', generation: 3, resourceVersion: '10', finalizers: ['ecs.alicloud.dev/cleanup'] },
+  metadata: {
+    name: 'a',
+    namespace: 'ns',
+    generation: 3,
+    resourceVersion: '10',
+    finalizers: ['ecs.alicloud.dev/cleanup'],
+  },
   spec: { regionId: 'cn-hangzhou', imageId: 'm-abcdefgh1' },
 };
 
@@ -18,13 +24,55 @@ function edit(fn: (o: ImageShare) => void): ImageShare {
 
 describe('update predicate: which update events wake the controller', () => {
   const rows: Array<{ why: string; after: ImageShare; wakes: boolean }> = [
-    { why: 'a status-only write (our own) changes nothing we react to', after: edit((o) => { o.status = { observedGeneration: 3 }; }), wakes: false },
-    { why: 'a spec change bumps generation', after: edit((o) => { o.metadata.generation = 4; }), wakes: true },
-    { why: 'a label change is not desired state', after: edit((o) => { o.metadata.labels = { team: 'x' }; }), wakes: false },
-    { why: 'deletion started: the finalizer must run', after: edit((o) => { o.metadata.deletionTimestamp = '2026-01-01T00:00:00Z'; }), wakes: true },
-    { why: 'someone removed our finalizer: put it back', after: edit((o) => { o.metadata.finalizers = []; }), wakes: true },
-    { why: 'the reconcile-requested-at annotation is the manual trigger', after: edit((o) => { o.metadata.annotations = { [RECONCILE_REQUESTED_AT]: '1' }; }), wakes: true },
-    { why: 'other annotations are ignored', after: edit((o) => { o.metadata.annotations = { note: 'hi' }; }), wakes: false },
+    {
+      why: 'a status-only write (our own) changes nothing we react to',
+      after: edit((o) => {
+        o.status = { observedGeneration: 3 };
+      }),
+      wakes: false,
+    },
+    {
+      why: 'a spec change bumps generation',
+      after: edit((o) => {
+        o.metadata.generation = 4;
+      }),
+      wakes: true,
+    },
+    {
+      why: 'a label change is not desired state',
+      after: edit((o) => {
+        o.metadata.labels = { team: 'x' };
+      }),
+      wakes: false,
+    },
+    {
+      why: 'deletion started: the finalizer must run',
+      after: edit((o) => {
+        o.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+      }),
+      wakes: true,
+    },
+    {
+      why: 'someone removed our finalizer: put it back',
+      after: edit((o) => {
+        o.metadata.finalizers = [];
+      }),
+      wakes: true,
+    },
+    {
+      why: 'the reconcile-requested-at annotation is the manual trigger',
+      after: edit((o) => {
+        o.metadata.annotations = { [RECONCILE_REQUESTED_AT]: '1' };
+      }),
+      wakes: true,
+    },
+    {
+      why: 'other annotations are ignored',
+      after: edit((o) => {
+        o.metadata.annotations = { note: 'hi' };
+      }),
+      wakes: false,
+    },
   ];
   it.each(rows)('$why', ({ after, wakes }) => {
     expect(updateTriggersReconcile(base, after)).toBe(wakes);

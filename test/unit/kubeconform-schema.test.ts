@@ -10,7 +10,9 @@ describe('schemas/ from crds/imageshare.yaml', () => {
   });
 
   it('uses the CRDs-catalog path <group>/<lower-case kind>_<version>.json', async () => {
-    expect([...crdToJsonSchemas(await readFile(CRD_PATH, 'utf8')).keys()]).toEqual(['ecs.alicloud.dev/imageshare_v1alpha1.json']);
+    expect([...crdToJsonSchemas(await readFile(CRD_PATH, 'utf8')).keys()]).toEqual([
+      'ecs.alicloud.dev/imageshare_v1alpha1.json',
+    ]);
   });
 
   it('closes every object with properties, the root included, and leaves free-form objects open', () => {

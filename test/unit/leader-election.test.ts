@@ -119,7 +119,13 @@ describe('LeaderElector.tryAcquireOrRenew', () => {
     const server = new FakeLeaseServer();
     const clock = new FakeClock();
     const micro = '2026-11-28T10:00:00.123456Z';
-    server.record = { holderIdentity: 'a', leaseDurationSeconds: 15, acquireTime: micro, renewTime: micro, leaseTransitions: 2 };
+    server.record = {
+      holderIdentity: 'a',
+      leaseDurationSeconds: 15,
+      acquireTime: micro,
+      renewTime: micro,
+      leaseTransitions: 2,
+    };
     const { e } = elector(server, clock, 'a');
     expect(await e.tryAcquireOrRenew()).toBe(true); // slow path: it is our own record
     expect(server.record?.acquireTime).toBe(micro);
@@ -131,7 +137,13 @@ describe('LeaderElector.tryAcquireOrRenew', () => {
     const clock = new FakeClock();
     // The other holder's clock is far behind ours: by renewTime it expired a day ago.
     const old = new Date(clock.now() - 86_400_000).toISOString();
-    server.record = { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: old, renewTime: old, leaseTransitions: 0 };
+    server.record = {
+      holderIdentity: 'b',
+      leaseDurationSeconds: 15,
+      acquireTime: old,
+      renewTime: old,
+      leaseTransitions: 0,
+    };
     const { e } = elector(server, clock, 'a');
     expect(await e.tryAcquireOrRenew()).toBe(false); // first sight starts the local observation window
     await clock.advance(14_999);
@@ -157,7 +169,13 @@ describe('LeaderElector.tryAcquireOrRenew', () => {
     const server = new FakeLeaseServer();
     const clock = new FakeClock();
     const now = new Date(clock.now()).toISOString();
-    server.record = { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 5 };
+    server.record = {
+      holderIdentity: 'b',
+      leaseDurationSeconds: 15,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: 5,
+    };
     const { e } = elector(server, clock, 'a');
     expect(await e.tryAcquireOrRenew()).toBe(false);
     await clock.advance(15_000);
@@ -278,7 +296,13 @@ describe('LeaderElector.run', () => {
   it('release() by a non-leader writes nothing', async () => {
     const server = new FakeLeaseServer();
     const now = new Date().toISOString();
-    server.record = { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: now, renewTime: now, leaseTransitions: 0 };
+    server.record = {
+      holderIdentity: 'b',
+      leaseDurationSeconds: 15,
+      acquireTime: now,
+      renewTime: now,
+      leaseTransitions: 0,
+    };
     const { e } = elector(server, new FakeClock(), 'a');
     await e.tryAcquireOrRenew();
     const writes = server.writes;
@@ -291,7 +315,11 @@ describe('LeaderElector.run', () => {
 function steppableWallClock(base: FakeClock) {
   let offset = 0;
   return {
-    clock: { now: () => base.now() + offset, setTimer: base.setTimer.bind(base), clearTimer: base.clearTimer.bind(base) },
+    clock: {
+      now: () => base.now() + offset,
+      setTimer: base.setTimer.bind(base),
+      clearTimer: base.clearTimer.bind(base),
+    },
     step: (ms: number) => {
       offset += ms;
     },

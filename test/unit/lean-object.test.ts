@@ -24,7 +24,16 @@ const full = {
   spec: { regionId: 'cn-hangzhou', imageId: 'm-1', accounts: ['1234567890123456'] },
   status: {
     observedGeneration: 3,
-    conditions: [{ type: 'Ready', status: 'True', reason: 'Synced', message: 'ok', observedGeneration: 3, lastTransitionTime: 't' }],
+    conditions: [
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Synced',
+        message: 'ok',
+        observedGeneration: 3,
+        lastTransitionTime: 't',
+      },
+    ],
     managedAccounts: ['1234567890123456'],
     managedCommunity: false,
     pendingGrants: ['1234567890123456'],
@@ -37,10 +46,18 @@ const full = {
 } as unknown as ImageShare;
 
 describe('leanImageShare: what the informer cache keeps', () => {
-  const lean = leanImageShare(full) as unknown as { metadata: Record<string, unknown>; status: Record<string, unknown>; spec: unknown };
+  const lean = leanImageShare(full) as unknown as {
+    metadata: Record<string, unknown>;
+    status: Record<string, unknown>;
+    spec: unknown;
+  };
 
   it.each([
-    { why: 'managedFields are the bulk of a stored object and nobody reads them from the cache', field: 'managedFields', kept: false },
+    {
+      why: 'managedFields are the bulk of a stored object and nobody reads them from the cache',
+      field: 'managedFields',
+      kept: false,
+    },
     { why: 'labels are not read by the controller', field: 'labels', kept: false },
     { why: 'uid and creationTimestamp decide the one-image-one-owner winner', field: 'uid', kept: true },
     { why: 'generation, deletionTimestamp and finalizers drive the event filter', field: 'finalizers', kept: true },
@@ -70,7 +87,12 @@ describe('leanImageShare: what the informer cache keeps', () => {
   });
 
   it('copes with an object without status or annotations', () => {
-    const bare = { apiVersion: full.apiVersion, kind: full.kind, metadata: { name: 'b', namespace: 'ns' }, spec: full.spec } as ImageShare;
+    const bare = {
+      apiVersion: full.apiVersion,
+      kind: full.kind,
+      metadata: { name: 'b', namespace: 'ns' },
+      spec: full.spec,
+    } as ImageShare;
     expect(leanImageShare(bare)).toEqual(bare);
   });
 });

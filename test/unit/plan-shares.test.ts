@@ -55,7 +55,11 @@ const rows: Row[] = [
     input: { observedCommunity: true },
     ops: [],
   },
-  { why: 'community true publishes, last', input: { desiredCommunity: true, observedAccounts: [X] }, ops: [`revoke ${X}`, 'publish'] },
+  {
+    why: 'community true publishes, last',
+    input: { desiredCommunity: true, observedAccounts: [X] },
+    ops: [`revoke ${X}`, 'publish'],
+  },
   {
     why: 'community false unpublishes first, so grants can follow in the same pass',
     input: { desiredCommunity: false, observedCommunity: true, desiredAccounts: [A] },
@@ -97,7 +101,8 @@ const rows: Row[] = [
   { why: 'duplicates in the spec are granted once', input: { desiredAccounts: [A, A, B] }, ops: [`grant ${A},${B}`] },
 ];
 
-const show = (p: SharePlan) => p.operations.map((o) => ('accounts' in o ? `${o.kind} ${o.accounts.join(',')}` : o.kind));
+const show = (p: SharePlan) =>
+  p.operations.map((o) => ('accounts' in o ? `${o.kind} ${o.accounts.join(',')}` : o.kind));
 
 describe('planShares', () => {
   it.each(rows)('$why', (row) => {
@@ -110,7 +115,12 @@ describe('planShares', () => {
 });
 
 describe('planDeletion', () => {
-  const observed = { observedAccounts: [A, B, X], observedCommunity: true, managedAccounts: [A, B, C], managedCommunity: true };
+  const observed = {
+    observedAccounts: [A, B, X],
+    observedCommunity: true,
+    managedAccounts: [A, B, C],
+    managedCommunity: true,
+  };
   it('Retain leaves the cloud exactly as it is', () => {
     expect(show(planDeletion({ deletionPolicy: 'Retain', ...observed }))).toEqual([]);
   });
@@ -118,6 +128,8 @@ describe('planDeletion', () => {
     expect(show(planDeletion({ deletionPolicy: 'Revoke', ...observed }))).toEqual(['unpublish', `revoke ${A},${B}`]);
   });
   it('Revoke does not unpublish an image this object did not publish', () => {
-    expect(show(planDeletion({ deletionPolicy: 'Revoke', ...observed, managedCommunity: false }))).toEqual([`revoke ${A},${B}`]);
+    expect(show(planDeletion({ deletionPolicy: 'Revoke', ...observed, managedCommunity: false }))).toEqual([
+      `revoke ${A},${B}`,
+    ]);
   });
 });

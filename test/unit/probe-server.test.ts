@@ -22,7 +22,12 @@ describe('probe and metrics server (loopback, random ports)', () => {
   it('healthz is always ok; readyz follows the informer sync state; unknown paths 404', async () => {
     let synced = false;
     const metrics = new OperatorMetrics({ processMetrics: false });
-    const s = await startProbeServer({ health: LOOPBACK, metricsAddress: LOOPBACK, ready: () => synced, metrics: () => metrics.text() });
+    const s = await startProbeServer({
+      health: LOOPBACK,
+      metricsAddress: LOOPBACK,
+      ready: () => synced,
+      metrics: () => metrics.text(),
+    });
     servers.push(s);
     expect(port(s.health)).toBeGreaterThan(0);
     expect(port(s.metrics)).not.toBe(port(s.health));
@@ -44,7 +49,12 @@ describe('probe and metrics server (loopback, random ports)', () => {
     metrics.observeEcsCall({ action: 'ModifyImageSharePermission', code: 'Throttling.User', durationMs: 80 });
     metrics.setLeader(true);
     metrics.setObjectCounts([{ ready: 'False', reason: 'AccountsFailed', count: 2 }]);
-    const s = await startProbeServer({ health: LOOPBACK, metricsAddress: LOOPBACK, ready: () => true, metrics: () => metrics.text() });
+    const s = await startProbeServer({
+      health: LOOPBACK,
+      metricsAddress: LOOPBACK,
+      ready: () => true,
+      metrics: () => metrics.text(),
+    });
     servers.push(s);
     const { status, body, type } = await get(port(s.metrics), '/metrics');
     expect(status).toBe(200);
@@ -61,24 +71,44 @@ describe('probe and metrics server (loopback, random ports)', () => {
   });
 
   it('rejects when a port is taken, leaving nothing listening', async () => {
-    const first = await startProbeServer({ health: LOOPBACK, metricsAddress: LOOPBACK, ready: () => true, metrics: async () => '' });
+    const first = await startProbeServer({
+      health: LOOPBACK,
+      metricsAddress: LOOPBACK,
+      ready: () => true,
+      metrics: async () => '',
+    });
     servers.push(first);
     await expect(
-      startProbeServer({ health: LOOPBACK, metricsAddress: { host: '127.0.0.1', port: port(first.metrics) }, ready: () => true, metrics: async () => '' }),
+      startProbeServer({
+        health: LOOPBACK,
+        metricsAddress: { host: '127.0.0.1', port: port(first.metrics) },
+        ready: () => true,
+        metrics: async () => '',
+      }),
     ).rejects.toThrow();
   });
 });
 
 describe('bind addresses (--health-probe-bind-address / --metrics-bind-address)', () => {
   it('binds only the host it was given', async () => {
-    const s = await startProbeServer({ health: LOOPBACK, metricsAddress: LOOPBACK, ready: () => true, metrics: async () => '' });
+    const s = await startProbeServer({
+      health: LOOPBACK,
+      metricsAddress: LOOPBACK,
+      ready: () => true,
+      metrics: async () => '',
+    });
     servers.push(s);
     // Why: the old server always bound 0.0.0.0; a loopback address must stay loopback.
     expect([s.health?.address, s.metrics?.address]).toEqual(['127.0.0.1', '127.0.0.1']);
   });
 
   it('serves nothing for a listener that is off ("0"), and the other still works', async () => {
-    const s = await startProbeServer({ health: LOOPBACK, metricsAddress: null, ready: () => true, metrics: async () => '' });
+    const s = await startProbeServer({
+      health: LOOPBACK,
+      metricsAddress: null,
+      ready: () => true,
+      metrics: async () => '',
+    });
     servers.push(s);
     // Why: controller-runtime's "0" disables the metrics server; probes must not depend on it.
     expect(s.metrics).toBeUndefined();

@@ -191,10 +191,30 @@ describe('BudgetRegistry: one budget per (owning account, region, action)', () =
   };
 
   it.each([
-    { why: 'ECS limits each action separately, so reads cannot starve writes', a: ['k1', 'cn-hangzhou', 'DescribeImages'], b: ['k1', 'cn-hangzhou', 'ModifyImageSharePermission'], same: false },
-    { why: 'limits are per region', a: ['k1', 'cn-hangzhou', 'DescribeImages'], b: ['k1', 'cn-beijing', 'DescribeImages'], same: false },
-    { why: 'two unresolved keys are budgeted apart (we cannot know they share an account)', a: ['k1', 'cn-hangzhou', 'DescribeImages'], b: ['k2', 'cn-hangzhou', 'DescribeImages'], same: false },
-    { why: 'one key, region and action is one budget', a: ['k1', 'cn-hangzhou', 'DescribeImages'], b: ['k1', 'cn-hangzhou', 'DescribeImages'], same: true },
+    {
+      why: 'ECS limits each action separately, so reads cannot starve writes',
+      a: ['k1', 'cn-hangzhou', 'DescribeImages'],
+      b: ['k1', 'cn-hangzhou', 'ModifyImageSharePermission'],
+      same: false,
+    },
+    {
+      why: 'limits are per region',
+      a: ['k1', 'cn-hangzhou', 'DescribeImages'],
+      b: ['k1', 'cn-beijing', 'DescribeImages'],
+      same: false,
+    },
+    {
+      why: 'two unresolved keys are budgeted apart (we cannot know they share an account)',
+      a: ['k1', 'cn-hangzhou', 'DescribeImages'],
+      b: ['k2', 'cn-hangzhou', 'DescribeImages'],
+      same: false,
+    },
+    {
+      why: 'one key, region and action is one budget',
+      a: ['k1', 'cn-hangzhou', 'DescribeImages'],
+      b: ['k1', 'cn-hangzhou', 'DescribeImages'],
+      same: true,
+    },
   ])('$why', ({ a, b, same }) => {
     const { reg } = registry();
     const [ka = '', ra = '', aa = ''] = a;
@@ -216,7 +236,12 @@ describe('BudgetRegistry: one budget per (owning account, region, action)', () =
   });
 
   it.each([
-    { why: 'at the quota-safe 5/s calls are paced one at a time, so no window of ECS sees more than its quota', qps: 5, burst: 10, tokens: 1 },
+    {
+      why: 'at the quota-safe 5/s calls are paced one at a time, so no window of ECS sees more than its quota',
+      qps: 5,
+      burst: 10,
+      tokens: 1,
+    },
     { why: 'a high ceiling still allows 200 ms worth of calls back to back', qps: 100, burst: 50, tokens: 20 },
     { why: '--ecs-burst stays an upper bound', qps: 100, burst: 3, tokens: 3 },
   ])('bucket size: $why', ({ qps, burst, tokens }) => {
@@ -242,17 +267,41 @@ describe('BudgetRegistry: one budget per (owning account, region, action)', () =
 
 describe('account resolution', () => {
   it.each([
-    { why: 'a role ARN names its account', arn: 'acs:ram::1234567890123456:role/image-owner', account: '1234567890123456' },
+    {
+      why: 'a role ARN names its account',
+      arn: 'acs:ram::1234567890123456:role/image-owner',
+      account: '1234567890123456',
+    },
     { why: 'a malformed ARN names nothing; the role is budgeted on its own', arn: 'not-an-arn', account: undefined },
   ])('$why', ({ arn, account }) => {
     expect(accountOfRoleArn(arn)).toBe(account);
   });
 
   it.each([
-    { why: 'a self image with ImageOwnerId names our account', action: 'DescribeImages', image: { imageOwnerAlias: 'self', imageOwnerId: 42 }, account: '42' },
-    { why: 'another owner’s image says nothing about our account', action: 'DescribeImages', image: { imageOwnerAlias: 'others', imageOwnerId: 42 }, account: undefined },
-    { why: 'current ECS leaves ImageOwnerId out for self images', action: 'DescribeImages', image: { imageOwnerAlias: 'self' }, account: undefined },
-    { why: 'only DescribeImages answers are read', action: 'DescribeImageSharePermission', image: { imageOwnerAlias: 'self', imageOwnerId: 42 }, account: undefined },
+    {
+      why: 'a self image with ImageOwnerId names our account',
+      action: 'DescribeImages',
+      image: { imageOwnerAlias: 'self', imageOwnerId: 42 },
+      account: '42',
+    },
+    {
+      why: 'another owner’s image says nothing about our account',
+      action: 'DescribeImages',
+      image: { imageOwnerAlias: 'others', imageOwnerId: 42 },
+      account: undefined,
+    },
+    {
+      why: 'current ECS leaves ImageOwnerId out for self images',
+      action: 'DescribeImages',
+      image: { imageOwnerAlias: 'self' },
+      account: undefined,
+    },
+    {
+      why: 'only DescribeImages answers are read',
+      action: 'DescribeImageSharePermission',
+      image: { imageOwnerAlias: 'self', imageOwnerId: 42 },
+      account: undefined,
+    },
   ])('$why', ({ action, image, account }) => {
     expect(ownerAccountIn(action, { body: { images: { image: [image] } } })).toBe(account);
   });

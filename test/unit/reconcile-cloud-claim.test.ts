@@ -139,7 +139,7 @@ describe('releasing the claim', () => {
 
 describe('ownerTagValue', () => {
   const obj = (namespace: string, name: string) => ({ metadata: { namespace, name } }) as ImageShare;
-  it('fits ECS\'s 128 characters: long names are cut and end in a hash, so two long names stay distinct', () => {
+  it("fits ECS's 128 characters: long names are cut and end in a hash, so two long names stay distinct", () => {
     const a = ownerTagValue(identity, obj('default', 'x'.repeat(200)));
     const b = ownerTagValue(identity, obj('default', `${'x'.repeat(199)}y`));
     expect(a).toHaveLength(128);

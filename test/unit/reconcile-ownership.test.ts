@@ -108,7 +108,7 @@ describe('ownership survives crashes', () => {
 });
 
 describe('a crashed grant, then a refused re-send', () => {
-  it('keeps the crashed pass\'s pending grant on record, so what it may have shared is still owned', async () => {
+  it("keeps the crashed pass's pending grant on record, so what it may have shared is still owned", async () => {
     store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
     await crashAfterCloudWrite(); // A and B are shared; only the intent is on record
     // …and the next read does not show them yet (reads frozen on the state before the grant).
@@ -118,7 +118,11 @@ describe('a crashed grant, then a refused re-send', () => {
     for (const [id, t] of landed) cloud.image(ref).accounts.set(id, t);
     cloud.failNext.push(throttled()); // the re-send is refused (throttled)
     await pass();
-    expect(status()?.pendingWrites?.filter((w) => w.action === 'Grant').map((w) => w.account)).toEqual([A, B]);
+    expect(
+      status()
+        ?.pendingWrites?.filter((w) => w.action === 'Grant')
+        .map((w) => w.account),
+    ).toEqual([A, B]);
     cloud.thawReads();
     clockMs += 2_000;
     await pass();
@@ -127,7 +131,7 @@ describe('a crashed grant, then a refused re-send', () => {
 });
 
 describe('a crashed grant, sent again and crashed again', () => {
-  it('the share the first send made is adopted once a read shows it, though it is older than the re-send\'s intent', async () => {
+  it("the share the first send made is adopted once a read shows it, though it is older than the re-send's intent", async () => {
     store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
     await crashAfterCloudWrite(); // A and B are shared (SharedTime T0); only the intent is on record
     const landed = new Map(cloud.image(ref).accounts);
@@ -165,7 +169,7 @@ describe('the intent record does not flap the conditions', () => {
 });
 
 describe('adoption', () => {
-  it('a pending grant whose account ECS shows shared since before the intent was someone else\'s: not adopted', async () => {
+  it("a pending grant whose account ECS shows shared since before the intent was someone else's: not adopted", async () => {
     store.create('share', spec({ sharePolicy: 'Additive' }));
     cloud.grant = () => new Promise(() => undefined); // dies before the request leaves
     void pass();
@@ -334,7 +338,9 @@ describe('lost answers', () => {
   });
 
   it('polls an unresolved write as often as it is old: 2 s, 4 s, 8 s … at most 30 s', () => {
-    expect([0, 2_000, 4_000, 8_000, 16_000, 45_000].map(pollDelayMs)).toEqual([2_000, 2_000, 4_000, 8_000, 16_000, 30_000]);
+    expect([0, 2_000, 4_000, 8_000, 16_000, 45_000].map(pollDelayMs)).toEqual([
+      2_000, 2_000, 4_000, 8_000, 16_000, 30_000,
+    ]);
   });
 });
 
@@ -418,7 +424,10 @@ describe('the finalizer exists only while deletion has cleanup to do', () => {
     await pass();
     expect(store.must('default', 'share').metadata.finalizers ?? []).toEqual([]);
     cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z'); // shared by someone else: nothing of ours to undo
-    store.replaceSpec('share', spec({ deletionPolicy: 'Revoke', mode: 'Apply', accounts: [X], sharePolicy: 'Additive' }));
+    store.replaceSpec(
+      'share',
+      spec({ deletionPolicy: 'Revoke', mode: 'Apply', accounts: [X], sharePolicy: 'Additive' }),
+    );
     await pass();
     expect(store.must('default', 'share').metadata.finalizers ?? []).toEqual([]);
     expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Synced' });

@@ -34,7 +34,9 @@ beforeEach(() => {
     defaultResyncMs: 600_000,
     readSecretCredentials: async (ns, name) => {
       const s = secrets.get(`${ns}/${name}`);
-      return s ? { ok: true, credentials: { type: 'static', ...s } } : { ok: false, message: `Secret ${ns}/${name} was not found.` };
+      return s
+        ? { ok: true, credentials: { type: 'static', ...s } }
+        : { ok: false, message: `Secret ${ns}/${name} was not found.` };
     },
   };
 });
@@ -101,7 +103,12 @@ describe('reconcile: create and steady state', () => {
     expect(ops()).toEqual([`grant ${A},${B}`]);
     expect(ready()).toMatchObject({ status: 'True', reason: 'Synced', message: 'Shared with 2 accounts.' });
     expect(abnormal()).toBeUndefined();
-    expect(obj().status).toMatchObject({ sharedAccounts: [A, B], managedAccounts: [A, B], community: false, plan: { grant: [], revoke: [] } });
+    expect(obj().status).toMatchObject({
+      sharedAccounts: [A, B],
+      managedAccounts: [A, B],
+      community: false,
+      plan: { grant: [], revoke: [] },
+    });
     expect(obj().status?.accounts?.map((a) => a.state)).toEqual(['Shared', 'Shared']);
     expect(events.map((e) => e.reason)).toEqual(['Granted']);
     expect(r).toMatchObject({ result: 'success', requeue: { kind: 'after', ms: 600_000 } });
@@ -183,7 +190,10 @@ describe('reconcile: failures become reasons', () => {
     expect([...cloud.image(ref).accounts.keys()].sort()).toEqual([A, B]);
     expect(ready()).toMatchObject({ status: 'False', reason: 'AccountsFailed' });
     expect(abnormal()).toMatchObject({ type: 'Stalled', reason: 'AccountsFailed' });
-    expect(obj().status?.accounts?.find((a) => a.id === X)).toMatchObject({ state: 'Failed', reason: 'AccountNotFound' });
+    expect(obj().status?.accounts?.find((a) => a.id === X)).toMatchObject({
+      state: 'Failed',
+      reason: 'AccountNotFound',
+    });
     expect(r.result).toBe('terminal');
     expect(events.filter((e) => e.type === 'Warning').map((e) => e.reason)).toEqual(['AccountsFailed']);
   });
@@ -293,7 +303,11 @@ describe('reconcile: modes and ownership', () => {
     await settle();
     expect(cloud.writes()).toEqual([]);
     expect(obj().status?.plan).toEqual({ grant: [A, B], revoke: [X] });
-    expect(ready()).toMatchObject({ status: 'False', reason: 'PlanPending', message: 'Plan mode: Apply would revoke 1 account, grant 2 accounts; nothing was written.' });
+    expect(ready()).toMatchObject({
+      status: 'False',
+      reason: 'PlanPending',
+      message: 'Plan mode: Apply would revoke 1 account, grant 2 accounts; nothing was written.',
+    });
     expect(abnormal()).toBeUndefined();
   });
 
@@ -362,7 +376,7 @@ describe('reconcile: deletion', () => {
     expect(cloud.image(ref).accounts.size).toBe(0);
   });
 
-  it('a duplicate being deleted never touches the owner\'s shares', async () => {
+  it("a duplicate being deleted never touches the owner's shares", async () => {
     cloud.addImage(ref);
     store.create('old', spec(), { createdAt: '2026-01-01T00:00:00Z' });
     store.create('new', spec({ deletionPolicy: 'Revoke' }), { createdAt: '2026-02-01T00:00:00Z' });

@@ -19,7 +19,10 @@ describe('startResync: the global safety resync', () => {
     await clock.advance(74_999); // 60 s · (1 + 0.5·0.5) = 75 s
     expect(adds).toEqual([]);
     await clock.advance(1);
-    expect(adds).toEqual([['ns/a', 500], ['ns/b', 500]]);
+    expect(adds).toEqual([
+      ['ns/a', 500],
+      ['ns/b', 500],
+    ]);
     known = ['ns/c']; // keys are read fresh each round: deleted objects drop out
     await clock.advance(75_000);
     expect(adds.slice(2)).toEqual([['ns/c', 500]]);
@@ -30,6 +33,8 @@ describe('startResync: the global safety resync', () => {
   });
 
   it('rejects a non-positive interval', () => {
-    expect(() => startResync({ keys: () => [], queue: { addAfter: () => undefined }, intervalMs: 0 })).toThrow(RangeError);
+    expect(() => startResync({ keys: () => [], queue: { addAfter: () => undefined }, intervalMs: 0 })).toThrow(
+      RangeError,
+    );
   });
 });

@@ -40,7 +40,10 @@ describe('withRetry', () => {
   ];
   it.each(retryable)('retries %s errors until success (%s)', async (kind) => {
     const r = recorder();
-    const f = failing([cloudError(kind, kind === 'wait' ? 700 : undefined), cloudError(kind, kind === 'wait' ? 700 : undefined)]);
+    const f = failing([
+      cloudError(kind, kind === 'wait' ? 700 : undefined),
+      cloudError(kind, kind === 'wait' ? 700 : undefined),
+    ]);
     await expect(withRetry(f.fn, { ...base, maxAttempts: 5, sleep: r.sleep })).resolves.toBe('done');
     expect(f.calls()).toBe(3);
     expect(r.sleeps).toHaveLength(2);

@@ -7,11 +7,19 @@ import { asCredentialsFailure, CredentialsProviderError } from '../../src/cloud/
 import { classifyEcsError } from '../../src/cloud/ecs-errors.ts';
 
 const stsFailures: Array<[string, () => Error]> = [
-  ['the STS endpoint refuses the connection', () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' })],
+  [
+    'the STS endpoint refuses the connection',
+    () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' }),
+  ],
   ['the STS endpoint times out', () => Object.assign(new Error('request timeout'), { name: 'RequestTimeoutError' })],
   [
     'STS refuses the role (trust policy, missing sts:AssumeRole)',
-    () => Object.assign(new Error('refresh RoleArn sts token err: NoPermission'), { name: 'ClientError', code: 'NoPermission', statusCode: 403 }),
+    () =>
+      Object.assign(new Error('refresh RoleArn sts token err: NoPermission'), {
+        name: 'ClientError',
+        code: 'NoPermission',
+        statusCode: 403,
+      }),
   ],
 ];
 
@@ -37,7 +45,12 @@ describe('asCredentialsFailure (roleArn)', () => {
   it('passes working credentials through unchanged', async () => {
     const provider = {
       getProviderName: () => 'ram_role_arn/default',
-      getCredentials: async () => ({ accessKeyId: 'STS.itest', accessKeySecret: 'itest-secret', securityToken: 'itest-token', providerName: 'ram_role_arn/default' }),
+      getCredentials: async () => ({
+        accessKeyId: 'STS.itest',
+        accessKeySecret: 'itest-secret',
+        securityToken: 'itest-token',
+        providerName: 'ram_role_arn/default',
+      }),
     };
     const m = await new Credentials.default(null, asCredentialsFailure(provider as never)).getCredential();
     expect([m.accessKeyId, m.securityToken]).toEqual(['STS.itest', 'itest-token']);

@@ -44,7 +44,13 @@ async function scenario(behaviour: PassBehaviour) {
 }
 
 describe('stopGracefully (SIGTERM)', () => {
-  const rows: Array<{ why: string; behaviour: PassBehaviour; outcome: StopOutcome; timeline: string[]; exitCode: number }> = [
+  const rows: Array<{
+    why: string;
+    behaviour: PassBehaviour;
+    outcome: StopOutcome;
+    timeline: string[];
+    exitCode: number;
+  }> = [
     {
       why: 'a pass that ends within the finish share runs to completion, then the Lease is released',
       behaviour: 'finishes-in-5s',
@@ -102,7 +108,11 @@ describe('onLeadershipLost', () => {
     queue.add('ns/a');
     await settle();
     const exits: number[] = [];
-    onLeadershipLost({ stopQueue: () => queue.shutdown(), abortPasses: () => passes.abort(), exit: (c) => exits.push(c) });
+    onLeadershipLost({
+      stopQueue: () => queue.shutdown(),
+      abortPasses: () => passes.abort(),
+      exit: (c) => exits.push(c),
+    });
     // Why: the standby may take over 5 s after the renew deadline; waiting for the pass would reopen the two-writer window.
     expect([exits, passes.signal.aborted, queue.shuttingDown(), queue.inFlight()]).toEqual([[1], true, true, 1]);
   });

@@ -3,7 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { looksLikeImageShare, PatternMessage, validateImageShare, validateImageShareFields } from '../../src/api/validate.ts';
+import {
+  looksLikeImageShare,
+  PatternMessage,
+  validateImageShare,
+  validateImageShareFields,
+} from '../../src/api/validate.ts';
 import { ROWS } from '../support/validate-rows.ts';
 
 describe('validateImageShare', () => {
@@ -14,7 +19,10 @@ describe('validateImageShare', () => {
   it.each(ROWS)('$why', ({ doc, field, message }) => {
     const problems = validateImageShareFields(doc);
     if (field === null) expect(problems).toEqual([]);
-    else expect(problems.filter((p) => p.field === field && (message === undefined || p.message.includes(message)))).not.toEqual([]);
+    else
+      expect(
+        problems.filter((p) => p.field === field && (message === undefined || p.message.includes(message))),
+      ).not.toEqual([]);
   });
 
   it('reports a document that is not an ImageShare at all', () => {
@@ -39,16 +47,22 @@ describe('validateImageShare', () => {
 });
 
 describe('pattern messages', () => {
-  it.each(Object.entries(PatternMessage))('%s is word for word a CEL message in crds/imageshare.yaml', async (_key, message) => {
-    // Why: the apiserver prints the CRD's message and validate prints ours; a user must read the same sentence.
-    const crd = parse(await readFile(new URL('../../crds/imageshare.yaml', import.meta.url), 'utf8')) as unknown;
-    expect(celMessages(crd)).toContain(message);
-  });
+  it.each(Object.entries(PatternMessage))(
+    '%s is word for word a CEL message in crds/imageshare.yaml',
+    async (_key, message) => {
+      // Why: the apiserver prints the CRD's message and validate prints ours; a user must read the same sentence.
+      const crd = parse(await readFile(new URL('../../crds/imageshare.yaml', import.meta.url), 'utf8')) as unknown;
+      expect(celMessages(crd)).toContain(message);
+    },
+  );
 });
 
 function celMessages(node: unknown): string[] {
   if (Array.isArray(node)) return node.flatMap(celMessages);
   if (typeof node !== 'object' || node === null) return [];
   const own = (node as { 'x-kubernetes-validations'?: Array<{ message?: string }> })['x-kubernetes-validations'] ?? [];
-  return [...own.flatMap((r) => (r.message === undefined ? [] : [r.message])), ...Object.values(node).flatMap(celMessages)];
+  return [
+    ...own.flatMap((r) => (r.message === undefined ? [] : [r.message])),
+    ...Object.values(node).flatMap(celMessages),
+  ];
 }

@@ -151,7 +151,11 @@ describe('rate limiter: per-key exponential backoff max-of a global token bucket
   });
 
   it.each([
-    { why: 'a zero jitter draw still waits 1 s: a failed cloud call is never retried hot', random: 0, delays: [1_000, 1_000, 1_000, 1_000] },
+    {
+      why: 'a zero jitter draw still waits 1 s: a failed cloud call is never retried hot',
+      random: 0,
+      delays: [1_000, 1_000, 1_000, 1_000],
+    },
     { why: 'the ceiling doubles from 1 s', random: 0.999, delays: [1_000, 1_998, 3_996, 7_992] },
   ])('the cloud limiter: $why', ({ random, delays }) => {
     const rl = cloudControllerRateLimiter(new FakeClock(), () => random);
@@ -182,8 +186,16 @@ describe('rate limiter: per-key exponential backoff max-of a global token bucket
 
 describe('WorkQueue: call priority of a run', () => {
   it.each([
-    { why: 'an event (add) is a change someone waits for', enqueue: (q: WorkQueue) => q.add('ns/a'), priorities: [CallPriority.Urgent] },
-    { why: 'a timer (resync or retry) is background work', enqueue: (q: WorkQueue) => q.addAfter('ns/a', 1_000), priorities: [CallPriority.Background] },
+    {
+      why: 'an event (add) is a change someone waits for',
+      enqueue: (q: WorkQueue) => q.add('ns/a'),
+      priorities: [CallPriority.Urgent],
+    },
+    {
+      why: 'a timer (resync or retry) is background work',
+      enqueue: (q: WorkQueue) => q.addAfter('ns/a', 1_000),
+      priorities: [CallPriority.Background],
+    },
     {
       why: 'an event while the resync timer waits runs urgent at once; the timer still brings its own background run',
       enqueue: (q: WorkQueue) => {
@@ -207,8 +219,16 @@ describe('WorkQueue: call priority of a run', () => {
   });
 
   it.each([
-    { why: 'a change is handed out before resyncs that were queued earlier, so it never waits behind a backlog', events: ['ns/u'], order: ['ns/u', 'ns/b1', 'ns/b2'] },
-    { why: 'an event for a key waiting as background moves it ahead of the other background keys', events: ['ns/b2'], order: ['ns/b2', 'ns/b1'] },
+    {
+      why: 'a change is handed out before resyncs that were queued earlier, so it never waits behind a backlog',
+      events: ['ns/u'],
+      order: ['ns/u', 'ns/b1', 'ns/b2'],
+    },
+    {
+      why: 'an event for a key waiting as background moves it ahead of the other background keys',
+      events: ['ns/b2'],
+      order: ['ns/b2', 'ns/b1'],
+    },
   ])('urgent before background: $why', async ({ events, order }) => {
     const { clock, queue } = newQueue();
     const seen: string[] = [];
