@@ -1,6 +1,7 @@
 // Jest runs TypeScript ESM through @swc/jest (no type-checking: `npm run typecheck` does that with tsc).
 // See docs/adr/0001-esm-node24-jest-swc.md and docs/adr/0015-ecosystem-checkers-from-go-modules.md. Four projects:
 //   unit         pure logic, fakes allowed; needs nothing built (no Go, no helm), finishes in well under a minute
+//   repo         checks of the repository itself: README, docs, Dockerfile, chart (may run helm)
 //   contract     the real @alicloud SDK against the ECS emulator over HTTP
 //   checkers     our output judged by the ecosystem's own code: Argo CD's Lua VM, kstatus, kubeconform (Go helpers
 //                from test/tools/build.sh, built once by the global setup, about a minute cold)
@@ -15,6 +16,7 @@ export default {
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+    { ...base, displayName: 'repo', testMatch: ['<rootDir>/test/repo/**/*.test.ts'] },
     { ...base, displayName: 'contract', testMatch: ['<rootDir>/test/contract/**/*.test.ts'] },
     {
       ...base,

@@ -1,6 +1,6 @@
 // The closed vocabulary of condition and per-account reasons. Every reason a user can see is listed here; the
 // ECS error table (src/cloud/ecs-errors.ts) maps each cloud error code to one of them. docs/reasons.md explains
-// what to do about each one; test/unit/reasons.test.ts keeps the two in step.
+// what to do about each one; test/repo/reasons.test.ts keeps the two in step.
 
 export const Reason = {
   // Lifecycle (set by the reconciler).
