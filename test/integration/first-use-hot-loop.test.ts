@@ -134,10 +134,10 @@ describe('a first exposing write ECS refuses, under deletionPolicy Revoke', () =
     const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
     expect(ready?.message).toContain(UNKNOWN_ACCOUNT);
     expect(o.status?.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
-    // Getting there took a handful of calls, not a loop.
-    expect(firstCalls.get(GRANT_IMAGE)).toBeLessThanOrEqual(3 * ONE_PASS);
     const w = windows.get('unknown-accounts');
     expect(w?.calls).toBeLessThanOrEqual(ONE_PASS);
+    // Getting there took a handful of calls, not a loop.
+    expect(firstCalls.get(GRANT_IMAGE)).toBeLessThanOrEqual(3 * ONE_PASS);
     expect(w?.writes).toBeLessThanOrEqual(1);
     expect(w?.passes).toBeLessThanOrEqual(1);
     // The finalizer neither came off nor went back on: the object was not written at all.
@@ -149,9 +149,9 @@ describe('a first exposing write ECS refuses, under deletionPolicy Revoke', () =
     const o = await get('refused-publish');
     expect(o.status?.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
     expect(o.status?.managedCommunity).toBe(false);
-    expect(firstCalls.get(PUBLISH_IMAGE)).toBeLessThanOrEqual(3 * ONE_PASS);
     const w = windows.get('refused-publish');
     expect(w?.calls).toBeLessThanOrEqual(ONE_PASS);
+    expect(firstCalls.get(PUBLISH_IMAGE)).toBeLessThanOrEqual(3 * ONE_PASS);
     expect(w?.writes).toBeLessThanOrEqual(1);
     expect(w?.rvAfter).toBe(w?.rvBefore);
     expect(w?.finalizersAfter).toEqual([FINALIZER]);
