@@ -248,15 +248,18 @@ async function prepareWrites(
  * have exposed, not on whether it still owns the image: a duplicate that lost ownership still undoes its own grants.
  */
 async function finalize(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
-  if (!obj.metadata.finalizers?.includes(FINALIZER)) return NOTHING;
+  const held = obj.metadata.finalizers?.includes(FINALIZER) ?? false;
   const cleanup = needsCleanupOnDelete(obj, ownershipOf(obj.status));
+  // Without our finalizer (a switch to Revoke no pass has seen yet), cleanup still runs while another finalizer
+  // holds the object: best effort, as the object may go at any moment.
+  if (!held && !cleanup) return NOTHING;
   if (cleanup) {
     const failed = await revokeOwned(obj, pass);
     if (pass.signal?.aborted) return ABORTED;
     if (failed === 'gone') return NOTHING;
     if (failed && failed !== 'aborted') return finish(failed.obj, failed.result, pass);
   }
-  await pass.deps.store.removeFinalizer(obj);
+  if (held) await pass.deps.store.removeFinalizer(obj);
   return { ...NOTHING, reason: cleanup ? 'Revoked' : 'Retained' };
 }
 

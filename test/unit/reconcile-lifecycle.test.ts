@@ -170,6 +170,22 @@ describe('the finalizer under Revoke is stable (no per-pass flip)', () => {
   });
 });
 
+describe('a switch from Retain to Revoke', () => {
+  it('deleted before any pass saw the switch, but held by another finalizer: cleanup still runs', async () => {
+    // Without our finalizer the operator cannot hold the object, but while someone else does, it can still undo
+    // what the object granted (the policy read is the one at deletion).
+    store.create('share', spec());
+    await pass();
+    expect(shared()).toEqual([A, B]);
+    store.updateSpec('share', { deletionPolicy: 'Revoke' });
+    obj().metadata.finalizers = ['example.com/hold'];
+    store.delete('share');
+    await pass();
+    expect(shared()).toEqual([]);
+    expect(obj().metadata.finalizers).toEqual(['example.com/hold']);
+  });
+});
+
 describe('a duplicate cleans up what it exposed itself', () => {
   /** `loser` granted `granted` while it believed it owned the image (e.g. applied together with `owner`). */
   function lostOwnership(granted: string[], loserSpec: Partial<ImageShareSpec> = {}) {
