@@ -307,26 +307,28 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'g
   const left = afterWrites(settled.ownership, plan, outcome, pass.deps.now(), settled.ownership);
   const progressed = await recordProgress(obj, left, pass);
   if (progressed === 'gone') return 'gone';
-  const next = (result: PassResult) => ({ obj: progressed, result });
+  return { obj: progressed, result: cleanupStopped(outcome, stuck) };
+}
+
+/** Why cleanup stopped early, with what to do about it. */
+function cleanupStopped(outcome: ExecutionOutcome, stuck: Array<[string, CloudError]>): PassResult {
   if (outcome.error instanceof PassAborted) {
-    return next({
+    return {
       kind: 'blocked',
       reason: Reason.Progressing,
       message:
         'Cleanup stopped before it finished (the spec changed or the pass ran out of time); the next pass continues.',
       transient: true,
-    });
+    };
   }
-  if (outcome.error) return next(deletionBlocked({ kind: 'observeFailed', error: outcome.error }));
+  if (outcome.error) return deletionBlocked({ kind: 'observeFailed', error: outcome.error });
   const [id, err] = stuck[0] ?? [];
-  return next(
-    deletionBlocked({
-      kind: 'blocked',
-      reason: err?.reason ?? Reason.Progressing,
-      message: `Could not revoke ${id}: ${err?.message}`,
-      transient: false,
-    }),
-  );
+  return deletionBlocked({
+    kind: 'blocked',
+    reason: err?.reason ?? Reason.Progressing,
+    message: `Could not revoke ${id}: ${err?.message}`,
+    transient: false,
+  });
 }
 
 /**
