@@ -83,6 +83,11 @@ export interface ReconcileDeps {
    * clusters, other namespace sets) see it (ADR 0008). Unset: ownership is decided in this cluster only.
    */
   claims?: ClaimIdentity;
+  /**
+   * The operator's own cloud identity as a fingerprint (src/reconcile/identity.ts operatorIdentityOf), recorded for
+   * objects without spec.credentials so a reinstall under another identity does not take ImageNotFound as cleaned up.
+   */
+  operatorIdentity?: string | undefined;
 }
 
 export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
@@ -432,7 +437,10 @@ async function cloudFor(
   deps: ReconcileDeps,
 ): Promise<{ sharing: ImageSharing; identity: string } | { blocked: PassResult }> {
   const creds = obj.spec.credentials;
-  const use = (c: CloudCredentials) => ({ sharing: deps.cloud.forCredentials(c), identity: identityOf(creds, c) });
+  const use = (c: CloudCredentials) => ({
+    sharing: deps.cloud.forCredentials(c),
+    identity: identityOf(creds, c, deps.operatorIdentity),
+  });
   if (creds?.roleArn) return use({ type: 'roleArn', roleArn: creds.roleArn });
   if (!creds?.secretRef) return use({ type: 'default' });
   const found = await deps.readSecretCredentials(obj.metadata.namespace, creds.secretRef.name);

@@ -3,6 +3,7 @@
 // its own progress, and a switch to Revoke. Each row says why, and asserts what the cloud holds afterwards.
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { FINALIZER, type ImageShareSpec } from '../../src/api/types.ts';
+import { operatorIdentityOf } from '../../src/reconcile/identity.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
 import { CloudError } from '../../src/cloud/port.ts';
 import { FakeCloud, throttled } from '../support/fake-cloud.ts';
@@ -328,6 +329,23 @@ describe('identity at deletion', () => {
     await pass();
     expect(exists()).toBe(true);
     expect(ready()?.message).toContain('role:acs:ram::1:role/a');
+  });
+
+  it('a reinstalled operator with another identity of its own (default credentials) blocks too', async () => {
+    // Objects without spec.credentials write as the operator; its identity comes from the environment it runs in.
+    deps.operatorIdentity = operatorIdentityOf({ ALIBABA_CLOUD_ACCESS_KEY_ID: KEY_1.accessKeyId });
+    store.create('share', spec({ deletionPolicy: 'Revoke' }));
+    await pass();
+    expect(obj().status?.grantIdentity).toMatch(/^default:key:[0-9a-f]{12}$/);
+    deps.operatorIdentity = operatorIdentityOf({
+      ALIBABA_CLOUD_ROLE_ARN: 'acs:ram::2:role/other',
+      ALIBABA_CLOUD_OIDC_PROVIDER_ARN: 'acs:ram::2:oidc-provider/ack',
+    });
+    cloud.images.clear();
+    store.delete('share');
+    await pass();
+    expect(exists()).toBe(true);
+    expect(ready()?.message).toContain('default:role:acs:ram::2:role/other');
   });
 
   it('with the identity that granted, ImageNotFound means the image is gone: deletion finishes', async () => {
