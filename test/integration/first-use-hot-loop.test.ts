@@ -7,6 +7,7 @@
 // (3 calls) a late wake-up may still cause; a Stalled object's next pass is its 10-minute resync.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FINALIZER, type ImageShare, type ImageShareSpec } from '../../src/api/types.ts';
+import { DEFAULT_RETRY } from '../../src/cloud/retry.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { testState } from '../harness/env.ts';
 import { eventually } from '../harness/eventually.ts';
@@ -18,6 +19,12 @@ import { NO_AGREEMENT_KEY, OWNER_KEY, operatorWorld, REGION, UNKNOWN_ACCOUNT } f
 const GRANT_IMAGE = 'm-hotgrant0001';
 /** Owned by an account that has not signed the community image agreement (operator-world.ts). */
 const PUBLISH_IMAGE = 'm-noagree00001';
+/** Still Creating: ECS refuses the publish with IncorrectImageStatus, a retryable refusal. */
+const CREATING_IMAGE = 'm-creating0001';
+/** Passes the queue's backoff (1 s doubling, src/runtime/rate-limiter.ts) allows in QUIET_MS, with margin. */
+const BACKOFF_PASSES = 6;
+/** A pass whose write ECS refuses retryably: the two reads, and the write tried up to maxAttempts times. */
+const RETRIED_PASS = 2 + DEFAULT_RETRY.maxAttempts;
 const UNKNOWN_2 = '4000000000000002';
 const QUIET_MS = 20_000;
 /** One pass: DescribeImages, DescribeImageSharePermission and the refused write. */
@@ -68,7 +75,9 @@ async function waitReason(name: string, reason: string): Promise<ImageShare> {
 
 beforeAll(async () => {
   ns = await createNamespace('hotloop');
-  emu = await startEmulator({ seed: operatorWorld([GRANT_IMAGE]) });
+  const seed = operatorWorld([GRANT_IMAGE, CREATING_IMAGE]);
+  const images = (seed.images ?? []).map((i) => (i.id === CREATING_IMAGE ? { ...i, status: 'Creating' as const } : i));
+  emu = await startEmulator({ seed: { ...seed, images } });
   await applyYaml({
     apiVersion: 'v1',
     kind: 'Secret',
@@ -89,15 +98,18 @@ beforeAll(async () => {
     community: true,
     credentials: { secretRef: { name: 'noagree' } },
   });
+  await apply('creating-publish', { imageId: CREATING_IMAGE, community: true });
   await Promise.all([
     waitReason('unknown-accounts', 'AccountsFailed'),
     waitReason('refused-publish', 'CommunityAgreementNotSigned'),
+    waitReason('creating-publish', 'ImageNotAvailable'),
   ]);
-  // Let the wake-up caused by the operator's own first writes run, then watch both objects for QUIET_MS.
+  // Let the wake-up caused by the operator's own first writes run, then watch every object for QUIET_MS.
   await sleep(2_000);
   const targets = [
     ['unknown-accounts', GRANT_IMAGE],
     ['refused-publish', PUBLISH_IMAGE],
+    ['creating-publish', CREATING_IMAGE],
   ] as const;
   const start = await Promise.all(
     targets.map(async ([name, image]) => ({
@@ -156,6 +168,17 @@ describe('a first exposing write ECS refuses, under deletionPolicy Revoke', () =
     expect(w?.rvAfter).toBe(w?.rvBefore);
     expect(w?.finalizersAfter).toEqual([FINALIZER]);
     expect((await emu.admin.image(REGION, PUBLISH_IMAGE)).community).toBe(false);
+  });
+
+  it('a publish refused while the image is Creating: retried at the backoff, not at once, and the finalizer stays', async () => {
+    const o = await get('creating-publish');
+    expect(o.status?.conditions?.find((c) => c.type === 'Reconciling')?.status).toBe('True');
+    const w = windows.get('creating-publish');
+    // A retryable refusal is retried, but only as often as the backoff allows; a flip would re-queue at once.
+    expect(w?.passes).toBeLessThanOrEqual(BACKOFF_PASSES);
+    expect(w?.calls).toBeLessThanOrEqual(BACKOFF_PASSES * RETRIED_PASS);
+    expect(w?.finalizersAfter).toEqual([FINALIZER]);
+    expect((await emu.admin.image(REGION, CREATING_IMAGE)).community).toBe(false);
   });
 
   it('deleting an object that owns nothing is immediate and writes nothing to ECS', async () => {
