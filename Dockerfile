@@ -29,6 +29,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
+# The git commit for imageshare_build_info; the release workflow passes --build-arg VCS_REF=<sha>.
+ARG VCS_REF=unknown
+ENV IMAGESHARE_COMMIT=${VCS_REF}
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

@@ -44,7 +44,9 @@ export async function releaseFacts(root: string): Promise<ReleaseFacts | string[
   const url = typeof pkg.repository === 'string' ? pkg.repository : (pkg.repository?.url ?? '');
   const m = /github\.com[/:]([^/]+)\/([^/.]+)(?:\.git)?$/.exec(url);
   if (!m?.[1] || !m[2]) {
-    problems.push(`package.json repository.url ${JSON.stringify(url)} is not a GitHub repository (npm provenance needs it)`);
+    problems.push(
+      `package.json repository.url ${JSON.stringify(url)} is not a GitHub repository (npm provenance needs it)`,
+    );
     return problems;
   }
   if (problems.length > 0) return problems;
@@ -110,12 +112,15 @@ async function kustomizeProblems(root: string, f: ReleaseFacts): Promise<string[
   const overlay = parse(await read(root, 'deploy/overlays/rrsa/kustomization.yaml')) as { images?: KustomizeImage[] };
   for (const i of overlay.images ?? [])
     if (i.name !== f.image)
-      problems.push(`deploy/overlays/rrsa/kustomization.yaml images name ${i.name} does not match the base's ${f.image}`);
+      problems.push(
+        `deploy/overlays/rrsa/kustomization.yaml images name ${i.name} does not match the base's ${f.image}`,
+      );
   return problems;
 }
 
 async function changelogProblems(root: string, f: ReleaseFacts, notesOut?: string): Promise<string[]> {
-  const text = await read(root, 'CHANGELOG.md');
+  const text = await read(root, 'CHANGELOG.md').catch(() => undefined);
+  if (text === undefined) return ['CHANGELOG.md is missing'];
   const problems: string[] = [];
   if (!/^## \[Unreleased\]\s*$/m.test(text)) problems.push('CHANGELOG.md has no "## [Unreleased]" section');
   const section = changelogSection(text, f.version);
@@ -145,7 +150,9 @@ export function unpinnedFroms(dockerfile: string): string[] {
 export async function unpinnedActions(root: string): Promise<string[]> {
   const dir = join(root, '.github/workflows');
   const out: string[] = [];
-  for (const file of (await readdir(dir)).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+  const files = await readdir(dir).catch(() => []);
+  if (files.length === 0) return ['.github/workflows has no workflows'];
+  for (const file of files.filter((n) => /\.ya?ml$/.test(n)).sort()) {
     for (const m of (await readFile(join(dir, file), 'utf8')).matchAll(/^\s*(?:-\s+)?uses:\s*(\S+)(.*)$/gm)) {
       const ref = m[1] ?? '';
       if (ref.startsWith('./')) continue;
@@ -176,7 +183,6 @@ export async function checkRelease(root: string, opts: CheckOptions = {}): Promi
   return problems;
 }
 
-
 async function main(argv: string[]): Promise<number> {
   const opt = (name: string): string | undefined => {
     const i = argv.indexOf(name);
@@ -200,7 +206,9 @@ async function main(argv: string[]): Promise<number> {
   const ghOut = opt('--github-output');
   if (ghOut !== undefined)
     await appendFile(ghOut, `version=${facts.version}\nimage=${facts.image}\nchart_repo=${facts.chartRepo}\n`);
-  console.log(`release-check: ${facts.version} consistent (image ${facts.image}:${facts.version}, chart ${facts.chartRepo})`);
+  console.log(
+    `release-check: ${facts.version} consistent (image ${facts.image}:${facts.version}, chart ${facts.chartRepo})`,
+  );
   return 0;
 }
 
