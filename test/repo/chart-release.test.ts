@@ -28,7 +28,7 @@ interface SizingRow {
 }
 
 /** The "# | objects | RSS measured | memory request | memory limit | ..." table in values.yaml's comments. */
-export function sizingTable(valuesText: string): SizingRow[] {
+function sizingTable(valuesText: string): SizingRow[] {
   const lines = valuesText.split('\n').filter((l) => l.startsWith('# |'));
   const cells = (l: string) =>
     l
