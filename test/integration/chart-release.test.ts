@@ -9,7 +9,8 @@ import { stringify } from 'yaml';
 import { type Manifest, only, renderChart } from '../harness/helm.ts';
 import { createNamespace, kubectl } from '../harness/kubectl.ts';
 
-const RELEASE = 'isop';
+// Not 'isop' or the default name: cluster-scoped objects (ClusterRole) would collide with other files' releases.
+const RELEASE = 'hooktest';
 
 async function restrictedNamespace(prefix: string): Promise<string> {
   const ns = await createNamespace(prefix);
