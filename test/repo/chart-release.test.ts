@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
+import { ConfigError, FLAGS, LOG_LEVELS, loadConfig } from '../../src/config.ts';
 import { OperatorMetrics } from '../../src/runtime/metrics.ts';
 import { CHART_DIR, type Manifest, only, renderChart } from '../harness/helm.ts';
 
@@ -229,6 +230,35 @@ describe('helm test hook', () => {
   it('is left out of the rendered manifests unless asked for (helm install applies hooks itself)', async () => {
     const all = await renderChart({ release: 'isop', namespace: 'ops' });
     expect(all.filter((m) => m.metadata.annotations?.['helm.sh/hook'] !== undefined)).toEqual([]);
+  });
+});
+
+describe('values facts that must match the operator', () => {
+  const schema = async () =>
+    JSON.parse(await read('charts/imageshare-operator/values.schema.json')) as {
+      properties: { operator: { properties: Record<string, { enum?: string[]; description?: string }> } };
+    };
+
+  it('operator.logLevel: the values comment and the schema list the six levels src/config.ts accepts', async () => {
+    const comment = /# -- ([a-z |]+)\.\n\s+logLevel:/.exec(await read(VALUES))?.[1] ?? '';
+    expect(comment.split(' | ').sort()).toEqual([...LOG_LEVELS].sort());
+    expect([...((await schema()).properties.operator.properties.logLevel?.enum ?? [])].sort()).toEqual(
+      [...LOG_LEVELS].sort(),
+    );
+  });
+
+  it("operator.resyncInterval: the schema's floor is the shortest interval the operator accepts", async () => {
+    const floor = /^(\d+)m\.\./.exec((await schema()).properties.operator.properties.resyncInterval?.description ?? '');
+    expect(floor?.[1]).toBeDefined();
+    const minutes = Number(floor?.[1]);
+    expect(() => loadConfig([`--resync-interval=${minutes}m`], {})).not.toThrow();
+    expect(() => loadConfig([`--resync-interval=${minutes * 60 - 1}s`], {})).toThrow(ConfigError);
+  });
+
+  it('operator.ecsQps: values and schema scope the budget as the flag does, per (account, region, action)', async () => {
+    expect(FLAGS['ecs-qps'].help).toContain('per (account, region, API action)');
+    expect(await read(VALUES)).toContain('ECS API calls per second per (account, region, action)');
+    expect((await schema()).properties.operator.properties.ecsQps?.description).toContain('(account, region, action)');
   });
 });
 
