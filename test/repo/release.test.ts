@@ -120,3 +120,31 @@ describe('npm pack', () => {
     expect(files.filter((f) => /\.test\.(js|ts)$|^dist\/.*\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
   });
 });
+
+describe('paths cited in the release files', () => {
+  it('every repository path named in the chart, deploy/, Dockerfile, workflows and project files exists', async () => {
+    const files = [
+      ...(await runTool('git', ['-C', REPO_ROOT, 'ls-files', 'charts', 'deploy', '.github'])).stdout.split('\n'),
+      'Dockerfile',
+      'CONTRIBUTING.md',
+      'SECURITY.md',
+      'CHANGELOG.md',
+    ].filter((f) => f !== '' && !f.endsWith('.svg'));
+    const cited = /(?<![\w/.-])((?:test|docs|src|deploy|charts|crds)\/[A-Za-z0-9_./-]+\.(?:ts|md|yaml|json|sh|lua))/g;
+    const missing: string[] = [];
+    for (const f of files) {
+      const text = await readFile(join(REPO_ROOT, f), 'utf8');
+      for (const m of text.matchAll(cited)) {
+        const path = m[1] as string;
+        if (
+          !(await readFile(join(REPO_ROOT, path)).then(
+            () => true,
+            () => false,
+          ))
+        )
+          missing.push(`${f}: ${path}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+});
