@@ -162,7 +162,10 @@ describe('monitoring', () => {
   it('the PodMonitor scrapes the port named metrics on the operator pods only', async () => {
     const ms = await renderChart({ set: MONITORING });
     const pm = only(ms, 'PodMonitor') as unknown as {
-      spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<{ port: string }> };
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        podMetricsEndpoints: Array<{ port: string; path: string }>;
+      };
     };
     const d = only(ms, 'Deployment') as unknown as {
       spec: {
@@ -171,9 +174,9 @@ describe('monitoring', () => {
       };
     };
     expect(pm.spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
-    expect(d.spec.template.spec.containers[0]?.ports.map((p) => p.name)).toContain(
-      pm.spec.podMetricsEndpoints[0]?.port,
-    );
+    // The port named `metrics` is the one --metrics-bind-address listens on; `health` serves the probes only.
+    expect(pm.spec.podMetricsEndpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
+    expect(d.spec.template.spec.containers[0]?.ports.map((p) => p.name)).toContain('metrics');
   });
 
   it('the dashboard ConfigMap holds the shipped JSON, with the Grafana sidecar label', async () => {
