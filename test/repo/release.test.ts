@@ -5,6 +5,7 @@ import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
 import { CHART_DIR, helm, runTool } from '../harness/helm.ts';
 import { runProcess } from '../harness/run-process.ts';
 import { changelogSection, checkRelease, REPO_ROOT } from '../tools/release-check.ts';
@@ -146,5 +147,59 @@ describe('paths cited in the release files', () => {
       }
     }
     expect(missing).toEqual([]);
+  });
+});
+
+interface WorkflowStep {
+  name?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, string>;
+}
+interface Workflow {
+  on: { push?: { tags?: string[] } };
+  jobs: Record<string, { needs?: string[]; permissions?: Record<string, string>; steps: WorkflowStep[] }>;
+}
+
+describe('release workflow promises (what actionlint cannot know)', () => {
+  const workflow = async (): Promise<Workflow> =>
+    parse(await readFile(join(REPO_ROOT, '.github/workflows/release.yml'), 'utf8')) as Workflow;
+  const steps = (w: Workflow) => Object.entries(w.jobs).flatMap(([job, j]) => j.steps.map((s) => ({ job, ...s })));
+
+  it('builds the Dockerfile for amd64 and arm64 with an SBOM, passing only build args the Dockerfile declares', async () => {
+    const build = steps(await workflow()).find((s) => s.uses?.startsWith('docker/build-push-action@'));
+    expect(build?.with?.platforms).toBe('linux/amd64,linux/arm64');
+    expect(String(build?.with?.sbom)).toBe('true');
+    const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+    const declared = new Set([...dockerfile.matchAll(/^ARG (\w+)/gm)].map((m) => m[1]));
+    const passed = String(build?.with?.['build-args'] ?? '')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => l.split('=')[0]?.trim());
+    expect(passed.length).toBeGreaterThan(0);
+    expect(passed.filter((a) => !declared.has(a))).toEqual([]);
+  });
+
+  it('signs with cosign only in jobs that may mint an OIDC token, and publishes npm with provenance', async () => {
+    const w = await workflow();
+    const signing = steps(w).filter((s) => /cosign (sign|attest)/.test(s.run ?? ''));
+    expect(new Set(signing.map((s) => s.job))).toEqual(new Set(['image', 'chart']));
+    for (const s of signing) expect(w.jobs[s.job]?.permissions?.['id-token']).toBe('write');
+    const publish = steps(w).find((s) => /npm publish/.test(s.run ?? ''));
+    expect(publish?.run).toContain('--provenance');
+    expect(w.jobs[publish?.job ?? '']?.permissions?.['id-token']).toBe('write');
+  });
+
+  it('publishes nothing before the release check and the whole suite passed', async () => {
+    const w = await workflow();
+    const needs = (job: string): string[] => {
+      const direct = w.jobs[job]?.needs ?? [];
+      return [...direct, ...direct.flatMap(needs)];
+    };
+    for (const job of ['image', 'chart', 'npm', 'github-release'])
+      expect({ job, needs: ['check', 'test'].every((n) => needs(job).includes(n)) }).toEqual({ job, needs: true });
+    const check = steps(w).find((s) => s.job === 'check' && s.run?.includes('test/tools/release-check.ts'));
+    expect(check?.run).toContain('--tag "$GITHUB_REF_NAME"');
+    expect(w.on.push?.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+*']);
   });
 });
