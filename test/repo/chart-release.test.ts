@@ -159,6 +159,19 @@ describe('monitoring', () => {
     expect(text).toContain(`imageshare_build_info{version="${pkg.version}",node_version="${process.version}",commit=`);
   });
 
+  it('imageshare_build_info takes the commit from IMAGESHARE_COMMIT (the image sets it from VCS_REF)', async () => {
+    const before = process.env.IMAGESHARE_COMMIT;
+    process.env.IMAGESHARE_COMMIT = '0123abc';
+    try {
+      expect(await new OperatorMetrics().text()).toMatch(/^imageshare_build_info\{[^}]*commit="0123abc"\} 1$/m);
+    } finally {
+      if (before === undefined) delete process.env.IMAGESHARE_COMMIT;
+      else process.env.IMAGESHARE_COMMIT = before;
+    }
+    const dockerfile = await read('Dockerfile');
+    expect(dockerfile).toMatch(/^ENV IMAGESHARE_COMMIT=\$\{VCS_REF\}$/m);
+  });
+
   it('the PodMonitor scrapes the port named metrics on the operator pods only', async () => {
     const ms = await renderChart({ set: MONITORING });
     const pm = only(ms, 'PodMonitor') as unknown as {
