@@ -223,10 +223,32 @@ interface CommentApi {
   close(): Promise<void>;
 }
 
+/** The stand-in's answer to one request: [status, JSON body]. */
+function route(
+  comments: FakeComment[],
+  method: string,
+  path: string,
+  page: number,
+  body: () => string,
+): [number, string] {
+  const list = /\/(comments|notes)$/.test(path);
+  const one = /\/(comments|notes)\/(\d+)$/.exec(path);
+  if (method === 'GET' && list) return [200, JSON.stringify(page === 1 ? comments : [])];
+  if (method === 'POST' && list) {
+    comments.push({ id: 100 + comments.length, body: body(), user: 'ci' });
+    return [201, '{}'];
+  }
+  const c = one ? comments.find((x) => x.id === Number(one[2])) : undefined;
+  if ((method === 'PATCH' || method === 'PUT') && c) {
+    c.body = body();
+    return [200, '{}'];
+  }
+  return [404, '{}'];
+}
+
 async function commentApi(): Promise<CommentApi> {
   const comments: FakeComment[] = [{ id: 7, body: 'Looks good to me', user: 'reviewer' }];
   const requests: CommentApi['requests'] = [];
-  let next = 100;
   const server: Server = createServer((req, res) => {
     let raw = '';
     req.on('data', (d: Buffer) => {
@@ -241,24 +263,10 @@ async function commentApi(): Promise<CommentApi> {
         req.headers['content-type']?.includes('x-www-form-urlencoded')
           ? (new URLSearchParams(raw).get('body') ?? '')
           : String((JSON.parse(raw) as { body?: unknown }).body);
-      const list = /\/(comments|notes)$/.test(url.pathname);
-      const one = /\/(comments|notes)\/(\d+)$/.exec(url.pathname);
-      if (req.method === 'GET' && list) {
-        const page = Number(url.searchParams.get('page') ?? '1');
-        res.end(JSON.stringify(page === 1 ? comments : []));
-      } else if (req.method === 'POST' && list) {
-        comments.push({ id: next++, body: body(), user: 'ci' });
-        res.statusCode = 201;
-        res.end('{}');
-      } else if ((req.method === 'PATCH' || req.method === 'PUT') && one) {
-        const c = comments.find((x) => x.id === Number(one[2]));
-        if (c) c.body = body();
-        res.statusCode = c ? 200 : 404;
-        res.end('{}');
-      } else {
-        res.statusCode = 404;
-        res.end('{}');
-      }
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const [status, text] = route(comments, req.method ?? '', url.pathname, page, body);
+      res.statusCode = status;
+      res.end(text);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

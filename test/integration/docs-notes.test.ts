@@ -4,7 +4,6 @@
 // namespace of the example is changed (to a fresh one), and the two commands that need a running pod (rollout
 // status, logs) are checked for naming the Deployment the chart created, since this control plane has no kubelet.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { binDir, testKubeconfig } from '../harness/env.ts';
