@@ -8,7 +8,7 @@ import {
   SERIES_REFRESH_MS,
   SERIES_WINDOW_MS,
 } from '../../src/kube/events.ts';
-import { FakeClock, settle } from './fake-clock.ts';
+import { FakeClock } from './fake-clock.ts';
 
 /** The apiserver's Events, by name, and every write made to it. */
 class FakeSink implements EventSink {
