@@ -169,9 +169,23 @@ describe('two installations with different --namespaces, one image', () => {
       '{"spec":{"deletionPolicy":"Revoke"}}',
     ]);
     await waitReason(nsA, 'golden', 'Synced');
+    const seqBefore = Math.max(0, ...(await emu.admin.calls()).calls.map((c) => c.seq));
     await kubectl(['delete', 'imageshare', 'golden', '-n', nsA, '--wait=true', '--timeout=60s']);
     expect(await shared(SHARED)).toEqual([]);
     expect(await tags(SHARED)).toEqual({});
+    // The emulator's call log, in the order it answered: the revokes, then the untag.
+    const cleanup = (await emu.admin.calls()).calls
+      .filter((c) => c.seq > seqBefore && c.code === 'OK')
+      .filter(
+        (c) =>
+          (c.action === 'ModifyImageSharePermission' && c.imageId === SHARED) ||
+          (c.action === 'UntagResources' && Object.values(c.params).includes(SHARED)),
+      )
+      .sort((a, b) => a.seq - b.seq)
+      .map((c) => c.action);
+    expect(cleanup.at(-1)).toBe('UntagResources');
+    expect(cleanup.slice(0, -1)).not.toEqual([]);
+    expect(new Set(cleanup.slice(0, -1))).toEqual(new Set(['ModifyImageSharePermission']));
     // The waiting installation's object can now claim the image (after its next pass).
     await poke(nsB, 'golden');
     await waitReason(nsB, 'golden', 'Synced');
