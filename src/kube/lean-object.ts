@@ -19,6 +19,7 @@ const STATUS_KEPT = {
   managedAccounts: true,
   managedCommunity: true,
   pendingWrites: true,
+  grantIdentity: true,
   image: false,
   community: false,
   sharedAccounts: false,

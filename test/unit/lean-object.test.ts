@@ -38,6 +38,7 @@ const status: Required<ImageShareStatus> = {
   accounts: [{ id: '1234567890123456', state: 'Shared' }],
   plan: { grant: [], revoke: [] },
   lastSyncTime: 't',
+  grantIdentity: 'secret:image-owner:0123456789ab',
 };
 
 const full: ImageShare = {
@@ -77,6 +78,11 @@ describe('leanImageShare: what the informer cache keeps', () => {
     {
       why: 'unconfirmed writes count as ownership, so they must survive in the cached view',
       field: 'pendingWrites',
+      kept: true,
+    },
+    {
+      why: 'deletion cleanup compares it with the identity it reads with, so it belongs to the ownership record',
+      field: 'grantIdentity',
       kept: true,
     },
     { why: 'the observed share list is re-read from the cloud on every pass', field: 'sharedAccounts', kept: false },
