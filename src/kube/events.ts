@@ -268,7 +268,10 @@ export class CorrelatingEventRecorder implements EventRecorder {
   }
 }
 
-/** The series key: client-go's isomorphic-event key. The note is not part of it (the first note stays). */
+/**
+ * The series key: client-go's isomorphic-event key plus the note, since our notes carry facts (which accounts were
+ * granted or revoked) that a series must not swallow; a flapping condition repeats the same notes, so it still folds.
+ */
 function seriesKey(subject: EventSubject, event: EventInput): string {
   const m = subject.metadata;
   return JSON.stringify([
@@ -280,6 +283,7 @@ function seriesKey(subject: EventSubject, event: EventInput): string {
     event.type,
     event.reason,
     event.action,
+    event.note,
   ]);
 }
 
