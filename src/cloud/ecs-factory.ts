@@ -32,12 +32,25 @@ export interface EcsFactoryOptions {
   backoffCapMs?: number;
   /** One event per HTTP attempt, for metrics; carries no credentials. */
   onCall?: (e: EcsCallEvent) => void;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits `ms`; should end early when `signal` fires (waits are also raced against it). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
   random?: () => number;
 }
 
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A real wait that ends (resolving) as soon as `signal` fires, so no timer outlives an aborted wait. */
+function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 interface IdentityEntry {
   fingerprint: string;
@@ -81,7 +94,7 @@ export function createEcsImageSharingFactory(options: EcsFactoryOptions): ImageS
   const budgetFor = (identityKey: string, regionId: string, action: string): CallBudget => {
     const budget = budgets.budget(identityKey, regionId, action);
     return {
-      take: () => budget.take(),
+      take: (o) => budget.take(o),
       throttled: (retryAfterMs) => budget.throttled(retryAfterMs),
       succeeded: (response) => {
         budget.succeeded();
