@@ -49,6 +49,9 @@ const inactiveKey: Row = [
   'The access key is disabled; enable it or put an active key in the credentials Secret.',
 ];
 
+const IMAGE_NOT_FOUND =
+  'The image does not exist in this region for these credentials; check the credentials, or recreate the object with the right image and region (spec.imageId and spec.regionId are immutable).';
+
 const rows = {
   // ModifyImageSharePermission (the seed table), in the seed's order.
   MissingParameter: invalidRequest('a mandatory parameter such as RegionId or ImageId is missing'),
@@ -84,7 +87,7 @@ const rows = {
     403,
     T,
     Reason.CommunityNotSupportedInRegion,
-    'This region does not support community images; remove community: true or use another region.',
+    'This region does not support community images; remove community: true (spec.regionId is immutable: publishing in another region takes a new object).',
   ],
   'Image.NotPublic': [
     403,
@@ -96,7 +99,7 @@ const rows = {
     403,
     T,
     Reason.EncryptedImageMultipleSnapshots,
-    'ECS cannot share an encrypted image that has several snapshots; share an image with a single encrypted snapshot instead.',
+    'ECS cannot share an encrypted image that has several snapshots; make an image with a single encrypted snapshot and share it with a new object (spec.imageId is immutable).',
   ],
   'QuotaExceed.ShareImage': [
     403,
@@ -126,7 +129,7 @@ const rows = {
     403,
     T,
     Reason.ImageDeprecated,
-    'The image is deprecated and cannot be shared; restore it or point the object at another image.',
+    'The image is deprecated and cannot be shared; restore it in ECS, or share another image with a new object (spec.imageId is immutable).',
   ],
   'PublicImageAgreement.NotSigned': [
     403,
@@ -151,14 +154,9 @@ const rows = {
     403,
     T,
     Reason.ServiceKeyEncryptedImage,
-    'Images encrypted with the ECS service key cannot be shared; copy the image with a customer master key (CMK) and share the copy.',
+    'Images encrypted with the ECS service key cannot be shared; copy the image with a customer master key (CMK) and share the copy with a new object (spec.imageId is immutable).',
   ],
-  'InvalidImageId.NotFound': [
-    404,
-    T,
-    Reason.ImageNotFound,
-    'The image does not exist in this region for these credentials; check spec.imageId, spec.regionId and the credentials.',
-  ],
+  'InvalidImageId.NotFound': [404, T, Reason.ImageNotFound, IMAGE_NOT_FOUND],
   'InvalidAccount.NotFound': [
     404,
     T,
@@ -179,6 +177,8 @@ const rows = {
   ],
 
   // Older rows of the ModifyImageSharePermission table (reference §1.6).
+  // Transient while the image is Creating or Waiting; terminal once its status can never become Available
+  // (IMAGE_STATUS_RULES below, applied with withImageStatus when the status is known).
   IncorrectImageStatus: [
     400,
     R,
@@ -189,7 +189,7 @@ const rows = {
     404,
     T,
     Reason.RegionNotFound,
-    'The region does not exist or is not open to this account; check spec.regionId.',
+    'The region does not exist or is not open to this account; recreate the object with a region the account can use (spec.regionId is immutable).',
   ],
   // Answer to DryRun=true; the operator never sends DryRun, so seeing it means a bug.
   DryRunOperation: invalidRequest('DryRun'),
@@ -232,11 +232,12 @@ const rows = {
   'InvalidTimeStamp.Expired': clockSkew,
   IllegalTimestamp: clockSkew,
   'InvalidTimeStamp.Format': invalidRequest('a malformed timestamp'),
+  // ECS already received a request with this nonce: the first one may have been applied (port.ts outcomeUnknown).
   SignatureNonceUsed: [
     400,
     R,
-    Reason.SignatureMismatch,
-    'ECS saw a request nonce twice; the operator retries with a fresh nonce.',
+    Reason.CloudAPIError,
+    'ECS had already received this request (SignatureNonceUsed), so whether it was applied is unknown; the operator reads the image again and retries with a fresh nonce.',
   ],
   'InvalidSecurityToken.Expired': [
     403,
@@ -261,12 +262,7 @@ const rows = {
   'InvalidTagKey.Malformed': invalidRequest('a malformed tag key'),
   'InvalidTagValue.Malformed': invalidRequest('a malformed tag value'),
   'InvalidResourceType.NotFound': invalidRequest('an unknown resource type', 404),
-  'InvalidResourceId.NotFound': [
-    404,
-    T,
-    Reason.ImageNotFound,
-    'The image does not exist in this region for these credentials; check spec.imageId, spec.regionId and the credentials.',
-  ],
+  'InvalidResourceId.NotFound': [404, T, Reason.ImageNotFound, IMAGE_NOT_FOUND],
   'OperationDenied.QuotaExceed': [
     403,
     T,
@@ -291,6 +287,39 @@ const ACCOUNT_SPECIFIC: Record<string, (accounts: readonly string[]) => string> 
   'InvalidImageId.BidMismatch': (a) =>
     `Account ${a.join(', ')} is on another Alibaba Cloud site and cannot receive this image; remove it from spec.accounts.`,
 };
+
+/**
+ * Codes whose kind depends on the image's observed status: IncorrectImageStatus waits out Creating and Waiting, but
+ * an image that failed or became unavailable will never be shareable, so the object stalls instead of retrying.
+ */
+export const IMAGE_STATUS_RULES: Readonly<
+  Record<string, { terminalWhen: readonly string[]; message: (status: string) => string }>
+> = {
+  IncorrectImageStatus: {
+    terminalWhen: ['CreateFailed', 'UnAvailable'],
+    message: (status) =>
+      `The image's status is ${status}, from which it never becomes Available, so it cannot be shared or published; fix or rebuild the image in ECS, and share the new image with a new object (spec.imageId is immutable).`,
+  },
+};
+
+/** `err` reclassified with the image's observed status (IMAGE_STATUS_RULES); `err` itself when no rule applies. */
+export function withImageStatus(err: CloudError, imageStatus: string): CloudError {
+  const rule = IMAGE_STATUS_RULES[err.code];
+  if (rule === undefined || !rule.terminalWhen.includes(imageStatus)) return err;
+  return new CloudError(
+    {
+      code: err.code,
+      kind: T,
+      reason: err.reason,
+      message: rule.message(imageStatus),
+      accountSpecific: err.accountSpecific,
+      retryAfterMs: undefined,
+      httpStatus: err.httpStatus,
+      maybeApplied: err.maybeApplied,
+    },
+    { cause: err.cause },
+  );
+}
 
 /** Prefix rules, checked after an exact miss: every InvalidSecurityToken.* code means the STS token is unusable. */
 const PREFIX_RULES: readonly { prefix: string; entry: EcsErrorEntry }[] = [
@@ -453,8 +482,80 @@ function fromEntry(
   );
 }
 
-function classifyLocal(p: Probe, cause: unknown): CloudError {
+/** A 2xx answer whose body carries an error code (ecs-factory.ts checks every answer): never believed as success. */
+export class ErrorInBody extends Error {
+  readonly bodyCode: string;
+  readonly httpStatus: number | undefined;
+  constructor(bodyCode: string, httpStatus: unknown) {
+    super(`a ${String(httpStatus)} answer carries error code ${bodyCode}`);
+    this.name = 'ErrorInBody';
+    this.bodyCode = bodyCode;
+    this.httpStatus = typeof httpStatus === 'number' ? httpStatus : undefined;
+  }
+}
+
+/** The `Code` of an answer body that carries one (ECS success bodies never do). */
+export function errorCodeInBody(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const o = body as Record<string, unknown>;
+  const code = o.Code ?? o.code;
+  return typeof code === 'string' && code !== '' ? code : undefined;
+}
+
+type LocalRow = { code: string; kind: ErrorKind; reason: Reason; message: string };
+
+/** Errors raised on this side of the wire, recognised by name (and code): thrown values the SDK does not type. */
+function localRow(err: unknown, p: Probe): LocalRow | undefined {
+  const o = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
+  if (p.name === 'RequestBoundError' && p.code === 'DeadlineExceeded')
+    return {
+      code: 'DeadlineExceeded',
+      kind: R,
+      reason: Reason.CloudUnreachable,
+      message:
+        'ECS did not finish answering within the request deadline (--ecs-timeout); the operator retries with backoff.',
+    };
+  if (p.name === 'RequestBoundError' && p.code === 'ResponseTooLarge')
+    return {
+      code: 'MalformedResponse',
+      kind: R,
+      reason: Reason.CloudAPIError,
+      message:
+        'ECS answered with a response larger than the operator accepts, so it is treated as malformed; the operator retries with backoff.',
+    };
+  if (p.name === 'ErrorInBody')
+    return {
+      code: 'MalformedResponse',
+      kind: R,
+      reason: Reason.CloudAPIError,
+      message: `ECS answered with HTTP 200 but an error code (${safeCode(String(o.bodyCode))}) in the body; the operator does not believe the call succeeded, reads the image again and retries.`,
+    };
+  if (p.name === 'CredentialsProviderError' && o.transient === true)
+    return {
+      code: 'StsUnavailable',
+      kind: R,
+      reason: Reason.CloudUnreachable,
+      message:
+        'The operator could not obtain cloud credentials for now (STS or the identity endpoint timed out, throttled or failed); it retries with backoff.',
+    };
+  if (p.name === 'CredentialsProviderError')
+    return {
+      code: 'CredentialsUnavailable',
+      kind: T,
+      reason: Reason.InvalidCredentials,
+      message:
+        'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.',
+    };
+  return undefined;
+}
+
+function classifyLocal(err: unknown, p: Probe, cause: unknown): CloudError {
   const base = { accountSpecific: false, retryAfterMs: undefined, httpStatus: p.statusCode };
+  const row = localRow(err, p);
+  if (row !== undefined) {
+    const httpStatus = p.name === 'ErrorInBody' ? ((err as ErrorInBody).httpStatus ?? 200) : undefined;
+    return new CloudError({ ...base, ...row, httpStatus }, { cause });
+  }
   if (isTransport(p)) {
     const code =
       p.name === 'RequestTimeoutError'
@@ -479,19 +580,6 @@ function classifyLocal(p: Probe, cause: unknown): CloudError {
         kind: R,
         reason: Reason.CloudUnavailable,
         message: 'ECS answered with a non-JSON page (for example a gateway error); the operator retries with backoff.',
-      },
-      { cause },
-    );
-  }
-  if (/credentials|sts token|security-credentials|OIDC|RoleArn|access key secret is invalid/i.test(p.message)) {
-    return new CloudError(
-      {
-        ...base,
-        code: 'CredentialsUnavailable',
-        kind: T,
-        reason: Reason.InvalidCredentials,
-        message:
-          'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.',
       },
       { cause },
     );
@@ -547,6 +635,19 @@ function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError
 }
 
 /**
+ * True when `err`, thrown while obtaining credentials (STS, the identity endpoint), is worth a retry, judged by type
+ * and code: an SDK error whose code the table calls transient (throttling, 5xx), a 5xx without a known code, a
+ * transport failure (timeout, reset, refused), a request bound, or an STS answer without credentials. Anything
+ * else (a refusal, a bare message) is not.
+ */
+export function transientFailure(err: unknown): boolean {
+  const p = probe(err);
+  if (p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name))
+    return classifyEcsError(err).kind !== ErrorKind.Terminal;
+  return isTransport(p) || p.name === 'RequestBoundError' || p.name === 'StsMalformedAnswer';
+}
+
+/**
  * Turns anything thrown while calling ECS into a CloudError. Never throws. A CloudError passes through unchanged.
  * Recognises the SDK's ThrottlingError/ClientError/ServerError (by `name` and `code`, never by `instanceof`),
  * transport errors (refused, reset, aborted, timeouts), non-JSON error pages (a bare SyntaxError) and unknown
@@ -558,7 +659,7 @@ export function classifyEcsError(err: unknown, accounts?: readonly string[]): Cl
   const p = probe(err);
   const isApiError = p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name);
   const cause = scrubbedCause(err, p);
-  if (!isApiError) return classifyLocal(p, cause);
+  if (!isApiError) return classifyLocal(err, p, cause);
   const code = p.code ?? 'Unknown';
   const entry = lookupEcsError(code);
   if (entry) return fromEntry(code, entry, p, accounts, cause);

@@ -4,10 +4,12 @@
 // (see rate-budget.ts for how an identity's account becomes known). Identities unused for `idleMs` are dropped.
 import Ecs from '@alicloud/ecs20140526';
 import OpenApi from '@alicloud/openapi-core';
-import { buildSdkCredential, credentialIdentity, type SdkCredential } from './credentials.ts';
+import { ErrorInBody, errorCodeInBody } from './ecs-errors.ts';
+import { buildSdkCredential, credentialIdentity, type RoleOptions, type SdkCredential } from './credentials.ts';
 import { type CallBudget, type EcsCallEvent, type EcsClient, EcsImageSharing } from './ecs-image-sharing.ts';
 import type { CloudCredentials, ImageSharing, ImageSharingFactory } from './port.ts';
 import { accountOfRoleArn, BudgetRegistry } from './rate-budget.ts';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './request-bounds.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 
 export interface EcsFactoryOptions {
@@ -15,11 +17,12 @@ export interface EcsFactoryOptions {
   endpoint?: string;
   protocol?: 'http' | 'https';
   /**
-   * Per-request ceiling in ms, set as both connectTimeout and readTimeout. connectTimeout is Node's socket idle
-   * timeout and is enforced on every request; readTimeout is not enforced on reused keep-alive sockets
-   * (reference §4.6), so connectTimeout is the one that really bounds a hung call.
+   * Per-call ceiling in ms (--ecs-timeout): the whole call, credentials and every body byte included, ends within it
+   * (request-bounds.ts). It is also the SDK's connectTimeout and readTimeout, which only bound idle time.
    */
   timeoutMs: number;
+  /** The largest answer believed, in bytes; a larger one is malformed (transient). Default 1 MiB. */
+  maxResponseBytes?: number;
   /** Per-action ceiling of ECS calls per second (--ecs-qps); the adaptive budgets never exceed it. */
   qps: number;
   burst: number;
@@ -30,6 +33,8 @@ export interface EcsFactoryOptions {
   /** Backoff base and ceiling (ms) for transient errors. Defaults 200 / 20000. */
   backoffBaseMs?: number;
   backoffCapMs?: number;
+  /** Where spec.credentials.roleArn is assumed, and by whom (default: public STS, the default chain). */
+  role?: RoleOptions;
   /** One event per HTTP attempt, for metrics; carries no credentials. */
   onCall?: (e: EcsCallEvent) => void;
   /** Waits `ms`; should end early when `signal` fires (waits are also raced against it). */
@@ -50,6 +55,19 @@ function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/**
+ * The SDK client, unmodified, with one check on every answer before the SDK maps it to a model (which drops unknown
+ * keys, so an error code in a 200 body would vanish): a 2xx whose body carries `Code` is an error (ErrorInBody).
+ */
+class InspectingEcsClient extends Ecs.default {
+  override async callApi(...args: Parameters<EcsClient['callApi']>): ReturnType<EcsClient['callApi']> {
+    const response = await super.callApi(...args);
+    const code = errorCodeInBody(response.body);
+    if (code !== undefined) throw new ErrorInBody(code, response.statusCode);
+    return response;
+  }
 }
 
 interface IdentityEntry {
@@ -130,13 +148,17 @@ export function createEcsImageSharingFactory(options: EcsFactoryOptions): ImageS
         let client = clients.get(regionId);
         if (!client) {
           // Built on first use: the default chain must not be probed before the environment is ready.
-          credential ??= buildSdkCredential(credentials);
-          client = new Ecs.default(clientConfig(credential, regionId));
+          credential ??= buildSdkCredential(credentials, options.role);
+          client = new InspectingEcsClient(clientConfig(credential, regionId));
           clients.set(regionId, client);
         }
         return client;
       },
       budgetFor: (regionId, action) => budgetFor(identityKey, regionId, action),
+      bounds: {
+        timeoutMs: options.timeoutMs,
+        maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      },
       retry: {
         maxAttempts: options.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
         baseMs: options.backoffBaseMs ?? DEFAULT_RETRY.baseMs,

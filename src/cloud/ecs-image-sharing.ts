@@ -3,7 +3,7 @@
 // retries stay off). Writes respect the API's limits: at most 10 accounts per list, IsPublic always alone.
 import Ecs from '@alicloud/ecs20140526';
 import { Reason } from '../api/reasons.ts';
-import { accountsNamedInError, classifyEcsError, lookupEcsError } from './ecs-errors.ts';
+import { accountsNamedInError, classifyEcsError, lookupEcsError, withImageStatus } from './ecs-errors.ts';
 import {
   type AccountResult,
   CloudError,
@@ -18,6 +18,7 @@ import {
   type SharedAccount,
 } from './port.ts';
 import { BudgetWaitTimeout } from './rate-budget.ts';
+import { type RequestBounds, withRequestBounds } from './request-bounds.ts';
 import { type RetryOptions, withRetry } from './retry.ts';
 
 export type EcsClient = InstanceType<typeof Ecs.default>;
@@ -42,6 +43,8 @@ export interface EcsImageSharingOptions {
   /** The shared budget of this identity's account for one action in a region. */
   budgetFor: (regionId: string, action: string) => CallBudget;
   retry: Omit<RetryOptions, 'onRetry'>;
+  /** The deadline and size cap of each try (request-bounds.ts). */
+  bounds: RequestBounds;
   /** The longest wait for a rate budget token before the call gives up (the pass comes back later). Default 60 s. */
   budgetWaitMs?: number;
   now: () => number;
@@ -155,7 +158,7 @@ export class EcsImageSharing implements ImageSharing {
     if (signal?.aborted) throw new PassAborted();
     const started = now();
     try {
-      const result = await invoke(clientFor(regionId));
+      const result = await withRequestBounds(this.#o.bounds, () => invoke(clientFor(regionId)));
       budget.succeeded(result);
       onCall?.({ action, code: 'OK', durationMs: now() - started });
       return result;
@@ -236,7 +239,7 @@ export class EcsImageSharing implements ImageSharing {
       code: 'InvalidImageId.NotFound',
       kind: ErrorKind.Terminal,
       reason: Reason.ImageNotFound,
-      message: `Image ${ref.imageId} does not exist in ${ref.regionId} for these credentials; check spec.imageId, spec.regionId and the credentials.`,
+      message: `Image ${ref.imageId} does not exist in ${ref.regionId} for these credentials; check the credentials, or recreate the object with the right image and region (spec.imageId and spec.regionId are immutable).`,
       accountSpecific: entry?.accountSpecific ?? false,
     });
   }
@@ -399,7 +402,23 @@ export class EcsImageSharing implements ImageSharing {
       imageId: ref.imageId,
       ...(direction === 'add' ? { addAccount: [...batch] } : { removeAccount: [...batch] }),
     });
-    await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request), signal);
+    await this.#write(ref, request, signal);
+  }
+
+  /** One ModifyImageSharePermission; an IncorrectImageStatus is explained by the image's status (withImageStatus). */
+  async #write(
+    ref: ImageRef,
+    request: InstanceType<typeof Ecs.ModifyImageSharePermissionRequest>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    try {
+      await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request), signal);
+    } catch (err: unknown) {
+      if (!(err instanceof CloudError) || err.code !== 'IncorrectImageStatus') throw err;
+      // One extra read, only on this path: a status that can never become Available stalls instead of retrying.
+      const image = await this.#describeImage(ref, 'self', signal).catch(() => undefined);
+      throw image?.status === undefined ? err : withImageStatus(err, image.status);
+    }
   }
 
   /**
@@ -414,7 +433,7 @@ export class EcsImageSharing implements ImageSharing {
       isPublic: community,
     });
     try {
-      await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request), signal);
+      await this.#write(ref, request, signal);
     } catch (err: unknown) {
       if (!community && err instanceof CloudError && err.code === 'Image.NotPublic') return;
       throw err;
