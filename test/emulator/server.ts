@@ -63,7 +63,11 @@ const ACTIONS: Record<string, Handler> = {
   ModifyImageSharePermission: (w, p, c) => w.modifyImageSharePermission(c, p),
   TagResources: (w, p, c) => w.tagResources(c, p),
   UntagResources: (w, p, c) => w.untagResources(c, p),
+  AssumeRole: (w, p, c) => w.assumeRole(c, p),
 };
+
+/** Actions of another product's API version (STS); everything else is ECS 2014-05-26. */
+const ACTION_VERSIONS: Record<string, string> = { AssumeRole: '2015-04-01' };
 
 /** Query keys of the legacy RPC signature; they are protocol, not action parameters. */
 const RPC_PROTOCOL_KEYS = new Set([
@@ -289,7 +293,7 @@ class EmulatorServer {
 
   /** Protocol checks, authentication, throttling and injected errors, then the action. Throws EcsApiError. */
   private dispatch(signed: IncomingSigned, action: string, version: string, params: Params): Body {
-    if (version !== API_VERSION) throw ecsError('InvalidVersion');
+    if (version !== (ACTION_VERSIONS[action] ?? API_VERSION)) throw ecsError('InvalidVersion');
     const handler = ACTIONS[action];
     if (!handler) throw ecsError('InvalidAction.NotFound');
     const world = this.world;
