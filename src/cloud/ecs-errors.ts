@@ -502,98 +502,81 @@ export function errorCodeInBody(body: unknown): string | undefined {
   return typeof code === 'string' && code !== '' ? code : undefined;
 }
 
-type LocalRow = { code: string; kind: ErrorKind; reason: Reason; message: string };
+/**
+ * The second half of the table: failures raised on this side of the wire, which carry no ECS code. Each is keyed by
+ * the code the CloudError gets; `localCode` decides which one applies from the thrown value's type and code.
+ */
+const LOCAL_ROWS = {
+  // The transport failed: refused, reset, cut mid-body or the SDK's own idle timeouts.
+  Transport: [
+    R,
+    Reason.CloudUnreachable,
+    'ECS could not be reached or did not answer in time; the operator retries with backoff.',
+  ],
+  DeadlineExceeded: [
+    R,
+    Reason.CloudUnreachable,
+    'ECS did not finish answering within the request deadline (--ecs-timeout); the operator retries with backoff.',
+  ],
+  ResponseTooLarge: [
+    R,
+    Reason.CloudAPIError,
+    'ECS answered with a response larger than the operator accepts, so it is treated as malformed; the operator retries with backoff.',
+  ],
+  ErrorInBody: [
+    R,
+    Reason.CloudAPIError,
+    'ECS answered with HTTP 200 but an error code in the body; the operator does not believe the call succeeded, reads the image again and retries.',
+  ],
+  NonJSONResponse: [
+    R,
+    Reason.CloudUnavailable,
+    'ECS answered with a non-JSON page (for example a gateway error); the operator retries with backoff.',
+  ],
+  StsUnavailable: [
+    R,
+    Reason.CloudUnreachable,
+    'The operator could not obtain cloud credentials for now (STS or the identity endpoint timed out, throttled or failed); it retries with backoff.',
+  ],
+  CredentialsUnavailable: [
+    T,
+    Reason.InvalidCredentials,
+    'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.',
+  ],
+  UnexpectedError: [
+    R,
+    Reason.CloudAPIError,
+    'Calling ECS failed with an unexpected client-side error; the operator retries with backoff.',
+  ],
+} as const satisfies Record<string, [ErrorKind, Reason, string]>;
 
-/** Errors raised on this side of the wire, recognised by name (and code): thrown values the SDK does not type. */
-function localRow(err: unknown, p: Probe): LocalRow | undefined {
-  const o = (typeof err === 'object' && err !== null ? err : {}) as Record<string, unknown>;
-  if (p.name === 'RequestBoundError' && p.code === 'DeadlineExceeded')
-    return {
-      code: 'DeadlineExceeded',
-      kind: R,
-      reason: Reason.CloudUnreachable,
-      message:
-        'ECS did not finish answering within the request deadline (--ecs-timeout); the operator retries with backoff.',
-    };
-  if (p.name === 'RequestBoundError' && p.code === 'ResponseTooLarge')
-    return {
-      code: 'MalformedResponse',
-      kind: R,
-      reason: Reason.CloudAPIError,
-      message:
-        'ECS answered with a response larger than the operator accepts, so it is treated as malformed; the operator retries with backoff.',
-    };
-  if (p.name === 'ErrorInBody')
-    return {
-      code: 'MalformedResponse',
-      kind: R,
-      reason: Reason.CloudAPIError,
-      message: `ECS answered with HTTP 200 but an error code (${safeCode(String(o.bodyCode))}) in the body; the operator does not believe the call succeeded, reads the image again and retries.`,
-    };
-  if (p.name === 'CredentialsProviderError' && o.transient === true)
-    return {
-      code: 'StsUnavailable',
-      kind: R,
-      reason: Reason.CloudUnreachable,
-      message:
-        'The operator could not obtain cloud credentials for now (STS or the identity endpoint timed out, throttled or failed); it retries with backoff.',
-    };
+/** The local row for a thrown value that is not an ECS answer, by its type (name) and code. */
+function localCode(err: unknown, p: Probe): keyof typeof LOCAL_ROWS {
+  if (p.name === 'RequestBoundError' && p.code === 'DeadlineExceeded') return 'DeadlineExceeded';
+  if (p.name === 'RequestBoundError' && p.code === 'ResponseTooLarge') return 'ResponseTooLarge';
+  if (p.name === 'ErrorInBody') return 'ErrorInBody';
   if (p.name === 'CredentialsProviderError')
-    return {
-      code: 'CredentialsUnavailable',
-      kind: T,
-      reason: Reason.InvalidCredentials,
-      message:
-        'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.',
-    };
-  return undefined;
+    return (err as { transient?: unknown }).transient === true ? 'StsUnavailable' : 'CredentialsUnavailable';
+  if (isTransport(p)) return 'Transport';
+  if (p.name === 'SyntaxError') return 'NonJSONResponse';
+  return 'UnexpectedError';
+}
+
+/** The code a CloudError from a local row carries (malformed answers share one code; transport keeps its own). */
+function localErrorCode(row: keyof typeof LOCAL_ROWS, p: Probe): string {
+  if (row === 'ResponseTooLarge' || row === 'ErrorInBody') return 'MalformedResponse';
+  if (row !== 'Transport') return row;
+  if (p.name === 'RequestTimeoutError') return 'RequestTimeout';
+  return p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset');
 }
 
 function classifyLocal(err: unknown, p: Probe, cause: unknown): CloudError {
-  const base = { accountSpecific: false, retryAfterMs: undefined, httpStatus: p.statusCode };
-  const row = localRow(err, p);
-  if (row !== undefined) {
-    const httpStatus = p.name === 'ErrorInBody' ? ((err as ErrorInBody).httpStatus ?? 200) : undefined;
-    return new CloudError({ ...base, ...row, httpStatus }, { cause });
-  }
-  if (isTransport(p)) {
-    const code =
-      p.name === 'RequestTimeoutError'
-        ? 'RequestTimeout'
-        : (p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset'));
-    return new CloudError(
-      {
-        ...base,
-        code,
-        kind: R,
-        reason: Reason.CloudUnreachable,
-        message: 'ECS could not be reached or did not answer in time; the operator retries with backoff.',
-      },
-      { cause },
-    );
-  }
-  if (p.name === 'SyntaxError') {
-    return new CloudError(
-      {
-        ...base,
-        code: 'NonJSONResponse',
-        kind: R,
-        reason: Reason.CloudUnavailable,
-        message: 'ECS answered with a non-JSON page (for example a gateway error); the operator retries with backoff.',
-      },
-      { cause },
-    );
-  }
-  return new CloudError(
-    {
-      ...base,
-      code: 'UnexpectedError',
-      kind: R,
-      reason: Reason.CloudAPIError,
-      message: 'Calling ECS failed with an unexpected client-side error; the operator retries with backoff.',
-    },
-    { cause },
-  );
+  const row = localCode(err, p);
+  const [kind, reason, message] = LOCAL_ROWS[row];
+  // A 2xx carrying an error keeps its status: it tells outcomeUnknown the request reached ECS.
+  const httpStatus = row === 'ErrorInBody' ? ((err as ErrorInBody).httpStatus ?? 200) : p.statusCode;
+  const code = localErrorCode(row, p);
+  return new CloudError({ code, kind, reason, message, accountSpecific: false, httpStatus }, { cause });
 }
 
 function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError {
