@@ -4,6 +4,7 @@
 // Sources: /work/shared/seed/ModifyImageSharePermission.txt (the error table), reference ecs-api.md §1.6 and §3.2.
 import { Reason } from '../api/reasons.ts';
 import { CloudError, type ErrorClass, ErrorKind } from './port.ts';
+import type { BudgetWaitTimeout } from './rate-budget.ts';
 
 /** One row of the table. `accountMessage` names the culprit accounts when ECS told us who they are. */
 export interface EcsErrorEntry extends ErrorClass {
@@ -543,6 +544,12 @@ const LOCAL_ROWS = {
     Reason.InvalidCredentials,
     'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.',
   ],
+  // The operator's own rate budget had no token within its wait limit: nothing was sent; come back later.
+  RateBudgetTimeout: [
+    W,
+    Reason.Throttled,
+    "The operator's rate budget for this account and region had no room for the call in time (ECS throttled it recently); the operator comes back later.",
+  ],
   UnexpectedError: [
     R,
     Reason.CloudAPIError,
@@ -557,6 +564,7 @@ function localCode(err: unknown, p: Probe): keyof typeof LOCAL_ROWS {
   if (p.name === 'ErrorInBody') return 'ErrorInBody';
   if (p.name === 'CredentialsProviderError')
     return (err as { transient?: unknown }).transient === true ? 'StsUnavailable' : 'CredentialsUnavailable';
+  if (p.name === 'BudgetWaitTimeout') return 'RateBudgetTimeout';
   if (isTransport(p)) return 'Transport';
   if (p.name === 'SyntaxError') return 'NonJSONResponse';
   return 'UnexpectedError';
@@ -576,7 +584,9 @@ function classifyLocal(err: unknown, p: Probe, cause: unknown): CloudError {
   // A 2xx carrying an error keeps its status: it tells outcomeUnknown the request reached ECS.
   const httpStatus = row === 'ErrorInBody' ? ((err as ErrorInBody).httpStatus ?? 200) : p.statusCode;
   const code = localErrorCode(row, p);
-  return new CloudError({ code, kind, reason, message, accountSpecific: false, httpStatus }, { cause });
+  const waitMs = row === 'RateBudgetTimeout' ? (err as BudgetWaitTimeout).waitMs : undefined;
+  const retryAfterMs = typeof waitMs === 'number' && Number.isFinite(waitMs) ? waitMs : undefined;
+  return new CloudError({ code, kind, reason, message, accountSpecific: false, httpStatus, retryAfterMs }, { cause });
 }
 
 function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError {

@@ -74,20 +74,7 @@ async function takeToken(budget: CallBudget, signal: AbortSignal | undefined, ti
     await budget.take({ signal, timeoutMs });
   } catch (err: unknown) {
     if (signal?.aborted) throw new PassAborted();
-    if (err instanceof BudgetWaitTimeout) {
-      throw new CloudError(
-        {
-          code: 'RateBudgetTimeout',
-          kind: ErrorKind.Wait,
-          reason: Reason.Throttled,
-          message:
-            "The operator's rate budget for this account and region had no room for the call in time (ECS throttled it recently); the operator comes back later.",
-          accountSpecific: false,
-          retryAfterMs: err.waitMs,
-        },
-        { cause: err },
-      );
-    }
+    if (err instanceof BudgetWaitTimeout) throw classifyEcsError(err);
     throw err;
   }
 }

@@ -14,6 +14,7 @@ import {
 } from '../../src/cloud/ecs-errors.ts';
 import { CredentialsProviderError } from '../../src/cloud/credentials.ts';
 import { CloudError, type ErrorKind, markMaybeApplied, outcomeUnknown } from '../../src/cloud/port.ts';
+import { BudgetWaitTimeout } from '../../src/cloud/rate-budget.ts';
 import { RequestBoundError } from '../../src/cloud/request-bounds.ts';
 
 type Row = [code: string, status: number, kind: ErrorKind, reason: Reason, accountSpecific: boolean, why: string];
@@ -663,5 +664,19 @@ describe('answers that must not be believed, classified by type and code (issue 
       expect(m).not.toMatch(/point the object at|use another region\.|and share the copy\./);
       if (/spec\.(regionId|imageId)/.test(m)) expect(m).toMatch(/immutable/);
     }
+  });
+});
+
+describe("the operator's own rate budget", () => {
+  it('a token wait past its limit → wait RateBudgetTimeout carrying the wait left, and nothing was sent', () => {
+    // Why: a worker must not block on a minutes-long server pause; the pass comes back when the budget expects room.
+    const err = classifyEcsError(new BudgetWaitTimeout(90_000));
+    expect([err.code, err.kind, err.reason, err.retryAfterMs, outcomeUnknown(err)]).toEqual([
+      'RateBudgetTimeout',
+      'wait',
+      Reason.Throttled,
+      90_000,
+      false,
+    ]);
   });
 });
