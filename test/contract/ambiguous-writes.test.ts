@@ -93,4 +93,13 @@ describe('a publish whose answer was lost, then throttling (item 2)', () => {
     const settled = settle(after, observed, [], new Date(t0.getTime() + 5_000), 60_000, true);
     expect(settled.ownership.managedCommunity).toBe(true);
   });
+
+  it('a publish whose answer was lost, then the pass aborted during the retry wait, is unknown too', async () => {
+    await emu().admin.addFault({ type: 'lostReply', action: 'ModifyImageSharePermission', times: 1 });
+    const ac = new AbortController();
+    const publish = plan({ operations: [{ kind: 'publish' }], community: 'Publish' });
+    const out = await executePlan(publish, sharing({ sleep: async () => ac.abort() }), ref, ac.signal);
+    expect((await emu().admin.image(REGION, 'm-test')).community).toBe(true);
+    expect([out.error?.code, out.published, out.unknown.community]).toEqual(['PassAborted', false, true]);
+  });
 });
