@@ -237,7 +237,7 @@ const rows = {
   SignatureNonceUsed: [
     400,
     R,
-    Reason.CloudAPIError,
+    Reason.SignatureMismatch,
     'ECS had already received this request (SignatureNonceUsed), so whether it was applied is unknown; the operator reads the image again and retries with a fresh nonce.',
   ],
   'InvalidSecurityToken.Expired': [
