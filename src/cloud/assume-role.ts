@@ -17,6 +17,7 @@ export interface StsOptions {
 /** Refresh this long before the session expires (as the SDK's session providers do). */
 const REFRESH_BEFORE_MS = 15 * 60_000;
 const SESSION_SECONDS = 3600;
+const STILL_GOOD_MS = 60_000;
 
 interface Session {
   accessKeyId: string;
@@ -91,13 +92,19 @@ export class AssumeRoleProvider {
     return { ...s, providerName: this.getProviderName() };
   }
 
-  #current(): Promise<Session> {
+  async #current(): Promise<Session> {
     const s = this.#session;
-    if (s !== undefined && this.#now() < s.expiresAt - REFRESH_BEFORE_MS) return Promise.resolve(s);
+    if (s !== undefined && this.#now() < s.expiresAt - REFRESH_BEFORE_MS) return s;
     this.#refreshing ??= this.#assume().finally(() => {
       this.#refreshing = undefined;
     });
-    return this.#refreshing;
+    try {
+      return await this.#refreshing;
+    } catch (err: unknown) {
+      // An early refresh that fails keeps the session it was replacing while that one is still good for a minute.
+      if (s !== undefined && this.#now() < s.expiresAt - STILL_GOOD_MS) return s;
+      throw err;
+    }
   }
 
   async #assume(): Promise<Session> {

@@ -3,6 +3,8 @@
 // (StsUnavailable or the request deadline), a refusal is terminal InvalidCredentials, and nothing reached ECS.
 import { describe, expect, it } from '@jest/globals';
 import { Reason } from '../../src/api/reasons.ts';
+import { AssumeRoleProvider } from '../../src/cloud/assume-role.ts';
+import { buildSdkCredential } from '../../src/cloud/credentials.ts';
 import { createEcsImageSharingFactory } from '../../src/cloud/ecs-factory.ts';
 import { CloudError, type ImageRef, outcomeUnknown } from '../../src/cloud/port.ts';
 import type { SeedInput } from '../emulator/seed.ts';
@@ -114,5 +116,28 @@ describe('roleArn through STS AssumeRole', () => {
     expect((await emu().admin.calls()).calls.map((c) => [c.action, c.code])).toEqual([
       ['AssumeRole', 'EntityNotExist.Role'],
     ]);
+  });
+
+  it('caches the session, refreshes it 15 min before expiry, and keeps it through a failed early refresh', async () => {
+    let offsetMs = 0;
+    const provider = new AssumeRoleProvider({
+      roleArn: ROLE,
+      sessionName: 'test',
+      signer: buildSdkCredential(CREDS),
+      sts: { endpoint: emu().endpoint, protocol: 'http' },
+      now: () => Date.now() + offsetMs,
+    });
+    const assumeCalls = async () =>
+      (await emu().admin.calls()).calls.filter((c) => c.action === 'AssumeRole').map((c) => c.code);
+    await provider.getCredentials();
+    offsetMs = 30 * 60_000; // half-way: cached
+    await provider.getCredentials();
+    expect(await assumeCalls()).toEqual(['OK']);
+    await emu().admin.addFault({ type: 'error', code: 'ServiceUnavailable', action: 'AssumeRole' });
+    offsetMs = 50 * 60_000; // inside the refresh window: the refresh fails, the session still has 10 minutes
+    await expect(provider.getCredentials()).resolves.toMatchObject({ accessKeyId: ROLE_KEY.accessKeyId });
+    offsetMs = 59.5 * 60_000; // under a minute left: a failed refresh is an error
+    await expect(provider.getCredentials()).rejects.toMatchObject({ name: 'ServerError', code: 'ServiceUnavailable' });
+    expect(await assumeCalls()).toEqual(['OK', 'ServiceUnavailable', 'ServiceUnavailable']);
   });
 });
