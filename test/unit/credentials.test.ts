@@ -48,9 +48,9 @@ describe('buildSdkCredential', () => {
     expect([c.getType(), m.securityToken]).toEqual(['sts', TOKEN]);
   });
 
-  it('builds a RAM-role-ARN provider on top of the default chain without calling STS yet', () => {
+  it('builds the AssumeRole provider (assume-role.ts) without calling STS yet', () => {
     const c = buildSdkCredential(role) as unknown as { credential: { provider: { getProviderName(): string } } };
-    expect(c.credential.provider.getProviderName()).toBe('ram_role_arn/default');
+    expect(c.credential.provider.getProviderName()).toBe('ram_role_arn/imageshare-operator');
   });
 
   it('builds the default chain lazily (no provider is tried until a call needs credentials)', async () => {
