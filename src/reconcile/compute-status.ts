@@ -33,6 +33,10 @@ export type PassResult =
       next: SharePlan;
       ownership: Ownership;
       unknownAgeMs: number | undefined;
+      /** When the earliest revoke believed over reads leaves its window (the pass comes back then). */
+      recheckInMs?: number | undefined;
+      /** What a read shows exposed that a revoke of ours inside its window is believed to have undone. */
+      contested?: Settled['contested'];
       /** Appended to the Ready message (the owner tag could not be written). */
       note?: string;
     };
@@ -262,7 +266,27 @@ function appliedSummary(obj: ImageShare, pass: Extract<PassResult, { kind: 'appl
       abnormal: ConditionType.Reconciling,
     };
   }
+  const contested = pass.contested;
+  if (contested && (contested.accounts.length > 0 || contested.community)) {
+    // Never Synced while a read shows exposure the spec excludes: the revoke may lag, or may not have applied.
+    const what = [
+      ...(contested.accounts.length > 0 ? [`shared with ${listAccounts(contested.accounts)}`] : []),
+      ...(contested.community ? ['published as a community image'] : []),
+    ].join(' and ');
+    return {
+      ready: 'False',
+      reason: Reason.Progressing,
+      message: `A read of ECS still shows the image ${what}, which this object revoked; checking again when the confirmation window ends.`,
+      abnormal: ConditionType.Reconciling,
+    };
+  }
   return { ready: 'True', reason: Reason.Synced, message: syncedMessage(observed, next) };
+}
+
+/** Up to 5 account IDs, then how many more. */
+function listAccounts(ids: readonly string[]): string {
+  const more = ids.length > 5 ? ` and ${ids.length - 5} more` : '';
+  return `${ids.slice(0, 5).join(', ')}${more}`;
 }
 
 function syncedMessage(observed: ObservedImage, next: SharePlan): string {

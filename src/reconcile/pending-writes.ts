@@ -29,6 +29,11 @@ export interface Settled {
   ownership: Ownership;
   /** Accounts that may be shared because of this object: managed ones plus grants whose outcome is unknown. */
   ours: string[];
+  /**
+   * What the read shows exposed that a revoke (or unpublish) of ours, still inside its window, is believed to have
+   * undone: the read may lag, or the write may not have applied. The status names them until a read agrees.
+   */
+  contested: { accounts: string[]; community: boolean };
 }
 
 /** Default confirmation window: how long an accepted write is believed over a read that does not show it yet. */
@@ -48,8 +53,9 @@ export function ownershipOf(
 
 /**
  * Reconciles the recorded ownership with a fresh read. A pending write the read shows is confirmed (a pending grant
- * that is shared becomes managed; a pending publish on a community image becomes managedCommunity). One the read
- * does not show yet is believed while it is younger than `windowMs` (a write whose outcome is unknown only while it
+ * that is shared becomes managed; a pending publish on a community image becomes managedCommunity), and still
+ * believed for the rest of its window, over a staler read. One the read does not show yet is believed while it is
+ * younger than `windowMs` (a write whose outcome is unknown only while it
  * is no longer wanted, so it is undone; a wanted one is sent again), and dropped after that: from then on the read
  * is the truth, and a difference is drift. Managed accounts that are no longer wanted count as shared, so they are
  * revoked (and only then forgotten), even when a lagging read does not show them.
@@ -68,6 +74,8 @@ export function settle(
   let managedCommunity = own.managedCommunity;
   let community = observed.community;
   const kept: PendingWrite[] = [];
+  const contested: string[] = [];
+  let contestedCommunity = false;
   for (const w of latestPerTarget(own.pendingWrites)) {
     const age = now.getTime() - Date.parse(w.since);
     const fresh = age < windowMs;
@@ -77,8 +85,10 @@ export function settle(
         if (shared.has(id)) {
           // Adopt what our write may have shared. A share clearly older than the intent is someone else's, unless
           // the read is lagging (it may show an earlier share that was revoked since): keep the intent for the window.
+          // A confirmed write stays pending for its whole window too, so a staler read after this one (another
+          // replica, another endpoint) is not taken for drift.
           if (!sharedBefore(observed, id, w.since)) managed.add(id);
-          else if (fresh) kept.push(w);
+          if (fresh) kept.push(w);
         } else if (fresh) {
           kept.push(w);
           // An accepted grant is believed over a lagging read. One whose outcome is unknown (a crash or a lost
@@ -88,22 +98,23 @@ export function settle(
         }
         break;
       case PendingAction.Revoke:
-        if (shared.has(id) && fresh) {
-          kept.push(w);
-          shared.delete(id);
-        }
+        if (!fresh) break;
+        kept.push(w);
+        if (shared.delete(id)) contested.push(id);
         break;
       case PendingAction.Publish:
         if (observed.community) managedCommunity = true;
-        else if (fresh) {
+        if (fresh) {
           kept.push(w);
-          if (managedCommunity || !wantPublic) community = true;
+          if (!observed.community && (managedCommunity || !wantPublic)) community = true;
         }
         break;
       case PendingAction.Unpublish:
-        if (observed.community && fresh) {
-          kept.push(w);
+        if (!fresh) break;
+        kept.push(w);
+        if (observed.community) {
           community = false;
+          contestedCommunity = true;
         }
         break;
     }
@@ -118,7 +129,12 @@ export function settle(
     sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }),
   };
   const ownership = { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: kept };
-  return { effective, ownership, ours: oursOf(ownership) };
+  return {
+    effective,
+    ownership,
+    ours: oursOf(ownership),
+    contested: { accounts: contested.sort(), community: contestedCommunity },
+  };
 }
 
 /**
@@ -177,6 +193,18 @@ export function oldestUnknownMs(own: Ownership, now: Date): number | undefined {
   );
   if (unknown.length === 0) return undefined;
   return Math.max(...unknown.map((w) => now.getTime() - Date.parse(w.since)));
+}
+
+/**
+ * Time in ms until the earliest pending revoke or unpublish leaves its window, or undefined when there is none. A
+ * revoke is believed over reads only for its window: the pass comes back then, so a revoke ECS accepted but did
+ * not apply, or a share someone re-made since, is seen at once and not at the next resync.
+ */
+export function recheckInMs(own: Ownership, now: Date, windowMs: number): number | undefined {
+  const ends = own.pendingWrites
+    .filter((w) => w.action === PendingAction.Revoke || w.action === PendingAction.Unpublish)
+    .map((w) => Date.parse(w.since) + windowMs - now.getTime());
+  return ends.length === 0 ? undefined : Math.max(0, Math.min(...ends));
 }
 
 /** True when the plan sends a write that can expose the image (a grant or a publish): those need intent first. */

@@ -32,6 +32,7 @@ import {
   ownershipOf,
   pollDelayMs,
   projectWrites,
+  recheckInMs,
   type Settled,
   settle,
   withIntent,
@@ -115,6 +116,8 @@ const ABORTED: ReconcileResult = {
 const DEFAULT_MAX_WRITES_PER_PASS = 10;
 /** A pass that stopped at its write budget comes back this soon, behind whatever else is queued. */
 const CONTINUE_MS = 1_000;
+/** A re-check due now still waits this long, so an expiring window never makes a tight loop. */
+const RECHECK_MIN_MS = 1_000;
 
 /** One pass's fixed inputs. */
 interface Pass {
@@ -186,6 +189,8 @@ export async function reconcile(
     next,
     ownership,
     unknownAgeMs: oldestUnknownMs(ownership, deps.now()),
+    recheckInMs: recheckInMs(ownership, deps.now(), confirmationWindow(deps)),
+    contested: settled.contested,
     ...claim,
   };
   const events = [...driftEvents(obj, settled.effective, outcome), ...writeEvents(outcome)];
@@ -427,8 +432,12 @@ function requeueFor(
   if (abnormal?.type === 'Stalled') return { requeue: resync, result: 'terminal' };
   if (pass.kind === 'applied' && pass.next.operations.length > 0)
     return { requeue: { kind: 'after', ms: CONTINUE_MS }, result: 'requeue_after' };
-  if (pass.kind === 'applied' && pass.unknownAgeMs !== undefined)
-    return { requeue: { kind: 'after', ms: pollDelayMs(pass.unknownAgeMs) }, result: 'requeue_after' };
+  const poll = pass.kind === 'applied' && pass.unknownAgeMs !== undefined ? pollDelayMs(pass.unknownAgeMs) : undefined;
+  // A revoke believed over reads is checked again when its window ends (as unknown grants are polled).
+  const recheck = pass.kind === 'applied' ? pass.recheckInMs : undefined;
+  const soonest = Math.min(poll ?? Number.POSITIVE_INFINITY, recheck ?? Number.POSITIVE_INFINITY, resync.ms);
+  if (poll !== undefined || recheck !== undefined)
+    return { requeue: { kind: 'after', ms: Math.max(soonest, RECHECK_MIN_MS) }, result: 'requeue_after' };
   if (abnormal?.type === 'Reconciling') return { requeue: { kind: 'backoff' }, result: 'requeue_after' };
   return { requeue: resync, result: 'success' };
 }
