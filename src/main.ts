@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   const client = new ImageShareClient(kc);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
   const recorder = new KubeEventRecorder(kc, config.podName, log);
-  const store = reconcileStore(client, (regionId, imageId) => informer.claimants(regionId, imageId));
+  const store = reconcileStore(client, (regionId, imageId) => informer.claimants(regionId, imageId), config.namespaces);
   const clusterId = config.clusterId ?? (await readClusterId(kc).catch(reportStartupError));
   if (clusterId === undefined) return 1;
   const watched = new Set(config.namespaces);

@@ -134,20 +134,36 @@ export class ImageShareClient {
 
   /** Every ImageShare in every namespace, following list pagination. Throws on API errors. */
   async listAll(): Promise<ImageShare[]> {
+    return this.#listPages(undefined);
+  }
+
+  /**
+   * Every ImageShare in `namespaces` (empty: every namespace), from fresh LISTs (quorum reads, not a cache): one
+   * per namespace, following pagination. Throws on API errors.
+   */
+  async listIn(namespaces: readonly string[]): Promise<ImageShare[]> {
+    if (namespaces.length === 0) return this.#listPages(undefined);
+    const pages = await Promise.all([...new Set(namespaces)].map((ns) => this.#listPages(ns)));
+    return pages.flat();
+  }
+
+  async #listPages(namespace: string | undefined): Promise<ImageShare[]> {
     const items: ImageShare[] = [];
     let token: string | undefined;
     do {
-      const page = (await this.#api
-        .listCustomObjectForAllNamespaces({
-          group: GROUP,
-          version: VERSION,
-          resourcePlural: PLURAL,
-          limit: 500,
-          ...(token === undefined ? {} : { _continue: token }),
-        })
-        .catch((err: unknown) => {
-          throw apiError(err, 'list ImageShares');
-        })) as { items?: ImageShare[]; metadata?: { _continue?: string; continue?: string } };
+      const common = {
+        group: GROUP,
+        version: VERSION,
+        limit: 500,
+        ...(token === undefined ? {} : { _continue: token }),
+      };
+      const request =
+        namespace === undefined
+          ? this.#api.listCustomObjectForAllNamespaces({ ...common, resourcePlural: PLURAL })
+          : this.#api.listNamespacedCustomObject({ ...common, namespace, plural: PLURAL });
+      const page = (await request.catch((err: unknown) => {
+        throw apiError(err, namespace === undefined ? 'list ImageShares' : `list ImageShares in ${namespace}`);
+      })) as { items?: ImageShare[]; metadata?: { _continue?: string; continue?: string } };
       items.push(...(page.items ?? []));
       const next = page.metadata?.continue ?? page.metadata?._continue;
       token = next === undefined || next === '' ? undefined : next;

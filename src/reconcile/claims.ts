@@ -1,6 +1,8 @@
-// One image, one owner: when several ImageShares name the same (regionId, imageId), the oldest wins.
+// One image, one owner: when several ImageShares name the same (regionId, imageId), one that already holds shares
+// wins, then the oldest.
 import { createHash } from 'node:crypto';
 import type { ImageShare } from '../api/types.ts';
+import { mayHavePublished, oursOf, ownershipOf } from './pending-writes.ts';
 
 export interface ClaimVerdict {
   owner: ImageShare;
@@ -8,9 +10,12 @@ export interface ClaimVerdict {
 }
 
 /**
- * Picks the owner among every object claiming the same image as `self` (self included or not). Oldest
- * creationTimestamp wins; ties break on namespace/name so every replica and every reconcile agree.
- * Objects being deleted still count: a deleting owner keeps the image until its cleanup is done.
+ * Picks the owner among every object claiming the same image as `self` (self included or not). An object that
+ * already holds shares of the image (managed, or a grant or publish on record) wins over one that holds none, so
+ * the first to expose the image stays its owner even when a sibling turns out older: creationTimestamp has
+ * whole-second resolution, and objects applied together often share it. Then the oldest creationTimestamp wins;
+ * ties break on namespace/name so every replica and every reconcile agree. Objects being deleted still count: a
+ * deleting owner keeps the image until its cleanup is done.
  */
 export function resolveClaim(self: ImageShare, all: readonly ImageShare[]): ClaimVerdict {
   const same = all.filter(
@@ -23,7 +28,15 @@ export function resolveClaim(self: ImageShare, all: readonly ImageShare[]): Clai
   return { owner, isOwner: owner === self };
 }
 
+/** True when `o`'s status records shares it may have made (managed accounts, pending grants, a publish). */
+export function holdsShares(o: ImageShare): boolean {
+  const own = ownershipOf(o.status);
+  return oursOf(own).length > 0 || mayHavePublished(own);
+}
+
 function compareAge(a: ImageShare, b: ImageShare): number {
+  const ha = holdsShares(a);
+  if (ha !== holdsShares(b)) return ha ? -1 : 1;
   const ta = Date.parse(a.metadata.creationTimestamp ?? '') || 0;
   const tb = Date.parse(b.metadata.creationTimestamp ?? '') || 0;
   if (ta !== tb) return ta - tb;

@@ -54,6 +54,11 @@ export interface ImageShareStore {
   patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'gone'>;
   /** Every known ImageShare naming (regionId, imageId) (the informer cache's index), for one-image-one-owner. */
   claimants(regionId: string, imageId: string): ImageShare[];
+  /**
+   * The same from a fresh LIST of every watched namespace, not the cache: a cache may not have seen a sibling
+   * created at the same moment (with several namespaces, watch order is not creation order). Unset: the cache.
+   */
+  listClaimants?(regionId: string, imageId: string): Promise<ImageShare[]>;
 }
 
 export type CredentialsLookup = { ok: true; credentials: CloudCredentials } | { ok: false; message: string };
@@ -173,6 +178,10 @@ export async function reconcile(
   const plan = planFor(obj, settled.effective, settled.ours, deps);
   if (modeOf(obj) === Mode.Plan) return finish(obj, { kind: 'planned', settled, plan }, pass);
   if (signal?.aborted) return ABORTED;
+  if (plan.operations.length > 0 || tag?.kind === 'free') {
+    const rival = await freshRival(obj, settled.ownership, deps);
+    if (rival) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(rival) }, pass);
+  }
   const claim = tag?.kind === 'free' ? await claimImage(obj, sharing, pass) : {};
   if ('error' in claim) return finish(obj, { kind: 'observeFailed', error: claim.error }, pass);
   const ready = await prepareWrites(obj, settled, plan, pass);
@@ -195,6 +204,18 @@ export async function reconcile(
   };
   const events = [...driftEvents(obj, settled.effective, outcome), ...writeEvents(outcome)];
   return finish(ready.obj, applied, pass, events);
+}
+
+/**
+ * Before the first write of an object that holds nothing yet, the owner is decided again from a fresh LIST: the
+ * cache that made this object the owner may not have seen a sibling applied with it. Costs one LIST per watched
+ * namespace, only until the object first holds a share (then resolveClaim keeps it the owner); steady-state
+ * passes of an owner make no extra request. Returns the owner when it is not `obj`.
+ */
+async function freshRival(obj: ImageShare, own: Ownership, deps: ReconcileDeps): Promise<ImageShare | undefined> {
+  if (!deps.store.listClaimants || oursOf(own).length > 0 || mayHavePublished(own)) return undefined;
+  const verdict = resolveClaim(obj, await deps.store.listClaimants(obj.spec.regionId, obj.spec.imageId));
+  return verdict.isOwner ? undefined : verdict.owner;
 }
 
 /**
