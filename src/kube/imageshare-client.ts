@@ -6,6 +6,8 @@
 //   writes its status, so the status the pass computed is the whole truth; the uid test refuses a write to a
 //   deleted-and-recreated namesake. A status computed from an older spec simply carries the older
 //   observedGeneration, and the spec edit's own event runs the next pass. No request when nothing changed.
+// - patchStatusIfUnchanged: the same, also conditioned on resourceVersion; the reconciler's writes use it and, on a
+//   conflict, re-read and merge the ownership record another writer added (src/reconcile/reconcile.ts writeStatus).
 // - addFinalizer: a merge patch of metadata.finalizers with resourceVersion (409 → ConflictError).
 // - removeFinalizer: a JSON Patch `test` + `remove` at our finalizer's index: it removes exactly our entry and
 //   fails (→ re-read and retry) if the list moved, so it never clobbers another controller's finalizer.
@@ -65,6 +67,36 @@ export class ImageShareClient {
       const code = httpStatusOf(err);
       if (code === 404) return null;
       // 422 is a failed `test` (another object now has this name) or an invalid status: tell them apart.
+      if (
+        code === 422 &&
+        (await this.get(obj.metadata.namespace, obj.metadata.name))?.metadata.uid !== obj.metadata.uid
+      )
+        return null;
+      throw apiError(err, `patch status of ImageShare ${keyOf(obj)}`);
+    }
+  }
+
+  /**
+   * Like patchStatus, but conditioned on obj's resourceVersion too (a `replace /metadata/resourceVersion`, which the
+   * apiserver checks as a precondition): resolves 'conflict' when the object moved since obj was read, so the
+   * caller can re-read and merge what another writer recorded instead of overwriting it.
+   */
+  async patchStatusIfUnchanged(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare | null | 'conflict'> {
+    if (mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json) === undefined) return obj;
+    const body = [
+      { op: 'test', path: '/metadata/uid', value: requireUid(obj) },
+      { op: 'replace', path: '/metadata/resourceVersion', value: requireVersion(obj) },
+      { op: 'add', path: '/status', value: status },
+    ];
+    try {
+      return (await this.#api.patchNamespacedCustomObjectStatus(
+        { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      )) as ImageShare;
+    } catch (err: unknown) {
+      const code = httpStatusOf(err);
+      if (code === 404) return null;
+      if (code === 409) return 'conflict';
       if (
         code === 422 &&
         (await this.get(obj.metadata.namespace, obj.metadata.name))?.metadata.uid !== obj.metadata.uid

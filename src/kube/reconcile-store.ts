@@ -17,7 +17,10 @@ export function reconcileStore(
       await client.removeFinalizer(obj);
     },
     async patchStatus(obj: ImageShare, status: ImageShareStatus) {
-      return (await client.patchStatus(obj, status)) === null ? 'gone' : 'ok';
+      const written = await client.patchStatusIfUnchanged(obj, status);
+      if (written === null) return 'gone';
+      if (written === 'conflict') return 'conflict';
+      return { resourceVersion: written.metadata.resourceVersion ?? '' };
     },
     claimants,
     async listClaimants(regionId, imageId) {

@@ -168,6 +168,31 @@ function latestPerTarget(writes: readonly PendingWrite[]): PendingWrite[] {
   return [...last.values()];
 }
 
+/**
+ * The ownership to write when another writer (a deposed leader, an overlapping installation) recorded `theirs`
+ * after this pass read `base`: ours, plus whatever they added that we never saw (managed accounts, a publish,
+ * pending writes). Over-claiming is safe (at worst a revoke too many of an account we once granted); dropping what
+ * they recorded could leave a share owned by nobody. Pending writes stay in time order, so the latest per target
+ * still wins in settle.
+ */
+export function mergeOwnership(base: Ownership, theirs: Ownership, ours: Ownership): Ownership {
+  const known = new Set(base.managedAccounts);
+  const managed = new Set(ours.managedAccounts);
+  for (const id of theirs.managedAccounts) if (!known.has(id)) managed.add(id);
+  const key = (w: PendingWrite) => `${w.action}/${w.account ?? ''}/${w.since}`;
+  const seen = new Set([...base.pendingWrites, ...ours.pendingWrites].map(key));
+  const added = theirs.pendingWrites.filter((w) => !seen.has(key(w)));
+  const pending = [...added, ...ours.pendingWrites]
+    .map((w, i) => ({ w, i, t: Date.parse(w.since) }))
+    .sort((a, b) => a.t - b.t || a.i - b.i)
+    .map(({ w }) => w);
+  return {
+    managedAccounts: [...managed].sort(),
+    managedCommunity: ours.managedCommunity || (theirs.managedCommunity && !base.managedCommunity),
+    pendingWrites: pending,
+  };
+}
+
 /** Accounts that may be shared because of this object: managed, or granted with the outcome still unknown. */
 export function oursOf(own: Ownership): string[] {
   const ids = new Set(own.managedAccounts);

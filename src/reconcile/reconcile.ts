@@ -25,6 +25,7 @@ import {
   afterWrites,
   DEFAULT_CONFIRMATION_WINDOW_MS,
   mayHavePublished,
+  mergeOwnership,
   needsIntent,
   oldestUnknownMs,
   type Ownership,
@@ -47,11 +48,12 @@ export interface ImageShareStore {
   /** Removes exactly FINALIZER, leaving others untouched. */
   removeFinalizer(obj: ImageShare): Promise<void>;
   /**
-   * Writes `status` through the /status subresource as a diff from obj.status, pinned to obj's uid but not to its
-   * resourceVersion (ADR 0007: only the leader's single worker for a key writes its status, so a spec or label
-   * edit during the pass must not throw this pass's ownership record away). 'gone' when the object no longer exists.
+   * Writes `status` through the /status subresource, pinned to obj's uid and, where the store supports it, to its
+   * resourceVersion: 'conflict' when the object moved since obj was read (the reconciler then re-reads and merges
+   * the ownership record another writer added, so a late write never erases it). Resolves the new
+   * resourceVersion ('ok' from a store that does not report one), or 'gone' when the object no longer exists.
    */
-  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'gone'>;
+  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<StatusWrite>;
   /** Every known ImageShare naming (regionId, imageId) (the informer cache's index), for one-image-one-owner. */
   claimants(regionId: string, imageId: string): ImageShare[];
   /**
@@ -60,6 +62,8 @@ export interface ImageShareStore {
    */
   listClaimants?(regionId: string, imageId: string): Promise<ImageShare[]>;
 }
+
+export type StatusWrite = 'ok' | 'gone' | 'conflict' | { resourceVersion: string };
 
 export type CredentialsLookup = { ok: true; credentials: CloudCredentials } | { ok: false; message: string };
 
@@ -259,8 +263,51 @@ async function prepareWrites(
   const withFinalizer = needsCleanupOnDelete(obj, ownership) ? await ensureFinalizer(obj, pass.deps) : obj;
   if (!needsIntent(plan)) return { obj: withFinalizer, ownership };
   const status = computeStatus(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps.now());
-  if ((await pass.deps.store.patchStatus(withFinalizer, status)) === 'gone') return 'gone';
-  return { obj: { ...withFinalizer, status }, ownership };
+  const written = await writeStatus(withFinalizer, status, pass.deps);
+  if (written === 'gone') return 'gone';
+  // A merge with another writer's record may have added to the ownership: the pass goes on from the union.
+  return { obj: written, ownership: ownershipOf(written.status) };
+}
+
+/** Conflicting status writes are re-read and merged this many times before the pass gives up (and backs off). */
+const STATUS_WRITE_ATTEMPTS = 5;
+
+/**
+ * Writes `status` conditioned on obj's resourceVersion. When another writer moved the object (a deposed leader's
+ * late write, an overlapping installation, or just a label or spec edit), re-reads it and keeps, besides this
+ * pass's ownership record, whatever that writer added to it (mergeOwnership), then tries again. Returns the object
+ * as written (its new resourceVersion, so this pass's next write is not a conflict with itself).
+ */
+async function writeStatus(
+  obj: ImageShare,
+  status: ImageShareStatus,
+  deps: ReconcileDeps,
+): Promise<ImageShare | 'gone'> {
+  let base = obj;
+  let next = status;
+  for (let attempt = 1; ; attempt++) {
+    const written = await deps.store.patchStatus(base, next);
+    if (written === 'gone') return 'gone';
+    if (written !== 'conflict') {
+      const resourceVersion = typeof written === 'object' ? written.resourceVersion : base.metadata.resourceVersion;
+      return { ...base, metadata: { ...base.metadata, ...(resourceVersion ? { resourceVersion } : {}) }, status: next };
+    }
+    if (attempt >= STATUS_WRITE_ATTEMPTS)
+      throw new Error(`status of ImageShare ${keyOf(obj)} kept changing under ${attempt} writes; retrying later`);
+    const current = await deps.store.get(obj.metadata.namespace, obj.metadata.name);
+    if (!current || current.metadata.uid !== obj.metadata.uid) return 'gone';
+    const merged = mergeOwnership(ownershipOf(base.status), ownershipOf(current.status), ownershipOf(next));
+    next = { ...next, ...ownershipStatus(merged) };
+    base = current;
+  }
+}
+
+function ownershipStatus(own: Ownership): ImageShareStatus {
+  return {
+    managedAccounts: own.managedAccounts,
+    managedCommunity: own.managedCommunity,
+    pendingWrites: own.pendingWrites,
+  };
 }
 
 /** Deletion: apply the deletion policy, then release the finalizer. A duplicate never touches the cloud. */
@@ -410,9 +457,11 @@ async function finish(
   if (pass.signal?.aborted) return { ...ABORTED, cloudWrites: writesOf(result) };
   const status = computeStatus(obj, result, deps.now());
   const changed = !sameStatus(status, obj.status ?? {});
-  if (changed && (await deps.store.patchStatus(obj, status)) === 'gone') return NOTHING;
+  const written = changed ? await writeStatus(obj, status, deps) : obj;
+  if (written === 'gone') return NOTHING;
   for (const e of [...events, ...transitionEvents(obj.status, status)]) deps.emit(obj, e);
-  if (obj.metadata.finalizers?.includes(FINALIZER) && !needsCleanupOnDelete(obj, ownershipOf(status)))
+  // What was written may hold more than this pass's record: ownership another writer added (writeStatus).
+  if (obj.metadata.finalizers?.includes(FINALIZER) && !needsCleanupOnDelete(obj, ownershipOf(written.status)))
     await deps.store.removeFinalizer(obj);
   const ready = status.conditions?.[0];
   const tagFallback = result.kind === 'applied' && result.note !== undefined;
