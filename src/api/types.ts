@@ -110,6 +110,8 @@ export interface ImageShareStatus {
   accounts?: AccountOutcome[];
   plan?: PlanStatus;
   lastSyncTime?: string;
+  /** The operator installation that reconciles this object (--installation-id); others leave it alone. */
+  installation?: string;
 }
 
 export interface ObjectMeta {
@@ -159,4 +161,5 @@ export const STATUS_FIELDS = {
   accounts: true,
   plan: true,
   lastSyncTime: true,
+  installation: true,
 } as const satisfies Record<keyof ImageShareStatus, true>;

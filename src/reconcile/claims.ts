@@ -60,6 +60,8 @@ export interface ClaimIdentity {
   clusterId: string;
   /** True when this installation watches `namespace`, so its cache holds every ImageShare there. */
   watches(namespace: string): boolean;
+  /** This installation's ID (--installation-id), appended to the tag value after "@". */
+  installation?: string;
 }
 
 /** What the image's owner tag says about `self`. */
@@ -71,9 +73,12 @@ export type CloudClaim =
   /** Another installation (another cluster, or namespaces this one does not watch) claimed the image. */
   | { kind: 'foreign'; owner: string };
 
-/** `<clusterId>/<namespace>/<name>`; past ECS's 128 characters, cut and ended with a hash so it stays unique. */
+/**
+ * `<clusterId>/<namespace>/<name>@<installation>` (without "@…" when no installation is set); past ECS's 128
+ * characters, cut and ended with a hash so it stays unique.
+ */
 export function ownerTagValue(id: ClaimIdentity, self: ImageShare): string {
-  const full = `${id.clusterId}/${keyOf(self)}`;
+  const full = `${id.clusterId}/${keyOf(self)}${id.installation ? `@${id.installation}` : ''}`;
   if (full.length <= MAX_TAG_VALUE) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 12);
   return `${full.slice(0, MAX_TAG_VALUE - hash.length - 1)}~${hash}`;
@@ -82,13 +87,21 @@ export function ownerTagValue(id: ClaimIdentity, self: ImageShare): string {
 /**
  * Judges the owner tag. A tag from this cluster in a namespace this installation watches is left to resolveClaim,
  * which already ran on the complete cache: its object is gone, names another image now, or is younger than self,
- * so self may take the tag over. Any other tag belongs to an installation this one cannot see.
+ * so self may take the tag over; so is a tag naming self under another installation (the status decides which
+ * installation reconciles an object, and it let this one through). A tag naming another object of another
+ * installation (namespaces that overlap), and any tag of another cluster or an unwatched namespace, is foreign.
  */
 export function cloudClaim(self: ImageShare, tags: Readonly<Record<string, string>>, id: ClaimIdentity): CloudClaim {
   const value = tags[OWNER_TAG];
   if (!value) return { kind: 'free' };
   if (value === ownerTagValue(id, self)) return { kind: 'ours' };
-  const [cluster, namespace] = value.split('/');
-  if (cluster === id.clusterId && namespace !== undefined && id.watches(namespace)) return { kind: 'free' };
+  const at = value.lastIndexOf('@');
+  const [object, installation] = at < 0 ? [value, undefined] : [value.slice(0, at), value.slice(at + 1)];
+  const [cluster, namespace] = object.split('/');
+  if (cluster !== id.clusterId || namespace === undefined || !id.watches(namespace))
+    return { kind: 'foreign', owner: value };
+  const sameInstallation =
+    installation === undefined || id.installation === undefined || installation === id.installation;
+  if (sameInstallation || object === `${id.clusterId}/${keyOf(self)}`) return { kind: 'free' };
   return { kind: 'foreign', owner: value };
 }

@@ -92,6 +92,11 @@ export interface ReconcileDeps {
    * clusters, other namespace sets) see it (ADR 0008). Unset: ownership is decided in this cluster only.
    */
   claims?: ClaimIdentity;
+  /**
+   * This installation's ID (--installation-id), recorded in every status it writes. An object whose status names
+   * another installation is left alone: two installations whose namespaces overlap never both reconcile it.
+   */
+  installation?: string;
 }
 
 export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
@@ -119,6 +124,18 @@ const ABORTED: ReconcileResult = {
   requeue: { kind: 'none' },
   result: 'aborted',
   reason: 'Aborted',
+  statusWritten: false,
+  cloudWrites: 0,
+};
+/**
+ * The object's status names another installation: this one writes nothing to it, not even its status (the two
+ * would overwrite each other's). The log line of the pass says so; if that installation is gone for good, removing
+ * status.installation (`kubectl patch --subresource=status`) lets this one take over.
+ */
+const OTHER_INSTALLATION: ReconcileResult = {
+  requeue: { kind: 'none' },
+  result: 'terminal',
+  reason: 'OtherInstallation',
   statusWritten: false,
   cloudWrites: 0,
 };
@@ -160,6 +177,7 @@ export async function reconcile(
 ): Promise<ReconcileResult> {
   const obj = await deps.store.get(namespace, name);
   if (!obj) return NOTHING;
+  if (reconciledElsewhere(obj.status, deps)) return OTHER_INSTALLATION;
   const pass: Pass = { deps, signal, writes: writeSignal(obj, deps, signal) };
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
@@ -190,6 +208,7 @@ export async function reconcile(
   if ('error' in claim) return finish(obj, { kind: 'observeFailed', error: claim.error }, pass);
   const ready = await prepareWrites(obj, settled, plan, pass);
   if (ready === 'gone') return NOTHING;
+  if (ready === 'taken') return OTHER_INSTALLATION;
   if (signal?.aborted) return ABORTED;
   const outcome = interrupted(await executePlan(plan, sharing, refOf(obj), pass.writes), pass);
   const ownership = afterWrites(ready.ownership, plan, outcome, deps.now(), settled.ownership);
@@ -258,13 +277,13 @@ async function prepareWrites(
   settled: Settled,
   plan: SharePlan,
   pass: Pass,
-): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone'> {
+): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone' | 'taken'> {
   const ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
   const withFinalizer = needsCleanupOnDelete(obj, ownership) ? await ensureFinalizer(obj, pass.deps) : obj;
   if (!needsIntent(plan)) return { obj: withFinalizer, ownership };
-  const status = computeStatus(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps.now());
+  const status = statusFor(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps);
   const written = await writeStatus(withFinalizer, status, pass.deps);
-  if (written === 'gone') return 'gone';
+  if (written === 'gone' || written === 'taken') return written;
   // A merge with another writer's record may have added to the ownership: the pass goes on from the union.
   return { obj: written, ownership: ownershipOf(written.status) };
 }
@@ -282,7 +301,7 @@ async function writeStatus(
   obj: ImageShare,
   status: ImageShareStatus,
   deps: ReconcileDeps,
-): Promise<ImageShare | 'gone'> {
+): Promise<ImageShare | 'gone' | 'taken'> {
   let base = obj;
   let next = status;
   for (let attempt = 1; ; attempt++) {
@@ -296,10 +315,24 @@ async function writeStatus(
       throw new Error(`status of ImageShare ${keyOf(obj)} kept changing under ${attempt} writes; retrying later`);
     const current = await deps.store.get(obj.metadata.namespace, obj.metadata.name);
     if (!current || current.metadata.uid !== obj.metadata.uid) return 'gone';
+    if (reconciledElsewhere(current.status, deps)) return 'taken';
     const merged = mergeOwnership(ownershipOf(base.status), ownershipOf(current.status), ownershipOf(next));
     next = { ...next, ...ownershipStatus(merged) };
     base = current;
   }
+}
+
+/** The status names an installation other than this one. */
+function reconciledElsewhere(status: ImageShareStatus | undefined, deps: ReconcileDeps): boolean {
+  return (
+    deps.installation !== undefined && status?.installation !== undefined && status.installation !== deps.installation
+  );
+}
+
+/** The status a pass computed, recording which installation wrote it. */
+function statusFor(obj: ImageShare, result: PassResult, deps: ReconcileDeps): ImageShareStatus {
+  const status = computeStatus(obj, result, deps.now());
+  return deps.installation === undefined ? status : { ...status, installation: deps.installation };
 }
 
 function ownershipStatus(own: Ownership): ImageShareStatus {
@@ -455,10 +488,11 @@ async function finish(
 ): Promise<ReconcileResult> {
   const { deps } = pass;
   if (pass.signal?.aborted) return { ...ABORTED, cloudWrites: writesOf(result) };
-  const status = computeStatus(obj, result, deps.now());
+  const status = statusFor(obj, result, deps);
   const changed = !sameStatus(status, obj.status ?? {});
   const written = changed ? await writeStatus(obj, status, deps) : obj;
   if (written === 'gone') return NOTHING;
+  if (written === 'taken') return OTHER_INSTALLATION;
   for (const e of [...events, ...transitionEvents(obj.status, status)]) deps.emit(obj, e);
   // What was written may hold more than this pass's record: ownership another writer added (writeStatus).
   if (obj.metadata.finalizers?.includes(FINALIZER) && !needsCleanupOnDelete(obj, ownershipOf(written.status)))
