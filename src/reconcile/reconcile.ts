@@ -278,8 +278,14 @@ async function prepareWrites(
   plan: SharePlan,
   pass: Pass,
 ): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone' | 'taken'> {
-  const ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
+  let ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
   const withFinalizer = needsCleanupOnDelete(obj, ownership) ? await ensureFinalizer(obj, pass.deps) : obj;
+  // Adding the finalizer may have re-read the object: a status another writer recorded since this pass's read is
+  // either another installation's (stop here) or ownership to keep.
+  if (!sameStatus(withFinalizer.status ?? {}, obj.status ?? {})) {
+    if (reconciledElsewhere(withFinalizer.status, pass.deps)) return 'taken';
+    ownership = mergeOwnership(ownershipOf(obj.status), ownershipOf(withFinalizer.status), ownership);
+  }
   if (!needsIntent(plan)) return { obj: withFinalizer, ownership };
   const status = statusFor(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps);
   const written = await writeStatus(withFinalizer, status, pass.deps);

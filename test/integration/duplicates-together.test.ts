@@ -1,4 +1,5 @@
-// Duplicates applied together (issue 14 item 4), on the real stack: one operator process watching three
+// Duplicates applied together (issue 14 item 4) and installations whose --namespaces overlap (item 5), on the
+// real stack. Duplicates: one operator process watching three
 // namespaces (one watch each, so watch order is not creation order), six pairs of ImageShares, each pair naming one
 // image from two namespaces, all applied in one `kubectl apply`, as in the reproduction (both Additive + Revoke; in
 // 2 of 6 pairs both objects' grants reached ECS). Assertions read the cloud: the emulator's share lists, sampled
@@ -12,11 +13,15 @@ import { testState } from '../harness/env.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
+import { ImageShareClient } from '../../src/kube/imageshare-client.ts';
+import { reconcileStore } from '../../src/kube/reconcile-store.ts';
 import { account, OWNER_KEY, operatorWorld, REGION } from './operator-world.ts';
+import { adminKubeConfig } from './runtime-fixtures.ts';
 
 const PAIRS = 6;
 const image = (i: number) => `m-together00${i}`;
 const IMAGES = Array.from({ length: PAIRS }, (_, i) => image(i));
+const OVERLAP_IMAGE = 'm-overlap00001';
 
 let emu: Emulator;
 let op: OperatorProcess;
@@ -35,7 +40,7 @@ let pairs: Pair[];
 
 beforeAll(async () => {
   namespaces = await Promise.all(['dup-a', 'dup-b', 'dup-c'].map((p) => createNamespace(p)));
-  emu = await startEmulator({ seed: operatorWorld(IMAGES) });
+  emu = await startEmulator({ seed: operatorWorld([...IMAGES, OVERLAP_IMAGE]) });
   op = await startOperator({
     kubeconfig: testState().kubeconfigPath,
     ecsEndpoint: emu.endpoint,
@@ -53,8 +58,10 @@ beforeAll(async () => {
   }));
 }, 120_000);
 
+const more: OperatorProcess[] = [];
+
 afterAll(async () => {
-  await op?.stop();
+  await Promise.all([op?.stop(), ...more.map((o) => o.stop())]);
   await emu?.close();
 });
 
@@ -141,4 +148,89 @@ describe('six pairs of duplicates applied in one kubectl apply, across three wat
     );
     for (const { pair, winner } of verdicts) expect((await sharedIn(pair.imageId)).sort()).toEqual(winner.accounts);
   }, 120_000);
+});
+
+describe('status writes on the real apiserver', () => {
+  it('a write from a stale read is refused as a conflict (resourceVersion precondition), so the writer re-reads and merges', async () => {
+    const ns = namespaces[0] as string;
+    await applyYaml({
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'ImageShare',
+      metadata: { name: 'stale-writer', namespace: ns },
+      spec: { regionId: REGION, imageId: 'm-notinworld01', suspend: true },
+    });
+    const store = reconcileStore(new ImageShareClient(adminKubeConfig()), () => []);
+    const stale = (await store.get(ns, 'stale-writer')) as ImageShare;
+    const fresh = (await store.get(ns, 'stale-writer')) as ImageShare;
+    const first = await store.patchStatus(fresh, { managedAccounts: [account(60)] }); // the new leader's record
+    expect(typeof first === 'object' && first.resourceVersion !== stale.metadata.resourceVersion).toBe(true);
+    expect(await store.patchStatus(stale, { managedAccounts: [] })).toBe('conflict'); // the deposed leader's
+    const onServer = await getJson<ImageShare>('imageshare', ns, 'stale-writer');
+    expect(onServer.status?.managedAccounts).toEqual([account(60)]);
+  });
+});
+
+describe('two installations whose --namespaces overlap', () => {
+  it('only one reconciles an object both watch: one grant, its ID in status; the other leaves the object alone', async () => {
+    const [shared, onlyY] = await Promise.all([createNamespace('overlap'), createNamespace('overlap-y')]);
+    const start = (installation: string, watched: string[]) =>
+      startOperator({
+        kubeconfig: testState().kubeconfigPath,
+        ecsEndpoint: emu.endpoint,
+        ...OWNER_KEY,
+        namespaces: watched,
+        extraArgs: ['--resync-interval', '10m', '--installation-id', installation],
+      });
+    const [opX, opY] = await Promise.all([start('inst-x', [shared]), start('inst-y', [shared, onlyY])]);
+    more.push(opX, opY);
+    await applyYaml(
+      manifest(
+        { imageId: OVERLAP_IMAGE, members: [] as unknown as Pair['members'] },
+        {
+          ns: shared,
+          name: 'golden',
+          accounts: [account(70)],
+        },
+      ),
+    );
+    const o = await eventually(
+      async () => {
+        const got = await getJson<ImageShare>('imageshare', shared, 'golden');
+        const ready = got.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.reason !== 'Synced') throw new Error(`golden: ${ready?.reason} ${ready?.message ?? ''}`);
+        return got;
+      },
+      { timeoutMs: 30_000 },
+    );
+    const owner = o.status?.installation;
+    expect(['inst-x', 'inst-y']).toContain(owner);
+    const other = owner === 'inst-x' ? opY : opX;
+    // Ask both for a pass (the reconcile-requested-at annotation) a few times: the other one never writes.
+    for (let i = 0; i < 3; i++) {
+      await kubectl([
+        'annotate',
+        '--overwrite',
+        'imageshare',
+        'golden',
+        '-n',
+        shared,
+        `ecs.alicloud.dev/reconcile-requested-at=${Date.now()}`,
+      ]);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const key = `${shared}/golden`;
+    await eventually(
+      async () => {
+        const passes = other.logs().filter((l) => l.key === key && l.msg === 'reconciled');
+        if (!passes.some((l) => l.reason === 'OtherInstallation')) throw new Error('no OtherInstallation pass yet');
+      },
+      { timeoutMs: 15_000 },
+    );
+    const grants = (await emu.admin.calls()).calls.filter(
+      (c) => c.imageId === OVERLAP_IMAGE && c.action === 'ModifyImageSharePermission' && c.code === 'OK',
+    );
+    expect(grants).toHaveLength(1);
+    expect((await getJson<ImageShare>('imageshare', shared, 'golden')).status?.installation).toBe(owner);
+    expect((await sharedIn(OVERLAP_IMAGE)).sort()).toEqual([account(70)]);
+  }, 90_000);
 });

@@ -162,3 +162,24 @@ describe('two installations whose --namespaces overlap', () => {
     expect(status()?.managedAccounts).toEqual([A, B]);
   });
 });
+
+describe('two installations whose --namespaces overlap, deletionPolicy Revoke', () => {
+  it('adding the finalizer re-reads the object: the other installation’s status found there stops the pass before any grant', async () => {
+    store.create('share', spec({ accounts: [A, B], deletionPolicy: 'Revoke' }));
+    const stale = (await store.get('default', 'share')) as ImageShare;
+    const observe = cloud.observe.bind(cloud);
+    let once = true;
+    cloud.observe = async (r) => {
+      const seen = await observe(r);
+      if (once) {
+        once = false;
+        await pass({ ...deps, installation: 'one' });
+      }
+      return seen;
+    };
+    const r = await pass({ ...readingStale(stale), installation: 'two' });
+    expect(r.reason).toBe('OtherInstallation');
+    expect(ops()).toEqual([`grant ${A},${B}`]);
+    expect(status()?.installation).toBe('one');
+  });
+});
