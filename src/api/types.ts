@@ -107,6 +107,8 @@ export interface ImageShareStatus {
   managedCommunity?: boolean;
   /** Writes sent (or about to be) that no read has confirmed yet; see PendingWrite. */
   pendingWrites?: PendingWrite[];
+  /** Per managed account, ECS's SharedTime of our grant: a newer one later means someone else shared it again. */
+  managedSince?: Record<string, string>;
   accounts?: AccountOutcome[];
   plan?: PlanStatus;
   lastSyncTime?: string;
@@ -158,6 +160,7 @@ export const STATUS_FIELDS = {
   managedAccounts: true,
   managedCommunity: true,
   pendingWrites: true,
+  managedSince: true,
   accounts: true,
   plan: true,
   lastSyncTime: true,

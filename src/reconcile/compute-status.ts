@@ -112,6 +112,7 @@ function ownershipFields(own: Ownership): ImageShareStatus {
     managedAccounts: own.managedAccounts,
     managedCommunity: own.managedCommunity,
     pendingWrites: own.pendingWrites,
+    managedSince: own.managedSince ?? {},
   };
 }
 

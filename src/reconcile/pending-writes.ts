@@ -21,6 +21,12 @@ export interface Ownership {
   /** This object published the image. */
   managedCommunity: boolean;
   pendingWrites: PendingWrite[];
+  /**
+   * Per managed account, the SharedTime ECS reported for our grant. A later read with a newer SharedTime means the
+   * share was revoked and made again by someone else since: it is theirs, no longer ours (ECS's clock on both
+   * sides, so no clock-skew margin is needed here).
+   */
+  managedSince?: Record<string, string>;
 }
 
 export interface Settled {
@@ -42,12 +48,20 @@ const POLL_MIN_MS = 2_000;
 const POLL_MAX_MS = 30_000;
 
 export function ownershipOf(
-  status: { managedAccounts?: string[]; managedCommunity?: boolean; pendingWrites?: PendingWrite[] } | undefined,
+  status:
+    | {
+        managedAccounts?: string[];
+        managedCommunity?: boolean;
+        pendingWrites?: PendingWrite[];
+        managedSince?: Record<string, string>;
+      }
+    | undefined,
 ): Ownership {
   return {
     managedAccounts: [...(status?.managedAccounts ?? [])],
     managedCommunity: status?.managedCommunity ?? false,
     pendingWrites: [...(status?.pendingWrites ?? [])],
+    managedSince: { ...(status?.managedSince ?? {}) },
   };
 }
 
@@ -71,9 +85,11 @@ export function settle(
   const want = new Set(wanted);
   const shared = new Set(observed.sharedAccounts.map((a) => a.id));
   const managed = new Set(own.managedAccounts);
+  const sinceOf = new Map(Object.entries(own.managedSince ?? {}));
+  const sharedTime = new Map(observed.sharedAccounts.map((a) => [a.id, a.sharedTime]));
   let managedCommunity = own.managedCommunity;
   let community = observed.community;
-  const kept: PendingWrite[] = [];
+  let kept: PendingWrite[] = [];
   const contested: string[] = [];
   let contestedCommunity = false;
   for (const w of latestPerTarget(own.pendingWrites)) {
@@ -119,6 +135,22 @@ export function settle(
         break;
     }
   }
+  // A managed account the read shows shared since later than our grant was revoked and shared again by someone
+  // else: theirs now (Additive never revokes it, a Revoke deletion leaves it). A read showing an older SharedTime
+  // is only a stale one.
+  // (The first read that shows our grant records its SharedTime; withIntent clears it when we grant again.)
+  for (const id of managed) {
+    const t = sharedTime.get(id);
+    if (t === undefined) continue;
+    const ours = sinceOf.get(id);
+    if (ours === undefined) sinceOf.set(id, t);
+    else if (Date.parse(t) > Date.parse(ours)) {
+      managed.delete(id);
+      sinceOf.delete(id);
+      kept = kept.filter((w) => !(w.action === PendingAction.Grant && w.account === id));
+    }
+  }
+  for (const id of sinceOf.keys()) if (!managed.has(id)) sinceOf.delete(id);
   // What this object owns and no longer wants is undone, whatever a (possibly lagging) read shows: forgetting it
   // because one read did not show it could leave it shared and owned by nobody.
   for (const id of managed) if (!want.has(id)) shared.add(id);
@@ -128,7 +160,12 @@ export function settle(
     community,
     sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }),
   };
-  const ownership = { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: kept };
+  const ownership = {
+    managedAccounts: [...managed].sort(),
+    managedCommunity,
+    pendingWrites: kept,
+    managedSince: Object.fromEntries([...sinceOf].sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
   return {
     effective,
     ownership,
@@ -186,10 +223,12 @@ export function mergeOwnership(base: Ownership, theirs: Ownership, ours: Ownersh
     .map((w, i) => ({ w, i, t: Date.parse(w.since) }))
     .sort((a, b) => a.t - b.t || a.i - b.i)
     .map(({ w }) => w);
+  const since = { ...(theirs.managedSince ?? {}), ...(ours.managedSince ?? {}) };
   return {
     managedAccounts: [...managed].sort(),
     managedCommunity: ours.managedCommunity || (theirs.managedCommunity && !base.managedCommunity),
     pendingWrites: pending,
+    managedSince: Object.fromEntries(Object.entries(since).filter(([id]) => managed.has(id))),
   };
 }
 
@@ -247,7 +286,9 @@ export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownershi
   );
   for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since });
   if (plan.community === 'Publish') pending.push({ action: PendingAction.Publish, since });
-  return { ...own, pendingWrites: pending };
+  // A grant sent again makes a new share: the next read records its SharedTime afresh.
+  const managedSince = Object.fromEntries(Object.entries(own.managedSince ?? {}).filter(([id]) => !grants.has(id)));
+  return { ...own, pendingWrites: pending, managedSince };
 }
 
 /**
@@ -319,7 +360,8 @@ export function afterWrites(
     managedCommunity = false;
     pending.push({ action: PendingAction.Unpublish, since });
   }
-  return { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: pending };
+  const managedSince = Object.fromEntries(Object.entries(own.managedSince ?? {}).filter(([id]) => managed.has(id)));
+  return { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: pending, managedSince };
 }
 
 /** `effective` with this pass's accepted writes applied: the status reports it without reading again. */

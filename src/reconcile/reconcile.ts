@@ -346,6 +346,7 @@ function ownershipStatus(own: Ownership): ImageShareStatus {
     managedAccounts: own.managedAccounts,
     managedCommunity: own.managedCommunity,
     pendingWrites: own.pendingWrites,
+    managedSince: own.managedSince ?? {},
   };
 }
 

@@ -138,3 +138,59 @@ describe('a revoke a read contradicts is checked again when its window ends, and
     expect(ready()).toMatchObject({ status: 'True', reason: 'Synced' });
   });
 });
+
+describe('Additive never revokes a share someone else re-made', () => {
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  async function grantedAndConfirmed(): Promise<void> {
+    store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
+    await pass();
+    clockMs += 2_000;
+    await pass(); // the read confirms A and B: their SharedTime is recorded as our grants'
+    clockMs += WINDOW;
+  }
+
+  it('an account revoked and shared again by someone else (a newer SharedTime) is theirs: not revoked when it leaves the spec', async () => {
+    await grantedAndConfirmed();
+    cloud.image(ref).accounts.set(B, iso(clockMs)); // revoked by hand and re-shared, an hour… or a minute later
+    clockMs += 1_000;
+    await pass();
+    expect(status()?.managedAccounts).toEqual([A]);
+    store.updateSpec('share', { accounts: [A] });
+    await pass();
+    expect(shared()).toEqual([A, B]);
+    expect(ops()).toEqual([`grant ${A},${B}`]);
+  });
+
+  it('…nor on a Revoke deletion', async () => {
+    await grantedAndConfirmed();
+    cloud.image(ref).accounts.set(B, iso(clockMs));
+    clockMs += 1_000;
+    await pass();
+    store.delete('share');
+    await pass();
+    expect(shared()).toEqual([B]);
+  });
+
+  it('a staler read showing an older SharedTime changes nothing: the account is still ours and revoked when it leaves the spec', async () => {
+    await grantedAndConfirmed();
+    staleReads((acc) => acc.set(B, '2026-01-01T00:00:00Z'));
+    await pass();
+    cloud.thawReads();
+    expect(status()?.managedAccounts).toEqual([A, B]);
+    store.updateSpec('share', { accounts: [A] });
+    await pass();
+    expect(shared()).toEqual([A]);
+  });
+
+  it('our own grant again after drift (someone revoked it) stays ours, though its SharedTime is newer', async () => {
+    await grantedAndConfirmed();
+    cloud.image(ref).accounts.delete(B); // revoked by hand: drift
+    await pass(); // granted again
+    clockMs += 2_000;
+    await pass(); // confirmed: the new SharedTime is ours
+    clockMs += WINDOW;
+    store.updateSpec('share', { accounts: [A] });
+    await pass();
+    expect(shared()).toEqual([A]);
+  });
+});
