@@ -201,7 +201,7 @@ function summarize(obj: ImageShare, pass: PassResult): Summary {
     case 'planned':
       return planSummary(pass.plan);
     case 'applied': {
-      const summary = appliedSummary(obj, pass);
+      const summary = withRevokedOutside(appliedSummary(obj, pass), obj, pass);
       return pass.note ? { ...summary, message: `${summary.message} ${pass.note}` } : summary;
     }
   }
@@ -227,6 +227,26 @@ function planSummary(plan: SharePlan): Summary {
     ready: 'False',
     reason: Reason.PlanPending,
     message: `Plan mode: Apply would ${describePlan(plan)}; nothing was written.${blocked}`,
+  };
+}
+
+/**
+ * Names the accounts this pass revoked that this object had not granted: shares made before it took the image over
+ * (an image shared by hand, now under Git) or since by someone else. The first status of an adopting object says
+ * which accounts lost access, not only how many are shared now.
+ */
+function withRevokedOutside(
+  summary: Summary,
+  obj: ImageShare,
+  pass: Extract<PassResult, { kind: 'applied' }>,
+): Summary {
+  const ours = new Set(obj.status?.managedAccounts ?? []);
+  const outside = pass.outcome.revoked.filter((id) => !ours.has(id)).sort();
+  if (outside.length === 0) return summary;
+  const n = outside.length;
+  return {
+    ...summary,
+    message: `${summary.message} Revoked ${n} account${n === 1 ? '' : 's'} this object had not shared: ${listAccounts(outside)}.`,
   };
 }
 

@@ -194,3 +194,24 @@ describe('Additive never revokes a share someone else re-made', () => {
     expect(shared()).toEqual([A]);
   });
 });
+
+describe('adoption is visible (issue 15)', () => {
+  it('an Authoritative object taking over an image shared by hand: its first status names the accounts it revoked', async () => {
+    cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z'); // shared by hand before the image came under Git
+    store.create('share', spec());
+    await pass();
+    expect(shared()).toEqual([A, B]);
+    expect(store.statusWrites).toBe(2); // the intent record, then the first outcome
+    expect(ready()).toMatchObject({ status: 'True', reason: 'Synced' });
+    expect(ready()?.message).toContain(`Revoked 1 account this object had not shared: ${X}.`);
+  });
+
+  it('revoking an account this object granted itself is not called out', async () => {
+    store.create('share', spec());
+    await pass();
+    store.updateSpec('share', { accounts: [A] });
+    clockMs += 2_000;
+    await pass();
+    expect(ready()?.message).not.toContain('had not shared');
+  });
+});
