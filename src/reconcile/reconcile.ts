@@ -1,6 +1,7 @@
-// One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → deletion →
-// suspend → ownership of the image in this cluster → credentials → observe → ownership tag on the image → settle
-// what we wrote before → plan → (plan mode stops here) → claim the image → finalizer and intent before any exposing
+// One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → (another
+// installation's object: stop) → deletion → suspend → ownership of the image in this cluster → credentials → observe
+// → ownership tag on the image → settle what we wrote before → plan → (plan mode stops here) → before the first
+// write of an object that holds nothing, ownership again from a fresh LIST → claim the image → finalizer and intent before any exposing
 // write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
 // the writes ECS accepted, and a later pass confirms them (src/reconcile/pending-writes.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
@@ -16,7 +17,15 @@ import {
   type ObservedImage,
   PassAborted,
 } from '../cloud/port.ts';
-import { type ClaimIdentity, cloudClaim, keyOf, OWNER_TAG, ownerTagValue, resolveClaim } from './claims.ts';
+import {
+  type ClaimIdentity,
+  type CloudClaim,
+  cloudClaim,
+  keyOf,
+  OWNER_TAG,
+  ownerTagValue,
+  resolveClaim,
+} from './claims.ts';
 import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
@@ -189,9 +198,21 @@ export async function reconcile(
   if (!seen.ok) return finish(obj, { kind: 'observeFailed', error: seen.error }, pass);
   const tag = deps.claims ? cloudClaim(obj, seen.image.tags, deps.claims) : undefined;
   if (tag?.kind === 'foreign') return finish(obj, { kind: 'duplicate', ownerKey: tag.owner, elsewhere: true }, pass);
+  return settleAndWrite(obj, sharing, seen.image, tag, pass);
+}
+
+/** settle → plan → (plan mode stops here) → owner check from a fresh LIST → claim → intent → act → status. */
+async function settleAndWrite(
+  obj: ImageShare,
+  sharing: ImageSharing,
+  image: ObservedImage,
+  tag: CloudClaim | undefined,
+  pass: Pass,
+): Promise<ReconcileResult> {
+  const { deps, signal } = pass;
   const settled = settle(
     ownershipOf(obj.status),
-    seen.image,
+    image,
     obj.spec.accounts ?? [],
     deps.now(),
     confirmationWindow(deps),
@@ -200,10 +221,8 @@ export async function reconcile(
   const plan = planFor(obj, settled.effective, settled.ours, deps);
   if (modeOf(obj) === Mode.Plan) return finish(obj, { kind: 'planned', settled, plan }, pass);
   if (signal?.aborted) return ABORTED;
-  if (plan.operations.length > 0 || tag?.kind === 'free') {
-    const rival = await freshRival(obj, settled.ownership, deps);
-    if (rival) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(rival) }, pass);
-  }
+  const rival = plan.operations.length > 0 || tag?.kind === 'free' ? await freshRival(obj, settled, deps) : undefined;
+  if (rival) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(rival) }, pass);
   const claim = tag?.kind === 'free' ? await claimImage(obj, sharing, pass) : {};
   if ('error' in claim) return finish(obj, { kind: 'observeFailed', error: claim.error }, pass);
   const ready = await prepareWrites(obj, settled, plan, pass);
@@ -235,7 +254,8 @@ export async function reconcile(
  * namespace, only until the object first holds a share (then resolveClaim keeps it the owner); steady-state
  * passes of an owner make no extra request. Returns the owner when it is not `obj`.
  */
-async function freshRival(obj: ImageShare, own: Ownership, deps: ReconcileDeps): Promise<ImageShare | undefined> {
+async function freshRival(obj: ImageShare, settled: Settled, deps: ReconcileDeps): Promise<ImageShare | undefined> {
+  const own = settled.ownership;
   if (!deps.store.listClaimants || oursOf(own).length > 0 || mayHavePublished(own)) return undefined;
   const verdict = resolveClaim(obj, await deps.store.listClaimants(obj.spec.regionId, obj.spec.imageId));
   return verdict.isOwner ? undefined : verdict.owner;
@@ -319,13 +339,23 @@ async function writeStatus(
     }
     if (attempt >= STATUS_WRITE_ATTEMPTS)
       throw new Error(`status of ImageShare ${keyOf(obj)} kept changing under ${attempt} writes; retrying later`);
-    const current = await deps.store.get(obj.metadata.namespace, obj.metadata.name);
-    if (!current || current.metadata.uid !== obj.metadata.uid) return 'gone';
-    if (reconciledElsewhere(current.status, deps)) return 'taken';
-    const merged = mergeOwnership(ownershipOf(base.status), ownershipOf(current.status), ownershipOf(next));
-    next = { ...next, ...ownershipStatus(merged) };
-    base = current;
+    const retry = await afterConflict(base, next, deps);
+    if (typeof retry === 'string') return retry;
+    [base, next] = retry;
   }
+}
+
+/** Re-reads after a conflicting status write: the object and status to try again, or why not to. */
+async function afterConflict(
+  base: ImageShare,
+  next: ImageShareStatus,
+  deps: ReconcileDeps,
+): Promise<[ImageShare, ImageShareStatus] | 'gone' | 'taken'> {
+  const current = await deps.store.get(base.metadata.namespace, base.metadata.name);
+  if (!current || current.metadata.uid !== base.metadata.uid) return 'gone';
+  if (reconciledElsewhere(current.status, deps)) return 'taken';
+  const merged = mergeOwnership(ownershipOf(base.status), ownershipOf(current.status), ownershipOf(next));
+  return [current, { ...next, ...ownershipStatus(merged) }];
 }
 
 /** The status names an installation other than this one. */
@@ -543,14 +573,21 @@ function requeueFor(
   if (abnormal?.type === 'Stalled') return { requeue: resync, result: 'terminal' };
   if (pass.kind === 'applied' && pass.next.operations.length > 0)
     return { requeue: { kind: 'after', ms: CONTINUE_MS }, result: 'requeue_after' };
-  const poll = pass.kind === 'applied' && pass.unknownAgeMs !== undefined ? pollDelayMs(pass.unknownAgeMs) : undefined;
-  // A revoke believed over reads is checked again when its window ends (as unknown grants are polled).
-  const recheck = pass.kind === 'applied' ? pass.recheckInMs : undefined;
-  const soonest = Math.min(poll ?? Number.POSITIVE_INFINITY, recheck ?? Number.POSITIVE_INFINITY, resync.ms);
-  if (poll !== undefined || recheck !== undefined)
-    return { requeue: { kind: 'after', ms: Math.max(soonest, RECHECK_MIN_MS) }, result: 'requeue_after' };
+  const followUp = pass.kind === 'applied' ? followUpMs(pass, resync.ms) : undefined;
+  if (followUp !== undefined) return { requeue: { kind: 'after', ms: followUp }, result: 'requeue_after' };
   if (abnormal?.type === 'Reconciling') return { requeue: { kind: 'backoff' }, result: 'requeue_after' };
   return { requeue: resync, result: 'success' };
+}
+
+/**
+ * When an applied pass must look again before its resync: a write whose outcome is unknown is polled, and a revoke
+ * believed over reads is checked again when its window ends. Undefined when neither is pending.
+ */
+function followUpMs(pass: Extract<PassResult, { kind: 'applied' }>, resyncMs: number): number | undefined {
+  const poll = pass.unknownAgeMs === undefined ? undefined : pollDelayMs(pass.unknownAgeMs);
+  const due = [poll, pass.recheckInMs].filter((ms): ms is number => ms !== undefined);
+  if (due.length === 0) return undefined;
+  return Math.max(Math.min(...due, resyncMs), RECHECK_MIN_MS);
 }
 
 function confirmationWindow(deps: ReconcileDeps): number {
