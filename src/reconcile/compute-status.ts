@@ -185,7 +185,7 @@ function summarize(obj: ImageShare, pass: PassResult): Summary {
         ready: 'False',
         reason: Reason.DuplicateImageShare,
         message: pass.elsewhere
-          ? `Image ${obj.spec.imageId} in ${obj.spec.regionId} is claimed by another installation: its tag ${OWNER_TAG} names ${pass.ownerKey} (cluster ID/namespace/name). Delete one of the two ImageShares; if that one no longer exists, remove the tag from the image.`
+          ? `Image ${obj.spec.imageId} in ${obj.spec.regionId} is claimed by another installation: its tag ${OWNER_TAG} names ${pass.ownerKey} (cluster ID/namespace/name@installation ID). Delete one of the two ImageShares; if that one no longer exists, remove the tag from the image.`
           : `ImageShare ${pass.ownerKey} already manages image ${obj.spec.imageId} in ${obj.spec.regionId}; delete one of the two.`,
         abnormal: ConditionType.Stalled,
       };
