@@ -101,7 +101,7 @@ async function main(): Promise<number> {
   const client = new ImageShareClient(kc);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
   const recorder = new KubeEventRecorder(kc, config.podName, log);
-  const store = reconcileStore(client, (regionId, imageId) => informer.claimants(regionId, imageId));
+  const store = reconcileStore(client, (regionId, imageId) => informer.claimants(regionId, imageId), config.namespaces);
   const clusterId = config.clusterId ?? (await readClusterId(kc).catch(reportStartupError));
   if (clusterId === undefined) return 1;
   const watched = new Set(config.namespaces);
@@ -116,7 +116,13 @@ async function main(): Promise<number> {
     specSuperseded: (namespace: string, name: string, generation: number) =>
       specWatch.signalFor(`${namespace}/${name}`, generation),
     // The owner tag on each image (ADR 0008); a tag from a namespace this installation does not watch is foreign.
-    claims: { clusterId, watches: (namespace: string) => watched.size === 0 || watched.has(namespace) },
+    claims: {
+      clusterId,
+      watches: (namespace: string) => watched.size === 0 || watched.has(namespace),
+      installation: config.installationId,
+    },
+    // Recorded in each status: an installation whose --namespaces overlap this one's leaves those objects alone.
+    installation: config.installationId,
     emit: (obj: Parameters<typeof recorder.emit>[0], e: { type: 'Normal' | 'Warning'; reason: string; note: string }) =>
       void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
     async readSecretCredentials(namespace: string, name: string) {
@@ -146,6 +152,7 @@ async function main(): Promise<number> {
       namespaces: config.namespaces,
       leaderElect: config.leaderElect,
       clusterId,
+      installationId: config.installationId,
     },
     'probe server listening',
   );

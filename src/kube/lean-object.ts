@@ -20,6 +20,8 @@ const STATUS_KEPT = {
   managedCommunity: true,
   pendingWrites: true,
   grantIdentity: true,
+  managedSince: true,
+  installation: true,
   image: false,
   community: false,
   sharedAccounts: false,

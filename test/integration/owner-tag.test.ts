@@ -15,6 +15,8 @@ const SHARED = 'm-twoinstall01';
 const RETAINED = 'm-retained0001';
 const NOTAG = 'm-notagperm001';
 const TAG = 'imageshare.ecs.alicloud.dev/owner';
+/** The installation ID the operators default to here (no POD_NAMESPACE, the default Lease name). */
+const INSTALLATION = 'default.imageshare-operator';
 /** The owner's key minus ecs:TagResources/UntagResources (a RAM policy written before the tag existed). */
 const NO_TAG_KEY = { accessKeyId: 'LTAItestnotag0001', accessKeySecret: 'itest-notag-secret-0001' };
 
@@ -123,7 +125,7 @@ describe('two installations with different --namespaces, one image', () => {
   it('the first claims the image in its tag; the second is Stalled/DuplicateImageShare naming it, and the cloud stays still', async () => {
     await apply(nsA, 'golden', { imageId: SHARED, accounts: accounts(1, 2) });
     await waitReason(nsA, 'golden', 'Synced');
-    expect(await tags(SHARED)).toEqual({ [TAG]: `${clusterId}/${nsA}/golden` });
+    expect(await tags(SHARED)).toEqual({ [TAG]: `${clusterId}/${nsA}/golden@${INSTALLATION}` });
 
     await apply(nsB, 'golden', { imageId: SHARED, accounts: accounts(3, 2) });
     const b = await waitReason(nsB, 'golden', 'DuplicateImageShare');
@@ -153,7 +155,7 @@ describe('two installations with different --namespaces, one image', () => {
     await emu.admin.patchImage(REGION, RETAINED, { tags: {} }); // what the message tells a person to do
     await poke(nsB, 'retained');
     await waitReason(nsB, 'retained', 'Synced');
-    expect(await tags(RETAINED)).toEqual({ [TAG]: `${clusterId}/${nsB}/retained` });
+    expect(await tags(RETAINED)).toEqual({ [TAG]: `${clusterId}/${nsB}/retained@${INSTALLATION}` });
     expect(await shared(RETAINED)).toEqual([...accounts(5, 1), ...accounts(6, 1)].sort());
   });
 

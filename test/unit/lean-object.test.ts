@@ -39,6 +39,8 @@ const status: Required<ImageShareStatus> = {
   plan: { grant: [], revoke: [] },
   lastSyncTime: 't',
   grantIdentity: 'secret:image-owner:0123456789ab',
+  managedSince: { '1234567890123456': '2026-01-01T00:00:00Z' },
+  installation: 'imageshare-system.imageshare-operator',
 };
 
 const full: ImageShare = {
@@ -83,6 +85,16 @@ describe('leanImageShare: what the informer cache keeps', () => {
     {
       why: 'deletion cleanup compares it with the identity it reads with, so it belongs to the ownership record',
       field: 'grantIdentity',
+      kept: true,
+    },
+    {
+      why: 'who shared a managed account last (its SharedTime) is part of the ownership record',
+      field: 'managedSince',
+      kept: true,
+    },
+    {
+      why: 'an object another installation reconciles is left alone, decided from the cached status too',
+      field: 'installation',
       kept: true,
     },
     { why: 'the observed share list is re-read from the cloud on every pass', field: 'sharedAccounts', kept: false },
