@@ -14,6 +14,7 @@ import { reconcileStore } from './kube/reconcile-store.ts';
 import { CredentialsNotFoundError, SecretCredentialsReader, secretsAllowedIn } from './kube/secret-credentials.ts';
 import { CredentialsInUseController, imageSharesReferring, KubeSecretFinalizers } from './kube/secret-finalizer.ts';
 import { SecretInformer, secretScope } from './kube/secret-informer.ts';
+import { toResult } from './controllers/imageshare/result.ts';
 import { reconcile } from './reconcile/reconcile.ts';
 import { runController } from './runtime/controller.ts';
 import { waitForCacheSync } from './runtime/cache-sync.ts';
@@ -72,9 +73,10 @@ async function main(): Promise<number> {
   const specWatch = new SpecWatch();
   const informer: ImageShareInformer = new ImageShareInformer(kc, {
     namespaces: config.namespaces,
-    onKey: (key) => {
+    onKey: (key, change) => {
       specWatch.observed(key, informer.get(key)?.metadata.generation);
-      queue.add(key);
+      if (change === 'input') queue.add(key);
+      else queue.wake(key);
       credentialsInUse.onImageShareKey(key);
     },
     onRestart: () => metrics.informerRestarted(),
@@ -184,10 +186,10 @@ async function main(): Promise<number> {
       log,
       concurrency: config.concurrency,
       signal: passes.signal,
-      reconcile: async (ns, name, signal) => {
-        const result = await reconcile(ns, name, deps, signal);
+      reconcile: async ({ namespace, name }, signal) => {
+        const result = await reconcile(namespace, name, deps, signal);
         if (result.tagFallback) metrics.ownershipTagFallback();
-        return result;
+        return toResult(result);
       },
     });
     void startCredentialsInUse();

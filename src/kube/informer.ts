@@ -29,8 +29,11 @@ export interface InformerLogger {
 export interface ImageShareInformerOptions {
   /** Namespaces to watch; empty = all namespaces (one cluster-wide watch). */
   namespaces?: readonly string[];
-  /** Receives `namespace/name` for every relevant add, update and delete. Exceptions are caught and logged. */
-  onKey: (key: string) => void;
+  /**
+   * Receives `namespace/name` for every relevant add, update and delete, with what the event is: new input, or only
+   * a change the controller's own write may have caused (`wake`). Exceptions are caught and logged.
+   */
+  onKey: (key: string, change: Change) => void;
   log: InformerLogger;
   /** First restart delay after an error. Default 1000 ms. */
   initialBackoffMs?: number;
@@ -73,13 +76,13 @@ function triggerOf(obj: ImageShare): Trigger {
   };
 }
 
-function sameTrigger(a: Trigger, b: Trigger): boolean {
-  return (
-    a.generation === b.generation &&
-    a.deletionTimestamp === b.deletionTimestamp &&
-    a.finalizers === b.finalizers &&
-    a.requestedAt === b.requestedAt
-  );
+/** New input (a spec change, a deletion, a manual request) or only a finalizer change (maybe our own patch). */
+export type Change = 'input' | 'wake';
+
+function changeBetween(a: Trigger, b: Trigger): Change | undefined {
+  if (a.generation !== b.generation || a.deletionTimestamp !== b.deletionTimestamp || a.requestedAt !== b.requestedAt)
+    return 'input';
+  return a.finalizers === b.finalizers ? undefined : 'wake';
 }
 
 const claimKey = (regionId: string, imageId: string): string => `${regionId}\u0000${imageId}`;
@@ -330,7 +333,7 @@ export class ImageShareInformer implements ImageShareCache {
     const key = keyOf(obj);
     this.#index(key, obj);
     this.#triggers.set(key, triggerOf(obj));
-    this.#opts.onKey(key);
+    this.#opts.onKey(key, 'input');
   }
 
   #onUpdate(obj: ImageShare): void {
@@ -339,7 +342,8 @@ export class ImageShareInformer implements ImageShareCache {
     const next = triggerOf(obj);
     const prev = this.#triggers.get(key);
     this.#triggers.set(key, next);
-    if (prev === undefined || !sameTrigger(prev, next)) this.#opts.onKey(key);
+    const change = prev === undefined ? 'input' : changeBetween(prev, next);
+    if (change !== undefined) this.#opts.onKey(key, change);
   }
 
   /** A deleted object also wakes the other claimants of its image, so one of them takes over at once. */
@@ -347,8 +351,8 @@ export class ImageShareInformer implements ImageShareCache {
     const key = keyOf(obj);
     this.#index(key, undefined);
     this.#triggers.delete(key);
-    this.#opts.onKey(key);
-    for (const other of this.claimants(obj.spec.regionId, obj.spec.imageId)) this.#opts.onKey(keyOf(other));
+    this.#opts.onKey(key, 'input');
+    for (const other of this.claimants(obj.spec.regionId, obj.spec.imageId)) this.#opts.onKey(keyOf(other), 'input');
   }
 
   #guard(fn: () => void): void {
@@ -356,9 +360,9 @@ export class ImageShareInformer implements ImageShareCache {
   }
 }
 
-/** Decides whether an update event should wake the controller; exported for unit tests of the predicate. */
-export function updateTriggersReconcile(before: ImageShare, after: ImageShare): boolean {
-  return !sameTrigger(triggerOf(before), triggerOf(after));
+/** What an update event is to the controller (undefined: nothing it reacts to); exported for unit tests. */
+export function changeOf(before: ImageShare, after: ImageShare): Change | undefined {
+  return changeBetween(triggerOf(before), triggerOf(after));
 }
 
 function safeCall(fn: () => void, log: InformerLogger): void {
