@@ -8,7 +8,7 @@ import { readClusterId } from './kube/cluster-id.ts';
 import { ImageShareClient } from './kube/imageshare-client.ts';
 import { ImageShareInformer } from './kube/informer.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
-import { LeaderElector } from './kube/leader-election.ts';
+import { LeaderElector } from './runtime/leader-election.ts';
 import { KubeLeaseStore } from './kube/lease-store.ts';
 import { reconcileStore } from './kube/reconcile-store.ts';
 import { CredentialsNotFoundError, SecretCredentialsReader, secretsAllowedIn } from './kube/secret-credentials.ts';

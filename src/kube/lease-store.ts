@@ -3,7 +3,7 @@
 // and fails with 409 when anyone else wrote in between.
 import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { httpStatusOf } from './api-errors.ts';
-import { LeaseConflictError, type LeaseRecord, type LeaseStore } from './leader-election.ts';
+import { LeaseConflictError, type LeaseRecord, type LeaseStore } from '../runtime/leader-election.ts';
 
 export class KubeLeaseStore implements LeaseStore {
   readonly #api: CoordinationV1Api;

@@ -5,7 +5,7 @@ import {
   type LeaseRecord,
   type LeaseStore,
   validateElectionTimings,
-} from '../../src/kube/leader-election.ts';
+} from '../../src/runtime/leader-election.ts';
 import { FakeClock, settle } from './fake-clock.ts';
 
 /** The apiserver side of one Lease: a record plus a resourceVersion that every write bumps. */
