@@ -76,8 +76,11 @@ function triggerOf(obj: ImageShare): Trigger {
   };
 }
 
-/** New input (a spec change, a deletion, a manual request) or only a finalizer change (maybe our own patch). */
-export type Change = 'input' | 'wake';
+/**
+ * What an event is to the controller: new input (a creation, a spec change, a deletion, a manual request), work a
+ * restart brings (the first LIST), or only a finalizer change that may be the echo of our own patch.
+ */
+export type Change = 'input' | 'restart' | 'wake';
 
 function changeBetween(a: Trigger, b: Trigger): Change | undefined {
   if (a.generation !== b.generation || a.deletionTimestamp !== b.deletionTimestamp || a.requestedAt !== b.requestedAt)
@@ -232,6 +235,7 @@ interface Handlers {
 }
 
 export class ImageShareInformer implements ImageShareCache {
+  readonly name = 'ImageShare';
   readonly #scopes: SupervisedScope[];
   readonly #byNamespace = new Map<string, SupervisedScope>();
   readonly #triggers = new Map<string, Trigger>();

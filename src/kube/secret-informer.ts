@@ -110,6 +110,7 @@ class Scope {
 }
 
 export class SecretInformer {
+  readonly name = 'Secret';
   readonly #scopes: Scope[];
 
   constructor(kc: KubeConfig, options: SecretInformerOptions) {
