@@ -6,7 +6,7 @@ import { CredentialsInUseController } from './controllers/credentials-in-use/con
 import { ImageShareController } from './controllers/imageshare/controller.ts';
 import { countObjects, imageShareReconciler } from './controllers/imageshare/reconciler.ts';
 import { readClusterId } from './kube/cluster-id.ts';
-import { ImageShareInformer } from './kube/informer.ts';
+import { ImageShareInformer } from './kube/imageshare-informer.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { KubeLeaseStore } from './kube/lease-store.ts';
 import { secretsAllowedIn } from './kube/secret-credentials.ts';
@@ -47,14 +47,14 @@ async function main(argv: string[]): Promise<number> {
   const secretNamespaces = secretScope(config.secretNamespaces, config.namespaces);
   const secretInformer = new SecretInformer(kc, {
     namespaces: secretNamespaces,
-    onKey: (key) => {
-      imageShares.onSecretChanged(key);
+    onKey: (key, event) => {
+      imageShares.onSecretEvent(key, event);
       credentialsInUse.onSecretKey(key);
     },
     log,
   });
-  const reconcile = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log });
-  const imageShares = new ImageShareController({ ...config, cache: informer, queue, reconcile, specWatch, log });
+  const reconciler = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log });
+  const imageShares = new ImageShareController({ ...config, ...reconciler, cache: informer, queue, specWatch, log });
   const credentialsInUse = new CredentialsInUseController({
     imageShares: informer,
     secrets: secretInformer,

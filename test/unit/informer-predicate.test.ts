@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ImageShare } from '../../src/api/types.ts';
-import { RECONCILE_REQUESTED_AT, changeOf } from '../../src/kube/informer.ts';
+import { RECONCILE_REQUESTED_AT, changeOf } from '../../src/kube/imageshare-informer.ts';
 
 const base: ImageShare = {
   apiVersion: 'ecs.alicloud.dev/v1alpha1',

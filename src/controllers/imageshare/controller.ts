@@ -2,7 +2,7 @@
 // of our own writes only wake an idle key), and the reconciler runs on the leader only. A standby keeps its cache
 // warm but queues nothing: the queue starts with leadership (issue 20 item 7).
 import type { ImageShare } from '../../api/types.ts';
-import type { Change, ImageShareCache } from '../../kube/informer.ts';
+import type { Change, ImageShareCache } from '../../kube/imageshare-informer.ts';
 import { CallPriority } from '../../runtime/call-priority.ts';
 import { runController } from '../../runtime/controller.ts';
 import type { Logger } from '../../runtime/logger.ts';
@@ -22,6 +22,8 @@ export interface ImageShareControllerOptions {
   specWatch: SpecWatch;
   log: Pick<Logger, 'info' | 'warn'>;
   concurrency: number;
+  /** One GET of a Secret whose metadata changed: does it hold other data than the passes last read? */
+  secretDataChanged: (secretKey: string) => Promise<boolean>;
 }
 
 export class ImageShareController implements LeaderRunnable {
@@ -44,11 +46,28 @@ export class ImageShareController implements LeaderRunnable {
     else this.#o.queue.wake(key);
   };
 
-  /** A Secret's data changed or it was deleted: the objects naming it retry, as background work. */
-  readonly onSecretChanged = (secretKey: string): void => {
-    if (!this.#running) return;
-    for (const key of imageSharesReferring(this.#o.cache.list(), secretKey))
-      this.#o.queue.add(key, CallPriority.Background);
+  /**
+   * A Secret event. The objects naming the Secret retry, as background work, when it was created or deleted, or when
+   * its data changed; a metadata update (e.g. our own finalizer patch) wakes nobody. Restart work is queued by run().
+   */
+  readonly onSecretEvent = (secretKey: string, event: { type: 'added' | 'updated' | 'deleted'; initial: boolean }) => {
+    if (!this.#running || event.initial) return;
+    const referrers = imageSharesReferring(this.#o.cache.list(), secretKey);
+    if (referrers.length === 0) return;
+    const retry = () => {
+      for (const key of referrers) this.#o.queue.add(key, CallPriority.Background);
+    };
+    if (event.type === 'deleted') return retry();
+    this.#o.secretDataChanged(secretKey).then(
+      (changed) => changed && retry(),
+      (err: unknown) => {
+        this.#o.log.warn(
+          { secret: secretKey, err: String(err) },
+          'could not read a changed Secret; retrying its users',
+        );
+        retry();
+      },
+    );
   };
 
   async run(passes: AbortSignal): Promise<void> {

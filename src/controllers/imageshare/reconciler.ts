@@ -6,7 +6,7 @@ import { createEcsImageSharingFactory } from '../../cloud/ecs-factory.ts';
 import type { Config } from '../../config.ts';
 import { KubeEventRecorder } from '../../kube/events.ts';
 import { ImageShareClient } from '../../kube/imageshare-client.ts';
-import type { ImageShareCache } from '../../kube/informer.ts';
+import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
 import { reconcileStore } from '../../kube/reconcile-store.ts';
 import { CredentialsNotFoundError, SecretCredentialsReader } from '../../kube/secret-credentials.ts';
 import { type ReconcileDeps, reconcile } from '../../reconcile/reconcile.ts';
@@ -33,7 +33,10 @@ export interface ImageShareReconcilerOptions {
   log: Logger;
 }
 
-/** Builds the reconciler over its adapters: the ImageShare API, the cache's claim index, Secrets, Events and ECS. */
+/**
+ * Builds the reconciler over its adapters (the ImageShare API, the cache's claim index, Secrets, Events and ECS), and
+ * the Secret data check that shares the reader's memory of what passes last read.
+ */
 export function imageShareReconciler({
   kc,
   config,
@@ -42,7 +45,7 @@ export function imageShareReconciler({
   specWatch,
   metrics,
   log,
-}: ImageShareReconcilerOptions): Reconciler {
+}: ImageShareReconcilerOptions): { reconcile: Reconciler; secretDataChanged: (key: string) => Promise<boolean> } {
   const watched = new Set(config.namespaces);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
   const recorder = new KubeEventRecorder(kc, config.podName, log);
@@ -75,10 +78,13 @@ export function imageShareReconciler({
       }
     },
   };
-  return async ({ namespace, name }, signal) => {
-    const result = await reconcile(namespace, name, deps, signal);
-    if (result.tagFallback) metrics.ownershipTagFallback();
-    return toResult(result);
+  return {
+    reconcile: async ({ namespace, name }, signal) => {
+      const result = await reconcile(namespace, name, deps, signal);
+      if (result.tagFallback) metrics.ownershipTagFallback();
+      return toResult(result);
+    },
+    secretDataChanged: (key) => secrets.dataChanged(key),
   };
 }
 
