@@ -43,6 +43,7 @@ export class OperatorMetrics {
   readonly #informerRestarts: Counter;
   readonly #tagFallbacks: Counter;
   #queue: QueueGaugeSource | undefined;
+  #objectCounts: (() => readonly ObjectCount[]) | undefined;
 
   constructor(options: OperatorMetricsOptions = {}) {
     const registers = [this.registry];
@@ -125,6 +126,11 @@ export class OperatorMetrics {
     this.#leader.set(leading ? 1 : 0);
   }
 
+  /** Where the imageshare_objects rows come from: read from the cache at every scrape, not on every reconcile. */
+  bindObjectCounts(counts: () => readonly ObjectCount[]): void {
+    this.#objectCounts = counts;
+  }
+
   /** Replaces the whole imageshare_objects gauge with `counts` (rows absent from `counts` disappear). */
   setObjectCounts(counts: readonly ObjectCount[]): void {
     this.#objects.reset();
@@ -142,6 +148,7 @@ export class OperatorMetrics {
 
   /** The Prometheus text exposition of every metric. */
   text(): Promise<string> {
+    if (this.#objectCounts !== undefined) this.setObjectCounts(this.#objectCounts());
     return this.registry.metrics();
   }
 
