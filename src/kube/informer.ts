@@ -246,7 +246,8 @@ class Scope<T extends Cached> {
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    // A retry alone does not keep the process alive (the Manager does, until a signal).
+    const timer = setTimeout(done, ms).unref();
     function done() {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);
