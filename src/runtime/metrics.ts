@@ -22,6 +22,8 @@ export interface ObjectCount {
 
 export interface QueueGaugeSource {
   len(): number;
+  /** Ready keys by the priority of their next run (urgent: a change someone waits for). */
+  lenByPriority(): { urgent: number; background: number };
   delayed(): number;
   inFlight(): number;
 }
@@ -36,6 +38,7 @@ export class OperatorMetrics {
   readonly #reconcileTotal: Counter<'result'>;
   readonly #reconcileDuration: Histogram<'result'>;
   readonly #queueDepth: Gauge<'state'>;
+  readonly #queuedByPriority: Gauge<'priority'>;
   readonly #ecsCalls: Counter<'action' | 'code'>;
   readonly #ecsDuration: Histogram<'action'>;
   readonly #leader: Gauge;
@@ -64,6 +67,13 @@ export class OperatorMetrics {
       name: 'imageshare_queue_depth',
       help: 'Work queue keys by state: queued (ready for a worker), delayed (waiting on a backoff or requeue timer), processing.',
       labelNames: ['state'],
+      registers,
+      collect: () => this.#collectQueue(),
+    });
+    this.#queuedByPriority = new Gauge({
+      name: 'imageshare_queue_queued_by_priority',
+      help: 'Work queue keys ready for a worker, by priority: urgent (a change someone waits for) or background (resyncs, retries, restart work).',
+      labelNames: ['priority'],
       registers,
       collect: () => this.#collectQueue(),
     });
@@ -158,5 +168,8 @@ export class OperatorMetrics {
     this.#queueDepth.set({ state: 'queued' }, q.len());
     this.#queueDepth.set({ state: 'delayed' }, q.delayed());
     this.#queueDepth.set({ state: 'processing' }, q.inFlight());
+    const { urgent, background } = q.lenByPriority();
+    this.#queuedByPriority.set({ priority: 'urgent' }, urgent);
+    this.#queuedByPriority.set({ priority: 'background' }, background);
   }
 }
