@@ -55,11 +55,15 @@ export class SecretInformer {
     this.#informer = new Informer(kc, {
       ...options,
       kind: 'Secret',
-      listPage: (namespace, { limit, continue: token }) => {
+      listPage: async (namespace, { limit, continue: token }) => {
         const page = { limit, ...(token === undefined ? {} : { _continue: token }) };
-        return namespace === undefined
-          ? api.listSecretForAllNamespaces(page, metadataOnly)
-          : api.listNamespacedSecret({ namespace, ...page }, metadataOnly);
+        const list =
+          namespace === undefined
+            ? await api.listSecretForAllNamespaces(page, metadataOnly)
+            : await api.listNamespacedSecret({ namespace, ...page }, metadataOnly);
+        // The typed client names the continue token `_continue`.
+        const { resourceVersion, _continue } = list.metadata ?? {};
+        return { items: list.items, metadata: { resourceVersion, continue: _continue } };
       },
       watchPath: (namespace) =>
         namespace === undefined ? '/api/v1/secrets' : `/api/v1/namespaces/${namespace}/secrets`,

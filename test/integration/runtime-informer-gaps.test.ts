@@ -1,0 +1,168 @@
+// The supervised informer (src/kube/informer.ts) across gaps, against a real apiserver (issue 20 items 5, 8, 9):
+// what the Secret cache holds, objects re-created while the watch was down, bookmarks on a quiet scope, and a
+// credential that fails when the watch reconnects.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import { type Change, ImageShareInformer } from '../../src/kube/imageshare-informer.ts';
+import { SecretInformer } from '../../src/kube/secret-informer.ts';
+import { eventually } from '../harness/eventually.ts';
+import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
+import { type CountingRelay, countingRelay, through } from './counting-relay.ts';
+import { adminKubeConfig, imageShareManifest } from './runtime-fixtures.ts';
+
+const stops: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  await Promise.all(stops.map((s) => s()));
+});
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('Secret informer: metadata only', () => {
+  it('after a sync and a watched update, no byte of any Secret value is in the cache (kubectl apply included)', async () => {
+    const ns = await createNamespace('rt-secret-bytes');
+    const values = Array.from({ length: 5 }, () => `v-${randomBytes(12).toString('hex')}`);
+    for (const [i, value] of values.slice(0, 4).entries()) {
+      // kubectl apply keeps the whole manifest, values included, in the last-applied-configuration annotation.
+      await applyYaml({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: `s${i}`, namespace: ns },
+        stringData: { k: value },
+      });
+    }
+    const informer = new SecretInformer(adminKubeConfig(), {
+      namespaces: [ns],
+      onKey: () => undefined,
+      log: quiet,
+      pageSize: 2,
+    });
+    stops.push(() => informer.stop());
+    await informer.start();
+    expect(informer.keys().sort()).toEqual(['s0', 's1', 's2', 's3'].map((n) => `${ns}/${n}`)); // every page listed
+    // One more through the watch, and one changed through the watch.
+    await applyYaml({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's4', namespace: ns },
+      stringData: { k: values[4] },
+    });
+    await applyYaml({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's0', namespace: ns },
+      stringData: { k: `${values[0]}x` },
+    });
+    const s0 = await getJson<{ metadata: { resourceVersion: string } }>('secret', ns, 's0');
+    await eventually(async () =>
+      expect(informer.get(`${ns}/s0`)?.metadata?.resourceVersion).toBe(s0.metadata.resourceVersion),
+    );
+    await eventually(async () => expect(informer.keys()).toHaveLength(5));
+
+    const cached = JSON.stringify(informer.list());
+    for (const v of values) {
+      expect(cached).not.toContain(v);
+      expect(cached).not.toContain(Buffer.from(v).toString('base64'));
+    }
+    expect(cached).not.toContain('last-applied-configuration');
+    expect(cached).not.toContain('managedFields');
+    expect(cached).not.toContain('annotations');
+  });
+});
+
+describe('ImageShare informer across watch gaps', () => {
+  let relay: CountingRelay;
+  beforeAll(async () => {
+    relay = await countingRelay(adminKubeConfig().getCurrentCluster()?.server ?? '');
+    stops.push(() => relay.close());
+  });
+
+  it('an object deleted and re-created under the same name while the watch was down is new input', async () => {
+    const ns = await createNamespace('rt-informer-recreate');
+    await applyYaml(imageShareManifest(ns, 'same'));
+    const events: Array<[string, Change]> = [];
+    const informer = new ImageShareInformer(
+      through(adminKubeConfig(), relay.url, () => new KubeConfig()),
+      {
+        namespaces: [ns],
+        onKey: (key, change) => events.push([key, change]),
+        log: quiet,
+        initialBackoffMs: 200,
+        maxBackoffMs: 400,
+      },
+    );
+    stops.push(() => informer.stop());
+    await informer.start();
+    const before = informer.get(`${ns}/same`)?.metadata.uid;
+    expect(events).toEqual([[`${ns}/same`, 'restart']]);
+
+    relay.outage();
+    await kubectl(['delete', 'imageshare', 'same', '-n', ns]);
+    await applyYaml(imageShareManifest(ns, 'same')); // same name, same generation (1), new uid
+    relay.restore();
+    await eventually(async () => expect(informer.get(`${ns}/same`)?.metadata.uid).not.toBe(before));
+    // Why: filtered as "no change" (same generation), the new object would wait for the daily resync.
+    expect(events.slice(1)).toContainEqual([`${ns}/same`, 'input']);
+  });
+
+  it('a quiet scope resumes its watch from a fresh resourceVersion (bookmarks), not the one of its LIST', async () => {
+    const quietNs = await createNamespace('rt-informer-quiet');
+    const busyNs = await createNamespace('rt-informer-busy');
+    const informer = new ImageShareInformer(adminKubeConfig(), {
+      namespaces: [quietNs],
+      onKey: () => undefined,
+      log: quiet,
+      watchTimeoutSeconds: () => 4,
+    });
+    stops.push(() => informer.stop());
+    await informer.start();
+    const listed = informer.resourceVersions()[quietNs];
+    await applyYaml(imageShareManifest(busyNs, 'elsewhere')); // moves the cluster's resourceVersion on
+    const elsewhere = await getJson<{ metadata: { resourceVersion: string } }>('imageshare', busyNs, 'elsewhere');
+    // The server sends a bookmark 2 s before it ends each 4 s watch; no event ever arrives in the quiet namespace.
+    await eventually(
+      async () =>
+        expect(BigInt(informer.resourceVersions()[quietNs] ?? '0')).toBeGreaterThanOrEqual(
+          BigInt(elsewhere.metadata.resourceVersion),
+        ),
+      { timeoutMs: 20_000 },
+    );
+    expect(informer.resourceVersions()[quietNs]).not.toBe(listed);
+  });
+
+  it('a credential that fails when the watch reconnects is a watch error and a retry, not an unhandled rejection', async () => {
+    const ns = await createNamespace('rt-informer-reauth');
+    // Like an exec plugin that fails, or a token or CA file that cannot be read, on the watch's re-authentication.
+    class FlakyAuth extends KubeConfig {
+      failing = false;
+      override async applySecurityAuthentication(ctx: RequestContext): Promise<void> {
+        if (this.failing && ctx.getUrl().includes('watch=true')) throw new Error('exec plugin exited with status 1');
+        await super.applySecurityAuthentication(ctx);
+      }
+    }
+    const kc = through(adminKubeConfig(), adminKubeConfig().getCurrentCluster()?.server ?? '', () => new FlakyAuth());
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    stops.push(async () => {
+      process.off('unhandledRejection', onUnhandled);
+    });
+    const warnings: string[] = [];
+    const keys: string[] = [];
+    const informer = new ImageShareInformer(kc, {
+      namespaces: [ns],
+      onKey: (key) => keys.push(key),
+      log: { ...quiet, warn: (_o: object, msg: string) => warnings.push(msg) },
+      initialBackoffMs: 200,
+      maxBackoffMs: 400,
+      watchTimeoutSeconds: () => 2,
+    });
+    stops.push(() => informer.stop());
+    await informer.start();
+    kc.failing = true; // the next reconnect (within 2 s) fails to authenticate
+    await eventually(async () => expect(warnings).toContain('ImageShare informer stopped on an error; restarting'));
+    kc.failing = false;
+    await applyYaml(imageShareManifest(ns, 'after'));
+    await eventually(async () => expect(keys).toContain(`${ns}/after`)); // retried, and watching again
+    expect(unhandled).toEqual([]);
+  });
+});
