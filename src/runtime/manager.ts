@@ -1,4 +1,4 @@
-// Starts and stops everything the operator runs, in the order that keeps one writer (ADR 0023). Informers run on
+// Starts and stops everything the operator runs, in the order that keeps one writer (ADR 0026). Informers run on
 // every replica (a standby keeps a warm cache); controllers write, so they start only with leadership, and each only
 // once the caches it decides from have listed. Stopping: drain the controllers, abort what is left, release the
 // Lease only after the last pass ended (shutdown.ts); losing the Lease: abort everything and exit at once.
