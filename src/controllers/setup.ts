@@ -6,7 +6,7 @@ import type { PooledKubeConfig } from '../kube/kubeconfig.ts';
 import { secretsAllowedIn } from '../kube/secret-credentials.ts';
 import { KubeSecretFinalizers } from '../kube/secret-finalizer.ts';
 import { SecretInformer, secretScope } from '../kube/secret-informer.ts';
-import type { Logger } from '../runtime/logger.ts';
+import type { Log } from '../runtime/logger.ts';
 import type { Informer, LeaderRunnable } from '../runtime/manager.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { SpecWatch } from '../runtime/spec-watch.ts';
@@ -20,7 +20,7 @@ export interface SetupOptions {
   config: Config;
   clusterId: string;
   metrics: OperatorMetrics;
-  log: Logger;
+  log: Log;
 }
 
 export function setupControllers({ kc, config, clusterId, metrics, log }: SetupOptions): {

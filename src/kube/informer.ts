@@ -115,21 +115,8 @@ class Scope<T extends Cached> {
     let relist = true;
     while (!this.#stop.signal.aborted) {
       try {
-        if (relist) {
-          await this.#relist();
-          relist = false;
-          backoffMs = initialMs;
-        }
-        const started = Date.now();
-        let events = 0;
-        const end = await this.#watchOnce(() => events++);
-        if (end === 'expired') {
-          this.#o.log.info(
-            { scope: this.name, resourceVersion: this.resourceVersion },
-            `${this.#o.kind} watch expired (410 Gone); relisting`,
-          );
-          relist = true;
-        } else if (events === 0 && Date.now() - started < 1_000) await pause(backoffMs, this.#stop.signal);
+        relist = await this.#cycle(relist, backoffMs);
+        backoffMs = initialMs; // the watch worked
       } catch (err: unknown) {
         if (this.#stop.signal.aborted) return;
         relist = true;
@@ -142,6 +129,22 @@ class Scope<T extends Cached> {
         if (!this.#stop.signal.aborted) this.#safely(() => this.#o.onRestart?.());
       }
     }
+  }
+
+  /** A LIST when needed, then one watch until the server ends it; returns whether the next cycle must relist. */
+  async #cycle(relist: boolean, quietPauseMs: number): Promise<boolean> {
+    if (relist) await this.#relist();
+    const started = Date.now();
+    let events = 0;
+    const end = await this.#watchOnce(() => events++);
+    if (end === 'expired') {
+      const at = { scope: this.name, resourceVersion: this.resourceVersion };
+      this.#o.log.info(at, `${this.#o.kind} watch expired (410 Gone); relisting`);
+      return true;
+    }
+    // A watch the server ends at once with nothing in it must not become a hot loop.
+    if (events === 0 && Date.now() - started < 1_000) await pause(quietPauseMs, this.#stop.signal);
+    return false;
   }
 
   /** A paginated LIST; the cache is replaced (with events for each difference) only once every page arrived. */
@@ -159,10 +162,13 @@ class Scope<T extends Cached> {
         fresh.set(keyOf(kept), kept);
       }
       // Every page of a paginated LIST is one snapshot; the first page's resourceVersion is the snapshot's.
-      if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
+      resourceVersion ||= page.metadata?.resourceVersion ?? '';
       token = page.metadata?.continue || undefined;
     } while (token !== undefined && !this.#stop.signal.aborted);
-    if (this.#stop.signal.aborted) return;
+    if (!this.#stop.signal.aborted) this.#replace(fresh, resourceVersion);
+  }
+
+  #replace(fresh: Map<string, T>, resourceVersion: string): void {
     const initial = !this.listed;
     for (const [key, old] of this.objects) if (!fresh.has(key)) this.#remove(old);
     for (const obj of fresh.values()) this.#upsert(obj, initial);
@@ -182,16 +188,7 @@ class Scope<T extends Cached> {
       };
       const handle = (phase: string, obj: T & { code?: number }) => {
         onEvent();
-        if (phase === 'ERROR') {
-          if (obj.code === 410) expired = true;
-          return;
-        }
-        if (phase === 'ADDED' || phase === 'MODIFIED') this.#upsert(this.#o.keep(obj), false);
-        else if (phase === 'DELETED') {
-          const cached = this.objects.get(keyOf(obj));
-          if (cached !== undefined) this.#remove(cached);
-        }
-        this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
+        if (this.#apply(phase, obj)) expired = true;
       };
       const done = (err: unknown) => {
         this.#request = undefined;
@@ -206,6 +203,19 @@ class Scope<T extends Cached> {
         if (this.#stop.signal.aborted) request.abort();
       }, reject);
     });
+  }
+
+  /** Applies one watch event to the cache; true when it says the watch expired (410 Gone). */
+  #apply(phase: string, obj: T & { code?: number }): boolean {
+    if (phase === 'ERROR') return obj.code === 410;
+    if (phase === 'ADDED' || phase === 'MODIFIED') this.#upsert(this.#o.keep(obj), false);
+    else if (phase === 'DELETED') {
+      const cached = this.objects.get(keyOf(obj));
+      if (cached !== undefined) this.#remove(cached);
+    }
+    // BOOKMARK events carry only a resourceVersion: what the next watch resumes from.
+    this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
+    return false;
   }
 
   #upsert(obj: T, initial: boolean): void {

@@ -1,6 +1,6 @@
 // The controller loop: the work queue hands keys to the reconciler, and the queue turns its answer into the key's
 // next visit (outcomeOf in reconciler.ts). One log line per pass. No Kubernetes, cloud or domain types here.
-import type { Logger } from './logger.ts';
+import type { Log } from './logger.ts';
 import { type Reconciler, type Request, requestOf, type Result } from './reconciler.ts';
 import { withRequestSignal } from './request-signal.ts';
 import type { WorkQueue } from './workqueue.ts';
@@ -8,7 +8,7 @@ import type { WorkQueue } from './workqueue.ts';
 export interface ControllerOptions {
   queue: WorkQueue;
   reconcile: Reconciler;
-  log: Pick<Logger, 'info' | 'warn'>;
+  log: Pick<Log, 'info' | 'warn'>;
   concurrency: number;
   /** Aborts every in-flight pass at once. Default: never aborts. */
   signal?: AbortSignal;

@@ -4,7 +4,7 @@
 // Lease only after the last pass ended (shutdown.ts); losing the Lease: abort everything and exit at once.
 import { waitForCacheSync, type SyncedCache } from './cache-sync.ts';
 import { LeaderElector, type LeaderElectorOptions, StopReason } from './leader-election.ts';
-import type { Logger } from './logger.ts';
+import type { Log } from './logger.ts';
 import { onLeadershipLost, StopOutcome, stopGracefully } from './shutdown.ts';
 
 /** A cache that runs on every replica. start() resolves once listed and rejects only when stopped first. */
@@ -29,7 +29,7 @@ export interface LeaderRunnable {
 }
 
 export interface ManagerOptions {
-  log: Logger;
+  log: Log;
   informers: readonly Informer[];
   runnables: readonly LeaderRunnable[];
   /** Leader election; absent: this replica leads at once. */

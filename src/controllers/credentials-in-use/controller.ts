@@ -10,6 +10,7 @@ import { FINALIZER, type ImageShare } from '../../api/types.ts';
 import { CREDENTIALS_IN_USE_FINALIZER, type SecretFinalizerWriter } from '../../kube/secret-finalizer.ts';
 import type { SecretMeta } from '../../kube/secret-informer.ts';
 import type { SyncedCache } from '../../runtime/cache-sync.ts';
+import type { Log } from '../../runtime/logger.ts';
 import type { LeaderRunnable } from '../../runtime/manager.ts';
 import { WorkQueue } from '../../runtime/workqueue.ts';
 
@@ -30,16 +31,11 @@ export function finalizerAction(secret: SecretMeta | undefined, needed: boolean)
   return undefined;
 }
 
-export interface CredentialsInUseLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
 export interface CredentialsInUseOptions {
   imageShares: { get(key: string): ImageShare | undefined; list(): ImageShare[] };
   secrets: { get(key: string): SecretMeta | undefined; keys(): string[] };
   writer: SecretFinalizerWriter;
-  log: CredentialsInUseLogger;
+  log: Pick<Log, 'info' | 'warn'>;
   /** Namespaces whose Secrets this controller may touch (the Secret informer's scope). */
   allowed: (namespace: string) => boolean;
   /** The caches it decides from; a half-listed one would remove finalizers still needed. Default none. */

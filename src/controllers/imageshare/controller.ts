@@ -5,7 +5,7 @@ import type { ImageShare } from '../../api/types.ts';
 import type { Change, ImageShareCache } from '../../kube/imageshare-informer.ts';
 import { CallPriority } from '../../runtime/call-priority.ts';
 import { runController } from '../../runtime/controller.ts';
-import type { Logger } from '../../runtime/logger.ts';
+import type { Log } from '../../runtime/logger.ts';
 import type { LeaderRunnable } from '../../runtime/manager.ts';
 import type { Reconciler } from '../../runtime/reconciler.ts';
 import { startResync } from '../../runtime/resync.ts';
@@ -20,7 +20,7 @@ export interface ImageShareControllerOptions {
   queue: WorkQueue;
   reconcile: Reconciler;
   specWatch: SpecWatch;
-  log: Pick<Logger, 'info' | 'warn'>;
+  log: Pick<Log, 'info' | 'warn'>;
   concurrency: number;
   /** One GET of a Secret whose metadata changed: does it hold other data than the passes last read? */
   secretDataChanged: (secretKey: string) => Promise<boolean>;

@@ -10,7 +10,7 @@ import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
 import { reconcileStore } from '../../kube/reconcile-store.ts';
 import { CredentialsNotFoundError, SecretCredentialsReader } from '../../kube/secret-credentials.ts';
 import { type ReconcileDeps, reconcile } from '../../reconcile/reconcile.ts';
-import type { Logger } from '../../runtime/logger.ts';
+import type { Log } from '../../runtime/logger.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import type { Reconciler } from '../../runtime/reconciler.ts';
 import type { SpecWatch } from '../../runtime/spec-watch.ts';
@@ -30,7 +30,7 @@ export interface ImageShareReconcilerOptions {
   cache: Pick<ImageShareCache, 'claimants'>;
   specWatch: SpecWatch;
   metrics: OperatorMetrics;
-  log: Logger;
+  log: Log;
 }
 
 /**
