@@ -2,6 +2,7 @@
 // of our own writes only wake an idle key), and the reconciler runs on the leader only. A standby keeps its cache
 // warm but queues nothing: the queue starts with leadership (issue 20 item 7).
 import type { ImageShare } from '../../api/types.ts';
+import { describeApiError } from '../../kube/api-errors.ts';
 import type { Change, ImageShareCache } from '../../kube/imageshare-informer.ts';
 import { CallPriority } from '../../runtime/call-priority.ts';
 import { runController } from '../../runtime/controller.ts';
@@ -62,7 +63,7 @@ export class ImageShareController implements LeaderRunnable {
       (changed) => changed && retry(),
       (err: unknown) => {
         this.#o.log.warn(
-          { secret: secretKey, err: String(err) },
+          { secret: secretKey, err: describeApiError(err) },
           'could not read a changed Secret; retrying its users',
         );
         retry();
