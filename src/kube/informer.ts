@@ -2,7 +2,8 @@
 // LIST and kept current by a WATCH with bookmarks. It owns what each layer needs and must not get wrong:
 // - failures of any kind (an HTTP error, a reset connection, a credential plugin or token file that fails on
 //   reconnect) end in one logged error and a retry with capped exponential backoff, never in an unhandled rejection;
-//   after an error the scope relists, so objects deleted and re-created meanwhile are seen (by uid);
+//   the watch resumes from the cache's resourceVersion, and a 410 Gone relists, where an object deleted and
+//   re-created meanwhile shows as a new uid;
 // - `listed` turns true only once the cache holds the whole LIST; it stays true across restarts (client-go's HasSynced);
 // - handlers cannot throw into the loop; the cache keeps only what the layer's `keep` returns.
 import { type KubeConfig, type RequestContext, Watch } from '@kubernetes/client-node';
@@ -112,14 +113,15 @@ class Scope<T extends Cached> {
   async #run(): Promise<void> {
     const initialMs = this.#o.initialBackoffMs ?? 1_000;
     let backoffMs = initialMs;
-    let relist = true;
+    let relist = !this.listed;
     while (!this.#stop.signal.aborted) {
       try {
-        relist = await this.#cycle(relist, backoffMs);
+        if (relist) await this.#relist();
+        relist = false;
+        relist = await this.#watchCycle(backoffMs);
         backoffMs = initialMs; // the watch worked
       } catch (err: unknown) {
         if (this.#stop.signal.aborted) return;
-        relist = true;
         this.#o.log.warn(
           { scope: this.name, err: describeApiError(err), retryInMs: backoffMs },
           `${this.#o.kind} informer stopped on an error; restarting`,
@@ -131,9 +133,8 @@ class Scope<T extends Cached> {
     }
   }
 
-  /** A LIST when needed, then one watch until the server ends it; returns whether the next cycle must relist. */
-  async #cycle(relist: boolean, quietPauseMs: number): Promise<boolean> {
-    if (relist) await this.#relist();
+  /** One watch until the server ends it; returns whether the next cycle must relist (the watch expired). */
+  async #watchCycle(quietPauseMs: number): Promise<boolean> {
     const started = Date.now();
     let events = 0;
     const end = await this.#watchOnce(() => events++);

@@ -7,9 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { type Change, ImageShareInformer } from '../../src/kube/imageshare-informer.ts';
 import { SecretInformer } from '../../src/kube/secret-informer.ts';
+import { compactEtcd, restartApiServer, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../harness/eventually.ts';
+import { KubeCli } from '../harness/kube-cli.ts';
+import type { ManagedProcess } from '../harness/managed-process.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { type CountingRelay, countingRelay, through } from './counting-relay.ts';
 import { adminKubeConfig, imageShareManifest } from './runtime-fixtures.ts';
@@ -110,33 +114,58 @@ describe('Secret informer: what crosses the wire', () => {
 });
 
 describe('ImageShare informer across watch gaps', () => {
-  it('an object deleted and re-created under the same name while the watch was down is new input', async () => {
-    const ns = await createNamespace('rt-informer-recreate');
-    await applyYaml(imageShareManifest(ns, 'same'));
+  it('an object deleted and re-created during a watch gap that ends in 410 Gone is new input (by uid)', async () => {
+    // A private control plane: the gap is a relay outage across an apiserver restart over compacted etcd, so the
+    // informer's resumed watch gets a real 410 and relists, finding the same name at the same generation.
+    const cp = await startControlPlane();
+    let restarted: ManagedProcess | undefined;
+    stops.push(async () => {
+      await restarted?.stop(2_000);
+      await cp.stop();
+    });
+    const cli = new KubeCli(join(cp.binDir, 'kubectl'), cp.kubeconfigPath, mkdtempSync(join(tmpdir(), 'gap-kube-')));
+    const crd = new URL('../../crds/imageshare.yaml', import.meta.url).pathname;
+    await cli.run(['apply', '--server-side', '-f', crd]);
+    await cli.run(['wait', '--for', 'condition=established', 'crd/imageshares.ecs.alicloud.dev', '--timeout=60s']);
+    await cli.run(['create', 'namespace', 'gap']);
+    const manifest = stringify(imageShareManifest('gap', 'same'));
+    await cli.run(['apply', '-f', '-'], { input: manifest });
+    const privateRelay = await countingRelay(cp.server);
+    stops.push(() => privateRelay.close());
+    const admin = new KubeConfig();
+    admin.loadFromFile(cp.kubeconfigPath);
     const events: Array<[string, Change]> = [];
+    const infos: string[] = [];
     const informer = new ImageShareInformer(
-      through(adminKubeConfig(), relay.url, () => new KubeConfig()),
+      through(admin, privateRelay.url, () => new KubeConfig()),
       {
-        namespaces: [ns],
+        namespaces: ['gap'],
         onKey: (key, change) => events.push([key, change]),
-        log: quiet,
+        log: { ...quiet, info: (_o: object, msg: string) => infos.push(msg) },
         initialBackoffMs: 200,
-        maxBackoffMs: 400,
+        maxBackoffMs: 1_000,
       },
     );
     stops.push(() => informer.stop());
     await informer.start();
-    const before = informer.get(`${ns}/same`)?.metadata.uid;
-    expect(events).toEqual([[`${ns}/same`, 'restart']]);
+    const before = informer.get('gap/same')?.metadata.uid;
+    expect(events).toEqual([['gap/same', 'restart']]);
 
-    relay.outage();
-    await kubectl(['delete', 'imageshare', 'same', '-n', ns]);
-    await applyYaml(imageShareManifest(ns, 'same')); // same name, same generation (1), new uid
-    relay.restore();
-    await eventually(async () => expect(informer.get(`${ns}/same`)?.metadata.uid).not.toBe(before));
+    privateRelay.outage();
+    await cli.run(['delete', 'imageshare', 'same', '-n', 'gap']);
+    await cli.run(['apply', '-f', '-'], { input: manifest }); // same name, same generation (1), new uid
+    restarted = await restartApiServer(cp, async () => void (await compactEtcd(cp.etcdUrl)), 2_000);
+    await eventually(async () => expect((await cli.run(['get', '--raw', '/readyz'])).stdout).toContain('ok'), {
+      timeoutMs: 60_000,
+    });
+    privateRelay.restore();
+    await eventually(async () => expect(informer.get('gap/same')?.metadata.uid).not.toBe(before), {
+      timeoutMs: 30_000,
+    });
+    expect(infos).toContain('ImageShare watch expired (410 Gone); relisting');
     // Why: filtered as "no change" (same generation), the new object would wait for the daily resync.
-    expect(events.slice(1)).toContainEqual([`${ns}/same`, 'input']);
-  });
+    expect(events.slice(1)).toContainEqual(['gap/same', 'input']);
+  }, 180_000);
 
   it('a quiet scope resumes its watch from a fresh resourceVersion (bookmarks), not the one of its LIST', async () => {
     const quietNs = await createNamespace('rt-informer-quiet');
