@@ -2,7 +2,7 @@
 // Fails fast with a message naming the flag and what is wrong.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { validateElectionTimings } from './kube/leader-election.ts';
+import { validateElectionTimings } from './runtime/leader-election.ts';
 import { parseDuration } from './reconcile/duration.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;

@@ -13,7 +13,7 @@ import {
   V1MicroTime,
 } from '@kubernetes/client-node';
 import { httpStatusOf } from './api-errors.ts';
-import { LeaseConflictError, type LeaseRecord, type LeaseStore } from './leader-election.ts';
+import { LeaseConflictError, type LeaseRecord, type LeaseStore } from '../runtime/leader-election.ts';
 
 export class KubeLeaseStore implements LeaseStore {
   readonly #api: CoordinationV1Api;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { runCli } from '../../src/cli/commands.ts';
 import { FLAGS } from '../../src/config.ts';
-import { RECONCILE_REQUESTED_AT } from '../../src/kube/informer.ts';
+import { RECONCILE_REQUESTED_AT } from '../../src/kube/imageshare-informer.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFile(join(ROOT, path), 'utf8');

@@ -6,7 +6,7 @@ import {
   type LeaseRecord,
   type LeaseStore,
   validateElectionTimings,
-} from '../../src/kube/leader-election.ts';
+} from '../../src/runtime/leader-election.ts';
 import { sleep } from '../../src/runtime/clock.ts';
 import { FakeClock, settle } from './fake-clock.ts';
 
