@@ -8,8 +8,10 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { runCli } from '../../src/cli/commands.ts';
-import { FLAGS } from '../../src/config.ts';
+import { FLAGS, helpText } from '../../src/config.ts';
 import { RECONCILE_REQUESTED_AT } from '../../src/kube/imageshare-informer.ts';
+import { OperatorMetrics } from '../../src/runtime/metrics.ts';
+import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFile(join(ROOT, path), 'utf8');
@@ -135,6 +137,61 @@ describe('flags in the docs exist', () => {
     expect(FLAGS['metrics-bind-address'].help).toContain('"0" = off');
     expect(metrics).toContain('`--metrics-bind-address`');
     expect(metrics).toMatch(/`0` turns metrics off/);
+  });
+});
+
+/** The body rows of the markdown table whose header row is `header`, as arrays of trimmed cells. */
+function tableRows(text: string, header: string): string[][] {
+  const lines = (text.split(`${header}\n`)[1] ?? '').split('\n').slice(1); // past the |---| line
+  const end = lines.findIndex((l) => !l.startsWith('|'));
+  return lines.slice(0, end < 0 ? undefined : end).map((l) =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim()),
+  );
+}
+
+describe('the README flag table is the operator’s --help', () => {
+  // `imageshare-operator --help` (src/main.ts prints helpText()) pairs every flag with its env var: each pair must be
+  // one row of the README's table, and the table must have no row for a flag --help does not print.
+  const pairs = [...helpText().matchAll(/^ {2}--([a-z0-9-]+)\b.*\n\s+env: ([A-Z_]+)$/gm)].map((m) => [m[1], m[2]]);
+
+  it('--help prints every flag with an env var (a sanity check on the parse)', () => {
+    expect(pairs.length).toBe(Object.keys(FLAGS).length);
+  });
+
+  it('every flag --help prints has a row with its env var, and every row is a flag --help prints', async () => {
+    const rows = tableRows(await read('README.md'), '| Flag | Env | Default | Meaning |').map((c) => [
+      /^`--([a-z0-9-]+)`$/.exec(c[0] ?? '')?.[1],
+      /^`([A-Z_]+)`$/.exec(c[1] ?? '')?.[1],
+    ]);
+    expect(rows.sort()).toEqual([...pairs].sort());
+  });
+});
+
+describe('the README status table is the CRD’s status', () => {
+  it('every status field of crds/imageshare.yaml has a row, and every row names a field', async () => {
+    const crd = parse(await read('crds/imageshare.yaml'));
+    const fields = Object.keys(crd.spec.versions[0].schema.openAPIV3Schema.properties.status.properties).sort();
+    const named = tableRows(await read('README.md'), '| Status field | Meaning |')
+      .flatMap((c) => [...(c[0] ?? '').matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1] ?? ''))
+      .sort();
+    expect(fields.length).toBeGreaterThan(5);
+    expect(named).toEqual(fields);
+  });
+});
+
+describe('docs/metrics.md lists the metrics the operator exports', () => {
+  it('one row per imageshare_ metric registered by src/runtime/metrics.ts, and no other', async () => {
+    const exported = (await new OperatorMetrics({ processMetrics: false }).registry.getMetricsAsJSON())
+      .map((m) => m.name)
+      .sort();
+    const rows = tableRows(await read('docs/metrics.md'), '| Metric | Type | Labels | Meaning |')
+      .map((c) => /^`([a-z_]+)`$/.exec(c[0] ?? '')?.[1])
+      .sort();
+    expect(exported.length).toBeGreaterThan(5);
+    expect(rows).toEqual(exported);
   });
 });
 
