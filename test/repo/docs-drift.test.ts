@@ -59,6 +59,7 @@ const OTHER_TOOLS: Record<string, string> = {
   for: 'kubectl wait',
   type: 'kubectl patch',
   'patch-file': 'kubectl patch',
+  subresource: 'kubectl patch',
   overwrite: 'kubectl annotate',
   'from-literal': 'kubectl create secret',
   namespace: 'kubectl, helm and the demo',
