@@ -1,5 +1,7 @@
 // Facts the docs state that can drift from the code, each checked against its source of truth: the flags against
-// src/config.ts and the CLI's own --help, the RAM actions against the ECS requests src/cloud builds, the Go version
+// src/config.ts and the CLI's own --help (the README flag table against the operator's --help), the README status
+// table against the CRD, docs/metrics.md against the metrics registry, the emulator's fault table against its fault
+// types, the RAM actions against the ECS requests src/cloud builds, the Go version
 // against the go.mod files, cited test files against the tree, the request counts in docs/performance.md against its
 // latest run, and a few statements issue 15 found wrong once (immutable imageId, Flux CRD policy, the annotation).
 import { existsSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { runCli } from '../../src/cli/commands.ts';
 import { FLAGS, helpText } from '../../src/config.ts';
 import { RECONCILE_REQUESTED_AT } from '../../src/kube/imageshare-informer.ts';
 import { OperatorMetrics } from '../../src/runtime/metrics.ts';
+import { FAULT_TYPES, MALFORMED_VARIANTS } from '../emulator/faults.ts';
 import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -193,6 +196,16 @@ describe('docs/metrics.md lists the metrics the operator exports', () => {
       .sort();
     expect(exported.length).toBeGreaterThan(5);
     expect(rows).toEqual(exported);
+  });
+});
+
+describe('docs/emulator.md documents every fault the emulator accepts', () => {
+  it('one row of the fault table per fault type, each malformed variant named in its row', async () => {
+    const rows = tableRows(await read('docs/emulator.md'), '| Rule | Effect | What the SDK throws |');
+    const types = rows.map((c) => /"type":"([A-Za-z0-9]+)"/.exec(c[0] ?? '')?.[1]).sort();
+    expect(types).toEqual([...FAULT_TYPES].sort());
+    const malformed = rows.find((c) => (c[0] ?? '').includes('"type":"malformed"'))?.[1] ?? '';
+    expect(MALFORMED_VARIANTS.filter((v) => !malformed.includes(`\`${v}\``))).toEqual([]);
   });
 });
 
