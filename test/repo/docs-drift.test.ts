@@ -10,6 +10,10 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { runCli } from '../../src/cli/commands.ts';
+import { CredentialsProviderError } from '../../src/cloud/credentials.ts';
+import { classifyEcsError, ErrorInBody } from '../../src/cloud/ecs-errors.ts';
+import { BudgetWaitTimeout } from '../../src/cloud/rate-budget.ts';
+import { RequestBoundCode, RequestBoundError } from '../../src/cloud/request-bounds.ts';
 import { FLAGS, helpText } from '../../src/config.ts';
 import { RECONCILE_REQUESTED_AT } from '../../src/kube/imageshare-informer.ts';
 import { OperatorMetrics } from '../../src/runtime/metrics.ts';
@@ -196,6 +200,24 @@ describe('docs/metrics.md lists the metrics the operator exports', () => {
       .sort();
     expect(exported.length).toBeGreaterThan(5);
     expect(rows).toEqual(exported);
+  });
+});
+
+describe('docs/reasons.md names the client-side codes', () => {
+  // Failures on this side of the wire get codes of their own (they show in events and in the ECS call metric's
+  // `code` label); test/repo/reasons.test.ts covers the ECS codes, this covers the ones the adapter makes up.
+  const reasonsDoc = () => read('docs/reasons.md');
+  it.each([
+    ['a call past its --ecs-timeout deadline', new RequestBoundError(RequestBoundCode.Deadline, 'late')],
+    ['an answer over the size cap', new RequestBoundError(RequestBoundCode.TooLarge, 'huge')],
+    ['a 200 carrying an error code', new ErrorInBody('InternalError', 200)],
+    ['STS failing for now (roleArn)', new CredentialsProviderError('sts timed out', true)],
+    ['no credentials at all', new CredentialsProviderError('refused', false)],
+    ['the own rate budget out of time', new BudgetWaitTimeout(500)],
+  ])('%s: its code is in the row of its reason, in italics', async (_why, err) => {
+    const e = classifyEcsError(err);
+    const row = (await reasonsDoc()).split('\n').find((l) => l.startsWith(`| \`${e.reason}\` |`)) ?? '';
+    expect({ code: e.code, inRow: row.includes(`*\`${e.code}\`*`) }).toEqual({ code: e.code, inRow: true });
   });
 });
 
