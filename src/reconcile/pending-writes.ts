@@ -42,8 +42,6 @@ export interface Settled {
   contested: { accounts: string[]; community: boolean };
 }
 
-/** Default confirmation window: how long an accepted write is believed over a read that does not show it yet. */
-export const DEFAULT_CONFIRMATION_WINDOW_MS = 60_000;
 const POLL_MIN_MS = 2_000;
 const POLL_MAX_MS = 30_000;
 

@@ -7,6 +7,7 @@
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
 // integration tests.
 import { Reason } from '../api/reasons.ts';
+import { DEFAULTS } from '../config.ts';
 import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
 import {
   type CloudCredentials,
@@ -33,7 +34,6 @@ import { asCloudError, type ExecutionOutcome, executePlan } from './execute-plan
 import { identityOf } from './identity.ts';
 import {
   afterWrites,
-  DEFAULT_CONFIRMATION_WINDOW_MS,
   mayHavePublished,
   mergeOwnership,
   needsIntent,
@@ -98,6 +98,11 @@ export interface ReconcileDeps {
   /** No cloud write starts later than this after the pass began (default 60 s); the next pass continues. */
   passDeadlineMs?: number;
   /**
+   * Runs `fn` once after `ms` on the deps' clock and returns a cancel function; the pass deadline uses it, so a fake
+   * clock can fire it. Default: an unref'd Node timer.
+   */
+  setTimer?(fn: () => void, ms: number): () => void;
+  /**
    * When set, ownership of an image is also recorded in an ECS tag on the image, so other installations (other
    * clusters, other namespace sets) see it (ADR 0008). Unset: ownership is decided in this cluster only.
    */
@@ -154,7 +159,6 @@ const OTHER_INSTALLATION: ReconcileResult = {
   statusWritten: false,
   cloudWrites: 0,
 };
-const DEFAULT_MAX_WRITES_PER_PASS = 10;
 /** A pass that stopped at its write budget comes back this soon, behind whatever else is queued. */
 const CONTINUE_MS = 1_000;
 /** A re-check due now still waits this long, so an expiring window never makes a tight loop. */
@@ -169,15 +173,27 @@ interface Pass {
   writes: AbortSignal | undefined;
 }
 
-const DEFAULT_PASS_DEADLINE_MS = 60_000;
-
-/** The signal that gates this pass's cloud writes: cancellation, a newer spec, or the pass deadline. */
-function writeSignal(obj: ImageShare, deps: ReconcileDeps, signal: AbortSignal | undefined): AbortSignal {
-  const signals = [AbortSignal.timeout(deps.passDeadlineMs ?? DEFAULT_PASS_DEADLINE_MS)];
+/** The signal that gates this pass's cloud writes (cancellation, a newer spec, the pass deadline) and its disposer. */
+function writeSignal(
+  obj: ImageShare,
+  deps: ReconcileDeps,
+  signal: AbortSignal | undefined,
+): { writes: AbortSignal; dispose: () => void } {
+  const deadline = new AbortController();
+  const fire = () => deadline.abort(new DOMException('The pass deadline passed.', 'TimeoutError'));
+  const ms = deps.passDeadlineMs ?? DEFAULTS.passDeadlineMs;
+  const dispose = (deps.setTimer ?? nodeTimer)(fire, ms);
+  const signals = [deadline.signal];
   if (signal) signals.push(signal);
   const superseded = deps.specSuperseded?.(obj.metadata.namespace, obj.metadata.name, obj.metadata.generation ?? 0);
   if (superseded) signals.push(superseded);
-  return AbortSignal.any(signals);
+  return { writes: AbortSignal.any(signals), dispose };
+}
+
+function nodeTimer(fn: () => void, ms: number): () => void {
+  const t = setTimeout(fn, Math.max(0, ms));
+  t.unref();
+  return () => clearTimeout(t);
 }
 
 /**
@@ -193,7 +209,16 @@ export async function reconcile(
   const obj = await deps.store.get(namespace, name);
   if (!obj) return NOTHING;
   if (reconciledElsewhere(obj.status, deps)) return OTHER_INSTALLATION;
-  const pass: Pass = { deps, signal, writes: writeSignal(obj, deps, signal) };
+  const { writes, dispose } = writeSignal(obj, deps, signal);
+  try {
+    return await reconcileObject(obj, { deps, signal, writes });
+  } finally {
+    dispose();
+  }
+}
+
+async function reconcileObject(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
+  const { deps, signal } = pass;
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
   const local = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
@@ -613,7 +638,7 @@ function planFor(obj: ImageShare, observed: ObservedImage, ours: readonly string
     observedCommunity: observed.community,
     observedEncrypted: observed.encrypted,
     managedAccounts: ours,
-    maxCalls: deps.maxWritesPerPass ?? DEFAULT_MAX_WRITES_PER_PASS,
+    maxCalls: deps.maxWritesPerPass ?? DEFAULTS.maxWritesPerPass,
   });
 }
 
@@ -694,7 +719,7 @@ function followUpMs(pass: Extract<PassResult, { kind: 'applied' }>, resyncMs: nu
 }
 
 function confirmationWindow(deps: ReconcileDeps): number {
-  return deps.confirmationWindowMs ?? DEFAULT_CONFIRMATION_WINDOW_MS;
+  return deps.confirmationWindowMs ?? DEFAULTS.confirmationWindowMs;
 }
 
 function modeOf(obj: ImageShare): Mode {
