@@ -1,4 +1,4 @@
-// The one table from ECS error code to (kind, reason, message), plus `classifyEcsError`, which turns anything the
+// The one table from ECS error code to (kind, reason, message), plus `classify`, which turns anything the
 // SDK or the network throws into a CloudError. Codes are matched exactly, typos included: ECS really answers
 // `InvalidAccount.Forbbiden` and `OperationDeined.*`, and a "corrected" spelling would silently miss them.
 // Sources: /work/shared/seed/ModifyImageSharePermission.txt (the error table), reference ecs-api.md §1.6 and §3.2.
@@ -636,7 +636,7 @@ function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError
 export function transientFailure(err: unknown): boolean {
   const p = probe(err);
   if (p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name))
-    return classifyEcsError(err).kind !== ErrorKind.Terminal;
+    return classify(err).kind !== ErrorKind.Terminal;
   return isTransport(p) || p.name === 'RequestBoundError' || p.name === 'StsMalformedAnswer';
 }
 
@@ -647,7 +647,7 @@ export function transientFailure(err: unknown): boolean {
  * codes (5xx transient, 4xx terminal). Messages come from the table, never from the SDK (whose messages carry
  * request ids and URLs); for account-specific codes, `accounts` (the culprits) may be named in the message.
  */
-export function classifyEcsError(err: unknown, accounts?: readonly string[]): CloudError {
+export function classify(err: unknown, accounts?: readonly string[]): CloudError {
   if (err instanceof CloudError) return err;
   const p = probe(err);
   const isApiError = p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name);

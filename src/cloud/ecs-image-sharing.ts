@@ -3,7 +3,7 @@
 // retries stay off). Writes respect the API's limits: at most 10 accounts per list, IsPublic always alone.
 import Ecs from '@alicloud/ecs20140526';
 import { Reason } from '../api/reasons.ts';
-import { accountsNamedInError, classifyEcsError, lookupEcsError, withImageStatus } from './ecs-errors.ts';
+import { accountsNamedInError, classify, lookupEcsError, withImageStatus } from './ecs-errors.ts';
 import {
   type AccountResult,
   CloudError,
@@ -74,7 +74,7 @@ async function takeToken(budget: CallBudget, signal: AbortSignal | undefined, ti
     await budget.take({ signal, timeoutMs });
   } catch (err: unknown) {
     if (signal?.aborted) throw new PassAborted();
-    if (err instanceof BudgetWaitTimeout) throw classifyEcsError(err);
+    if (err instanceof BudgetWaitTimeout) throw classify(err);
     throw err;
   }
 }
@@ -150,7 +150,7 @@ export class EcsImageSharing implements ImageSharing {
       onCall?.({ action, code: 'OK', durationMs: now() - started });
       return result;
     } catch (err: unknown) {
-      const classified = classifyEcsError(err);
+      const classified = classify(err);
       if (classified.reason === Reason.Throttled) budget.throttled(classified.retryAfterMs);
       onCall?.({ action, code: classified.code, durationMs: now() - started });
       throw classified;
@@ -323,7 +323,7 @@ export class EcsImageSharing implements ImageSharing {
       for (const batch of inBatches(unique)) await this.#applyIsolating(ref, direction, batch, outcome, signal);
       return { results: inOrder() };
     } catch (err: unknown) {
-      return { results: inOrder(), error: classifyEcsError(err) };
+      return { results: inOrder(), error: classify(err) };
     }
   }
 
@@ -346,7 +346,7 @@ export class EcsImageSharing implements ImageSharing {
       for (const id of batch) outcome.set(id, { id, ok: true });
       return;
     } catch (err: unknown) {
-      const error = classifyEcsError(err);
+      const error = classify(err);
       const unknown = outcomeUnknown(error);
       if (error instanceof PassAborted && !unknown) throw error; // never sent: no result for this batch
       if (!error.accountSpecific || unknown) {

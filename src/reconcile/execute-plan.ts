@@ -3,13 +3,14 @@
 // accepted before that error is kept in the outcome, and writes whose answer was lost are reported as unknown, so
 // the caller can record ownership exactly (src/reconcile/pending-writes.ts).
 import {
-  CloudError,
+  type CloudError,
   type ImageRef,
   type ImageSharing,
   type ModifyResult,
   outcomeUnknown,
   PassAborted,
 } from '../cloud/port.ts';
+import { classify } from '../cloud/ecs-errors.ts';
 import type { SharePlan, ShareOperation } from './plan-shares.ts';
 
 export interface ExecutionOutcome {
@@ -79,7 +80,7 @@ async function setCommunity(
     else out.unpublished = true;
     return undefined;
   } catch (err: unknown) {
-    const error = asCloudError(err);
+    const error = classify(err);
     if (outcomeUnknown(error)) out.unknown.community = publish;
     return error;
   }
@@ -100,7 +101,7 @@ async function modify(
   } catch (err: unknown) {
     // The port never throws for cloud errors; whatever escaped may have happened after the request left.
     out.unknown[op.kind].push(...op.accounts);
-    return asCloudError(err);
+    return classify(err);
   }
   for (const r of result.results) {
     if (r.ok === true) (op.kind === 'grant' ? out.granted : out.revoked).push(r.id);
@@ -108,19 +109,4 @@ async function modify(
     else if (r.error.accountSpecific) out.failedAccounts.set(r.id, r.error);
   }
   return result.error;
-}
-
-/** Anything that escapes the port is a bug or a transport surprise; treat it as transient, keeping the cause. */
-export function asCloudError(err: unknown): CloudError {
-  if (err instanceof CloudError) return err;
-  return new CloudError(
-    {
-      code: 'Unexpected',
-      kind: 'transient',
-      reason: 'CloudAPIError',
-      message: 'An unexpected error occurred while calling ECS; it will be retried.',
-      accountSpecific: false,
-    },
-    { cause: err },
-  );
 }

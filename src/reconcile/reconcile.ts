@@ -7,6 +7,7 @@
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
 // integration tests.
 import { Reason } from '../api/reasons.ts';
+import { classify } from '../cloud/ecs-errors.ts';
 import { DEFAULTS } from '../config.ts';
 import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
 import {
@@ -30,7 +31,7 @@ import {
 import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
-import { asCloudError, type ExecutionOutcome, executePlan } from './execute-plan.ts';
+import { type ExecutionOutcome, executePlan } from './execute-plan.ts';
 import { identityOf } from './identity.ts';
 import {
   afterWrites,
@@ -309,7 +310,7 @@ async function claimImage(
     await sharing.tagImage(refOf(obj), { [OWNER_TAG]: ownerTagValue(id, obj) }, pass.writes);
     return {};
   } catch (err: unknown) {
-    const error = asCloudError(err);
+    const error = classify(err);
     if (error instanceof PassAborted) return {}; // the plan's writes stop at the same signal
     if (error.kind !== 'terminal') return { error };
     return {
@@ -625,7 +626,7 @@ async function observe(sharing: ImageSharing, ref: ImageRef, signal: AbortSignal
   try {
     return { ok: true, image: await sharing.observe(ref, signal) };
   } catch (err: unknown) {
-    return { ok: false, error: asCloudError(err) };
+    return { ok: false, error: classify(err) };
   }
 }
 
