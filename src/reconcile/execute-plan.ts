@@ -7,8 +7,9 @@ import {
   type ImageRef,
   type ImageSharing,
   type ModifyResult,
+  isAbortError,
+  lostAnswerOf,
   outcomeUnknown,
-  PassAborted,
 } from '../cloud/port.ts';
 import { classify } from '../cloud/ecs-errors.ts';
 import type { SharePlan, ShareOperation } from './plan-shares.ts';
@@ -24,6 +25,8 @@ export interface ExecutionOutcome {
   unknown: { grant: string[]; revoke: string[]; community?: boolean };
   /** The error that stopped the plan, if any. */
   error?: CloudError;
+  /** The plan stopped because its signal fired (cancellation, a newer spec, the pass deadline). */
+  aborted?: boolean;
   /** Operations started (each is one ECS call unless culprit isolation needed more). */
   calls: number;
 }
@@ -50,7 +53,7 @@ export async function executePlan(
   const out = emptyOutcome();
   for (const op of plan.operations) {
     if (signal?.aborted) {
-      out.error = new PassAborted();
+      out.aborted = true;
       break;
     }
     out.calls++;
@@ -58,10 +61,9 @@ export async function executePlan(
       op.kind === 'publish' || op.kind === 'unpublish'
         ? await setCommunity(op, cloud, ref, out, signal)
         : await modify(op, cloud, ref, out, signal);
-    if (error) {
-      out.error = error;
-      break;
-    }
+    if (error === 'aborted') out.aborted = true;
+    else if (error) out.error = error;
+    if (error) break;
   }
   return out;
 }
@@ -72,7 +74,7 @@ async function setCommunity(
   ref: ImageRef,
   out: ExecutionOutcome,
   signal?: AbortSignal,
-): Promise<CloudError | undefined> {
+): Promise<CloudError | 'aborted' | undefined> {
   const publish = op.kind === 'publish';
   try {
     await cloud.setCommunity(ref, publish, signal);
@@ -80,6 +82,10 @@ async function setCommunity(
     else out.unpublished = true;
     return undefined;
   } catch (err: unknown) {
+    if (isAbortError(err)) {
+      if (lostAnswerOf(err)) out.unknown.community = publish;
+      return 'aborted';
+    }
     const error = classify(err);
     if (outcomeUnknown(error)) out.unknown.community = publish;
     return error;
@@ -92,7 +98,7 @@ async function modify(
   ref: ImageRef,
   out: ExecutionOutcome,
   signal?: AbortSignal,
-): Promise<CloudError | undefined> {
+): Promise<CloudError | 'aborted' | undefined> {
   if (op.kind !== 'grant' && op.kind !== 'revoke') return undefined;
   let result: ModifyResult;
   try {
@@ -101,12 +107,12 @@ async function modify(
   } catch (err: unknown) {
     // The port never throws for cloud errors; whatever escaped may have happened after the request left.
     out.unknown[op.kind].push(...op.accounts);
-    return classify(err);
+    return isAbortError(err) ? 'aborted' : classify(err);
   }
   for (const r of result.results) {
     if (r.ok === true) (op.kind === 'grant' ? out.granted : out.revoked).push(r.id);
     else if (r.ok === 'unknown') out.unknown[op.kind].push(r.id);
     else if (r.error.accountSpecific) out.failedAccounts.set(r.id, r.error);
   }
-  return result.error;
+  return result.aborted ? 'aborted' : result.error;
 }

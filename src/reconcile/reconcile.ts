@@ -17,7 +17,7 @@ import {
   type ImageSharing,
   type ImageSharingFactory,
   type ObservedImage,
-  PassAborted,
+  isAbortError,
 } from '../cloud/port.ts';
 import {
   type ClaimIdentity,
@@ -310,8 +310,8 @@ async function claimImage(
     await sharing.tagImage(refOf(obj), { [OWNER_TAG]: ownerTagValue(id, obj) }, pass.writes);
     return {};
   } catch (err: unknown) {
+    if (isAbortError(err)) return {}; // the plan's writes stop at the same signal
     const error = classify(err);
-    if (error instanceof PassAborted) return {}; // the plan's writes stop at the same signal
     if (error.kind !== 'terminal') return { error };
     return {
       note: `Ownership is checked in this cluster only, because the image's owner tag could not be written: ${error.message}`,
@@ -473,7 +473,7 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'g
   const outcome = await executePlan(plan, sharing, ref, pass.writes);
   for (const e of writeEvents(outcome)) pass.deps.emit(obj, e);
   const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
-  if (!outcome.error && stuck.length === 0) {
+  if (!outcome.error && !outcome.aborted && stuck.length === 0) {
     await releaseClaim(obj, sharing, seen.image, pass);
     return undefined;
   }
@@ -486,7 +486,7 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'g
 
 /** Why cleanup stopped early, with what to do about it. */
 function cleanupStopped(outcome: ExecutionOutcome, stuck: Array<[string, CloudError]>): PassResult {
-  if (outcome.error instanceof PassAborted) {
+  if (outcome.aborted) {
     return {
       kind: 'blocked',
       reason: Reason.Progressing,
@@ -679,8 +679,8 @@ async function finish(
  * recorded and the next pass (already queued for a new spec) carries on. A runtime cancellation stays an error.
  */
 function interrupted(out: ExecutionOutcome, pass: Pass): ExecutionOutcome {
-  if (!(out.error instanceof PassAborted) || pass.signal?.aborted) return out;
-  const { error: _stopped, ...rest } = out;
+  if (!out.aborted || pass.signal?.aborted) return out;
+  const { aborted: _stopped, ...rest } = out;
   return rest;
 }
 
