@@ -383,7 +383,6 @@ interface Probe {
   code: string | undefined;
   statusCode: number | undefined;
   retryAfter: number | undefined;
-  message: string;
   bodyMessage: string | undefined;
 }
 
@@ -401,7 +400,6 @@ function probe(err: unknown): Probe {
     code: str(o.code),
     statusCode: status,
     retryAfter: retryAfter !== undefined && retryAfter >= 0 ? retryAfter : undefined,
-    message: str(o.message) ?? (typeof err === 'string' ? err : ''),
     bodyMessage: str(data.Message) ?? str(data.message),
   };
 }
@@ -454,8 +452,7 @@ function scrubbedCause(err: unknown, p: Probe): EcsCallError {
 
 function isTransport(p: Probe): boolean {
   if (p.name === 'RequestTimeoutError') return true;
-  if (p.code !== undefined && TRANSPORT_CODES.has(p.code)) return true;
-  return p.statusCode === undefined && /^(aborted|socket hang up)$|ECONNRESET|ECONNREFUSED/.test(p.message);
+  return p.code !== undefined && TRANSPORT_CODES.has(p.code);
 }
 
 function fromEntry(
@@ -575,7 +572,7 @@ function localErrorCode(row: keyof typeof LOCAL_ROWS, p: Probe): string {
   if (row === 'ResponseTooLarge' || row === 'ErrorInBody') return 'MalformedResponse';
   if (row !== 'Transport') return row;
   if (p.name === 'RequestTimeoutError') return 'RequestTimeout';
-  return p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset');
+  return p.code ?? 'ConnectionReset';
 }
 
 function classifyLocal(err: unknown, p: Probe, cause: unknown): CloudError {

@@ -508,7 +508,11 @@ describe('ECS error table', () => {
       () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
       'a dropped connection is worth a retry',
     ],
-    ['aborted', () => new Error('aborted'), 'the body was cut mid-stream'],
+    [
+      'aborted',
+      () => Object.assign(new Error('aborted'), { code: 'ECONNRESET' }),
+      'the body was cut mid-stream (Node gives it code ECONNRESET)',
+    ],
     [
       'socket hang up',
       () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
