@@ -11,35 +11,9 @@ import {
 import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { OWNER_TAG } from './claims.ts';
 import { buildConditions, rfc3339, type Summary } from './conditions.ts';
-import type { ExecutionOutcome } from './execute-plan.ts';
-import type { Ownership, Settled } from './pending-writes.ts';
+import type { Ownership } from './pending-writes.ts';
+import type { PassResult } from './pass.ts';
 import { planStatus, type SharePlan } from './plan-shares.ts';
-
-/** What one reconcile pass found; each variant carries exactly what its status needs. */
-export type PassResult =
-  | { kind: 'suspended' }
-  /** Another ImageShare owns the image: an older one in this cluster, or (`elsewhere`) the one its owner tag names. */
-  | { kind: 'duplicate'; ownerKey: string; elsewhere?: boolean }
-  | { kind: 'blocked'; reason: string; message: string; transient: boolean }
-  | { kind: 'observeFailed'; error: CloudError }
-  | { kind: 'planned'; settled: Settled; plan: SharePlan }
-  /** The intent record written before the first exposing write: grants and publish about to be sent. */
-  | { kind: 'applying'; settled: Settled; plan: SharePlan; ownership: Ownership }
-  /** `observed` is the read with this pass's accepted writes applied; `next` is what would still be left to do. */
-  | {
-      kind: 'applied';
-      outcome: ExecutionOutcome;
-      observed: ObservedImage;
-      next: SharePlan;
-      ownership: Ownership;
-      unknownAgeMs: number | undefined;
-      /** When the earliest revoke believed over reads leaves its window (the pass comes back then). */
-      recheckInMs?: number | undefined;
-      /** What a read shows exposed that a revoke of ours inside its window is believed to have undone. */
-      contested?: Settled['contested'];
-      /** Appended to the Ready message (the owner tag could not be written). */
-      note?: string;
-    };
 
 /** Computes the next status. lastSyncTime moves only when something else in the status moved. */
 export function computeStatus(obj: ImageShare, pass: PassResult, now: Date): ImageShareStatus {
@@ -165,7 +139,8 @@ function accountOutcomes(
   return [...outcomes, ...revokeFailures].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-function summarize(obj: ImageShare, pass: PassResult): Summary {
+/** The Ready summary and the abnormal condition a pass comes to (rendered into conditions by computeStatus). */
+export function summarize(obj: ImageShare, pass: PassResult): Summary {
   switch (pass.kind) {
     case 'applying':
       return {

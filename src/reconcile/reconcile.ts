@@ -28,8 +28,8 @@ import {
   ownerTagValue,
   resolveClaim,
 } from './claims.ts';
-import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
-import { parseDuration } from './duration.ts';
+import { computeStatus, sameStatus } from './compute-status.ts';
+import { type PassResult, type ReconcileResult, requeueFor } from './pass.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
 import { type ExecutionOutcome, executePlan } from './execute-plan.ts';
 import { identityOf } from './identity.ts';
@@ -42,7 +42,6 @@ import {
   type Ownership,
   oursOf,
   ownershipOf,
-  pollDelayMs,
   projectWrites,
   recheckInMs,
   type Settled,
@@ -77,6 +76,8 @@ export interface ImageShareStore {
 export type StatusWrite = 'ok' | 'gone' | 'conflict' | { resourceVersion: string };
 
 export type CredentialsLookup = { ok: true; credentials: CloudCredentials } | { ok: false; message: string };
+
+export type { PassResult, ReconcileResult, Requeue } from './pass.ts';
 
 export interface ReconcileDeps {
   store: ImageShareStore;
@@ -120,20 +121,6 @@ export interface ReconcileDeps {
   installation?: string;
 }
 
-export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
-
-export interface ReconcileResult {
-  requeue: Requeue;
-  /** For metrics: success | terminal | error | requeue_after | aborted. */
-  result: 'success' | 'terminal' | 'error' | 'requeue_after' | 'aborted';
-  /** The Ready reason (or what happened), for the one log line per reconcile. */
-  reason: string;
-  statusWritten: boolean;
-  cloudWrites: number;
-  /** The owner tag could not be written, so ownership was checked in this cluster only (for the metric). */
-  tagFallback?: boolean;
-}
-
 const NOTHING: ReconcileResult = {
   requeue: { kind: 'none' },
   result: 'success',
@@ -160,10 +147,6 @@ const OTHER_INSTALLATION: ReconcileResult = {
   statusWritten: false,
   cloudWrites: 0,
 };
-/** A pass that stopped at its write budget comes back this soon, behind whatever else is queued. */
-const CONTINUE_MS = 1_000;
-/** A re-check due now still waits this long, so an expiring window never makes a tight loop. */
-const RECHECK_MIN_MS = 1_000;
 
 /** One pass's fixed inputs. */
 interface Pass {
@@ -666,7 +649,7 @@ async function finish(
   const ready = status.conditions?.[0];
   const tagFallback = result.kind === 'applied' && result.note !== undefined;
   return {
-    ...requeueFor(obj, result, status, deps),
+    ...requeueFor(obj, result, deps),
     reason: ready?.reason ?? 'Unknown',
     statusWritten: changed,
     cloudWrites: writesOf(result),
@@ -684,61 +667,12 @@ function interrupted(out: ExecutionOutcome, pass: Pass): ExecutionOutcome {
   return rest;
 }
 
-function requeueFor(
-  obj: ImageShare,
-  pass: PassResult,
-  status: ImageShareStatus,
-  deps: ReconcileDeps,
-): Pick<ReconcileResult, 'requeue' | 'result'> {
-  const resync = { kind: 'after', ms: jittered(resyncMs(obj, deps), deps.random) } as const;
-  if (pass.kind === 'suspended') return { requeue: { kind: 'none' }, result: 'success' };
-  const error = pass.kind === 'observeFailed' ? pass.error : pass.kind === 'applied' ? pass.outcome.error : undefined;
-  if (error && error.kind !== 'terminal') {
-    if (error.retryAfterMs !== undefined)
-      return { requeue: { kind: 'after', ms: error.retryAfterMs }, result: 'requeue_after' };
-    return { requeue: { kind: 'backoff' }, result: 'error' };
-  }
-  const abnormal = status.conditions?.[1];
-  if (abnormal?.type === 'Stalled') return { requeue: resync, result: 'terminal' };
-  if (pass.kind === 'applied' && pass.next.operations.length > 0)
-    return { requeue: { kind: 'after', ms: CONTINUE_MS }, result: 'requeue_after' };
-  const followUp = pass.kind === 'applied' ? followUpMs(pass, resync.ms) : undefined;
-  if (followUp !== undefined) return { requeue: { kind: 'after', ms: followUp }, result: 'requeue_after' };
-  if (abnormal?.type === 'Reconciling') return { requeue: { kind: 'backoff' }, result: 'requeue_after' };
-  return { requeue: resync, result: 'success' };
-}
-
-/**
- * When an applied pass must look again before its resync: a write whose outcome is unknown is polled, and a revoke
- * believed over reads is checked again when its window ends. Undefined when neither is pending.
- */
-function followUpMs(pass: Extract<PassResult, { kind: 'applied' }>, resyncMs: number): number | undefined {
-  const poll = pass.unknownAgeMs === undefined ? undefined : pollDelayMs(pass.unknownAgeMs);
-  const due = [poll, pass.recheckInMs].filter((ms): ms is number => ms !== undefined);
-  if (due.length === 0) return undefined;
-  return Math.max(Math.min(...due, resyncMs), RECHECK_MIN_MS);
-}
-
 function confirmationWindow(deps: ReconcileDeps): number {
   return deps.confirmationWindowMs ?? DEFAULTS.confirmationWindowMs;
 }
 
 function modeOf(obj: ImageShare): Mode {
   return obj.spec.mode ?? Mode.Apply;
-}
-
-function resyncMs(obj: ImageShare, deps: ReconcileDeps): number {
-  if (!obj.spec.resyncInterval) return deps.defaultResyncMs;
-  try {
-    return parseDuration(obj.spec.resyncInterval);
-  } catch {
-    return deps.defaultResyncMs;
-  }
-}
-
-/** Up to +10% so objects created together do not resync together. */
-function jittered(ms: number, random: () => number): number {
-  return Math.round(ms * (1 + 0.1 * random()));
 }
 
 function writesOf(pass: PassResult): number {
