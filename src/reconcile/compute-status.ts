@@ -11,7 +11,7 @@ import {
 import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { OWNER_TAG } from './claims.ts';
 import { buildConditions, rfc3339, type Summary } from './conditions.ts';
-import type { Ownership } from './pending-writes.ts';
+import { ownershipStatus } from './pending-writes.ts';
 import type { PassResult } from './pass.ts';
 import { planStatus, type SharePlan } from './plan-shares.ts';
 
@@ -20,7 +20,7 @@ export function computeStatus(obj: ImageShare, pass: PassResult, now: Date): Ima
   const prev = obj.status ?? {};
   // The intent record is bookkeeping, not an outcome: once an object has conditions they keep describing the last
   // finished pass (a retry under throttling must not flap Ready between Unknown and False, nor re-fire Warnings).
-  if (pass.kind === 'applying' && prev.conditions?.length) return { ...prev, ...ownershipFields(pass.ownership) };
+  if (pass.kind === 'applying' && prev.conditions?.length) return { ...prev, ...ownershipStatus(pass.ownership) };
   const generation = obj.metadata.generation ?? 0;
   const summary = summarize(obj, pass);
   const next: ImageShareStatus = { ...prev, ...observedFields(obj, pass), observedGeneration: generation };
@@ -55,7 +55,7 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
       const { effective, ownership } = pass.settled;
       return {
         ...imageFields(effective),
-        ...ownershipFields(ownership),
+        ...ownershipStatus(ownership),
         accounts: accountOutcomes(obj, effective, pass.plan),
         plan: planStatus(pass.plan),
       };
@@ -63,7 +63,7 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
     case 'applying':
       return {
         ...imageFields(pass.settled.effective),
-        ...ownershipFields(pass.ownership),
+        ...ownershipStatus(pass.ownership),
         plan: planStatus(pass.plan),
       };
     case 'applied': {
@@ -71,7 +71,7 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
       const stoppedBy = outcome.error?.kind === 'terminal' ? outcome.error : undefined;
       return {
         ...imageFields(observed),
-        ...ownershipFields(ownership),
+        ...ownershipStatus(ownership),
         accounts: accountOutcomes(obj, observed, next, outcome.failedAccounts, stoppedBy),
         plan: planStatus(next),
       };
@@ -79,15 +79,6 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
     default:
       return {};
   }
-}
-
-function ownershipFields(own: Ownership): ImageShareStatus {
-  return {
-    managedAccounts: own.managedAccounts,
-    managedCommunity: own.managedCommunity,
-    pendingWrites: own.pendingWrites,
-    managedSince: own.managedSince ?? {},
-  };
 }
 
 function imageFields(observed: ObservedImage): ImageShareStatus {

@@ -57,10 +57,9 @@ export async function executePlan(
       break;
     }
     out.calls++;
+    const run: Run = { cloud, ref, out, signal };
     const error =
-      op.kind === 'publish' || op.kind === 'unpublish'
-        ? await setCommunity(op, cloud, ref, out, signal)
-        : await modify(op, cloud, ref, out, signal);
+      op.kind === 'publish' || op.kind === 'unpublish' ? await setCommunity(op, run) : await modify(op, run);
     if (error === 'aborted') out.aborted = true;
     else if (error) out.error = error;
     if (error) break;
@@ -68,12 +67,17 @@ export async function executePlan(
   return out;
 }
 
+/** What every operation of one plan runs against, and the outcome it adds to. */
+interface Run {
+  cloud: ImageSharing;
+  ref: ImageRef;
+  out: ExecutionOutcome;
+  signal: AbortSignal | undefined;
+}
+
 async function setCommunity(
   op: ShareOperation,
-  cloud: ImageSharing,
-  ref: ImageRef,
-  out: ExecutionOutcome,
-  signal?: AbortSignal,
+  { cloud, ref, out, signal }: Run,
 ): Promise<CloudError | 'aborted' | undefined> {
   const publish = op.kind === 'publish';
   try {
@@ -94,10 +98,7 @@ async function setCommunity(
 
 async function modify(
   op: ShareOperation,
-  cloud: ImageSharing,
-  ref: ImageRef,
-  out: ExecutionOutcome,
-  signal?: AbortSignal,
+  { cloud, ref, out, signal }: Run,
 ): Promise<CloudError | 'aborted' | undefined> {
   if (op.kind !== 'grant' && op.kind !== 'revoke') return undefined;
   let result: ModifyResult;

@@ -42,6 +42,7 @@ import {
   type Ownership,
   oursOf,
   ownershipOf,
+  ownershipStatus,
   projectWrites,
   recheckInMs,
   type Settled,
@@ -121,32 +122,19 @@ export interface ReconcileDeps {
   installation?: string;
 }
 
-const NOTHING: ReconcileResult = {
-  requeue: { kind: 'none' },
-  result: 'success',
-  reason: 'NotFound',
-  statusWritten: false,
-  cloudWrites: 0,
-};
-const ABORTED: ReconcileResult = {
-  requeue: { kind: 'none' },
-  result: 'aborted',
-  reason: 'Aborted',
-  statusWritten: false,
-  cloudWrites: 0,
-};
+/** A pass that wrote nothing and needs no requeue. */
+function quiet(result: ReconcileResult['result'], reason: string): ReconcileResult {
+  return { requeue: { kind: 'none' }, result, reason, statusWritten: false, cloudWrites: 0 };
+}
+
+const NOTHING = quiet('success', 'NotFound');
+const ABORTED = quiet('aborted', 'Aborted');
 /**
  * The object's status names another installation: this one writes nothing to it, not even its status (the two
  * would overwrite each other's). The log line of the pass says so; if that installation is gone for good, removing
  * status.installation (`kubectl patch --subresource=status`) lets this one take over.
  */
-const OTHER_INSTALLATION: ReconcileResult = {
-  requeue: { kind: 'none' },
-  result: 'terminal',
-  reason: 'OtherInstallation',
-  statusWritten: false,
-  cloudWrites: 0,
-};
+const OTHER_INSTALLATION = quiet('terminal', 'OtherInstallation');
 
 /** One pass's fixed inputs. */
 interface Pass {
@@ -389,15 +377,6 @@ function reconciledElsewhere(status: ImageShareStatus | undefined, deps: Reconci
 function statusFor(obj: ImageShare, result: PassResult, deps: ReconcileDeps): ImageShareStatus {
   const status = computeStatus(obj, result, deps.now());
   return deps.installation === undefined ? status : { ...status, installation: deps.installation };
-}
-
-function ownershipStatus(own: Ownership): ImageShareStatus {
-  return {
-    managedAccounts: own.managedAccounts,
-    managedCommunity: own.managedCommunity,
-    pendingWrites: own.pendingWrites,
-    managedSince: own.managedSince ?? {},
-  };
 }
 
 /**
