@@ -5,8 +5,7 @@
 // that may be the echo of our own patch. Status writes (ours) and label edits wake nothing.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, type ImageShare, PLURAL, VERSION } from '../api/types.ts';
-import type { Log } from '../runtime/logger.ts';
-import { Informer, type InformerEvent, keyOf } from './informer.ts';
+import { Informer, type InformerEvent, type InformerOptions, keyOf } from './informer.ts';
 import { leanImageShare } from './lean-object.ts';
 
 export const RECONCILE_REQUESTED_AT = 'ecs.alicloud.dev/reconcile-requested-at';
@@ -17,17 +16,15 @@ export const RECONCILE_REQUESTED_AT = 'ecs.alicloud.dev/reconcile-requested-at';
  */
 export type Change = 'input' | 'restart' | 'wake';
 
-export interface ImageShareInformerOptions {
+export interface ImageShareInformerOptions
+  extends Pick<
+    InformerOptions<ImageShare>,
+    'log' | 'initialBackoffMs' | 'maxBackoffMs' | 'onRestart' | 'pageSize' | 'watchTimeoutSeconds'
+  > {
   /** Namespaces to watch; empty = all namespaces (one cluster-wide watch). */
   namespaces?: readonly string[];
   /** Receives `namespace/name` and what the event is, for every relevant add, update and delete. */
   onKey: (key: string, change: Change) => void;
-  log: Log;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  onRestart?: () => void;
-  pageSize?: number;
-  watchTimeoutSeconds?: () => number;
 }
 
 /** The read side the controller uses: a cache plus sync state. */

@@ -4,8 +4,7 @@
 // no Secret value ever reaches this process through them; annotations (kubectl's last-applied-configuration holds
 // the data) and managedFields are dropped too. A data change is seen by a targeted GET (secret-data.ts).
 import { CoreV1Api, type KubeConfig, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
-import type { Log } from '../runtime/logger.ts';
-import { Informer, type InformerEvent, keyOf } from './informer.ts';
+import { Informer, type InformerEvent, type InformerOptions, keyOf } from './informer.ts';
 
 /** A Secret as cached: name, namespace, uid, resourceVersion, finalizers, deletionTimestamp. Never a value. */
 export interface SecretMeta {
@@ -18,16 +17,15 @@ export interface SecretMeta {
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
-export interface SecretInformerOptions {
+export interface SecretInformerOptions
+  extends Pick<
+    InformerOptions<SecretMeta>,
+    'log' | 'initialBackoffMs' | 'maxBackoffMs' | 'pageSize' | 'watchTimeoutSeconds'
+  > {
   /** Namespaces to watch; 'all' = one cluster-wide watch. An empty list watches nothing (synced at once). */
   namespaces: 'all' | readonly string[];
   /** Every change of the cache: `namespace/name`, and whether the Secret was created, changed or deleted. */
   onKey: (key: string, event: { type: InformerEvent<SecretMeta>['type']; initial: boolean }) => void;
-  log: Log;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  pageSize?: number;
-  watchTimeoutSeconds?: () => number;
 }
 
 /** Keeps the metadata a controller reads and nothing else (the apiserver sent no data; this drops annotations). */
