@@ -5,7 +5,7 @@
 // that may be the echo of our own patch. Status writes (ours) and label edits wake nothing.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, type ImageShare, PLURAL, VERSION } from '../api/types.ts';
-import { Informer, type InformerEvent, type InformerOptions, keyOf } from './informer.ts';
+import { Informer, type InformerEvent, InformerLayer, type InformerOptions, keyOf } from './informer.ts';
 import { leanImageShare } from './lean-object.ts';
 
 export const RECONCILE_REQUESTED_AT = 'ecs.alicloud.dev/reconcile-requested-at';
@@ -75,19 +75,20 @@ export function changeOf(before: ImageShare, after: ImageShare): Change | undefi
 
 const claimKey = (regionId: string, imageId: string): string => `${regionId}\u0000${imageId}`;
 
-export class ImageShareInformer implements ImageShareCache {
+export class ImageShareInformer extends InformerLayer<ImageShare> implements ImageShareCache {
   readonly name = 'ImageShare';
-  readonly #informer: Informer<ImageShare>;
+  protected readonly informer: Informer<ImageShare>;
   /** (regionId, imageId) → key → object: the one-image-one-owner index. */
   readonly #claims = new Map<string, Map<string, ImageShare>>();
   readonly #claimOf = new Map<string, string>();
   readonly #onKey: ImageShareInformerOptions['onKey'];
 
   constructor(kc: KubeConfig, options: ImageShareInformerOptions) {
+    super();
     this.#onKey = options.onKey;
     const api = kc.makeApiClient(CustomObjectsApi);
     const namespaces = options.namespaces ?? [];
-    this.#informer = new Informer<ImageShare>(kc, {
+    this.informer = new Informer<ImageShare>(kc, {
       ...options,
       kind: 'ImageShare',
       namespaces: namespaces.length === 0 ? 'all' : namespaces,
@@ -107,18 +108,6 @@ export class ImageShareInformer implements ImageShareCache {
     });
   }
 
-  start(): Promise<void> {
-    return this.#informer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#informer.stop();
-  }
-
-  synced(): boolean {
-    return this.#informer.synced();
-  }
-
   /** Resolves true once synced, or false after `timeoutMs` (polling every `pollMs`, default 100 ms). */
   async waitForSync(timeoutMs: number, pollMs = 100): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -130,19 +119,19 @@ export class ImageShareInformer implements ImageShareCache {
   }
 
   get(key: string): ImageShare | undefined {
-    return this.#informer.get(key);
+    return this.informer.get(key);
   }
 
   list(): ImageShare[] {
-    return this.#informer.list();
+    return this.informer.list();
   }
 
   keys(): string[] {
-    return this.#informer.keys();
+    return this.informer.keys();
   }
 
   resourceVersions(): Record<string, string> {
-    return this.#informer.resourceVersions();
+    return this.informer.resourceVersions();
   }
 
   claimants(regionId: string, imageId: string): ImageShare[] {
