@@ -86,6 +86,11 @@ export interface PendingWrite {
   account?: string;
   /** RFC 3339: when the write was recorded (intent) or accepted. */
   since: string;
+  /**
+   * Revoke only: ECS's SharedTime of the share it revoked, from the read the pass planned from. A later read showing
+   * the account with a newer SharedTime is a new share someone else made, not a stale read.
+   */
+  sharedTime?: string;
 }
 
 export interface ImageInfo {

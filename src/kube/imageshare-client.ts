@@ -178,13 +178,27 @@ export class ImageShareClient {
    * Every ImageShare in `namespaces` (empty: every namespace), from fresh LISTs (quorum reads, not a cache): one
    * per namespace, following pagination. Throws on API errors.
    */
-  async listIn(namespaces: readonly string[]): Promise<ImageShare[]> {
-    if (namespaces.length === 0) return this.#listPages(undefined);
-    const pages = await Promise.all([...new Set(namespaces)].map((ns) => this.#listPages(ns)));
+  async listIn(namespaces: readonly string[], fieldSelector?: string): Promise<ImageShare[]> {
+    if (namespaces.length === 0) return this.#listPages(undefined, fieldSelector);
+    const pages = await Promise.all([...new Set(namespaces)].map((ns) => this.#listPages(ns, fieldSelector)));
     return pages.flat();
   }
 
-  async #listPages(namespace: string | undefined): Promise<ImageShare[]> {
+  /**
+   * The ImageShares in `namespaces` naming (regionId, imageId): a field selector on the CRD's selectableFields; an
+   * apiserver without them (Kubernetes 1.30 without the feature gate) answers 400, and then the scope is filtered here.
+   */
+  async listClaimants(namespaces: readonly string[], regionId: string, imageId: string): Promise<ImageShare[]> {
+    const names = (o: ImageShare) => o.spec?.regionId === regionId && o.spec?.imageId === imageId;
+    try {
+      return (await this.listIn(namespaces, `spec.regionId=${regionId},spec.imageId=${imageId}`)).filter(names);
+    } catch (err: unknown) {
+      if (!(err instanceof Error) || httpStatusOf(err.cause) !== 400) throw err;
+      return (await this.listIn(namespaces)).filter(names);
+    }
+  }
+
+  async #listPages(namespace: string | undefined, fieldSelector?: string): Promise<ImageShare[]> {
     const items: ImageShare[] = [];
     let token: string | undefined;
     do {
@@ -192,6 +206,7 @@ export class ImageShareClient {
         group: GROUP,
         version: VERSION,
         limit: 500,
+        ...(fieldSelector === undefined ? {} : { fieldSelector }),
         ...(token === undefined ? {} : { _continue: token }),
       };
       const request =

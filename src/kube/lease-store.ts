@@ -1,4 +1,4 @@
-// The LeaseStore of src/kube/leader-election.ts over a real coordination.k8s.io/v1 Lease, with client-go
+// The LeaseStore of src/runtime/leader-election.ts over a real coordination.k8s.io/v1 Lease, with client-go
 // LeaseLock's semantics: update() is a PUT of the object last read/written, so it carries that resourceVersion
 // and fails with 409 when anyone else wrote in between. Each call carries the elector's deadline signal into the
 // HTTP request, and an answer that comes after the signal aborted is not remembered.

@@ -23,9 +23,6 @@ export function reconcileStore(
       return { resourceVersion: written.metadata.resourceVersion ?? '' };
     },
     claimants,
-    async listClaimants(regionId, imageId) {
-      const all = await client.listIn(namespaces);
-      return all.filter((o) => o.spec?.regionId === regionId && o.spec?.imageId === imageId);
-    },
+    listClaimants: (regionId, imageId) => client.listClaimants(namespaces, regionId, imageId),
   };
 }

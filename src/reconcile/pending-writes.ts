@@ -123,6 +123,12 @@ export function settle(
         break;
       case PendingAction.Revoke:
         if (!fresh) break;
+        // A SharedTime newer than that of the share we revoked is a new share someone else made since, not a stale
+        // read: the revoke is over and the share is theirs (an older record without sharedTime cannot tell).
+        if (newer(sharedTime.get(id), w.sharedTime)) {
+          managed.delete(id);
+          break;
+        }
         kept.push(w);
         if (shared.delete(id)) contested.push(id);
         break;
@@ -180,6 +186,11 @@ export function settle(
     ours: oursOf(ownership),
     contested: { accounts: contested.sort(), community: contestedCommunity },
   };
+}
+
+/** True when both SharedTimes (ECS's clock) are known and `t` is later than `than`. */
+function newer(t: string | undefined, than: string | undefined): boolean {
+  return t !== undefined && than !== undefined && Date.parse(t) > Date.parse(than);
 }
 
 /**
@@ -304,6 +315,7 @@ export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownershi
  * before it). Accepted grants are managed and pending until confirmed; accepted revokes are no longer managed and
  * pending until confirmed; refused or never-sent grants and publishes are dropped, except that an earlier pass's
  * pending grant of the same account is kept; writes whose answer was lost stay pending with their intent stamp.
+ * `read` is the view the plan was made from: an accepted revoke records the SharedTime of the share it revoked.
  */
 export function afterWrites(
   own: Ownership,
@@ -311,6 +323,7 @@ export function afterWrites(
   out: ExecutionOutcome,
   now: Date,
   prior: Ownership,
+  read?: ObservedImage,
 ): Ownership {
   const since = rfc3339(now);
   const managed = new Set(own.managedAccounts);
@@ -352,9 +365,12 @@ export function afterWrites(
     managed.add(id);
     pending.push({ action: PendingAction.Grant, account: id, since });
   }
+  const readTime = new Map(read?.sharedAccounts.map((a) => [a.id, a.sharedTime]));
   for (const id of out.revoked) {
     managed.delete(id);
-    pending.push({ action: PendingAction.Revoke, account: id, since });
+    // A managed share a lagging read did not show still has its SharedTime on record.
+    const sharedTime = readTime.get(id) ?? own.managedSince?.[id];
+    pending.push({ action: PendingAction.Revoke, account: id, since, ...(sharedTime ? { sharedTime } : {}) });
   }
   // An account ECS says does not exist shares nothing this object could undo: its ownership ends (the failure is
   // still reported for this pass), or a closed account left the spec would be revoked again on every pass.

@@ -234,7 +234,7 @@ async function settleAndWrite(
   if (ready === 'taken') return OTHER_INSTALLATION;
   if (signal?.aborted) return ABORTED;
   const outcome = interrupted(await executePlan(plan, sharing, refOf(obj), pass.writes), pass);
-  const ownership = afterWrites(ready.ownership, plan, outcome, deps.now(), settled.ownership);
+  const ownership = afterWrites(ready.ownership, plan, outcome, deps.now(), settled.ownership, settled.effective);
   const observed = projectWrites(settled.effective, outcome);
   const next = planFor(obj, observed, oursOf(ownership), deps);
   const applied: PassResult = {
@@ -440,7 +440,7 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'g
     return undefined;
   }
   if (pass.signal?.aborted) return 'aborted';
-  const left = afterWrites(settled.ownership, plan, outcome, pass.deps.now(), settled.ownership);
+  const left = afterWrites(settled.ownership, plan, outcome, pass.deps.now(), settled.ownership, settled.effective);
   const progressed = await recordProgress(obj, left, pass);
   if (progressed === 'gone') return 'gone';
   return { obj: progressed, result: cleanupStopped(outcome, stuck) };

@@ -181,6 +181,72 @@ describe('Additive never revokes a share someone else re-made', () => {
   });
 });
 
+describe("a share someone else makes inside our revoke's window (F6): told from a stale read by its SharedTime", () => {
+  const OLD = '2026-01-01T00:00:00Z';
+  const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const revokes = () => (status()?.pendingWrites ?? []).filter((w) => w.action === 'Revoke' && w.account === X);
+
+  it('re-shared by someone after our revoke, then wanted: a new share, so no grant is recorded, it is not adopted, and a Revoke deletion leaves it', async () => {
+    cloud.image(ref).accounts.set(X, OLD);
+    store.create('share', spec({ accounts: [A], deletionPolicy: 'Revoke' }));
+    await pass(); // revokes X (recording the SharedTime it revoked), grants A
+    expect(revokes()).toEqual([expect.objectContaining({ sharedTime: OLD })]);
+    clockMs += 2_000;
+    cloud.image(ref).accounts.set(X, iso(clockMs)); // someone else shares X again: a newer SharedTime
+    clockMs += 1_000;
+    store.updateSpec('share', { accounts: [A, X] });
+    await pass();
+    clockMs += 2_000;
+    await pass();
+    expect(ops()).toEqual([`revoke ${X}`, `grant ${A}`]);
+    expect(status()?.managedAccounts).toEqual([A]);
+    expect(status()?.pendingWrites?.some((w) => w.account === X)).toBe(false);
+    store.delete('share');
+    await pass();
+    expect(shared()).toEqual([X]);
+  });
+
+  it('a stale read showing the share we revoked, with its old SharedTime, is still stale: no second revoke, no drift event, the account named until a read agrees', async () => {
+    cloud.image(ref).accounts.set(X, OLD);
+    store.create('share', spec());
+    await pass();
+    staleReads((acc) => acc.set(X, OLD));
+    clockMs += 2_000;
+    await pass();
+    expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`]);
+    expect(events.map((e) => e.reason)).not.toContain('DriftCorrected');
+    expect(revokes()).toHaveLength(1);
+    expect(ready()?.message).toContain(X);
+    expect(status()?.managedAccounts).toEqual([A, B]);
+  });
+
+  it('a pending Revoke written without sharedTime (an older version) cannot tell, so a re-share inside its window is taken as a stale read, as before', async () => {
+    cloud.image(ref).accounts.set(X, OLD);
+    store.create('share', spec());
+    await pass();
+    for (const w of revokes()) delete w.sharedTime;
+    clockMs += 2_000;
+    cloud.image(ref).accounts.set(X, iso(clockMs));
+    clockMs += 1_000;
+    await pass(); // believed revoked over the read until the window ends: not revoked again yet
+    expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`]);
+    expect(revokes()).toHaveLength(1);
+    expect(ready()?.message).toContain(X);
+  });
+
+  it('with sharedTime recorded, the same re-share of an unwanted account is seen at once: Authoritative revokes it again', async () => {
+    cloud.image(ref).accounts.set(X, OLD);
+    store.create('share', spec());
+    await pass();
+    clockMs += 2_000;
+    cloud.image(ref).accounts.set(X, iso(clockMs));
+    clockMs += 1_000;
+    await pass();
+    expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`, `revoke ${X}`]);
+    expect(shared()).toEqual([A, B]);
+  });
+});
+
 describe('adoption is visible (issue 15)', () => {
   it('an Authoritative object taking over an image shared by hand: its first status names the accounts it revoked', async () => {
     cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z'); // shared by hand before the image came under Git
