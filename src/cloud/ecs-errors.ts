@@ -655,3 +655,6 @@ export function classify(err: unknown, accounts?: readonly string[]): CloudError
   if (entry) return fromEntry(code, entry, p, accounts, cause);
   return classifyUnknownCode(code, p, cause);
 }
+
+/** The former name of `classify`, kept while test/repo/docs-drift.test.ts (docs-final's) still imports it. */
+export const classifyEcsError = classify;

@@ -191,12 +191,12 @@ describe("a share someone else makes inside our revoke's window (F6): told from 
     store.create('share', spec({ accounts: [A], deletionPolicy: 'Revoke' }));
     await pass(); // revokes X (recording the SharedTime it revoked), grants A
     expect(revokes()).toEqual([expect.objectContaining({ sharedTime: OLD })]);
-    clockMs += 2_000;
-    cloud.image(ref).accounts.set(X, iso(clockMs)); // someone else shares X again: a newer SharedTime
-    clockMs += 1_000;
+    world.advance(2_000);
+    cloud.image(ref).accounts.set(X, iso(world.now())); // someone else shares X again: a newer SharedTime
+    world.advance(1_000);
     store.updateSpec('share', { accounts: [A, X] });
     await pass();
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A}`]);
     expect(status()?.managedAccounts).toEqual([A]);
@@ -211,7 +211,7 @@ describe("a share someone else makes inside our revoke's window (F6): told from 
     store.create('share', spec());
     await pass();
     staleReads((acc) => acc.set(X, OLD));
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`]);
     expect(events.map((e) => e.reason)).not.toContain('DriftCorrected');
@@ -225,9 +225,9 @@ describe("a share someone else makes inside our revoke's window (F6): told from 
     store.create('share', spec());
     await pass();
     for (const w of revokes()) delete w.sharedTime;
-    clockMs += 2_000;
-    cloud.image(ref).accounts.set(X, iso(clockMs));
-    clockMs += 1_000;
+    world.advance(2_000);
+    cloud.image(ref).accounts.set(X, iso(world.now()));
+    world.advance(1_000);
     await pass(); // believed revoked over the read until the window ends: not revoked again yet
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`]);
     expect(revokes()).toHaveLength(1);
@@ -238,9 +238,9 @@ describe("a share someone else makes inside our revoke's window (F6): told from 
     cloud.image(ref).accounts.set(X, OLD);
     store.create('share', spec());
     await pass();
-    clockMs += 2_000;
-    cloud.image(ref).accounts.set(X, iso(clockMs));
-    clockMs += 1_000;
+    world.advance(2_000);
+    cloud.image(ref).accounts.set(X, iso(world.now()));
+    world.advance(1_000);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`, `revoke ${X}`]);
     expect(shared()).toEqual([A, B]);
