@@ -5,6 +5,16 @@ import { parseArgs } from 'node:util';
 import { validateElectionTimings } from './runtime/leader-election.ts';
 import { parseDuration } from './reconcile/duration.ts';
 
+/** Defaults of the reconcile pass, used by the flags below and by ReconcileDeps fields left unset (tests, the CLI). */
+export const DEFAULTS = Object.freeze({
+  /** How long an accepted ECS write is believed over a read that does not show it yet. */
+  confirmationWindowMs: 60_000,
+  /** ECS write calls per pass at most; the rest wait for the next pass. */
+  maxWritesPerPass: 10,
+  /** No cloud write starts later than this after a pass began; the next pass continues. */
+  passDeadlineMs: 60_000,
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -91,12 +101,12 @@ export const FLAGS = {
   },
   'confirmation-window': {
     env: 'IMAGESHARE_CONFIRMATION_WINDOW',
-    def: '60s',
+    def: `${DEFAULTS.confirmationWindowMs / 1000}s`,
     help: 'how long an accepted ECS write is believed over a lagging read, 5s..10m',
   },
   'max-writes-per-pass': {
     env: 'IMAGESHARE_MAX_WRITES_PER_PASS',
-    def: '10',
+    def: String(DEFAULTS.maxWritesPerPass),
     help: 'ECS write calls per reconcile pass at most (the rest follow), 1..100',
   },
   'ecs-timeout': { env: 'IMAGESHARE_ECS_TIMEOUT', def: '10s', help: 'per-request ECS timeout' },

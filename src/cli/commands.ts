@@ -8,12 +8,12 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { ImageShare } from '../api/types.ts';
 import { type FieldProblem, formatProblem, looksLikeImageShare, validateImageShareFields } from '../api/validate.ts';
+import { classify } from '../cloud/ecs-errors.ts';
 import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
 import { FLAGS } from '../config.ts';
 import type { CloudCredentials, ImageSharingFactory } from '../cloud/port.ts';
 import { describePlan } from '../reconcile/compute-status.ts';
 import { parseDuration } from '../reconcile/duration.ts';
-import { asCloudError } from '../reconcile/execute-plan.ts';
 import { planShares, planStatus } from '../reconcile/plan-shares.ts';
 import { type DuplicateClaim, duplicateMessage, findDuplicateClaims } from './duplicates.ts';
 import { type LiveCluster, type LiveObject, liveCluster } from './live.ts';
@@ -269,7 +269,7 @@ async function planOne(manifest: ImageShare, cloud: ImageSharingFactory, cluster
       managedAccounts: managed,
     };
   } catch (err: unknown) {
-    const e = asCloudError(err);
+    const e = classify(err);
     return { ...base, error: { reason: e.reason, message: e.message } };
   }
 }

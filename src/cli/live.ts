@@ -6,11 +6,7 @@ import type { CloudCredentials } from '../cloud/port.ts';
 import { describeApiError } from '../kube/api-errors.ts';
 import { ImageShareClient } from '../kube/imageshare-client.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
-import {
-  CredentialsNotFoundError,
-  SecretAccessDeniedError,
-  SecretCredentialsReader,
-} from '../kube/secret-credentials.ts';
+import { SecretCredentialsReader } from '../kube/secret-credentials.ts';
 
 /** What the cluster says about one manifest: its live object (or none) and, when readable, its Secret's key. */
 export interface LiveObject {
@@ -64,12 +60,12 @@ async function readSecret(
   name: string,
 ): Promise<CloudCredentials | { error: string }> {
   try {
-    return await secrets.read(namespace, name);
-  } catch (err: unknown) {
+    const found = await secrets.read(namespace, name);
+    if (found.ok) return found.credentials;
     // These messages name the Secret and key, never a value; a 403 is this kubeconfig's RBAC, not the operator's.
-    if (err instanceof SecretAccessDeniedError)
-      return { error: `this kubeconfig may not read Secret ${namespace}/${name}.` };
-    if (err instanceof CredentialsNotFoundError) return { error: err.message };
+    if (found.problem === 'denied') return { error: `this kubeconfig may not read Secret ${namespace}/${name}.` };
+    return { error: found.message };
+  } catch (err: unknown) {
     return { error: `reading Secret ${namespace}/${name} failed: ${describeApiError(err)}.` };
   }
 }

@@ -1,4 +1,4 @@
-// The one table from ECS error code to (kind, reason, message), plus `classifyEcsError`, which turns anything the
+// The one table from ECS error code to (kind, reason, message), plus `classify`, which turns anything the
 // SDK or the network throws into a CloudError. Codes are matched exactly, typos included: ECS really answers
 // `InvalidAccount.Forbbiden` and `OperationDeined.*`, and a "corrected" spelling would silently miss them.
 // Sources: /work/shared/seed/ModifyImageSharePermission.txt (the error table), reference ecs-api.md §1.6 and §3.2.
@@ -383,7 +383,6 @@ interface Probe {
   code: string | undefined;
   statusCode: number | undefined;
   retryAfter: number | undefined;
-  message: string;
   bodyMessage: string | undefined;
 }
 
@@ -401,7 +400,6 @@ function probe(err: unknown): Probe {
     code: str(o.code),
     statusCode: status,
     retryAfter: retryAfter !== undefined && retryAfter >= 0 ? retryAfter : undefined,
-    message: str(o.message) ?? (typeof err === 'string' ? err : ''),
     bodyMessage: str(data.Message) ?? str(data.message),
   };
 }
@@ -454,8 +452,7 @@ function scrubbedCause(err: unknown, p: Probe): EcsCallError {
 
 function isTransport(p: Probe): boolean {
   if (p.name === 'RequestTimeoutError') return true;
-  if (p.code !== undefined && TRANSPORT_CODES.has(p.code)) return true;
-  return p.statusCode === undefined && /^(aborted|socket hang up)$|ECONNRESET|ECONNREFUSED/.test(p.message);
+  return p.code !== undefined && TRANSPORT_CODES.has(p.code);
 }
 
 function fromEntry(
@@ -575,7 +572,7 @@ function localErrorCode(row: keyof typeof LOCAL_ROWS, p: Probe): string {
   if (row === 'ResponseTooLarge' || row === 'ErrorInBody') return 'MalformedResponse';
   if (row !== 'Transport') return row;
   if (p.name === 'RequestTimeoutError') return 'RequestTimeout';
-  return p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset');
+  return p.code ?? 'ConnectionReset';
 }
 
 function classifyLocal(err: unknown, p: Probe, cause: unknown): CloudError {
@@ -636,7 +633,7 @@ function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError
 export function transientFailure(err: unknown): boolean {
   const p = probe(err);
   if (p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name))
-    return classifyEcsError(err).kind !== ErrorKind.Terminal;
+    return classify(err).kind !== ErrorKind.Terminal;
   return isTransport(p) || p.name === 'RequestBoundError' || p.name === 'StsMalformedAnswer';
 }
 
@@ -647,7 +644,7 @@ export function transientFailure(err: unknown): boolean {
  * codes (5xx transient, 4xx terminal). Messages come from the table, never from the SDK (whose messages carry
  * request ids and URLs); for account-specific codes, `accounts` (the culprits) may be named in the message.
  */
-export function classifyEcsError(err: unknown, accounts?: readonly string[]): CloudError {
+export function classify(err: unknown, accounts?: readonly string[]): CloudError {
   if (err instanceof CloudError) return err;
   const p = probe(err);
   const isApiError = p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name);
@@ -658,3 +655,6 @@ export function classifyEcsError(err: unknown, accounts?: readonly string[]): Cl
   if (entry) return fromEntry(code, entry, p, accounts, cause);
   return classifyUnknownCode(code, p, cause);
 }
+
+/** The former name of `classify`, kept while test/repo/docs-drift.test.ts (docs-final's) still imports it. */
+export const classifyEcsError = classify;

@@ -3,18 +3,20 @@
 // retries stay off). Writes respect the API's limits: at most 10 accounts per list, IsPublic always alone.
 import Ecs from '@alicloud/ecs20140526';
 import { Reason } from '../api/reasons.ts';
-import { accountsNamedInError, classifyEcsError, lookupEcsError, withImageStatus } from './ecs-errors.ts';
+import { accountsNamedInError, classify, lookupEcsError, withImageStatus } from './ecs-errors.ts';
 import {
   type AccountResult,
+  abortError,
   CloudError,
   ErrorKind,
   type ImageRef,
   type ImageSharing,
   inBatches,
+  isAbortError,
+  lostAnswerOf,
   type ModifyResult,
   type ObservedImage,
   outcomeUnknown,
-  PassAborted,
   type SharedAccount,
 } from './port.ts';
 import { BudgetWaitTimeout } from './rate-budget.ts';
@@ -66,15 +68,15 @@ type Direction = 'add' | 'remove';
 const DEFAULT_BUDGET_WAIT_MS = 60_000;
 
 /**
- * Waits for a token: PassAborted when `signal` fires, a `wait` CloudError (Throttled, not sent) when the budget has
+ * Waits for a token: an AbortError when `signal` fires, a `wait` CloudError (Throttled, not sent) when the budget has
  * no token within `timeoutMs`, so the pass comes back after the budget's own estimate instead of blocking a worker.
  */
 async function takeToken(budget: CallBudget, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
   try {
     await budget.take({ signal, timeoutMs });
   } catch (err: unknown) {
-    if (signal?.aborted) throw new PassAborted();
-    if (err instanceof BudgetWaitTimeout) throw classifyEcsError(err);
+    if (signal?.aborted) throw abortError();
+    if (err instanceof BudgetWaitTimeout) throw classify(err);
     throw err;
   }
 }
@@ -118,7 +120,7 @@ export class EcsImageSharing implements ImageSharing {
 
   /**
    * One ECS call under the rate budget and the retry loop. Resolves with the SDK response; throws a classified
-   * CloudError (terminal at once, retryable after the tries are used up), or PassAborted when `signal` fired before
+   * CloudError (terminal at once, retryable after the tries are used up), or an AbortError when `signal` fired before
    * a try started or during a wait. Once a try may have reached ECS with its answer lost, whatever is thrown is
    * marked maybeApplied (retry.ts), so a write is never reported unsent or refused after it.
    */
@@ -139,10 +141,10 @@ export class EcsImageSharing implements ImageSharing {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     const { budgetFor, clientFor, now, onCall } = this.#o;
-    if (signal?.aborted) throw new PassAborted();
+    if (signal?.aborted) throw abortError();
     const budget = budgetFor(regionId, action);
     await takeToken(budget, signal, this.#o.budgetWaitMs ?? DEFAULT_BUDGET_WAIT_MS);
-    if (signal?.aborted) throw new PassAborted();
+    if (signal?.aborted) throw abortError();
     const started = now();
     try {
       const result = await withRequestBounds(this.#o.bounds, () => invoke(clientFor(regionId)));
@@ -150,7 +152,7 @@ export class EcsImageSharing implements ImageSharing {
       onCall?.({ action, code: 'OK', durationMs: now() - started });
       return result;
     } catch (err: unknown) {
-      const classified = classifyEcsError(err);
+      const classified = classify(err);
       if (classified.reason === Reason.Throttled) budget.throttled(classified.retryAfterMs);
       onCall?.({ action, code: classified.code, durationMs: now() - started });
       throw classified;
@@ -323,7 +325,8 @@ export class EcsImageSharing implements ImageSharing {
       for (const batch of inBatches(unique)) await this.#applyIsolating(ref, direction, batch, outcome, signal);
       return { results: inOrder() };
     } catch (err: unknown) {
-      return { results: inOrder(), error: classifyEcsError(err) };
+      if (isAbortError(err)) return { results: inOrder(), aborted: true };
+      return { results: inOrder(), error: classify(err) };
     }
   }
 
@@ -346,9 +349,14 @@ export class EcsImageSharing implements ImageSharing {
       for (const id of batch) outcome.set(id, { id, ok: true });
       return;
     } catch (err: unknown) {
-      const error = classifyEcsError(err);
+      if (isAbortError(err)) {
+        // Never sent: no result for this batch; after a lost answer, every account of it is unknown.
+        const lost = lostAnswerOf(err);
+        if (lost) for (const id of batch) outcome.set(id, { id, ok: 'unknown', error: lost });
+        throw err;
+      }
+      const error = classify(err);
       const unknown = outcomeUnknown(error);
-      if (error instanceof PassAborted && !unknown) throw error; // never sent: no result for this batch
       if (!error.accountSpecific || unknown) {
         for (const id of batch) outcome.set(id, unknown ? { id, ok: 'unknown', error } : { id, ok: false, error });
         throw error;

@@ -91,28 +91,28 @@ export class CloudError extends Error {
 }
 
 /**
- * Thrown when the pass was cancelled (lost leadership, shutdown, a newer spec, the pass deadline) before a call, or
- * a further try of it, was started. Terminal so no retry loop waits on it. `maybeApplied` when an earlier try of the
- * same call may have reached ECS: the write is then unknown, not unsent.
+ * Cancellation (the pass's signal fired: lost leadership, shutdown, a newer spec, the pass deadline) is the standard
+ * AbortError. When an earlier try of the same call may have reached ECS, `cause` is that try's CloudError (marked
+ * maybeApplied): the write is then unknown, not unsent.
  */
-export class PassAborted extends CloudError {
-  constructor(o: { maybeApplied?: boolean } = {}) {
-    super({
-      code: 'PassAborted',
-      kind: ErrorKind.Terminal,
-      reason: 'Progressing' as Reason,
-      message: 'The reconcile pass was cancelled before this cloud call started.',
-      accountSpecific: false,
-      maybeApplied: o.maybeApplied ?? false,
-    });
-    this.name = 'PassAborted';
-  }
+export function abortError(lost?: CloudError): DOMException {
+  const message = 'The reconcile pass was cancelled before this cloud call started.';
+  return new DOMException(message, lost === undefined ? { name: 'AbortError' } : { name: 'AbortError', cause: lost });
 }
 
-/** `err` marked maybeApplied (a PassAborted stays a PassAborted); `err` itself when already marked. */
+/** True for the standard AbortError (a DOMException of that name), whoever raised it. */
+export function isAbortError(err: unknown): err is DOMException {
+  return err instanceof DOMException && err.name === 'AbortError';
+}
+
+/** The lost answer an abort came after (abortError's cause), when there was one: the write's outcome is unknown. */
+export function lostAnswerOf(err: unknown): CloudError | undefined {
+  return isAbortError(err) && err.cause instanceof CloudError ? err.cause : undefined;
+}
+
+/** `err` marked maybeApplied; `err` itself when already marked. */
 export function markMaybeApplied(err: CloudError): CloudError {
   if (err.maybeApplied) return err;
-  if (err instanceof PassAborted) return new PassAborted({ maybeApplied: true });
   return new CloudError(
     {
       code: err.code,
@@ -146,6 +146,8 @@ export type AccountResult =
 export interface ModifyResult {
   results: AccountResult[];
   error?: CloudError;
+  /** The signal fired before the rest were sent (a batch whose answer was lost is in `results` as unknown). */
+  aborted?: boolean;
 }
 
 /** Errors raised before a request left this process (credentials could not be obtained, the rate budget timed out). */
@@ -167,7 +169,7 @@ const RECEIVED_CODES: ReadonlySet<string> = new Set(['SignatureNonceUsed']);
  */
 export function outcomeUnknown(err: CloudError): boolean {
   if (err.maybeApplied) return true;
-  if (err instanceof PassAborted || NOT_SENT_CODES.has(err.code)) return false;
+  if (NOT_SENT_CODES.has(err.code)) return false;
   if (RECEIVED_CODES.has(err.code)) return true;
   if (err.reason === 'Throttled') return false;
   return err.httpStatus === undefined || err.httpStatus >= 500 || err.httpStatus < 400;
@@ -177,22 +179,22 @@ export interface ImageSharing {
   /**
    * Image metadata plus every page of the share list (PageSize 100). Every answer is validated before it is
    * believed. Throws CloudError: reason ImageNotFound when the image does not exist for these credentials,
-   * CloudAPIError (transient) when ECS answered something malformed. Throws PassAborted when `signal` fired.
+   * CloudAPIError (transient) when ECS answered something malformed. Throws an AbortError when `signal` fired.
    */
   observe(ref: ImageRef, signal?: AbortSignal): Promise<ObservedImage>;
   /**
    * Shares with `accounts`, in calls of at most 10. When a call fails for account-specific reasons the culprits
    * are isolated and the rest still shared. Never throws for cloud errors: see ModifyResult. No call starts after
-   * `signal` fired (the rest come back unsent, with a PassAborted-derived error).
+   * `signal` fired (the rest come back unsent, with `aborted`).
    */
   grant(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult>;
   /** Unshares, with the same batching, isolation and partial results as grant. */
   revoke(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult>;
-  /** Publishes (true) or unpublishes (false) the image, always in a call of its own. Throws CloudError/PassAborted. */
+  /** Publishes (true) or unpublishes (false) the image, always in a call of its own. Throws CloudError or AbortError. */
   setCommunity(ref: ImageRef, community: boolean, signal?: AbortSignal): Promise<void>;
-  /** Sets tags on the image (TagResources; an existing key gets the new value). Throws CloudError/PassAborted. */
+  /** Sets tags on the image (TagResources; an existing key gets the new value). Throws CloudError or AbortError. */
   tagImage(ref: ImageRef, tags: Record<string, string>, signal?: AbortSignal): Promise<void>;
-  /** Removes tag keys from the image (UntagResources). Throws CloudError/PassAborted. */
+  /** Removes tag keys from the image (UntagResources). Throws CloudError or AbortError. */
   untagImage(ref: ImageRef, keys: readonly string[], signal?: AbortSignal): Promise<void>;
 }
 

@@ -2,7 +2,7 @@
 // the server's retry-after for `wait` errors. Time and randomness are injected so tests need no real clock. Every
 // wait ends early when the pass's signal fires, and no wait is longer than capMs: a longer server-named delay ends
 // the loop, and the pass comes back after it (the error carries retryAfterMs).
-import { CloudError, ErrorKind, markMaybeApplied, outcomeUnknown, PassAborted } from './port.ts';
+import { abortError, CloudError, ErrorKind, isAbortError, markMaybeApplied, outcomeUnknown } from './port.ts';
 
 export interface RetryOptions {
   /** Total tries including the first; at least 1. */
@@ -40,26 +40,26 @@ export function isRetryable(err: unknown): err is CloudError {
   return err instanceof CloudError && err.kind !== ErrorKind.Terminal;
 }
 
-/** Resolves after `ms`, or rejects with PassAborted as soon as `signal` fires (whatever the injected sleep does). */
+/** Resolves after `ms`, or rejects with an AbortError as soon as `signal` fires (whatever the injected sleep does). */
 export function sleepUnlessAborted(
   sleep: RetryOptions['sleep'],
   ms: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
   if (signal === undefined) return sleep(ms);
-  if (signal.aborted) return Promise.reject(new PassAborted());
+  if (signal.aborted) return Promise.reject(abortError());
   return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new PassAborted());
+    const onAbort = () => reject(abortError());
     signal.addEventListener('abort', onAbort, { once: true });
     sleep(ms, signal).then(
       () => {
         signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) reject(new PassAborted());
+        if (signal.aborted) reject(abortError());
         else resolve();
       },
       (err: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        reject(signal.aborted ? new PassAborted() : err);
+        reject(signal.aborted ? abortError() : err);
       },
     );
   });
@@ -68,7 +68,7 @@ export function sleepUnlessAborted(
 /**
  * Runs `attempt` until it resolves, throws a non-retryable error, or `maxAttempts` tries have failed. Resolves with
  * the first success. Throws the first terminal (or non-CloudError) error immediately, the last retryable error once
- * the tries are used up or the server asks for a wait longer than capMs, and PassAborted when `signal` fires during
+ * the tries are used up or the server asks for a wait longer than capMs, and an AbortError when `signal` fires during
  * a wait. Once a try ended with its outcome unknown (the request may have reached ECS), every CloudError thrown
  * afterwards is marked maybeApplied, whatever ends the loop: a later refusal or a cancellation cannot unsay it.
  */
@@ -78,23 +78,28 @@ export async function withRetry<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   const max = Math.max(1, Math.floor(o.maxAttempts));
-  let maybeApplied = false;
+  let lost: CloudError | undefined;
   for (let n = 0; ; n++) {
     try {
       return await attempt(n);
     } catch (err: unknown) {
-      maybeApplied ||= err instanceof CloudError && !(err instanceof PassAborted) && outcomeUnknown(err);
+      if (lost === undefined && err instanceof CloudError && outcomeUnknown(err)) lost = err;
       const delayMs = isRetryable(err) && n + 1 < max ? retryDelayMs(err, n, o) : undefined;
-      if (delayMs === undefined || delayMs > o.capMs) throw marked(err, maybeApplied);
+      if (delayMs === undefined || delayMs > o.capMs) throw marked(err, lost);
       o.onRetry?.({ attempt: n, delayMs, error: err as CloudError });
       await sleepUnlessAborted(o.sleep, delayMs, signal).catch((aborted: unknown) => {
-        throw marked(aborted, maybeApplied);
+        throw marked(aborted, lost);
       });
     }
   }
 }
 
-/** `err`, marked maybeApplied when an earlier try may have reached ECS and `err` alone would not say so. */
-function marked(err: unknown, maybeApplied: boolean): unknown {
-  return maybeApplied && err instanceof CloudError && !outcomeUnknown(err) ? markMaybeApplied(err) : err;
+/**
+ * `err`, marked maybeApplied when an earlier try (`lost`) may have reached ECS and `err` alone would not say so; an
+ * abort then carries that try's error as its cause.
+ */
+function marked(err: unknown, lost: CloudError | undefined): unknown {
+  if (lost === undefined) return err;
+  if (isAbortError(err)) return err.cause instanceof CloudError ? err : abortError(markMaybeApplied(lost));
+  return err instanceof CloudError && !outcomeUnknown(err) ? markMaybeApplied(err) : err;
 }

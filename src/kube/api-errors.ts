@@ -1,18 +1,4 @@
-// Typed errors for Kubernetes API outcomes the reconciler acts on. This file does not import client-node, so the
-// reconciler can use these classes without depending on the Kubernetes client.
-
-/**
- * A write lost an optimistic-concurrency race (HTTP 409, or a failed JSON Patch `test`): the object changed since
- * it was read. Re-read and recompute; the reconciler should turn this into a quick requeue, not an error status.
- */
-export class ConflictError extends Error {
-  readonly key: string;
-  constructor(key: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConflictError';
-    this.key = key;
-  }
-}
+// Reading Kubernetes API failures by status code, without importing client-node.
 
 /** HTTP status of a client-node ApiException or Watch error, if any. */
 export function httpStatusOf(err: unknown): number | undefined {

@@ -8,12 +8,12 @@
 //   observedGeneration, and the spec edit's own event runs the next pass. No request when nothing changed.
 // - patchStatusIfUnchanged: the same, also conditioned on resourceVersion; the reconciler's writes use it and, on a
 //   conflict, re-read and merge the ownership record another writer added (src/reconcile/reconcile.ts writeStatus).
-// - addFinalizer: a merge patch of metadata.finalizers with resourceVersion (409 → ConflictError).
+// - addFinalizer: a merge patch of metadata.finalizers with resourceVersion (409 → re-read and retry).
 // - removeFinalizer: a JSON Patch `test` + `remove` at our finalizer's index: it removes exactly our entry and
 //   fails (→ re-read and retry) if the list moved, so it never clobbers another controller's finalizer.
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { FINALIZER, GROUP, type ImageShare, type ImageShareStatus, PLURAL, VERSION } from '../api/types.ts';
-import { ConflictError, describeApiError, httpStatusOf } from './api-errors.ts';
+import { describeApiError, httpStatusOf } from './api-errors.ts';
 
 export const FIELD_MANAGER = 'imageshare-operator';
 
@@ -49,31 +49,12 @@ export class ImageShareClient {
    * Writes `status` through the /status subresource, pinned to obj's uid (JSON Patch `test` + `add /status`), not
    * to its resourceVersion. Resolves the updated object, `obj` unchanged when nothing differs from obj.status (no
    * request), or null when the object is gone (404, or another object now has the name). Throws a wrapped error
-   * otherwise (e.g. a status the CRD's schema rejects).
+   * otherwise (e.g. a status the CRD's schema rejects, or a 409).
    */
   async patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare | null> {
-    if (mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json) === undefined) return obj;
-    // JSON Patch: `test` pins the write to the uid the pass read (a merge patch cannot: /status ignores metadata).
-    const body = [
-      { op: 'test', path: '/metadata/uid', value: requireUid(obj) },
-      { op: 'add', path: '/status', value: status },
-    ];
-    try {
-      return (await this.#api.patchNamespacedCustomObjectStatus(
-        { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
-        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-      )) as ImageShare;
-    } catch (err: unknown) {
-      const code = httpStatusOf(err);
-      if (code === 404) return null;
-      // 422 is a failed `test` (another object now has this name) or an invalid status: tell them apart.
-      if (
-        code === 422 &&
-        (await this.get(obj.metadata.namespace, obj.metadata.name))?.metadata.uid !== obj.metadata.uid
-      )
-        return null;
-      throw apiError(err, `patch status of ImageShare ${keyOf(obj)}`);
-    }
+    const written = await this.#writeStatus(obj, status, false);
+    if (written === 'conflict') throw new Error(`patch status of ImageShare ${keyOf(obj)} failed: HTTP 409`);
+    return written;
   }
 
   /**
@@ -81,11 +62,20 @@ export class ImageShareClient {
    * apiserver checks as a precondition): resolves 'conflict' when the object moved since obj was read, so the
    * caller can re-read and merge what another writer recorded instead of overwriting it.
    */
-  async patchStatusIfUnchanged(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare | null | 'conflict'> {
+  patchStatusIfUnchanged(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare | null | 'conflict'> {
+    return this.#writeStatus(obj, status, true);
+  }
+
+  async #writeStatus(
+    obj: ImageShare,
+    status: ImageShareStatus,
+    pinVersion: boolean,
+  ): Promise<ImageShare | null | 'conflict'> {
     if (mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json) === undefined) return obj;
+    // JSON Patch: `test` pins the write to the uid the pass read (a merge patch cannot: /status ignores metadata).
     const body = [
       { op: 'test', path: '/metadata/uid', value: requireUid(obj) },
-      { op: 'replace', path: '/metadata/resourceVersion', value: requireVersion(obj) },
+      ...(pinVersion ? [{ op: 'replace', path: '/metadata/resourceVersion', value: requireVersion(obj) }] : []),
       { op: 'add', path: '/status', value: status },
     ];
     try {
@@ -96,7 +86,8 @@ export class ImageShareClient {
     } catch (err: unknown) {
       const code = httpStatusOf(err);
       if (code === 404) return null;
-      if (code === 409) return 'conflict';
+      if (code === 409 && pinVersion) return 'conflict';
+      // 422 is a failed `test` (another object now has this name) or an invalid status: tell them apart.
       if (
         code === 422 &&
         (await this.get(obj.metadata.namespace, obj.metadata.name))?.metadata.uid !== obj.metadata.uid
@@ -109,59 +100,73 @@ export class ImageShareClient {
   /**
    * Adds FINALIZER (keeping every other finalizer) with a merge patch conditioned on resourceVersion; when another
    * writer moved the object first (409) it re-reads and retries, up to 3 times. No request when already present.
-   * Throws ConflictError when the object kept changing, and a wrapped error when it is gone.
+   * Throws when the object kept changing (the queue backs off) or is gone.
    */
   async addFinalizer(obj: ImageShare): Promise<ImageShare> {
-    let current: ImageShare | null = obj;
-    for (let attempt = 0; attempt < 3 && current !== null; attempt++) {
+    const added = await this.#rereadOnConflict(obj, async (current) => {
       const finalizers = current.metadata.finalizers ?? [];
       if (finalizers.includes(FINALIZER)) return current;
       const body = { metadata: { finalizers: [...finalizers, FINALIZER], resourceVersion: requireVersion(current) } };
       try {
-        return (await this.#api.patchNamespacedCustomObject(
-          { ...this.#ref(current), body, fieldManager: FIELD_MANAGER },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        )) as ImageShare;
+        return await this.#patch(current, body, PatchStrategy.MergePatch);
       } catch (err: unknown) {
         if (httpStatusOf(err) !== 409) throw apiError(err, `add finalizer to ImageShare ${keyOf(current)}`);
-        current = await this.get(current.metadata.namespace, current.metadata.name);
+        return 'conflict';
       }
-    }
-    if (current === null) throw new Error(`add finalizer to ImageShare ${keyOf(obj)} failed: the object is gone`);
-    throw new ConflictError(keyOf(current), `finalizer list of ImageShare ${keyOf(current)} kept changing; retry`);
+    });
+    if (added === null) throw new Error(`add finalizer to ImageShare ${keyOf(obj)} failed: the object is gone`);
+    return added;
   }
 
   /**
    * Removes exactly FINALIZER with JSON Patch test+remove at its index. If another writer moved the list, the test
-   * fails; it then re-reads and retries (up to 3 times) before throwing ConflictError. Resolves the object as
-   * returned by the apiserver, or null when the object (or our finalizer) is already gone.
+   * fails; it then re-reads and retries (up to 3 times) before throwing. Resolves the object as returned by the
+   * apiserver, or null when the object (or our finalizer) is already gone.
    */
-  async removeFinalizer(obj: ImageShare): Promise<ImageShare | null> {
-    let current: ImageShare | null = obj;
-    for (let attempt = 0; attempt < 3 && current !== null; attempt++) {
+  removeFinalizer(obj: ImageShare): Promise<ImageShare | null> {
+    return this.#rereadOnConflict(obj, async (current) => {
       const index = (current.metadata.finalizers ?? []).indexOf(FINALIZER);
       if (index < 0) return current;
       const path = `/metadata/finalizers/${index}`;
-      const body = [
-        { op: 'test', path, value: FINALIZER },
-        { op: 'remove', path },
-      ];
       try {
-        // JSON Patch is the generated client's default content type; set it anyway so intent is explicit.
-        return (await this.#api.patchNamespacedCustomObject(
-          { ...this.#ref(current), body, fieldManager: FIELD_MANAGER },
-          setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
-        )) as ImageShare;
+        return await this.#patch(
+          current,
+          [
+            { op: 'test', path, value: FINALIZER },
+            { op: 'remove', path },
+          ],
+          PatchStrategy.JsonPatch,
+        );
       } catch (err: unknown) {
         const status = httpStatusOf(err);
         if (status === 404) return null;
         // 422: the `test` op failed (the list changed under us); 409: a concurrent write. Re-read and retry.
         if (status !== 422 && status !== 409) throw apiError(err, `remove finalizer from ImageShare ${keyOf(current)}`);
-        current = await this.get(current.metadata.namespace, current.metadata.name);
+        return 'conflict';
       }
+    });
+  }
+
+  /** `attempt` on the freshest object, re-reading after each 'conflict', up to 3 times; null once the object is gone. */
+  async #rereadOnConflict(
+    obj: ImageShare,
+    attempt: (current: ImageShare) => Promise<ImageShare | null | 'conflict'>,
+  ): Promise<ImageShare | null> {
+    let current: ImageShare | null = obj;
+    for (let n = 0; n < 3 && current !== null; n++) {
+      const done = await attempt(current);
+      if (done !== 'conflict') return done;
+      current = await this.get(current.metadata.namespace, current.metadata.name);
     }
     if (current === null) return null;
-    throw new ConflictError(keyOf(current), `finalizer list of ImageShare ${keyOf(current)} kept changing; retry`);
+    throw new Error(`finalizer list of ImageShare ${keyOf(current)} kept changing; retry`);
+  }
+
+  async #patch(obj: ImageShare, body: object, strategy: PatchStrategy): Promise<ImageShare> {
+    return (await this.#api.patchNamespacedCustomObject(
+      { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
+      setHeaderOptions('Content-Type', strategy),
+    )) as ImageShare;
   }
 
   /** Every ImageShare in every namespace, following list pagination. Throws on API errors. */
@@ -287,9 +292,6 @@ function requireVersion(obj: ImageShare): string {
   return rv;
 }
 
-function apiError(err: unknown, what: string, conflictKey?: string): Error {
-  if (conflictKey !== undefined && httpStatusOf(err) === 409) {
-    return new ConflictError(conflictKey, `${what}: the object changed since it was read`, { cause: err });
-  }
+function apiError(err: unknown, what: string): Error {
   return new Error(`${what} failed: ${describeApiError(err)}`, { cause: err });
 }

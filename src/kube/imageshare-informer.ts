@@ -5,8 +5,7 @@
 // that may be the echo of our own patch. Status writes (ours) and label edits wake nothing.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, type ImageShare, PLURAL, VERSION } from '../api/types.ts';
-import type { Log } from '../runtime/logger.ts';
-import { Informer, type InformerEvent, keyOf } from './informer.ts';
+import { Informer, type InformerEvent, InformerLayer, type InformerOptions, keyOf } from './informer.ts';
 import { leanImageShare } from './lean-object.ts';
 
 export const RECONCILE_REQUESTED_AT = 'ecs.alicloud.dev/reconcile-requested-at';
@@ -17,17 +16,15 @@ export const RECONCILE_REQUESTED_AT = 'ecs.alicloud.dev/reconcile-requested-at';
  */
 export type Change = 'input' | 'restart' | 'wake';
 
-export interface ImageShareInformerOptions {
+export interface ImageShareInformerOptions
+  extends Pick<
+    InformerOptions<ImageShare>,
+    'log' | 'initialBackoffMs' | 'maxBackoffMs' | 'onRestart' | 'pageSize' | 'watchTimeoutSeconds'
+  > {
   /** Namespaces to watch; empty = all namespaces (one cluster-wide watch). */
   namespaces?: readonly string[];
   /** Receives `namespace/name` and what the event is, for every relevant add, update and delete. */
   onKey: (key: string, change: Change) => void;
-  log: Log;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  onRestart?: () => void;
-  pageSize?: number;
-  watchTimeoutSeconds?: () => number;
 }
 
 /** The read side the controller uses: a cache plus sync state. */
@@ -78,19 +75,20 @@ export function changeOf(before: ImageShare, after: ImageShare): Change | undefi
 
 const claimKey = (regionId: string, imageId: string): string => `${regionId}\u0000${imageId}`;
 
-export class ImageShareInformer implements ImageShareCache {
+export class ImageShareInformer extends InformerLayer<ImageShare> implements ImageShareCache {
   readonly name = 'ImageShare';
-  readonly #informer: Informer<ImageShare>;
+  protected readonly informer: Informer<ImageShare>;
   /** (regionId, imageId) → key → object: the one-image-one-owner index. */
   readonly #claims = new Map<string, Map<string, ImageShare>>();
   readonly #claimOf = new Map<string, string>();
   readonly #onKey: ImageShareInformerOptions['onKey'];
 
   constructor(kc: KubeConfig, options: ImageShareInformerOptions) {
+    super();
     this.#onKey = options.onKey;
     const api = kc.makeApiClient(CustomObjectsApi);
     const namespaces = options.namespaces ?? [];
-    this.#informer = new Informer<ImageShare>(kc, {
+    this.informer = new Informer<ImageShare>(kc, {
       ...options,
       kind: 'ImageShare',
       namespaces: namespaces.length === 0 ? 'all' : namespaces,
@@ -110,18 +108,6 @@ export class ImageShareInformer implements ImageShareCache {
     });
   }
 
-  start(): Promise<void> {
-    return this.#informer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#informer.stop();
-  }
-
-  synced(): boolean {
-    return this.#informer.synced();
-  }
-
   /** Resolves true once synced, or false after `timeoutMs` (polling every `pollMs`, default 100 ms). */
   async waitForSync(timeoutMs: number, pollMs = 100): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -133,19 +119,19 @@ export class ImageShareInformer implements ImageShareCache {
   }
 
   get(key: string): ImageShare | undefined {
-    return this.#informer.get(key);
+    return this.informer.get(key);
   }
 
   list(): ImageShare[] {
-    return this.#informer.list();
+    return this.informer.list();
   }
 
   keys(): string[] {
-    return this.#informer.keys();
+    return this.informer.keys();
   }
 
   resourceVersions(): Record<string, string> {
-    return this.#informer.resourceVersions();
+    return this.informer.resourceVersions();
   }
 
   claimants(regionId: string, imageId: string): ImageShare[] {

@@ -334,3 +334,21 @@ export class Informer<T extends Cached> {
     return Object.fromEntries(this.#scopes.map((s) => [s.name, s.resourceVersion]));
   }
 }
+
+/** A typed layer over one Informer (the ImageShare and Secret informers): its life cycle is the informer's own. */
+export abstract class InformerLayer<T extends Cached> {
+  protected abstract readonly informer: Informer<T>;
+
+  start(): Promise<void> {
+    return this.informer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.informer.stop();
+  }
+
+  /** True once every scope holds its first LIST (at once when there is nothing to watch). */
+  synced(): boolean {
+    return this.informer.synced();
+  }
+}

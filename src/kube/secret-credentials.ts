@@ -12,41 +12,29 @@ export const SecretKeys = {
 } as const;
 
 /**
- * The referenced Secret or one of its required keys is missing. The reconciler maps this to reason
- * CredentialsNotFound; the message names the Secret and the key, never a value.
+ * What reading a secretRef found: the credentials, or why there are none: `missing` (the Secret, or one of its keys,
+ * is absent or empty) or `denied` (the namespace is not in --secret-namespaces, or RBAC answered 403). The message
+ * names the Secret and the key or the setting that allows it, never a value; the reconciler reports either as
+ * reason CredentialsNotFound.
  */
-export class CredentialsNotFoundError extends Error {
-  readonly namespace: string;
-  readonly secretName: string;
-  /** The missing key, or undefined when the Secret itself is missing. */
-  readonly missingKey: string | undefined;
-  constructor(namespace: string, secretName: string, missingKey?: string) {
-    super(
-      missingKey === undefined
-        ? `Secret ${namespace}/${secretName} referenced by spec.credentials.secretRef does not exist.`
-        : `Secret ${namespace}/${secretName} has no non-empty key "${missingKey}"; add it or fix spec.credentials.secretRef.`,
-    );
-    this.name = 'CredentialsNotFoundError';
-    this.namespace = namespace;
-    this.secretName = secretName;
-    this.missingKey = missingKey;
-  }
+export type SecretLookup =
+  | { ok: true; credentials: CloudCredentials }
+  | { ok: false; problem: 'missing' | 'denied'; message: string; missingKey?: string };
+
+function missing(namespace: string, secretName: string, missingKey?: string): SecretLookup {
+  const message =
+    missingKey === undefined
+      ? `Secret ${namespace}/${secretName} referenced by spec.credentials.secretRef does not exist.`
+      : `Secret ${namespace}/${secretName} has no non-empty key "${missingKey}"; add it or fix spec.credentials.secretRef.`;
+  return { ok: false, problem: 'missing', message, ...(missingKey === undefined ? {} : { missingKey }) };
 }
 
-/**
- * The operator may not read Secrets in the object's namespace: the namespace is not in --secret-namespaces, or RBAC
- * answered 403. A CredentialsNotFoundError, so the reconciler reports it the same way (reason CredentialsNotFound),
- * with a message naming the setting that allows it.
- */
-export class SecretAccessDeniedError extends CredentialsNotFoundError {
-  constructor(namespace: string, secretName: string) {
-    super(namespace, secretName);
-    this.name = 'SecretAccessDeniedError';
-    this.message =
-      `The operator is not allowed to read Secrets in namespace ${namespace} (spec.credentials.secretRef ${secretName}); ` +
-      `add ${namespace} to the Helm value secretRefAccess.namespaces (or set secretRefAccess.clusterWide=true), ` +
-      'or without Helm grant it Secret access there and list the namespace in --secret-namespaces.';
-  }
+function denied(namespace: string, secretName: string): SecretLookup {
+  const message =
+    `The operator is not allowed to read Secrets in namespace ${namespace} (spec.credentials.secretRef ${secretName}); ` +
+    `add ${namespace} to the Helm value secretRefAccess.namespaces (or set secretRefAccess.clusterWide=true), ` +
+    'or without Helm grant it Secret access there and list the namespace in --secret-namespaces.';
+  return { ok: false, problem: 'denied', message };
 }
 
 /** Which namespaces' Secrets the operator may read: 'all', or a list (empty = none). */
@@ -59,7 +47,7 @@ export function secretsAllowedIn(allowed: SecretNamespaces, namespace: string): 
 
 /** Resolves a secretRef to CloudCredentials (implemented by SecretCredentialsReader; faked in tests). */
 export interface CredentialsReader {
-  read(namespace: string, secretName: string): Promise<CloudCredentials>;
+  read(namespace: string, secretName: string): Promise<SecretLookup>;
 }
 
 /** A digest of a Secret's data (never the data itself), to tell a change of the values from a metadata update. */
@@ -81,21 +69,19 @@ export class SecretCredentialsReader implements CredentialsReader {
   }
 
   /**
-   * Reads Secret `namespace/secretName` → `{ type: 'static', accessKeyId, accessKeySecret, securityToken? }`.
-   * Throws CredentialsNotFoundError for a missing Secret or key (or an empty value), SecretAccessDeniedError (a
-   * CredentialsNotFoundError) when the namespace is not allowed or RBAC answers 403, and a wrapped Error for other
-   * API failures, never with any Secret content.
+   * Reads Secret `namespace/secretName` → `{ type: 'static', accessKeyId, accessKeySecret, securityToken? }`, or
+   * why it cannot (SecretLookup). Throws only for other API failures (a wrapped Error, never with Secret content).
    */
-  async read(namespace: string, secretName: string): Promise<CloudCredentials> {
-    if (!secretsAllowedIn(this.#allowed, namespace)) throw new SecretAccessDeniedError(namespace, secretName);
+  async read(namespace: string, secretName: string): Promise<SecretLookup> {
+    if (!secretsAllowedIn(this.#allowed, namespace)) return denied(namespace, secretName);
     let data: Record<string, string>;
     try {
       const secret = await this.#api.readNamespacedSecret({ name: secretName, namespace });
       data = secret.data ?? {};
       this.#read.set(`${namespace}/${secretName}`, digestOf(data));
     } catch (err: unknown) {
-      if (httpStatusOf(err) === 404) throw new CredentialsNotFoundError(namespace, secretName);
-      if (httpStatusOf(err) === 403) throw new SecretAccessDeniedError(namespace, secretName);
+      if (httpStatusOf(err) === 404) return missing(namespace, secretName);
+      if (httpStatusOf(err) === 403) return denied(namespace, secretName);
       throw new Error(`reading Secret ${namespace}/${secretName} failed: ${describeApiError(err)}`, { cause: err });
     }
     const value = (key: string): string | undefined => {
@@ -105,17 +91,17 @@ export class SecretCredentialsReader implements CredentialsReader {
       return decoded === '' ? undefined : decoded;
     };
     const accessKeyId = value(SecretKeys.AccessKeyId);
-    if (accessKeyId === undefined) throw new CredentialsNotFoundError(namespace, secretName, SecretKeys.AccessKeyId);
+    if (accessKeyId === undefined) return missing(namespace, secretName, SecretKeys.AccessKeyId);
     const accessKeySecret = value(SecretKeys.AccessKeySecret);
-    if (accessKeySecret === undefined)
-      throw new CredentialsNotFoundError(namespace, secretName, SecretKeys.AccessKeySecret);
+    if (accessKeySecret === undefined) return missing(namespace, secretName, SecretKeys.AccessKeySecret);
     const securityToken = value(SecretKeys.SecurityToken);
-    return {
+    const credentials: CloudCredentials = {
       type: 'static',
       accessKeyId,
       accessKeySecret,
       ...(securityToken === undefined ? {} : { securityToken }),
     };
+    return { ok: true, credentials };
   }
 
   /**

@@ -4,8 +4,7 @@
 // no Secret value ever reaches this process through them; annotations (kubectl's last-applied-configuration holds
 // the data) and managedFields are dropped too. A data change is seen by a targeted GET (secret-data.ts).
 import { CoreV1Api, type KubeConfig, setHeaderOptions, type V1ObjectMeta } from '@kubernetes/client-node';
-import type { Log } from '../runtime/logger.ts';
-import { Informer, type InformerEvent, keyOf } from './informer.ts';
+import { Informer, type InformerEvent, InformerLayer, type InformerOptions, keyOf } from './informer.ts';
 
 /** A Secret as cached: name, namespace, uid, resourceVersion, finalizers, deletionTimestamp. Never a value. */
 export interface SecretMeta {
@@ -18,16 +17,15 @@ export interface SecretMeta {
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 const METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
-export interface SecretInformerOptions {
+export interface SecretInformerOptions
+  extends Pick<
+    InformerOptions<SecretMeta>,
+    'log' | 'initialBackoffMs' | 'maxBackoffMs' | 'pageSize' | 'watchTimeoutSeconds'
+  > {
   /** Namespaces to watch; 'all' = one cluster-wide watch. An empty list watches nothing (synced at once). */
   namespaces: 'all' | readonly string[];
   /** Every change of the cache: `namespace/name`, and whether the Secret was created, changed or deleted. */
   onKey: (key: string, event: { type: InformerEvent<SecretMeta>['type']; initial: boolean }) => void;
-  log: Log;
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
-  pageSize?: number;
-  watchTimeoutSeconds?: () => number;
 }
 
 /** Keeps the metadata a controller reads and nothing else (the apiserver sent no data; this drops annotations). */
@@ -45,14 +43,15 @@ function keep(s: SecretMeta): SecretMeta {
   } as SecretMeta;
 }
 
-export class SecretInformer {
+export class SecretInformer extends InformerLayer<SecretMeta & { apiVersion?: string; kind?: string }> {
   readonly name = 'Secret';
-  readonly #informer: Informer<SecretMeta & { apiVersion?: string; kind?: string }>;
+  protected readonly informer: Informer<SecretMeta & { apiVersion?: string; kind?: string }>;
 
   constructor(kc: KubeConfig, options: SecretInformerOptions) {
+    super();
     const api = kc.makeApiClient(CoreV1Api);
     const metadataOnly = setHeaderOptions('Accept', METADATA_LIST);
-    this.#informer = new Informer(kc, {
+    this.informer = new Informer(kc, {
       ...options,
       kind: 'Secret',
       listPage: async (namespace, { limit, continue: token }) => {
@@ -73,31 +72,18 @@ export class SecretInformer {
     });
   }
 
-  start(): Promise<void> {
-    return this.#informer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#informer.stop();
-  }
-
-  /** True once every scope holds its first LIST (at once when there is nothing to watch). */
-  synced(): boolean {
-    return this.#informer.synced();
-  }
-
   /** The cached Secret (metadata only) for `namespace/name`. */
   get(key: string): SecretMeta | undefined {
-    return this.#informer.get(key);
+    return this.informer.get(key);
   }
 
   keys(): string[] {
-    return this.#informer.keys();
+    return this.informer.keys();
   }
 
   /** Every cached Secret (metadata only). */
   list(): SecretMeta[] {
-    return this.#informer.list();
+    return this.informer.list();
   }
 }
 

@@ -11,42 +11,16 @@ import {
 import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { OWNER_TAG } from './claims.ts';
 import { buildConditions, rfc3339, type Summary } from './conditions.ts';
-import type { ExecutionOutcome } from './execute-plan.ts';
-import type { Ownership, Settled } from './pending-writes.ts';
+import { ownershipStatus } from './pending-writes.ts';
+import type { PassResult } from './pass.ts';
 import { planStatus, type SharePlan } from './plan-shares.ts';
-
-/** What one reconcile pass found; each variant carries exactly what its status needs. */
-export type PassResult =
-  | { kind: 'suspended' }
-  /** Another ImageShare owns the image: an older one in this cluster, or (`elsewhere`) the one its owner tag names. */
-  | { kind: 'duplicate'; ownerKey: string; elsewhere?: boolean }
-  | { kind: 'blocked'; reason: string; message: string; transient: boolean }
-  | { kind: 'observeFailed'; error: CloudError }
-  | { kind: 'planned'; settled: Settled; plan: SharePlan }
-  /** The intent record written before the first exposing write: grants and publish about to be sent. */
-  | { kind: 'applying'; settled: Settled; plan: SharePlan; ownership: Ownership }
-  /** `observed` is the read with this pass's accepted writes applied; `next` is what would still be left to do. */
-  | {
-      kind: 'applied';
-      outcome: ExecutionOutcome;
-      observed: ObservedImage;
-      next: SharePlan;
-      ownership: Ownership;
-      unknownAgeMs: number | undefined;
-      /** When the earliest revoke believed over reads leaves its window (the pass comes back then). */
-      recheckInMs?: number | undefined;
-      /** What a read shows exposed that a revoke of ours inside its window is believed to have undone. */
-      contested?: Settled['contested'];
-      /** Appended to the Ready message (the owner tag could not be written). */
-      note?: string;
-    };
 
 /** Computes the next status. lastSyncTime moves only when something else in the status moved. */
 export function computeStatus(obj: ImageShare, pass: PassResult, now: Date): ImageShareStatus {
   const prev = obj.status ?? {};
   // The intent record is bookkeeping, not an outcome: once an object has conditions they keep describing the last
   // finished pass (a retry under throttling must not flap Ready between Unknown and False, nor re-fire Warnings).
-  if (pass.kind === 'applying' && prev.conditions?.length) return { ...prev, ...ownershipFields(pass.ownership) };
+  if (pass.kind === 'applying' && prev.conditions?.length) return { ...prev, ...ownershipStatus(pass.ownership) };
   const generation = obj.metadata.generation ?? 0;
   const summary = summarize(obj, pass);
   const next: ImageShareStatus = { ...prev, ...observedFields(obj, pass), observedGeneration: generation };
@@ -81,7 +55,7 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
       const { effective, ownership } = pass.settled;
       return {
         ...imageFields(effective),
-        ...ownershipFields(ownership),
+        ...ownershipStatus(ownership),
         accounts: accountOutcomes(obj, effective, pass.plan),
         plan: planStatus(pass.plan),
       };
@@ -89,7 +63,7 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
     case 'applying':
       return {
         ...imageFields(pass.settled.effective),
-        ...ownershipFields(pass.ownership),
+        ...ownershipStatus(pass.ownership),
         plan: planStatus(pass.plan),
       };
     case 'applied': {
@@ -97,7 +71,7 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
       const stoppedBy = outcome.error?.kind === 'terminal' ? outcome.error : undefined;
       return {
         ...imageFields(observed),
-        ...ownershipFields(ownership),
+        ...ownershipStatus(ownership),
         accounts: accountOutcomes(obj, observed, next, outcome.failedAccounts, stoppedBy),
         plan: planStatus(next),
       };
@@ -105,15 +79,6 @@ function observedFields(obj: ImageShare, pass: PassResult): ImageShareStatus {
     default:
       return {};
   }
-}
-
-function ownershipFields(own: Ownership): ImageShareStatus {
-  return {
-    managedAccounts: own.managedAccounts,
-    managedCommunity: own.managedCommunity,
-    pendingWrites: own.pendingWrites,
-    managedSince: own.managedSince ?? {},
-  };
 }
 
 function imageFields(observed: ObservedImage): ImageShareStatus {
@@ -165,7 +130,8 @@ function accountOutcomes(
   return [...outcomes, ...revokeFailures].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-function summarize(obj: ImageShare, pass: PassResult): Summary {
+/** The Ready summary and the abnormal condition a pass comes to (rendered into conditions by computeStatus). */
+export function summarize(obj: ImageShare, pass: PassResult): Summary {
   switch (pass.kind) {
     case 'applying':
       return {

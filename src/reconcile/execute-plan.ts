@@ -3,13 +3,15 @@
 // accepted before that error is kept in the outcome, and writes whose answer was lost are reported as unknown, so
 // the caller can record ownership exactly (src/reconcile/pending-writes.ts).
 import {
-  CloudError,
+  type CloudError,
   type ImageRef,
   type ImageSharing,
   type ModifyResult,
+  isAbortError,
+  lostAnswerOf,
   outcomeUnknown,
-  PassAborted,
 } from '../cloud/port.ts';
+import { classify } from '../cloud/ecs-errors.ts';
 import type { SharePlan, ShareOperation } from './plan-shares.ts';
 
 export interface ExecutionOutcome {
@@ -23,6 +25,8 @@ export interface ExecutionOutcome {
   unknown: { grant: string[]; revoke: string[]; community?: boolean };
   /** The error that stopped the plan, if any. */
   error?: CloudError;
+  /** The plan stopped because its signal fired (cancellation, a newer spec, the pass deadline). */
+  aborted?: boolean;
   /** Operations started (each is one ECS call unless culprit isolation needed more). */
   calls: number;
 }
@@ -49,29 +53,32 @@ export async function executePlan(
   const out = emptyOutcome();
   for (const op of plan.operations) {
     if (signal?.aborted) {
-      out.error = new PassAborted();
+      out.aborted = true;
       break;
     }
     out.calls++;
+    const run: Run = { cloud, ref, out, signal };
     const error =
-      op.kind === 'publish' || op.kind === 'unpublish'
-        ? await setCommunity(op, cloud, ref, out, signal)
-        : await modify(op, cloud, ref, out, signal);
-    if (error) {
-      out.error = error;
-      break;
-    }
+      op.kind === 'publish' || op.kind === 'unpublish' ? await setCommunity(op, run) : await modify(op, run);
+    if (error === 'aborted') out.aborted = true;
+    else if (error) out.error = error;
+    if (error) break;
   }
   return out;
 }
 
+/** What every operation of one plan runs against, and the outcome it adds to. */
+interface Run {
+  cloud: ImageSharing;
+  ref: ImageRef;
+  out: ExecutionOutcome;
+  signal: AbortSignal | undefined;
+}
+
 async function setCommunity(
   op: ShareOperation,
-  cloud: ImageSharing,
-  ref: ImageRef,
-  out: ExecutionOutcome,
-  signal?: AbortSignal,
-): Promise<CloudError | undefined> {
+  { cloud, ref, out, signal }: Run,
+): Promise<CloudError | 'aborted' | undefined> {
   const publish = op.kind === 'publish';
   try {
     await cloud.setCommunity(ref, publish, signal);
@@ -79,7 +86,11 @@ async function setCommunity(
     else out.unpublished = true;
     return undefined;
   } catch (err: unknown) {
-    const error = asCloudError(err);
+    if (isAbortError(err)) {
+      if (lostAnswerOf(err)) out.unknown.community = publish;
+      return 'aborted';
+    }
+    const error = classify(err);
     if (outcomeUnknown(error)) out.unknown.community = publish;
     return error;
   }
@@ -87,11 +98,8 @@ async function setCommunity(
 
 async function modify(
   op: ShareOperation,
-  cloud: ImageSharing,
-  ref: ImageRef,
-  out: ExecutionOutcome,
-  signal?: AbortSignal,
-): Promise<CloudError | undefined> {
+  { cloud, ref, out, signal }: Run,
+): Promise<CloudError | 'aborted' | undefined> {
   if (op.kind !== 'grant' && op.kind !== 'revoke') return undefined;
   let result: ModifyResult;
   try {
@@ -100,27 +108,12 @@ async function modify(
   } catch (err: unknown) {
     // The port never throws for cloud errors; whatever escaped may have happened after the request left.
     out.unknown[op.kind].push(...op.accounts);
-    return asCloudError(err);
+    return isAbortError(err) ? 'aborted' : classify(err);
   }
   for (const r of result.results) {
     if (r.ok === true) (op.kind === 'grant' ? out.granted : out.revoked).push(r.id);
     else if (r.ok === 'unknown') out.unknown[op.kind].push(r.id);
     else if (r.error.accountSpecific) out.failedAccounts.set(r.id, r.error);
   }
-  return result.error;
-}
-
-/** Anything that escapes the port is a bug or a transport surprise; treat it as transient, keeping the cause. */
-export function asCloudError(err: unknown): CloudError {
-  if (err instanceof CloudError) return err;
-  return new CloudError(
-    {
-      code: 'Unexpected',
-      kind: 'transient',
-      reason: 'CloudAPIError',
-      message: 'An unexpected error occurred while calling ECS; it will be retried.',
-      accountSpecific: false,
-    },
-    { cause: err },
-  );
+  return result.aborted ? 'aborted' : result.error;
 }

@@ -9,7 +9,7 @@
 //   afterWrites   once the writes are done: accepted writes become owned and pending (until a read confirms them),
 //                 refused and unsent ones are forgotten, ones whose answer was lost stay pending.
 import { Reason } from '../api/reasons.ts';
-import { PendingAction, type PendingWrite } from '../api/types.ts';
+import { type ImageShareStatus, PendingAction, type PendingWrite } from '../api/types.ts';
 import type { ObservedImage } from '../cloud/port.ts';
 import { rfc3339 } from './conditions.ts';
 import type { ExecutionOutcome } from './execute-plan.ts';
@@ -42,10 +42,18 @@ export interface Settled {
   contested: { accounts: string[]; community: boolean };
 }
 
-/** Default confirmation window: how long an accepted write is believed over a read that does not show it yet. */
-export const DEFAULT_CONFIRMATION_WINDOW_MS = 60_000;
 const POLL_MIN_MS = 2_000;
 const POLL_MAX_MS = 30_000;
+
+/** The ownership record as the status fields that hold it (the inverse of ownershipOf). */
+export function ownershipStatus(own: Ownership): ImageShareStatus {
+  return {
+    managedAccounts: own.managedAccounts,
+    managedCommunity: own.managedCommunity,
+    pendingWrites: own.pendingWrites,
+    managedSince: own.managedSince ?? {},
+  };
+}
 
 export function ownershipOf(
   status:

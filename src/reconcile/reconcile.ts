@@ -7,6 +7,8 @@
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
 // integration tests.
 import { Reason } from '../api/reasons.ts';
+import { classify } from '../cloud/ecs-errors.ts';
+import { DEFAULTS } from '../config.ts';
 import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
 import {
   type CloudCredentials,
@@ -15,7 +17,7 @@ import {
   type ImageSharing,
   type ImageSharingFactory,
   type ObservedImage,
-  PassAborted,
+  isAbortError,
 } from '../cloud/port.ts';
 import {
   type ClaimIdentity,
@@ -26,14 +28,13 @@ import {
   ownerTagValue,
   resolveClaim,
 } from './claims.ts';
-import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
-import { parseDuration } from './duration.ts';
+import { computeStatus, sameStatus } from './compute-status.ts';
+import { type PassResult, type ReconcileResult, requeueFor } from './pass.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
-import { asCloudError, type ExecutionOutcome, executePlan } from './execute-plan.ts';
+import { type ExecutionOutcome, executePlan } from './execute-plan.ts';
 import { identityOf } from './identity.ts';
 import {
   afterWrites,
-  DEFAULT_CONFIRMATION_WINDOW_MS,
   mayHavePublished,
   mergeOwnership,
   needsIntent,
@@ -41,7 +42,7 @@ import {
   type Ownership,
   oursOf,
   ownershipOf,
-  pollDelayMs,
+  ownershipStatus,
   projectWrites,
   recheckInMs,
   type Settled,
@@ -77,6 +78,8 @@ export type StatusWrite = 'ok' | 'gone' | 'conflict' | { resourceVersion: string
 
 export type CredentialsLookup = { ok: true; credentials: CloudCredentials } | { ok: false; message: string };
 
+export type { PassResult, ReconcileResult, Requeue } from './pass.ts';
+
 export interface ReconcileDeps {
   store: ImageShareStore;
   /** Reads spec.credentials.secretRef from the object's own namespace. */
@@ -98,6 +101,11 @@ export interface ReconcileDeps {
   /** No cloud write starts later than this after the pass began (default 60 s); the next pass continues. */
   passDeadlineMs?: number;
   /**
+   * Runs `fn` once after `ms` on the deps' clock and returns a cancel function; the pass deadline uses it, so a fake
+   * clock can fire it. Default: an unref'd Node timer.
+   */
+  setTimer?(fn: () => void, ms: number): () => void;
+  /**
    * When set, ownership of an image is also recorded in an ECS tag on the image, so other installations (other
    * clusters, other namespace sets) see it (ADR 0008). Unset: ownership is decided in this cluster only.
    */
@@ -114,51 +122,19 @@ export interface ReconcileDeps {
   installation?: string;
 }
 
-export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
-
-export interface ReconcileResult {
-  requeue: Requeue;
-  /** For metrics: success | terminal | error | requeue_after | aborted. */
-  result: 'success' | 'terminal' | 'error' | 'requeue_after' | 'aborted';
-  /** The Ready reason (or what happened), for the one log line per reconcile. */
-  reason: string;
-  statusWritten: boolean;
-  cloudWrites: number;
-  /** The owner tag could not be written, so ownership was checked in this cluster only (for the metric). */
-  tagFallback?: boolean;
+/** A pass that wrote nothing and needs no requeue. */
+function quiet(result: ReconcileResult['result'], reason: string): ReconcileResult {
+  return { requeue: { kind: 'none' }, result, reason, statusWritten: false, cloudWrites: 0 };
 }
 
-const NOTHING: ReconcileResult = {
-  requeue: { kind: 'none' },
-  result: 'success',
-  reason: 'NotFound',
-  statusWritten: false,
-  cloudWrites: 0,
-};
-const ABORTED: ReconcileResult = {
-  requeue: { kind: 'none' },
-  result: 'aborted',
-  reason: 'Aborted',
-  statusWritten: false,
-  cloudWrites: 0,
-};
+const NOTHING = quiet('success', 'NotFound');
+const ABORTED = quiet('aborted', 'Aborted');
 /**
  * The object's status names another installation: this one writes nothing to it, not even its status (the two
  * would overwrite each other's). The log line of the pass says so; if that installation is gone for good, removing
  * status.installation (`kubectl patch --subresource=status`) lets this one take over.
  */
-const OTHER_INSTALLATION: ReconcileResult = {
-  requeue: { kind: 'none' },
-  result: 'terminal',
-  reason: 'OtherInstallation',
-  statusWritten: false,
-  cloudWrites: 0,
-};
-const DEFAULT_MAX_WRITES_PER_PASS = 10;
-/** A pass that stopped at its write budget comes back this soon, behind whatever else is queued. */
-const CONTINUE_MS = 1_000;
-/** A re-check due now still waits this long, so an expiring window never makes a tight loop. */
-const RECHECK_MIN_MS = 1_000;
+const OTHER_INSTALLATION = quiet('terminal', 'OtherInstallation');
 
 /** One pass's fixed inputs. */
 interface Pass {
@@ -169,15 +145,27 @@ interface Pass {
   writes: AbortSignal | undefined;
 }
 
-const DEFAULT_PASS_DEADLINE_MS = 60_000;
-
-/** The signal that gates this pass's cloud writes: cancellation, a newer spec, or the pass deadline. */
-function writeSignal(obj: ImageShare, deps: ReconcileDeps, signal: AbortSignal | undefined): AbortSignal {
-  const signals = [AbortSignal.timeout(deps.passDeadlineMs ?? DEFAULT_PASS_DEADLINE_MS)];
+/** The signal that gates this pass's cloud writes (cancellation, a newer spec, the pass deadline) and its disposer. */
+function writeSignal(
+  obj: ImageShare,
+  deps: ReconcileDeps,
+  signal: AbortSignal | undefined,
+): { writes: AbortSignal; dispose: () => void } {
+  const deadline = new AbortController();
+  const fire = () => deadline.abort(new DOMException('The pass deadline passed.', 'TimeoutError'));
+  const ms = deps.passDeadlineMs ?? DEFAULTS.passDeadlineMs;
+  const dispose = (deps.setTimer ?? nodeTimer)(fire, ms);
+  const signals = [deadline.signal];
   if (signal) signals.push(signal);
   const superseded = deps.specSuperseded?.(obj.metadata.namespace, obj.metadata.name, obj.metadata.generation ?? 0);
   if (superseded) signals.push(superseded);
-  return AbortSignal.any(signals);
+  return { writes: AbortSignal.any(signals), dispose };
+}
+
+function nodeTimer(fn: () => void, ms: number): () => void {
+  const t = setTimeout(fn, Math.max(0, ms));
+  t.unref();
+  return () => clearTimeout(t);
 }
 
 /**
@@ -193,7 +181,16 @@ export async function reconcile(
   const obj = await deps.store.get(namespace, name);
   if (!obj) return NOTHING;
   if (reconciledElsewhere(obj.status, deps)) return OTHER_INSTALLATION;
-  const pass: Pass = { deps, signal, writes: writeSignal(obj, deps, signal) };
+  const { writes, dispose } = writeSignal(obj, deps, signal);
+  try {
+    return await reconcileObject(obj, { deps, signal, writes });
+  } finally {
+    dispose();
+  }
+}
+
+async function reconcileObject(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
+  const { deps, signal } = pass;
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
   const local = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
@@ -284,8 +281,8 @@ async function claimImage(
     await sharing.tagImage(refOf(obj), { [OWNER_TAG]: ownerTagValue(id, obj) }, pass.writes);
     return {};
   } catch (err: unknown) {
-    const error = asCloudError(err);
-    if (error instanceof PassAborted) return {}; // the plan's writes stop at the same signal
+    if (isAbortError(err)) return {}; // the plan's writes stop at the same signal
+    const error = classify(err);
     if (error.kind !== 'terminal') return { error };
     return {
       note: `Ownership is checked in this cluster only, because the image's owner tag could not be written: ${error.message}`,
@@ -382,15 +379,6 @@ function statusFor(obj: ImageShare, result: PassResult, deps: ReconcileDeps): Im
   return deps.installation === undefined ? status : { ...status, installation: deps.installation };
 }
 
-function ownershipStatus(own: Ownership): ImageShareStatus {
-  return {
-    managedAccounts: own.managedAccounts,
-    managedCommunity: own.managedCommunity,
-    pendingWrites: own.pendingWrites,
-    managedSince: own.managedSince ?? {},
-  };
-}
-
 /**
  * Deletion: apply the deletion policy, then release the finalizer. Cleanup depends on what this object itself may
  * have exposed, not on whether it still owns the image: a duplicate that lost ownership still undoes its own grants.
@@ -447,7 +435,7 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'g
   const outcome = await executePlan(plan, sharing, ref, pass.writes);
   for (const e of writeEvents(outcome)) pass.deps.emit(obj, e);
   const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
-  if (!outcome.error && stuck.length === 0) {
+  if (!outcome.error && !outcome.aborted && stuck.length === 0) {
     await releaseClaim(obj, sharing, seen.image, pass);
     return undefined;
   }
@@ -460,7 +448,7 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'g
 
 /** Why cleanup stopped early, with what to do about it. */
 function cleanupStopped(outcome: ExecutionOutcome, stuck: Array<[string, CloudError]>): PassResult {
-  if (outcome.error instanceof PassAborted) {
+  if (outcome.aborted) {
     return {
       kind: 'blocked',
       reason: Reason.Progressing,
@@ -600,7 +588,7 @@ async function observe(sharing: ImageSharing, ref: ImageRef, signal: AbortSignal
   try {
     return { ok: true, image: await sharing.observe(ref, signal) };
   } catch (err: unknown) {
-    return { ok: false, error: asCloudError(err) };
+    return { ok: false, error: classify(err) };
   }
 }
 
@@ -613,7 +601,7 @@ function planFor(obj: ImageShare, observed: ObservedImage, ours: readonly string
     observedCommunity: observed.community,
     observedEncrypted: observed.encrypted,
     managedAccounts: ours,
-    maxCalls: deps.maxWritesPerPass ?? DEFAULT_MAX_WRITES_PER_PASS,
+    maxCalls: deps.maxWritesPerPass ?? DEFAULTS.maxWritesPerPass,
   });
 }
 
@@ -640,7 +628,7 @@ async function finish(
   const ready = status.conditions?.[0];
   const tagFallback = result.kind === 'applied' && result.note !== undefined;
   return {
-    ...requeueFor(obj, result, status, deps),
+    ...requeueFor(obj, result, deps),
     reason: ready?.reason ?? 'Unknown',
     statusWritten: changed,
     cloudWrites: writesOf(result),
@@ -653,66 +641,17 @@ async function finish(
  * recorded and the next pass (already queued for a new spec) carries on. A runtime cancellation stays an error.
  */
 function interrupted(out: ExecutionOutcome, pass: Pass): ExecutionOutcome {
-  if (!(out.error instanceof PassAborted) || pass.signal?.aborted) return out;
-  const { error: _stopped, ...rest } = out;
+  if (!out.aborted || pass.signal?.aborted) return out;
+  const { aborted: _stopped, ...rest } = out;
   return rest;
 }
 
-function requeueFor(
-  obj: ImageShare,
-  pass: PassResult,
-  status: ImageShareStatus,
-  deps: ReconcileDeps,
-): Pick<ReconcileResult, 'requeue' | 'result'> {
-  const resync = { kind: 'after', ms: jittered(resyncMs(obj, deps), deps.random) } as const;
-  if (pass.kind === 'suspended') return { requeue: { kind: 'none' }, result: 'success' };
-  const error = pass.kind === 'observeFailed' ? pass.error : pass.kind === 'applied' ? pass.outcome.error : undefined;
-  if (error && error.kind !== 'terminal') {
-    if (error.retryAfterMs !== undefined)
-      return { requeue: { kind: 'after', ms: error.retryAfterMs }, result: 'requeue_after' };
-    return { requeue: { kind: 'backoff' }, result: 'error' };
-  }
-  const abnormal = status.conditions?.[1];
-  if (abnormal?.type === 'Stalled') return { requeue: resync, result: 'terminal' };
-  if (pass.kind === 'applied' && pass.next.operations.length > 0)
-    return { requeue: { kind: 'after', ms: CONTINUE_MS }, result: 'requeue_after' };
-  const followUp = pass.kind === 'applied' ? followUpMs(pass, resync.ms) : undefined;
-  if (followUp !== undefined) return { requeue: { kind: 'after', ms: followUp }, result: 'requeue_after' };
-  if (abnormal?.type === 'Reconciling') return { requeue: { kind: 'backoff' }, result: 'requeue_after' };
-  return { requeue: resync, result: 'success' };
-}
-
-/**
- * When an applied pass must look again before its resync: a write whose outcome is unknown is polled, and a revoke
- * believed over reads is checked again when its window ends. Undefined when neither is pending.
- */
-function followUpMs(pass: Extract<PassResult, { kind: 'applied' }>, resyncMs: number): number | undefined {
-  const poll = pass.unknownAgeMs === undefined ? undefined : pollDelayMs(pass.unknownAgeMs);
-  const due = [poll, pass.recheckInMs].filter((ms): ms is number => ms !== undefined);
-  if (due.length === 0) return undefined;
-  return Math.max(Math.min(...due, resyncMs), RECHECK_MIN_MS);
-}
-
 function confirmationWindow(deps: ReconcileDeps): number {
-  return deps.confirmationWindowMs ?? DEFAULT_CONFIRMATION_WINDOW_MS;
+  return deps.confirmationWindowMs ?? DEFAULTS.confirmationWindowMs;
 }
 
 function modeOf(obj: ImageShare): Mode {
   return obj.spec.mode ?? Mode.Apply;
-}
-
-function resyncMs(obj: ImageShare, deps: ReconcileDeps): number {
-  if (!obj.spec.resyncInterval) return deps.defaultResyncMs;
-  try {
-    return parseDuration(obj.spec.resyncInterval);
-  } catch {
-    return deps.defaultResyncMs;
-  }
-}
-
-/** Up to +10% so objects created together do not resync together. */
-function jittered(ms: number, random: () => number): number {
-  return Math.round(ms * (1 + 0.1 * random()));
 }
 
 function writesOf(pass: PassResult): number {

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Reason } from '../../src/api/reasons.ts';
 import type { ImageShare } from '../../src/api/types.ts';
 import { CloudError } from '../../src/cloud/port.ts';
-import { computeStatus, type PassResult } from '../../src/reconcile/compute-status.ts';
+import { computeStatus } from '../../src/reconcile/compute-status.ts';
+import type { PassResult } from '../../src/reconcile/pass.ts';
 import { STATUS_ROWS } from '../fixtures/imageshare-statuses.ts';
 import { type KstatusResult, kstatus, kstatusMany } from '../harness/kstatus.ts';
 

@@ -2,12 +2,12 @@
 // through the real @alicloud/ecs20140526 client, and classified by src/cloud/ecs-errors.ts. Rows go through the
 // adapter whenever the adapter can send the request at all; codes only a request the adapter never sends can
 // produce (LaunchPermission, legacy groups, IsPublic mixed with accounts, unpublishing through the raw client) go
-// through the raw SDK client, and the thrown SDK error is classified by classifyEcsError. No row uses a fault.
+// through the raw SDK client, and the thrown SDK error is classified by classify. No row uses a fault.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Ecs from '@alicloud/ecs20140526';
 import OpenApi from '@alicloud/openapi-core';
 import { Reason } from '../../src/api/reasons.ts';
-import { classifyEcsError, ECS_ERROR_CODES } from '../../src/cloud/ecs-errors.ts';
+import { classify, ECS_ERROR_CODES } from '../../src/cloud/ecs-errors.ts';
 import { createEcsImageSharingFactory } from '../../src/cloud/ecs-factory.ts';
 import { CloudError, type ErrorKind, type ImageRef, type ImageSharing } from '../../src/cloud/port.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
@@ -69,10 +69,10 @@ async function failure(p: Promise<unknown>): Promise<CloudError> {
   try {
     value = await p;
   } catch (err: unknown) {
-    return classifyEcsError(err);
+    return classify(err);
   }
   const returned = (value as { error?: unknown } | undefined)?.error;
-  if (returned !== undefined) return classifyEcsError(returned);
+  if (returned !== undefined) return classify(returned);
   throw new Error('expected the call to fail');
 }
 

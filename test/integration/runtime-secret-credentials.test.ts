@@ -1,9 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import {
-  CredentialsNotFoundError,
-  SecretAccessDeniedError,
-  SecretCredentialsReader,
-} from '../../src/kube/secret-credentials.ts';
+import { SecretCredentialsReader } from '../../src/kube/secret-credentials.ts';
 import { createNamespace, kubectl } from '../harness/kubectl.ts';
 import { adminKubeConfig, impersonatingKubeConfig } from './runtime-fixtures.ts';
 
@@ -35,15 +31,12 @@ describe('SecretCredentialsReader against a real apiserver', () => {
     ]);
     const reader = new SecretCredentialsReader(adminKubeConfig());
     expect(await reader.read(ns, 'owner')).toEqual({
-      type: 'static',
-      accessKeyId: 'LTAI-test',
-      accessKeySecret: SECRET_VALUE,
+      ok: true,
+      credentials: { type: 'static', accessKeyId: 'LTAI-test', accessKeySecret: SECRET_VALUE },
     });
     expect(await reader.read(ns, 'sts')).toEqual({
-      type: 'static',
-      accessKeyId: 'STS.x',
-      accessKeySecret: 'y',
-      securityToken: 'tok',
+      ok: true,
+      credentials: { type: 'static', accessKeyId: 'STS.x', accessKeySecret: 'y', securityToken: 'tok' },
     });
   });
 
@@ -67,10 +60,9 @@ describe('SecretCredentialsReader against a real apiserver', () => {
     if (literals !== null) {
       await kubectl(['create', 'secret', 'generic', secret, '-n', ns, ...literals.map((l) => `--from-literal=${l}`)]);
     }
-    const err = await new SecretCredentialsReader(adminKubeConfig()).read(ns, secret).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CredentialsNotFoundError);
-    const e = err as CredentialsNotFoundError;
-    expect(e.missingKey).toBe(missingKey);
+    const e = await new SecretCredentialsReader(adminKubeConfig()).read(ns, secret);
+    if (e.ok) throw new Error('expected no credentials');
+    expect([e.problem, e.missingKey]).toEqual(['missing', missingKey]);
     expect(e.message).toContain(`${ns}/${secret}`);
     if (missingKey !== undefined) expect(e.message).toContain(missingKey);
     expect(e.message).not.toContain(SECRET_VALUE);
@@ -103,10 +95,10 @@ describe('SecretCredentialsReader when Secret access is not granted (least privi
       `--from-literal=accessKeySecret=${SECRET_VALUE}`,
     ]);
     const kc = rbacDenied ? impersonatingKubeConfig(`no-secrets-${ns}`) : adminKubeConfig();
-    const err = await new SecretCredentialsReader(kc, allowed).read(ns, 'owner').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SecretAccessDeniedError);
-    expect(err).toBeInstanceOf(CredentialsNotFoundError); // so the reconciler reports reason CredentialsNotFound
-    const message = (err as Error).message;
+    const found = await new SecretCredentialsReader(kc, allowed).read(ns, 'owner');
+    if (found.ok) throw new Error('expected no credentials');
+    expect(found.problem).toBe('denied'); // the reconciler reports it as reason CredentialsNotFound
+    const { message } = found;
     expect(message).toContain(`namespace ${ns}`);
     expect(message).toContain('secretRefAccess.namespaces');
     expect(message).not.toContain(SECRET_VALUE);

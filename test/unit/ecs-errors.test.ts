@@ -3,7 +3,7 @@ import OpenApi from '@alicloud/openapi-core';
 import { Reason } from '../../src/api/reasons.ts';
 import {
   accountsNamedInError,
-  classifyEcsError,
+  classify,
   ECS_ERROR_CODES,
   ECS_ERROR_TABLE,
   ErrorInBody,
@@ -408,7 +408,7 @@ describe('ECS error table', () => {
 
   it.each(ALL)('%s (HTTP %d) → %s %s, account-specific %s: %s', (code, status, kind, reason, accountSpecific) => {
     // Throttling is a `wait` only when the server says how long: give it the header ECS would send.
-    const err = classifyEcsError(sdkError(code, status, kind === 'wait' ? { retryAfter: 1500 } : {}));
+    const err = classify(sdkError(code, status, kind === 'wait' ? { retryAfter: 1500 } : {}));
     expect(err).toBeInstanceOf(CloudError);
     expect({ code: err.code, kind: err.kind, reason: err.reason, accountSpecific: err.accountSpecific }).toEqual({
       code,
@@ -421,13 +421,13 @@ describe('ECS error table', () => {
   });
 
   it.each(ALL)('%s: message is one plain sentence without key ID, secret, request id or URL', (code, status) => {
-    const err = classifyEcsError(sdkError(code, status, { retryAfter: 10 }));
+    const err = classify(sdkError(code, status, { retryAfter: 10 }));
     expect(err.message).toMatch(/^[A-Z][^\n]*\.$/);
     for (const leak of [FAKE_KEY_ID, FAKE_SECRET, 'REQ-1', 'http', 'text for']) expect(err.message).not.toContain(leak);
   });
 
   it('keeps only a scrubbed cause: no SDK message, key IDs in the body message redacted', () => {
-    const err = classifyEcsError(sdkError('Forbidden.RAM', 403, { message: `User ${FAKE_KEY_ID} denied` }));
+    const err = classify(sdkError('Forbidden.RAM', 403, { message: `User ${FAKE_KEY_ID} denied` }));
     const cause = err.cause as Error & { data: { Message?: string } };
     expect(JSON.stringify({ m: cause.message, d: cause.data })).not.toContain(FAKE_KEY_ID);
     expect(String(cause.message)).not.toContain(FAKE_SECRET);
@@ -449,7 +449,7 @@ describe('ECS error table', () => {
     ['invalidaccount.notfound', 404, 'codes are case-sensitive'],
   ])('does not match %s: %s', (code, status) => {
     expect(lookupEcsError(code)).toBeUndefined();
-    const err = classifyEcsError(sdkError(code, Number(status)));
+    const err = classify(sdkError(code, Number(status)));
     expect({ kind: err.kind, reason: err.reason, accountSpecific: err.accountSpecific }).toEqual({
       kind: 'terminal',
       reason: Reason.CloudAPIError,
@@ -462,7 +462,7 @@ describe('ECS error table', () => {
     ['InvalidSecurityToken.Malformed', 'a wrong token in the Secret'],
     ['InvalidSecurityToken.MismatchWithAccessKey', 'a token that belongs to another key'],
   ])('prefix rule: %s → terminal CredentialsExpired (%s)', (code) => {
-    const err = classifyEcsError(sdkError(code, 403));
+    const err = classify(sdkError(code, 403));
     expect([err.code, err.kind, err.reason]).toEqual([code, 'terminal', Reason.CredentialsExpired]);
   });
 
@@ -470,12 +470,12 @@ describe('ECS error table', () => {
     ['Throttling.User', 'a throttle without x-acs-retry-after has no known delay, so it is plain backoff'],
     ['Rejected.Throttling', 'any code containing Throttling is a ThrottlingError in the SDK, known or not'],
   ])('%s without retry-after → transient Throttled: %s', (code) => {
-    const err = classifyEcsError(sdkError(code, 400));
+    const err = classify(sdkError(code, 400));
     expect([err.kind, err.reason, err.retryAfterMs]).toEqual(['transient', Reason.Throttled, undefined]);
   });
 
   it('throttling with retry-after → wait, carrying retryAfterMs', () => {
-    const err = classifyEcsError(sdkError('Throttling.User', 400, { retryAfter: 2500 }));
+    const err = classify(sdkError('Throttling.User', 400, { retryAfter: 2500 }));
     expect([err.kind, err.retryAfterMs]).toEqual(['wait', 2500]);
   });
 
@@ -485,13 +485,13 @@ describe('ECS error table', () => {
     ['ClientError 400 with an unknown code', 'Brand.New.Code', 400, 'terminal', Reason.CloudAPIError],
     ['ClientError 409 with an unknown code', 'Conflict.Thing', 409, 'terminal', Reason.CloudAPIError],
   ])('%s → %s', (_why, code, status, kind, reason) => {
-    const err = classifyEcsError(sdkError(String(code), Number(status)));
+    const err = classify(sdkError(String(code), Number(status)));
     expect([err.kind, err.reason, err.code]).toEqual([kind, reason, code]);
     expect(err.message).toContain(String(code));
   });
 
   it('sanitises an unknown code before naming it', () => {
-    const err = classifyEcsError(sdkError('Evil<script>\nCode', 400));
+    const err = classify(sdkError('Evil<script>\nCode', 400));
     expect(err.code).toBe('EvilscriptCode');
     expect(err.message).not.toMatch(/[<>\n]/);
   });
@@ -508,7 +508,11 @@ describe('ECS error table', () => {
       () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
       'a dropped connection is worth a retry',
     ],
-    ['aborted', () => new Error('aborted'), 'the body was cut mid-stream'],
+    [
+      'aborted',
+      () => Object.assign(new Error('aborted'), { code: 'ECONNRESET' }),
+      'the body was cut mid-stream (Node gives it code ECONNRESET)',
+    ],
     [
       'socket hang up',
       () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
@@ -526,7 +530,7 @@ describe('ECS error table', () => {
     ],
   ];
   it.each(transport)('transport error (%s) → transient CloudUnreachable: %s', (_name, make) => {
-    const err = classifyEcsError(make());
+    const err = classify(make());
     expect([err.kind, err.reason, err.accountSpecific]).toEqual(['transient', Reason.CloudUnreachable, false]);
     expect(err.message).not.toContain('http');
   });
@@ -538,43 +542,40 @@ describe('ECS error table', () => {
     } catch (err: unknown) {
       thrown = err;
     }
-    const err = classifyEcsError(thrown);
+    const err = classify(thrown);
     expect([err.kind, err.reason, err.code]).toEqual(['transient', Reason.CloudUnavailable, 'NonJSONResponse']);
   });
 
   it('a credentials failure is recognised by type, not by message: terminal InvalidCredentials or transient', () => {
     const refused = new CredentialsProviderError('could not obtain cloud credentials', false);
     const flaky = new CredentialsProviderError('could not obtain cloud credentials', true);
-    expect([classifyEcsError(refused).kind, classifyEcsError(refused).reason]).toEqual([
-      'terminal',
-      Reason.InvalidCredentials,
-    ]);
-    expect([classifyEcsError(flaky).kind, classifyEcsError(flaky).code]).toEqual(['transient', 'StsUnavailable']);
+    expect([classify(refused).kind, classify(refused).reason]).toEqual(['terminal', Reason.InvalidCredentials]);
+    expect([classify(flaky).kind, classify(flaky).code]).toEqual(['transient', 'StsUnavailable']);
     // A bare message that merely talks about credentials is not a credentials failure.
-    const bare = classifyEcsError(new Error('unable to get credentials from any of the providers in the chain'));
+    const bare = classify(new Error('unable to get credentials from any of the providers in the chain'));
     expect([bare.code, bare.reason]).toEqual(['UnexpectedError', Reason.CloudAPIError]);
   });
 
   it('passes a CloudError through unchanged and never throws on odd values', () => {
-    const ce = classifyEcsError(sdkError('InternalError', 500));
-    expect(classifyEcsError(ce)).toBe(ce);
-    for (const odd of [undefined, null, 42, 'boom', {}]) expect(classifyEcsError(odd)).toBeInstanceOf(CloudError);
+    const ce = classify(sdkError('InternalError', 500));
+    expect(classify(ce)).toBe(ce);
+    for (const odd of [undefined, null, 42, 'boom', {}]) expect(classify(odd)).toBeInstanceOf(CloudError);
   });
 
   describe('account-specific messages', () => {
     it('names the culprit accounts when the caller passes them', () => {
-      const err = classifyEcsError(sdkError('InvalidAccount.NotFound', 404), ['123456']);
+      const err = classify(sdkError('InvalidAccount.NotFound', 404), ['123456']);
       expect(err.message).toBe('Account 123456 does not exist; remove or correct it in spec.accounts.');
     });
 
     it('reads the account IDs ECS named in the body message, not in the SDK message', () => {
-      const err = classifyEcsError(
+      const err = classify(
         sdkError('InvalidAccount.NotFound', 404, {
           message: 'The specified account 2000000000000009 in parameter "AddAccount.n" does not exist.',
         }),
       );
       expect(accountsNamedInError(err)).toEqual(['2000000000000009']);
-      expect(accountsNamedInError(classifyEcsError(sdkError('InvalidAccount.Forbbiden', 404)))).toEqual([]);
+      expect(accountsNamedInError(classify(sdkError('InvalidAccount.Forbbiden', 404)))).toEqual([]);
     });
   });
 });
@@ -628,7 +629,7 @@ describe('answers that must not be believed, classified by type and code (issue 
     ],
   ];
   it.each(rows)('%s → %s, %s, %s, unknown=%s: %s', (_what, make, code, kind, reason, unknown) => {
-    const err = classifyEcsError(make());
+    const err = classify(make());
     expect([err.code, err.kind, err.reason, outcomeUnknown(err)]).toEqual([code, kind, reason, unknown]);
   });
 
@@ -647,7 +648,7 @@ describe('answers that must not be believed, classified by type and code (issue 
     ['Available', 'transient', 'a race with a status change: try again'],
   ];
   it.each(statuses)('IncorrectImageStatus on an image %s → %s: %s', (status, kind) => {
-    const base = classifyEcsError(sdkError('IncorrectImageStatus', 400));
+    const base = classify(sdkError('IncorrectImageStatus', 400));
     const err = withImageStatus(markMaybeApplied(base), status);
     expect([err.kind, err.reason, err.maybeApplied]).toEqual([kind, Reason.ImageNotAvailable, true]);
     if (kind === 'terminal') expect(err.message).toContain(status);
@@ -670,7 +671,7 @@ describe('answers that must not be believed, classified by type and code (issue 
 describe("the operator's own rate budget", () => {
   it('a token wait past its limit → wait RateBudgetTimeout carrying the wait left, and nothing was sent', () => {
     // Why: a worker must not block on a minutes-long server pause; the pass comes back when the budget expects room.
-    const err = classifyEcsError(new BudgetWaitTimeout(90_000));
+    const err = classify(new BudgetWaitTimeout(90_000));
     expect([err.code, err.kind, err.reason, err.retryAfterMs, outcomeUnknown(err)]).toEqual([
       'RateBudgetTimeout',
       'wait',

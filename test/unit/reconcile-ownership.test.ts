@@ -7,37 +7,24 @@ import type { EventSpec } from '../../src/reconcile/events.ts';
 import { pollDelayMs } from '../../src/reconcile/pending-writes.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
 import { FakeCloud, throttled } from '../support/fake-cloud.ts';
-import { FakeStore } from '../support/fake-store.ts';
+import type { FakeStore } from '../support/fake-store.ts';
+import { type ReconcileWorld, reconcileWorld } from '../support/reconcile-world.ts';
 import { assertKstatusShape } from '../support/safety.ts';
 
 const ref = { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' };
 const A = '1111111111111111';
 const B = '2222222222222222';
 const X = '9999999999999999';
-const T0 = Date.parse('2026-11-28T12:00:00Z');
 
+let world: ReconcileWorld;
 let store: FakeStore;
 let cloud: FakeCloud;
 let events: EventSpec[];
 let deps: ReconcileDeps;
-let clockMs: number;
 
 beforeEach(() => {
-  store = new FakeStore();
-  cloud = new FakeCloud();
-  clockMs = T0;
-  cloud.now = () => clockMs;
-  cloud.addImage(ref);
-  events = [];
-  deps = {
-    store,
-    cloud,
-    emit: (_o, e) => events.push(e),
-    now: () => new Date(clockMs),
-    random: () => 0,
-    defaultResyncMs: 600_000,
-    readSecretCredentials: async () => ({ ok: false, message: 'unused' }),
-  };
+  world = reconcileWorld();
+  ({ store, cloud, events, deps } = world);
 });
 
 const spec = (s: Partial<ImageShareSpec> = {}): ImageShareSpec => ({ ...ref, accounts: [A, B], ...s });
@@ -74,7 +61,7 @@ describe('ownership survives crashes', () => {
     await crashAfterCloudWrite();
     expect(shared()).toEqual([A, B]);
     expect(status()?.managedAccounts ?? []).toEqual([]);
-    clockMs += 5_000;
+    world.advance(5_000);
     await pass();
     expect(status()?.managedAccounts).toEqual([A, B]);
     store.delete('share');
@@ -87,7 +74,7 @@ describe('ownership survives crashes', () => {
     store.create('share', spec({ sharePolicy: 'Additive' }));
     await crashAfterCloudWrite();
     store.updateSpec('share', { accounts: [A] });
-    clockMs += 5_000;
+    world.advance(5_000);
     await pass();
     expect(shared()).toEqual([A]);
     expect(status()?.managedAccounts).toEqual([A]);
@@ -100,7 +87,7 @@ describe('ownership survives crashes', () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(status()?.pendingWrites?.map((w) => w.account)).toEqual([A, B]);
     store.updateSpec('share', { accounts: [] });
-    clockMs += 61_000;
+    world.advance(61_000);
     await pass();
     expect(ops()).toEqual([]);
     expect(status()?.pendingWrites).toEqual([]);
@@ -125,7 +112,7 @@ describe('a crashed grant, then a refused re-send', () => {
         .map((w) => w.account),
     ).toEqual([A, B]);
     cloud.thawReads();
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(status()?.managedAccounts).toEqual([A, B]);
   });
@@ -139,12 +126,12 @@ describe('a crashed grant, sent again and crashed again', () => {
     cloud.image(ref).accounts.clear();
     cloud.freezeReads(ref); // the next read does not show them yet…
     for (const [id, t] of landed) cloud.image(ref).accounts.set(id, t);
-    clockMs += 1_000;
+    world.advance(1_000);
     await crashAfterCloudWrite(); // …so they are sent again (ECS keeps the first SharedTime), and the pass dies again
     cloud.thawReads();
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
-    clockMs += 61_000;
+    world.advance(61_000);
     await pass();
     expect(status()?.managedAccounts).toEqual([A, B]);
     expect(status()?.pendingWrites).toEqual([]);
@@ -163,7 +150,7 @@ describe('the intent record does not flap the conditions', () => {
       reasons.push(st.conditions?.[0]?.reason);
       return write(o, st);
     };
-    clockMs += 1_000;
+    world.advance(1_000);
     await pass();
     expect(reasons).toEqual(['Throttled', 'Synced']);
   });
@@ -177,11 +164,11 @@ describe('adoption', () => {
     await new Promise((r) => setTimeout(r, 10));
     cloud.image(ref).accounts.set(B, '2026-11-28T11:00:00Z'); // shared by someone else an hour before our intent
     cloud.grant = FakeCloud.prototype.grant.bind(cloud);
-    clockMs += 5_000;
+    world.advance(5_000);
     await pass();
     expect(status()?.managedAccounts).toEqual([A]); // A is simply granted again; B is not adopted
     store.updateSpec('share', { accounts: [] });
-    clockMs += 61_000;
+    world.advance(61_000);
     await pass();
     expect(shared()).toEqual([B]); // Additive never revokes what it did not grant
   });
@@ -191,9 +178,9 @@ describe('clock skew', () => {
   it('a grant recorded by a process whose clock runs 60 s ahead of ECS is still adopted (and revoked when it leaves the spec)', async () => {
     store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
     const ecsNow = cloud.now;
-    cloud.now = () => clockMs - 60_000; // ECS stamps SharedTime from its own clock, a minute behind ours
+    cloud.now = () => world.now() - 60_000; // ECS stamps SharedTime from its own clock, a minute behind ours
     await crashAfterCloudWrite(); // A and B shared; only the intent (stamped with our clock) is on record
-    clockMs += 5_000;
+    world.advance(5_000);
     await pass();
     expect(status()?.managedAccounts).toEqual([A, B]);
     cloud.now = ecsNow;
@@ -236,7 +223,7 @@ describe('read-after-write lag', () => {
     store.create('share', spec({ accounts: [], community: true }));
     cloud.freezeReads(ref);
     await pass();
-    clockMs += 3_000;
+    world.advance(3_000);
     await pass();
     expect(ops()).toEqual(['publish']);
     expect(events.map((e) => e.reason)).toEqual(['Published']);
@@ -249,7 +236,7 @@ describe('read-after-write lag', () => {
     cloud.freezeReads(ref);
     await pass();
     store.updateSpec('share', { accounts: [A] });
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`]);
     expect(shared()).toEqual([A]);
@@ -258,7 +245,7 @@ describe('read-after-write lag', () => {
   it('a managed account removed from the spec is revoked even when a lagging read does not show it', async () => {
     store.create('share', spec({ sharePolicy: 'Additive' }));
     await pass();
-    clockMs += 61_000;
+    world.advance(61_000);
     await pass(); // confirmed: A and B managed, nothing pending
     const landed = new Map(cloud.image(ref).accounts);
     cloud.image(ref).accounts.delete(B);
@@ -273,13 +260,13 @@ describe('read-after-write lag', () => {
   it('a managed account removed from the spec that no longer exists is forgotten after one refused revoke, not retried forever', async () => {
     store.create('share', spec({ sharePolicy: 'Additive' }));
     await pass();
-    clockMs += 61_000;
+    world.advance(61_000);
     await pass(); // confirmed: A and B managed
     cloud.image(ref).accounts.delete(B); // B's account was closed: ECS no longer lists it…
     cloud.unknownAccounts.add(B); // …and refuses to touch it
     store.updateSpec('share', { accounts: [A] });
     await pass();
-    clockMs += 61_000;
+    world.advance(61_000);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`]);
     expect(status()?.managedAccounts).toEqual([A]);
@@ -290,7 +277,7 @@ describe('read-after-write lag', () => {
     store.create('share', spec());
     await pass();
     cloud.image(ref).accounts.delete(B);
-    clockMs += 61_000;
+    world.advance(61_000);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`, `grant ${B}`]);
     expect(events.map((e) => e.reason)).toContain('DriftCorrected');
@@ -305,7 +292,7 @@ describe('lost answers', () => {
     expect(first.requeue).toEqual({ kind: 'backoff' });
     expect(status()?.managedAccounts ?? []).toEqual([]);
     expect(status()?.pendingWrites?.map((w) => w.account)).toEqual([A, B]);
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(status()?.managedAccounts).toEqual([A, B]);
     expect(ops()).toEqual([`grant ${A},${B}`]);
@@ -316,9 +303,9 @@ describe('lost answers', () => {
     cloud.loseNextGrantAnswer = true;
     cloud.freezeReads(ref); // the read will not show the grant that did land
     await pass();
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
-    clockMs += 4_000;
+    world.advance(4_000);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`, `grant ${A},${B}`]);
     expect(status()?.managedAccounts).toEqual([A, B]);
@@ -331,7 +318,7 @@ describe('lost answers', () => {
     cloud.freezeReads(ref);
     await pass();
     store.updateSpec('share', { accounts: [A] });
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`, `grant ${A}`]); // A is still wanted: sent again
     cloud.thawReads();

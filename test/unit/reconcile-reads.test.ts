@@ -7,39 +7,25 @@ import type { ImageShareSpec } from '../../src/api/types.ts';
 import type { ModifyResult } from '../../src/cloud/port.ts';
 import type { EventSpec } from '../../src/reconcile/events.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
-import { FakeCloud } from '../support/fake-cloud.ts';
-import { FakeStore } from '../support/fake-store.ts';
+import type { FakeCloud } from '../support/fake-cloud.ts';
+import type { FakeStore } from '../support/fake-store.ts';
+import { type ReconcileWorld, reconcileWorld } from '../support/reconcile-world.ts';
 
 const ref = { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' };
 const A = '1111111111111111';
 const B = '2222222222222222';
 const X = '9999999999999999';
-const T0 = Date.parse('2026-11-28T12:00:00Z');
 const WINDOW = 60_000;
 
+let world: ReconcileWorld;
 let store: FakeStore;
 let cloud: FakeCloud;
 let events: EventSpec[];
 let deps: ReconcileDeps;
-let clockMs: number;
 
 beforeEach(() => {
-  store = new FakeStore();
-  cloud = new FakeCloud();
-  clockMs = T0;
-  cloud.now = () => clockMs;
-  cloud.addImage(ref);
-  events = [];
-  deps = {
-    store,
-    cloud,
-    emit: (_o, e) => events.push(e),
-    now: () => new Date(clockMs),
-    random: () => 0,
-    defaultResyncMs: 600_000,
-    confirmationWindowMs: WINDOW,
-    readSecretCredentials: async () => ({ ok: false, message: 'unused' }),
-  };
+  world = reconcileWorld({ confirmationWindowMs: WINDOW });
+  ({ store, cloud, events, deps } = world);
 });
 
 const spec = (s: Partial<ImageShareSpec> = {}): ImageShareSpec => ({ ...ref, accounts: [A, B], ...s });
@@ -62,10 +48,10 @@ describe('reads that go backwards', () => {
   it('a grant a read confirmed, then a staler read that misses it: no second grant, no drift event, still Synced', async () => {
     store.create('share', spec());
     await pass();
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass(); // this read shows A and B: confirmed
     staleReads((acc) => acc.delete(B));
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`]);
     expect(events.map((e) => e.reason)).not.toContain('DriftCorrected');
@@ -76,10 +62,10 @@ describe('reads that go backwards', () => {
     cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z');
     store.create('share', spec());
     await pass(); // revokes X, grants A and B
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass(); // this read no longer shows X: confirmed
     staleReads((acc) => acc.set(X, '2026-01-01T00:00:00Z'));
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`]);
     expect(events.map((e) => e.reason)).not.toContain('DriftCorrected');
@@ -88,13 +74,13 @@ describe('reads that go backwards', () => {
   it('an accepted write is believed for its full window: the last read inside it still sends nothing', async () => {
     store.create('share', spec());
     await pass();
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     staleReads((acc) => acc.clear());
-    clockMs += WINDOW - 5_000;
+    world.advance(WINDOW - 5_000);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`]);
-    clockMs += 10_000; // past the window: a read that still disagrees is drift
+    world.advance(10_000); // past the window: a read that still disagrees is drift
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`, `grant ${A},${B}`]);
   });
@@ -112,13 +98,13 @@ describe('a revoke a read contradicts is checked again when its window ends, and
     };
     const first = await pass();
     expect(first.requeue).toEqual({ kind: 'after', ms: WINDOW });
-    clockMs += 2_000;
+    world.advance(2_000);
     const second = await pass(); // the read shows X: believed revoked, but said so
     expect(ready()).toMatchObject({ status: 'False', reason: 'Progressing' });
     expect(ready()?.message).toContain(X);
     expect(status()?.conditions?.find((c) => c.type === 'Reconciling')?.status).toBe('True');
     expect(second.requeue).toEqual({ kind: 'after', ms: WINDOW - 2_000 });
-    clockMs += WINDOW - 2_000;
+    world.advance(WINDOW - 2_000);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`, `revoke ${X}`]);
     expect(shared()).toEqual([A, B]);
@@ -129,9 +115,9 @@ describe('a revoke a read contradicts is checked again when its window ends, and
     store.create('share', spec());
     const first = await pass();
     expect(first.requeue.kind === 'after' && first.requeue.ms <= WINDOW).toBe(true);
-    clockMs += 1_000;
-    cloud.image(ref).accounts.set(X, new Date(clockMs).toISOString()); // re-shared by hand
-    clockMs += WINDOW;
+    world.advance(1_000);
+    cloud.image(ref).accounts.set(X, new Date(world.now()).toISOString()); // re-shared by hand
+    world.advance(WINDOW);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`, `revoke ${X}`]);
     expect(shared()).toEqual([A, B]);
@@ -144,15 +130,15 @@ describe('Additive never revokes a share someone else re-made', () => {
   async function grantedAndConfirmed(): Promise<void> {
     store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
     await pass();
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass(); // the read confirms A and B: their SharedTime is recorded as our grants'
-    clockMs += WINDOW;
+    world.advance(WINDOW);
   }
 
   it('an account revoked and shared again by someone else (a newer SharedTime) is theirs: not revoked when it leaves the spec', async () => {
     await grantedAndConfirmed();
-    cloud.image(ref).accounts.set(B, iso(clockMs)); // revoked by hand and re-shared, an hour… or a minute later
-    clockMs += 1_000;
+    cloud.image(ref).accounts.set(B, iso(world.now())); // revoked by hand and re-shared, an hour… or a minute later
+    world.advance(1_000);
     await pass();
     expect(status()?.managedAccounts).toEqual([A]);
     store.updateSpec('share', { accounts: [A] });
@@ -163,8 +149,8 @@ describe('Additive never revokes a share someone else re-made', () => {
 
   it('…nor on a Revoke deletion', async () => {
     await grantedAndConfirmed();
-    cloud.image(ref).accounts.set(B, iso(clockMs));
-    clockMs += 1_000;
+    cloud.image(ref).accounts.set(B, iso(world.now()));
+    world.advance(1_000);
     await pass();
     store.delete('share');
     await pass();
@@ -186,9 +172,9 @@ describe('Additive never revokes a share someone else re-made', () => {
     await grantedAndConfirmed();
     cloud.image(ref).accounts.delete(B); // revoked by hand: drift
     await pass(); // granted again
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass(); // confirmed: the new SharedTime is ours
-    clockMs += WINDOW;
+    world.advance(WINDOW);
     store.updateSpec('share', { accounts: [A] });
     await pass();
     expect(shared()).toEqual([A]);
@@ -205,12 +191,12 @@ describe("a share someone else makes inside our revoke's window (F6): told from 
     store.create('share', spec({ accounts: [A], deletionPolicy: 'Revoke' }));
     await pass(); // revokes X (recording the SharedTime it revoked), grants A
     expect(revokes()).toEqual([expect.objectContaining({ sharedTime: OLD })]);
-    clockMs += 2_000;
-    cloud.image(ref).accounts.set(X, iso(clockMs)); // someone else shares X again: a newer SharedTime
-    clockMs += 1_000;
+    world.advance(2_000);
+    cloud.image(ref).accounts.set(X, iso(world.now())); // someone else shares X again: a newer SharedTime
+    world.advance(1_000);
     store.updateSpec('share', { accounts: [A, X] });
     await pass();
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A}`]);
     expect(status()?.managedAccounts).toEqual([A]);
@@ -225,7 +211,7 @@ describe("a share someone else makes inside our revoke's window (F6): told from 
     store.create('share', spec());
     await pass();
     staleReads((acc) => acc.set(X, OLD));
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`]);
     expect(events.map((e) => e.reason)).not.toContain('DriftCorrected');
@@ -239,9 +225,9 @@ describe("a share someone else makes inside our revoke's window (F6): told from 
     store.create('share', spec());
     await pass();
     for (const w of revokes()) delete w.sharedTime;
-    clockMs += 2_000;
-    cloud.image(ref).accounts.set(X, iso(clockMs));
-    clockMs += 1_000;
+    world.advance(2_000);
+    cloud.image(ref).accounts.set(X, iso(world.now()));
+    world.advance(1_000);
     await pass(); // believed revoked over the read until the window ends: not revoked again yet
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`]);
     expect(revokes()).toHaveLength(1);
@@ -252,9 +238,9 @@ describe("a share someone else makes inside our revoke's window (F6): told from 
     cloud.image(ref).accounts.set(X, OLD);
     store.create('share', spec());
     await pass();
-    clockMs += 2_000;
-    cloud.image(ref).accounts.set(X, iso(clockMs));
-    clockMs += 1_000;
+    world.advance(2_000);
+    cloud.image(ref).accounts.set(X, iso(world.now()));
+    world.advance(1_000);
     await pass();
     expect(ops()).toEqual([`revoke ${X}`, `grant ${A},${B}`, `revoke ${X}`]);
     expect(shared()).toEqual([A, B]);
@@ -276,8 +262,30 @@ describe('adoption is visible (issue 15)', () => {
     store.create('share', spec());
     await pass();
     store.updateSpec('share', { accounts: [A] });
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass();
     expect(ready()?.message).not.toContain('had not shared');
+  });
+});
+
+describe('the pass deadline runs on the injected clock', () => {
+  it('the deadline fires on the fake clock during a grant: the publish after it never starts (the next pass goes on)', async () => {
+    store.create('share', spec({ community: true }));
+    const grant = cloud.grant.bind(cloud);
+    cloud.grant = async (r, accounts) => {
+      world.advance(61_000); // the grant took longer than the 60 s pass deadline
+      return grant(r, accounts);
+    };
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`]);
+    cloud.grant = grant;
+    await pass();
+    expect([ops(), cloud.image(ref).community]).toEqual([[`grant ${A},${B}`, 'publish'], true]);
+  });
+
+  it('control: a grant within the deadline is followed by the publish in the same pass', async () => {
+    store.create('share', spec({ community: true }));
+    await pass();
+    expect(ops()).toEqual([`grant ${A},${B}`, 'publish']);
   });
 });

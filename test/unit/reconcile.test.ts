@@ -52,13 +52,6 @@ async function pass(name = 'share', namespace = 'default'): Promise<ReconcileRes
   return r;
 }
 
-/** Runs passes while the reconciler asks to come back immediately (first sight). */
-async function settle(name = 'share', namespace = 'default'): Promise<ReconcileResult> {
-  let r = await pass(name, namespace);
-  for (let i = 0; i < 5 && r.requeue.kind === 'after' && r.requeue.ms === 0; i++) r = await pass(name, namespace);
-  return r;
-}
-
 const obj = (name = 'share'): ImageShare => store.must('default', name);
 const ready = (name = 'share') => obj(name).status?.conditions?.find((c) => c.type === 'Ready');
 const abnormal = (name = 'share') => obj(name).status?.conditions?.find((c) => c.type !== 'Ready');
@@ -99,7 +92,7 @@ describe('reconcile: create and steady state', () => {
   it('then shares exactly the spec accounts in one call, reports Synced and emits Granted', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
-    const r = await settle();
+    const r = await pass();
     expect(ops()).toEqual([`grant ${A},${B}`]);
     expect(ready()).toMatchObject({ status: 'True', reason: 'Synced', message: 'Shared with 2 accounts.' });
     expect(abnormal()).toBeUndefined();
@@ -117,7 +110,7 @@ describe('reconcile: create and steady state', () => {
   it('the first resync confirms the pending writes (one status write); later resyncs write nothing and keep lastTransitionTime', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
-    await settle();
+    await pass();
     expect(obj().status?.pendingWrites).toHaveLength(2);
     deps.now = () => new Date('2026-11-28T12:10:00Z');
     expect((await pass()).statusWritten).toBe(true);
@@ -135,7 +128,7 @@ describe('reconcile: create and steady state', () => {
   it('a spec edit converges with the minimum calls: revoke the removed, grant the added', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
-    await settle();
+    await pass();
     store.updateSpec('share', { accounts: [A, X] });
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`, `revoke ${B}`, `grant ${X}`]);
@@ -148,7 +141,7 @@ describe('reconcile: drift', () => {
   it('Authoritative reverts an out-of-band share and says so with DriftCorrected', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
-    await settle();
+    await pass();
     cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z');
     await pass();
     expect(ops().at(-1)).toBe(`revoke ${X}`);
@@ -159,7 +152,7 @@ describe('reconcile: drift', () => {
   it('Additive leaves an out-of-band share alone and reports it', async () => {
     cloud.addImage(ref);
     store.create('share', spec({ sharePolicy: 'Additive' }));
-    await settle();
+    await pass();
     cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z');
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`]);
@@ -171,7 +164,7 @@ describe('reconcile: drift', () => {
   it('Additive re-grants an account someone revoked out of band', async () => {
     cloud.addImage(ref);
     store.create('share', spec({ sharePolicy: 'Additive' }));
-    await settle();
+    await pass();
     cloud.image(ref).accounts.delete(B);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`]); // inside the confirmation window the accepted grant is believed
@@ -186,7 +179,7 @@ describe('reconcile: failures become reasons', () => {
     cloud.addImage(ref);
     cloud.unknownAccounts.add(X);
     store.create('share', spec({ accounts: [A, B, X] }));
-    const r = await settle();
+    const r = await pass();
     expect([...cloud.image(ref).accounts.keys()].sort()).toEqual([A, B]);
     expect(ready()).toMatchObject({ status: 'False', reason: 'AccountsFailed' });
     expect(abnormal()).toMatchObject({ type: 'Stalled', reason: 'AccountsFailed' });
@@ -200,7 +193,7 @@ describe('reconcile: failures become reasons', () => {
 
   it('a terminal error on observe is Stalled with its reason and waits for the resync, not a hot retry', async () => {
     store.create('share', spec());
-    const r = await settle();
+    const r = await pass();
     expect(ready()).toMatchObject({ status: 'False', reason: 'ImageNotFound' });
     expect(abnormal()).toMatchObject({ type: 'Stalled', reason: 'ImageNotFound' });
     expect(r).toMatchObject({ result: 'terminal', requeue: { kind: 'after', ms: 600_000 } });
@@ -263,7 +256,7 @@ describe('reconcile: failures become reasons', () => {
   it('a missing credentials Secret is Stalled with CredentialsNotFound and makes no cloud call', async () => {
     cloud.addImage(ref);
     store.create('share', spec({ credentials: { secretRef: { name: 'owner' } } }));
-    await settle();
+    await pass();
     expect(ready()).toMatchObject({ reason: 'CredentialsNotFound', message: 'Secret default/owner was not found.' });
     expect(cloud.calls).toEqual([]);
   });
@@ -273,7 +266,7 @@ describe('reconcile: community', () => {
   it('publishing revokes existing shares first (Authoritative, no accounts) and publishes last', async () => {
     cloud.addImage(ref, { accounts: [X] });
     store.create('share', spec({ accounts: [], community: true }));
-    await settle();
+    await pass();
     expect(ops()).toEqual([`revoke ${X}`, 'publish']);
     expect(obj().status?.managedCommunity).toBe(true);
     expect(events.map((e) => e.reason)).toEqual(['Revoked', 'Published']);
@@ -282,14 +275,14 @@ describe('reconcile: community', () => {
   it('community: false on a community image unpublishes before granting', async () => {
     cloud.addImage(ref, { community: true });
     store.create('share', spec({ community: false }));
-    await settle();
+    await pass();
     expect(ops()).toEqual(['unpublish', `grant ${A},${B}`]);
   });
 
   it('grants to a community image the spec does not unpublish are refused up front with ImageIsCommunity', async () => {
     cloud.addImage(ref, { community: true });
     store.create('share', spec());
-    await settle();
+    await pass();
     expect(ops()).toEqual([]);
     expect(ready()).toMatchObject({ reason: 'ImageIsCommunity' });
     expect(abnormal()?.type).toBe('Stalled');
@@ -300,7 +293,7 @@ describe('reconcile: modes and ownership', () => {
   it('Plan mode never writes and fills status.plan with the exact operations', async () => {
     cloud.addImage(ref, { accounts: [X] });
     store.create('share', spec({ mode: 'Plan', community: false }));
-    await settle();
+    await pass();
     expect(cloud.writes()).toEqual([]);
     expect(obj().status?.plan).toEqual({ grant: [A, B], revoke: [X] });
     expect(ready()).toMatchObject({
@@ -314,14 +307,14 @@ describe('reconcile: modes and ownership', () => {
   it('Plan mode with nothing to do is Ready with PlanInSync', async () => {
     cloud.addImage(ref, { accounts: [A, B] });
     store.create('share', spec({ mode: 'Plan' }));
-    await settle();
+    await pass();
     expect(ready()).toMatchObject({ status: 'True', reason: 'PlanInSync' });
   });
 
   it('suspend stops all cloud access and says so', async () => {
     cloud.addImage(ref);
     store.create('share', spec({ suspend: true }));
-    const r = await settle();
+    const r = await pass();
     expect(cloud.calls).toEqual([]);
     expect(ready()).toMatchObject({ status: 'False', reason: 'Suspended' });
     expect(r.requeue).toEqual({ kind: 'none' });
@@ -331,11 +324,11 @@ describe('reconcile: modes and ownership', () => {
     cloud.addImage(ref);
     store.create('old', spec(), { createdAt: '2026-01-01T00:00:00Z' });
     store.create('new', spec({ accounts: [X] }), { createdAt: '2026-02-01T00:00:00Z' });
-    await settle('new');
+    await pass('new');
     expect(cloud.calls).toEqual([]);
     expect(ready('new')).toMatchObject({ reason: 'DuplicateImageShare' });
     expect(ready('new')?.message).toContain('default/old');
-    await settle('old');
+    await pass('old');
     expect(ready('old')).toMatchObject({ reason: 'Synced' });
   });
 });
@@ -344,7 +337,7 @@ describe('reconcile: deletion', () => {
   it('Retain releases the finalizer and leaves the cloud as it is', async () => {
     cloud.addImage(ref);
     store.create('share', spec());
-    await settle();
+    await pass();
     store.delete('share');
     await pass();
     expect(store.objects.has('default/share')).toBe(false);
@@ -354,7 +347,7 @@ describe('reconcile: deletion', () => {
   it('Revoke removes only what the object manages, then releases the finalizer', async () => {
     cloud.addImage(ref);
     store.create('share', spec({ sharePolicy: 'Additive', deletionPolicy: 'Revoke' }));
-    await settle();
+    await pass();
     cloud.image(ref).accounts.set(X, '2026-01-01T00:00:00Z');
     store.delete('share');
     await pass();
@@ -365,7 +358,7 @@ describe('reconcile: deletion', () => {
   it('Revoke keeps the finalizer and reports the error when the cloud fails, then finishes on retry', async () => {
     cloud.addImage(ref);
     store.create('share', spec({ deletionPolicy: 'Revoke' }));
-    await settle();
+    await pass();
     store.delete('share');
     cloud.failNext.push(throttled());
     const r = await pass();
@@ -380,8 +373,8 @@ describe('reconcile: deletion', () => {
     cloud.addImage(ref);
     store.create('old', spec(), { createdAt: '2026-01-01T00:00:00Z' });
     store.create('new', spec({ deletionPolicy: 'Revoke' }), { createdAt: '2026-02-01T00:00:00Z' });
-    await settle('old');
-    await settle('new');
+    await pass('old');
+    await pass('new');
     store.delete('new');
     await pass('new');
     expect(store.objects.has('default/new')).toBe(false);

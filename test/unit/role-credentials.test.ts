@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import Credentials from '@alicloud/credentials';
 import { Reason } from '../../src/api/reasons.ts';
 import { asCredentialsFailure, CredentialsProviderError } from '../../src/cloud/credentials.ts';
-import { classifyEcsError } from '../../src/cloud/ecs-errors.ts';
+import { classify } from '../../src/cloud/ecs-errors.ts';
 import { outcomeUnknown } from '../../src/cloud/port.ts';
 
 type Row = [why: string, make: () => Error, kind: 'transient' | 'terminal', reason: Reason, code: string];
@@ -77,7 +77,7 @@ describe('asCredentialsFailure', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(CredentialsProviderError);
-    const classified = classifyEcsError(err);
+    const classified = classify(err);
     expect([classified.kind, classified.reason, classified.code]).toEqual([kind, reason, code]);
     expect(classified.message).toMatch(/could not obtain cloud credentials/);
     // Nothing reached ECS: a write stopped here is unsent, not unknown.

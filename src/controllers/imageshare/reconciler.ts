@@ -8,7 +8,7 @@ import { KubeEventRecorder } from '../../kube/events.ts';
 import { ImageShareClient } from '../../kube/imageshare-client.ts';
 import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
 import { reconcileStore } from '../../kube/reconcile-store.ts';
-import { CredentialsNotFoundError, SecretCredentialsReader } from '../../kube/secret-credentials.ts';
+import { SecretCredentialsReader } from '../../kube/secret-credentials.ts';
 import { operatorIdentityOf } from '../../reconcile/identity.ts';
 import { type ReconcileDeps, reconcile } from '../../reconcile/reconcile.ts';
 import type { Log } from '../../runtime/logger.ts';
@@ -78,14 +78,7 @@ export function imageShareReconciler({
     // The operator's own identity, recorded for objects without spec.credentials (cleanup checks it at deletion).
     operatorIdentity: operatorIdentityOf(process.env),
     emit: (obj: ImageShare, e) => void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
-    async readSecretCredentials(namespace, name) {
-      try {
-        return { ok: true as const, credentials: await secrets.read(namespace, name) };
-      } catch (err: unknown) {
-        if (err instanceof CredentialsNotFoundError) return { ok: false as const, message: err.message };
-        throw err;
-      }
-    },
+    readSecretCredentials: (namespace, name) => secrets.read(namespace, name),
   };
   return {
     reconcile: async ({ namespace, name }, signal) => {
