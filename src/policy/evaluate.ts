@@ -1,0 +1,159 @@
+// The tenancy rules of docs/adr/0024, as a pure function: the chart's ValidatingAdmissionPolicies compute the same
+// thing in CEL (test/integration/admission-policy.test.ts runs one table against both).
+import {
+  Allowance,
+  type ImageSharePolicy,
+  type LabelSelector,
+  POLICY_DEFAULTS,
+  SelectorOperator,
+} from '../api/policy-types.ts';
+import { type ImageShareSpec, SharePolicy } from '../api/types.ts';
+
+export const TenancyMode = { Open: 'open', Restricted: 'restricted' } as const;
+export type TenancyMode = (typeof TenancyMode)[keyof typeof TenancyMode];
+
+export interface Tenancy {
+  mode: TenancyMode;
+  /** Namespaces that may use the operator's identity or a roleArn in restricted mode. */
+  trustedNamespaces: readonly string[];
+}
+
+/** Rule names are the policy's field paths, in the order they are checked. */
+export const PolicyRule = {
+  TrustedNamespaces: 'tenancy.trustedNamespaces',
+  OperatorIdentity: 'credentials.operatorIdentity',
+  SecretRef: 'credentials.secretRef',
+  RoleArns: 'credentials.roleArns',
+  Regions: 'images.regions',
+  ImageIds: 'images.imageIds',
+  Accounts: 'recipients.accounts',
+  Community: 'community',
+  Authoritative: 'authoritative',
+} as const;
+export type PolicyRule = (typeof PolicyRule)[keyof typeof PolicyRule];
+
+/** The name a baseline denial carries in place of a policy name. */
+export const BASELINE = 'tenancy baseline';
+
+export type Decision = { allowed: true } | { allowed: false; policy: string; rule: PolicyRule; message: string };
+
+export interface NamespaceInfo {
+  name: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+/** Exact, or a prefix ending in one '*' ('*' alone matches anything). */
+export function matchesPattern(pattern: string, value: string): boolean {
+  return pattern === value || (pattern.endsWith('*') && value.startsWith(pattern.slice(0, -1)));
+}
+
+/** Kubernetes label-selector semantics: matchLabels and every matchExpression must hold; {} selects everything. */
+export function selects(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
+  const has = (k: string): boolean => Object.hasOwn(labels, k);
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (!has(k) || labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const values = e.values ?? [];
+    const ok =
+      e.operator === SelectorOperator.In
+        ? has(e.key) && values.includes(labels[e.key] as string)
+        : e.operator === SelectorOperator.NotIn
+          ? !(has(e.key) && values.includes(labels[e.key] as string))
+          : e.operator === SelectorOperator.Exists
+            ? has(e.key)
+            : !has(e.key);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+const list = (patterns: readonly string[]): string => (patterns.length === 0 ? 'none' : patterns.join(', '));
+
+/** The first rule of one policy that denies the spec, or undefined when the policy allows it. */
+function denial(policy: ImageSharePolicy, spec: ImageShareSpec): { rule: PolicyRule; detail: string } | undefined {
+  const p = policy.spec;
+  const creds = spec.credentials;
+  if (creds === undefined && !(p.credentials?.operatorIdentity ?? POLICY_DEFAULTS.operatorIdentity)) {
+    return {
+      rule: PolicyRule.OperatorIdentity,
+      detail: "the operator's own identity (no spec.credentials) is not allowed; set credentials.secretRef",
+    };
+  }
+  if (creds?.secretRef !== undefined && !(p.credentials?.secretRef ?? POLICY_DEFAULTS.secretRef)) {
+    return { rule: PolicyRule.SecretRef, detail: 'credentials.secretRef is not allowed' };
+  }
+  const roles = p.credentials?.roleArns ?? [];
+  if (creds?.roleArn !== undefined && !roles.some((r) => matchesPattern(r, creds.roleArn as string))) {
+    return {
+      rule: PolicyRule.RoleArns,
+      detail: `roleArn ${creds.roleArn} matches none of the allowed roles (${list(roles)})`,
+    };
+  }
+  const regions = p.images?.regions;
+  if (regions !== undefined && !regions.some((r) => matchesPattern(r, spec.regionId))) {
+    return { rule: PolicyRule.Regions, detail: `region ${spec.regionId} matches none of (${list(regions)})` };
+  }
+  const images = p.images?.imageIds;
+  if (images !== undefined && !images.some((i) => matchesPattern(i, spec.imageId))) {
+    return { rule: PolicyRule.ImageIds, detail: `image ${spec.imageId} matches none of (${list(images)})` };
+  }
+  const recipients = p.recipients?.accounts;
+  if (recipients !== undefined) {
+    const outside = (spec.accounts ?? []).filter((a) => !recipients.some((r) => matchesPattern(r, a)));
+    if (outside.length > 0) {
+      return {
+        rule: PolicyRule.Accounts,
+        detail: `accounts ${outside.join(', ')} match none of the allowed recipients (${list(recipients)})`,
+      };
+    }
+  }
+  if (spec.community === true && (p.community ?? POLICY_DEFAULTS.community) !== Allowance.Allowed) {
+    return { rule: PolicyRule.Community, detail: 'publishing as a community image (community: true) is not allowed' };
+  }
+  const authoritative = (spec.sharePolicy ?? SharePolicy.Authoritative) === SharePolicy.Authoritative;
+  if (authoritative && (p.authoritative ?? POLICY_DEFAULTS.authoritative) !== Allowance.Allowed) {
+    return {
+      rule: PolicyRule.Authoritative,
+      detail: 'sharePolicy Authoritative is not allowed; set sharePolicy: Additive',
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Whether an ImageShare with this spec may exist in this namespace: the tenancy baseline first (restricted mode), then
+ * every policy that selects the namespace, in name order; the first denial is returned.
+ */
+export function evaluate(
+  spec: ImageShareSpec,
+  namespace: NamespaceInfo,
+  policies: readonly ImageSharePolicy[],
+  tenancy: Tenancy,
+): Decision {
+  const borrowsOperator = spec.credentials === undefined || spec.credentials.roleArn !== undefined;
+  if (
+    tenancy.mode === TenancyMode.Restricted &&
+    borrowsOperator &&
+    !tenancy.trustedNamespaces.includes(namespace.name)
+  ) {
+    return {
+      allowed: false,
+      policy: BASELINE,
+      rule: PolicyRule.TrustedNamespaces,
+      message: `${BASELINE} denies rule ${PolicyRule.TrustedNamespaces}: namespace ${namespace.name} is not trusted to use the operator's identity or a roleArn; use credentials.secretRef, or a cluster admin adds the namespace to the chart value tenancy.trustedNamespaces (or sets tenancy.mode: open)`,
+    };
+  }
+  const sorted = [...policies].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+  for (const policy of sorted) {
+    if (!selects(policy.spec.namespaceSelector, namespace.labels)) continue;
+    const d = denial(policy, spec);
+    if (d !== undefined) {
+      return {
+        allowed: false,
+        policy: policy.metadata.name,
+        rule: d.rule,
+        message: `ImageSharePolicy ${policy.metadata.name} denies rule ${d.rule}: ${d.detail}`,
+      };
+    }
+  }
+  return { allowed: true };
+}
