@@ -3,11 +3,13 @@
 import {
   Allowance,
   type ImageSharePolicy,
+  type ImageSharePolicySpec,
   type LabelSelector,
+  type LabelSelectorRequirement,
   POLICY_DEFAULTS,
   SelectorOperator,
 } from '../api/policy-types.ts';
-import { type ImageShareSpec, SharePolicy } from '../api/types.ts';
+import { type CredentialsSpec, type ImageShareSpec, SharePolicy } from '../api/types.ts';
 
 export const TenancyMode = { Open: 'open', Restricted: 'restricted' } as const;
 export type TenancyMode = (typeof TenancyMode)[keyof typeof TenancyMode];
@@ -47,65 +49,78 @@ export function matchesPattern(pattern: string, value: string): boolean {
   return pattern === value || (pattern.endsWith('*') && value.startsWith(pattern.slice(0, -1)));
 }
 
+function requirementHolds(e: LabelSelectorRequirement, labels: Readonly<Record<string, string>>): boolean {
+  const present = Object.hasOwn(labels, e.key);
+  const inValues = present && (e.values ?? []).includes(labels[e.key] as string);
+  switch (e.operator) {
+    case SelectorOperator.In:
+      return inValues;
+    case SelectorOperator.NotIn:
+      return !inValues;
+    case SelectorOperator.Exists:
+      return present;
+    default:
+      return !present;
+  }
+}
+
 /** Kubernetes label-selector semantics: matchLabels and every matchExpression must hold; {} selects everything. */
 export function selects(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
-  const has = (k: string): boolean => Object.hasOwn(labels, k);
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (!has(k) || labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const values = e.values ?? [];
-    const ok =
-      e.operator === SelectorOperator.In
-        ? has(e.key) && values.includes(labels[e.key] as string)
-        : e.operator === SelectorOperator.NotIn
-          ? !(has(e.key) && values.includes(labels[e.key] as string))
-          : e.operator === SelectorOperator.Exists
-            ? has(e.key)
-            : !has(e.key);
-    if (!ok) return false;
-  }
-  return true;
+  const labelsHold = Object.entries(selector.matchLabels ?? {}).every(
+    ([k, v]) => Object.hasOwn(labels, k) && labels[k] === v,
+  );
+  return labelsHold && (selector.matchExpressions ?? []).every((e) => requirementHolds(e, labels));
 }
 
 const list = (patterns: readonly string[]): string => (patterns.length === 0 ? 'none' : patterns.join(', '));
+const anyMatch = (patterns: readonly string[], value: string): boolean =>
+  patterns.some((p) => matchesPattern(p, value));
 
-/** The first rule of one policy that denies the spec, or undefined when the policy allows it. */
-function denial(policy: ImageSharePolicy, spec: ImageShareSpec): { rule: PolicyRule; detail: string } | undefined {
-  const p = policy.spec;
-  const creds = spec.credentials;
-  if (creds === undefined && !(p.credentials?.operatorIdentity ?? POLICY_DEFAULTS.operatorIdentity)) {
-    return {
-      rule: PolicyRule.OperatorIdentity,
-      detail: "the operator's own identity (no spec.credentials) is not allowed; set credentials.secretRef",
-    };
+type Denial = { rule: PolicyRule; detail: string } | undefined;
+
+function credentialsDenial(p: ImageSharePolicySpec, creds: CredentialsSpec | undefined): Denial {
+  if (creds === undefined) {
+    return (p.credentials?.operatorIdentity ?? POLICY_DEFAULTS.operatorIdentity)
+      ? undefined
+      : {
+          rule: PolicyRule.OperatorIdentity,
+          detail: "the operator's own identity (no spec.credentials) is not allowed; set credentials.secretRef",
+        };
   }
-  if (creds?.secretRef !== undefined && !(p.credentials?.secretRef ?? POLICY_DEFAULTS.secretRef)) {
+  if (creds.secretRef !== undefined && !(p.credentials?.secretRef ?? POLICY_DEFAULTS.secretRef)) {
     return { rule: PolicyRule.SecretRef, detail: 'credentials.secretRef is not allowed' };
   }
   const roles = p.credentials?.roleArns ?? [];
-  if (creds?.roleArn !== undefined && !roles.some((r) => matchesPattern(r, creds.roleArn as string))) {
+  if (creds.roleArn !== undefined && !anyMatch(roles, creds.roleArn)) {
     return {
       rule: PolicyRule.RoleArns,
       detail: `roleArn ${creds.roleArn} matches none of the allowed roles (${list(roles)})`,
     };
   }
+  return undefined;
+}
+
+function imageDenial(p: ImageSharePolicySpec, spec: ImageShareSpec): Denial {
   const regions = p.images?.regions;
-  if (regions !== undefined && !regions.some((r) => matchesPattern(r, spec.regionId))) {
+  if (regions !== undefined && !anyMatch(regions, spec.regionId)) {
     return { rule: PolicyRule.Regions, detail: `region ${spec.regionId} matches none of (${list(regions)})` };
   }
   const images = p.images?.imageIds;
-  if (images !== undefined && !images.some((i) => matchesPattern(i, spec.imageId))) {
+  if (images !== undefined && !anyMatch(images, spec.imageId)) {
     return { rule: PolicyRule.ImageIds, detail: `image ${spec.imageId} matches none of (${list(images)})` };
   }
   const recipients = p.recipients?.accounts;
-  if (recipients !== undefined) {
-    const outside = (spec.accounts ?? []).filter((a) => !recipients.some((r) => matchesPattern(r, a)));
-    if (outside.length > 0) {
-      return {
-        rule: PolicyRule.Accounts,
-        detail: `accounts ${outside.join(', ')} match none of the allowed recipients (${list(recipients)})`,
-      };
-    }
+  const outside = recipients === undefined ? [] : (spec.accounts ?? []).filter((a) => !anyMatch(recipients, a));
+  if (outside.length > 0) {
+    return {
+      rule: PolicyRule.Accounts,
+      detail: `accounts ${outside.join(', ')} match none of the allowed recipients (${list(recipients ?? [])})`,
+    };
   }
+  return undefined;
+}
+
+function exposureDenial(p: ImageSharePolicySpec, spec: ImageShareSpec): Denial {
   if (spec.community === true && (p.community ?? POLICY_DEFAULTS.community) !== Allowance.Allowed) {
     return { rule: PolicyRule.Community, detail: 'publishing as a community image (community: true) is not allowed' };
   }
@@ -117,6 +132,15 @@ function denial(policy: ImageSharePolicy, spec: ImageShareSpec): { rule: PolicyR
     };
   }
   return undefined;
+}
+
+/** The first rule of one policy that denies the spec (in PolicyRule order), or undefined when it allows it. */
+function denial(policy: ImageSharePolicy, spec: ImageShareSpec): Denial {
+  return (
+    credentialsDenial(policy.spec, spec.credentials) ??
+    imageDenial(policy.spec, spec) ??
+    exposureDenial(policy.spec, spec)
+  );
 }
 
 /**

@@ -369,7 +369,7 @@ describe('the ImageSharePolicy CRD', () => {
       'a * in the middle would be a glob CEL cannot express',
     ],
     [{ secretRef: 'maybe' }, 'must be of type boolean', 'the schema types every field'],
-  ])('refuses credentials %j with %s (%s)', async (credentials, message) => {
+  ])('refuses credentials %j with %s (%s)', async (credentials, message, _why) => {
     const r = await run(
       ['apply', '-f', '-'],
       stringify(policy('bad', { namespaceSelector: {}, credentials } as never)),
