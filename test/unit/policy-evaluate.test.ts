@@ -1,7 +1,7 @@
 // Behaviour table for src/policy/evaluate.ts (docs/adr/0024): each row is an ImageShare spec in a namespace, under a
 // set of policies and a tenancy mode, with the expected decision and why.
 import { describe, expect, it } from '@jest/globals';
-import type { ImageSharePolicy, ImageSharePolicySpec } from '../../src/api/policy-types.ts';
+import type { ImageSharePolicy, ImageSharePolicySpec, LabelSelector } from '../../src/api/policy-types.ts';
 import type { ImageShareSpec } from '../../src/api/types.ts';
 import { evaluate, matchesPattern, selects, type Tenancy } from '../../src/policy/evaluate.ts';
 
@@ -272,7 +272,7 @@ describe('patterns and selectors', () => {
     ['*', 'anything', true, 'a lone * matches anything'],
     ['m-bp1', 'm-bp1abc', false, 'no * means exact, never prefix'],
     ['m-*1', 'm-x1', false, 'a * that is not last is a literal'],
-  ])('%s against %s is %s (%s)', (pattern, value, expected) => {
+  ])('%s against %s is %s (%s)', (pattern, value, expected, _why) => {
     expect(matchesPattern(pattern, value)).toBe(expected);
   });
 
@@ -310,7 +310,10 @@ describe('patterns and selectors', () => {
       false,
       'DoesNotExist with the label',
     ],
-  ])('%j over %j is %s (%s)', (selector, labels, expected) => {
-    expect(selects(selector, labels)).toBe(expected);
-  });
+  ] as [LabelSelector, Record<string, string>, boolean, string][])(
+    '%j over %j is %s (%s)',
+    (selector, labels, expected, _why) => {
+      expect(selects(selector, labels)).toBe(expected);
+    },
+  );
 });
