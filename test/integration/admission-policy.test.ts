@@ -13,7 +13,7 @@ import type { ImageShareSpec } from '../../src/api/types.ts';
 import { evaluate, type Tenancy } from '../../src/policy/evaluate.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../harness/eventually.ts';
-import { renderChart } from '../harness/helm.ts';
+import { CHART_DIR, helm } from '../harness/helm.ts';
 import { KubeCli, type KubeResult } from '../harness/kube-cli.ts';
 
 const CRDS = new URL('../../crds/', import.meta.url).pathname;
@@ -241,30 +241,25 @@ function imageShare(ns: string, name: string, spec: Partial<ImageShareSpec>): ob
   };
 }
 
+const helmOn = async (args: string[]): Promise<void> => {
+  const r = await helm([...args, '--kubeconfig', cp.kubeconfigPath], cp.binDir);
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+};
+const dryRun = (ns: string, spec: Partial<ImageShareSpec>): Promise<KubeResult> =>
+  run(['apply', '--dry-run=server', '-f', '-'], stringify(imageShare(ns, 'probe', spec)));
+
 beforeAll(async () => {
   cp = await startControlPlane();
   tmp = await mkdtemp(join(tmpdir(), 'admission-policy-'));
   kube = new KubeCli(join(cp.binDir, 'kubectl'), cp.kubeconfigPath, join(tmp, 'cache'));
-  await kube.run(['apply', '-f', CRDS]);
-  await kube.run(['wait', '--for=condition=Established', '--timeout=60s', '-f', CRDS]);
-  const admission = (
-    await renderChart({ set: { 'tenancy.mode': 'restricted', 'tenancy.trustedNamespaces': `{${TRUSTED.join(',')}}` } })
-  ).filter((m) => m.kind.startsWith('ValidatingAdmissionPolicy'));
-  await kube.run(['apply', '-f', '-'], { input: admission.map((m) => stringify(m)).join('---\n') });
   for (const [ns, labels] of Object.entries(NAMESPACES)) {
     await kube.run(['apply', '-f', '-'], {
       input: stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } }),
     });
   }
-  await kube.run(['apply', '-f', '-'], { input: POLICIES.map((p) => stringify(p)).join('---\n') });
-  // The apiserver loads policies, bindings and params through informers: wait until the last policy is in force.
-  await eventually(async () => {
-    const r = await run(
-      ['apply', '--dry-run=server', '-f', '-'],
-      stringify(imageShare('ns-c', 'probe', { ...own, accounts: ['1234567890123456'] })),
-    );
-    if (r.code === 0) throw new Error('the policies are not in force yet');
-  });
+  // A real `helm install` with default values (CRDs included); there is no kubelet, so the Deployment never runs.
+  await helmOn(['install', 'isop', CHART_DIR, '--namespace', 'isop-system', '--create-namespace']);
+  await kube.run(['wait', '--for=condition=Established', '--timeout=60s', '-f', CRDS]);
 }, 120_000);
 
 afterAll(async () => {
@@ -272,7 +267,43 @@ afterAll(async () => {
   if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
 });
 
-describe('ImageShare admission under the chart policies (tenancy.mode restricted)', () => {
+describe('a fresh helm install with default values (secure by default)', () => {
+  it.each([
+    [{}, false, "no namespace was named, so none may use the operator's identity"],
+    [{ credentials: { roleArn: ROLE_A } }, false, 'nor a role assumed from it'],
+    [own, true, 'its own keys remain possible'],
+  ])('in a namespace the admin did not name, %j is admitted: %s (%s)', async (spec, admitted, _why) => {
+    // The apiserver loads policies and bindings through informers, so the first answer may predate them.
+    const r = await eventually(async () => {
+      const res = await dryRun('ns-open', spec);
+      if ((res.code === 0) !== admitted) throw new Error(`not yet: ${res.stderr}`);
+      return res;
+    });
+    if (!admitted)
+      expect(r.stderr).toContain('tenancy baseline denies rule tenancy.trustedNamespaces: namespace ns-open');
+  });
+});
+
+describe('ImageShare admission under the chart policies (tenancy.mode restricted, trusted namespaces)', () => {
+  beforeAll(async () => {
+    await helmOn([
+      'upgrade',
+      'isop',
+      CHART_DIR,
+      '--namespace',
+      'isop-system',
+      '--reuse-values',
+      '--set',
+      `tenancy.trustedNamespaces={${TRUSTED.join(',')}}`,
+    ]);
+    await kube.run(['apply', '-f', '-'], { input: POLICIES.map((p) => stringify(p)).join('---\n') });
+    await eventually(async () => {
+      if ((await dryRun('ns-c', { ...own, accounts: ['1234567890123456'] })).code === 0)
+        throw new Error('the policies are not in force yet');
+      if ((await dryRun('ns-open', {})).code !== 0) throw new Error('the trusted namespaces are not in force yet');
+    });
+  }, 60_000);
+
   it('has at least 20 rows', () => {
     expect(ROWS.length).toBeGreaterThanOrEqual(20);
   });
