@@ -1,7 +1,7 @@
-// Generates JSON Schemas for kubeconform from crds/imageshare.yaml and crds/imagesharepolicy.yaml, in the
-// CRDs-catalog layout (schemas/<group>/<kind>_<version>.json, lower case) and with the catalog converter's rules
-// (kubeconform's openapi2jsonschema): every object schema with `properties` gets `additionalProperties: false` unless it sets its
-// own, and `format: int-or-string` becomes a string-or-integer oneOf. Unlike the catalog's default, the root object is
+// Generates JSON Schemas for kubeconform from crds/imageshare.yaml and crds/imagesharepolicy.yaml, in the CRDs-catalog
+// layout (schemas/<group>/<kind>_<version>.json, lower case) and with the catalog converter's rules (kubeconform's
+// openapi2jsonschema): every object schema with `properties` gets `additionalProperties: false` unless it sets its own,
+// and `format: int-or-string` becomes a string-or-integer oneOf. Unlike the catalog's default, the root object is
 // closed too (its DENY_ROOT_ADDITIONAL_PROPERTIES mode), because the apiserver rejects unknown top-level fields.
 //
 // Usage: npm run generate-schemas [-- --check]
