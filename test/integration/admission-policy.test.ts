@@ -432,3 +432,24 @@ describe('the ImageSharePolicy CRD', () => {
     expect(a.spec.credentials).toMatchObject({ operatorIdentity: false, secretRef: true });
   });
 });
+
+describe('tenancy.mode=open (one helm value)', () => {
+  it('drops the baseline, so an untrusted namespace may use the operator identity again; policies still apply', async () => {
+    await helmOn([
+      'upgrade',
+      'isop',
+      CHART_DIR,
+      '--namespace',
+      'isop-system',
+      '--reuse-values',
+      '--set',
+      'tenancy.mode=open',
+    ]);
+    await eventually(async () => {
+      const r = await dryRun('ns-untrusted', {});
+      if (r.code !== 0) throw new Error(`the baseline is still in force: ${r.stderr}`);
+    });
+    const a = await dryRun('ns-a', { sharePolicy: 'Additive' });
+    expect(a.stderr).toContain('ImageSharePolicy team-a denies rule credentials.operatorIdentity:');
+  });
+});
