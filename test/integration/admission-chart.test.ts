@@ -4,8 +4,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { type Manifest, renderChart } from '../harness/helm.ts';
 
-const BASELINE = 'imageshare-tenancy-baseline.ecs.alicloud.dev';
-const POLICIES = 'imageshare-policies.ecs.alicloud.dev';
+// Named after the release (fullname imageshare-operator for the default release name), like the ClusterRole.
+const BASELINE = 'imageshare-operator-tenancy-baseline';
+const POLICIES = 'imageshare-operator-imagesharepolicies';
 const admission = (ms: readonly Manifest[]): string[] =>
   ms.filter((m) => m.kind.startsWith('ValidatingAdmissionPolicy')).map((m) => `${m.kind}/${m.metadata.name}`);
 const binding = (ms: readonly Manifest[], name: string) =>
@@ -41,6 +42,29 @@ describe('chart tenancy values', () => {
         matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['platform', 'images'] }],
       },
     });
+  });
+
+  it('with operator.watchNamespaces, both bindings cover only the watched namespaces', async () => {
+    const ms = await renderChart({
+      set: { 'operator.watchNamespaces': '{team-a,platform}', 'tenancy.trustedNamespaces': '{platform}' },
+    });
+    const watched = { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['team-a', 'platform'] };
+    expect(binding(ms, POLICIES)?.spec.matchResources).toEqual({ namespaceSelector: { matchExpressions: [watched] } });
+    expect(binding(ms, BASELINE)?.spec.matchResources).toEqual({
+      namespaceSelector: {
+        matchExpressions: [watched, { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['platform'] }],
+      },
+    });
+  });
+
+  it('two releases never share an admission object (names carry the release)', async () => {
+    const names = (ms: readonly Manifest[]) => admission(ms).map((n) => n.split('/')[1]);
+    const a = names(await renderChart({ release: 'one' }));
+    const b = names(await renderChart({ release: 'two' }));
+    expect(a.filter((n) => b.includes(n))).toEqual([]);
+    expect(
+      binding(await renderChart({ release: 'one' }), 'one-imageshare-operator-tenancy-baseline')?.spec.policyName,
+    ).toBe('one-imageshare-operator-tenancy-baseline');
   });
 
   it('tenancy.mode=open drops the baseline and keeps ImageSharePolicy enforcement', async () => {
