@@ -2,7 +2,7 @@
 // Fails fast with a message naming the flag and what is wrong.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { validateElectionTimings } from './kube/leader-election.ts';
+import { validateElectionTimings } from './runtime/leader-election.ts';
 import { parseDuration } from './reconcile/duration.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -39,6 +39,11 @@ export interface Config {
   podName: string;
   /** This cluster's ID in the images' owner tag (ADR 0008); undefined = the uid of the kube-system namespace. */
   clusterId: string | undefined;
+  /**
+   * This installation's ID, recorded in each object's status and owner tag, so two installations whose
+   * --namespaces overlap never both reconcile one object. Default: <leader election namespace>.<Lease name>.
+   */
+  installationId: string;
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -159,6 +164,11 @@ export const FLAGS = {
     def: '',
     help: "this cluster's ID in the images' owner tag (default: the uid of namespace kube-system)",
   },
+  'installation-id': {
+    env: 'IMAGESHARE_INSTALLATION_ID',
+    def: '',
+    help: "this installation's ID in each object's status and owner tag (default: <POD_NAMESPACE or default>.<leader election ID>)",
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -237,6 +247,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     logLevel: oneOf(raw, 'log-level', LOG_LEVELS),
     podName: raw('pod-name') || hostname(),
     clusterId: clusterId(raw('cluster-id')),
+    installationId: installationId(
+      raw('installation-id'),
+      `${raw('leader-election-namespace') || 'default'}.${raw('leader-election-id')}`,
+    ),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
@@ -346,6 +360,16 @@ function clusterId(v: string): string | undefined {
     );
   }
   return v;
+}
+
+/** An installation ID fits the owner tag after the object's name: 1-63 of [A-Za-z0-9._-], no "/". */
+function installationId(v: string, fallback: string): string {
+  const id = v || fallback;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(id)) {
+    const from = v ? '--installation-id' : 'the default installation ID (<POD_NAMESPACE>.<leader election ID>)';
+    throw new ConfigError(`${from} must be 1-63 letters, digits, ".", "_" or "-", got "${id}"; set --installation-id`);
+  }
+  return id;
 }
 
 function endpoint(v: string): string | undefined {

@@ -112,9 +112,13 @@ export interface ImageShareStatus {
    * takes ImageNotFound as done only when it reads with this identity.
    */
   grantIdentity?: string;
+  /** Per managed account, ECS's SharedTime of our grant: a newer one later means someone else shared it again. */
+  managedSince?: Record<string, string>;
   accounts?: AccountOutcome[];
   plan?: PlanStatus;
   lastSyncTime?: string;
+  /** The operator installation that reconciles this object (--installation-id); others leave it alone. */
+  installation?: string;
 }
 
 export interface ObjectMeta {
@@ -162,7 +166,9 @@ export const STATUS_FIELDS = {
   managedCommunity: true,
   pendingWrites: true,
   grantIdentity: true,
+  managedSince: true,
   accounts: true,
   plan: true,
   lastSyncTime: true,
+  installation: true,
 } as const satisfies Record<keyof ImageShareStatus, true>;

@@ -2,6 +2,8 @@
 // (for the rate budget and the client cache) without ever using a secret in the name.
 import { createHash } from 'node:crypto';
 import Credentials from '@alicloud/credentials';
+import { AssumeRoleProvider, type StsOptions } from './assume-role.ts';
+import { transientFailure } from './ecs-errors.ts';
 import type { CloudCredentials } from './port.ts';
 
 /** Session name the operator uses when it assumes a role, visible in ActionTrail. */
@@ -33,19 +35,29 @@ export function credentialIdentity(c: CloudCredentials): CredentialIdentity {
 
 export type SdkCredential = InstanceType<typeof Credentials.default>;
 
+/** How role credentials are obtained: STS's endpoint, and the identity that assumes the role (default: the chain). */
+export interface RoleOptions {
+  sts?: StsOptions;
+  signer?: CloudCredentials;
+}
+
 /**
  * Builds the SDK credential for `c`:
  * - `default`: the default chain (env, RRSA/OIDC, CLI profile, credentials file, ECS instance role, URI). Built on
  *   first use, not at start-up, because the chain sticks to whichever provider it tried last (reference §5.2).
  * - `static`: `access_key`, or `sts` when a security token is present.
- * - `roleArn`: AssumeRole on `roleArn`, signed with the operator's own identity (the default chain); the provider
- *   caches the session and refreshes it 15 minutes before expiry.
- * Throws only if the SDK rejects the configuration (e.g. an empty role ARN).
+ * - `roleArn`: AssumeRole on `roleArn` (assume-role.ts), signed with the operator's own identity (the default chain
+ *   unless `role.signer` says otherwise); the session is cached and refreshed 15 minutes before expiry.
+ * Every failure to obtain credentials surfaces as CredentialsProviderError. Throws only if the SDK rejects the
+ * configuration.
  */
-export function buildSdkCredential(c: CloudCredentials): SdkCredential {
+export function buildSdkCredential(c: CloudCredentials, role: RoleOptions = {}): SdkCredential {
   switch (c.type) {
     case 'default':
-      return new Credentials.default();
+      return new Credentials.default(
+        null,
+        asCredentialsFailure(Credentials.DefaultCredentialsProvider.builder().build(), 'the default credential chain'),
+      );
     case 'static':
       return new Credentials.default(
         new Credentials.Config(
@@ -60,46 +72,52 @@ export function buildSdkCredential(c: CloudCredentials): SdkCredential {
         ),
       );
     case 'roleArn': {
-      const provider = Credentials.RAMRoleARNCredentialsProvider.builder()
-        .withCredentialsProvider(Credentials.DefaultCredentialsProvider.builder().build())
-        .withRoleArn(c.roleArn)
-        .withRoleSessionName(ROLE_SESSION_NAME)
-        .build();
-      return new Credentials.default(null, asCredentialsFailure(provider));
+      const signer = buildSdkCredential(role.signer ?? { type: 'default' });
+      const provider = new AssumeRoleProvider({
+        roleArn: c.roleArn,
+        sessionName: ROLE_SESSION_NAME,
+        signer,
+        ...(role.sts === undefined ? {} : { sts: role.sts }),
+      });
+      return new Credentials.default(
+        null,
+        asCredentialsFailure(provider, 'assuming spec.credentials.roleArn (STS AssumeRole)'),
+      );
     }
   }
 }
 
 /**
- * Obtaining credentials failed before any ECS call was made (here: the STS AssumeRole call, or the operator identity
- * it is signed with). Deliberately carries no `code`, `statusCode` or transport text: the ECS error classifier must
- * not mistake an STS refusal or an unreachable STS endpoint for an ECS answer or for "ECS could not be reached";
- * its message matches the classifier's credentials rule. The original error is kept as `cause` (never logged
- * verbatim: it may carry the role ARN's account and request ids, but no secret).
+ * Obtaining credentials failed before any ECS call was made (STS AssumeRole, the default chain, or the identity that
+ * signs AssumeRole). Carries no `code` or `statusCode` of its own, so the ECS error classifier never mistakes it
+ * for an ECS answer; it is recognised by name, and `transient` (decided by type and code from the cause: STS
+ * throttling, a 5xx, a timeout or a reset) says whether a retry may help. The original error is kept as `cause`
+ * (never logged verbatim: it may carry the role ARN's account and request ids, but no secret).
  */
 export class CredentialsProviderError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly transient: boolean;
+  constructor(message: string, transient: boolean, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'CredentialsProviderError';
+    this.transient = transient;
   }
 }
 
 type Provider = { getCredentials(): Promise<unknown>; getProviderName(): string };
 
 /** Wraps a provider so that every failure to get credentials surfaces as CredentialsProviderError. */
-export function asCredentialsFailure<P extends Provider>(provider: P): P {
+export function asCredentialsFailure<P extends Provider>(provider: P, what = 'the credentials provider'): P {
   return {
     getProviderName: () => provider.getProviderName(),
     getCredentials: async () => {
       try {
         return await provider.getCredentials();
       } catch (err: unknown) {
-        throw new CredentialsProviderError(
-          'could not obtain cloud credentials: assuming spec.credentials.roleArn (STS AssumeRole) failed',
-          {
-            cause: err,
-          },
-        );
+        // A failure of the signing identity is already wrapped: keep its verdict.
+        const transient = err instanceof CredentialsProviderError ? err.transient : transientFailure(err);
+        throw new CredentialsProviderError(`could not obtain cloud credentials: ${what} failed`, transient, {
+          cause: err,
+        });
       }
     },
   } as P;

@@ -4,6 +4,7 @@
 // Sources: /work/shared/seed/ModifyImageSharePermission.txt (the error table), reference ecs-api.md §1.6 and §3.2.
 import { Reason } from '../api/reasons.ts';
 import { CloudError, type ErrorClass, ErrorKind } from './port.ts';
+import type { BudgetWaitTimeout } from './rate-budget.ts';
 
 /** One row of the table. `accountMessage` names the culprit accounts when ECS told us who they are. */
 export interface EcsErrorEntry extends ErrorClass {
@@ -49,6 +50,9 @@ const inactiveKey: Row = [
   'The access key is disabled; enable it or put an active key in the credentials Secret.',
 ];
 
+const IMAGE_NOT_FOUND =
+  'The image does not exist in this region for these credentials; check the credentials, or recreate the object with the right image and region (spec.imageId and spec.regionId are immutable).';
+
 const rows = {
   // ModifyImageSharePermission (the seed table), in the seed's order.
   MissingParameter: invalidRequest('a mandatory parameter such as RegionId or ImageId is missing'),
@@ -84,7 +88,7 @@ const rows = {
     403,
     T,
     Reason.CommunityNotSupportedInRegion,
-    'This region does not support community images; remove community: true or use another region.',
+    'This region does not support community images; remove community: true (spec.regionId is immutable: publishing in another region takes a new object).',
   ],
   'Image.NotPublic': [
     403,
@@ -96,7 +100,7 @@ const rows = {
     403,
     T,
     Reason.EncryptedImageMultipleSnapshots,
-    'ECS cannot share an encrypted image that has several snapshots; share an image with a single encrypted snapshot instead.',
+    'ECS cannot share an encrypted image that has several snapshots; make an image with a single encrypted snapshot and share it with a new object (spec.imageId is immutable).',
   ],
   'QuotaExceed.ShareImage': [
     403,
@@ -126,7 +130,7 @@ const rows = {
     403,
     T,
     Reason.ImageDeprecated,
-    'The image is deprecated and cannot be shared; restore it or point the object at another image.',
+    'The image is deprecated and cannot be shared; restore it in ECS, or share another image with a new object (spec.imageId is immutable).',
   ],
   'PublicImageAgreement.NotSigned': [
     403,
@@ -151,14 +155,9 @@ const rows = {
     403,
     T,
     Reason.ServiceKeyEncryptedImage,
-    'Images encrypted with the ECS service key cannot be shared; copy the image with a customer master key (CMK) and share the copy.',
+    'Images encrypted with the ECS service key cannot be shared; copy the image with a customer master key (CMK) and share the copy with a new object (spec.imageId is immutable).',
   ],
-  'InvalidImageId.NotFound': [
-    404,
-    T,
-    Reason.ImageNotFound,
-    'The image does not exist in this region for these credentials; check spec.imageId, spec.regionId and the credentials.',
-  ],
+  'InvalidImageId.NotFound': [404, T, Reason.ImageNotFound, IMAGE_NOT_FOUND],
   'InvalidAccount.NotFound': [
     404,
     T,
@@ -179,6 +178,8 @@ const rows = {
   ],
 
   // Older rows of the ModifyImageSharePermission table (reference §1.6).
+  // Transient while the image is Creating or Waiting; terminal once its status can never become Available
+  // (IMAGE_STATUS_RULES below, applied with withImageStatus when the status is known).
   IncorrectImageStatus: [
     400,
     R,
@@ -189,7 +190,7 @@ const rows = {
     404,
     T,
     Reason.RegionNotFound,
-    'The region does not exist or is not open to this account; check spec.regionId.',
+    'The region does not exist or is not open to this account; recreate the object with a region the account can use (spec.regionId is immutable).',
   ],
   // Answer to DryRun=true; the operator never sends DryRun, so seeing it means a bug.
   DryRunOperation: invalidRequest('DryRun'),
@@ -232,11 +233,12 @@ const rows = {
   'InvalidTimeStamp.Expired': clockSkew,
   IllegalTimestamp: clockSkew,
   'InvalidTimeStamp.Format': invalidRequest('a malformed timestamp'),
+  // ECS already received a request with this nonce: the first one may have been applied (port.ts outcomeUnknown).
   SignatureNonceUsed: [
     400,
     R,
     Reason.SignatureMismatch,
-    'ECS saw a request nonce twice; the operator retries with a fresh nonce.',
+    'ECS had already received this request (SignatureNonceUsed), so whether it was applied is unknown; the operator reads the image again and retries with a fresh nonce.',
   ],
   'InvalidSecurityToken.Expired': [
     403,
@@ -261,12 +263,7 @@ const rows = {
   'InvalidTagKey.Malformed': invalidRequest('a malformed tag key'),
   'InvalidTagValue.Malformed': invalidRequest('a malformed tag value'),
   'InvalidResourceType.NotFound': invalidRequest('an unknown resource type', 404),
-  'InvalidResourceId.NotFound': [
-    404,
-    T,
-    Reason.ImageNotFound,
-    'The image does not exist in this region for these credentials; check spec.imageId, spec.regionId and the credentials.',
-  ],
+  'InvalidResourceId.NotFound': [404, T, Reason.ImageNotFound, IMAGE_NOT_FOUND],
   'OperationDenied.QuotaExceed': [
     403,
     T,
@@ -291,6 +288,39 @@ const ACCOUNT_SPECIFIC: Record<string, (accounts: readonly string[]) => string> 
   'InvalidImageId.BidMismatch': (a) =>
     `Account ${a.join(', ')} is on another Alibaba Cloud site and cannot receive this image; remove it from spec.accounts.`,
 };
+
+/**
+ * Codes whose kind depends on the image's observed status: IncorrectImageStatus waits out Creating and Waiting, but
+ * an image that failed or became unavailable will never be shareable, so the object stalls instead of retrying.
+ */
+export const IMAGE_STATUS_RULES: Readonly<
+  Record<string, { terminalWhen: readonly string[]; message: (status: string) => string }>
+> = {
+  IncorrectImageStatus: {
+    terminalWhen: ['CreateFailed', 'UnAvailable'],
+    message: (status) =>
+      `The image's status is ${status}, from which it never becomes Available, so it cannot be shared or published; fix or rebuild the image in ECS, and share the new image with a new object (spec.imageId is immutable).`,
+  },
+};
+
+/** `err` reclassified with the image's observed status (IMAGE_STATUS_RULES); `err` itself when no rule applies. */
+export function withImageStatus(err: CloudError, imageStatus: string): CloudError {
+  const rule = IMAGE_STATUS_RULES[err.code];
+  if (rule === undefined || !rule.terminalWhen.includes(imageStatus)) return err;
+  return new CloudError(
+    {
+      code: err.code,
+      kind: T,
+      reason: err.reason,
+      message: rule.message(imageStatus),
+      accountSpecific: err.accountSpecific,
+      retryAfterMs: undefined,
+      httpStatus: err.httpStatus,
+      maybeApplied: err.maybeApplied,
+    },
+    { cause: err.cause },
+  );
+}
 
 /** Prefix rules, checked after an exact miss: every InvalidSecurityToken.* code means the STS token is unusable. */
 const PREFIX_RULES: readonly { prefix: string; entry: EcsErrorEntry }[] = [
@@ -453,59 +483,110 @@ function fromEntry(
   );
 }
 
-function classifyLocal(p: Probe, cause: unknown): CloudError {
-  const base = { accountSpecific: false, retryAfterMs: undefined, httpStatus: p.statusCode };
-  if (isTransport(p)) {
-    const code =
-      p.name === 'RequestTimeoutError'
-        ? 'RequestTimeout'
-        : (p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset'));
-    return new CloudError(
-      {
-        ...base,
-        code,
-        kind: R,
-        reason: Reason.CloudUnreachable,
-        message: 'ECS could not be reached or did not answer in time; the operator retries with backoff.',
-      },
-      { cause },
-    );
+/** A 2xx answer whose body carries an error code (ecs-factory.ts checks every answer): never believed as success. */
+export class ErrorInBody extends Error {
+  readonly bodyCode: string;
+  readonly httpStatus: number | undefined;
+  constructor(bodyCode: string, httpStatus: unknown) {
+    super(`a ${String(httpStatus)} answer carries error code ${bodyCode}`);
+    this.name = 'ErrorInBody';
+    this.bodyCode = bodyCode;
+    this.httpStatus = typeof httpStatus === 'number' ? httpStatus : undefined;
   }
-  if (p.name === 'SyntaxError') {
-    return new CloudError(
-      {
-        ...base,
-        code: 'NonJSONResponse',
-        kind: R,
-        reason: Reason.CloudUnavailable,
-        message: 'ECS answered with a non-JSON page (for example a gateway error); the operator retries with backoff.',
-      },
-      { cause },
-    );
-  }
-  if (/credentials|sts token|security-credentials|OIDC|RoleArn|access key secret is invalid/i.test(p.message)) {
-    return new CloudError(
-      {
-        ...base,
-        code: 'CredentialsUnavailable',
-        kind: T,
-        reason: Reason.InvalidCredentials,
-        message:
-          'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.',
-      },
-      { cause },
-    );
-  }
-  return new CloudError(
-    {
-      ...base,
-      code: 'UnexpectedError',
-      kind: R,
-      reason: Reason.CloudAPIError,
-      message: 'Calling ECS failed with an unexpected client-side error; the operator retries with backoff.',
-    },
-    { cause },
-  );
+}
+
+/** The `Code` of an answer body that carries one (ECS success bodies never do). */
+export function errorCodeInBody(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const o = body as Record<string, unknown>;
+  const code = o.Code ?? o.code;
+  return typeof code === 'string' && code !== '' ? code : undefined;
+}
+
+/**
+ * The second half of the table: failures raised on this side of the wire, which carry no ECS code. Each is keyed by
+ * the code the CloudError gets; `localCode` decides which one applies from the thrown value's type and code.
+ */
+const LOCAL_ROWS = {
+  // The transport failed: refused, reset, cut mid-body or the SDK's own idle timeouts.
+  Transport: [
+    R,
+    Reason.CloudUnreachable,
+    'ECS could not be reached or did not answer in time; the operator retries with backoff.',
+  ],
+  DeadlineExceeded: [
+    R,
+    Reason.CloudUnreachable,
+    'ECS did not finish answering within the request deadline (--ecs-timeout); the operator retries with backoff.',
+  ],
+  ResponseTooLarge: [
+    R,
+    Reason.CloudAPIError,
+    'ECS answered with a response larger than the operator accepts, so it is treated as malformed; the operator retries with backoff.',
+  ],
+  ErrorInBody: [
+    R,
+    Reason.CloudAPIError,
+    'ECS answered with HTTP 200 but an error code in the body; the operator does not believe the call succeeded, reads the image again and retries.',
+  ],
+  NonJSONResponse: [
+    R,
+    Reason.CloudUnavailable,
+    'ECS answered with a non-JSON page (for example a gateway error); the operator retries with backoff.',
+  ],
+  StsUnavailable: [
+    R,
+    Reason.CloudUnreachable,
+    'The operator could not obtain cloud credentials for now (STS or the identity endpoint timed out, throttled or failed); it retries with backoff.',
+  ],
+  CredentialsUnavailable: [
+    T,
+    Reason.InvalidCredentials,
+    'The operator could not obtain cloud credentials (default chain, RRSA or role assumption failed); check its identity and the role trust policy.',
+  ],
+  // The operator's own rate budget had no token within its wait limit: nothing was sent; come back later.
+  RateBudgetTimeout: [
+    W,
+    Reason.Throttled,
+    "The operator's rate budget for this account and region had no room for the call in time (ECS throttled it recently); the operator comes back later.",
+  ],
+  UnexpectedError: [
+    R,
+    Reason.CloudAPIError,
+    'Calling ECS failed with an unexpected client-side error; the operator retries with backoff.',
+  ],
+} as const satisfies Record<string, [ErrorKind, Reason, string]>;
+
+/** The local row for a thrown value that is not an ECS answer, by its type (name) and code. */
+function localCode(err: unknown, p: Probe): keyof typeof LOCAL_ROWS {
+  if (p.name === 'RequestBoundError' && p.code === 'DeadlineExceeded') return 'DeadlineExceeded';
+  if (p.name === 'RequestBoundError' && p.code === 'ResponseTooLarge') return 'ResponseTooLarge';
+  if (p.name === 'ErrorInBody') return 'ErrorInBody';
+  if (p.name === 'CredentialsProviderError')
+    return (err as { transient?: unknown }).transient === true ? 'StsUnavailable' : 'CredentialsUnavailable';
+  if (p.name === 'BudgetWaitTimeout') return 'RateBudgetTimeout';
+  if (isTransport(p)) return 'Transport';
+  if (p.name === 'SyntaxError') return 'NonJSONResponse';
+  return 'UnexpectedError';
+}
+
+/** The code a CloudError from a local row carries (malformed answers share one code; transport keeps its own). */
+function localErrorCode(row: keyof typeof LOCAL_ROWS, p: Probe): string {
+  if (row === 'ResponseTooLarge' || row === 'ErrorInBody') return 'MalformedResponse';
+  if (row !== 'Transport') return row;
+  if (p.name === 'RequestTimeoutError') return 'RequestTimeout';
+  return p.code ?? (p.message === 'aborted' ? 'Aborted' : 'ConnectionReset');
+}
+
+function classifyLocal(err: unknown, p: Probe, cause: unknown): CloudError {
+  const row = localCode(err, p);
+  const [kind, reason, message] = LOCAL_ROWS[row];
+  // A 2xx carrying an error keeps its status: it tells outcomeUnknown the request reached ECS.
+  const httpStatus = row === 'ErrorInBody' ? ((err as ErrorInBody).httpStatus ?? 200) : p.statusCode;
+  const code = localErrorCode(row, p);
+  const waitMs = row === 'RateBudgetTimeout' ? (err as BudgetWaitTimeout).waitMs : undefined;
+  const retryAfterMs = typeof waitMs === 'number' && Number.isFinite(waitMs) ? waitMs : undefined;
+  return new CloudError({ code, kind, reason, message, accountSpecific: false, httpStatus, retryAfterMs }, { cause });
 }
 
 function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError {
@@ -547,6 +628,19 @@ function classifyUnknownCode(code: string, p: Probe, cause: unknown): CloudError
 }
 
 /**
+ * True when `err`, thrown while obtaining credentials (STS, the identity endpoint), is worth a retry, judged by type
+ * and code: an SDK error whose code the table calls transient (throttling, 5xx), a 5xx without a known code, a
+ * transport failure (timeout, reset, refused), a request bound, or an STS answer without credentials. Anything
+ * else (a refusal, a bare message) is not.
+ */
+export function transientFailure(err: unknown): boolean {
+  const p = probe(err);
+  if (p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name))
+    return classifyEcsError(err).kind !== ErrorKind.Terminal;
+  return isTransport(p) || p.name === 'RequestBoundError' || p.name === 'StsMalformedAnswer';
+}
+
+/**
  * Turns anything thrown while calling ECS into a CloudError. Never throws. A CloudError passes through unchanged.
  * Recognises the SDK's ThrottlingError/ClientError/ServerError (by `name` and `code`, never by `instanceof`),
  * transport errors (refused, reset, aborted, timeouts), non-JSON error pages (a bare SyntaxError) and unknown
@@ -558,7 +652,7 @@ export function classifyEcsError(err: unknown, accounts?: readonly string[]): Cl
   const p = probe(err);
   const isApiError = p.statusCode !== undefined || /^(ClientError|ServerError|ThrottlingError)$/.test(p.name);
   const cause = scrubbedCause(err, p);
-  if (!isApiError) return classifyLocal(p, cause);
+  if (!isApiError) return classifyLocal(err, p, cause);
   const code = p.code ?? 'Unknown';
   const entry = lookupEcsError(code);
   if (entry) return fromEntry(code, entry, p, accounts, cause);

@@ -4,10 +4,12 @@
 // (see rate-budget.ts for how an identity's account becomes known). Identities unused for `idleMs` are dropped.
 import Ecs from '@alicloud/ecs20140526';
 import OpenApi from '@alicloud/openapi-core';
-import { buildSdkCredential, credentialIdentity, type SdkCredential } from './credentials.ts';
+import { ErrorInBody, errorCodeInBody } from './ecs-errors.ts';
+import { buildSdkCredential, credentialIdentity, type RoleOptions, type SdkCredential } from './credentials.ts';
 import { type CallBudget, type EcsCallEvent, type EcsClient, EcsImageSharing } from './ecs-image-sharing.ts';
 import type { CloudCredentials, ImageSharing, ImageSharingFactory } from './port.ts';
 import { accountOfRoleArn, BudgetRegistry } from './rate-budget.ts';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './request-bounds.ts';
 import { DEFAULT_RETRY } from './retry.ts';
 
 export interface EcsFactoryOptions {
@@ -15,11 +17,12 @@ export interface EcsFactoryOptions {
   endpoint?: string;
   protocol?: 'http' | 'https';
   /**
-   * Per-request ceiling in ms, set as both connectTimeout and readTimeout. connectTimeout is Node's socket idle
-   * timeout and is enforced on every request; readTimeout is not enforced on reused keep-alive sockets
-   * (reference §4.6), so connectTimeout is the one that really bounds a hung call.
+   * Per-call ceiling in ms (--ecs-timeout): the whole call, credentials and every body byte included, ends within it
+   * (request-bounds.ts). It is also the SDK's connectTimeout and readTimeout, which only bound idle time.
    */
   timeoutMs: number;
+  /** The largest answer believed, in bytes; a larger one is malformed (transient). Default 1 MiB. */
+  maxResponseBytes?: number;
   /** Per-action ceiling of ECS calls per second (--ecs-qps); the adaptive budgets never exceed it. */
   qps: number;
   burst: number;
@@ -30,14 +33,42 @@ export interface EcsFactoryOptions {
   /** Backoff base and ceiling (ms) for transient errors. Defaults 200 / 20000. */
   backoffBaseMs?: number;
   backoffCapMs?: number;
+  /** Where spec.credentials.roleArn is assumed, and by whom (default: public STS, the default chain). */
+  role?: RoleOptions;
   /** One event per HTTP attempt, for metrics; carries no credentials. */
   onCall?: (e: EcsCallEvent) => void;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits `ms`; should end early when `signal` fires (waits are also raced against it). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   now?: () => number;
   random?: () => number;
 }
 
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A real wait that ends (resolving) as soon as `signal` fires, so no timer outlives an aborted wait. */
+function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The SDK client, unmodified, with one check on every answer before the SDK maps it to a model (which drops unknown
+ * keys, so an error code in a 200 body would vanish): a 2xx whose body carries `Code` is an error (ErrorInBody).
+ */
+class InspectingEcsClient extends Ecs.default {
+  override async callApi(...args: Parameters<EcsClient['callApi']>): ReturnType<EcsClient['callApi']> {
+    const response = await super.callApi(...args);
+    const code = errorCodeInBody(response.body);
+    if (code !== undefined) throw new ErrorInBody(code, response.statusCode);
+    return response;
+  }
+}
 
 interface IdentityEntry {
   fingerprint: string;
@@ -81,7 +112,7 @@ export function createEcsImageSharingFactory(options: EcsFactoryOptions): ImageS
   const budgetFor = (identityKey: string, regionId: string, action: string): CallBudget => {
     const budget = budgets.budget(identityKey, regionId, action);
     return {
-      take: () => budget.take(),
+      take: (o) => budget.take(o),
       throttled: (retryAfterMs) => budget.throttled(retryAfterMs),
       succeeded: (response) => {
         budget.succeeded();
@@ -117,13 +148,17 @@ export function createEcsImageSharingFactory(options: EcsFactoryOptions): ImageS
         let client = clients.get(regionId);
         if (!client) {
           // Built on first use: the default chain must not be probed before the environment is ready.
-          credential ??= buildSdkCredential(credentials);
-          client = new Ecs.default(clientConfig(credential, regionId));
+          credential ??= buildSdkCredential(credentials, options.role);
+          client = new InspectingEcsClient(clientConfig(credential, regionId));
           clients.set(regionId, client);
         }
         return client;
       },
       budgetFor: (regionId, action) => budgetFor(identityKey, regionId, action),
+      bounds: {
+        timeoutMs: options.timeoutMs,
+        maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      },
       retry: {
         maxAttempts: options.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
         baseMs: options.backoffBaseMs ?? DEFAULT_RETRY.baseMs,

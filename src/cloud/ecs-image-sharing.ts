@@ -3,7 +3,7 @@
 // retries stay off). Writes respect the API's limits: at most 10 accounts per list, IsPublic always alone.
 import Ecs from '@alicloud/ecs20140526';
 import { Reason } from '../api/reasons.ts';
-import { accountsNamedInError, classifyEcsError, lookupEcsError } from './ecs-errors.ts';
+import { accountsNamedInError, classifyEcsError, lookupEcsError, withImageStatus } from './ecs-errors.ts';
 import {
   type AccountResult,
   CloudError,
@@ -17,6 +17,8 @@ import {
   PassAborted,
   type SharedAccount,
 } from './port.ts';
+import { BudgetWaitTimeout } from './rate-budget.ts';
+import { type RequestBounds, withRequestBounds } from './request-bounds.ts';
 import { type RetryOptions, withRetry } from './retry.ts';
 
 export type EcsClient = InstanceType<typeof Ecs.default>;
@@ -41,13 +43,18 @@ export interface EcsImageSharingOptions {
   /** The shared budget of this identity's account for one action in a region. */
   budgetFor: (regionId: string, action: string) => CallBudget;
   retry: Omit<RetryOptions, 'onRetry'>;
+  /** The deadline and size cap of each try (request-bounds.ts). */
+  bounds: RequestBounds;
+  /** The longest wait for a rate budget token before the call gives up (the pass comes back later). Default 60 s. */
+  budgetWaitMs?: number;
   now: () => number;
   onCall?: (e: EcsCallEvent) => void;
 }
 
 /** One (account, region, action) rate budget as the adapter uses it: wait, then report how the call went. */
 export interface CallBudget {
-  take(): Promise<void>;
+  /** Resolves with a token; rejects when `signal` fires (any reason) or with BudgetWaitTimeout after `timeoutMs`. */
+  take(o: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined }): Promise<void>;
   /** ECS answered Throttling (with its retry-after in ms, when given). */
   throttled(retryAfterMs?: number): void;
   /** The call succeeded; the response lets the budget learn the owning account. */
@@ -55,6 +62,22 @@ export interface CallBudget {
 }
 
 type Direction = 'add' | 'remove';
+
+const DEFAULT_BUDGET_WAIT_MS = 60_000;
+
+/**
+ * Waits for a token: PassAborted when `signal` fires, a `wait` CloudError (Throttled, not sent) when the budget has
+ * no token within `timeoutMs`, so the pass comes back after the budget's own estimate instead of blocking a worker.
+ */
+async function takeToken(budget: CallBudget, signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
+  try {
+    await budget.take({ signal, timeoutMs });
+  } catch (err: unknown) {
+    if (signal?.aborted) throw new PassAborted();
+    if (err instanceof BudgetWaitTimeout) throw classifyEcsError(err);
+    throw err;
+  }
+}
 
 const ACTION = {
   describeImages: 'DescribeImages',
@@ -95,36 +118,43 @@ export class EcsImageSharing implements ImageSharing {
 
   /**
    * One ECS call under the rate budget and the retry loop. Resolves with the SDK response; throws a classified
-   * CloudError (terminal at once, retryable after the tries are used up), or PassAborted when `signal` fired
-   * before a try started. `seen.ambiguous` becomes true when any try ended without a definitive answer.
+   * CloudError (terminal at once, retryable after the tries are used up), or PassAborted when `signal` fired before
+   * a try started or during a wait. Once a try may have reached ECS with its answer lost, whatever is thrown is
+   * marked maybeApplied (retry.ts), so a write is never reported unsent or refused after it.
    */
   async #call<T>(
     action: string,
     regionId: string,
     invoke: (client: EcsClient) => Promise<T>,
     signal: AbortSignal | undefined,
-    seen: { ambiguous: boolean } = { ambiguous: false },
   ): Promise<T> {
-    const { budgetFor, clientFor, now, onCall, retry } = this.#o;
-    return withRetry(async () => {
-      if (signal?.aborted) throw new PassAborted();
-      const budget = budgetFor(regionId, action);
-      await budget.take();
-      if (signal?.aborted) throw new PassAborted();
-      const started = now();
-      try {
-        const result = await invoke(clientFor(regionId));
-        budget.succeeded(result);
-        onCall?.({ action, code: 'OK', durationMs: now() - started });
-        return result;
-      } catch (err: unknown) {
-        const classified = classifyEcsError(err);
-        if (classified.reason === Reason.Throttled) budget.throttled(classified.retryAfterMs);
-        onCall?.({ action, code: classified.code, durationMs: now() - started });
-        if (outcomeUnknown(classified)) seen.ambiguous = true;
-        throw classified;
-      }
-    }, retry);
+    const { retry } = this.#o;
+    return withRetry(() => this.#try(action, regionId, invoke, signal), retry, signal);
+  }
+
+  async #try<T>(
+    action: string,
+    regionId: string,
+    invoke: (client: EcsClient) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const { budgetFor, clientFor, now, onCall } = this.#o;
+    if (signal?.aborted) throw new PassAborted();
+    const budget = budgetFor(regionId, action);
+    await takeToken(budget, signal, this.#o.budgetWaitMs ?? DEFAULT_BUDGET_WAIT_MS);
+    if (signal?.aborted) throw new PassAborted();
+    const started = now();
+    try {
+      const result = await withRequestBounds(this.#o.bounds, () => invoke(clientFor(regionId)));
+      budget.succeeded(result);
+      onCall?.({ action, code: 'OK', durationMs: now() - started });
+      return result;
+    } catch (err: unknown) {
+      const classified = classifyEcsError(err);
+      if (classified.reason === Reason.Throttled) budget.throttled(classified.retryAfterMs);
+      onCall?.({ action, code: classified.code, durationMs: now() - started });
+      throw classified;
+    }
   }
 
   async observe(ref: ImageRef, signal?: AbortSignal): Promise<ObservedImage> {
@@ -196,7 +226,7 @@ export class EcsImageSharing implements ImageSharing {
       code: 'InvalidImageId.NotFound',
       kind: ErrorKind.Terminal,
       reason: Reason.ImageNotFound,
-      message: `Image ${ref.imageId} does not exist in ${ref.regionId} for these credentials; check spec.imageId, spec.regionId and the credentials.`,
+      message: `Image ${ref.imageId} does not exist in ${ref.regionId} for these credentials; check the credentials, or recreate the object with the right image and region (spec.imageId and spec.regionId are immutable).`,
       accountSpecific: entry?.accountSpecific ?? false,
     });
   }
@@ -311,20 +341,16 @@ export class EcsImageSharing implements ImageSharing {
     signal: AbortSignal | undefined,
   ): Promise<void> {
     if (batch.length === 0) return;
-    const seen = { ambiguous: false };
     try {
-      await this.#modify(ref, direction, batch, signal, seen);
+      await this.#modify(ref, direction, batch, signal);
       for (const id of batch) outcome.set(id, { id, ok: true });
       return;
     } catch (err: unknown) {
       const error = classifyEcsError(err);
-      if (error instanceof PassAborted) throw error; // never sent: no result for this batch
-      if (!error.accountSpecific || seen.ambiguous) {
-        for (const id of batch)
-          outcome.set(
-            id,
-            seen.ambiguous || outcomeUnknown(error) ? { id, ok: 'unknown', error } : { id, ok: false, error },
-          );
+      const unknown = outcomeUnknown(error);
+      if (error instanceof PassAborted && !unknown) throw error; // never sent: no result for this batch
+      if (!error.accountSpecific || unknown) {
+        for (const id of batch) outcome.set(id, unknown ? { id, ok: 'unknown', error } : { id, ok: false, error });
         throw error;
       }
       const [only] = batch;
@@ -355,7 +381,6 @@ export class EcsImageSharing implements ImageSharing {
     direction: Direction,
     batch: readonly string[],
     signal: AbortSignal | undefined,
-    seen: { ambiguous: boolean },
   ): Promise<void> {
     // Never IsPublic, LaunchPermission or DryRun here: IsPublic with account lists is refused
     // (InvalidParameter.IsPublic) and the other two are not for us.
@@ -364,7 +389,23 @@ export class EcsImageSharing implements ImageSharing {
       imageId: ref.imageId,
       ...(direction === 'add' ? { addAccount: [...batch] } : { removeAccount: [...batch] }),
     });
-    await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request), signal, seen);
+    await this.#write(ref, request, signal);
+  }
+
+  /** One ModifyImageSharePermission; an IncorrectImageStatus is explained by the image's status (withImageStatus). */
+  async #write(
+    ref: ImageRef,
+    request: InstanceType<typeof Ecs.ModifyImageSharePermissionRequest>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    try {
+      await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request), signal);
+    } catch (err: unknown) {
+      if (!(err instanceof CloudError) || err.code !== 'IncorrectImageStatus') throw err;
+      // One extra read, only on this path: a status that can never become Available stalls instead of retrying.
+      const image = await this.#describeImage(ref, 'self', signal).catch(() => undefined);
+      throw image?.status === undefined ? err : withImageStatus(err, image.status);
+    }
   }
 
   /**
@@ -379,7 +420,7 @@ export class EcsImageSharing implements ImageSharing {
       isPublic: community,
     });
     try {
-      await this.#call(ACTION.modify, ref.regionId, (c) => c.modifyImageSharePermission(request), signal);
+      await this.#write(ref, request, signal);
     } catch (err: unknown) {
       if (!community && err instanceof CloudError && err.code === 'Image.NotPublic') return;
       throw err;

@@ -63,12 +63,23 @@ export class CloudError extends Error {
   readonly accountSpecific: boolean;
   readonly retryAfterMs: number | undefined;
   readonly httpStatus: number | undefined;
+  /**
+   * An earlier try of the same call may have reached ECS and its answer was lost: whatever this error says, the
+   * write's outcome is unknown (outcomeUnknown is true).
+   */
+  readonly maybeApplied: boolean;
 
   constructor(
-    c: ErrorClass & { code: string; retryAfterMs?: number | undefined; httpStatus?: number | undefined },
+    c: ErrorClass & {
+      code: string;
+      retryAfterMs?: number | undefined;
+      httpStatus?: number | undefined;
+      maybeApplied?: boolean;
+    },
     options?: { cause?: unknown },
   ) {
     super(c.message, options);
+    this.maybeApplied = c.maybeApplied ?? false;
     this.name = 'CloudError';
     this.code = c.code;
     this.kind = c.kind;
@@ -80,25 +91,47 @@ export class CloudError extends Error {
 }
 
 /**
- * Per account, what one grant or revoke found out: ECS accepted it, ECS refused it (a definitive answer: nothing
- * changed for that account), or the answer was lost (a timeout, a reset, a 5xx: ECS may or may not have applied it).
- */
-/**
- * Thrown when the pass was cancelled (lost leadership, shutdown) before a call was started. Terminal so no retry
- * loop waits on it; the reconciler writes nothing after a cancellation.
+ * Thrown when the pass was cancelled (lost leadership, shutdown, a newer spec, the pass deadline) before a call, or
+ * a further try of it, was started. Terminal so no retry loop waits on it. `maybeApplied` when an earlier try of the
+ * same call may have reached ECS: the write is then unknown, not unsent.
  */
 export class PassAborted extends CloudError {
-  constructor() {
+  constructor(o: { maybeApplied?: boolean } = {}) {
     super({
       code: 'PassAborted',
       kind: ErrorKind.Terminal,
       reason: 'Progressing' as Reason,
       message: 'The reconcile pass was cancelled before this cloud call started.',
       accountSpecific: false,
+      maybeApplied: o.maybeApplied ?? false,
     });
     this.name = 'PassAborted';
   }
 }
+
+/** `err` marked maybeApplied (a PassAborted stays a PassAborted); `err` itself when already marked. */
+export function markMaybeApplied(err: CloudError): CloudError {
+  if (err.maybeApplied) return err;
+  if (err instanceof PassAborted) return new PassAborted({ maybeApplied: true });
+  return new CloudError(
+    {
+      code: err.code,
+      kind: err.kind,
+      reason: err.reason,
+      message: err.message,
+      accountSpecific: err.accountSpecific,
+      retryAfterMs: err.retryAfterMs,
+      httpStatus: err.httpStatus,
+      maybeApplied: true,
+    },
+    { cause: err.cause },
+  );
+}
+
+/**
+ * Per account, what one grant or revoke found out: ECS accepted it, ECS refused it (a definitive answer: nothing
+ * changed for that account), or the answer was lost (a timeout, a reset, a 5xx: ECS may or may not have applied it).
+ */
 
 export type AccountResult =
   | { id: string; ok: true }
@@ -115,14 +148,29 @@ export interface ModifyResult {
   error?: CloudError;
 }
 
+/** Errors raised before a request left this process (credentials could not be obtained, the rate budget timed out). */
+export const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  'CredentialsUnavailable',
+  'StsUnavailable',
+  'InvalidCredentials',
+  'RateBudgetTimeout',
+]);
+
+/** Codes whose 4xx answer still means ECS received the request (a replayed nonce): the outcome is unknown. */
+const RECEIVED_CODES: ReadonlySet<string> = new Set(['SignatureNonceUsed']);
+
 /**
- * True when a failed write may still have been applied: no ECS error code came back (transport failure) or the
- * server failed (5xx). A 4xx answer or throttling means ECS refused the whole call and changed nothing.
+ * True when a failed write may still have been applied: an earlier try may have been (maybeApplied), no ECS error
+ * code came back (transport failure, a deadline), the server failed (5xx), a 2xx carried an error, or ECS says it
+ * already saw the request (SignatureNonceUsed). A 4xx answer or throttling means ECS refused the call and changed
+ * nothing; so does a cancellation before the first try and a failure before sending (no credentials).
  */
 export function outcomeUnknown(err: CloudError): boolean {
-  if (err instanceof PassAborted) return false;
+  if (err.maybeApplied) return true;
+  if (err instanceof PassAborted || NOT_SENT_CODES.has(err.code)) return false;
+  if (RECEIVED_CODES.has(err.code)) return true;
   if (err.reason === 'Throttled') return false;
-  return err.httpStatus === undefined || err.httpStatus >= 500;
+  return err.httpStatus === undefined || err.httpStatus >= 500 || err.httpStatus < 400;
 }
 
 export interface ImageSharing {

@@ -12,7 +12,8 @@ export interface RateBudgetOptions {
   burst: number;
   /** Milliseconds, monotonic enough for pacing. */
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  /** Waits `ms`; may end early when `signal` fires (the take timeout passes one). */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The rate never drops below this after throttling. Default qps / 32 (five halvings). */
   floorQps?: number;
   /** Rate added back per successful call. Default qps / 50, so a halved rate recovers in 25 successes. */
@@ -22,6 +23,25 @@ export interface RateBudgetOptions {
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+/** How a take may end early: the caller's signal, and a ceiling on the wait. */
+export interface TakeOptions {
+  priority?: CallPriority;
+  /** The take rejects with the signal's reason (an AbortError by default) as soon as it fires. */
+  signal?: AbortSignal | undefined;
+  /** The take rejects with BudgetWaitTimeout when no token came within this many ms. Default: no ceiling. */
+  timeoutMs?: number | undefined;
+}
+
+/** No token came within the take's timeout; `waitMs` is how long the bucket still wanted the caller to wait. */
+export class BudgetWaitTimeout extends Error {
+  readonly waitMs: number;
+  constructor(waitMs: number) {
+    super(`no rate budget token within the wait limit; about ${waitMs} ms more were needed`);
+    this.name = 'BudgetWaitTimeout';
+    this.waitMs = waitMs;
+  }
 }
 
 /**
@@ -36,7 +56,7 @@ export class RateBudget {
   readonly #increase: number;
   readonly #burst: number;
   readonly #now: () => number;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #queues: Record<CallPriority, Waiter[]> = { urgent: [], background: [] };
   #rate: number;
   #tokens: number;
@@ -62,12 +82,43 @@ export class RateBudget {
 
   /**
    * Resolves when one call may be made, consuming a token. `priority` defaults to the caller's async context
-   * (see runtime/call-priority.ts). Never rejects unless the injected sleep does.
+   * (see runtime/call-priority.ts). Rejects, leaving the queue and taking no token, when `signal` fires or
+   * `timeoutMs` passes first (the timeout runs on the injected sleep, so a fake clock drives it); otherwise rejects
+   * only if the injected sleep does.
    */
-  take(priority: CallPriority = currentCallPriority()): Promise<void> {
+  take(o: TakeOptions | CallPriority = {}): Promise<void> {
+    const { priority = currentCallPriority(), signal, timeoutMs } = typeof o === 'string' ? { priority: o } : o;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
-      this.#queues[priority].push({ resolve, reject });
-      void this.#pump();
+      const queue = this.#queues[priority];
+      const ender = new AbortController();
+      const leave = (err: unknown) => {
+        const i = queue.indexOf(waiter);
+        if (i < 0) return;
+        queue.splice(i, 1);
+        ender.abort();
+        reject(err);
+      };
+      const onAbort = () => leave(abortReason(signal));
+      const waiter: Waiter = {
+        resolve: () => {
+          ender.abort();
+          resolve();
+        },
+        reject: (err) => {
+          ender.abort();
+          reject(err);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { signal: ender.signal });
+      queue.push(waiter);
+      void this.#pump(); // hands out an available token synchronously: only a waiter still queued needs a timeout
+      if (timeoutMs !== undefined && queue.includes(waiter)) {
+        this.#sleep(timeoutMs, ender.signal).then(
+          () => leave(new BudgetWaitTimeout(this.#waitMs())),
+          () => undefined,
+        );
+      }
     });
   }
 
@@ -171,7 +222,7 @@ export interface BudgetRegistryOptions {
    */
   burst: number;
   now: () => number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Buckets idle this long are dropped. Default 10 minutes. */
   idleMs?: number;
 }
@@ -237,6 +288,10 @@ export class BudgetRegistry {
     for (const [key, budget] of this.#budgets) if (budget.idleFor(this.#idleMs)) this.#budgets.delete(key);
     for (const [key, link] of this.#accounts) if (now - link.seen >= this.#idleMs) this.#accounts.delete(key);
   }
+}
+
+function abortReason(signal: AbortSignal | undefined): unknown {
+  return signal?.reason ?? new DOMException('The wait for a rate budget token was aborted.', 'AbortError');
 }
 
 /** The account a RAM role belongs to, from its ARN (`acs:ram::<account>:role/<name>`); undefined when malformed. */

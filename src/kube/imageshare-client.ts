@@ -6,6 +6,8 @@
 //   writes its status, so the status the pass computed is the whole truth; the uid test refuses a write to a
 //   deleted-and-recreated namesake. A status computed from an older spec simply carries the older
 //   observedGeneration, and the spec edit's own event runs the next pass. No request when nothing changed.
+// - patchStatusIfUnchanged: the same, also conditioned on resourceVersion; the reconciler's writes use it and, on a
+//   conflict, re-read and merge the ownership record another writer added (src/reconcile/reconcile.ts writeStatus).
 // - addFinalizer: a merge patch of metadata.finalizers with resourceVersion (409 → ConflictError).
 // - removeFinalizer: a JSON Patch `test` + `remove` at our finalizer's index: it removes exactly our entry and
 //   fails (→ re-read and retry) if the list moved, so it never clobbers another controller's finalizer.
@@ -75,6 +77,36 @@ export class ImageShareClient {
   }
 
   /**
+   * Like patchStatus, but conditioned on obj's resourceVersion too (a `replace /metadata/resourceVersion`, which the
+   * apiserver checks as a precondition): resolves 'conflict' when the object moved since obj was read, so the
+   * caller can re-read and merge what another writer recorded instead of overwriting it.
+   */
+  async patchStatusIfUnchanged(obj: ImageShare, status: ImageShareStatus): Promise<ImageShare | null | 'conflict'> {
+    if (mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json) === undefined) return obj;
+    const body = [
+      { op: 'test', path: '/metadata/uid', value: requireUid(obj) },
+      { op: 'replace', path: '/metadata/resourceVersion', value: requireVersion(obj) },
+      { op: 'add', path: '/status', value: status },
+    ];
+    try {
+      return (await this.#api.patchNamespacedCustomObjectStatus(
+        { ...this.#ref(obj), body, fieldManager: FIELD_MANAGER },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      )) as ImageShare;
+    } catch (err: unknown) {
+      const code = httpStatusOf(err);
+      if (code === 404) return null;
+      if (code === 409) return 'conflict';
+      if (
+        code === 422 &&
+        (await this.get(obj.metadata.namespace, obj.metadata.name))?.metadata.uid !== obj.metadata.uid
+      )
+        return null;
+      throw apiError(err, `patch status of ImageShare ${keyOf(obj)}`);
+    }
+  }
+
+  /**
    * Adds FINALIZER (keeping every other finalizer) with a merge patch conditioned on resourceVersion; when another
    * writer moved the object first (409) it re-reads and retries, up to 3 times. No request when already present.
    * Throws ConflictError when the object kept changing, and a wrapped error when it is gone.
@@ -134,20 +166,51 @@ export class ImageShareClient {
 
   /** Every ImageShare in every namespace, following list pagination. Throws on API errors. */
   async listAll(): Promise<ImageShare[]> {
+    return this.#listPages(undefined);
+  }
+
+  /**
+   * Every ImageShare in `namespaces` (empty: every namespace), from fresh LISTs (quorum reads, not a cache): one
+   * per namespace, following pagination. Throws on API errors.
+   */
+  async listIn(namespaces: readonly string[], fieldSelector?: string): Promise<ImageShare[]> {
+    if (namespaces.length === 0) return this.#listPages(undefined, fieldSelector);
+    const pages = await Promise.all([...new Set(namespaces)].map((ns) => this.#listPages(ns, fieldSelector)));
+    return pages.flat();
+  }
+
+  /**
+   * The ImageShares in `namespaces` naming (regionId, imageId): a field selector on the CRD's selectableFields; an
+   * apiserver without them (Kubernetes 1.30 without the feature gate) answers 400, and then the scope is filtered here.
+   */
+  async listClaimants(namespaces: readonly string[], regionId: string, imageId: string): Promise<ImageShare[]> {
+    const names = (o: ImageShare) => o.spec?.regionId === regionId && o.spec?.imageId === imageId;
+    try {
+      return (await this.listIn(namespaces, `spec.regionId=${regionId},spec.imageId=${imageId}`)).filter(names);
+    } catch (err: unknown) {
+      if (!(err instanceof Error) || httpStatusOf(err.cause) !== 400) throw err;
+      return (await this.listIn(namespaces)).filter(names);
+    }
+  }
+
+  async #listPages(namespace: string | undefined, fieldSelector?: string): Promise<ImageShare[]> {
     const items: ImageShare[] = [];
     let token: string | undefined;
     do {
-      const page = (await this.#api
-        .listCustomObjectForAllNamespaces({
-          group: GROUP,
-          version: VERSION,
-          resourcePlural: PLURAL,
-          limit: 500,
-          ...(token === undefined ? {} : { _continue: token }),
-        })
-        .catch((err: unknown) => {
-          throw apiError(err, 'list ImageShares');
-        })) as { items?: ImageShare[]; metadata?: { _continue?: string; continue?: string } };
+      const common = {
+        group: GROUP,
+        version: VERSION,
+        limit: 500,
+        ...(fieldSelector === undefined ? {} : { fieldSelector }),
+        ...(token === undefined ? {} : { _continue: token }),
+      };
+      const request =
+        namespace === undefined
+          ? this.#api.listCustomObjectForAllNamespaces({ ...common, resourcePlural: PLURAL })
+          : this.#api.listNamespacedCustomObject({ ...common, namespace, plural: PLURAL });
+      const page = (await request.catch((err: unknown) => {
+        throw apiError(err, namespace === undefined ? 'list ImageShares' : `list ImageShares in ${namespace}`);
+      })) as { items?: ImageShare[]; metadata?: { _continue?: string; continue?: string } };
       items.push(...(page.items ?? []));
       const next = page.metadata?.continue ?? page.metadata?._continue;
       token = next === undefined || next === '' ? undefined : next;

@@ -1,395 +1,336 @@
-// A supervised informer over ImageShares. client-node 2.0.1's ListWatch stops for good on any list/watch error
-// other than 410 and timeouts (and its start() resolves even when the first LIST failed), so this wrapper:
-// - restarts each ListWatch after every `error` with capped exponential backoff (1 s → 5 s by default, so the watch
-//   is back within seconds of an apiserver outage ending), and caps ListWatch's own reconnect delay the same way;
-// - start() resolves only once every watched scope completed a LIST (it keeps retrying until then, and rejects if
-//   stop() comes first); `synced` stays true across restarts, like client-go's HasSynced, because the cache is
-//   still a valid, if ageing, view;
-// - keeps only what the controller reads (lean-object.ts) and indexes objects by (regionId, imageId), so the
-//   one-image-one-owner check is a map lookup instead of a scan of the cache;
-// - never lets a handler throw (a throwing handler is an unhandled rejection inside client-node, which kills the
-//   process), and only ever enqueues `namespace/name` keys;
-// - filters update events like GenerationChangedPredicate OR deletionTimestamp/finalizers changed OR the
-//   `ecs.alicloud.dev/reconcile-requested-at` annotation changed, so the controller's own status writes (which fire
-//   `update` too) do not wake it up again.
-import { setTimeout as delay } from 'node:timers/promises';
-import { CustomObjectsApi, type KubeConfig, type KubernetesObject, ListWatch, Watch } from '@kubernetes/client-node';
-import { GROUP, type ImageShare, PLURAL, VERSION } from '../api/types.ts';
-import { describeApiError } from './api-errors.ts';
-import { leanImageShare } from './lean-object.ts';
+// One supervised informer for every watched kind: a cache per scope (one namespace, or all), filled by a paginated
+// LIST and kept current by a WATCH with bookmarks. It owns what each layer needs and must not get wrong:
+// - failures of any kind (an HTTP error, a reset connection, a credential plugin or token file that fails on
+//   reconnect) end in one logged error and a retry with capped exponential backoff, never in an unhandled rejection;
+//   the watch resumes from the cache's resourceVersion, and a 410 Gone relists, where an object deleted and
+//   re-created meanwhile shows as a new uid;
+// - `listed` turns true only once the cache holds the whole LIST; it stays true across restarts (client-go's HasSynced);
+// - handlers cannot throw into the loop; the cache keeps only what the layer's `keep` returns.
+import { type KubeConfig, type RequestContext, Watch } from '@kubernetes/client-node';
+import type { Log } from '../runtime/logger.ts';
+import { describeApiError, httpStatusOf } from './api-errors.ts';
 
-export const RECONCILE_REQUESTED_AT = 'ecs.alicloud.dev/reconcile-requested-at';
+export type Meta = { metadata?: { namespace?: string | undefined; name?: string | undefined } };
 
-export interface InformerLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
+/** What the informer reads of any object. */
+export type Cached = {
+  metadata?: {
+    namespace?: string | undefined;
+    name?: string | undefined;
+    uid?: string | undefined;
+    resourceVersion?: string | undefined;
+  };
+};
+
+/** The one cache and queue key: `namespace/name`. */
+export const keyOf = (obj: Meta): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+
+export interface InformerEvent<T> {
+  type: 'added' | 'updated' | 'deleted';
+  obj: T;
+  /** For updates: the cached object it replaces. */
+  old?: T;
+  /** True for objects found by a scope's first LIST: work a restart brings, not a change. */
+  initial: boolean;
 }
 
-export interface ImageShareInformerOptions {
-  /** Namespaces to watch; empty = all namespaces (one cluster-wide watch). */
-  namespaces?: readonly string[];
-  /** Receives `namespace/name` for every relevant add, update and delete. Exceptions are caught and logged. */
-  onKey: (key: string) => void;
-  log: InformerLogger;
-  /** First restart delay after an error. Default 1000 ms. */
+export interface ListPage<T> {
+  items?: T[];
+  metadata?: { resourceVersion?: string | undefined; continue?: string | undefined };
+}
+
+export interface InformerOptions<T extends Cached> {
+  /** For logs: 'ImageShare', 'Secret'. */
+  kind: string;
+  /** One scope per namespace; 'all' = one cluster-wide scope. */
+  namespaces: 'all' | readonly string[];
+  /** One page of the LIST of a scope (namespace undefined = all). */
+  listPage(namespace: string | undefined, page: { limit: number; continue?: string }): Promise<ListPage<T>>;
+  /** The collection path a scope watches. */
+  watchPath(namespace: string | undefined): string;
+  /** An Accept header for the watch (e.g. metadata only). */
+  watchAccept?: string;
+  /** What the cache keeps of an object (it may return the same object, trimmed in place). */
+  keep(obj: T): T;
+  /** Called for every change of the cache. Exceptions are caught and logged. */
+  onEvent(event: InformerEvent<T>): void;
+  log: Log;
+  /** First retry delay after an error (default 1 s), doubling to maxBackoffMs (default 5 s). */
   initialBackoffMs?: number;
-  /** Restart delay cap. Default 5 000 ms. */
   maxBackoffMs?: number;
   /** Called on every restart after an error (for metrics). */
   onRestart?: () => void;
-  /** Page size of the (re)list. Default 500. */
+  /** LIST page size. Default 500. */
   pageSize?: number;
+  /**
+   * Server-side watch timeout, seconds. The server sends a bookmark 2 s before it, so even a quiet scope resumes from
+   * a fresh resourceVersion. Default 20-27 s: below client-node's 30 s inactivity timeout, which is not settable.
+   */
+  watchTimeoutSeconds?: () => number;
 }
 
-/** The read side the controller uses: a cache plus sync state. */
-export interface ImageShareCache {
-  /** The cached object for `namespace/name`, or undefined. */
-  get(key: string): ImageShare | undefined;
-  /** Keys of every cached object. */
-  keys(): string[];
-  /** Every cached object. */
-  list(): ImageShare[];
-  /** Every cached object naming (regionId, imageId), in no particular order; O(1) in the cache size. */
-  claimants(regionId: string, imageId: string): ImageShare[];
-  /** True once every watched scope completed its initial LIST. */
-  synced(): boolean;
-}
+type WatchEnd = 'closed' | 'expired';
 
-/** What update events are allowed to wake the controller: anything that changes desired state or lifecycle. */
-interface Trigger {
-  generation: number | undefined;
-  deletionTimestamp: string | undefined;
-  finalizers: string;
-  requestedAt: string | undefined;
-}
-
-function triggerOf(obj: ImageShare): Trigger {
-  return {
-    generation: obj.metadata.generation,
-    deletionTimestamp: obj.metadata.deletionTimestamp,
-    finalizers: JSON.stringify(obj.metadata.finalizers ?? []),
-    requestedAt: obj.metadata.annotations?.[RECONCILE_REQUESTED_AT],
-  };
-}
-
-function sameTrigger(a: Trigger, b: Trigger): boolean {
-  return (
-    a.generation === b.generation &&
-    a.deletionTimestamp === b.deletionTimestamp &&
-    a.finalizers === b.finalizers &&
-    a.requestedAt === b.requestedAt
-  );
-}
-
-const claimKey = (regionId: string, imageId: string): string => `${regionId}\u0000${imageId}`;
-
-export const keyOf = (obj: { metadata?: { namespace?: string | undefined; name?: string | undefined } }) =>
-  `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-
-/**
- * A Watch whose events carry lean objects, so ListWatch's cache never holds a full one. It also reports a watch that
- * expired (410 Gone, as an ERROR event or as the response status), after which ListWatch relists on its own: the
- * only trace of that relist.
- */
-class LeanWatch extends Watch {
-  readonly #onExpired: () => void;
-
-  constructor(kc: KubeConfig, onExpired: () => void) {
-    super(kc);
-    this.#onExpired = onExpired;
-  }
-
-  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
-    const onEvent: typeof callback = (phase, obj, raw) => {
-      if (phase === 'ERROR' && isGone(obj)) this.#onExpired();
-      callback(phase, leanIfObject(phase, obj), raw);
-    };
-    const onDone: typeof done = (err) => {
-      if (isGone(err)) this.#onExpired();
-      done(err);
-    };
-    return super.watch(path, query, onEvent, onDone);
-  }
-}
-
-/** A Status (ERROR event) with code 410, or an error whose HTTP status is 410. */
-function isGone(x: unknown): boolean {
-  if (typeof x !== 'object' || x === null) return false;
-  const o = x as { code?: unknown; statusCode?: unknown };
-  return o.code === 410 || o.statusCode === 410;
-}
-
-/** ERROR and BOOKMARK events carry a Status or a bare object: only real objects are made lean. */
-function leanIfObject(phase: string, obj: unknown): unknown {
-  if (phase !== 'ADDED' && phase !== 'MODIFIED' && phase !== 'DELETED') return obj;
-  return leanImageShare(obj as ImageShare);
-}
-
-/** One ListWatch (one namespace, or all) with its own restart loop. */
-class SupervisedScope {
-  readonly scope: string;
-  readonly lw: ListWatch<KubernetesObject>;
+/** One namespace (or all) with its own cache and list/watch loop. */
+class Scope<T extends Cached> {
+  readonly name: string;
+  readonly objects = new Map<string, T>();
   listed = false;
-  readonly #listedWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  #stopped = true;
-  #backoffMs: number;
-  #timer: NodeJS.Timeout | undefined;
-  readonly #opts: ImageShareInformerOptions;
+  resourceVersion = '';
+  readonly #namespace: string | undefined;
+  readonly #o: InformerOptions<T>;
+  readonly #watch: Watch;
+  #stop = new AbortController();
+  #request: AbortController | undefined;
+  #running: Promise<void> | undefined;
+  #listedWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
-  constructor(kc: KubeConfig, namespace: string | undefined, opts: ImageShareInformerOptions, handlers: Handlers) {
-    this.#opts = opts;
-    this.#backoffMs = opts.initialBackoffMs ?? 1_000;
-    this.scope = namespace ?? '(all namespaces)';
-    const api = kc.makeApiClient(CustomObjectsApi);
-    const path =
-      namespace === undefined
-        ? `/apis/${GROUP}/${VERSION}/${PLURAL}`
-        : `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`;
-    const listFn = async () => {
-      const list = await listAllPages(api, namespace, opts.pageSize ?? 500);
-      this.#backoffMs = opts.initialBackoffMs ?? 1_000;
-      // ListWatch fills its cache from `list` synchronously once this promise settles (a few microtasks later); a
-      // macrotask runs after that, so `listed` never turns true before the cache holds the LIST.
-      setImmediate(() => this.#markListed());
-      return list;
-    };
-    const maxDelay = opts.maxBackoffMs ?? 5_000;
-    // Watch events carry raw JSON (timestamps are strings), which is exactly the ImageShare shape of src/api.
-    const onExpired = () =>
-      opts.log.info(
-        { scope: this.scope, resourceVersion: this.lw.latestResourceVersion() },
-        'ImageShare watch expired (410 Gone); relisting',
-      );
-    this.lw = new ListWatch<KubernetesObject>(path, new LeanWatch(kc, onExpired), listFn, false, undefined, undefined, {
-      delayFn: (ms: number) => delay(Math.min(ms, maxDelay)),
-    });
-    this.lw.on('add', (o) => handlers.add(o as unknown as ImageShare));
-    this.lw.on('update', (o) => handlers.update(o as unknown as ImageShare));
-    this.lw.on('delete', (o) => handlers.delete(o as unknown as ImageShare));
-    this.lw.on('error', (err: unknown) => this.#onError(err));
+  constructor(kc: KubeConfig, namespace: string | undefined, o: InformerOptions<T>) {
+    this.#namespace = namespace;
+    this.name = namespace ?? '(all namespaces)';
+    this.#o = o;
+    this.#watch = new Watch(o.watchAccept === undefined ? kc : withAccept(kc, o.watchAccept));
   }
 
-  /** Starts the ListWatch; resolves once its first LIST completed (retrying until then), rejects on stop(). */
   start(): Promise<void> {
-    this.#stopped = false;
-    const listed = this.listed
-      ? Promise.resolve()
-      : new Promise<void>((resolve, reject) => this.#listedWaiters.push({ resolve, reject }));
-    void this.#startOnce();
-    return listed;
+    if (this.#running === undefined) {
+      this.#stop = new AbortController();
+      this.#running = this.#run();
+    }
+    if (this.listed) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#listedWaiters.push({ resolve, reject }));
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
+    this.#stop.abort();
+    this.#request?.abort();
     for (const w of this.#listedWaiters.splice(0))
-      w.reject(new Error(`informer for ${this.scope} stopped before its first LIST`));
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.lw.stop();
+      w.reject(new Error(`${this.#o.kind} informer for ${this.name} stopped before its first LIST`));
+    await this.#running;
+    this.#running = undefined;
   }
 
-  async #startOnce(): Promise<void> {
-    try {
-      await this.lw.start();
-    } catch (err: unknown) {
-      // 2.0.1 reports list/watch failures as `error` events, but keep a throw from start() on the same path.
-      this.#onError(err);
+  async #run(): Promise<void> {
+    const initialMs = this.#o.initialBackoffMs ?? 1_000;
+    let backoffMs = initialMs;
+    let relist = !this.listed;
+    while (!this.#stop.signal.aborted) {
+      try {
+        if (relist) await this.#relist();
+        relist = false;
+        relist = await this.#watchCycle(backoffMs);
+        backoffMs = initialMs; // the watch worked
+      } catch (err: unknown) {
+        if (this.#stop.signal.aborted) return;
+        this.#o.log.warn(
+          { scope: this.name, err: describeApiError(err), retryInMs: backoffMs },
+          `${this.#o.kind} informer stopped on an error; restarting`,
+        );
+        await pause(backoffMs, this.#stop.signal);
+        backoffMs = Math.min(backoffMs * 2, this.#o.maxBackoffMs ?? 5_000);
+        if (!this.#stop.signal.aborted) this.#safely(() => this.#o.onRestart?.());
+      }
     }
   }
 
-  #markListed(): void {
+  /** One watch until the server ends it; returns whether the next cycle must relist (the watch expired). */
+  async #watchCycle(quietPauseMs: number): Promise<boolean> {
+    const started = Date.now();
+    let events = 0;
+    const end = await this.#watchOnce(() => events++);
+    if (end === 'expired') {
+      const at = { scope: this.name, resourceVersion: this.resourceVersion };
+      this.#o.log.info(at, `${this.#o.kind} watch expired (410 Gone); relisting`);
+      return true;
+    }
+    // A watch the server ends at once with nothing in it must not become a hot loop.
+    if (events === 0 && Date.now() - started < 1_000) await pause(quietPauseMs, this.#stop.signal);
+    return false;
+  }
+
+  /** A paginated LIST; the cache is replaced (with events for each difference) only once every page arrived. */
+  async #relist(): Promise<void> {
+    const fresh = new Map<string, T>();
+    let resourceVersion = '';
+    let token: string | undefined;
+    do {
+      const page = await this.#o.listPage(this.#namespace, {
+        limit: this.#o.pageSize ?? 500,
+        ...(token === undefined ? {} : { continue: token }),
+      });
+      for (const item of page.items ?? []) {
+        const kept = this.#o.keep(item);
+        fresh.set(keyOf(kept), kept);
+      }
+      // Every page of a paginated LIST is one snapshot; the first page's resourceVersion is the snapshot's.
+      resourceVersion ||= page.metadata?.resourceVersion ?? '';
+      token = page.metadata?.continue || undefined;
+    } while (token !== undefined && !this.#stop.signal.aborted);
+    if (!this.#stop.signal.aborted) this.#replace(fresh, resourceVersion);
+  }
+
+  #replace(fresh: Map<string, T>, resourceVersion: string): void {
+    const initial = !this.listed;
+    for (const [key, old] of this.objects) if (!fresh.has(key)) this.#remove(old);
+    for (const obj of fresh.values()) this.#upsert(obj, initial);
+    this.resourceVersion = resourceVersion;
     this.listed = true;
     for (const w of this.#listedWaiters.splice(0)) w.resolve();
   }
 
-  #onError(err: unknown): void {
-    if (this.#stopped) return; // aborting the watch on stop() may surface as an error: not a failure
-    if (this.#timer !== undefined) return; // a restart is already scheduled
-    const waitMs = this.#backoffMs;
-    this.#backoffMs = Math.min(waitMs * 2, this.#opts.maxBackoffMs ?? 5_000);
-    this.#opts.log.warn(
-      { scope: this.scope, err: describeApiError(err), retryInMs: waitMs },
-      'ImageShare informer stopped on an error; restarting',
-    );
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#stopped) return;
-      safeCall(() => this.#opts.onRestart?.(), this.#opts.log);
-      void this.#startOnce();
-    }, waitMs);
-    this.#timer.unref();
+  /** Watches from the cache's resourceVersion until the server closes the watch (or it expires); throws on errors. */
+  #watchOnce(onEvent: () => void): Promise<WatchEnd> {
+    return new Promise<WatchEnd>((resolve, reject) => {
+      let expired = false;
+      const query = {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: this.#o.watchTimeoutSeconds?.() ?? 20 + Math.floor(Math.random() * 8),
+      };
+      const handle = (phase: string, obj: T & { code?: number }) => {
+        onEvent();
+        if (this.#apply(phase, obj)) expired = true;
+      };
+      const done = (err: unknown) => {
+        this.#request = undefined;
+        if (err === null || err === undefined || this.#stop.signal.aborted) resolve(expired ? 'expired' : 'closed');
+        else if (httpStatusOf(err) === 410) resolve('expired');
+        else if ((err as { name?: unknown }).name === 'TimeoutError') resolve('closed');
+        else reject(err);
+      };
+      // A failing re-authentication (exec plugin, token or CA file) rejects here: a watch error like any other.
+      this.#watch.watch(this.#o.watchPath(this.#namespace), query, handle, done).then((request) => {
+        this.#request = request;
+        if (this.#stop.signal.aborted) request.abort();
+      }, reject);
+    });
+  }
+
+  /** Applies one watch event to the cache; true when it says the watch expired (410 Gone). */
+  #apply(phase: string, obj: T & { code?: number }): boolean {
+    if (phase === 'ERROR') return obj.code === 410;
+    if (phase === 'ADDED' || phase === 'MODIFIED') this.#upsert(this.#o.keep(obj), false);
+    else if (phase === 'DELETED') {
+      const cached = this.objects.get(keyOf(obj));
+      if (cached !== undefined) this.#remove(cached);
+    }
+    // BOOKMARK events carry only a resourceVersion: what the next watch resumes from.
+    this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
+    return false;
+  }
+
+  #upsert(obj: T, initial: boolean): void {
+    const key = keyOf(obj);
+    const old = this.objects.get(key);
+    this.objects.set(key, obj);
+    if (old === undefined) this.#emit({ type: 'added', obj, initial });
+    else if (old.metadata?.uid !== obj.metadata?.uid) {
+      // Deleted and re-created under the same name while we were not watching: two events, not an update.
+      this.#emit({ type: 'deleted', obj: old, initial: false });
+      this.#emit({ type: 'added', obj, initial: false });
+    } else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
+      this.#emit({ type: 'updated', obj, old, initial: false });
+  }
+
+  #remove(obj: T): void {
+    this.objects.delete(keyOf(obj));
+    this.#emit({ type: 'deleted', obj, initial: false });
+  }
+
+  #emit(event: InformerEvent<T>): void {
+    this.#safely(() => this.#o.onEvent(event));
+  }
+
+  #safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err: unknown) {
+      this.#o.log.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        `${this.#o.kind} informer handler threw; event dropped`,
+      );
+    }
   }
 }
 
-interface Handlers {
-  add: (obj: ImageShare) => void;
-  update: (obj: ImageShare) => void;
-  delete: (obj: ImageShare) => void;
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    // A retry alone does not keep the process alive (the Manager does, until a signal).
+    const timer = setTimeout(done, ms).unref();
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
-export class ImageShareInformer implements ImageShareCache {
-  readonly #scopes: SupervisedScope[];
-  readonly #byNamespace = new Map<string, SupervisedScope>();
-  readonly #triggers = new Map<string, Trigger>();
-  /** (regionId, imageId) → key → object: the one-image-one-owner index. */
-  readonly #claims = new Map<string, Map<string, ImageShare>>();
-  /** key → its index entry, to move it when an update changes the image (spec is immutable, but be safe). */
-  readonly #claimOf = new Map<string, string>();
-  readonly #opts: ImageShareInformerOptions;
+/** The kubeconfig as Watch uses it, with an Accept header on every watch request. */
+function withAccept(kc: KubeConfig, accept: string): KubeConfig {
+  return new Proxy(kc, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (prop !== 'applySecurityAuthentication') return typeof value === 'function' ? value.bind(target) : value;
+      return async (ctx: RequestContext) => {
+        await target.applySecurityAuthentication(ctx);
+        ctx.setHeaderParam('Accept', accept);
+      };
+    },
+  });
+}
 
-  constructor(kc: KubeConfig, options: ImageShareInformerOptions) {
-    this.#opts = options;
-    const handlers: Handlers = {
-      add: (obj) => this.#guard(() => this.#onAdd(obj)),
-      update: (obj) => this.#guard(() => this.#onUpdate(obj)),
-      delete: (obj) => this.#guard(() => this.#onDelete(obj)),
-    };
-    const namespaces = [...new Set(options.namespaces ?? [])];
-    this.#scopes =
-      namespaces.length === 0
-        ? [new SupervisedScope(kc, undefined, options, handlers)]
-        : namespaces.map((ns) => {
-            const scope = new SupervisedScope(kc, ns, options, handlers);
-            this.#byNamespace.set(ns, scope);
-            return scope;
-          });
+/** A supervised, multi-scope cache of one kind. */
+export class Informer<T extends Cached> {
+  readonly name: string;
+  readonly #scopes: Scope<T>[];
+  readonly #byNamespace = new Map<string, Scope<T>>();
+
+  constructor(kc: KubeConfig, options: InformerOptions<T>) {
+    this.name = options.kind;
+    if (options.namespaces === 'all') this.#scopes = [new Scope(kc, undefined, options)];
+    else {
+      this.#scopes = [...new Set(options.namespaces)].map((ns) => new Scope(kc, ns, options));
+      for (const s of this.#scopes) this.#byNamespace.set(s.name, s);
+    }
   }
 
   /**
-   * Starts every scope and resolves once each has completed its first LIST, so the cache is complete: workers must
-   * not start before. Until then failed LISTs are retried with backoff (forever); rejects only when stop() is
-   * called first.
+   * Starts every scope; resolves once each holds its first LIST (failed LISTs are retried with backoff, forever).
+   * Rejects only when stop() comes first.
    */
   async start(): Promise<void> {
     await Promise.all(this.#scopes.map((s) => s.start()));
   }
 
-  /** Stops every watch and pending restart. The cache keeps its last contents. */
+  /** Stops every watch and pending retry. The cache keeps its last contents. */
   async stop(): Promise<void> {
     await Promise.all(this.#scopes.map((s) => s.stop()));
   }
 
+  /** True once every scope holds its first LIST (at once when there is nothing to watch). */
   synced(): boolean {
     return this.#scopes.every((s) => s.listed);
   }
 
-  /** Resolves true once synced, or false after `timeoutMs` (polling every `pollMs`, default 100 ms). */
-  async waitForSync(timeoutMs: number, pollMs = 100): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.synced()) {
-      if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
-    return true;
-  }
-
-  get(key: string): ImageShare | undefined {
-    const slash = key.indexOf('/');
-    if (slash < 0) return undefined;
-    const namespace = key.slice(0, slash);
-    const name = key.slice(slash + 1);
+  get(key: string): T | undefined {
     const scope =
-      this.#scopes.length === 1 && this.#byNamespace.size === 0 ? this.#scopes[0] : this.#byNamespace.get(namespace);
-    return scope?.lw.get(name, namespace) as ImageShare | undefined;
+      this.#byNamespace.size === 0 ? this.#scopes[0] : this.#byNamespace.get(key.slice(0, key.indexOf('/')));
+    return scope?.objects.get(key);
   }
 
-  list(): ImageShare[] {
-    return this.#scopes.flatMap((s) => s.lw.list() as unknown as ImageShare[]);
+  list(): T[] {
+    return this.#scopes.flatMap((s) => [...s.objects.values()]);
   }
 
   keys(): string[] {
-    return this.list().map(keyOf);
+    return this.#scopes.flatMap((s) => [...s.objects.keys()]);
   }
 
-  claimants(regionId: string, imageId: string): ImageShare[] {
-    const entry = this.#claims.get(claimKey(regionId, imageId));
-    return entry === undefined ? [] : [...entry.values()];
+  /** Each scope's resourceVersion (what its next watch resumes from). */
+  resourceVersions(): Record<string, string> {
+    return Object.fromEntries(this.#scopes.map((s) => [s.name, s.resourceVersion]));
   }
-
-  #index(key: string, obj: ImageShare | undefined): void {
-    const before = this.#claimOf.get(key);
-    if (before !== undefined) {
-      const entry = this.#claims.get(before);
-      entry?.delete(key);
-      if (entry?.size === 0) this.#claims.delete(before);
-      this.#claimOf.delete(key);
-    }
-    if (obj === undefined) return;
-    const claim = claimKey(obj.spec?.regionId ?? '', obj.spec?.imageId ?? '');
-    let entry = this.#claims.get(claim);
-    if (entry === undefined) {
-      entry = new Map();
-      this.#claims.set(claim, entry);
-    }
-    entry.set(key, obj);
-    this.#claimOf.set(key, claim);
-  }
-
-  #onAdd(obj: ImageShare): void {
-    const key = keyOf(obj);
-    this.#index(key, obj);
-    this.#triggers.set(key, triggerOf(obj));
-    this.#opts.onKey(key);
-  }
-
-  #onUpdate(obj: ImageShare): void {
-    const key = keyOf(obj);
-    this.#index(key, obj);
-    const next = triggerOf(obj);
-    const prev = this.#triggers.get(key);
-    this.#triggers.set(key, next);
-    if (prev === undefined || !sameTrigger(prev, next)) this.#opts.onKey(key);
-  }
-
-  /** A deleted object also wakes the other claimants of its image, so one of them takes over at once. */
-  #onDelete(obj: ImageShare): void {
-    const key = keyOf(obj);
-    this.#index(key, undefined);
-    this.#triggers.delete(key);
-    this.#opts.onKey(key);
-    for (const other of this.claimants(obj.spec.regionId, obj.spec.imageId)) this.#opts.onKey(keyOf(other));
-  }
-
-  #guard(fn: () => void): void {
-    safeCall(fn, this.#opts.log);
-  }
-}
-
-/** Decides whether an update event should wake the controller; exported for unit tests of the predicate. */
-export function updateTriggersReconcile(before: ImageShare, after: ImageShare): boolean {
-  return !sameTrigger(triggerOf(before), triggerOf(after));
-}
-
-function safeCall(fn: () => void, log: InformerLogger): void {
-  try {
-    fn();
-  } catch (err: unknown) {
-    log.error({ err: err instanceof Error ? err.message : String(err) }, 'informer handler threw; event dropped');
-  }
-}
-
-async function listAllPages(api: CustomObjectsApi, namespace: string | undefined, limit: number) {
-  const items: ImageShare[] = [];
-  let resourceVersion = '';
-  let token: string | undefined;
-  do {
-    const common = { group: GROUP, version: VERSION, limit, ...(token === undefined ? {} : { _continue: token }) };
-    const page = (
-      namespace === undefined
-        ? await api.listCustomObjectForAllNamespaces({ ...common, resourcePlural: PLURAL })
-        : await api.listNamespacedCustomObject({ ...common, namespace, plural: PLURAL })
-    ) as { items?: ImageShare[]; metadata?: { resourceVersion?: string; continue?: string } };
-    for (const item of page.items ?? []) items.push(leanImageShare(item));
-    // Every page of a paginated LIST is the same snapshot; the first page's resourceVersion is the snapshot's.
-    if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
-    const next = page.metadata?.continue;
-    token = next === undefined || next === '' ? undefined : next;
-  } while (token !== undefined);
-  return {
-    apiVersion: `${GROUP}/${VERSION}`,
-    kind: 'ImageShareList',
-    metadata: { resourceVersion },
-    items: items as unknown as KubernetesObject[],
-  };
 }

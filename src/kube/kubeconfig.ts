@@ -7,6 +7,7 @@
 // upstream builds meanwhile are never used, so they open no socket. See docs/adr/0010-pooled-apiserver-connections.md.
 import { createHash } from 'node:crypto';
 import { type DispatcherOptions, KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import { requestSignal } from '../runtime/request-signal.ts';
 
 type Dispatcher = Parameters<RequestContext['setDispatcher']>[0];
 
@@ -22,6 +23,8 @@ interface PoolEntry {
  * request by upstream, so token rotation is unaffected.
  */
 export class PooledKubeConfig extends KubeConfig {
+  /** Every request ends after this long, and when the reconcile pass it belongs to is aborted (request-signal.ts). */
+  requestTimeoutMs = 30_000;
   readonly #pool = new Map<string, PoolEntry>();
   /** The options of the dispatcher upstream is building right now; set and consumed within one synchronous step. */
   #building: DispatcherOptions | undefined;
@@ -42,6 +45,8 @@ export class PooledKubeConfig extends KubeConfig {
     } finally {
       Reflect.deleteProperty(context, 'setDispatcher');
     }
+    // undici's default would wait 300 s for a stalled answer. (A watch brings its own signal and ignores this one.)
+    if (context.getSignal() === undefined) context.setSignal(requestSignal(this.requestTimeoutMs));
   }
 
   /** Dispatchers held right now (one per cluster and user in use). */

@@ -8,15 +8,37 @@ import type { ImageShare, ImageShareStatus, ObjectMeta } from '../api/types.ts';
 /** The only annotation the controller reads from the cache: the manual reconcile trigger. */
 export const KEPT_ANNOTATIONS = ['ecs.alicloud.dev/reconcile-requested-at'] as const;
 
-/** Status fields a cached object keeps: what decides ownership, cleanup and the Ready gauge. */
-export const KEPT_STATUS_FIELDS = [
-  'observedGeneration',
-  'conditions',
-  'managedAccounts',
-  'managedCommunity',
-  'pendingGrants',
-  'pendingPublish',
-] as const;
+/**
+ * Every status field, kept (true) or dropped (false) by the cache: what decides ownership, cleanup and the Ready
+ * gauge is kept. Typed as a complete record of ImageShareStatus, so adding, renaming or removing a field is a
+ * type error here until it is decided.
+ */
+const STATUS_KEPT = {
+  observedGeneration: true,
+  conditions: true,
+  managedAccounts: true,
+  managedCommunity: true,
+  pendingWrites: true,
+  grantIdentity: true,
+  managedSince: true,
+  installation: true,
+  image: false,
+  community: false,
+  sharedAccounts: false,
+  sharedAccountCount: false,
+  accounts: false,
+  plan: false,
+  lastSyncTime: false,
+} as const satisfies Record<keyof ImageShareStatus, boolean>;
+
+type KeptStatusField = {
+  [K in keyof typeof STATUS_KEPT]: (typeof STATUS_KEPT)[K] extends true ? K : never;
+}[keyof typeof STATUS_KEPT];
+
+/** Status fields a cached object keeps, derived from STATUS_KEPT. */
+export const KEPT_STATUS_FIELDS: readonly KeptStatusField[] = (
+  Object.keys(STATUS_KEPT) as (keyof typeof STATUS_KEPT)[]
+).filter((k): k is KeptStatusField => STATUS_KEPT[k]);
 
 const KEPT_METADATA = [
   'name',
@@ -57,8 +79,11 @@ function leanMetadata(m: ObjectMeta): ObjectMeta {
 }
 
 function leanStatus(s: ImageShareStatus): ImageShareStatus {
-  const source = s as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of KEPT_STATUS_FIELDS) if (source[k] !== undefined) out[k] = source[k];
-  return out as ImageShareStatus;
+  const out: ImageShareStatus = {};
+  for (const k of KEPT_STATUS_FIELDS) copyField(s, out, k);
+  return out;
+}
+
+function copyField<K extends keyof ImageShareStatus>(from: ImageShareStatus, to: ImageShareStatus, k: K): void {
+  if (from[k] !== undefined) to[k] = from[k];
 }

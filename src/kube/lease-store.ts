@@ -1,9 +1,19 @@
-// The LeaseStore of src/kube/leader-election.ts over a real coordination.k8s.io/v1 Lease, with client-go
+// The LeaseStore of src/runtime/leader-election.ts over a real coordination.k8s.io/v1 Lease, with client-go
 // LeaseLock's semantics: update() is a PUT of the object last read/written, so it carries that resourceVersion
-// and fails with 409 when anyone else wrote in between.
-import { ApiException, CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+// and fails with 409 when anyone else wrote in between. Each call carries the elector's deadline signal into the
+// HTTP request, and an answer that comes after the signal aborted is not remembered.
+import {
+  ApiException,
+  CoordinationV1Api,
+  type ConfigurationOptions,
+  type KubeConfig,
+  Observable,
+  type ObservableMiddleware,
+  type V1Lease,
+  V1MicroTime,
+} from '@kubernetes/client-node';
 import { httpStatusOf } from './api-errors.ts';
-import { LeaseConflictError, type LeaseRecord, type LeaseStore } from './leader-election.ts';
+import { LeaseConflictError, type LeaseRecord, type LeaseStore } from '../runtime/leader-election.ts';
 
 export class KubeLeaseStore implements LeaseStore {
   readonly #api: CoordinationV1Api;
@@ -21,43 +31,77 @@ export class KubeLeaseStore implements LeaseStore {
     return `lease ${this.#namespace}/${this.#name}`;
   }
 
-  async get(): Promise<LeaseRecord | null> {
+  async get(signal: AbortSignal): Promise<LeaseRecord | null> {
+    let lease: V1Lease;
     try {
-      this.#last = await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace });
+      lease = await this.#api.readNamespacedLease({ name: this.#name, namespace: this.#namespace }, withSignal(signal));
     } catch (err: unknown) {
-      if (httpStatusOf(err) === 404) {
+      if (!signal.aborted && httpStatusOf(err) === 404) {
         this.#last = undefined;
         return null;
       }
       throw wrap(err, `read ${this.describe()}`);
     }
-    return toRecord(this.#last);
+    this.#remember(lease, signal, 'read');
+    return toRecord(lease);
   }
 
-  async create(record: LeaseRecord): Promise<void> {
+  async create(record: LeaseRecord, signal: AbortSignal): Promise<void> {
+    let lease: V1Lease;
     try {
-      this.#last = await this.#api.createNamespacedLease({
-        namespace: this.#namespace,
-        body: { metadata: { name: this.#name, namespace: this.#namespace }, spec: toSpec(record) },
-      });
+      lease = await this.#api.createNamespacedLease(
+        {
+          namespace: this.#namespace,
+          body: { metadata: { name: this.#name, namespace: this.#namespace }, spec: toSpec(record) },
+        },
+        withSignal(signal),
+      );
     } catch (err: unknown) {
       throw wrap(err, `create ${this.describe()}`);
     }
+    this.#remember(lease, signal, 'create');
   }
 
-  async update(record: LeaseRecord): Promise<void> {
+  async update(record: LeaseRecord, signal: AbortSignal): Promise<void> {
     const last = this.#last;
     if (last === undefined) throw new LeaseConflictError(`${this.describe()} was not read before update`);
+    let lease: V1Lease;
     try {
-      this.#last = await this.#api.replaceNamespacedLease({
-        name: this.#name,
-        namespace: this.#namespace,
-        body: { ...last, spec: { ...last.spec, ...toSpec(record) } },
-      });
+      lease = await this.#api.replaceNamespacedLease(
+        {
+          name: this.#name,
+          namespace: this.#namespace,
+          body: { ...last, spec: { ...last.spec, ...toSpec(record) } },
+        },
+        withSignal(signal),
+      );
     } catch (err: unknown) {
       throw wrap(err, `update ${this.describe()}`);
     }
+    this.#remember(lease, signal, 'update');
   }
+
+  /** Keeps the version an answer carries, unless the answer came after the caller's deadline (it is discarded). */
+  #remember(lease: V1Lease, signal: AbortSignal, what: string): void {
+    if (signal.aborted) throw new Error(`${what} ${this.describe()}: answer after the deadline discarded`);
+    this.#last = lease;
+  }
+}
+
+/** Per-request options that hand `signal` to fetch, so a request past its deadline is cancelled. */
+function withSignal(signal: AbortSignal): ConfigurationOptions<ObservableMiddleware> {
+  return {
+    middleware: [
+      {
+        pre: (ctx) => {
+          ctx.setSignal(signal);
+          return new Observable(Promise.resolve(ctx));
+        },
+        post: (ctx) => new Observable(Promise.resolve(ctx)),
+      },
+    ],
+    middlewareMergeStrategy: 'append',
+  };
 }
 
 function toRecord(lease: V1Lease): LeaseRecord {

@@ -4,9 +4,11 @@ import type { ImageShare, ImageShareStatus } from '../api/types.ts';
 import type { ImageShareStore as ReconcileStore } from '../reconcile/reconcile.ts';
 import type { ImageShareClient } from './imageshare-client.ts';
 
+/** `namespaces`: the watched ones (empty: all), where a fresh LIST looks for an image's claimants. */
 export function reconcileStore(
   client: ImageShareClient,
   claimants: (regionId: string, imageId: string) => ImageShare[],
+  namespaces: readonly string[] = [],
 ): ReconcileStore {
   return {
     get: (namespace, name) => client.get(namespace, name),
@@ -15,8 +17,12 @@ export function reconcileStore(
       await client.removeFinalizer(obj);
     },
     async patchStatus(obj: ImageShare, status: ImageShareStatus) {
-      return (await client.patchStatus(obj, status)) === null ? 'gone' : 'ok';
+      const written = await client.patchStatusIfUnchanged(obj, status);
+      if (written === null) return 'gone';
+      if (written === 'conflict') return 'conflict';
+      return { resourceVersion: written.metadata.resourceVersion ?? '' };
     },
     claimants,
+    listClaimants: (regionId, imageId) => client.listClaimants(namespaces, regionId, imageId),
   };
 }

@@ -1,5 +1,6 @@
 // Static cloud credentials from a Secret in the ImageShare's own namespace (never another namespace, so a user
 // cannot borrow credentials they could not read themselves). Values are never logged or put in error messages.
+import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { CloudCredentials } from '../cloud/port.ts';
 import { describeApiError, httpStatusOf } from './api-errors.ts';
@@ -61,9 +62,17 @@ export interface CredentialsReader {
   read(namespace: string, secretName: string): Promise<CloudCredentials>;
 }
 
+/** A digest of a Secret's data (never the data itself), to tell a change of the values from a metadata update. */
+function digestOf(data: Record<string, string>): string {
+  const entries = Object.entries(data).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+}
+
 export class SecretCredentialsReader implements CredentialsReader {
   readonly #api: CoreV1Api;
   readonly #allowed: SecretNamespaces;
+  /** `namespace/name` → digest of the data the last read returned. */
+  readonly #read = new Map<string, string>();
 
   /** `allowed`: the --secret-namespaces setting; Secrets elsewhere are never requested. Default 'all'. */
   constructor(kc: KubeConfig, allowed: SecretNamespaces = 'all') {
@@ -83,6 +92,7 @@ export class SecretCredentialsReader implements CredentialsReader {
     try {
       const secret = await this.#api.readNamespacedSecret({ name: secretName, namespace });
       data = secret.data ?? {};
+      this.#read.set(`${namespace}/${secretName}`, digestOf(data));
     } catch (err: unknown) {
       if (httpStatusOf(err) === 404) throw new CredentialsNotFoundError(namespace, secretName);
       if (httpStatusOf(err) === 403) throw new SecretAccessDeniedError(namespace, secretName);
@@ -106,5 +116,25 @@ export class SecretCredentialsReader implements CredentialsReader {
       accessKeySecret,
       ...(securityToken === undefined ? {} : { securityToken }),
     };
+  }
+
+  /**
+   * Whether Secret `key` (`namespace/name`) now holds other data than the last read returned: one targeted GET (the
+   * informer sees metadata only). True when nothing was read yet or the Secret is gone; the digest is then updated.
+   */
+  async dataChanged(key: string): Promise<boolean> {
+    const slash = key.indexOf('/');
+    const namespace = key.slice(0, slash);
+    const name = key.slice(slash + 1);
+    let digest: string;
+    try {
+      digest = digestOf((await this.#api.readNamespacedSecret({ name, namespace })).data ?? {});
+    } catch (err: unknown) {
+      if (httpStatusOf(err) !== 404) throw err;
+      digest = 'gone';
+    }
+    const changed = this.#read.get(key) !== digest;
+    this.#read.set(key, digest);
+    return changed;
   }
 }

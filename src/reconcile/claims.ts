@@ -1,6 +1,8 @@
-// One image, one owner: when several ImageShares name the same (regionId, imageId), the oldest wins.
+// One image, one owner: when several ImageShares name the same (regionId, imageId), one that already holds shares
+// wins, then the oldest.
 import { createHash } from 'node:crypto';
 import type { ImageShare } from '../api/types.ts';
+import { mayHavePublished, oursOf, ownershipOf } from './pending-writes.ts';
 
 export interface ClaimVerdict {
   owner: ImageShare;
@@ -8,9 +10,12 @@ export interface ClaimVerdict {
 }
 
 /**
- * Picks the owner among every object claiming the same image as `self` (self included or not). Oldest
- * creationTimestamp wins; ties break on namespace/name so every replica and every reconcile agree.
- * Objects being deleted still count: a deleting owner keeps the image until its cleanup is done.
+ * Picks the owner among every object claiming the same image as `self` (self included or not). An object that
+ * already holds shares of the image (managed, or a grant or publish on record) wins over one that holds none, so
+ * the first to expose the image stays its owner even when a sibling turns out older: creationTimestamp has
+ * whole-second resolution, and objects applied together often share it. Then the oldest creationTimestamp wins;
+ * ties break on namespace/name so every replica and every reconcile agree. Objects being deleted still count: a
+ * deleting owner keeps the image until its cleanup is done.
  */
 export function resolveClaim(self: ImageShare, all: readonly ImageShare[]): ClaimVerdict {
   const same = all.filter(
@@ -23,7 +28,15 @@ export function resolveClaim(self: ImageShare, all: readonly ImageShare[]): Clai
   return { owner, isOwner: owner === self };
 }
 
+/** True when `o`'s status records shares it may have made (managed accounts, pending grants, a publish). */
+export function holdsShares(o: ImageShare): boolean {
+  const own = ownershipOf(o.status);
+  return oursOf(own).length > 0 || mayHavePublished(own);
+}
+
 function compareAge(a: ImageShare, b: ImageShare): number {
+  const ha = holdsShares(a);
+  if (ha !== holdsShares(b)) return ha ? -1 : 1;
   const ta = Date.parse(a.metadata.creationTimestamp ?? '') || 0;
   const tb = Date.parse(b.metadata.creationTimestamp ?? '') || 0;
   if (ta !== tb) return ta - tb;
@@ -47,6 +60,8 @@ export interface ClaimIdentity {
   clusterId: string;
   /** True when this installation watches `namespace`, so its cache holds every ImageShare there. */
   watches(namespace: string): boolean;
+  /** This installation's ID (--installation-id), appended to the tag value after "@". */
+  installation?: string;
 }
 
 /** What the image's owner tag says about `self`. */
@@ -58,9 +73,12 @@ export type CloudClaim =
   /** Another installation (another cluster, or namespaces this one does not watch) claimed the image. */
   | { kind: 'foreign'; owner: string };
 
-/** `<clusterId>/<namespace>/<name>`; past ECS's 128 characters, cut and ended with a hash so it stays unique. */
+/**
+ * `<clusterId>/<namespace>/<name>@<installation>` (without "@…" when no installation is set); past ECS's 128
+ * characters, cut and ended with a hash so it stays unique.
+ */
 export function ownerTagValue(id: ClaimIdentity, self: ImageShare): string {
-  const full = `${id.clusterId}/${keyOf(self)}`;
+  const full = `${id.clusterId}/${keyOf(self)}${id.installation ? `@${id.installation}` : ''}`;
   if (full.length <= MAX_TAG_VALUE) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 12);
   return `${full.slice(0, MAX_TAG_VALUE - hash.length - 1)}~${hash}`;
@@ -69,13 +87,21 @@ export function ownerTagValue(id: ClaimIdentity, self: ImageShare): string {
 /**
  * Judges the owner tag. A tag from this cluster in a namespace this installation watches is left to resolveClaim,
  * which already ran on the complete cache: its object is gone, names another image now, or is younger than self,
- * so self may take the tag over. Any other tag belongs to an installation this one cannot see.
+ * so self may take the tag over; so is a tag naming self under another installation (the status decides which
+ * installation reconciles an object, and it let this one through). A tag naming another object of another
+ * installation (namespaces that overlap), and any tag of another cluster or an unwatched namespace, is foreign.
  */
 export function cloudClaim(self: ImageShare, tags: Readonly<Record<string, string>>, id: ClaimIdentity): CloudClaim {
   const value = tags[OWNER_TAG];
   if (!value) return { kind: 'free' };
   if (value === ownerTagValue(id, self)) return { kind: 'ours' };
-  const [cluster, namespace] = value.split('/');
-  if (cluster === id.clusterId && namespace !== undefined && id.watches(namespace)) return { kind: 'free' };
+  const at = value.lastIndexOf('@');
+  const [object, installation] = at < 0 ? [value, undefined] : [value.slice(0, at), value.slice(at + 1)];
+  const [cluster, namespace] = object.split('/');
+  if (cluster !== id.clusterId || namespace === undefined || !id.watches(namespace))
+    return { kind: 'foreign', owner: value };
+  const sameInstallation =
+    installation === undefined || id.installation === undefined || installation === id.installation;
+  if (sameInstallation || object === `${id.clusterId}/${keyOf(self)}`) return { kind: 'free' };
   return { kind: 'foreign', owner: value };
 }

@@ -33,6 +33,10 @@ export type PassResult =
       next: SharePlan;
       ownership: Ownership;
       unknownAgeMs: number | undefined;
+      /** When the earliest revoke believed over reads leaves its window (the pass comes back then). */
+      recheckInMs?: number | undefined;
+      /** What a read shows exposed that a revoke of ours inside its window is believed to have undone. */
+      contested?: Settled['contested'];
       /** Appended to the Ready message (the owner tag could not be written). */
       note?: string;
     };
@@ -108,6 +112,7 @@ function ownershipFields(own: Ownership): ImageShareStatus {
     managedAccounts: own.managedAccounts,
     managedCommunity: own.managedCommunity,
     pendingWrites: own.pendingWrites,
+    managedSince: own.managedSince ?? {},
   };
 }
 
@@ -180,7 +185,7 @@ function summarize(obj: ImageShare, pass: PassResult): Summary {
         ready: 'False',
         reason: Reason.DuplicateImageShare,
         message: pass.elsewhere
-          ? `Image ${obj.spec.imageId} in ${obj.spec.regionId} is claimed by another installation: its tag ${OWNER_TAG} names ${pass.ownerKey} (cluster ID/namespace/name). Delete one of the two ImageShares; if that one no longer exists, remove the tag from the image.`
+          ? `Image ${obj.spec.imageId} in ${obj.spec.regionId} is claimed by another installation: its tag ${OWNER_TAG} names ${pass.ownerKey} (cluster ID/namespace/name@installation ID). Delete one of the two ImageShares; if that one no longer exists, remove the tag from the image.`
           : `ImageShare ${pass.ownerKey} already manages image ${obj.spec.imageId} in ${obj.spec.regionId}; delete one of the two.`,
         abnormal: ConditionType.Stalled,
       };
@@ -196,7 +201,7 @@ function summarize(obj: ImageShare, pass: PassResult): Summary {
     case 'planned':
       return planSummary(pass.plan);
     case 'applied': {
-      const summary = appliedSummary(obj, pass);
+      const summary = withRevokedOutside(appliedSummary(obj, pass), obj, pass);
       return pass.note ? { ...summary, message: `${summary.message} ${pass.note}` } : summary;
     }
   }
@@ -222,6 +227,26 @@ function planSummary(plan: SharePlan): Summary {
     ready: 'False',
     reason: Reason.PlanPending,
     message: `Plan mode: Apply would ${describePlan(plan)}; nothing was written.${blocked}`,
+  };
+}
+
+/**
+ * Names the accounts this pass revoked that this object had not granted: shares made before it took the image over
+ * (an image shared by hand, now under Git) or since by someone else. The first status of an adopting object says
+ * which accounts lost access, not only how many are shared now.
+ */
+function withRevokedOutside(
+  summary: Summary,
+  obj: ImageShare,
+  pass: Extract<PassResult, { kind: 'applied' }>,
+): Summary {
+  const ours = new Set(obj.status?.managedAccounts ?? []);
+  const outside = pass.outcome.revoked.filter((id) => !ours.has(id)).sort();
+  if (outside.length === 0) return summary;
+  const n = outside.length;
+  return {
+    ...summary,
+    message: `${summary.message} Revoked ${n} account${n === 1 ? '' : 's'} this object had not shared: ${listAccounts(outside)}.`,
   };
 }
 
@@ -262,7 +287,27 @@ function appliedSummary(obj: ImageShare, pass: Extract<PassResult, { kind: 'appl
       abnormal: ConditionType.Reconciling,
     };
   }
+  const contested = pass.contested;
+  if (contested && (contested.accounts.length > 0 || contested.community)) {
+    // Never Synced while a read shows exposure the spec excludes: the revoke may lag, or may not have applied.
+    const what = [
+      ...(contested.accounts.length > 0 ? [`shared with ${listAccounts(contested.accounts)}`] : []),
+      ...(contested.community ? ['published as a community image'] : []),
+    ].join(' and ');
+    return {
+      ready: 'False',
+      reason: Reason.Progressing,
+      message: `A read of ECS still shows the image ${what}, which this object revoked; checking again when the confirmation window ends.`,
+      abnormal: ConditionType.Reconciling,
+    };
+  }
   return { ready: 'True', reason: Reason.Synced, message: syncedMessage(observed, next) };
+}
+
+/** Up to 5 account IDs, then how many more. */
+function listAccounts(ids: readonly string[]): string {
+  const more = ids.length > 5 ? ` and ${ids.length - 5} more` : '';
+  return `${ids.slice(0, 5).join(', ')}${more}`;
 }
 
 function syncedMessage(observed: ObservedImage, next: SharePlan): string {

@@ -21,6 +21,12 @@ export interface Ownership {
   /** This object published the image. */
   managedCommunity: boolean;
   pendingWrites: PendingWrite[];
+  /**
+   * Per managed account, the SharedTime ECS reported for our grant. A later read with a newer SharedTime means the
+   * share was revoked and made again by someone else since: it is theirs, no longer ours (ECS's clock on both
+   * sides, so no clock-skew margin is needed here).
+   */
+  managedSince?: Record<string, string>;
 }
 
 export interface Settled {
@@ -29,6 +35,11 @@ export interface Settled {
   ownership: Ownership;
   /** Accounts that may be shared because of this object: managed ones plus grants whose outcome is unknown. */
   ours: string[];
+  /**
+   * What the read shows exposed that a revoke (or unpublish) of ours, still inside its window, is believed to have
+   * undone: the read may lag, or the write may not have applied. The status names them until a read agrees.
+   */
+  contested: { accounts: string[]; community: boolean };
 }
 
 /** Default confirmation window: how long an accepted write is believed over a read that does not show it yet. */
@@ -37,19 +48,28 @@ const POLL_MIN_MS = 2_000;
 const POLL_MAX_MS = 30_000;
 
 export function ownershipOf(
-  status: { managedAccounts?: string[]; managedCommunity?: boolean; pendingWrites?: PendingWrite[] } | undefined,
+  status:
+    | {
+        managedAccounts?: string[];
+        managedCommunity?: boolean;
+        pendingWrites?: PendingWrite[];
+        managedSince?: Record<string, string>;
+      }
+    | undefined,
 ): Ownership {
   return {
     managedAccounts: [...(status?.managedAccounts ?? [])],
     managedCommunity: status?.managedCommunity ?? false,
     pendingWrites: [...(status?.pendingWrites ?? [])],
+    managedSince: { ...(status?.managedSince ?? {}) },
   };
 }
 
 /**
  * Reconciles the recorded ownership with a fresh read. A pending write the read shows is confirmed (a pending grant
- * that is shared becomes managed; a pending publish on a community image becomes managedCommunity). One the read
- * does not show yet is believed while it is younger than `windowMs` (a write whose outcome is unknown only while it
+ * that is shared becomes managed; a pending publish on a community image becomes managedCommunity), and still
+ * believed for the rest of its window, over a staler read. One the read does not show yet is believed while it is
+ * younger than `windowMs` (a write whose outcome is unknown only while it
  * is no longer wanted, so it is undone; a wanted one is sent again), and dropped after that: from then on the read
  * is the truth, and a difference is drift. Managed accounts that are no longer wanted count as shared, so they are
  * revoked (and only then forgotten), even when a lagging read does not show them.
@@ -65,9 +85,13 @@ export function settle(
   const want = new Set(wanted);
   const shared = new Set(observed.sharedAccounts.map((a) => a.id));
   const managed = new Set(own.managedAccounts);
+  const sinceOf = new Map(Object.entries(own.managedSince ?? {}));
+  const sharedTime = new Map(observed.sharedAccounts.map((a) => [a.id, a.sharedTime]));
   let managedCommunity = own.managedCommunity;
   let community = observed.community;
-  const kept: PendingWrite[] = [];
+  let kept: PendingWrite[] = [];
+  const contested: string[] = [];
+  let contestedCommunity = false;
   for (const w of latestPerTarget(own.pendingWrites)) {
     const age = now.getTime() - Date.parse(w.since);
     const fresh = age < windowMs;
@@ -77,8 +101,10 @@ export function settle(
         if (shared.has(id)) {
           // Adopt what our write may have shared. A share clearly older than the intent is someone else's, unless
           // the read is lagging (it may show an earlier share that was revoked since): keep the intent for the window.
+          // A confirmed write stays pending for its whole window too, so a staler read after this one (another
+          // replica, another endpoint) is not taken for drift.
           if (!sharedBefore(observed, id, w.since)) managed.add(id);
-          else if (fresh) kept.push(w);
+          if (fresh) kept.push(w);
         } else if (fresh) {
           kept.push(w);
           // An accepted grant is believed over a lagging read. One whose outcome is unknown (a crash or a lost
@@ -88,26 +114,43 @@ export function settle(
         }
         break;
       case PendingAction.Revoke:
-        if (shared.has(id) && fresh) {
-          kept.push(w);
-          shared.delete(id);
-        }
+        if (!fresh) break;
+        kept.push(w);
+        if (shared.delete(id)) contested.push(id);
         break;
       case PendingAction.Publish:
         if (observed.community) managedCommunity = true;
-        else if (fresh) {
+        if (fresh) {
           kept.push(w);
-          if (managedCommunity || !wantPublic) community = true;
+          if (!observed.community && (managedCommunity || !wantPublic)) community = true;
         }
         break;
       case PendingAction.Unpublish:
-        if (observed.community && fresh) {
-          kept.push(w);
+        if (!fresh) break;
+        kept.push(w);
+        if (observed.community) {
           community = false;
+          contestedCommunity = true;
         }
         break;
     }
   }
+  // A managed account the read shows shared since later than our grant was revoked and shared again by someone
+  // else: theirs now (Additive never revokes it, a Revoke deletion leaves it). A read showing an older SharedTime
+  // is only a stale one.
+  // (The first read that shows our grant records its SharedTime; withIntent clears it when we grant again.)
+  for (const id of managed) {
+    const t = sharedTime.get(id);
+    if (t === undefined) continue;
+    const ours = sinceOf.get(id);
+    if (ours === undefined) sinceOf.set(id, t);
+    else if (Date.parse(t) > Date.parse(ours)) {
+      managed.delete(id);
+      sinceOf.delete(id);
+      kept = kept.filter((w) => !(w.action === PendingAction.Grant && w.account === id));
+    }
+  }
+  for (const id of sinceOf.keys()) if (!managed.has(id)) sinceOf.delete(id);
   // What this object owns and no longer wants is undone, whatever a (possibly lagging) read shows: forgetting it
   // because one read did not show it could leave it shared and owned by nobody.
   for (const id of managed) if (!want.has(id)) shared.add(id);
@@ -117,8 +160,18 @@ export function settle(
     community,
     sharedAccounts: [...shared].sort().map((id) => byId.get(id) ?? { id }),
   };
-  const ownership = { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: kept };
-  return { effective, ownership, ours: oursOf(ownership) };
+  const ownership = {
+    managedAccounts: [...managed].sort(),
+    managedCommunity,
+    pendingWrites: kept,
+    managedSince: Object.fromEntries([...sinceOf].sort(([a], [b]) => (a < b ? -1 : 1))),
+  };
+  return {
+    effective,
+    ownership,
+    ours: oursOf(ownership),
+    contested: { accounts: contested.sort(), community: contestedCommunity },
+  };
 }
 
 /**
@@ -152,6 +205,33 @@ function latestPerTarget(writes: readonly PendingWrite[]): PendingWrite[] {
   return [...last.values()];
 }
 
+/**
+ * The ownership to write when another writer (a deposed leader, an overlapping installation) recorded `theirs`
+ * after this pass read `base`: ours, plus whatever they added that we never saw (managed accounts, a publish,
+ * pending writes). Over-claiming is safe (at worst a revoke too many of an account we once granted); dropping what
+ * they recorded could leave a share owned by nobody. Pending writes stay in time order, so the latest per target
+ * still wins in settle.
+ */
+export function mergeOwnership(base: Ownership, theirs: Ownership, ours: Ownership): Ownership {
+  const known = new Set(base.managedAccounts);
+  const managed = new Set(ours.managedAccounts);
+  for (const id of theirs.managedAccounts) if (!known.has(id)) managed.add(id);
+  const key = (w: PendingWrite) => `${w.action}/${w.account ?? ''}/${w.since}`;
+  const seen = new Set([...base.pendingWrites, ...ours.pendingWrites].map(key));
+  const added = theirs.pendingWrites.filter((w) => !seen.has(key(w)));
+  const pending = [...added, ...ours.pendingWrites]
+    .map((w, i) => ({ w, i, t: Date.parse(w.since) }))
+    .sort((a, b) => a.t - b.t || a.i - b.i)
+    .map(({ w }) => w);
+  const since = { ...(theirs.managedSince ?? {}), ...(ours.managedSince ?? {}) };
+  return {
+    managedAccounts: [...managed].sort(),
+    managedCommunity: ours.managedCommunity || (theirs.managedCommunity && !base.managedCommunity),
+    pendingWrites: pending,
+    managedSince: Object.fromEntries(Object.entries(since).filter(([id]) => managed.has(id))),
+  };
+}
+
 /** Accounts that may be shared because of this object: managed, or granted with the outcome still unknown. */
 export function oursOf(own: Ownership): string[] {
   const ids = new Set(own.managedAccounts);
@@ -179,6 +259,18 @@ export function oldestUnknownMs(own: Ownership, now: Date): number | undefined {
   return Math.max(...unknown.map((w) => now.getTime() - Date.parse(w.since)));
 }
 
+/**
+ * Time in ms until the earliest pending revoke or unpublish leaves its window, or undefined when there is none. A
+ * revoke is believed over reads only for its window: the pass comes back then, so a revoke ECS accepted but did
+ * not apply, or a share someone re-made since, is seen at once and not at the next resync.
+ */
+export function recheckInMs(own: Ownership, now: Date, windowMs: number): number | undefined {
+  const ends = own.pendingWrites
+    .filter((w) => w.action === PendingAction.Revoke || w.action === PendingAction.Unpublish)
+    .map((w) => Date.parse(w.since) + windowMs - now.getTime());
+  return ends.length === 0 ? undefined : Math.max(0, Math.min(...ends));
+}
+
 /** True when the plan sends a write that can expose the image (a grant or a publish): those need intent first. */
 export function needsIntent(plan: SharePlan): boolean {
   return plan.grant.length > 0 || plan.community === 'Publish';
@@ -194,7 +286,9 @@ export function withIntent(own: Ownership, plan: SharePlan, now: Date): Ownershi
   );
   for (const account of plan.grant) pending.push({ action: PendingAction.Grant, account, since });
   if (plan.community === 'Publish') pending.push({ action: PendingAction.Publish, since });
-  return { ...own, pendingWrites: pending };
+  // A grant sent again makes a new share: the next read records its SharedTime afresh.
+  const managedSince = Object.fromEntries(Object.entries(own.managedSince ?? {}).filter(([id]) => !grants.has(id)));
+  return { ...own, pendingWrites: pending, managedSince };
 }
 
 /**
@@ -266,7 +360,8 @@ export function afterWrites(
     managedCommunity = false;
     pending.push({ action: PendingAction.Unpublish, since });
   }
-  return { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: pending };
+  const managedSince = Object.fromEntries(Object.entries(own.managedSince ?? {}).filter(([id]) => managed.has(id)));
+  return { managedAccounts: [...managed].sort(), managedCommunity, pendingWrites: pending, managedSince };
 }
 
 /** `effective` with this pass's accepted writes applied: the status reports it without reading again. */

@@ -1,6 +1,7 @@
-// One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → deletion →
-// suspend → ownership of the image in this cluster → credentials → observe → ownership tag on the image → settle
-// what we wrote before → plan → (plan mode stops here) → claim the image → finalizer and intent before any exposing
+// One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → (another
+// installation's object: stop) → deletion → suspend → ownership of the image in this cluster → credentials → observe
+// → ownership tag on the image → settle what we wrote before → plan → (plan mode stops here) → before the first
+// write of an object that holds nothing, ownership again from a fresh LIST → claim the image → finalizer and intent before any exposing
 // write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
 // the writes ECS accepted, and a later pass confirms them (src/reconcile/pending-writes.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
@@ -16,7 +17,15 @@ import {
   type ObservedImage,
   PassAborted,
 } from '../cloud/port.ts';
-import { type ClaimIdentity, cloudClaim, keyOf, OWNER_TAG, ownerTagValue, resolveClaim } from './claims.ts';
+import {
+  type ClaimIdentity,
+  type CloudClaim,
+  cloudClaim,
+  keyOf,
+  OWNER_TAG,
+  ownerTagValue,
+  resolveClaim,
+} from './claims.ts';
 import { computeStatus, type PassResult, sameStatus } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
@@ -26,6 +35,7 @@ import {
   afterWrites,
   DEFAULT_CONFIRMATION_WINDOW_MS,
   mayHavePublished,
+  mergeOwnership,
   needsIntent,
   oldestUnknownMs,
   type Ownership,
@@ -33,6 +43,7 @@ import {
   ownershipOf,
   pollDelayMs,
   projectWrites,
+  recheckInMs,
   type Settled,
   settle,
   withIntent,
@@ -47,14 +58,22 @@ export interface ImageShareStore {
   /** Removes exactly FINALIZER, leaving others untouched. */
   removeFinalizer(obj: ImageShare): Promise<void>;
   /**
-   * Writes `status` through the /status subresource as a diff from obj.status, pinned to obj's uid but not to its
-   * resourceVersion (ADR 0007: only the leader's single worker for a key writes its status, so a spec or label
-   * edit during the pass must not throw this pass's ownership record away). 'gone' when the object no longer exists.
+   * Writes `status` through the /status subresource, pinned to obj's uid and, where the store supports it, to its
+   * resourceVersion: 'conflict' when the object moved since obj was read (the reconciler then re-reads and merges
+   * the ownership record another writer added, so a late write never erases it). Resolves the new
+   * resourceVersion ('ok' from a store that does not report one), or 'gone' when the object no longer exists.
    */
-  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'gone'>;
+  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<StatusWrite>;
   /** Every known ImageShare naming (regionId, imageId) (the informer cache's index), for one-image-one-owner. */
   claimants(regionId: string, imageId: string): ImageShare[];
+  /**
+   * The same from a fresh LIST of every watched namespace, not the cache: a cache may not have seen a sibling
+   * created at the same moment (with several namespaces, watch order is not creation order). Unset: the cache.
+   */
+  listClaimants?(regionId: string, imageId: string): Promise<ImageShare[]>;
 }
+
+export type StatusWrite = 'ok' | 'gone' | 'conflict' | { resourceVersion: string };
 
 export type CredentialsLookup = { ok: true; credentials: CloudCredentials } | { ok: false; message: string };
 
@@ -88,6 +107,11 @@ export interface ReconcileDeps {
    * objects without spec.credentials so a reinstall under another identity does not take ImageNotFound as cleaned up.
    */
   operatorIdentity?: string | undefined;
+  /**
+   * This installation's ID (--installation-id), recorded in every status it writes. An object whose status names
+   * another installation is left alone: two installations whose namespaces overlap never both reconcile it.
+   */
+  installation?: string;
 }
 
 export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
@@ -118,9 +142,23 @@ const ABORTED: ReconcileResult = {
   statusWritten: false,
   cloudWrites: 0,
 };
+/**
+ * The object's status names another installation: this one writes nothing to it, not even its status (the two
+ * would overwrite each other's). The log line of the pass says so; if that installation is gone for good, removing
+ * status.installation (`kubectl patch --subresource=status`) lets this one take over.
+ */
+const OTHER_INSTALLATION: ReconcileResult = {
+  requeue: { kind: 'none' },
+  result: 'terminal',
+  reason: 'OtherInstallation',
+  statusWritten: false,
+  cloudWrites: 0,
+};
 const DEFAULT_MAX_WRITES_PER_PASS = 10;
 /** A pass that stopped at its write budget comes back this soon, behind whatever else is queued. */
 const CONTINUE_MS = 1_000;
+/** A re-check due now still waits this long, so an expiring window never makes a tight loop. */
+const RECHECK_MIN_MS = 1_000;
 
 /** One pass's fixed inputs. */
 interface Pass {
@@ -154,6 +192,7 @@ export async function reconcile(
 ): Promise<ReconcileResult> {
   const obj = await deps.store.get(namespace, name);
   if (!obj) return NOTHING;
+  if (reconciledElsewhere(obj.status, deps)) return OTHER_INSTALLATION;
   const pass: Pass = { deps, signal, writes: writeSignal(obj, deps, signal) };
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
@@ -161,14 +200,26 @@ export async function reconcile(
   if (!local.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(local.owner) }, pass);
   const cloud = await cloudFor(obj, deps);
   if ('blocked' in cloud) return finish(obj, cloud.blocked, pass);
-  const { sharing } = cloud;
-  const seen = await observe(sharing, refOf(obj), signal);
+  const seen = await observe(cloud.sharing, refOf(obj), signal);
   if (!seen.ok) return finish(obj, { kind: 'observeFailed', error: seen.error }, pass);
   const tag = deps.claims ? cloudClaim(obj, seen.image.tags, deps.claims) : undefined;
   if (tag?.kind === 'foreign') return finish(obj, { kind: 'duplicate', ownerKey: tag.owner, elsewhere: true }, pass);
+  return settleAndWrite(obj, cloud, seen.image, tag, pass);
+}
+
+/** settle → plan → (plan mode stops here) → owner check from a fresh LIST → claim → intent → act → status. */
+async function settleAndWrite(
+  obj: ImageShare,
+  cloud: { sharing: ImageSharing; identity: string },
+  image: ObservedImage,
+  tag: CloudClaim | undefined,
+  pass: Pass,
+): Promise<ReconcileResult> {
+  const { deps, signal } = pass;
+  const { sharing } = cloud;
   const settled = settle(
     ownershipOf(obj.status),
-    seen.image,
+    image,
     obj.spec.accounts ?? [],
     deps.now(),
     confirmationWindow(deps),
@@ -177,10 +228,13 @@ export async function reconcile(
   const plan = planFor(obj, settled.effective, settled.ours, deps);
   if (modeOf(obj) === Mode.Plan) return finish(obj, { kind: 'planned', settled, plan }, pass);
   if (signal?.aborted) return ABORTED;
+  const rival = plan.operations.length > 0 || tag?.kind === 'free' ? await freshRival(obj, settled, deps) : undefined;
+  if (rival) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(rival) }, pass);
   const claim = tag?.kind === 'free' ? await claimImage(obj, sharing, pass) : {};
   if ('error' in claim) return finish(obj, { kind: 'observeFailed', error: claim.error }, pass);
   const ready = await prepareWrites(obj, settled, plan, pass, cloud.identity);
   if (ready === 'gone') return NOTHING;
+  if (ready === 'taken') return OTHER_INSTALLATION;
   if (signal?.aborted) return ABORTED;
   const outcome = interrupted(await executePlan(plan, sharing, refOf(obj), pass.writes), pass);
   const ownership = afterWrites(ready.ownership, plan, outcome, deps.now(), settled.ownership);
@@ -193,10 +247,25 @@ export async function reconcile(
     next,
     ownership,
     unknownAgeMs: oldestUnknownMs(ownership, deps.now()),
+    recheckInMs: recheckInMs(ownership, deps.now(), confirmationWindow(deps)),
+    contested: settled.contested,
     ...claim,
   };
   const events = [...driftEvents(obj, settled.effective, outcome), ...writeEvents(outcome)];
   return finish(ready.obj, applied, pass, events);
+}
+
+/**
+ * Before the first write of an object that holds nothing yet, the owner is decided again from a fresh LIST: the
+ * cache that made this object the owner may not have seen a sibling applied with it. Costs one LIST per watched
+ * namespace, only until the object first holds a share (then resolveClaim keeps it the owner); steady-state
+ * passes of an owner make no extra request. Returns the owner when it is not `obj`.
+ */
+async function freshRival(obj: ImageShare, settled: Settled, deps: ReconcileDeps): Promise<ImageShare | undefined> {
+  const own = settled.ownership;
+  if (!deps.store.listClaimants || oursOf(own).length > 0 || mayHavePublished(own)) return undefined;
+  const verdict = resolveClaim(obj, await deps.store.listClaimants(obj.spec.regionId, obj.spec.imageId));
+  return verdict.isOwner ? undefined : verdict.owner;
 }
 
 /**
@@ -236,16 +305,90 @@ async function prepareWrites(
   plan: SharePlan,
   pass: Pass,
   identity: string,
-): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone'> {
-  const ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
+): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone' | 'taken'> {
+  let ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
   const withFinalizer = needsCleanupOnDelete(obj, ownership) ? await ensureFinalizer(obj, pass.deps) : obj;
+  // Adding the finalizer may have re-read the object: a status another writer recorded since this pass's read is
+  // either another installation's (stop here) or ownership to keep.
+  if (!sameStatus(withFinalizer.status ?? {}, obj.status ?? {})) {
+    if (reconciledElsewhere(withFinalizer.status, pass.deps)) return 'taken';
+    ownership = mergeOwnership(ownershipOf(obj.status), ownershipOf(withFinalizer.status), ownership);
+  }
   if (!needsIntent(plan)) return { obj: withFinalizer, ownership };
   const status = {
-    ...computeStatus(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps.now()),
+    ...statusFor(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps),
     grantIdentity: identity,
   };
-  if ((await pass.deps.store.patchStatus(withFinalizer, status)) === 'gone') return 'gone';
-  return { obj: { ...withFinalizer, status }, ownership };
+  const written = await writeStatus(withFinalizer, status, pass.deps);
+  if (written === 'gone' || written === 'taken') return written;
+  // A merge with another writer's record may have added to the ownership: the pass goes on from the union.
+  return { obj: written, ownership: ownershipOf(written.status) };
+}
+
+/** Conflicting status writes are re-read and merged this many times before the pass gives up (and backs off). */
+const STATUS_WRITE_ATTEMPTS = 5;
+
+/**
+ * Writes `status` conditioned on obj's resourceVersion. When another writer moved the object (a deposed leader's
+ * late write, an overlapping installation, or just a label or spec edit), re-reads it and keeps, besides this
+ * pass's ownership record, whatever that writer added to it (mergeOwnership), then tries again. Returns the object
+ * as written (its new resourceVersion, so this pass's next write is not a conflict with itself).
+ */
+async function writeStatus(
+  obj: ImageShare,
+  status: ImageShareStatus,
+  deps: ReconcileDeps,
+): Promise<ImageShare | 'gone' | 'taken'> {
+  let base = obj;
+  let next = status;
+  for (let attempt = 1; ; attempt++) {
+    const written = await deps.store.patchStatus(base, next);
+    if (written === 'gone') return 'gone';
+    if (written !== 'conflict') {
+      const resourceVersion = typeof written === 'object' ? written.resourceVersion : base.metadata.resourceVersion;
+      return { ...base, metadata: { ...base.metadata, ...(resourceVersion ? { resourceVersion } : {}) }, status: next };
+    }
+    if (attempt >= STATUS_WRITE_ATTEMPTS)
+      throw new Error(`status of ImageShare ${keyOf(obj)} kept changing under ${attempt} writes; retrying later`);
+    const retry = await afterConflict(base, next, deps);
+    if (typeof retry === 'string') return retry;
+    [base, next] = retry;
+  }
+}
+
+/** Re-reads after a conflicting status write: the object and status to try again, or why not to. */
+async function afterConflict(
+  base: ImageShare,
+  next: ImageShareStatus,
+  deps: ReconcileDeps,
+): Promise<[ImageShare, ImageShareStatus] | 'gone' | 'taken'> {
+  const current = await deps.store.get(base.metadata.namespace, base.metadata.name);
+  if (!current || current.metadata.uid !== base.metadata.uid) return 'gone';
+  if (reconciledElsewhere(current.status, deps)) return 'taken';
+  const merged = mergeOwnership(ownershipOf(base.status), ownershipOf(current.status), ownershipOf(next));
+  return [current, { ...next, ...ownershipStatus(merged) }];
+}
+
+/** The status names an installation other than this one. */
+function reconciledElsewhere(status: ImageShareStatus | undefined, deps: ReconcileDeps): boolean {
+  return (
+    deps.installation !== undefined && status?.installation !== undefined && status.installation !== deps.installation
+  );
+}
+
+/** The status a pass computed, recording which installation wrote it. */
+function statusFor(obj: ImageShare, result: PassResult, deps: ReconcileDeps): ImageShareStatus {
+  const status = computeStatus(obj, result, deps.now());
+  return deps.installation === undefined ? status : { ...status, installation: deps.installation };
+}
+
+function ownershipStatus(own: Ownership): ImageShareStatus {
+  return {
+    managedAccounts: own.managedAccounts,
+    managedCommunity: own.managedCommunity,
+    pendingWrites: own.pendingWrites,
+    managedSince: own.managedSince ?? {},
+  };
 }
 
 /**
@@ -486,11 +629,14 @@ async function finish(
 ): Promise<ReconcileResult> {
   const { deps } = pass;
   if (pass.signal?.aborted) return { ...ABORTED, cloudWrites: writesOf(result) };
-  const status = computeStatus(obj, result, deps.now());
+  const status = statusFor(obj, result, deps);
   const changed = !sameStatus(status, obj.status ?? {});
-  if (changed && (await deps.store.patchStatus(obj, status)) === 'gone') return NOTHING;
+  const written = changed ? await writeStatus(obj, status, deps) : obj;
+  if (written === 'gone') return NOTHING;
+  if (written === 'taken') return OTHER_INSTALLATION;
   for (const e of [...events, ...transitionEvents(obj.status, status)]) deps.emit(obj, e);
-  await settleFinalizer(obj, ownershipOf(status), deps);
+  // What was written may hold more than this pass's record: ownership another writer added (writeStatus).
+  await settleFinalizer(obj, ownershipOf(written.status), deps);
   const ready = status.conditions?.[0];
   const tagFallback = result.kind === 'applied' && result.note !== undefined;
   return {
@@ -530,10 +676,21 @@ function requeueFor(
   if (abnormal?.type === 'Stalled') return { requeue: resync, result: 'terminal' };
   if (pass.kind === 'applied' && pass.next.operations.length > 0)
     return { requeue: { kind: 'after', ms: CONTINUE_MS }, result: 'requeue_after' };
-  if (pass.kind === 'applied' && pass.unknownAgeMs !== undefined)
-    return { requeue: { kind: 'after', ms: pollDelayMs(pass.unknownAgeMs) }, result: 'requeue_after' };
+  const followUp = pass.kind === 'applied' ? followUpMs(pass, resync.ms) : undefined;
+  if (followUp !== undefined) return { requeue: { kind: 'after', ms: followUp }, result: 'requeue_after' };
   if (abnormal?.type === 'Reconciling') return { requeue: { kind: 'backoff' }, result: 'requeue_after' };
   return { requeue: resync, result: 'success' };
+}
+
+/**
+ * When an applied pass must look again before its resync: a write whose outcome is unknown is polled, and a revoke
+ * believed over reads is checked again when its window ends. Undefined when neither is pending.
+ */
+function followUpMs(pass: Extract<PassResult, { kind: 'applied' }>, resyncMs: number): number | undefined {
+  const poll = pass.unknownAgeMs === undefined ? undefined : pollDelayMs(pass.unknownAgeMs);
+  const due = [poll, pass.recheckInMs].filter((ms): ms is number => ms !== undefined);
+  if (due.length === 0) return undefined;
+  return Math.max(Math.min(...due, resyncMs), RECHECK_MIN_MS);
 }
 
 function confirmationWindow(deps: ReconcileDeps): number {

@@ -1,68 +1,41 @@
-// The controller loop: the work queue hands keys to the reconciler; the reconciler's answer becomes the key's
-// next visit (resync, retry-after, backoff or nothing). One log line per reconcile. No Kubernetes or cloud types
-// here: the reconcile function is injected.
-import type { ReconcileResult } from '../reconcile/reconcile.ts';
-import type { Logger } from './logger.ts';
-import { TerminalError } from './terminal-error.ts';
-import type { HandlerResult, WorkQueue } from './workqueue.ts';
+// The controller loop: the work queue hands keys to the reconciler, and the queue turns its answer into the key's
+// next visit (outcomeOf in reconciler.ts). One log line per pass. No Kubernetes, cloud or domain types here.
+import type { Log } from './logger.ts';
+import { type Reconciler, type Request, requestOf, type Result } from './reconciler.ts';
+import { withRequestSignal } from './request-signal.ts';
+import type { WorkQueue } from './workqueue.ts';
 
 export interface ControllerOptions {
   queue: WorkQueue;
-  /**
-   * One reconcile pass. `signal` aborts when the runtime cancels in-flight passes (leadership lost, or the graceful
-   * shutdown timeout ran out): the pass must then start no further write and end as soon as it can.
-   */
-  reconcile: (namespace: string, name: string, signal: AbortSignal) => Promise<ReconcileResult>;
-  log: Logger;
+  reconcile: Reconciler;
+  log: Pick<Log, 'info' | 'warn'>;
   concurrency: number;
   /** Aborts every in-flight pass at once. Default: never aborts. */
   signal?: AbortSignal;
 }
 
-/** Runs workers until the queue shuts down. */
-export function runController(options: ControllerOptions): Promise<void> {
-  return options.queue.run((key) => handle(key, options), options.concurrency);
-}
-
 const NEVER = new AbortController().signal;
 
-async function handle(
-  key: string,
-  { queue, reconcile, log, signal = NEVER }: ControllerOptions,
-): Promise<HandlerResult> {
-  const [namespace = '', name = ''] = key.split('/');
+/** Runs workers until the queue shuts down. */
+export function runController(options: ControllerOptions): Promise<void> {
+  return options.queue.run((key) => handle(requestOf(key), options), options.concurrency);
+}
+
+async function handle(request: Request, { reconcile, log, signal = NEVER }: ControllerOptions): Promise<Result> {
   const started = performance.now();
-  let result: ReconcileResult;
   try {
-    result = await reconcile(namespace, name, signal);
+    // Every apiserver request the pass makes inherits its signal (and a timeout): see request-signal.ts.
+    const result = await withRequestSignal(signal, () => reconcile(request, signal));
+    log.info({ key: request.key, durationMs: ms(started), ...result.report }, 'reconciled');
+    const { report: _report, ...rest } = result;
+    return rest;
   } catch (err: unknown) {
     log.warn(
-      { key, result: 'error', durationMs: ms(started), err: describe(err) },
+      { key: request.key, result: 'error', durationMs: ms(started), err: describe(err) },
       'reconcile failed; retrying with backoff',
     );
     throw err;
   }
-  const { requeue } = result;
-  log.info(
-    {
-      key,
-      result: result.result,
-      reason: result.reason,
-      durationMs: ms(started),
-      statusWritten: result.statusWritten,
-      cloudWrites: result.cloudWrites,
-      requeue,
-    },
-    'reconciled',
-  );
-  if (requeue.kind === 'backoff') throw new Error(`${key}: ${result.reason}; retrying with backoff`);
-  if (requeue.kind === 'none') return undefined;
-  if (result.result === 'terminal') {
-    // Counted as terminal (no hot retry); the resync still brings it back.
-    queue.addAfter(key, requeue.ms);
-    throw new TerminalError(`${key}: ${result.reason}`);
-  }
-  return { requeueAfterMs: Math.max(1, requeue.ms) };
 }
 
 function ms(started: number): number {

@@ -4,6 +4,13 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
+/** The one logging interface modules take: pino's Logger satisfies it, and tests pass plain objects. */
+export interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
 const REDACT = [
   '*.accessKeySecret',
   '*.accessKeyId',

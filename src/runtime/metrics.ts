@@ -23,6 +23,8 @@ export interface ObjectCount {
 
 export interface QueueGaugeSource {
   len(): number;
+  /** Ready keys by the priority of their next run (urgent: a change someone waits for). */
+  lenByPriority(): { urgent: number; background: number };
   delayed(): number;
   inFlight(): number;
 }
@@ -37,6 +39,7 @@ export class OperatorMetrics {
   readonly #reconcileTotal: Counter<'result'>;
   readonly #reconcileDuration: Histogram<'result'>;
   readonly #queueDepth: Gauge<'state'>;
+  readonly #queuedByPriority: Gauge<'priority'>;
   readonly #ecsCalls: Counter<'action' | 'code'>;
   readonly #ecsDuration: Histogram<'action'>;
   readonly #leader: Gauge;
@@ -44,6 +47,7 @@ export class OperatorMetrics {
   readonly #informerRestarts: Counter;
   readonly #tagFallbacks: Counter;
   #queue: QueueGaugeSource | undefined;
+  #objectCounts: (() => readonly ObjectCount[]) | undefined;
 
   constructor(options: OperatorMetricsOptions = {}) {
     const registers = [this.registry];
@@ -64,6 +68,13 @@ export class OperatorMetrics {
       name: 'imageshare_queue_depth',
       help: 'Work queue keys by state: queued (ready for a worker), delayed (waiting on a backoff or requeue timer), processing.',
       labelNames: ['state'],
+      registers,
+      collect: () => this.#collectQueue(),
+    });
+    this.#queuedByPriority = new Gauge({
+      name: 'imageshare_queue_queued_by_priority',
+      help: 'Work queue keys ready for a worker, by priority: urgent (a change someone waits for) or background (resyncs, retries, restart work).',
+      labelNames: ['priority'],
       registers,
       collect: () => this.#collectQueue(),
     });
@@ -135,6 +146,11 @@ export class OperatorMetrics {
     this.#leader.set(leading ? 1 : 0);
   }
 
+  /** Where the imageshare_objects rows come from: read from the cache at every scrape, not on every reconcile. */
+  bindObjectCounts(counts: () => readonly ObjectCount[]): void {
+    this.#objectCounts = counts;
+  }
+
   /** Replaces the whole imageshare_objects gauge with `counts` (rows absent from `counts` disappear). */
   setObjectCounts(counts: readonly ObjectCount[]): void {
     this.#objects.reset();
@@ -152,6 +168,7 @@ export class OperatorMetrics {
 
   /** The Prometheus text exposition of every metric. */
   text(): Promise<string> {
+    if (this.#objectCounts !== undefined) this.setObjectCounts(this.#objectCounts());
     return this.registry.metrics();
   }
 
@@ -161,6 +178,9 @@ export class OperatorMetrics {
     this.#queueDepth.set({ state: 'queued' }, q.len());
     this.#queueDepth.set({ state: 'delayed' }, q.delayed());
     this.#queueDepth.set({ state: 'processing' }, q.inFlight());
+    const { urgent, background } = q.lenByPriority();
+    this.#queuedByPriority.set({ priority: 'urgent' }, urgent);
+    this.#queuedByPriority.set({ priority: 'background' }, background);
   }
 }
 

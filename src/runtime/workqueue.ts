@@ -7,33 +7,26 @@
 // - Retries: addRateLimited asks the RateLimiter (per-key exponential backoff max-of a global token bucket); the
 //   default limiter waits at least 1 s, because every reconcile calls ECS.
 // - Priority: a key queued by add() (an event: something changed) is urgent, a key that only came back on its own
-//   timer (addAfter: resync, retry) is background. Urgent keys are handed out before background ones (FIFO within
-//   each), so a spec change never waits behind a backlog of resyncs; and the handler runs inside that call-priority
-//   context so the cloud rate budget serves a spec change's calls before resync reads.
+//   timer (addAfter: resync, retry) or that a restart brings (add with Background: first LIST, takeover) is
+//   background. Urgent keys are handed out before background ones (FIFO within each), so a spec change never waits
+//   behind a backlog; the handler runs inside that call-priority context so the cloud rate budget agrees.
+// - New input only: add() is for new input and re-runs a key after its current pass; wake() is for echoes of the
+//   operator's own writes and never cuts short the delay a pass chose (it queues only a key nothing else holds).
 // - Shutdown: shutdown() stops handing out work and drops pending delays; drain() waits for in-flight work.
 import { type Clock, realClock, type TimerHandle } from './clock.ts';
 import { CallPriority, withCallPriority } from './call-priority.ts';
 import { cloudControllerRateLimiter, type RateLimiter } from './rate-limiter.ts';
-import { isTerminalError } from './terminal-error.ts';
+import { type Outcome, outcomeOf, type Result } from './reconciler.ts';
 
-/** What a reconcile handler may return. requeueAfterMs > 0 schedules the next visit (e.g. the resync interval). */
-export type HandlerResult = { requeueAfterMs?: number } | undefined;
 // biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing are the common case.
-export type Handler = (key: string) => Promise<HandlerResult | void>;
-
-export const ReconcileOutcome = {
-  Success: 'success',
-  Error: 'error',
-  RequeueAfter: 'requeue_after',
-  Terminal: 'terminal',
-} as const;
-export type ReconcileOutcome = (typeof ReconcileOutcome)[keyof typeof ReconcileOutcome];
+export type Handler = (key: string) => Promise<Result | undefined | void>;
 
 /** Reported once per handler call (for metrics and logs). `error` is set for the error and terminal outcomes. */
 export interface ReconcileObservation {
   key: string;
-  outcome: ReconcileOutcome;
+  outcome: Outcome;
   durationMs: number;
+  /** What the handler threw, if it threw. */
   error?: unknown;
   /** For the error outcome: the delay chosen by the rate limiter. For requeue_after: the requested delay. */
   requeueInMs?: number;
@@ -70,11 +63,25 @@ export class WorkQueue {
     this.#onReconcile = options.onReconcile;
   }
 
-  /** Queues `key` unless it is already queued; a key being processed is queued again after done(). No-op after shutdown. */
-  add(key: string): void {
+  /**
+   * New input for `key`: queued unless already queued; a key being processed is queued again after done(). Urgent
+   * by default; Background for work nobody waits for (a restart's first LIST, a takeover). No-op after shutdown.
+   */
+  add(key: string, priority: CallPriority = CallPriority.Urgent): void {
     if (this.#shuttingDown) return;
-    this.#urgent.add(key);
-    if (this.#dirty.has(key) && !this.#processing.has(key)) this.#promote(key);
+    if (priority === CallPriority.Urgent) {
+      this.#urgent.add(key);
+      if (this.#dirty.has(key) && !this.#processing.has(key)) this.#promote(key);
+    }
+    this.#enqueue(key);
+  }
+
+  /**
+   * No new input, only a change the pass itself may have caused (e.g. its own finalizer patch): queues `key` as
+   * background only when it is neither queued, nor being processed, nor waiting on the delay its last pass chose.
+   */
+  wake(key: string): void {
+    if (this.#shuttingDown || this.#dirty.has(key) || this.#processing.has(key) || this.#waiting.has(key)) return;
     this.#enqueue(key);
   }
 
@@ -135,6 +142,11 @@ export class WorkQueue {
   /** Keys ready to be handed out (not counting those being processed or waiting on a delay). */
   len(): number {
     return this.#urgentQueue.length + this.#backgroundQueue.length;
+  }
+
+  /** Keys ready to be handed out, by the priority of their next run. */
+  lenByPriority(): Record<CallPriority, number> {
+    return { [CallPriority.Urgent]: this.#urgentQueue.length, [CallPriority.Background]: this.#backgroundQueue.length };
   }
 
   /** Keys waiting on addAfter / addRateLimited timers. */
@@ -207,9 +219,8 @@ export class WorkQueue {
   }
 
   /**
-   * Runs `concurrency` workers until shutdown; resolves when all workers have stopped. Outcomes, as in
-   * controller-runtime: a thrown TerminalError → forget, no requeue; any other throw → rate-limited requeue;
-   * `{ requeueAfterMs > 0 }` → forget, then addAfter; otherwise forget. Handlers should not hang: drain() waits.
+   * Runs `concurrency` workers until shutdown; resolves when all workers have stopped. Each handler's result or throw
+   * becomes the key's next visit through outcomeOf (reconciler.ts). Handlers should not hang: drain() waits.
    */
   async run(handler: Handler, concurrency: number): Promise<void> {
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
@@ -224,36 +235,30 @@ export class WorkQueue {
       const key = await this.get();
       if (key === undefined) return;
       const started = this.#clock.now();
-      let observation: Omit<ReconcileObservation, 'durationMs' | 'key'>;
+      let settled: { result: Result | undefined } | { thrown: unknown };
       try {
-        observation = this.#settle(key, await withCallPriority(this.priorityOf(key), () => handler(key)));
-      } catch (err: unknown) {
-        observation = this.#fail(key, err);
-      } finally {
-        this.done(key);
+        settled = { result: (await withCallPriority(this.priorityOf(key), () => handler(key))) ?? undefined };
+      } catch (thrown: unknown) {
+        settled = { thrown };
       }
+      const observation = this.#schedule(key, settled);
+      this.done(key);
       this.#report({ key, durationMs: this.#clock.now() - started, ...observation });
     }
   }
 
-  // biome-ignore lint/suspicious/noConfusingVoidType: mirrors Handler's return type.
-  #settle(key: string, result: HandlerResult | void): Omit<ReconcileObservation, 'durationMs' | 'key'> {
+  /** Schedules the key's next visit from the pass's result, before done(), so an echo event sees the delay. */
+  #schedule(
+    key: string,
+    settled: { result: Result | undefined } | { thrown: unknown },
+  ): Omit<ReconcileObservation, 'durationMs' | 'key'> {
+    const { outcome, next } = outcomeOf(settled);
+    const error = 'thrown' in settled ? { error: settled.thrown } : {};
+    if (next.kind === 'backoff') return { outcome, ...error, requeueInMs: this.addRateLimited(key) };
     this.forget(key);
-    const after = result?.requeueAfterMs;
-    if (after !== undefined && after > 0) {
-      this.addAfter(key, after);
-      return { outcome: ReconcileOutcome.RequeueAfter, requeueInMs: after };
-    }
-    return { outcome: ReconcileOutcome.Success };
-  }
-
-  #fail(key: string, error: unknown): Omit<ReconcileObservation, 'durationMs' | 'key'> {
-    if (isTerminalError(error)) {
-      this.forget(key);
-      return { outcome: ReconcileOutcome.Terminal, error };
-    }
-    const requeueInMs = this.addRateLimited(key);
-    return { outcome: ReconcileOutcome.Error, error, requeueInMs };
+    if (next.kind === 'none') return { outcome, ...error };
+    this.addAfter(key, next.ms);
+    return { outcome, ...error, requeueInMs: next.ms };
   }
 
   #report(o: ReconcileObservation): void {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, type ImageShare, KIND, PLURAL, VERSION } from '../../src/api/types.ts';
-import { ImageShareInformer } from '../../src/kube/informer.ts';
+import { ImageShareInformer } from '../../src/kube/imageshare-informer.ts';
 import { loadKubeConfig } from '../../src/kube/kubeconfig.ts';
 import { startEmulator } from '../emulator/server.ts';
 import { startControlPlane } from '../harness/control-plane.ts';

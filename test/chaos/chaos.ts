@@ -15,7 +15,7 @@
 //   new instance), so a successful write by instance X after a later instance Y already wrote means two writers;
 // - violations: a successful grant of an account that was not in the object's spec during the preceding
 //   GRANT_TOLERANCE_MS (read → write latency of one correct pass), and accounts in the cloud at a sample that were
-//   never in the spec;
+//   not in the spec during the preceding STALE_SHARE_TOLERANCE_MS (maxStaleShareMs: the longest such lag seen);
 // - converged: after faults and edits stop, objects whose cloud list equals the spec and whose Ready is Synced;
 // - watch expiries: the operators' "watch expired (410 Gone); relisting" log lines after each disruption;
 // - namespace deletion: how long deleting the namespace took, and the accounts still shared afterwards.
@@ -64,6 +64,8 @@ export interface ChaosOptions {
 }
 
 export interface ChaosReport {
+  /** The longest a sampled share outlived the account's last moment in the spec (0 when always in it). */
+  maxStaleShareMs: number;
   takeovers: number;
   maxTakeoverMs: number;
   overlaps: number;
@@ -88,6 +90,10 @@ export interface DisruptionRecord {
   watchExpiries: number;
   /** Clock step only: the target logged the step (the signal reached the preload). */
   stepped?: boolean;
+  /** When the disruption's action finished (a restarted apiserver serving again), ms after the start. */
+  endMs?: number;
+  /** Successful share writes after endMs and before the next disruption: the operators work again. */
+  writesAfter?: number;
 }
 
 export interface NamespaceDeletionFigures {
@@ -117,6 +123,11 @@ const LEADER_STALL_MS = 1_300;
 const EXPIRED_MSG = 'ImageShare watch expired (410 Gone); relisting';
 const STEPPED_MSG = 'test: wall clock stepped';
 const GRANT_TOLERANCE_MS = 3_000;
+/**
+ * How long a share may outlive the account's removal from the spec and still pass a sample: a takeover (6 s lease),
+ * an apiserver restart with the informers' 5 s reconnect backoff, and a few passes retried under the 20 % faults.
+ */
+const STALE_SHARE_TOLERANCE_MS = 40_000;
 /**
  * After a disruption ends, the next waits at least this long, so the effects of one (a takeover, the informers'
  * reconnect and 410 relist after an apiserver restart: up to 5 s of backoff) are measured before the next begins.
@@ -172,8 +183,11 @@ export class SpecHistory {
     return list.length === 0 ? 'never' : list.map((i) => `[${iso(i.from)}, ${iso(i.to)}]`).join(' ');
   }
 
-  everAllowedBefore(imageId: string, account: string, t: number): boolean {
-    return (this.#intervals.get(imageId)?.get(account) ?? []).some((i) => i.from <= t);
+  /** How long before `t` the account last left the spec: 0 if in it at `t`, Infinity if never in it. */
+  staleFor(imageId: string, account: string, t: number): number {
+    const list = (this.#intervals.get(imageId)?.get(account) ?? []).filter((i) => i.from <= t);
+    if (list.some((i) => i.to === undefined || i.to >= t)) return 0;
+    return list.length === 0 ? Number.POSITIVE_INFINITY : t - Math.max(...list.map((i) => i.to ?? t));
   }
 }
 
@@ -225,6 +239,7 @@ class ChaosRun {
   readonly #replicas: Replica[] = [];
   readonly #history = new SpecHistory();
   readonly #violations: string[] = [];
+  readonly #stale = { maxMs: 0 };
   readonly #disruptions: DisruptionRecord[] = [];
   #cp: ControlPlane | undefined;
   #emu: Emulator | undefined;
@@ -307,7 +322,7 @@ class ChaosRun {
       await this.#edit(imageId).catch((err: unknown) =>
         this.log(`edit failed (apiserver down?): ${String(err).split('\n')[0]}`),
       );
-      await sampleCloud(emu, this.#images, this.#history, this.#violations);
+      await sampleCloud(emu, this.#images, this.#history, this.#violations, this.#stale);
       await sleep(500);
     }
     await emu.admin.clearFaults();
@@ -326,9 +341,21 @@ class ChaosRun {
     const violations = [...this.#violations, ...grantViolations(calls, this.#history)];
     const logs = this.#replicas.map((r) => ({ pod: r.pod, lines: realTimeLogs(r.op) }));
     measureDisruptions(this.#disruptions, logs, this.#started);
+    for (const [i, d] of this.#disruptions.entries()) {
+      const from = this.#started + (d.endMs ?? d.atMs);
+      const until = this.#started + (this.#disruptions[i + 1]?.atMs ?? Number.POSITIVE_INFINITY);
+      d.writesAfter = calls.filter(
+        (c) =>
+          c.action === 'ModifyImageSharePermission' &&
+          c.code === 'OK' &&
+          Date.parse(c.at) > from &&
+          Date.parse(c.at) < until,
+      ).length;
+    }
     const takeoverTimes = this.#disruptions.map((d) => d.takeoverMs).filter((t): t is number => t !== undefined);
     const keys = new Set(this.#replicas.map((r) => r.accessKeyId));
     return {
+      maxStaleShareMs: this.#stale.maxMs,
       takeovers: takeoverTimes.length,
       maxTakeoverMs: takeoverTimes.length === 0 ? 0 : Math.max(...takeoverTimes),
       overlaps: countOverlaps(calls.filter((c) => keys.has(c.accessKeyId ?? ''))),
@@ -526,6 +553,8 @@ class ChaosRun {
       const compact = async () => this.log(`etcd compacted to revision ${await compactEtcd(cp.etcdUrl)}`);
       this.#relaunched.push(await restartApiServer(cp, compact));
     }
+    const record = this.#disruptions.at(-1);
+    if (record !== undefined) record.endMs = Date.now() - this.#started;
   }
 
   async #waitFor<T>(probe: () => Promise<T | undefined>): Promise<T | undefined> {
@@ -631,13 +660,18 @@ async function sampleCloud(
   images: readonly string[],
   history: SpecHistory,
   violations: string[],
+  stale: { maxMs: number },
 ): Promise<void> {
   const t = Date.now();
   for (const imageId of images) {
     const shared = (await emu.admin.image(REGION, imageId)).sharedWith.map((s) => s.id);
-    for (const a of shared)
-      if (!history.everAllowedBefore(imageId, a, t))
-        violations.push(`sample ${new Date(t).toISOString()}: ${imageId} shared with ${a}, never in its spec`);
+    for (const a of shared) {
+      stale.maxMs = Math.max(stale.maxMs, history.staleFor(imageId, a, t));
+      if (!history.allowedNear(imageId, a, t, STALE_SHARE_TOLERANCE_MS))
+        violations.push(
+          `sample ${new Date(t).toISOString()}: ${imageId} shared with ${a}, not in its spec for ${STALE_SHARE_TOLERANCE_MS} ms (allowed ${history.describe(imageId, a)})`,
+        );
+    }
   }
 }
 

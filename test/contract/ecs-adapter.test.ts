@@ -367,7 +367,7 @@ describe('throttling and the rate budget', () => {
 
 describe('transport faults and retries', () => {
   const faults: ['hang' | 'reset' | 'html502', string, string][] = [
-    ['hang', 'RequestTimeout', 'a hung answer times out on the short client timeout and is retried'],
+    ['hang', 'DeadlineExceeded', 'a hung answer ends at the request deadline (--ecs-timeout) and is retried'],
     ['reset', 'ECONNRESET', 'a reset connection is retried'],
     ['html502', 'NonJSONResponse', 'an HTML 502 from a proxy is retried'],
   ];

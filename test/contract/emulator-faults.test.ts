@@ -134,3 +134,32 @@ describe('error faults', () => {
     await expect(em().admin.addFault({ type: 'html502', rate: 2 })).rejects.toMatchObject({ status: 400 });
   });
 });
+
+describe('answer faults (issue 14: what the adapter must not believe)', () => {
+  it('errorIn200: the unmodified SDK returns a 200 with a Code in the body as a success, without the Code', async () => {
+    // Why the adapter checks raw bodies: the SDK's model mapping drops the unknown Code field.
+    await em().admin.addFault({ type: 'errorIn200', code: 'Throttling.User', times: 1 });
+    const r = await misp(client(em()), { addAccount: [rcp(0)] });
+    expect(r.statusCode).toBe(200);
+    expect(JSON.stringify(r.body)).not.toContain('Throttling');
+    expect((await em().admin.image('cn-hangzhou', IMAGE)).sharedWith).toEqual([]); // not applied (applied: false)
+  });
+
+  it('appliedError: the call is applied, then answered with the error', async () => {
+    await em().admin.addFault({ type: 'appliedError', code: 'SignatureNonceUsed', times: 1 });
+    const e = await sdkError(misp(client(em()), { addAccount: [rcp(0)] }));
+    expect([e.code, e.statusCode]).toEqual(['SignatureNonceUsed', 400]);
+    expect((await em().admin.image('cn-hangzhou', IMAGE)).sharedWith.map((s) => s.id)).toEqual([rcp(0)]);
+  });
+
+  it('hugeBody: a valid JSON answer padded to the requested size, which the SDK reads whole', async () => {
+    await em().admin.addFault({ type: 'hugeBody', bytes: 2_000_000, times: 1, action: 'DescribeImageSharePermission' });
+    await expect(disp(client(em()))).resolves.toMatchObject({ statusCode: 200 });
+  });
+
+  it('rejects an answer fault without its parameters', async () => {
+    for (const rule of [{ type: 'drip' }, { type: 'hugeBody' }, { type: 'errorIn200' }, { type: 'appliedError' }]) {
+      await expect(em().admin.addFault(rule as never)).rejects.toThrow();
+    }
+  });
+});

@@ -127,6 +127,9 @@ export const OTHER_ERRORS = {
   'InvalidResourceType.NotFound': { status: 404, message: 'The ResourceType provided does not exist in our records.' },
   'InvalidResourceId.NotFound': { status: 404, message: 'The specified ResourceIds are not found in our records.' },
   'OperationDenied.QuotaExceed': { status: 403, message: 'The quota of tags on resource is beyond permitted range.' },
+  // STS AssumeRole (the roleArn path).
+  'EntityNotExist.Role': { status: 404, message: 'The role not exists.' },
+  NoPermission: { status: 403, message: 'You are not authorized to do this action. You should be authorized by RAM.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type MispErrorCode = keyof typeof MISP_ERRORS;

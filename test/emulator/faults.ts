@@ -12,6 +12,10 @@ export const FAULT_TYPES = [
   'malformed',
   'lostReply',
   'slowReply',
+  'drip',
+  'hugeBody',
+  'errorIn200',
+  'appliedError',
 ] as const;
 
 /**
@@ -59,6 +63,23 @@ export type FaultRule = FaultFilter &
     | { type: 'lostReply' }
     /** The call is applied at once, but its answer is held back `ms` (a window in which to kill the caller). */
     | { type: 'slowReply'; ms: number }
+    /**
+     * The call is applied; its answer is sent one byte every `ms` (headers at once). `forever`: whitespace that never
+     * ends instead of the answer (a gateway that trickles, holding the caller until it gives up).
+     */
+    | { type: 'drip'; ms: number; forever?: boolean }
+    /** The call is applied; its 200 answer is padded to about `bytes` (valid JSON, chunked, no content-length). */
+    | { type: 'hugeBody'; bytes: number }
+    /**
+     * A 200 whose body carries an error code instead of the answer (a misbehaving gateway or ECS). `applied`: the
+     * call took effect anyway; default false (a revoke answered 200 that did not happen).
+     */
+    | { type: 'errorIn200'; code: string; applied?: boolean }
+    /**
+     * The call is applied, then answered with the error `code` (default status from the table): ECS saw it, the
+     * answer says otherwise, as `SignatureNonceUsed` does for a request that reached ECS twice.
+     */
+    | { type: 'appliedError'; code: string; httpStatus?: number }
   );
 
 export interface ThrottleConfig {
@@ -143,6 +164,12 @@ export function parseFaultRule(input: unknown): FaultRule {
       rule = { type: 'slowReply', ms };
       break;
     }
+    case 'drip':
+    case 'hugeBody':
+    case 'errorIn200':
+    case 'appliedError':
+      rule = parseAnswerFault(o);
+      break;
     case 'malformed': {
       const variant = optString(o, 'variant');
       if (!MALFORMED_VARIANTS.includes(variant as MalformedVariant))
@@ -155,6 +182,34 @@ export function parseFaultRule(input: unknown): FaultRule {
   }
   copyCommon(o, rule);
   return rule;
+}
+
+/** The faults that change how an applied call is answered (drip, hugeBody, errorIn200, appliedError). */
+function parseAnswerFault(o: Rec): FaultRule {
+  switch (o.type) {
+    case 'drip': {
+      const ms = optNumber(o, 'ms', 1);
+      if (ms === undefined) throw new FaultRuleError('a drip fault needs ms (between bytes)');
+      return o.forever === true ? { type: 'drip', ms, forever: true } : { type: 'drip', ms };
+    }
+    case 'hugeBody': {
+      const bytes = optNumber(o, 'bytes', 1, 1_000_000_000);
+      if (bytes === undefined) throw new FaultRuleError('a hugeBody fault needs bytes');
+      return { type: 'hugeBody', bytes: Math.floor(bytes) };
+    }
+    default:
+      return parseCodedFault(o);
+  }
+}
+
+/** errorIn200 and appliedError: an ECS code plus their option. */
+function parseCodedFault(o: Rec): FaultRule {
+  const code = optString(o, 'code');
+  if (code === undefined) throw new FaultRuleError(`an ${String(o.type)} fault needs a code`);
+  if (o.type === 'errorIn200')
+    return o.applied === true ? { type: 'errorIn200', code, applied: true } : { type: 'errorIn200', code };
+  const httpStatus = optNumber(o, 'httpStatus', 400, 599);
+  return httpStatus === undefined ? { type: 'appliedError', code } : { type: 'appliedError', code, httpStatus };
 }
 
 /** Validates a throttle config. Throws FaultRuleError. */
@@ -286,6 +341,31 @@ export class Faults {
   /** How long to hold back the answer of a call that was applied (summed slowReply rules), in ms. */
   slowReply(call: CallFacts): number {
     return this.firing(call, ['slowReply']).reduce((ms, f) => ms + (f.type === 'slowReply' ? f.ms : 0), 0);
+  }
+
+  /** The first errorIn200 rule firing for this call, if any. */
+  errorIn200(call: CallFacts): { code: string; applied: boolean } | undefined {
+    const [f] = this.firing(call, ['errorIn200']);
+    return f?.type === 'errorIn200' ? { code: f.code, applied: f.applied === true } : undefined;
+  }
+
+  /** The first appliedError rule firing for this (applied) call, as the error to answer with. */
+  appliedError(call: CallFacts): InjectedError | undefined {
+    const [f] = this.firing(call, ['appliedError']);
+    if (f?.type !== 'appliedError') return undefined;
+    return {
+      code: f.code,
+      status: f.httpStatus ?? documentedStatus(f.code) ?? 400,
+      message: `Injected fault after the call was applied: ${f.code}.`,
+    };
+  }
+
+  /** How the answer of an applied call is delivered: dripped, padded past a size, or normally (undefined). */
+  delivery(call: CallFacts): { drip: { ms: number; forever: boolean } } | { hugeBytes: number } | undefined {
+    const [f] = this.firing(call, ['drip', 'hugeBody']);
+    if (f?.type === 'drip') return { drip: { ms: f.ms, forever: f.forever === true } };
+    if (f?.type === 'hugeBody') return { hugeBytes: f.bytes };
+    return undefined;
   }
 
   /** The body of a successful answer, rewritten by the first malformed rule that fires (else unchanged). */

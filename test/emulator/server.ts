@@ -63,7 +63,11 @@ const ACTIONS: Record<string, Handler> = {
   ModifyImageSharePermission: (w, p, c) => w.modifyImageSharePermission(c, p),
   TagResources: (w, p, c) => w.tagResources(c, p),
   UntagResources: (w, p, c) => w.untagResources(c, p),
+  AssumeRole: (w, p, c) => w.assumeRole(c, p),
 };
+
+/** Actions of another product's API version (STS); everything else is ECS 2014-05-26. */
+const ACTION_VERSIONS: Record<string, string> = { AssumeRole: '2015-04-01' };
 
 /** Query keys of the legacy RPC signature; they are protocol, not action parameters. */
 const RPC_PROTOCOL_KEYS = new Set([
@@ -215,8 +219,11 @@ class EmulatorServer {
         req.socket.destroy();
         return;
       }
+      const applied = this.faults.appliedError(facts);
+      if (applied) throw new EcsApiError(applied.code, applied.status, applied.message);
       record(200, 'OK');
-      sendJson(res, 200, this.faults.malform(facts, { RequestId: randomUUID().toUpperCase(), ...reply }));
+      const body = this.faults.malform(facts, { RequestId: randomUUID().toUpperCase(), ...reply });
+      await this.deliver(facts, res, body);
     } catch (err: unknown) {
       if (!(err instanceof EcsApiError)) throw err;
       record(err.status, err.code);
@@ -253,9 +260,40 @@ class EmulatorServer {
     }
   }
 
+  /** Sends a 200 answer, dripped or padded when a delivery fault fires. */
+  private async deliver(facts: CallFacts, res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+    const how = this.faults.delivery(facts);
+    if (how === undefined) {
+      sendJson(res, 200, body);
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json;charset=utf-8' });
+    const open = { closed: false };
+    res.on('close', () => {
+      open.closed = true;
+    });
+    if ('hugeBytes' in how) await padded(res, body, how.hugeBytes, open);
+    else await this.drip(res, body, how.drip, open);
+  }
+
+  /** One byte every `ms`: the answer, or (forever) whitespace until the caller hangs up. */
+  private async drip(
+    res: ServerResponse,
+    body: Record<string, unknown>,
+    how: { ms: number; forever: boolean },
+    open: { closed: boolean },
+  ): Promise<void> {
+    const text = JSON.stringify(body);
+    for (let i = 0; !open.closed && (how.forever || i < text.length); i++) {
+      res.write(how.forever ? ' ' : (text[i] ?? ''));
+      await this.sleep(how.ms);
+    }
+    if (!open.closed) res.end();
+  }
+
   /** Protocol checks, authentication, throttling and injected errors, then the action. Throws EcsApiError. */
   private dispatch(signed: IncomingSigned, action: string, version: string, params: Params): Body {
-    if (version !== API_VERSION) throw ecsError('InvalidVersion');
+    if (version !== (ACTION_VERSIONS[action] ?? API_VERSION)) throw ecsError('InvalidVersion');
     const handler = ACTIONS[action];
     if (!handler) throw ecsError('InvalidAction.NotFound');
     const world = this.world;
@@ -267,9 +305,13 @@ class EmulatorServer {
     });
     const retryAfterMs = this.faults.throttled(principal.ownerId, params.RegionId, action);
     if (retryAfterMs !== undefined) throw ecsError('Throttling.User', { extra: { retryAfterMs } });
-    const injected = this.faults.error({ action, accessKeyId: principal.accessKeyId, imageId: params.ImageId });
+    const call = { action, accessKeyId: principal.accessKeyId, imageId: params.ImageId };
+    const injected = this.faults.error(call);
     if (injected) throw new EcsApiError(injected.code, injected.status, injected.message);
-    return handler(world, params, principal.ownerId);
+    const in200 = this.faults.errorIn200(call);
+    if (in200 === undefined) return handler(world, params, principal.ownerId);
+    if (in200.applied) handler(world, params, principal.ownerId);
+    return { Code: in200.code, Message: `Injected fault: ${in200.code} in a 200 answer.` };
   }
 
   private log(facts: CallFacts, params: Params, status: number, code: string): void {
@@ -396,6 +438,22 @@ function shareChange(input: unknown): ShareChange {
   if (Array.isArray(o.add)) change.add = o.add as ShareChange['add'] & unknown[];
   if (Array.isArray(o.remove)) change.remove = o.remove.map(String);
   return change;
+}
+
+/** The answer with a `Padding` string of about `bytes`, streamed in 64 KiB chunks (chunked, no content-length). */
+async function padded(
+  res: ServerResponse,
+  body: Record<string, unknown>,
+  bytes: number,
+  open: { closed: boolean },
+): Promise<void> {
+  const text = JSON.stringify({ ...body, Padding: '' });
+  const chunk = 'x'.repeat(64 * 1024);
+  res.write(text.slice(0, -2)); // up to the Padding string's opening quote
+  for (let sent = 0; sent < bytes && !open.closed; sent += chunk.length) {
+    if (!res.write(chunk)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+  }
+  if (!open.closed) res.end('"}');
 }
 
 const REDACTED = '<redacted>';

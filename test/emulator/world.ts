@@ -461,6 +461,34 @@ export class World {
     return {};
   }
 
+  /**
+   * STS AssumeRole (2015-04-01), enough for the operator's roleArn path: `acs:ram::<owner>:role/<name>` of a seeded
+   * owner hands out that owner's first unexpired STS key (one with a securityToken) for DurationSeconds (900–43200,
+   * default 3600). Any authenticated caller may assume it (no trust policy); EntityNotExist.Role otherwise.
+   */
+  assumeRole(_caller: string, p: Params): Body {
+    const arn = p.RoleArn ?? '';
+    const owner = /^acs:ram::(\d+):role\/[\w.@+=,-]+$/.exec(arn)?.[1];
+    if (p.RoleSessionName === undefined || p.RoleSessionName === '')
+      throw ecsError('MissingParameter', { args: ['RoleSessionName'] });
+    const duration = Number(p.DurationSeconds ?? '3600');
+    if (!Number.isInteger(duration) || duration < 900 || duration > 43_200)
+      throw ecsError('InvalidParameter', { args: ['DurationSeconds'] });
+    const key =
+      owner === undefined ? undefined : this.owners.get(owner)?.keys.find((k) => k.securityToken && !k.expired);
+    if (owner === undefined || key?.securityToken === undefined) throw ecsError('EntityNotExist.Role');
+    const expiration = new Date(this.now() + duration * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return {
+      AssumedRoleUser: { Arn: `${arn}/${p.RoleSessionName}`, AssumedRoleId: `3${owner}:${p.RoleSessionName}` },
+      Credentials: {
+        AccessKeyId: key.accessKeyId,
+        AccessKeySecret: key.accessKeySecret,
+        SecurityToken: key.securityToken,
+        Expiration: expiration,
+      },
+    };
+  }
+
   /** UntagResources: removes TagKey.N (1–20) or, with All=true and no keys, every tag. Missing keys are ignored. */
   untagResources(caller: string, p: Params): Body {
     const images = this.taggedImages(caller, p);

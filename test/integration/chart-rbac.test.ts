@@ -21,7 +21,7 @@ interface Binding {
 const CORE_RULES: Rule[] = [
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['get', 'list', 'watch', 'patch'] },
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/status'], verbs: ['patch'] },
-  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
 ];
 const SECRET_GET: Rule = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'patch'] };

@@ -10,6 +10,8 @@ export interface CountingRelay {
   url: string;
   /** Connections accepted so far (refused ones during an outage not counted). */
   accepted(): number;
+  /** Bytes the apiserver sent through the relay so far (TLS records: a bound on what the client received). */
+  received(): number;
   /** Cuts every open connection and refuses new ones until `restore()`. */
   outage(): void;
   restore(): void;
@@ -20,6 +22,7 @@ export interface CountingRelay {
 export async function countingRelay(target: string): Promise<CountingRelay> {
   const upstreamUrl = new URL(target);
   let accepted = 0;
+  let received = 0;
   let down = false;
   const sockets = new Set<Socket>();
   const track = (s: Socket): void => {
@@ -36,6 +39,9 @@ export async function countingRelay(target: string): Promise<CountingRelay> {
     const upstream = createConnection({ host: upstreamUrl.hostname, port: Number(upstreamUrl.port) });
     track(client);
     track(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+    });
     client.pipe(upstream).pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
@@ -50,6 +56,7 @@ export async function countingRelay(target: string): Promise<CountingRelay> {
   return {
     url: `https://127.0.0.1:${address.port}`,
     accepted: () => accepted,
+    received: () => received,
     outage: () => {
       down = true;
       cutAll();

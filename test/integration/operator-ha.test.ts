@@ -182,8 +182,8 @@ describe('lifecycle: one writer at any moment (issue #8)', () => {
     const exitAfterMs = Date.now() - stolenAt;
     await emu.admin.clearFaults();
     expect(code).toBe(1);
-    // renewDeadline (3 s) plus one retry period and process start-up slack; the old behaviour drained for 25 s.
-    expect(exitAfterMs).toBeLessThan(7_000);
+    // renewDeadline (3 s) plus a retry period, with room for a loaded machine; the old behaviour drained for 25 s.
+    expect(exitAfterMs).toBeLessThan(15_000);
     const lost = a.logs().find((l) => l.msg === 'leader election lost; aborting in-flight reconciles and exiting');
     expect(lost?.inFlight).toBe(1);
     expect(a.logs().some((l) => l.msg === 'released leader lease')).toBe(false);

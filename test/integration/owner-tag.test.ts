@@ -15,6 +15,8 @@ const SHARED = 'm-twoinstall01';
 const RETAINED = 'm-retained0001';
 const NOTAG = 'm-notagperm001';
 const TAG = 'imageshare.ecs.alicloud.dev/owner';
+/** The installation ID the operators default to here (no POD_NAMESPACE, the default Lease name). */
+const INSTALLATION = 'default.imageshare-operator';
 /** The owner's key minus ecs:TagResources/UntagResources (a RAM policy written before the tag existed). */
 const NO_TAG_KEY = { accessKeyId: 'LTAItestnotag0001', accessKeySecret: 'itest-notag-secret-0001' };
 
@@ -123,7 +125,7 @@ describe('two installations with different --namespaces, one image', () => {
   it('the first claims the image in its tag; the second is Stalled/DuplicateImageShare naming it, and the cloud stays still', async () => {
     await apply(nsA, 'golden', { imageId: SHARED, accounts: accounts(1, 2) });
     await waitReason(nsA, 'golden', 'Synced');
-    expect(await tags(SHARED)).toEqual({ [TAG]: `${clusterId}/${nsA}/golden` });
+    expect(await tags(SHARED)).toEqual({ [TAG]: `${clusterId}/${nsA}/golden@${INSTALLATION}` });
 
     await apply(nsB, 'golden', { imageId: SHARED, accounts: accounts(3, 2) });
     const b = await waitReason(nsB, 'golden', 'DuplicateImageShare');
@@ -153,7 +155,7 @@ describe('two installations with different --namespaces, one image', () => {
     await emu.admin.patchImage(REGION, RETAINED, { tags: {} }); // what the message tells a person to do
     await poke(nsB, 'retained');
     await waitReason(nsB, 'retained', 'Synced');
-    expect(await tags(RETAINED)).toEqual({ [TAG]: `${clusterId}/${nsB}/retained` });
+    expect(await tags(RETAINED)).toEqual({ [TAG]: `${clusterId}/${nsB}/retained@${INSTALLATION}` });
     expect(await shared(RETAINED)).toEqual([...accounts(5, 1), ...accounts(6, 1)].sort());
   });
 
@@ -169,9 +171,23 @@ describe('two installations with different --namespaces, one image', () => {
       '{"spec":{"deletionPolicy":"Revoke"}}',
     ]);
     await waitReason(nsA, 'golden', 'Synced');
+    const seqBefore = Math.max(0, ...(await emu.admin.calls()).calls.map((c) => c.seq));
     await kubectl(['delete', 'imageshare', 'golden', '-n', nsA, '--wait=true', '--timeout=60s']);
     expect(await shared(SHARED)).toEqual([]);
     expect(await tags(SHARED)).toEqual({});
+    // The emulator's call log, in the order it answered: the revokes, then the untag.
+    const cleanup = (await emu.admin.calls()).calls
+      .filter((c) => c.seq > seqBefore && c.code === 'OK')
+      .filter(
+        (c) =>
+          (c.action === 'ModifyImageSharePermission' && c.imageId === SHARED) ||
+          (c.action === 'UntagResources' && Object.values(c.params).includes(SHARED)),
+      )
+      .sort((a, b) => a.seq - b.seq)
+      .map((c) => c.action);
+    expect(cleanup.at(-1)).toBe('UntagResources');
+    expect(cleanup.slice(0, -1)).not.toEqual([]);
+    expect(new Set(cleanup.slice(0, -1))).toEqual(new Set(['ModifyImageSharePermission']));
     // The waiting installation's object can now claim the image (after its next pass).
     await poke(nsB, 'golden');
     await waitReason(nsB, 'golden', 'Synced');

@@ -147,8 +147,11 @@ describe('2. a write to the object during a pass does not lose the record of the
       timeoutMs: 20_000,
     });
     await kubectl(['label', 'imageshare', 'label', '-n', ns, 'argocd.argoproj.io/instance=platform']);
+    // The emulator logs a call when it answers: none logged yet means the label landed while the grant was in flight.
+    expect(count(await callsFor('m-label0000001'), 'ModifyImageSharePermission')).toBe(0);
     const o = await waitReady('label');
     expect(o.status?.managedAccounts).toEqual(accounts(7, 2));
+    expect(count(await callsFor('m-label0000001'), 'ModifyImageSharePermission')).toBe(1);
   });
 
   it('an account removed from the spec while the pass grants it is recorded, then revoked', async () => {

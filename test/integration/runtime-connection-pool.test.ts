@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ImageShareClient } from '../../src/kube/imageshare-client.ts';
-import { ImageShareInformer } from '../../src/kube/informer.ts';
+import { ImageShareInformer } from '../../src/kube/imageshare-informer.ts';
 import { PooledKubeConfig, pooledCopy } from '../../src/kube/kubeconfig.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace } from '../harness/kubectl.ts';

@@ -57,12 +57,33 @@ describe('KubeEventRecorder against a real apiserver', () => {
     const { warnings, log } = capturingLog();
     const recorder = new KubeEventRecorder(adminKubeConfig(), 'pod-1', log);
     await recorder.emit(obj, { type: 'Normal', reason: 'Synced', action: 'Reconcile', note: 'n' });
-    await recorder.emit(obj, { type: 'Normal', reason: 'Synced', action: 'Reconcile', note: 'n' });
+    await recorder.emit(obj, { type: 'Warning', reason: 'AccessDenied', action: 'Reconcile', note: 'n' });
     expect(warnings).toEqual([]);
     const list = await adminKubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
     // Two events in the same millisecond still get two names, and both name the full object.
     expect(list.items.map((e) => e.regarding?.name)).toEqual([name, name]);
     expect(new Set(list.items.map((e) => e.metadata?.name)).size).toBe(2);
+  });
+
+  it('a repeated event is one Event whose series counts the repeats (the apiserver accepts the series patch)', async () => {
+    const ns = await createNamespace('rt-events-series');
+    const obj = await imageShare(ns, 'flappy');
+    const { warnings, log } = capturingLog();
+    const recorder = new KubeEventRecorder(adminKubeConfig(), 'pod-1', log);
+    const denied = { type: 'Warning', reason: 'AccessDenied', action: 'Grant', note: 'n' } as const;
+    const synced = { type: 'Normal', reason: 'Synced', action: 'Reconcile', note: 'n' } as const;
+    for (let i = 0; i < 3; i++) {
+      await recorder.emit(obj, denied);
+      await recorder.emit(obj, synced);
+    }
+    await recorder.flush();
+    expect(warnings).toEqual([]);
+    const list = await adminKubeConfig().makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    const shown = list.items.map((e) => [e.reason, e.series?.count]).sort();
+    expect(shown).toEqual([
+      ['AccessDenied', 3],
+      ['Synced', 3],
+    ]);
   });
 
   it('logs and swallows a failure to emit (namespace does not exist) instead of throwing', async () => {

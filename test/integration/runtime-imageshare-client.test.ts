@@ -28,6 +28,21 @@ const readyCondition = (status: 'True' | 'False', reason: string, generation: nu
 });
 
 describe('ImageShareClient against a real apiserver', () => {
+  it('listClaimants answers with the siblings only, filtered by the apiserver (the CRD selectable fields)', async () => {
+    // Before an object's first write the owner is decided from a fresh LIST; at 10,000 objects that LIST must not
+    // carry the whole scope. The raw field-selected LIST proves the apiserver filters (no fallback was needed).
+    const [a, b] = [await createNamespace('rt-claim-a'), await createNamespace('rt-claim-b')];
+    const image = `m-claim${process.pid}`;
+    await applyYaml(imageShareManifest(a, 'one', { imageId: image }));
+    await applyYaml(imageShareManifest(b, 'two', { imageId: image }));
+    await applyYaml(imageShareManifest(a, 'other', { imageId: `${image}x` }));
+    await applyYaml(imageShareManifest(a, 'elsewhere', { imageId: image, regionId: 'cn-beijing' }));
+    const names = (os: ImageShare[]) => os.map((o) => `${o.metadata.namespace}/${o.metadata.name}`).sort();
+    const selected = await client().listIn([a, b], `spec.regionId=cn-hangzhou,spec.imageId=${image}`);
+    expect(names(selected)).toEqual([`${a}/one`, `${b}/two`]);
+    expect(names(await client().listClaimants([a, b], 'cn-hangzhou', image))).toEqual([`${a}/one`, `${b}/two`]);
+  });
+
   it('get returns null for a missing object', async () => {
     const ns = await createNamespace('rt-client');
     expect(await client().get(ns, 'absent')).toBeNull();

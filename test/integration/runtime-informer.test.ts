@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ImageShareClient } from '../../src/kube/imageshare-client.ts';
-import { ImageShareInformer, RECONCILE_REQUESTED_AT } from '../../src/kube/informer.ts';
+import { ImageShareInformer, RECONCILE_REQUESTED_AT } from '../../src/kube/imageshare-informer.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace, kubectl } from '../harness/kubectl.ts';
 import { type CountingRelay, countingRelay, through } from './counting-relay.ts';

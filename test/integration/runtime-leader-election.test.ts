@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { LeaderElector } from '../../src/kube/leader-election.ts';
+import { LeaderElector } from '../../src/runtime/leader-election.ts';
 import { KubeLeaseStore } from '../../src/kube/lease-store.ts';
 import { eventually } from '../harness/eventually.ts';
 import { createNamespace } from '../harness/kubectl.ts';

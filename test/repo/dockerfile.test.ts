@@ -2,6 +2,7 @@
 // (dockerfile-utils, the validator behind the Dockerfile language server) and its essentials are asserted:
 // multi-stage, Node 24, production dependencies only in the runtime, non-root, the operator as entrypoint.
 import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { Copy, type Dockerfile, DockerfileParser, type From, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
@@ -72,14 +73,25 @@ describe('Dockerfile', () => {
     expect(uid).toBeGreaterThan(0);
     expect(gid).toBeGreaterThan(0);
     const entry = (runtime?.instructions ?? []).filter((i) => i.getKeyword() === 'ENTRYPOINT').map(args);
-    expect(entry.map((e) => JSON.parse(e) as string[])).toEqual([
-      ['/nodejs/bin/node', '--max-semi-space-size=4', '/app/dist/main.js'],
+    expect(entry.map((e) => (JSON.parse(e) as string[]).slice(0, -1))).toEqual([
+      ['/nodejs/bin/node', '--max-semi-space-size=4'],
     ]);
   });
 
-  it('the entrypoint is the path package.json declares as the operator binary', async () => {
+  it('the entrypoint runs the file package.json declares as the operator binary, where the image puts it', async () => {
     const pkg = JSON.parse(await read('package.json')) as { bin: Record<string, string> };
-    expect(pkg.bin['imageshare-operator']).toBe('dist/main.js');
+    const bin = pkg.bin['imageshare-operator'] ?? '';
+    const runtime = stages(DockerfileParser.parse(await read('Dockerfile'))).at(-1)?.instructions ?? [];
+    const workdir =
+      runtime
+        .filter((i) => i.getKeyword() === 'WORKDIR')
+        .map(args)
+        .at(-1) ?? '/';
+    const [entry] = runtime.filter((i) => i.getKeyword() === 'ENTRYPOINT').map((e) => JSON.parse(args(e)) as string[]);
+    expect(entry?.at(-1)).toBe(posix.join(workdir, bin));
+    // And the runtime stage copies that file's directory in.
+    const copied = runtime.filter((i) => i.getKeyword() === 'COPY').map((c) => args(c).split(/\s+/).at(-1) ?? '');
+    expect(copied.map((d) => posix.join(workdir, d))).toContain(posix.join(workdir, posix.dirname(bin)));
   });
 
   it('.dockerignore keeps node_modules, dist and everything but the build inputs out of the context', async () => {

@@ -1,5 +1,7 @@
 // Facts the docs state that can drift from the code, each checked against its source of truth: the flags against
-// src/config.ts and the CLI's own --help, the RAM actions against the ECS requests src/cloud builds, the Go version
+// src/config.ts and the CLI's own --help (the README flag table against the operator's --help), the README status
+// table against the CRD, docs/metrics.md against the metrics registry, the emulator's fault table against its fault
+// types, the RAM actions against the ECS requests src/cloud builds, the Go version
 // against the go.mod files, cited test files against the tree, the request counts in docs/performance.md against its
 // latest run, and a few statements issue 15 found wrong once (immutable imageId, Flux CRD policy, the annotation).
 import { existsSync } from 'node:fs';
@@ -8,8 +10,15 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { runCli } from '../../src/cli/commands.ts';
-import { FLAGS } from '../../src/config.ts';
-import { RECONCILE_REQUESTED_AT } from '../../src/kube/informer.ts';
+import { CredentialsProviderError } from '../../src/cloud/credentials.ts';
+import { classifyEcsError, ErrorInBody } from '../../src/cloud/ecs-errors.ts';
+import { BudgetWaitTimeout } from '../../src/cloud/rate-budget.ts';
+import { RequestBoundCode, RequestBoundError } from '../../src/cloud/request-bounds.ts';
+import { FLAGS, helpText } from '../../src/config.ts';
+import { RECONCILE_REQUESTED_AT } from '../../src/kube/imageshare-informer.ts';
+import { OperatorMetrics } from '../../src/runtime/metrics.ts';
+import { FAULT_TYPES, MALFORMED_VARIANTS } from '../emulator/faults.ts';
+import { parse } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFile(join(ROOT, path), 'utf8');
@@ -57,6 +66,7 @@ const OTHER_TOOLS: Record<string, string> = {
   for: 'kubectl wait',
   type: 'kubectl patch',
   'patch-file': 'kubectl patch',
+  subresource: 'kubectl patch',
   overwrite: 'kubectl annotate',
   'from-literal': 'kubectl create secret',
   namespace: 'kubectl, helm and the demo',
@@ -135,6 +145,89 @@ describe('flags in the docs exist', () => {
     expect(FLAGS['metrics-bind-address'].help).toContain('"0" = off');
     expect(metrics).toContain('`--metrics-bind-address`');
     expect(metrics).toMatch(/`0` turns metrics off/);
+  });
+});
+
+/** The body rows of the markdown table whose header row is `header`, as arrays of trimmed cells. */
+function tableRows(text: string, header: string): string[][] {
+  const lines = (text.split(`${header}\n`)[1] ?? '').split('\n').slice(1); // past the |---| line
+  const end = lines.findIndex((l) => !l.startsWith('|'));
+  return lines.slice(0, end < 0 ? undefined : end).map((l) =>
+    l
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim()),
+  );
+}
+
+describe('the README flag table is the operator’s --help', () => {
+  // `imageshare-operator --help` (src/main.ts prints helpText()) pairs every flag with its env var: each pair must be
+  // one row of the README's table, and the table must have no row for a flag --help does not print.
+  const pairs = [...helpText().matchAll(/^ {2}--([a-z0-9-]+)\b.*\n\s+env: ([A-Z_]+)$/gm)].map((m) => [m[1], m[2]]);
+
+  it('--help prints every flag with an env var (a sanity check on the parse)', () => {
+    expect(pairs.length).toBe(Object.keys(FLAGS).length);
+  });
+
+  it('every flag --help prints has a row with its env var, and every row is a flag --help prints', async () => {
+    const rows = tableRows(await read('README.md'), '| Flag | Env | Default | Meaning |').map((c) => [
+      /^`--([a-z0-9-]+)`$/.exec(c[0] ?? '')?.[1],
+      /^`([A-Z_]+)`$/.exec(c[1] ?? '')?.[1],
+    ]);
+    expect(rows.sort()).toEqual([...pairs].sort());
+  });
+});
+
+describe('the README status table is the CRD’s status', () => {
+  it('every status field of crds/imageshare.yaml has a row, and every row names a field', async () => {
+    const crd = parse(await read('crds/imageshare.yaml'));
+    const fields = Object.keys(crd.spec.versions[0].schema.openAPIV3Schema.properties.status.properties).sort();
+    const named = tableRows(await read('README.md'), '| Status field | Meaning |')
+      .flatMap((c) => [...(c[0] ?? '').matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1] ?? ''))
+      .sort();
+    expect(fields.length).toBeGreaterThan(5);
+    expect(named).toEqual(fields);
+  });
+});
+
+describe('docs/metrics.md lists the metrics the operator exports', () => {
+  it('one row per imageshare_ metric registered by src/runtime/metrics.ts, and no other', async () => {
+    const exported = (await new OperatorMetrics({ processMetrics: false }).registry.getMetricsAsJSON())
+      .map((m) => m.name)
+      .sort();
+    const rows = tableRows(await read('docs/metrics.md'), '| Metric | Type | Labels | Meaning |')
+      .map((c) => /^`([a-z_]+)`$/.exec(c[0] ?? '')?.[1])
+      .sort();
+    expect(exported.length).toBeGreaterThan(5);
+    expect(rows).toEqual(exported);
+  });
+});
+
+describe('docs/reasons.md names the client-side codes', () => {
+  // Failures on this side of the wire get codes of their own (they show in events and in the ECS call metric's
+  // `code` label); test/repo/reasons.test.ts covers the ECS codes, this covers the ones the adapter makes up.
+  const reasonsDoc = () => read('docs/reasons.md');
+  it.each([
+    ['a call past its --ecs-timeout deadline', new RequestBoundError(RequestBoundCode.Deadline, 'late')],
+    ['an answer over the size cap', new RequestBoundError(RequestBoundCode.TooLarge, 'huge')],
+    ['a 200 carrying an error code', new ErrorInBody('InternalError', 200)],
+    ['STS failing for now (roleArn)', new CredentialsProviderError('sts timed out', true)],
+    ['no credentials at all', new CredentialsProviderError('refused', false)],
+    ['the own rate budget out of time', new BudgetWaitTimeout(500)],
+  ])('%s: its code is in the row of its reason, in italics', async (_why, err) => {
+    const e = classifyEcsError(err);
+    const row = (await reasonsDoc()).split('\n').find((l) => l.startsWith(`| \`${e.reason}\` |`)) ?? '';
+    expect({ code: e.code, inRow: row.includes(`*\`${e.code}\`*`) }).toEqual({ code: e.code, inRow: true });
+  });
+});
+
+describe('docs/emulator.md documents every fault the emulator accepts', () => {
+  it('one row of the fault table per fault type, each malformed variant named in its row', async () => {
+    const rows = tableRows(await read('docs/emulator.md'), '| Rule | Effect | What the SDK throws |');
+    const types = rows.map((c) => /"type":"([A-Za-z0-9]+)"/.exec(c[0] ?? '')?.[1]).sort();
+    expect(types).toEqual([...FAULT_TYPES].sort());
+    const malformed = rows.find((c) => (c[0] ?? '').includes('"type":"malformed"'))?.[1] ?? '';
+    expect(MALFORMED_VARIANTS.filter((v) => !malformed.includes(`\`${v}\``))).toEqual([]);
   });
 });
 

@@ -191,6 +191,20 @@ describe('loadConfig', () => {
       field: 'clusterId',
       value: 'prod-hz.1',
     },
+    {
+      why: 'the installation ID defaults to the release namespace and Lease name, stable across restarts and upgrades',
+      argv: [],
+      env: { POD_NAMESPACE: 'ops' },
+      field: 'installationId',
+      value: 'ops.imageshare-operator',
+    },
+    {
+      why: 'an installation ID may be named (two installations whose namespaces overlap need distinct ones)',
+      argv: ['--installation-id', 'team-a'],
+      env: { POD_NAMESPACE: 'ops' },
+      field: 'installationId',
+      value: 'team-a',
+    },
   ])('$why', ({ argv, env, field, value }) => {
     expect(load(argv, env)).toHaveProperty(field, value);
   });
@@ -206,6 +220,11 @@ describe('loadConfig', () => {
       why: 'a cluster ID with a slash (it would break the owner tag)',
       argv: ['--cluster-id', 'a/b'],
       message: /--cluster-id must be 1-64 letters/,
+    },
+    {
+      why: 'an installation ID with a slash (it would break the owner tag)',
+      argv: ['--installation-id', 'ops/imageshare'],
+      message: /--installation-id must be 1-63 letters/,
     },
     {
       why: 'zero concurrency',

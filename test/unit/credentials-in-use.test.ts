@@ -2,13 +2,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { FINALIZER, type ImageShare } from '../../src/api/types.ts';
 import {
-  CREDENTIALS_IN_USE_FINALIZER,
   CredentialsInUseController,
   finalizerAction,
-  imageSharesReferring,
-  type SecretFinalizerWriter,
   secretNeededBy,
-} from '../../src/kube/secret-finalizer.ts';
+} from '../../src/controllers/credentials-in-use/controller.ts';
+import { imageSharesReferring } from '../../src/controllers/imageshare/controller.ts';
+import { CREDENTIALS_IN_USE_FINALIZER, type SecretFinalizerWriter } from '../../src/kube/secret-finalizer.ts';
 import { type SecretMeta, secretScope } from '../../src/kube/secret-informer.ts';
 import { settle } from './fake-clock.ts';
 

@@ -48,12 +48,36 @@ describe('buildSdkCredential', () => {
     expect([c.getType(), m.securityToken]).toEqual(['sts', TOKEN]);
   });
 
-  it('builds a RAM-role-ARN provider on top of the default chain without calling STS yet', () => {
+  it('builds the AssumeRole provider (assume-role.ts) without calling STS yet', () => {
     const c = buildSdkCredential(role) as unknown as { credential: { provider: { getProviderName(): string } } };
-    expect(c.credential.provider.getProviderName()).toBe('ram_role_arn/default');
+    expect(c.credential.provider.getProviderName()).toBe('ram_role_arn/imageshare-operator');
   });
 
-  it('builds the default chain lazily (no provider is tried until a call needs credentials)', () => {
-    expect(() => buildSdkCredential({ type: 'default' })).not.toThrow();
+  it('builds the default chain lazily (no provider is tried until a call needs credentials)', async () => {
+    // The first provider of the chain reads the key from the environment: watch which variables are read, and when.
+    const real = process.env;
+    const reads: string[] = [];
+    process.env = new Proxy(real, {
+      get: (target, k) => {
+        if (typeof k === 'string') reads.push(k);
+        return Reflect.get(target, k);
+      },
+    });
+    const keyVars = ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET'];
+    const saved = keyVars.map((k) => real[k]);
+    try {
+      const c = buildSdkCredential({ type: 'default' });
+      expect(reads.filter((k) => keyVars.includes(k))).toEqual([]);
+      real.ALIBABA_CLOUD_ACCESS_KEY_ID = 'LTAItestLazy1';
+      real.ALIBABA_CLOUD_ACCESS_KEY_SECRET = SECRET;
+      expect((await c.getCredential()).accessKeyId).toBe('LTAItestLazy1'); // tried now, on demand
+      expect(reads).toEqual(expect.arrayContaining(keyVars));
+    } finally {
+      process.env = real;
+      keyVars.forEach((k, i) => {
+        if (saved[i] === undefined) delete real[k];
+        else real[k] = saved[i];
+      });
+    }
   });
 });

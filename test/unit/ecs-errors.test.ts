@@ -6,9 +6,16 @@ import {
   classifyEcsError,
   ECS_ERROR_CODES,
   ECS_ERROR_TABLE,
+  ErrorInBody,
+  errorCodeInBody,
+  IMAGE_STATUS_RULES,
   lookupEcsError,
+  withImageStatus,
 } from '../../src/cloud/ecs-errors.ts';
-import { CloudError, type ErrorKind } from '../../src/cloud/port.ts';
+import { CredentialsProviderError } from '../../src/cloud/credentials.ts';
+import { CloudError, type ErrorKind, markMaybeApplied, outcomeUnknown } from '../../src/cloud/port.ts';
+import { BudgetWaitTimeout } from '../../src/cloud/rate-budget.ts';
+import { RequestBoundError } from '../../src/cloud/request-bounds.ts';
 
 type Row = [code: string, status: number, kind: ErrorKind, reason: Reason, accountSpecific: boolean, why: string];
 
@@ -301,7 +308,14 @@ const OTHER: Row[] = [
     false,
     'the SDK formats the timestamp, so a bad format is a bug',
   ],
-  ['SignatureNonceUsed', 400, 'transient', Reason.SignatureMismatch, false, 'the next try carries a fresh nonce'],
+  [
+    'SignatureNonceUsed',
+    400,
+    'transient',
+    Reason.SignatureMismatch,
+    false,
+    'ECS already received the request, so its outcome is unknown (port.ts); the next try carries a fresh nonce',
+  ],
   [
     'InvalidSecurityToken.Expired',
     403,
@@ -528,9 +542,17 @@ describe('ECS error table', () => {
     expect([err.kind, err.reason, err.code]).toEqual(['transient', Reason.CloudUnavailable, 'NonJSONResponse']);
   });
 
-  it('a credential-chain failure → terminal InvalidCredentials, because no retry finds credentials that do not exist', () => {
-    const err = classifyEcsError(new Error('unable to get credentials from any of the providers in the chain: ...'));
-    expect([err.kind, err.reason]).toEqual(['terminal', Reason.InvalidCredentials]);
+  it('a credentials failure is recognised by type, not by message: terminal InvalidCredentials or transient', () => {
+    const refused = new CredentialsProviderError('could not obtain cloud credentials', false);
+    const flaky = new CredentialsProviderError('could not obtain cloud credentials', true);
+    expect([classifyEcsError(refused).kind, classifyEcsError(refused).reason]).toEqual([
+      'terminal',
+      Reason.InvalidCredentials,
+    ]);
+    expect([classifyEcsError(flaky).kind, classifyEcsError(flaky).code]).toEqual(['transient', 'StsUnavailable']);
+    // A bare message that merely talks about credentials is not a credentials failure.
+    const bare = classifyEcsError(new Error('unable to get credentials from any of the providers in the chain'));
+    expect([bare.code, bare.reason]).toEqual(['UnexpectedError', Reason.CloudAPIError]);
   });
 
   it('passes a CloudError through unchanged and never throws on odd values', () => {
@@ -554,5 +576,107 @@ describe('ECS error table', () => {
       expect(accountsNamedInError(err)).toEqual(['2000000000000009']);
       expect(accountsNamedInError(classifyEcsError(sdkError('InvalidAccount.Forbbiden', 404)))).toEqual([]);
     });
+  });
+});
+
+describe('answers that must not be believed, classified by type and code (issue 14 items 8, 12, 13)', () => {
+  const rows: [string, () => unknown, string, ErrorKind, Reason, boolean, string][] = [
+    [
+      'a deadline that ended the call',
+      () => new RequestBoundError('DeadlineExceeded', 'x'),
+      'DeadlineExceeded',
+      'transient',
+      Reason.CloudUnreachable,
+      true,
+      'the request may have reached ECS before the answer stalled: a write is unknown',
+    ],
+    [
+      'an answer past the size cap',
+      () => new RequestBoundError('ResponseTooLarge', 'x'),
+      'MalformedResponse',
+      'transient',
+      Reason.CloudAPIError,
+      true,
+      'an oversized answer is a malformed answer, not a crash; a write is unknown',
+    ],
+    [
+      'a 200 whose body carries Throttling.User',
+      () => new ErrorInBody('Throttling.User', 200),
+      'MalformedResponse',
+      'transient',
+      Reason.CloudAPIError,
+      true,
+      'a 200 cannot be trusted to be a refusal or a success: a write is unknown, never accepted',
+    ],
+    [
+      'SignatureNonceUsed',
+      () => sdkError('SignatureNonceUsed', 400),
+      'SignatureNonceUsed',
+      'transient',
+      Reason.SignatureMismatch,
+      true,
+      'ECS already received a request with this nonce: the first may have been applied',
+    ],
+    [
+      'a plain 400 refusal (control)',
+      () => sdkError('InvalidAccount.NotFound', 404),
+      'InvalidAccount.NotFound',
+      'terminal',
+      Reason.AccountNotFound,
+      false,
+      'a definitive 4xx refusal changed nothing',
+    ],
+  ];
+  it.each(rows)('%s → %s, %s, %s, unknown=%s: %s', (_what, make, code, kind, reason, unknown) => {
+    const err = classifyEcsError(make());
+    expect([err.code, err.kind, err.reason, outcomeUnknown(err)]).toEqual([code, kind, reason, unknown]);
+  });
+
+  it('errorCodeInBody reads Code (or code) from a body; success bodies have none', () => {
+    expect(errorCodeInBody({ RequestId: 'r', Code: 'InternalError' })).toBe('InternalError');
+    expect(errorCodeInBody({ requestId: 'r', code: 'X' })).toBe('X');
+    expect(errorCodeInBody({ RequestId: 'r' })).toBeUndefined();
+    expect(errorCodeInBody('text')).toBeUndefined();
+  });
+
+  const statuses: [string, ErrorKind, string][] = [
+    ['CreateFailed', 'terminal', 'a failed build never becomes Available'],
+    ['UnAvailable', 'terminal', 'an unavailable image does not recover by itself'],
+    ['Creating', 'transient', 'still being created: it will be Available'],
+    ['Waiting', 'transient', 'waiting to be created: it will be Available'],
+    ['Available', 'transient', 'a race with a status change: try again'],
+  ];
+  it.each(statuses)('IncorrectImageStatus on an image %s → %s: %s', (status, kind) => {
+    const base = classifyEcsError(sdkError('IncorrectImageStatus', 400));
+    const err = withImageStatus(markMaybeApplied(base), status);
+    expect([err.kind, err.reason, err.maybeApplied]).toEqual([kind, Reason.ImageNotAvailable, true]);
+    if (kind === 'terminal') expect(err.message).toContain(status);
+  });
+
+  it('no message tells the user to change an immutable field (spec.regionId, spec.imageId)', () => {
+    // Why: the API rejects such an edit; the message must say to recreate the object or fix the image instead.
+    const messages = [
+      ...Object.values(ECS_ERROR_TABLE).map((e) => e.message),
+      ...Object.values(IMAGE_STATUS_RULES).map((r) => r.message('CreateFailed')),
+    ];
+    for (const m of messages) {
+      expect(m).not.toMatch(/(check|change|correct|set|edit|fix|update) spec\.(regionId|imageId)/);
+      expect(m).not.toMatch(/point the object at|use another region\.|and share the copy\./);
+      if (/spec\.(regionId|imageId)/.test(m)) expect(m).toMatch(/immutable/);
+    }
+  });
+});
+
+describe("the operator's own rate budget", () => {
+  it('a token wait past its limit → wait RateBudgetTimeout carrying the wait left, and nothing was sent', () => {
+    // Why: a worker must not block on a minutes-long server pause; the pass comes back when the budget expects room.
+    const err = classifyEcsError(new BudgetWaitTimeout(90_000));
+    expect([err.code, err.kind, err.reason, err.retryAfterMs, outcomeUnknown(err)]).toEqual([
+      'RateBudgetTimeout',
+      'wait',
+      Reason.Throttled,
+      90_000,
+      false,
+    ]);
   });
 });

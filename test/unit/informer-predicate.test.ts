@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ImageShare } from '../../src/api/types.ts';
-import { RECONCILE_REQUESTED_AT, updateTriggersReconcile } from '../../src/kube/informer.ts';
+import { RECONCILE_REQUESTED_AT, changeOf } from '../../src/kube/imageshare-informer.ts';
 
 const base: ImageShare = {
   apiVersion: 'ecs.alicloud.dev/v1alpha1',
@@ -22,59 +22,59 @@ function edit(fn: (o: ImageShare) => void): ImageShare {
   return o;
 }
 
-describe('update predicate: which update events wake the controller', () => {
-  const rows: Array<{ why: string; after: ImageShare; wakes: boolean }> = [
+describe('update predicate: which update events wake the controller, and how', () => {
+  const rows: Array<{ why: string; after: ImageShare; change: 'input' | 'wake' | undefined }> = [
     {
       why: 'a status-only write (our own) changes nothing we react to',
       after: edit((o) => {
         o.status = { observedGeneration: 3 };
       }),
-      wakes: false,
+      change: undefined,
     },
     {
       why: 'a spec change bumps generation',
       after: edit((o) => {
         o.metadata.generation = 4;
       }),
-      wakes: true,
+      change: 'input',
     },
     {
       why: 'a label change is not desired state',
       after: edit((o) => {
         o.metadata.labels = { team: 'x' };
       }),
-      wakes: false,
+      change: undefined,
     },
     {
       why: 'deletion started: the finalizer must run',
       after: edit((o) => {
         o.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
       }),
-      wakes: true,
+      change: 'input',
     },
     {
-      why: 'someone removed our finalizer: put it back',
+      why: 'a finalizer change may be our own patch: it wakes an idle key but never cuts short the delay a pass chose',
       after: edit((o) => {
         o.metadata.finalizers = [];
       }),
-      wakes: true,
+      change: 'wake',
     },
     {
       why: 'the reconcile-requested-at annotation is the manual trigger',
       after: edit((o) => {
         o.metadata.annotations = { [RECONCILE_REQUESTED_AT]: '1' };
       }),
-      wakes: true,
+      change: 'input',
     },
     {
       why: 'other annotations are ignored',
       after: edit((o) => {
         o.metadata.annotations = { note: 'hi' };
       }),
-      wakes: false,
+      change: undefined,
     },
   ];
-  it.each(rows)('$why', ({ after, wakes }) => {
-    expect(updateTriggersReconcile(base, after)).toBe(wakes);
+  it.each(rows)('$why', ({ after, change }) => {
+    expect(changeOf(base, after)).toBe(change);
   });
 });

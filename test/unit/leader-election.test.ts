@@ -2,10 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import {
   LeaderElector,
   LeaseConflictError,
+  LeaseTimeoutError,
   type LeaseRecord,
   type LeaseStore,
   validateElectionTimings,
-} from '../../src/kube/leader-election.ts';
+} from '../../src/runtime/leader-election.ts';
+import { sleep } from '../../src/runtime/clock.ts';
 import { FakeClock, settle } from './fake-clock.ts';
 
 /** The apiserver side of one Lease: a record plus a resourceVersion that every write bumps. */
@@ -17,28 +19,69 @@ class FakeLeaseServer {
   failing: Error | null = null;
 }
 
-/** A LeaseStore over FakeLeaseServer with LeaseLock's stateful optimistic concurrency. */
+/**
+ * A LeaseStore over FakeLeaseServer with LeaseLock's stateful optimistic concurrency: an update carries the version
+ * remembered when it was called, as a PUT carries its resourceVersion. With a clock it can be slow: a request can
+ * reach the server late (requestDelayMs) or commit at once and have its answer held back (stallAnswersUntil). It
+ * ignores the abort signal, like a transport that cannot cancel, so discarding late answers is the elector's job.
+ */
 class FakeLeaseStore implements LeaseStore {
   readonly #server: FakeLeaseServer;
+  readonly #clock: FakeClock | undefined;
   #readVersion = -1;
-  constructor(server: FakeLeaseServer) {
+  /** Calls reach the server this long after they are made. */
+  requestDelayMs = 0;
+  /** Calls made before this time commit at once but answer only then. */
+  stallAnswersUntil = 0;
+  /** When set, the next create/update commits and then stallAnswersUntil becomes now + this (a partition starts). */
+  stallAfterNextWriteMs = 0;
+  /** Every call as it reaches the server, with the clock time. */
+  readonly log: Array<{ op: string; at: number }> = [];
+  constructor(server: FakeLeaseServer, clock?: FakeClock) {
     this.#server = server;
+    this.#clock = clock;
   }
-  async get(): Promise<LeaseRecord | null> {
-    this.#check();
-    this.#readVersion = this.#server.version;
-    return this.#server.record === null ? null : structuredClone(this.#server.record);
+  get(): Promise<LeaseRecord | null> {
+    return this.#call('get', () => {
+      this.#readVersion = this.#server.version;
+      return this.#server.record === null ? null : structuredClone(this.#server.record);
+    });
   }
-  async create(record: LeaseRecord): Promise<void> {
-    this.#check();
-    if (this.#server.record !== null) throw new LeaseConflictError('already exists');
-    this.#write(record);
+  create(record: LeaseRecord): Promise<void> {
+    return this.#call('create', () => {
+      if (this.#server.record !== null) throw new LeaseConflictError('already exists');
+      this.#write(record);
+    });
   }
-  async update(record: LeaseRecord): Promise<void> {
+  update(record: LeaseRecord): Promise<void> {
+    const version = this.#readVersion;
+    return this.#call('update', () => {
+      if (this.#server.record === null) throw new Error('not found');
+      if (version !== this.#server.version) throw new LeaseConflictError('version mismatch');
+      this.#write(record);
+    });
+  }
+  async #call<T>(op: string, serve: () => T): Promise<T> {
+    const clock = this.#clock;
+    if (clock !== undefined && this.requestDelayMs > 0) await sleep(clock, this.requestDelayMs);
     this.#check();
-    if (this.#server.record === null) throw new Error('not found');
-    if (this.#readVersion !== this.#server.version) throw new LeaseConflictError('version mismatch');
-    this.#write(record);
+    this.log.push({ op, at: clock?.now() ?? 0 });
+    const outcome = ((): { ok: true; value: T } | { ok: false; err: unknown } => {
+      try {
+        return { ok: true, value: serve() };
+      } catch (err: unknown) {
+        return { ok: false, err };
+      }
+    })();
+    if (clock !== undefined && op !== 'get' && this.stallAfterNextWriteMs > 0) {
+      this.stallAnswersUntil = clock.now() + this.stallAfterNextWriteMs;
+      this.stallAfterNextWriteMs = 0;
+    }
+    if (clock !== undefined && clock.now() < this.stallAnswersUntil) {
+      await sleep(clock, this.stallAnswersUntil - clock.now());
+    }
+    if (!outcome.ok) throw outcome.err;
+    return outcome.value;
   }
   describe(): string {
     return 'lease test/fake';
@@ -375,5 +418,232 @@ describe('LeaderElector on a monotonic clock (client-go observedTime)', () => {
     expect(a.e.isLeader()).toBe(true);
     a.e.stop();
     await run;
+  });
+});
+
+/** An elector over its own (possibly slow) FakeLeaseStore, recording its callbacks and log lines. */
+function slowElector(server: FakeLeaseServer, clock: FakeClock, identity: string) {
+  const store = new FakeLeaseStore(server, clock);
+  const events: string[] = [];
+  const logs: string[] = [];
+  const e = new LeaderElector({
+    store,
+    identity,
+    clock,
+    random: () => 0,
+    onStartedLeading: () => events.push('started'),
+    onStoppedLeading: (reason) => events.push(`stopped:${reason}`),
+    log: { info: (_o, msg) => logs.push(msg), warn: (_o, msg) => logs.push(msg) },
+  });
+  return { e, events, logs, store };
+}
+
+describe('LeaderElector: every Lease request has a deadline and a late answer is discarded', () => {
+  it('a standby whose acquire write committed but whose answer stalled past the lease duration never leads beside the one that took over', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const b = slowElector(server, clock, 'b');
+    expect(await b.e.tryAcquireOrRenew()).toBe(true); // b holds the lease, then vanishes without renewing
+    const a = slowElector(server, clock, 'a');
+    const runA = a.e.run();
+    await settle(); // a first sees b's record at t=0, so b's lease expires for a at t=15 s
+    // At t=16 s a's takeover write commits, and from then on no answer reaches a until t=40 s.
+    a.store.stallAfterNextWriteMs = 24_000;
+    await clock.advance(16_000);
+    expect(server.record?.holderIdentity).toBe('a');
+    const c = slowElector(server, clock, 'c');
+    const runC = c.e.run(); // c sees a's committed record and, as a renews no more, takes over 15 s later
+    let overlap = false;
+    for (let t = 0; t < 40; t++) {
+      await clock.advance(1_000);
+      if (a.e.isLeader() && c.e.isLeader()) overlap = true;
+    }
+    expect(c.events).toEqual(['started']);
+    expect(server.record?.holderIdentity).toBe('c');
+    expect(overlap).toBe(false);
+    expect(a.events).toEqual([]); // a's answer arrived at t=40 s, long after its deadline, and was dropped
+    a.e.stop();
+    c.e.stop();
+    await Promise.all([runA, runC]);
+  });
+
+  it('a read that never answers fails the campaign attempt after renewDeadline/2, and campaigning goes on', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const a = slowElector(server, clock, 'a');
+    a.store.stallAnswersUntil = Number.POSITIVE_INFINITY;
+    const attempt = a.e.tryAcquireOrRenew();
+    let result: boolean | undefined;
+    void attempt.then((ok) => {
+      result = ok;
+    });
+    await clock.advance(4_999);
+    expect(result).toBeUndefined();
+    await clock.advance(1);
+    expect(result).toBe(false);
+    a.store.stallAnswersUntil = 0;
+    const run = a.e.run();
+    await clock.advance(1);
+    expect(a.events).toEqual(['started']);
+    a.e.stop();
+    await run;
+  });
+
+  it('a release whose write never answers gives up after the request deadline and says it did not release', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const a = slowElector(server, clock, 'a');
+    expect(await a.e.tryAcquireOrRenew()).toBe(true);
+    a.store.stallAnswersUntil = Number.POSITIVE_INFINITY;
+    a.store.requestDelayMs = 0;
+    let released: boolean | undefined;
+    void a.e.release().then((ok) => {
+      released = ok;
+    });
+    await clock.advance(5_000);
+    expect(released).toBe(false);
+    expect(a.logs).not.toContain('released leader lease');
+  });
+
+  it('rejects a request timeout that is not below the renew deadline', () => {
+    const make = (requestTimeoutMs: number) =>
+      new LeaderElector({
+        store: new FakeLeaseStore(new FakeLeaseServer()),
+        identity: 'a',
+        requestTimeoutMs,
+        onStartedLeading: () => undefined,
+        onStoppedLeading: () => undefined,
+      });
+    expect(() => make(10_000)).toThrow(RangeError);
+    expect(() => make(0)).toThrow(RangeError);
+    expect(() => make(9_999)).not.toThrow();
+  });
+
+  it('a timed-out request is reported as LeaseTimeoutError in the log, not as a conflict', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const warnings: object[] = [];
+    const store = new FakeLeaseStore(server, clock);
+    store.stallAnswersUntil = Number.POSITIVE_INFINITY;
+    const e = new LeaderElector({
+      store,
+      identity: 'a',
+      clock,
+      onStartedLeading: () => undefined,
+      onStoppedLeading: () => undefined,
+      log: { info: () => undefined, warn: (o) => warnings.push(o) },
+    });
+    const attempt = e.tryAcquireOrRenew();
+    await clock.advance(5_000);
+    expect(await attempt).toBe(false);
+    expect(JSON.stringify(warnings)).toContain(new LeaseTimeoutError('x').name);
+  });
+});
+
+describe('LeaderElector: the leader counts its term from when its write was sent', () => {
+  it('a renew answered late still ends leadership before a standby that saw the write at once may take over', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const timings = { leaseDurationMs: 12_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+    const make = (identity: string) => {
+      const store = new FakeLeaseStore(server, clock);
+      const events: string[] = [];
+      const e = new LeaderElector({
+        store,
+        identity,
+        clock,
+        random: () => 0,
+        ...timings,
+        onStartedLeading: () => events.push('started'),
+        onStoppedLeading: (reason) => events.push(`stopped:${reason}`),
+      });
+      return { e, events, store };
+    };
+    const a = make('a');
+    const runA = a.e.run();
+    await settle();
+    const b = make('b');
+    const runB = b.e.run();
+    await clock.advance(3_000);
+    a.store.stallAfterNextWriteMs = 4_900; // the renew at t=4 s commits at once; a hears back at t=8.9 s
+    await clock.advance(6_000);
+    a.store.requestDelayMs = Number.POSITIVE_INFINITY; // then a's requests stop reaching the apiserver
+    let overlap = false;
+    for (let i = 0; i < 40; i++) {
+      await clock.advance(500);
+      if (a.e.isLeader() && b.e.isLeader()) overlap = true;
+    }
+    expect(a.events).toEqual(['started', 'stopped:lost']);
+    expect(b.events).toEqual(['started']);
+    expect(overlap).toBe(false);
+    b.e.stop();
+    await Promise.all([runA, runB]);
+  });
+});
+
+describe('LeaderElector.release during a renew (SIGTERM mid-renew)', () => {
+  /** a leads; its next renew is made at t=2 s and reaches the apiserver `delayMs` later. */
+  async function leaderMidRenew(delayMs: number) {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const a = slowElector(server, clock, 'a');
+    const run = a.e.run();
+    await settle();
+    expect(a.events).toEqual(['started']);
+    a.store.requestDelayMs = delayMs;
+    await clock.advance(2_500); // the renew left at t=2 s and is on its way
+    return { server, clock, a, run };
+  }
+
+  it('a renew in flight when release begins cannot take the lease back: the pod exits with the lease empty', async () => {
+    const { server, clock, a, run } = await leaderMidRenew(1_000);
+    const releasedAt = clock.now();
+    const released = a.e.release();
+    await clock.advance(5_000);
+    expect(await released).toBe(true);
+    await run;
+    expect(server.record).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+    expect(a.logs).toContain('released leader lease');
+    // After release began: the in-flight renew lands, then exactly one write, the release; nothing after it.
+    const after = a.store.log.filter((c) => c.at > releasedAt).map((c) => c.op);
+    expect(after).toEqual(['update', 'update']);
+    expect(a.events).toEqual(['started', 'stopped:stopped']);
+    await clock.advance(30_000);
+    expect(server.record?.holderIdentity).toBe('');
+  });
+
+  it('a renew that loses to the release (409) does not re-read and re-acquire the emptied lease', async () => {
+    // The renew reaches the apiserver at t=10 s, after its deadline and after the release write.
+    const { server, clock, a, run } = await leaderMidRenew(8_000);
+    a.store.requestDelayMs = 0;
+    const releasedAt = clock.now();
+    const released = a.e.release();
+    await clock.advance(20_000);
+    expect(await released).toBe(true);
+    await run;
+    expect(server.record?.holderIdentity).toBe('');
+    // After release began: the release write (t=7 s, once the renew's deadline passed) and the late renew landing
+    // (t=10 s, refused with 409); no re-read, no re-acquire.
+    expect(a.store.log.filter((c) => c.at > releasedAt)).toEqual([
+      { op: 'update', at: releasedAt + 4_500 },
+      { op: 'update', at: releasedAt + 7_500 },
+    ]);
+    await clock.advance(30_000);
+    expect(server.record?.holderIdentity).not.toBe('a');
+  });
+
+  it('an acquire in flight when stop() comes does not start leading, and release hands that lease back', async () => {
+    const server = new FakeLeaseServer();
+    const clock = new FakeClock();
+    const a = slowElector(server, clock, 'a');
+    a.store.requestDelayMs = 1_000;
+    const run = a.e.run();
+    await clock.advance(1_500); // the read answered at t=1 s; the create is on its way and lands at t=2 s
+    const released = a.e.release();
+    await clock.advance(10_000);
+    await run;
+    expect(a.events).toEqual([]);
+    expect(await released).toBe(true);
+    expect(server.record?.holderIdentity).toBe('');
   });
 });

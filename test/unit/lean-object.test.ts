@@ -1,56 +1,58 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ImageShare } from '../../src/api/types.ts';
-import { leanImageShare } from '../../src/kube/lean-object.ts';
+import { type ImageShare, type ImageShareStatus, type ObjectMeta, STATUS_FIELDS } from '../../src/api/types.ts';
+import { KEPT_STATUS_FIELDS, leanImageShare } from '../../src/kube/lean-object.ts';
 
-const full = {
+// What the apiserver sends: ObjectMeta plus fields the operator's type does not declare (managedFields). A variable
+// of a wider type is assignable to ObjectMeta without a cast, so the fixture stays checked field by field.
+const wireMetadata = {
+  name: 'a',
+  namespace: 'ns',
+  uid: 'u-1',
+  generation: 3,
+  resourceVersion: '42',
+  creationTimestamp: '2026-01-01T00:00:00Z',
+  deletionTimestamp: '2026-01-02T00:00:00Z',
+  finalizers: ['ecs.alicloud.dev/cleanup'],
+  labels: { team: 'x' },
+  annotations: {
+    'kubectl.kubernetes.io/last-applied-configuration': '{"huge":"json"}',
+    'ecs.alicloud.dev/reconcile-requested-at': 'now',
+  },
+  managedFields: [{ manager: 'kubectl', fieldsV1: { 'f:spec': {} } }],
+};
+const metadata: ObjectMeta = wireMetadata;
+
+// Every status field set, so each row below sees a present value.
+const status: Required<ImageShareStatus> = {
+  observedGeneration: 3,
+  conditions: [
+    { type: 'Ready', status: 'True', reason: 'Synced', message: 'ok', observedGeneration: 3, lastTransitionTime: 't' },
+  ],
+  image: { name: 'img', status: 'Available', encrypted: false },
+  community: false,
+  sharedAccounts: ['1234567890123456'],
+  sharedAccountCount: 1,
+  managedAccounts: ['1234567890123456'],
+  managedCommunity: false,
+  pendingWrites: [{ action: 'Grant', account: '6543210987654321', since: '2026-01-01T00:00:00Z' }],
+  accounts: [{ id: '1234567890123456', state: 'Shared' }],
+  plan: { grant: [], revoke: [] },
+  lastSyncTime: 't',
+  grantIdentity: 'secret:image-owner:0123456789ab',
+  managedSince: { '1234567890123456': '2026-01-01T00:00:00Z' },
+  installation: 'imageshare-system.imageshare-operator',
+};
+
+const full: ImageShare = {
   apiVersion: 'ecs.alicloud.dev/v1alpha1',
   kind: 'ImageShare',
-  metadata: {
-    name: 'a',
-    namespace: 'ns',
-    uid: 'u-1',
-    generation: 3,
-    resourceVersion: '42',
-    creationTimestamp: '2026-01-01T00:00:00Z',
-    deletionTimestamp: '2026-01-02T00:00:00Z',
-    finalizers: ['ecs.alicloud.dev/cleanup'],
-    labels: { team: 'x' },
-    annotations: {
-      'kubectl.kubernetes.io/last-applied-configuration': '{"huge":"json"}',
-      'ecs.alicloud.dev/reconcile-requested-at': 'now',
-    },
-    managedFields: [{ manager: 'kubectl', fieldsV1: { 'f:spec': {} } }],
-  },
+  metadata,
   spec: { regionId: 'cn-hangzhou', imageId: 'm-1', accounts: ['1234567890123456'] },
-  status: {
-    observedGeneration: 3,
-    conditions: [
-      {
-        type: 'Ready',
-        status: 'True',
-        reason: 'Synced',
-        message: 'ok',
-        observedGeneration: 3,
-        lastTransitionTime: 't',
-      },
-    ],
-    managedAccounts: ['1234567890123456'],
-    managedCommunity: false,
-    pendingGrants: ['1234567890123456'],
-    sharedAccounts: ['1234567890123456'],
-    accounts: [{ id: '1234567890123456', state: 'Shared' }],
-    image: { name: 'img', status: 'Available', encrypted: false },
-    plan: { grant: [], revoke: [] },
-    lastSyncTime: 't',
-  },
-} as unknown as ImageShare;
+  status,
+};
 
 describe('leanImageShare: what the informer cache keeps', () => {
-  const lean = leanImageShare(full) as unknown as {
-    metadata: Record<string, unknown>;
-    status: Record<string, unknown>;
-    spec: unknown;
-  };
+  const lean = leanImageShare(full);
 
   it.each([
     {
@@ -70,29 +72,63 @@ describe('leanImageShare: what the informer cache keeps', () => {
     expect(lean.metadata.annotations).toEqual({ 'ecs.alicloud.dev/reconcile-requested-at': 'now' });
   });
 
-  it.each([
+  const statusRows: Array<{ why: string; field: keyof ImageShareStatus; kept: boolean }> = [
     { why: 'the objects gauge reads the Ready condition', field: 'conditions', kept: true },
+    { why: 'the event filter compares it with the generation', field: 'observedGeneration', kept: true },
     { why: 'ownership decisions read what this object manages', field: 'managedAccounts', kept: true },
-    { why: 'pending writes must survive in the cached view', field: 'pendingGrants', kept: true },
+    { why: 'a published image stays this object’s to unpublish', field: 'managedCommunity', kept: true },
+    {
+      why: 'unconfirmed writes count as ownership, so they must survive in the cached view',
+      field: 'pendingWrites',
+      kept: true,
+    },
+    {
+      why: 'deletion cleanup compares it with the identity it reads with, so it belongs to the ownership record',
+      field: 'grantIdentity',
+      kept: true,
+    },
+    {
+      why: 'who shared a managed account last (its SharedTime) is part of the ownership record',
+      field: 'managedSince',
+      kept: true,
+    },
+    {
+      why: 'an object another installation reconciles is left alone, decided from the cached status too',
+      field: 'installation',
+      kept: true,
+    },
     { why: 'the observed share list is re-read from the cloud on every pass', field: 'sharedAccounts', kept: false },
+    { why: 'a printer-column count, recomputed every pass', field: 'sharedAccountCount', kept: false },
+    { why: 'the observed community flag is re-read from the cloud', field: 'community', kept: false },
+    { why: 'image details are for users, not the cache', field: 'image', kept: false },
     { why: 'per-account outcomes are for users, not the cache', field: 'accounts', kept: false },
     { why: 'the plan is recomputed every pass', field: 'plan', kept: false },
-  ])('status.$field kept=$kept: $why', ({ field, kept }) => {
-    expect(field in lean.status).toBe(kept);
+    { why: 'the sync time is for users, not the cache', field: 'lastSyncTime', kept: false },
+  ];
+  it.each(statusRows)('status.$field kept=$kept: $why', ({ field, kept }) => {
+    expect(lean.status !== undefined && field in lean.status).toBe(kept);
+    if (kept) expect(lean.status?.[field]).toEqual(status[field]);
+  });
+
+  it('decides every status field of the CRD, and keeps only fields that exist', () => {
+    expect(statusRows.map((r) => r.field).sort()).toEqual(Object.keys(STATUS_FIELDS).sort());
+    for (const k of KEPT_STATUS_FIELDS) expect(Object.keys(STATUS_FIELDS)).toContain(k);
   });
 
   it('keeps the spec as it is and leaves the input untouched', () => {
     expect(lean.spec).toBe(full.spec);
-    expect((full.metadata as unknown as Record<string, unknown>).managedFields).toBeDefined();
+    expect(wireMetadata.managedFields).toBeDefined();
+    expect(full.status).toBe(status);
+    expect(Object.keys(status)).toHaveLength(Object.keys(STATUS_FIELDS).length);
   });
 
   it('copes with an object without status or annotations', () => {
-    const bare = {
+    const bare: ImageShare = {
       apiVersion: full.apiVersion,
       kind: full.kind,
       metadata: { name: 'b', namespace: 'ns' },
       spec: full.spec,
-    } as ImageShare;
+    };
     expect(leanImageShare(bare)).toEqual(bare);
   });
 });

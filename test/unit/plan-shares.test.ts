@@ -109,7 +109,7 @@ describe('planShares', () => {
     const plan = planShares({ ...base, ...row.input });
     expect(show(plan)).toEqual(row.ops);
     expect(plan.blockers.map((b) => b.reason)).toEqual(row.blockers ?? []);
-    expect(plan.unmanagedShares).toEqual(row.unmanaged ?? plan.unmanagedShares);
+    expect(plan.unmanagedShares).toEqual(row.unmanaged ?? []);
     assertPlanIsSafe({ ...base, ...row.input }, plan);
   });
 });

@@ -44,6 +44,7 @@ describe('probe and metrics server (loopback, random ports)', () => {
     const queue = new WorkQueue();
     metrics.bindQueue(queue);
     queue.add('secret-ns/secret-name');
+    queue.add('secret-ns/other', 'background');
     metrics.observeReconcile({ key: 'secret-ns/secret-name', outcome: 'error', durationMs: 120 });
     metrics.observeReconcile({ key: 'secret-ns/secret-name', outcome: 'success', durationMs: 30 });
     metrics.observeEcsCall({ action: 'ModifyImageSharePermission', code: 'Throttling.User', durationMs: 80 });
@@ -62,7 +63,9 @@ describe('probe and metrics server (loopback, random ports)', () => {
     expect(body).toContain('imageshare_reconcile_total{result="error"} 1');
     expect(body).toContain('imageshare_reconcile_total{result="success"} 1');
     expect(body).toContain('imageshare_reconcile_duration_seconds_count{result="error"} 1');
-    expect(body).toContain('imageshare_queue_depth{state="queued"} 1');
+    expect(body).toContain('imageshare_queue_depth{state="queued"} 2');
+    expect(body).toContain('imageshare_queue_queued_by_priority{priority="urgent"} 1');
+    expect(body).toContain('imageshare_queue_queued_by_priority{priority="background"} 1');
     expect(body).toContain('imageshare_ecs_calls_total{action="ModifyImageSharePermission",code="Throttling.User"} 1');
     expect(body).toContain('imageshare_leader_status 1');
     expect(body).toContain('imageshare_objects{ready="False",reason="AccountsFailed"} 2');

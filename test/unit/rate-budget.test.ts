@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ownerAccountIn } from '../../src/cloud/ecs-factory.ts';
-import { accountOfRoleArn, BudgetRegistry, RateBudget } from '../../src/cloud/rate-budget.ts';
+import { accountOfRoleArn, BudgetRegistry, BudgetWaitTimeout, RateBudget } from '../../src/cloud/rate-budget.ts';
 import { CallPriority, withCallPriority } from '../../src/runtime/call-priority.ts';
 import { FakeClock, settle } from './fake-clock.ts';
 
@@ -304,5 +304,54 @@ describe('account resolution', () => {
     },
   ])('$why', ({ action, image, account }) => {
     expect(ownerAccountIn(action, { body: { images: { image: [image] } } })).toBe(account);
+  });
+});
+
+describe('RateBudget: every wait ends on the caller signal or its timeout', () => {
+  it('an abort during take() rejects at once, leaves the queue, and takes no token', async () => {
+    // Why: a pass cancelled (deadline, newer spec, shutdown) must not sit in the queue for a token it will not use.
+    const { clock, budget } = clockedBudget({ qps: 1, burst: 1 });
+    await budget.take(); // spends the only token: the next take waits 1 s on the fake clock
+    const ac = new AbortController();
+    const waiting = budget.take({ signal: ac.signal }).then(
+      () => 'granted',
+      (e: unknown) => (e as Error).name,
+    );
+    await clock.advance(10);
+    expect(budget.waiting()).toBe(1);
+    ac.abort();
+    expect(await waiting).toBe('AbortError'); // without the clock reaching the token
+    expect(budget.waiting()).toBe(0);
+    await clock.advance(1000);
+    expect(budget.available()).toBeGreaterThanOrEqual(1); // the token it did not take is still there
+  });
+
+  it('a take with timeoutMs rejects with BudgetWaitTimeout when the bucket is paused longer than that', async () => {
+    // Why: a server retry-after of minutes must not hold a worker; the pass comes back later instead.
+    const { clock, budget } = clockedBudget({ qps: 1, burst: 1 });
+    budget.throttled(600_000);
+    const waiting = budget.take({ timeoutMs: 5_000 }).then(
+      () => 'granted',
+      (e: unknown) => e,
+    );
+    await clock.advance(5_000);
+    const err = await waiting;
+    expect(err).toBeInstanceOf(BudgetWaitTimeout);
+    expect((err as BudgetWaitTimeout).waitMs).toBeGreaterThan(500_000);
+    expect(budget.waiting()).toBe(0);
+  });
+
+  it('control: without a signal or timeout the same take waits for its token and gets it', async () => {
+    const { clock, budget } = clockedBudget({ qps: 1, burst: 1 });
+    await budget.take();
+    let granted = false;
+    const waiting = budget.take().then(() => {
+      granted = true;
+    });
+    await clock.advance(999);
+    expect(granted).toBe(false);
+    await clock.advance(1);
+    await waiting;
+    expect(granted).toBe(true);
   });
 });

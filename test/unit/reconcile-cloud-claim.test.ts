@@ -147,3 +147,38 @@ describe('ownerTagValue', () => {
     expect(ownerTagValue(identity, obj('default', 'share'))).toBe(`${CLUSTER}/default/share`);
   });
 });
+
+describe('the installation in the owner tag (two installations whose --namespaces overlap)', () => {
+  beforeEach(() => {
+    deps.claims = { ...identity, installation: 'ops.imageshare-operator' };
+  });
+
+  it('the tag names the installation after "@"', async () => {
+    store.create('share', spec());
+    await pass();
+    expect(tags()).toEqual({ [OWNER_TAG]: `${ours()}@ops.imageshare-operator` });
+  });
+
+  it('another object in a namespace both watch, claimed by the other installation, is foreign: nothing is written', async () => {
+    cloud.image(ref).tags[OWNER_TAG] = `${CLUSTER}/team-b/golden@team-b.imageshare-operator`;
+    store.create('share', spec());
+    await pass();
+    expect(ops()).toEqual([]);
+    expect(ready()).toMatchObject({ reason: 'DuplicateImageShare' });
+  });
+
+  it('a tag written before installations were recorded (no "@") is judged by the cache as before, and taken over', async () => {
+    cloud.image(ref).tags[OWNER_TAG] = `${CLUSTER}/team-b/deleted-long-ago`;
+    store.create('share', spec());
+    await pass();
+    expect(ops()).toEqual(['tag', 'grant']);
+  });
+
+  it('a tag naming this very object under another installation is taken over (the status decides who reconciles it)', async () => {
+    cloud.image(ref).tags[OWNER_TAG] = `${ours()}@old-release.imageshare-operator`;
+    store.create('share', spec());
+    await pass();
+    expect(ops()).toEqual(['tag', 'grant']);
+    expect(tags()).toEqual({ [OWNER_TAG]: `${ours()}@ops.imageshare-operator` });
+  });
+});

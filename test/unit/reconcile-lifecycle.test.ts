@@ -194,13 +194,13 @@ describe('a duplicate cleans up what it exposed itself', () => {
     store.create('loser', spec({ accounts: granted, deletionPolicy: 'Revoke', ...loserSpec }), {
       createdAt: '2026-02-01T00:00:00Z',
     });
-    // The loser's pass ran before the owner was in its cache.
     const claimants = store.claimants.bind(store);
-    store.claimants = (r, i) => claimants(r, i).filter((o) => o.metadata.name !== 'owner');
     return async () => {
+      // The owner holds shares first; the loser's pass then ran before the owner was in its cache.
+      await pass('owner');
+      store.claimants = (r, i) => claimants(r, i).filter((o) => o.metadata.name !== 'owner');
       await pass('loser');
       store.claimants = claimants;
-      await pass('owner');
       clockMs += 120_000;
       await pass('owner');
       await pass('loser');
@@ -238,10 +238,12 @@ describe('a duplicate cleans up what it exposed itself', () => {
 
   it('Revoke: a loser that published unpublishes when the owner does not want the image public', async () => {
     // managedCommunity is the loser's own exposure; the owner's community: true makes it the owner's to keep.
-    store.create('owner', spec({ accounts: [] }), { createdAt: '2026-01-01T00:00:00Z' });
+    // The owner holds a share first (an object holding shares keeps the image), so the loser stays the duplicate.
+    store.create('owner', spec({ accounts: [A] }), { createdAt: '2026-01-01T00:00:00Z' });
     store.create('loser', spec({ accounts: [], community: true, deletionPolicy: 'Revoke' }), {
       createdAt: '2026-02-01T00:00:00Z',
     });
+    await pass('owner');
     const claimants = store.claimants.bind(store);
     store.claimants = (r, i) => claimants(r, i).filter((o) => o.metadata.name !== 'owner');
     await pass('loser');
@@ -256,10 +258,13 @@ describe('a duplicate cleans up what it exposed itself', () => {
 
   it('Revoke: a loser that published leaves the image public when the owner wants it public', async () => {
     // The owner's community: true makes the flag the owner's; unpublishing it would undo the owner's spec.
-    store.create('owner', spec({ accounts: [], community: true }), { createdAt: '2026-01-01T00:00:00Z' });
+    // The owner held a share first, then its spec moved to community: true before its next pass.
+    store.create('owner', spec({ accounts: [A] }), { createdAt: '2026-01-01T00:00:00Z' });
     store.create('loser', spec({ accounts: [], community: true, deletionPolicy: 'Revoke' }), {
       createdAt: '2026-02-01T00:00:00Z',
     });
+    await pass('owner');
+    store.updateSpec('owner', { accounts: [], community: true });
     const claimants = store.claimants.bind(store);
     store.claimants = (r, i) => claimants(r, i).filter((o) => o.metadata.name !== 'owner');
     await pass('loser');

@@ -27,4 +27,30 @@ describe('SpecWatch', () => {
     w.observed('ns/other', 9);
     expect(w.size()).toBe(1);
   });
+
+  const registered = [
+    {
+      why: 'an edit the informer saw after the pass read the object, but before the pass registered, still stops the pass',
+      seen: [3, 4],
+      read: 3,
+      fires: true,
+    },
+    {
+      why: 'the generation the pass read, seen before it registered, is not newer',
+      seen: [2, 3],
+      read: 3,
+      fires: false,
+    },
+    {
+      why: 'a deleted and recreated key starts over: the old generation is forgotten with the object',
+      seen: [7, undefined, 1],
+      read: 1,
+      fires: false,
+    },
+  ];
+  it.each(registered)('$why', ({ seen, read, fires }) => {
+    const w = new SpecWatch();
+    for (const g of seen) w.observed('ns/a', g);
+    expect(w.signalFor('ns/a', read).aborted).toBe(fires);
+  });
 });

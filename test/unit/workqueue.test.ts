@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { CallPriority, currentCallPriority } from '../../src/runtime/call-priority.ts';
 import { cloudControllerRateLimiter, defaultControllerRateLimiter } from '../../src/runtime/rate-limiter.ts';
-import { TerminalError } from '../../src/runtime/terminal-error.ts';
+import { type Result, TerminalError } from '../../src/runtime/reconciler.ts';
 import { type ReconcileObservation, WorkQueue } from '../../src/runtime/workqueue.ts';
 import { FakeClock, settle } from './fake-clock.ts';
 
@@ -19,18 +19,18 @@ function newQueue(opts: { qps?: number; burst?: number; onReconcile?: (o: Reconc
 
 /** A handler whose calls stay in flight until the test releases them. */
 function gatedHandler() {
-  const inFlight = new Map<string, (r?: { requeueAfterMs?: number }) => void>();
+  const inFlight = new Map<string, (r?: Result) => void>();
   const failing = new Map<string, (e: unknown) => void>();
   const calls: string[] = [];
   let maxConcurrent = 0;
   const handler = (key: string) =>
-    new Promise<{ requeueAfterMs?: number } | undefined>((resolve, reject) => {
+    new Promise<Result | undefined>((resolve, reject) => {
       calls.push(key);
       inFlight.set(key, resolve);
       failing.set(key, reject);
       maxConcurrent = Math.max(maxConcurrent, inFlight.size);
     });
-  const finish = (key: string, r?: { requeueAfterMs?: number }) => {
+  const finish = (key: string, r?: Result) => {
     const done = inFlight.get(key);
     if (done === undefined) throw new Error(`${key} is not in flight`);
     inFlight.delete(key);
@@ -72,6 +72,39 @@ describe('WorkQueue: queue semantics', () => {
     expect(await queue.get()).toBe('ns/a');
     queue.done('ns/a');
     expect(queue.len()).toBe(0);
+  });
+
+  it('wake() during a pass never cuts short the delay the pass chose; add() (new input) does', async () => {
+    const { clock, queue } = newQueue();
+    const h = gatedHandler();
+    const running = queue.run(h.handler, 1);
+    queue.add('ns/a');
+    await settle();
+    queue.wake('ns/a'); // the echo of the pass's own finalizer patch arrives while it runs
+    h.finish('ns/a', { requeueAfterMs: 30_000 });
+    await settle();
+    queue.wake('ns/a'); // a late echo, after the pass chose its delay
+    await clock.advance(29_999);
+    expect(h.calls).toEqual(['ns/a']);
+    await clock.advance(1);
+    expect(h.calls).toEqual(['ns/a', 'ns/a']);
+    queue.add('ns/a'); // a spec change during the second pass: it runs again right after
+    h.finish('ns/a', { requeueAfterMs: 30_000 });
+    await settle();
+    expect(h.calls).toEqual(['ns/a', 'ns/a', 'ns/a']);
+    h.finish('ns/a');
+    queue.shutdown();
+    await running;
+  });
+
+  it('wake() queues an idle key (nothing scheduled) as background work', async () => {
+    const { queue } = newQueue();
+    queue.wake('ns/a');
+    expect(queue.lenByPriority()).toEqual({ urgent: 0, background: 1 });
+    queue.add('ns/b', CallPriority.Background);
+    queue.add('ns/c');
+    expect(queue.lenByPriority()).toEqual({ urgent: 1, background: 2 });
+    expect(await queue.get()).toBe('ns/c');
   });
 
   it('is FIFO across keys so no key starves', async () => {
@@ -336,6 +369,20 @@ describe('WorkQueue.run: workers and outcomes', () => {
       act: (h) => h.fail('ns/a', new TerminalError('spec must change')),
       outcome: 'terminal',
       backAfterMs: null,
+      retries: 0,
+    },
+    {
+      why: 'a pass that asks for backoff without throwing is retried like an error, with no exception in between',
+      act: (h) => h.finish('ns/a', { backoff: true }),
+      outcome: 'error',
+      backAfterMs: 5,
+      retries: 1,
+    },
+    {
+      why: 'a terminal result is counted as terminal and still comes back at the late visit it asked for',
+      act: (h) => h.finish('ns/a', { terminal: true, requeueAfterMs: 3_600_000 }),
+      outcome: 'terminal',
+      backAfterMs: 3_600_000,
       retries: 0,
     },
     {

@@ -9,6 +9,10 @@
 // between pods cannot cause a takeover, and a wall-clock step (NTP, a VM resume) on a standby cannot either: every
 // interval (lease expiry, renew deadline) is a difference of monotonic readings. The wall clock only stamps the
 // acquireTime/renewTime fields, which are informational.
+//
+// Every store call has a deadline (requestTimeout, renewDeadline/2 as in client-go's leader election client) and a
+// result that arrives after it is discarded, so a stalled response can never make a second leader. The leader's own
+// lease is counted from when its write was *sent*. Once stop() or release() has begun, no attempt starts a call.
 import { type Clock, realClock, sleep } from '../runtime/clock.ts';
 
 /**
@@ -31,17 +35,34 @@ export class LeaseConflictError extends Error {
   }
 }
 
+/** A Lease call that got no answer within the request deadline; its result, if one comes later, is ignored. */
+export class LeaseTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeaseTimeoutError';
+  }
+}
+
+/** A campaign or renew step that was not started because stop() or release() had begun. */
+export class LeaseStoppedError extends Error {
+  constructor() {
+    super('leader election stopped');
+    this.name = 'LeaseStoppedError';
+  }
+}
+
 /**
  * One Lease object. Stateful like client-go's LeaseLock: update() writes over the version that the last
- * get/create/update returned, so a concurrent write makes it fail with LeaseConflictError.
+ * get/create/update returned, so a concurrent write makes it fail with LeaseConflictError. `signal` aborts when the
+ * call's deadline passes: the store should cancel the request and must not remember a version it returns late.
  */
 export interface LeaseStore {
   /** The current record, or null when the Lease does not exist. Remembers the version read. */
-  get(): Promise<LeaseRecord | null>;
+  get(signal: AbortSignal): Promise<LeaseRecord | null>;
   /** Creates the Lease; LeaseConflictError if it already exists. */
-  create(record: LeaseRecord): Promise<void>;
+  create(record: LeaseRecord, signal: AbortSignal): Promise<void>;
   /** Replaces the Lease spec at the remembered version; LeaseConflictError on a version mismatch. */
-  update(record: LeaseRecord): Promise<void>;
+  update(record: LeaseRecord, signal: AbortSignal): Promise<void>;
   /** A description for logs, e.g. "lease imageshare-system/imageshare-operator". */
   describe(): string;
 }
@@ -61,6 +82,8 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   /** Default 2 s. Time between attempts. */
   retryPeriodMs?: number;
+  /** Default renewDeadline/2. The deadline of each Lease request; a later answer is discarded. */
+  requestTimeoutMs?: number;
   /** Called once when this replica becomes leader. */
   onStartedLeading: () => void;
   /**
@@ -106,6 +129,7 @@ export class LeaderElector {
   readonly #leaseDurationMs: number;
   readonly #renewDeadlineMs: number;
   readonly #retryPeriodMs: number;
+  readonly #requestTimeoutMs: number;
   readonly #clock: Clock;
   readonly #monotonic: () => number;
   readonly #random: () => number;
@@ -115,8 +139,13 @@ export class LeaderElector {
   #observed: LeaseRecord | null = null;
   #observedRaw = '';
   #observedTime = 0;
+  /** Monotonic time at which our last successful write was sent. */
+  #lastWriteSent = 0;
   #leading = false;
   #reportedLeader = '';
+  /** The attempt (tryAcquireOrRenew) in progress, which release() lets finish or time out before it writes. */
+  #inFlight: Promise<boolean> | null = null;
+  #releasing: Promise<boolean> | null = null;
 
   /** Throws RangeError for invalid timings (see validateElectionTimings). */
   constructor(options: LeaderElectorOptions) {
@@ -126,6 +155,7 @@ export class LeaderElector {
     this.#leaseDurationMs = options.leaseDurationMs ?? 15_000;
     this.#renewDeadlineMs = options.renewDeadlineMs ?? 10_000;
     this.#retryPeriodMs = options.retryPeriodMs ?? 2_000;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? this.#renewDeadlineMs / 2;
     this.#clock = options.clock ?? realClock;
     const injected = options.clock;
     this.#monotonic = options.monotonic ?? (injected === undefined ? () => performance.now() : () => injected.now());
@@ -133,6 +163,9 @@ export class LeaderElector {
     this.#log = options.log ?? silent;
     if (options.identity === '') throw new RangeError('leader election identity must not be empty');
     validateElectionTimings(this.#leaseDurationMs, this.#renewDeadlineMs, this.#retryPeriodMs);
+    if (!(this.#requestTimeoutMs > 0 && this.#requestTimeoutMs < this.#renewDeadlineMs)) {
+      throw new RangeError('requestTimeout must be greater than zero and less than renewDeadline');
+    }
   }
 
   /** True while this replica holds the lease (from the last successful acquire or renew). */
@@ -152,7 +185,8 @@ export class LeaderElector {
    */
   async run(): Promise<void> {
     const acquired = await this.#acquire();
-    if (!acquired) return;
+    // An attempt that was in flight when stop() came does not start leading; release() hands its lease back.
+    if (!acquired || this.#abort.signal.aborted) return;
     this.#leading = true;
     this.#log.info({ lease: this.#store.describe(), identity: this.#identity }, 'became leader');
     this.#safely(this.#opts.onStartedLeading);
@@ -173,7 +207,15 @@ export class LeaderElector {
    * is about to exit and in-flight reconciles are done. Resolves true when the lease was released.
    */
   async release(): Promise<boolean> {
+    this.#releasing ??= this.#release();
+    return this.#releasing;
+  }
+
+  async #release(): Promise<boolean> {
     this.stop();
+    // An in-flight renew or acquire settles (or times out, its late result discarded) before the release write, so
+    // it cannot take the lease back afterwards; no new attempt starts once stopped.
+    await this.#inFlight;
     const observed = this.#observed;
     if (observed === null || observed.holderIdentity !== this.#identity) return false;
     const now = new Date(this.#clock.now());
@@ -186,7 +228,7 @@ export class LeaderElector {
     };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        await this.#store.update(record);
+        await this.#request('update', (signal) => this.#store.update(record, signal));
         this.#setObserved(record);
         this.#log.info({ lease: this.#store.describe() }, 'released leader lease');
         return true;
@@ -195,7 +237,7 @@ export class LeaderElector {
           this.#log.warn({ err: describeError(err) }, 'failed to release leader lease');
           return false;
         }
-        const current = await this.#store.get().catch(() => null);
+        const current = await this.#request('get', (signal) => this.#store.get(signal)).catch(() => null);
         if (current === null || current.holderIdentity !== this.#identity) return false;
       }
     }
@@ -207,11 +249,17 @@ export class LeaderElector {
    * Store errors are logged and resolve false. Exposed for tests; run() drives it.
    */
   async tryAcquireOrRenew(): Promise<boolean> {
-    try {
-      return await this.#tryAcquireOrRenew();
-    } catch (err: unknown) {
-      this.#log.warn({ err: describeError(err), lease: this.#store.describe() }, 'leader election attempt failed');
+    const attempt = this.#tryAcquireOrRenew().catch((err: unknown) => {
+      if (!(err instanceof LeaseStoppedError)) {
+        this.#log.warn({ err: describeError(err), lease: this.#store.describe() }, 'leader election attempt failed');
+      }
       return false;
+    });
+    this.#inFlight = attempt;
+    try {
+      return await attempt;
+    } finally {
+      if (this.#inFlight === attempt) this.#inFlight = null;
     }
   }
 
@@ -230,17 +278,16 @@ export class LeaderElector {
     if (observed !== null && this.#isLeaderRecord() && this.#isLeaseValid(now)) {
       const renewed = { ...fresh, acquireTime: observed.acquireTime, leaseTransitions: observed.leaseTransitions };
       try {
-        await this.#store.update(renewed);
-        this.#setObserved(renewed);
+        await this.#write('update', renewed);
         return true;
       } catch (err: unknown) {
+        if (err instanceof LeaseStoppedError) throw err;
         this.#log.warn({ err: describeError(err) }, 'lease renew on the fast path failed; re-reading');
       }
     }
-    const current = await this.#store.get();
+    const current = await this.#attemptCall('get', (signal) => this.#store.get(signal));
     if (current === null) {
-      await this.#store.create(fresh);
-      this.#setObserved(fresh);
+      await this.#write('create', fresh);
       return true;
     }
     const raw = JSON.stringify(current);
@@ -250,9 +297,50 @@ export class LeaderElector {
     const next: LeaseRecord = leader
       ? { ...fresh, acquireTime: current.acquireTime, leaseTransitions: current.leaseTransitions }
       : { ...fresh, leaseTransitions: current.leaseTransitions + 1 };
-    await this.#store.update(next);
-    this.#setObserved(next);
+    await this.#write('update', next);
     return true;
+  }
+
+  /**
+   * Writes our record. The lease is counted from when the write was sent, not answered: the others count it from
+   * when they see it, which is never earlier, so a slow answer cannot stretch our term past theirs.
+   */
+  async #write(kind: 'create' | 'update', record: LeaseRecord): Promise<void> {
+    const sent = this.#monotonic();
+    await this.#attemptCall(kind, (signal) =>
+      kind === 'create' ? this.#store.create(record, signal) : this.#store.update(record, signal),
+    );
+    this.#setObserved(record, JSON.stringify(record), sent);
+    this.#lastWriteSent = sent;
+  }
+
+  /** A store call of a campaign or renew attempt: not started once stop()/release() has begun. */
+  #attemptCall<T>(what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#abort.signal.aborted) return Promise.reject(new LeaseStoppedError());
+    return this.#request(what, call);
+  }
+
+  /** One store call under the request deadline; an answer after it is discarded (the call has rejected by then). */
+  #request<T>(what: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = this.#clock.setTimer(() => {
+        settled = true;
+        controller.abort();
+        reject(new LeaseTimeoutError(`${what} ${this.#store.describe()}: no answer in ${this.#requestTimeoutMs} ms`));
+      }, this.#requestTimeoutMs);
+      const finish = (fn: () => void): void => {
+        if (settled) return;
+        settled = true;
+        this.#clock.clearTimer(timer);
+        fn();
+      };
+      call(controller.signal).then(
+        (value) => finish(() => resolve(value)),
+        (err: unknown) => finish(() => reject(err)),
+      );
+    });
   }
 
   async #acquire(): Promise<boolean> {
@@ -265,15 +353,13 @@ export class LeaderElector {
 
   /** Renews every retryPeriod; returns when a renew round failed for renewDeadline, or on stop(). */
   async #renewLoop(): Promise<void> {
-    let lastRenew = this.#monotonic();
     while (!this.#abort.signal.aborted) {
       await sleep(this.#clock, this.#retryPeriodMs, this.#abort.signal);
       if (this.#abort.signal.aborted) return;
-      const remaining = lastRenew + this.#renewDeadlineMs - this.#monotonic();
+      const remaining = this.#lastWriteSent + this.#renewDeadlineMs - this.#monotonic();
       const ok = remaining > 0 && (await this.#withDeadline(this.tryAcquireOrRenew(), remaining));
-      if (ok) {
-        lastRenew = this.#monotonic();
-      } else if (this.#monotonic() - lastRenew >= this.#renewDeadlineMs) {
+      if (this.#abort.signal.aborted) return;
+      if (!ok && this.#monotonic() - this.#lastWriteSent >= this.#renewDeadlineMs) {
         this.#log.warn(
           { lease: this.#store.describe(), identity: this.#identity },
           'failed to renew lease; lost leadership',
@@ -294,10 +380,10 @@ export class LeaderElector {
     });
   }
 
-  #setObserved(record: LeaseRecord, raw = JSON.stringify(record)): void {
+  #setObserved(record: LeaseRecord, raw = JSON.stringify(record), at = this.#monotonic()): void {
     this.#observed = record;
     this.#observedRaw = raw;
-    this.#observedTime = this.#monotonic();
+    this.#observedTime = at;
     if (record.holderIdentity !== this.#reportedLeader) {
       this.#reportedLeader = record.holderIdentity;
       if (record.holderIdentity !== '' && this.#opts.onNewLeader !== undefined) {

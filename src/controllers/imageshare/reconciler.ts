@@ -1,0 +1,112 @@
+// The ImageShare reconciler as the runtime sees it: the domain's reconcile() over the Kubernetes and cloud adapters,
+// its answer mapped to a Result (result.ts), and the metrics a pass feeds.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { ImageShare } from '../../api/types.ts';
+import { createEcsImageSharingFactory } from '../../cloud/ecs-factory.ts';
+import type { Config } from '../../config.ts';
+import { KubeEventRecorder } from '../../kube/events.ts';
+import { ImageShareClient } from '../../kube/imageshare-client.ts';
+import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
+import { reconcileStore } from '../../kube/reconcile-store.ts';
+import { CredentialsNotFoundError, SecretCredentialsReader } from '../../kube/secret-credentials.ts';
+import { operatorIdentityOf } from '../../reconcile/identity.ts';
+import { type ReconcileDeps, reconcile } from '../../reconcile/reconcile.ts';
+import type { Log } from '../../runtime/logger.ts';
+import type { OperatorMetrics } from '../../runtime/metrics.ts';
+import type { Reconciler } from '../../runtime/reconciler.ts';
+import type { SpecWatch } from '../../runtime/spec-watch.ts';
+import { toResult } from './result.ts';
+
+const EVENT_ACTIONS: Record<string, string> = {
+  Granted: 'Grant',
+  Revoked: 'Revoke',
+  Published: 'Publish',
+  Unpublished: 'Unpublish',
+};
+
+export interface ImageShareReconcilerOptions {
+  kc: KubeConfig;
+  config: Config;
+  clusterId: string;
+  cache: Pick<ImageShareCache, 'claimants'>;
+  specWatch: SpecWatch;
+  metrics: OperatorMetrics;
+  log: Log;
+}
+
+/**
+ * Builds the reconciler over its adapters (the ImageShare API, the cache's claim index, Secrets, Events and ECS), and
+ * the Secret data check that shares the reader's memory of what passes last read.
+ */
+export function imageShareReconciler({
+  kc,
+  config,
+  clusterId,
+  cache,
+  specWatch,
+  metrics,
+  log,
+}: ImageShareReconcilerOptions): { reconcile: Reconciler; secretDataChanged: (key: string) => Promise<boolean> } {
+  const watched = new Set(config.namespaces);
+  const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
+  const recorder = new KubeEventRecorder(kc, config.podName, log);
+  const deps: ReconcileDeps = {
+    store: reconcileStore(
+      new ImageShareClient(kc),
+      (regionId, imageId) => cache.claimants(regionId, imageId),
+      config.namespaces,
+    ),
+    cloud: createEcsImageSharingFactory({
+      ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
+      protocol: config.ecsProtocol,
+      timeoutMs: config.ecsTimeoutMs,
+      qps: config.ecsQps,
+      burst: config.ecsBurst,
+      onCall: (e) => metrics.observeEcsCall(e),
+    }),
+    now: () => new Date(),
+    random: Math.random,
+    defaultResyncMs: config.resyncIntervalMs,
+    confirmationWindowMs: config.confirmationWindowMs,
+    maxWritesPerPass: config.maxWritesPerPass,
+    // A pass in flight stops writing to ECS as soon as the cache shows a newer spec than the one it read.
+    specSuperseded: (namespace, name, generation) => specWatch.signalFor(`${namespace}/${name}`, generation),
+    // The owner tag on each image (ADR 0008); a tag from a namespace this installation does not watch is foreign.
+    claims: { clusterId, watches: (ns) => watched.size === 0 || watched.has(ns), installation: config.installationId },
+    // Recorded in each status: an installation whose --namespaces overlap this one's leaves those objects alone.
+    installation: config.installationId,
+    // The operator's own identity, recorded for objects without spec.credentials (cleanup checks it at deletion).
+    operatorIdentity: operatorIdentityOf(process.env),
+    emit: (obj: ImageShare, e) => void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
+    async readSecretCredentials(namespace, name) {
+      try {
+        return { ok: true as const, credentials: await secrets.read(namespace, name) };
+      } catch (err: unknown) {
+        if (err instanceof CredentialsNotFoundError) return { ok: false as const, message: err.message };
+        throw err;
+      }
+    },
+  };
+  return {
+    reconcile: async ({ namespace, name }, signal) => {
+      const result = await reconcile(namespace, name, deps, signal);
+      if (result.tagFallback) metrics.ownershipTagFallback();
+      return toResult(result);
+    },
+    secretDataChanged: (key) => secrets.dataChanged(key),
+  };
+}
+
+/** Rows of the imageshare_objects gauge, computed from the cache when Prometheus scrapes. */
+export function countObjects(objects: readonly ImageShare[]) {
+  const counts = new Map<string, { ready: 'True' | 'False' | 'Unknown'; reason: string; count: number }>();
+  for (const o of objects) {
+    const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
+    const row = { ready: ready?.status ?? 'Unknown', reason: ready?.reason ?? 'None' } as const;
+    const key = `${row.ready}/${row.reason}`;
+    const cur = counts.get(key) ?? { ...row, count: 0 };
+    cur.count++;
+    counts.set(key, cur);
+  }
+  return [...counts.values()];
+}

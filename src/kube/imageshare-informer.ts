@@ -1,0 +1,188 @@
+// The ImageShare layer on the supervised informer (informer.ts): it keeps only what the controller reads
+// (lean-object.ts), indexes objects by (regionId, imageId) so the one-image-one-owner check is a map lookup, and
+// tells the controller what each event is: new input (a creation, a spec change, a deletion, a re-created object, the
+// `ecs.alicloud.dev/reconcile-requested-at` annotation), restart work (the first LIST), or only a finalizer change
+// that may be the echo of our own patch. Status writes (ours) and label edits wake nothing.
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { GROUP, type ImageShare, PLURAL, VERSION } from '../api/types.ts';
+import type { Log } from '../runtime/logger.ts';
+import { Informer, type InformerEvent, keyOf } from './informer.ts';
+import { leanImageShare } from './lean-object.ts';
+
+export const RECONCILE_REQUESTED_AT = 'ecs.alicloud.dev/reconcile-requested-at';
+
+/**
+ * What an event is to the controller: new input, work a restart brings (the first LIST), or only a finalizer change
+ * that may be the echo of our own patch (it must not cut short the delay a pass chose).
+ */
+export type Change = 'input' | 'restart' | 'wake';
+
+export interface ImageShareInformerOptions {
+  /** Namespaces to watch; empty = all namespaces (one cluster-wide watch). */
+  namespaces?: readonly string[];
+  /** Receives `namespace/name` and what the event is, for every relevant add, update and delete. */
+  onKey: (key: string, change: Change) => void;
+  log: Log;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  onRestart?: () => void;
+  pageSize?: number;
+  watchTimeoutSeconds?: () => number;
+}
+
+/** The read side the controller uses: a cache plus sync state. */
+export interface ImageShareCache {
+  get(key: string): ImageShare | undefined;
+  keys(): string[];
+  list(): ImageShare[];
+  /** Every cached object naming (regionId, imageId), in no particular order; O(1) in the cache size. */
+  claimants(regionId: string, imageId: string): ImageShare[];
+  /** True once every watched scope holds its first LIST. */
+  synced(): boolean;
+}
+
+/** The fields whose change is new input, and the finalizers (a change there only wakes an idle key). */
+interface Trigger {
+  uid: string | undefined;
+  generation: number | undefined;
+  deletionTimestamp: string | undefined;
+  requestedAt: string | undefined;
+  finalizers: string;
+}
+
+function triggerOf(obj: ImageShare): Trigger {
+  return {
+    uid: obj.metadata.uid,
+    generation: obj.metadata.generation,
+    deletionTimestamp: obj.metadata.deletionTimestamp,
+    requestedAt: obj.metadata.annotations?.[RECONCILE_REQUESTED_AT],
+    finalizers: JSON.stringify(obj.metadata.finalizers ?? []),
+  };
+}
+
+function changeBetween(a: Trigger, b: Trigger): Change | undefined {
+  if (
+    a.uid !== b.uid ||
+    a.generation !== b.generation ||
+    a.deletionTimestamp !== b.deletionTimestamp ||
+    a.requestedAt !== b.requestedAt
+  )
+    return 'input';
+  return a.finalizers === b.finalizers ? undefined : 'wake';
+}
+
+/** What an update event is to the controller (undefined: nothing it reacts to); exported for unit tests. */
+export function changeOf(before: ImageShare, after: ImageShare): Change | undefined {
+  return changeBetween(triggerOf(before), triggerOf(after));
+}
+
+const claimKey = (regionId: string, imageId: string): string => `${regionId}\u0000${imageId}`;
+
+export class ImageShareInformer implements ImageShareCache {
+  readonly name = 'ImageShare';
+  readonly #informer: Informer<ImageShare>;
+  /** (regionId, imageId) → key → object: the one-image-one-owner index. */
+  readonly #claims = new Map<string, Map<string, ImageShare>>();
+  readonly #claimOf = new Map<string, string>();
+  readonly #onKey: ImageShareInformerOptions['onKey'];
+
+  constructor(kc: KubeConfig, options: ImageShareInformerOptions) {
+    this.#onKey = options.onKey;
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const namespaces = options.namespaces ?? [];
+    this.#informer = new Informer<ImageShare>(kc, {
+      ...options,
+      kind: 'ImageShare',
+      namespaces: namespaces.length === 0 ? 'all' : namespaces,
+      listPage: async (namespace, { limit, continue: token }) => {
+        const common = { group: GROUP, version: VERSION, limit, ...(token === undefined ? {} : { _continue: token }) };
+        // Custom objects come back as raw JSON (timestamps are strings): exactly the ImageShare shape of src/api.
+        return namespace === undefined
+          ? await api.listCustomObjectForAllNamespaces({ ...common, resourcePlural: PLURAL })
+          : await api.listNamespacedCustomObject({ ...common, namespace, plural: PLURAL });
+      },
+      watchPath: (namespace) =>
+        namespace === undefined
+          ? `/apis/${GROUP}/${VERSION}/${PLURAL}`
+          : `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
+      keep: leanImageShare,
+      onEvent: (e) => this.#onEvent(e),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.#informer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#informer.stop();
+  }
+
+  synced(): boolean {
+    return this.#informer.synced();
+  }
+
+  /** Resolves true once synced, or false after `timeoutMs` (polling every `pollMs`, default 100 ms). */
+  async waitForSync(timeoutMs: number, pollMs = 100): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.synced()) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    return true;
+  }
+
+  get(key: string): ImageShare | undefined {
+    return this.#informer.get(key);
+  }
+
+  list(): ImageShare[] {
+    return this.#informer.list();
+  }
+
+  keys(): string[] {
+    return this.#informer.keys();
+  }
+
+  resourceVersions(): Record<string, string> {
+    return this.#informer.resourceVersions();
+  }
+
+  claimants(regionId: string, imageId: string): ImageShare[] {
+    const entry = this.#claims.get(claimKey(regionId, imageId));
+    return entry === undefined ? [] : [...entry.values()];
+  }
+
+  #onEvent({ type, obj, old, initial }: InformerEvent<ImageShare>): void {
+    const key = keyOf(obj);
+    if (type === 'deleted') {
+      this.#index(key, undefined);
+      this.#onKey(key, 'input');
+      // The other claimants of its image: one of them takes over at once.
+      for (const other of this.claimants(obj.spec.regionId, obj.spec.imageId)) this.#onKey(keyOf(other), 'input');
+      return;
+    }
+    this.#index(key, obj);
+    const change = type === 'added' ? (initial ? 'restart' : 'input') : changeOf(old ?? obj, obj);
+    if (change !== undefined) this.#onKey(key, change);
+  }
+
+  #index(key: string, obj: ImageShare | undefined): void {
+    const before = this.#claimOf.get(key);
+    if (before !== undefined) {
+      const entry = this.#claims.get(before);
+      entry?.delete(key);
+      if (entry?.size === 0) this.#claims.delete(before);
+      this.#claimOf.delete(key);
+    }
+    if (obj === undefined) return;
+    const claim = claimKey(obj.spec?.regionId ?? '', obj.spec?.imageId ?? '');
+    let entry = this.#claims.get(claim);
+    if (entry === undefined) {
+      entry = new Map();
+      this.#claims.set(claim, entry);
+    }
+    entry.set(key, obj);
+    this.#claimOf.set(key, claim);
+  }
+}
