@@ -12,6 +12,7 @@ export const Reason = {
   DuplicateImageShare: 'DuplicateImageShare', // another, older ImageShare owns this image
   AccountsFailed: 'AccountsFailed', // some accounts failed for account-specific reasons; the rest are done
   CredentialsNotFound: 'CredentialsNotFound', // the referenced Secret or key is missing
+  PolicyDenied: 'PolicyDenied', // an ImageSharePolicy or the tenancy baseline forbids this spec (docs/tenancy.md)
 
   // Image state and sharing rules (from ECS codes or from the observed image).
   ImageNotFound: 'ImageNotFound',

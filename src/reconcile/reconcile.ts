@@ -10,6 +10,7 @@ import { Reason } from '../api/reasons.ts';
 import { classify } from '../cloud/ecs-errors.ts';
 import { DEFAULTS } from '../config.ts';
 import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
+import type { Decision } from '../policy/evaluate.ts';
 import {
   type CloudCredentials,
   type CloudError,
@@ -120,6 +121,8 @@ export interface ReconcileDeps {
    * another installation is left alone: two installations whose namespaces overlap never both reconcile it.
    */
   installation?: string;
+  /** The tenancy rules (docs/adr/0024, src/policy/policy-reader.ts), asked before any cloud call; unset = no check. */
+  policy?(obj: ImageShare): Promise<Decision>;
 }
 
 /** A pass that wrote nothing and needs no requeue. */
@@ -193,6 +196,14 @@ async function reconcileObject(obj: ImageShare, pass: Pass): Promise<ReconcileRe
   const { deps, signal } = pass;
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
+  const verdict = await deps.policy?.(obj);
+  if (verdict?.allowed === false) {
+    return finish(
+      obj,
+      { kind: 'blocked', reason: Reason.PolicyDenied, message: verdict.message, transient: false },
+      pass,
+    );
+  }
   const local = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
   if (!local.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(local.owner) }, pass);
   const cloud = await cloudFor(obj, deps);

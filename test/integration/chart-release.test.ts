@@ -48,7 +48,9 @@ describe('helm test hook on the real API server', () => {
       release: RELEASE,
       namespace: ns,
       includeTests: true,
-      set: { 'crds.install': 'false' },
+      // open: the restricted default's tenancy baseline is cluster-wide and stays after this file, which would refuse
+      // other files' ImageShares on this shared apiserver (docs/adr/0024).
+      set: { 'crds.install': 'false', 'tenancy.mode': 'open' },
     });
     // The operator's objects first (the hook checks them), then the hook objects in Helm's weight order.
     const isHook = (m: Manifest) => m.metadata.annotations?.['helm.sh/hook'] === 'test';

@@ -56,17 +56,23 @@ describe('helm lint', () => {
 });
 
 describe('helm template with default values', () => {
-  it('renders exactly the CRD, ServiceAccount, cluster RBAC, the Lease Role, metrics Service and Deployment', () => {
+  it('renders exactly the CRDs, admission policies, ServiceAccount, cluster RBAC, the Lease Role, metrics Service and Deployment', () => {
     // One replica, leader election on (so a rolling update never runs two writers); no PDB; no monitoring objects.
+    // Two admission policies with their bindings: ImageSharePolicy params and the restricted tenancy baseline.
     expect(kinds(defaults)).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
+      'CustomResourceDefinition',
       'CustomResourceDefinition',
       'Deployment',
       'Role',
       'RoleBinding',
       'Service',
       'ServiceAccount',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicyBinding',
     ]);
   });
 
@@ -112,6 +118,7 @@ describe('helm template with full values', () => {
       'ClusterRole',
       'ClusterRoleBinding',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'PodDisruptionBudget',
       'PrometheusRule',
@@ -124,6 +131,10 @@ describe('helm template with full values', () => {
       'Service',
       'ServiceAccount',
       'ServiceMonitor',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
+      'ValidatingAdmissionPolicyBinding',
     ]);
   });
 

@@ -37,6 +37,9 @@ beforeAll(async () => {
     testKubeconfig(),
     '--set',
     'crds.install=false',
+    // NOTES' example uses the operator's identity; the restricted default would refuse it (docs/tenancy.md).
+    '--set',
+    'tenancy.mode=open',
   ]);
   expect({ code: install.code, err: install.stderr }).toEqual({ code: 0, err: '' });
   notes = (await helm(['get', 'notes', release, '-n', releaseNs, '--kubeconfig', testKubeconfig()])).stdout;

@@ -81,7 +81,10 @@ describe('helm uninstall', () => {
     const release = await createNamespace('uninstall-release');
     const apps = await createNamespace('uninstall-apps');
     const kubeconfig = testState().kubeconfigPath;
-    const set = ['crds.install=false', `operator.watchNamespaces={${apps}}`];
+    // tenancy.mode=open: the objects below use the operator's identity, and the restricted default's baseline would
+    // refuse them in a namespace the admin did not trust (docs/adr/0024); it is also cluster-wide, and this control
+    // plane is shared with other test files.
+    const set = ['crds.install=false', 'tenancy.mode=open', `operator.watchNamespaces={${apps}}`];
     const installed = await helm([
       'install',
       'isop',

@@ -224,7 +224,7 @@ describe('helm test hook', () => {
       spec: { initContainers: Array<{ args: string[] }>; containers: Array<{ args: string[] }> };
     };
     const deployment = only(all, 'Deployment').metadata.name;
-    const crd = only(all, 'CustomResourceDefinition').metadata.name;
+    const crd = only(all, 'CustomResourceDefinition', 'imageshares.ecs.alicloud.dev').metadata.name;
     expect(pod.spec.initContainers[0]?.args).toEqual([
       'wait',
       '--namespace=ops',

@@ -1,7 +1,7 @@
-// Generates JSON Schemas for kubeconform from crds/imageshare.yaml, in the CRDs-catalog layout
-// (schemas/<group>/<kind>_<version>.json, lower case) and with the catalog converter's rules (kubeconform's
-// openapi2jsonschema): every object schema with `properties` gets `additionalProperties: false` unless it sets its
-// own, and `format: int-or-string` becomes a string-or-integer oneOf. Unlike the catalog's default, the root object is
+// Generates JSON Schemas for kubeconform from crds/imageshare.yaml and crds/imagesharepolicy.yaml, in the CRDs-catalog
+// layout (schemas/<group>/<kind>_<version>.json, lower case) and with the catalog converter's rules (kubeconform's
+// openapi2jsonschema): every object schema with `properties` gets `additionalProperties: false` unless it sets its own,
+// and `format: int-or-string` becomes a string-or-integer oneOf. Unlike the catalog's default, the root object is
 // closed too (its DENY_ROOT_ADDITIONAL_PROPERTIES mode), because the apiserver rejects unknown top-level fields.
 //
 // Usage: npm run generate-schemas [-- --check]
@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 export const CRD_PATH = fileURLToPath(new URL('../../crds/imageshare.yaml', import.meta.url));
+/** Every CRD the schemas are generated from (ImageShare, and ImageSharePolicy of docs/adr/0024). */
+export const CRD_PATHS = [CRD_PATH, fileURLToPath(new URL('../../crds/imagesharepolicy.yaml', import.meta.url))];
 export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas', import.meta.url));
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -63,10 +65,15 @@ function replaceIntOrString(node: Json): Json {
   return out;
 }
 
+async function allSchemas(): Promise<Map<string, string>> {
+  const texts = await Promise.all(CRD_PATHS.map((p) => readFile(p, 'utf8')));
+  return new Map(texts.flatMap((t) => [...crdToJsonSchemas(t)]));
+}
+
 /** The schema files whose committed content differs from what the CRD yields (relative paths). */
 export async function staleSchemas(): Promise<string[]> {
   const stale: string[] = [];
-  for (const [path, content] of crdToJsonSchemas(await readFile(CRD_PATH, 'utf8'))) {
+  for (const [path, content] of await allSchemas()) {
     const current = await readFile(join(SCHEMAS_DIR, path), 'utf8').catch(() => undefined);
     if (current !== content) stale.push(path);
   }
@@ -76,7 +83,7 @@ export async function staleSchemas(): Promise<string[]> {
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(
-      'Usage: npm run generate-schemas [-- --check]\nWrites schemas/<group>/<kind>_<version>.json from crds/imageshare.yaml for kubeconform; --check only reports stale files (exit 1).\n',
+      'Usage: npm run generate-schemas [-- --check]\nWrites schemas/<group>/<kind>_<version>.json from crds/*.yaml for kubeconform; --check only reports stale files (exit 1).\n',
     );
     return 0;
   }
@@ -85,7 +92,7 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const path of stale) process.stderr.write(`stale: schemas/${path} (run npm run generate-schemas)\n`);
     return stale.length > 0 ? 1 : 0;
   }
-  for (const [path, content] of crdToJsonSchemas(await readFile(CRD_PATH, 'utf8'))) {
+  for (const [path, content] of await allSchemas()) {
     const target = join(SCHEMAS_DIR, path);
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, content);
