@@ -54,12 +54,16 @@ describe('examples/try-it on the real apiserver', () => {
     const values = parse(await readFile(join(TRY_IT, 'values.yaml'), 'utf8')) as {
       operator: { ecsEndpoint: string };
       credentials: { existingSecret: string };
+      tenancy?: { trustedNamespaces?: string[] };
     };
     const service = find(emulatorDocs, 'Service') as Doc & { spec: { ports: Array<{ port: number }> } };
     expect(values.operator.ecsEndpoint).toBe(
       `${service.metadata.name}.${service.metadata.namespace}.svc:${service.spec.ports[0]?.port}`,
     );
     expect(values.credentials.existingSecret).toBe(keySecret.metadata.name);
+    // The first ImageShare uses the operator's own identity: the restricted tenancy default must trust its namespace.
+    const first = parse(await readFile(join(TRY_IT, 'first-imageshare.yaml'), 'utf8')) as Doc;
+    expect(values.tenancy?.trustedNamespaces).toContain(first.metadata.namespace);
     const ms = await renderChart({ valuesFiles: [join(TRY_IT, 'values.yaml')], set: { 'crds.install': 'false' } });
     const text = JSON.stringify(ms.find((m) => m.kind === 'Deployment'));
     expect(text).toContain(`--ecs-endpoint=${values.operator.ecsEndpoint}`);
