@@ -96,6 +96,8 @@ interface Incarnation {
   specWatch: SpecWatch;
   /** The pass this incarnation is running, if any. */
   pass: PassState | undefined;
+  /** While paused: every request of this incarnation (an SDK retry included) waits for the resume. */
+  frozen: Promise<void> | undefined;
 }
 
 interface PassState {
@@ -223,7 +225,7 @@ export class SafetyWorld {
     this.running = undefined;
     p.inc.pass = undefined;
     this.closeIncarnation(p.inc);
-    if (typeof result === 'object' && 'error' in result) throw result.error;
+    if (typeof result === 'object' && 'error' in result && !isConflict(result.error)) throw result.error;
   }
 
   private newPass(key: string, plan: PassPlan | undefined): PassState {
@@ -252,8 +254,8 @@ export class SafetyWorld {
       // The paused incarnation is deposed: the next pass runs in a new one.
       this.paused = { inc, pass, done };
       this.incarnation = undefined;
-      this.running = undefined;
       await this.collectCalls();
+      this.running = undefined;
       return 'paused' as const;
     }
     await this.collectCalls();
@@ -549,6 +551,7 @@ export class SafetyWorld {
       proxy: undefined as unknown as Server,
       specWatch: new SpecWatch(),
       pass: undefined,
+      frozen: undefined,
     };
     inc.die = () => {
       inc.dead = true;
@@ -593,15 +596,23 @@ export class SafetyWorld {
   /** Runs one side-effect-capable await of a pass: interleaved user action, pause, crash before/after. */
   private async gate<T>(inc: Incarnation, effect: () => Promise<T>, isStore = false): Promise<T> {
     if (inc.dead) return never<T>();
+    if (inc.frozen) await inc.frozen;
+    if (inc.dead) return never<T>();
     const pass = inc.pass;
     const k = pass ? pass.events++ : -1;
     const plan = pass?.plan;
     if (plan?.interleave?.at === k && !plan.interleave.after) await this.act(plan.interleave.action);
     if (pass && plan?.pauseAt === k) {
-      await new Promise<void>((resolve) => {
-        pass.pause = { resume: resolve };
-        pass.paused?.();
+      inc.frozen = new Promise<void>((resolve) => {
+        pass.pause = {
+          resume: () => {
+            inc.frozen = undefined;
+            resolve();
+          },
+        };
       });
+      pass.paused?.();
+      await inc.frozen;
       if (inc.dead) return never<T>();
     }
     if (plan?.crashAt === k && !plan.crashAfter) {
