@@ -63,8 +63,11 @@ export type UserAction =
 
 export interface PassPlan {
   slot: number;
-  /** The informer cache catches up before the pass (false: it starts from whatever the cache has seen). */
-  sync: boolean;
+  /**
+   * The informer cache catches up before the pass: all of it (true), one namespace's watch (its name), or not at all
+   * (false: the pass starts from whatever the cache has seen).
+   */
+  sync: boolean | string;
   /** Index of the await at which this incarnation dies; undefined: it does not. */
   crashAt?: number | undefined;
   /** Die after that await took effect (e.g. ECS applied the write) rather than before. */
@@ -171,10 +174,11 @@ export class SafetyWorld {
     this.store.onChange = (e) => this.storeChanged(e);
   }
 
+  /** The operator is up (its cache synced and empty) when the initial objects are applied, together. */
   async start(objects: Array<{ slot: number; spec: ImageShareSpec }>): Promise<void> {
     this.seenSeq = (await this.emu.admin.calls()).calls.length;
+    this.incarnation = await this.newIncarnation();
     this.createObjects(objects);
-    this.sync();
   }
 
   get emulator(): Emulator {
@@ -200,7 +204,7 @@ export class SafetyWorld {
 
   /** One reconcile pass by the live incarnation (a new one after a crash); resolves when it ends, dies or pauses. */
   async runPass(asked: PassPlan): Promise<ReconcileResult | 'crashed' | 'paused'> {
-    if (asked.sync) this.sync();
+    if (asked.sync !== false) this.sync(asked.sync === true ? undefined : asked.sync);
     // One paused writer at a time.
     const plan = asked.pauseAt !== undefined && this.paused ? { ...asked, pauseAt: undefined } : asked;
     const inc = this.incarnation ?? (await this.newIncarnation());
