@@ -154,7 +154,6 @@ export class SafetyWorld {
   /** The modelled informer cache and the store events it has not seen yet. */
   readonly cache = new Map<string, ImageShare>();
   private pendingEvents: StoreEvent[] = [];
-  private seenSeq = 0;
   private incarnation: Incarnation | undefined;
   private paused:
     | { inc: Incarnation; pass: PassState; done: Promise<ReconcileResult | 'dead' | { error: unknown }> }
@@ -176,7 +175,7 @@ export class SafetyWorld {
 
   /** The operator is up (its cache synced and empty) when the initial objects are applied, together. */
   async start(objects: Array<{ slot: number; spec: ImageShareSpec }>): Promise<void> {
-    this.seenSeq = (await this.emu.admin.calls()).calls.length;
+    await this.emu.admin.clearCalls();
     this.incarnation = await this.newIncarnation();
     this.createObjects(objects);
   }
@@ -731,9 +730,10 @@ export class SafetyWorld {
 
   /** Reads the emulator's new calls and records what ECS applied, attributed to the pass in flight. */
   private async collectCalls(): Promise<void> {
-    const calls = (await this.emu.admin.calls()).calls.filter((c) => c.seq > this.seenSeq);
+    const { calls } = await this.emu.admin.calls();
     if (calls.length === 0) return;
-    this.seenSeq = calls.at(-1)?.seq ?? this.seenSeq;
+    // The log is read and cleared (its seq restarts), so each read carries only what is new.
+    await this.emu.admin.clearCalls();
     const pass = this.running;
     if (pass) this.callsByKey.set(pass.key, (this.callsByKey.get(pass.key) ?? 0) + calls.length);
     for (const c of calls) this.record(c, pass);
