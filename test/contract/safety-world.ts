@@ -87,7 +87,14 @@ export type ProxyFault =
   /** The write is applied, but the answer is SignatureNonceUsed (a retry of a request ECS already received). */
   | { type: 'nonceUsed'; action: 'ModifyImageSharePermission' | 'TagResources'; times: number }
   /** A 200 whose body carries an error code; ECS did nothing. */
-  | { type: 'okWithError'; action: 'ModifyImageSharePermission' | 'TagResources'; times: number };
+  | { type: 'okWithError'; action: 'ModifyImageSharePermission' | 'TagResources'; times: number }
+  /** The answer drips, one byte every 300 ms (ECS applied the call): --ecs-timeout must bound the whole request. */
+  | { type: 'drip'; action: 'DescribeImages' | 'ModifyImageSharePermission'; times: number };
+
+/** The world's --ecs-timeout; a dripping answer still read this long after (plus slack) is a violation. */
+export const ECS_TIMEOUT_MS = 2000;
+const DRIP_EVERY_MS = 300;
+const DRIP_SLACK_MS = 1500;
 
 interface Incarnation {
   id: number;
@@ -140,6 +147,10 @@ export type Applied = { seq: number; uid: string; version: number; deleting: boo
 );
 
 const never = <T>() => new Promise<T>(() => undefined);
+
+function count(stats: Record<string, number>, what: string, n = 1): void {
+  stats[what] = (stats[what] ?? 0) + n;
+}
 const silent = createLogger('silent');
 
 export class SafetyWorld {
@@ -151,6 +162,8 @@ export class SafetyWorld {
   readonly applied: Applied[] = [];
   readonly proxyFaults: ProxyFault[] = [];
   violations: string[] = [];
+  /** How often each modelled dimension happened (printed at the end of a run, as evidence the model reaches it). */
+  readonly stats: Record<string, number> = {};
   /** The modelled informer cache and the store events it has not seen yet. */
   readonly cache = new Map<string, ImageShare>();
   private pendingEvents: StoreEvent[] = [];
@@ -211,7 +224,11 @@ export class SafetyWorld {
     const key = this.keyOf(plan.slot);
     const pass = this.newPass(key, plan);
     const result = await this.drive(inc, pass, key);
-    if (result === 'paused') return 'paused';
+    count(this.stats, 'passes');
+    if (result === 'paused') {
+      count(this.stats, 'paused passes');
+      return 'paused';
+    }
     return this.ended(inc, result);
   }
 
@@ -221,6 +238,7 @@ export class SafetyWorld {
     if (!p) return;
     this.paused = undefined;
     if (cancel) p.pass.cancel.abort();
+    count(this.stats, cancel ? 'resumed (cancelled)' : 'resumed (unaware)');
     this.running = p.pass;
     p.pass.pause?.resume();
     const result = await Promise.race([p.done, p.inc.died]);
@@ -270,15 +288,18 @@ export class SafetyWorld {
   private ended(inc: Incarnation, result: ReconcileResult | 'dead' | { error: unknown }) {
     if (process.env.SAFETY_DEBUG) this.debug(result === 'dead' ? 'crashed' : 'done');
     if (result === 'dead') {
+      count(this.stats, 'crashes');
       if (this.incarnation === inc) this.incarnation = undefined;
       this.closeIncarnation(inc);
       return 'crashed' as const;
     }
     if ('error' in result) {
+      count(this.stats, 'passes ended by a store error');
       // A Kubernetes API failure (e.g. a 409 that kept coming) ends the pass; the queue retries it with backoff.
       if (isConflict(result.error)) return 'crashed' as const;
       throw result.error;
     }
+    if (result.result === 'aborted') count(this.stats, 'cancelled passes');
     return result;
   }
 
@@ -313,6 +334,7 @@ export class SafetyWorld {
         this.sync(action.namespace);
         return;
       case 'deadline':
+        if (this.running) count(this.stats, 'deadlines fired mid-pass');
         this.running?.deadline.abort();
         return;
       case 'outOfBand': {
@@ -565,7 +587,7 @@ export class SafetyWorld {
     const factory = createEcsImageSharingFactory({
       endpoint: `127.0.0.1:${port}`,
       protocol: 'http',
-      timeoutMs: 2000,
+      timeoutMs: ECS_TIMEOUT_MS,
       qps: 10_000,
       burst: 10_000,
       maxAttempts: 2,
@@ -666,6 +688,7 @@ export class SafetyWorld {
           });
         this.gate(inc, () => this.faulted(action, body, forward)).then(
           (r) => {
+            if (r.drip) return this.drip(res, r, action);
             res.writeHead(r.status, { 'content-type': 'application/json;charset=utf-8' });
             res.end(r.body);
           },
@@ -677,9 +700,43 @@ export class SafetyWorld {
     return server;
   }
 
+  /**
+   * Sends the answer one byte every 300 ms. The client must give up within --ecs-timeout (plus slack); if it is
+   * still reading after that, the request has no overall deadline (issue 14 item 13), which is a violation.
+   */
+  private drip(res: ServerResponse, answer: Answer, action: string): void {
+    const started = Date.now();
+    res.writeHead(answer.status, {
+      'content-type': 'application/json;charset=utf-8',
+      'content-length': answer.body.length,
+    });
+    let i = 0;
+    const tick = () => {
+      if (res.destroyed || res.writableEnded) return;
+      if (Date.now() - started > ECS_TIMEOUT_MS + DRIP_SLACK_MS) {
+        this.violations.push(
+          `a ${action} answer dripping one byte every ${DRIP_EVERY_MS} ms was still being read ${Date.now() - started} ms later: --ecs-timeout (${ECS_TIMEOUT_MS} ms) does not bound the whole request`,
+        );
+        res.destroy();
+        return;
+      }
+      if (i >= answer.body.length) {
+        res.end();
+        return;
+      }
+      res.write(answer.body.subarray(i, i + 1));
+      i++;
+      setTimeout(tick, DRIP_EVERY_MS);
+    };
+    tick();
+  }
+
   /** Plays the proxy faults on one call. */
   private async faulted(action: string, reqBody: Buffer, forward: () => Promise<Answer>): Promise<Answer> {
     const fault = this.takeProxyFault(action);
+    if (fault) count(this.stats, `proxy ${fault.type}`);
+    if (action === 'DescribeImageSharePermission' && pageOf(reqBody) !== '1')
+      count(this.stats, 'share-list pages past the first');
     if (fault?.type === 'okWithError') {
       // A 200 carrying an error: nothing was applied.
       return jsonAnswer(200, {
@@ -689,6 +746,7 @@ export class SafetyWorld {
       });
     }
     const answer = await forward();
+    if (fault?.type === 'drip') return { ...answer, drip: true };
     if (fault?.type === 'nonceUsed' && answer.status === 200)
       return jsonAnswer(400, {
         RequestId: 'PROXY-NONCE',
@@ -809,7 +867,7 @@ export interface RuntimeReport {
   keys: Map<string, KeyReport>;
 }
 
-type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; drip?: boolean };
 type ImagesBody = { Images?: { Image?: Array<{ Tags?: unknown; IsPublic?: unknown }> } };
 
 function jsonAnswer(status: number, body: unknown): Answer {
