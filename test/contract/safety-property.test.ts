@@ -202,12 +202,29 @@ const proxyFaultArb: fc.Arbitrary<ProxyFault> = fc.oneof(
 );
 // Any await of the pass: most crashes early (where most passes have their awaits), some deep into long passes.
 const awaitArb = fc.oneof({ weight: 3, arbitrary: fc.nat(10) }, { weight: 1, arbitrary: fc.nat(60) });
+// What lands in the middle of a pass: mostly the writes that move the object under it (a 409 on its next conditional
+// write), a superseding spec seen by the cache, and the pass deadline; any other action too.
+const slotForInterleave = fc.constantFrom(0, 0, 1);
+const midPassArb: fc.Arbitrary<UserAction> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('touch' as const), slot: slotForInterleave }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('foreignFinalizer' as const),
+      slot: slotForInterleave,
+      present: fc.boolean(),
+    }),
+  },
+  { weight: 2, arbitrary: fc.constant({ kind: 'deadline' as const }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'sync' as const }) },
+  { weight: 4, arbitrary: actionArb },
+);
 const passArb: fc.Arbitrary<PassPlan> = fc.record({
   slot: slotArb,
   sync: fc.constantFrom<boolean | string>(true, true, true, false, ...new Set(SLOTS.map((s) => s.namespace))),
   crashAt: fc.option(awaitArb, { nil: undefined, freq: 3 }),
   crashAfter: fc.boolean(),
-  interleave: fc.option(fc.record({ at: awaitArb, after: fc.boolean(), action: actionArb }), {
+  interleave: fc.option(fc.record({ at: awaitArb, after: fc.boolean(), action: midPassArb }), {
     nil: undefined,
     freq: 3,
   }),
@@ -253,7 +270,7 @@ const commandsArb = fc.commands(
     fc.boolean().map((cancel) => command(`resume ${cancel ? 'cancelled' : 'unaware'}`, (w) => w.resume(cancel))),
   ],
   // SAFETY_REPLAY is the replayPath fast-check prints with a command counterexample (with SAFETY_SEED and SAFETY_PATH).
-  { maxCommands: 16, ...(process.env.SAFETY_REPLAY ? { replayPath: process.env.SAFETY_REPLAY } : {}) },
+  { maxCommands: 24, size: 'medium', ...(process.env.SAFETY_REPLAY ? { replayPath: process.env.SAFETY_REPLAY } : {}) },
 );
 
 const initialArb = fc.record({
@@ -367,12 +384,12 @@ async function convergeQuietAndCleanUp(w: SafetyWorld, endRevoke: boolean): Prom
       if (w.object(slot)) await w.runPass({ slot, sync: true, crashAfter: false });
     await w.checkCloud(when);
   };
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 5; i++) {
     offsetMs += 3_000;
     await passAll(`convergence pass ${i + 1}`);
   }
   offsetMs += WINDOW_MS + 6_000;
-  for (let i = 0; i < 3; i++) await passAll('after the confirmation window');
+  for (let i = 0; i < 2; i++) await passAll('after the confirmation window');
   if (w.violations.length) fail(w, 'after convergence');
   const owner = ownerOf(w.liveObjects());
   if (owner && converges(owner)) {

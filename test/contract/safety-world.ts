@@ -686,7 +686,9 @@ export class SafetyWorld {
             up.on('error', reject);
             up.end(body);
           });
-        this.gate(inc, () => this.faulted(action, body, forward)).then(
+        this.gate(inc, () =>
+          this.faulted(action, Buffer.concat([Buffer.from(`${req.url ?? ''}&`), body]), forward),
+        ).then(
           (r) => {
             if (r.drip) return this.drip(res, r, action);
             res.writeHead(r.status, { 'content-type': 'application/json;charset=utf-8' });
@@ -874,8 +876,9 @@ function jsonAnswer(status: number, body: unknown): Answer {
   return { status, headers: {}, body: Buffer.from(JSON.stringify(body)) };
 }
 
-function pageOf(body: Buffer): string {
-  const m = /PageNumber=(\d+)/.exec(body.toString('utf8'));
+/** The PageNumber of a read, from its query string or form body. */
+function pageOf(request: Buffer): string {
+  const m = /PageNumber=(\d+)/.exec(request.toString('utf8'));
   return m?.[1] ?? '1';
 }
 
