@@ -26,7 +26,7 @@ export type StoreEvent = { key: string; object: ImageShare | undefined };
 export class FakeStore implements ImageShareStore {
   readonly objects = new Map<string, ImageShare>();
   statusWrites = 0;
-  /** 409s answered (stale resourceVersion on a conditional write). */
+  /** 409s (stale resourceVersion) and 422s (a failed JSON Patch test) answered to conditional writes. */
   conflicts = 0;
   /** Called after every change, with a copy of the object as it is now (the apiserver's watch stream). */
   onChange: ((e: StoreEvent) => void) | undefined;
@@ -108,7 +108,7 @@ export class FakeStore implements ImageShareStore {
    * `cache` (an informer's view, which may lag) when given.
    */
   client(gate: StoreGate, cache?: (regionId: string, imageId: string) => ImageShare[]): ImageShareStore {
-    return {
+    const store: ImageShareStore = {
       get: (namespace, name) => gate(() => this.read(namespace, name)),
       addFinalizer: async (obj) => {
         // As ImageShareClient.addFinalizer: a merge patch of the finalizer list conditioned on resourceVersion.
@@ -141,6 +141,11 @@ export class FakeStore implements ImageShareStore {
       patchStatus: (obj, status) => gate(() => this.writeStatus(obj, status)),
       claimants: (regionId, imageId) => (cache ?? ((r, i) => this.claimants(r, i)))(regionId, imageId),
     };
+    // A fresh LIST (one apiserver request), for a reconciler that decides ownership from the apiserver rather than
+    // the cache before its first write; a store interface without it simply never calls it.
+    return Object.assign(store, {
+      listClaimants: (regionId: string, imageId: string) => gate(() => this.claimants(regionId, imageId)),
+    });
   }
 
   /** A foreign write that moves the resourceVersion (e.g. Argo CD adding a label). */
@@ -211,7 +216,10 @@ export class FakeStore implements ImageShareStore {
   private removeAt(obj: ImageShare, index: number): ImageShare | 422 | 404 {
     const cur = this.objects.get(keyOf(obj));
     if (!cur || cur.metadata.uid !== obj.metadata.uid) return 404;
-    if ((cur.metadata.finalizers ?? [])[index] !== FINALIZER) return 422;
+    if ((cur.metadata.finalizers ?? [])[index] !== FINALIZER) {
+      this.conflicts++;
+      return 422;
+    }
     cur.metadata.finalizers = (cur.metadata.finalizers ?? []).filter((_, i) => i !== index);
     cur.metadata.resourceVersion = String(++this.rv);
     if (cur.metadata.deletionTimestamp && cur.metadata.finalizers.length === 0) this.objects.delete(keyOf(obj));
