@@ -228,6 +228,7 @@ const passArb: fc.Arbitrary<PassPlan> = fc.record({
     nil: undefined,
     freq: 3,
   }),
+  moveAt: fc.option(fc.record({ at: fc.nat(8), finalizer: fc.boolean() }), { nil: undefined, freq: 3 }),
   pauseAt: fc.option(awaitArb, { nil: undefined, freq: 8 }),
 });
 

@@ -74,6 +74,8 @@ export interface PassPlan {
   crashAfter: boolean;
   /** A user action performed at await number `at`, before its effect or just after it. */
   interleave?: { at: number; after: boolean; action: UserAction } | undefined;
+  /** Another writer (a label, another controller's finalizer) moves this pass's object just before this await. */
+  moveAt?: { at: number; finalizer: boolean } | undefined;
   /** Freeze the pass at this await (before its effect); a later `resume` lets it finish: a second writer. */
   pauseAt?: number | undefined;
 }
@@ -627,6 +629,7 @@ export class SafetyWorld {
     const k = pass ? pass.events++ : -1;
     const plan = pass?.plan;
     if (plan?.interleave?.at === k && !plan.interleave.after) await this.act(plan.interleave.action);
+    if (pass && plan?.moveAt?.at === k) this.moveObject(pass.key, plan.moveAt.finalizer);
     if (pass && plan?.pauseAt === k) {
       inc.frozen = new Promise<void>((resolve) => {
         pass.pause = {
@@ -659,6 +662,14 @@ export class SafetyWorld {
       return never<T>();
     }
     return out;
+  }
+
+  private moveObject(key: string, finalizer: boolean): void {
+    const [ns = '', name = ''] = key.split('/');
+    if (!this.store.objects.has(key)) return;
+    count(this.stats, 'objects moved mid-pass');
+    if (finalizer) this.store.foreignFinalizer(name, ns, !this.store.must(ns, name).metadata.finalizers?.length);
+    else this.store.touch(name, ns);
   }
 
   /** A pass-through HTTP proxy to the emulator whose requests are gated like store calls and may be faulted. */
