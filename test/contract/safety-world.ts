@@ -186,6 +186,8 @@ export class SafetyWorld {
     this.emu = emu;
     this.now = clock;
     this.store.onChange = (e) => this.storeChanged(e);
+    // Turn on once ImageShareStore.patchStatus answers 'conflict' / {resourceVersion} (conditional status writes).
+    this.store.versionedStatus = false;
   }
 
   /** The operator is up (its cache synced and empty) when the initial objects are applied, together. */

@@ -28,6 +28,11 @@ export class FakeStore implements ImageShareStore {
   statusWrites = 0;
   /** 409s (stale resourceVersion) and 422s (a failed JSON Patch test) answered to conditional writes. */
   conflicts = 0;
+  /**
+   * Status writes conditioned on the resourceVersion the caller read ('conflict' when it moved, the new
+   * resourceVersion on success), for a store interface whose patchStatus answers that way. Off: uid-pinned only.
+   */
+  versionedStatus = false;
   /** Called after every change, with a copy of the object as it is now (the apiserver's watch stream). */
   onChange: ((e: StoreEvent) => void) | undefined;
   private rv = 0;
@@ -95,7 +100,7 @@ export class FakeStore implements ImageShareStore {
     return this.defaultClient.removeFinalizer(obj);
   }
 
-  patchStatus(obj: ImageShare, status: ImageShareStatus): Promise<'ok' | 'gone'> {
+  patchStatus(obj: ImageShare, status: ImageShareStatus): ReturnType<ImageShareStore['patchStatus']> {
     return this.defaultClient.patchStatus(obj, status);
   }
 
@@ -138,7 +143,8 @@ export class FakeStore implements ImageShareStore {
         if (current === null) return;
         throw new ConflictError(keyOf(obj), `finalizer list of ImageShare ${keyOf(obj)} kept changing; retry`);
       },
-      patchStatus: (obj, status) => gate(() => this.writeStatus(obj, status)),
+      patchStatus: (obj, status) =>
+        gate(() => this.writeStatus(obj, status)) as unknown as ReturnType<ImageShareStore['patchStatus']>,
       claimants: (regionId, imageId) => (cache ?? ((r, i) => this.claimants(r, i)))(regionId, imageId),
     };
     // A fresh LIST (one apiserver request), for a reconciler that decides ownership from the apiserver rather than
@@ -227,15 +233,22 @@ export class FakeStore implements ImageShareStore {
     return structuredClone(cur);
   }
 
-  /** Status writes: pinned to the uid, not the resourceVersion (as the real store); 'gone' when deleted. */
-  private writeStatus(obj: ImageShare, status: ImageShareStatus): 'ok' | 'gone' {
+  /** Status writes: pinned to the uid (and, when versionedStatus, to the resourceVersion); 'gone' when deleted. */
+  private writeStatus(
+    obj: ImageShare,
+    status: ImageShareStatus,
+  ): 'ok' | 'gone' | 'conflict' | { resourceVersion: string } {
     const cur = this.objects.get(keyOf(obj));
     if (!cur || cur.metadata.uid !== obj.metadata.uid) return 'gone';
+    if (this.versionedStatus && cur.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+      this.conflicts++;
+      return 'conflict';
+    }
     cur.status = structuredClone(status);
     cur.metadata.resourceVersion = String(++this.rv);
     this.statusWrites++;
     this.changed(cur.metadata.namespace, cur.metadata.name);
-    return 'ok';
+    return this.versionedStatus ? { resourceVersion: cur.metadata.resourceVersion } : 'ok';
   }
 
   private changed(namespace: string, name: string): void {
