@@ -4,11 +4,15 @@
 #   prod-deps  – `npm ci --omit=dev`: the runtime's node_modules, with no dev dependency in it
 #   runtime    – distroless Node 24 (no shell, no npm), non-root, only dist/, prod node_modules and package.json
 # The final image's entrypoint is the operator itself; Kubernetes `args` are its flags.
-# test/unit/dockerfile.test.ts parses and lints this file (there is no Docker engine to build it in CI).
-ARG NODE_IMAGE=node:24-bookworm-slim
+# test/repo/dockerfile.test.ts parses and lints this file (there is no Docker engine to build it in CI).
+# Base images are pinned by digest (multi-arch index digests: amd64 and arm64), checked by test/tools/release-check.ts;
+# the release workflow re-checks both platforms before building. Update tag and digest together.
+ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
+# A digest says nothing about the Node major: fail the build if the pinned image is not Node 24.
+RUN node -e 'process.exit(process.versions.node.split(".")[0] === "24" ? 0 : 1)'
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
@@ -22,9 +26,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # Same Debian release and Node major as the stages above, so native paths and the ABI match.
-FROM gcr.io/distroless/nodejs24-debian12:nonroot AS runtime
+FROM gcr.io/distroless/nodejs24-debian12:nonroot@sha256:14d42e2511532589a7c7e01a753667a74fcc96266e137e8125006b87b0c32d0a AS runtime
 WORKDIR /app
 ENV NODE_ENV=production
+# The git commit for imageshare_build_info; the release workflow passes --build-arg VCS_REF=<sha>.
+ARG VCS_REF=unknown
+ENV IMAGESHARE_COMMIT=${VCS_REF}
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

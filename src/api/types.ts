@@ -107,6 +107,11 @@ export interface ImageShareStatus {
   managedCommunity?: boolean;
   /** Writes sent (or about to be) that no read has confirmed yet; see PendingWrite. */
   pendingWrites?: PendingWrite[];
+  /**
+   * The cloud identity the grants and publishes were made with, as a fingerprint (src/reconcile/identity.ts): cleanup
+   * takes ImageNotFound as done only when it reads with this identity.
+   */
+  grantIdentity?: string;
   accounts?: AccountOutcome[];
   plan?: PlanStatus;
   lastSyncTime?: string;
@@ -156,6 +161,7 @@ export const STATUS_FIELDS = {
   managedAccounts: true,
   managedCommunity: true,
   pendingWrites: true,
+  grantIdentity: true,
   accounts: true,
   plan: true,
   lastSyncTime: true,

@@ -1,8 +1,9 @@
 // `imageshare-operator validate` and `imageshare-operator plan`: the checks a GitOps pull request wants before merge.
-// validate applies the CRD's rules offline; plan reads the cloud and prints exactly what Apply would write, using
-// the same planner as the controller. Exit codes: 0 fine, 1 invalid manifest or cloud error, 2 usage error.
+// validate applies the CRD's rules offline; plan reads the cloud (and with --kubeconfig the live objects) and prints
+// exactly what Apply would write, using the same planner as the controller. Exit codes: 0 fine, 1 invalid manifest
+// or cloud error, 2 usage error; `plan --detailed-exitcode` is terraform's: 0 no changes, 1 error, 2 changes.
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { ImageShare } from '../api/types.ts';
@@ -15,7 +16,8 @@ import { parseDuration } from '../reconcile/duration.ts';
 import { asCloudError } from '../reconcile/execute-plan.ts';
 import { planShares, planStatus } from '../reconcile/plan-shares.ts';
 import { type DuplicateClaim, duplicateMessage, findDuplicateClaims } from './duplicates.ts';
-import { renderMarkdown } from './plan-markdown.ts';
+import { type LiveCluster, type LiveObject, liveCluster } from './live.ts';
+import { adoptionSentence, hasChanges, renderMarkdown } from './plan-markdown.ts';
 
 export const CLI_COMMANDS = ['validate', 'plan'] as const;
 export const OutputFormat = { Text: 'text', Json: 'json', Markdown: 'markdown' } as const;
@@ -32,6 +34,8 @@ export interface CliIo {
   cloud?: ImageSharingFactory;
   /** Where the --ecs-* defaults come from (the operator's env vars, e.g. IMAGESHARE_ECS_ENDPOINT); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Overrides how --kubeconfig is read (tests); default: liveCluster(path). */
+  cluster?: (kubeconfig: string) => LiveCluster;
 }
 
 export function isCliCommand(argv: readonly string[]): boolean {
@@ -43,16 +47,24 @@ const USAGE = `Usage:
       Checks every ImageShare in the manifests against the CRD's rules, offline, and reports two manifests that
       claim the same (regionId, imageId), naming both files and the owner the controller would pick. A document
       whose kind is a misspelling of ImageShare, or whose apiVersion is in ecs.alicloud.dev, is checked too.
+      A directory is read recursively (*.yaml and *.yml; directories starting with "." are skipped).
       Exit 1 if any is invalid.
-  imageshare-operator plan -f <file|dir|-> [-f ...] [--ecs-endpoint host:port] [--ecs-protocol https|http]
-                           [--ecs-timeout 10s] [--output text|json|markdown]
+  imageshare-operator plan -f <file|dir|-> [-f ...] [--kubeconfig <file>] [--detailed-exitcode]
+                           [--ecs-endpoint host:port] [--ecs-protocol https|http] [--ecs-timeout 10s]
+                           [--output text|json|markdown]
       Validates, then reads each image's share list from ECS and prints the writes Apply would make, in order.
       --output markdown prints a table for a pull-request comment.
+      --kubeconfig reads each object from the cluster (read-only): its status.managedAccounts, so Additive revokes
+      and what this object granted are known, and its credentials.secretRef Secret where RBAC allows. Without it
+      plan is offline: a secretRef is planned with the default identity (the output says so), and Additive revokes
+      are not shown. KUBECONFIG alone does not turn this on.
+      An Authoritative object that would revoke accounts it did not grant (shares made outside Git) says so:
+      "adopting: will revoke ..., shared outside Git". Adopt with mode: Plan first, or sharePolicy: Additive.
+      --detailed-exitcode: exit 0 when nothing would change, 2 when something would (or is blocked), 1 on any
+      error, usage errors included.
       The --ecs-* flags default to the operator's IMAGESHARE_ECS_ENDPOINT, _PROTOCOL and _TIMEOUT variables.
       Credentials: the @alicloud/credentials default chain (e.g. ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET), or the
-      object's credentials.roleArn assumed from it. A credentials.secretRef cannot be read offline: the default
-      identity is used instead and the output says so. Additive revokes depend on status.managedAccounts in the
-      cluster and are not shown.
+      object's credentials.roleArn assumed from it, or (with --kubeconfig) its secretRef Secret.
 `;
 
 interface Found {
@@ -70,26 +82,28 @@ export interface ValidationResult {
 
 type Values = Record<string, string | string[] | boolean | undefined>;
 
-/** Parses the flags; a string is the usage error to print (exit 2), undefined means --help was printed (exit 0). */
+/** Parses the flags; a string is the usage error to print, undefined means --help was printed (exit 0). */
 function parseFlags(command: string, rest: readonly string[], io: CliIo): Values | string | undefined {
   const env = io.env ?? process.env;
   const fromEnv = (flag: 'ecs-protocol' | 'ecs-timeout') => env[FLAGS[flag].env] || FLAGS[flag].def;
+  const common = {
+    file: { type: 'string', short: 'f', multiple: true },
+    output: { type: 'string', default: 'text' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  const planOnly = {
+    kubeconfig: { type: 'string' },
+    'detailed-exitcode': { type: 'boolean' },
+    'ecs-endpoint': {
+      type: 'string',
+      ...(env[FLAGS['ecs-endpoint'].env] ? { default: env[FLAGS['ecs-endpoint'].env] } : {}),
+    },
+    'ecs-protocol': { type: 'string', default: fromEnv('ecs-protocol') },
+    'ecs-timeout': { type: 'string', default: fromEnv('ecs-timeout') },
+  } as const;
   let values: Values;
   try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: {
-        file: { type: 'string', short: 'f', multiple: true },
-        'ecs-endpoint': {
-          type: 'string',
-          ...(env[FLAGS['ecs-endpoint'].env] ? { default: env[FLAGS['ecs-endpoint'].env] } : {}),
-        },
-        'ecs-protocol': { type: 'string', default: fromEnv('ecs-protocol') },
-        'ecs-timeout': { type: 'string', default: fromEnv('ecs-timeout') },
-        output: { type: 'string', default: 'text' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
+    ({ values } = parseArgs({ args: [...rest], options: command === 'plan' ? { ...common, ...planOnly } : common }));
   } catch (err: unknown) {
     return err instanceof Error ? err.message : String(err);
   }
@@ -112,7 +126,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (values === undefined) return 0;
   if (typeof values === 'string') {
     io.err(`${values}\n\n${USAGE}`);
-    return 2;
+    // With --detailed-exitcode, 2 means "changes", so a usage error is an error like any other (terraform does so).
+    return command === 'plan' && rest.includes('--detailed-exitcode') ? 1 : 2;
   }
   const output = String(values.output) as OutputFormat;
   const files = values.file as string[];
@@ -192,53 +207,91 @@ function reportValidation(
 
 async function plan(objects: ImageShare[], values: Record<string, unknown>, io: CliIo): Promise<number> {
   const cloud = io.cloud ?? cloudFromFlags(values);
-  const results: Array<Record<string, unknown>> = [];
-  for (const obj of objects) results.push(await planOne(obj, cloud));
+  const cluster = openCluster(values.kubeconfig as string | undefined, io);
+  if (cluster === null) return 1;
+  const results: PlanResult[] = [];
+  for (const obj of objects) results.push(await planOne(obj, cloud, cluster));
   if (values.output === OutputFormat.Json) io.out(`${JSON.stringify(results, null, 2)}\n`);
   else if (values.output === OutputFormat.Markdown) io.out(renderMarkdown(results));
   else for (const r of results) io.out(renderText(r));
-  return results.some((r) => r.error) ? 1 : 0;
+  if (results.some((r) => r.error)) return 1;
+  return values['detailed-exitcode'] === true && results.some(hasChanges) ? 2 : 0;
 }
 
-/** Observes one object's image and plans it with the controller's planner (no managed accounts offline). */
-async function planOne(obj: ImageShare, cloud: ImageSharingFactory): Promise<Record<string, unknown>> {
-  const roleArn = obj.spec.credentials?.roleArn;
-  const credentials: CloudCredentials = roleArn ? { type: 'roleArn', roleArn } : { type: 'default' };
-  const note = obj.spec.credentials?.secretRef
-    ? { note: 'credentials.secretRef cannot be read offline; used the default identity' }
-    : {};
-  const identity = roleArn ? { identity: `roleArn ${roleArn}` } : { identity: 'default' };
+/** The cluster behind --kubeconfig; undefined without the flag, null (reported) when it cannot be loaded. */
+function openCluster(kubeconfig: string | undefined, io: CliIo): LiveCluster | undefined | null {
+  if (kubeconfig === undefined) return undefined;
+  try {
+    return (io.cluster ?? liveCluster)(kubeconfig);
+  } catch (err: unknown) {
+    io.err(`plan: cannot use --kubeconfig ${kubeconfig}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return null;
+  }
+}
+
+/** One object's plan as `plan --output json` prints it (PlanRow in plan-markdown.ts reads the same fields). */
+type PlanResult = Record<string, unknown> & { error?: unknown };
+
+/** Observes one object's image and plans it with the controller's planner, against the live object when known. */
+async function planOne(manifest: ImageShare, cloud: ImageSharingFactory, cluster?: LiveCluster): Promise<PlanResult> {
+  const obj =
+    cluster === undefined || manifest.metadata?.namespace
+      ? manifest
+      : { ...manifest, metadata: { ...manifest.metadata, namespace: cluster.defaultNamespace } };
+  const live: LiveObject | undefined = cluster === undefined ? undefined : await cluster.read(obj);
+  const { credentials, identity, note } = identityFor(obj, live);
+  const base = { object: nameOf(obj), identity, ...(note ? { note } : {}), live: live?.state ?? 'not read' };
   try {
     const seen = await cloud
       .forCredentials(credentials)
       .observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
+    const managed = live?.managedAccounts ?? [];
+    const sharePolicy = obj.spec.sharePolicy ?? 'Authoritative';
     const p = planShares({
       desiredAccounts: obj.spec.accounts ?? [],
       desiredCommunity: obj.spec.community,
-      sharePolicy: obj.spec.sharePolicy ?? 'Authoritative',
+      sharePolicy,
       observedAccounts: seen.sharedAccounts.map((a) => a.id),
       observedCommunity: seen.community,
       observedEncrypted: seen.encrypted,
-      managedAccounts: [],
+      managedAccounts: managed,
     });
-    const blockers = p.blockers.map(({ reason, message }) => ({ reason, message }));
+    // Adoption: revokes of shares this object never made (by hand, or by a tool before Git managed the image).
+    const adopting = sharePolicy === 'Authoritative' ? p.revoke.filter((a) => !managed.includes(a)) : [];
     return {
-      object: nameOf(obj),
+      ...base,
       shared: seen.sharedAccounts.length,
       community: seen.community,
       plan: planStatus(p),
       operations: p.operations,
-      blockers,
-      ...identity,
-      ...note,
+      blockers: p.blockers.map(({ reason, message }) => ({ reason, message })),
+      adopting,
+      managedAccounts: managed,
     };
   } catch (err: unknown) {
     const e = asCloudError(err);
-    return { object: nameOf(obj), error: { reason: e.reason, message: e.message }, ...identity, ...note };
+    return { ...base, error: { reason: e.reason, message: e.message } };
   }
 }
 
-function renderText(r: Record<string, unknown>): string {
+/** Whose identity reads the cloud: the object's Secret when the cluster gave it, its roleArn, or the default. */
+function identityFor(
+  obj: ImageShare,
+  live: LiveObject | undefined,
+): { credentials: CloudCredentials; identity: string; note?: string } {
+  const roleArn = obj.spec.credentials?.roleArn;
+  if (roleArn) return { credentials: { type: 'roleArn', roleArn }, identity: `roleArn ${roleArn}` };
+  const fallback = { credentials: { type: 'default' } as const, identity: 'default' };
+  const secretRef = obj.spec.credentials?.secretRef?.name;
+  if (secretRef === undefined) return fallback;
+  const fromSecret = live?.credentials;
+  if (fromSecret === undefined)
+    return { ...fallback, note: 'credentials.secretRef cannot be read offline; used the default identity' };
+  if ('error' in fromSecret) return { ...fallback, note: `${fromSecret.error} Used the default identity.` };
+  return { credentials: fromSecret, identity: `Secret ${obj.metadata.namespace}/${secretRef}` };
+}
+
+function renderText(r: PlanResult): string {
   const lines = [`${r.object}`];
   if (r.error) {
     const e = r.error as { reason: string; message: string };
@@ -250,6 +303,8 @@ function renderText(r: Record<string, unknown>): string {
   for (const op of ops) lines.push(`    ${op.kind}${op.accounts ? ` ${op.accounts.join(', ')}` : ''}`);
   for (const b of r.blockers as Array<{ reason: string; message: string }>)
     lines.push(`    blocked: ${b.reason}: ${b.message}`);
+  const adoption = adoptionSentence(r);
+  if (adoption) lines.push(`    ${adoption}`);
   if (r.note) lines.push(`    note: ${r.note}`);
   return `${lines.join('\n')}\n`;
 }
@@ -271,7 +326,13 @@ async function readManifests(path: string): Promise<Found[]> {
     throw new Error(`cannot read ${path}`, { cause: err });
   });
   if (info.isDirectory()) {
-    const names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
+    // Recursive, like kubectl -R and kustomize trees; hidden directories (.git, .github) are not manifests.
+    const entries = await readdir(path, { recursive: true, withFileTypes: true });
+    const names = entries
+      .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name))
+      .map((e) => relative(path, join(e.parentPath, e.name)))
+      .filter((n) => !n.split(sep).some((part) => part.startsWith('.')))
+      .sort();
     return (await Promise.all(names.map((n) => readManifests(join(path, n))))).flat();
   }
   return parseDocs(path, await readFile(path, 'utf8'));

@@ -1,6 +1,7 @@
 // `plan --output markdown`: one table a CI job can post as a pull-request comment. One row per object: the accounts
 // Apply would grant and revoke, the community change, anything blocking it, and which identity read the cloud (so a
-// reviewer sees when the plan was made with the default identity instead of the object's own Secret).
+// reviewer sees when the plan was made with the default identity instead of the object's own Secret). The first line
+// is a hidden marker the CI examples (docs/ci/) look for, so each push updates one comment instead of adding one.
 
 /** A plan result as planOne() in commands.ts builds it (also the `plan --output json` element). */
 export interface PlanRow {
@@ -10,14 +11,26 @@ export interface PlanRow {
   error?: unknown;
   identity?: unknown;
   note?: unknown;
+  /** Accounts an Authoritative object would revoke that it did not grant (shared outside Git). */
+  adopting?: unknown;
+  /** 'not read' without --kubeconfig; then nobody knows which shares the object made. */
+  live?: unknown;
 }
+
+/** The hidden first line of every Markdown plan: what a CI job searches for to update its one comment. */
+export const COMMENT_MARKER = '<!-- imageshare-operator plan -->';
 
 const HEADER = ['Object', 'Grant', 'Revoke', 'Community', 'Blockers', 'Credentials'] as const;
 
 export function renderMarkdown(rows: readonly PlanRow[]): string {
   const changes = rows.filter((r) => r.error === undefined && hasChange(r)).length;
   const errors = rows.filter((r) => r.error !== undefined).length;
+  const adopting = rows.flatMap((r) => {
+    const sentence = adoptionSentence(r);
+    return sentence ? [`- \`${String(r.object)}\` ${sentence}`] : [];
+  });
   const lines = [
+    COMMENT_MARKER,
     '### imageshare-operator plan',
     '',
     `${rows.length} object(s): ${changes} with changes, ${errors} that could not be planned. Plans never write to ECS.`,
@@ -25,6 +38,15 @@ export function renderMarkdown(rows: readonly PlanRow[]): string {
     `| ${HEADER.join(' | ')} |`,
     `|${HEADER.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${cells(r).map(escapeCell).join(' | ')} |`),
+    ...(adopting.length === 0
+      ? []
+      : [
+          '',
+          '**Adopting shares made outside Git.** Apply would revoke these; to keep them, add them to `accounts`, or',
+          'adopt with `mode: Plan` first (or `sharePolicy: Additive`):',
+          '',
+          ...adopting,
+        ]),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -46,6 +68,19 @@ function cells(r: PlanRow): string[] {
     blockers.length === 0 ? '—' : blockers.map((b) => `${String(b.reason)}: ${String(b.message)}`).join('<br>'),
     credentials,
   ];
+}
+
+/** The plan line naming pre-existing shares an Authoritative object would revoke, or undefined when there are none. */
+export function adoptionSentence(r: PlanRow): string | undefined {
+  const accounts = Array.isArray(r.adopting) ? (r.adopting as string[]) : [];
+  if (accounts.length === 0) return undefined;
+  const unknown = r.live === 'not read' ? ' (or granted by this object earlier: pass --kubeconfig to tell)' : '';
+  return `adopting: will revoke ${accounts.join(', ')}, shared outside Git${unknown}`;
+}
+
+/** True when Apply would write something or is blocked from reaching the spec (`plan --detailed-exitcode` exit 2). */
+export function hasChanges(r: PlanRow): boolean {
+  return r.error === undefined && (hasChange(r) || (Array.isArray(r.blockers) && r.blockers.length > 0));
 }
 
 function hasChange(r: PlanRow): boolean {

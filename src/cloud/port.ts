@@ -1,5 +1,5 @@
 // The cloud port: everything the reconciler needs from ECS, and nothing else. Only src/cloud/ may import the
-// Alibaba SDK; the domain depends on these types, so it can be tested with a fake (test/unit/fake-cloud.ts).
+// Alibaba SDK; the domain depends on these types, so it can be tested with a fake (test/support/fake-cloud.ts).
 import type { Reason } from '../api/reasons.ts';
 
 /** ModifyImageSharePermission takes at most 10 accounts per list (more are silently dropped by ECS). */

@@ -21,6 +21,7 @@ import { computeStatus, type PassResult, sameStatus } from './compute-status.ts'
 import { parseDuration } from './duration.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
 import { asCloudError, type ExecutionOutcome, executePlan } from './execute-plan.ts';
+import { identityOf } from './identity.ts';
 import {
   afterWrites,
   DEFAULT_CONFIRMATION_WINDOW_MS,
@@ -82,6 +83,11 @@ export interface ReconcileDeps {
    * clusters, other namespace sets) see it (ADR 0008). Unset: ownership is decided in this cluster only.
    */
   claims?: ClaimIdentity;
+  /**
+   * The operator's own cloud identity as a fingerprint (src/reconcile/identity.ts operatorIdentityOf), recorded for
+   * objects without spec.credentials so a reinstall under another identity does not take ImageNotFound as cleaned up.
+   */
+  operatorIdentity?: string | undefined;
 }
 
 export type Requeue = { kind: 'none' } | { kind: 'after'; ms: number } | { kind: 'backoff' };
@@ -153,8 +159,9 @@ export async function reconcile(
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
   const local = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
   if (!local.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(local.owner) }, pass);
-  const sharing = await cloudFor(obj, deps);
-  if ('blocked' in sharing) return finish(obj, sharing.blocked, pass);
+  const cloud = await cloudFor(obj, deps);
+  if ('blocked' in cloud) return finish(obj, cloud.blocked, pass);
+  const { sharing } = cloud;
   const seen = await observe(sharing, refOf(obj), signal);
   if (!seen.ok) return finish(obj, { kind: 'observeFailed', error: seen.error }, pass);
   const tag = deps.claims ? cloudClaim(obj, seen.image.tags, deps.claims) : undefined;
@@ -172,7 +179,7 @@ export async function reconcile(
   if (signal?.aborted) return ABORTED;
   const claim = tag?.kind === 'free' ? await claimImage(obj, sharing, pass) : {};
   if ('error' in claim) return finish(obj, { kind: 'observeFailed', error: claim.error }, pass);
-  const ready = await prepareWrites(obj, settled, plan, pass);
+  const ready = await prepareWrites(obj, settled, plan, pass, cloud.identity);
   if (ready === 'gone') return NOTHING;
   if (signal?.aborted) return ABORTED;
   const outcome = interrupted(await executePlan(plan, sharing, refOf(obj), pass.writes), pass);
@@ -220,64 +227,96 @@ async function claimImage(
 /**
  * Before any write: the finalizer whenever deletion will have cleanup to do (also when a switch to Revoke finds
  * accounts already managed), then, before a write that can expose the image, the intent record (pending grants and
- * publish) in status. ECS is called only after both succeeded, so a crash at any point leaves every possibly-granted
- * account on record. Revokes and unpublishes need no intent.
+ * publish, and the identity that sends them) in status. ECS is called only after both succeeded, so a crash at any
+ * point leaves every possibly-granted account on record. Revokes and unpublishes need no intent.
  */
 async function prepareWrites(
   obj: ImageShare,
   settled: Settled,
   plan: SharePlan,
   pass: Pass,
+  identity: string,
 ): Promise<{ obj: ImageShare; ownership: Ownership } | 'gone'> {
   const ownership = needsIntent(plan) ? withIntent(settled.ownership, plan, pass.deps.now()) : settled.ownership;
   const withFinalizer = needsCleanupOnDelete(obj, ownership) ? await ensureFinalizer(obj, pass.deps) : obj;
   if (!needsIntent(plan)) return { obj: withFinalizer, ownership };
-  const status = computeStatus(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps.now());
+  const status = {
+    ...computeStatus(withFinalizer, { kind: 'applying', settled, plan, ownership }, pass.deps.now()),
+    grantIdentity: identity,
+  };
   if ((await pass.deps.store.patchStatus(withFinalizer, status)) === 'gone') return 'gone';
   return { obj: { ...withFinalizer, status }, ownership };
 }
 
-/** Deletion: apply the deletion policy, then release the finalizer. A duplicate never touches the cloud. */
+/**
+ * Deletion: apply the deletion policy, then release the finalizer. Cleanup depends on what this object itself may
+ * have exposed, not on whether it still owns the image: a duplicate that lost ownership still undoes its own grants.
+ */
 async function finalize(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
-  if (!obj.metadata.finalizers?.includes(FINALIZER)) return NOTHING;
-  const cleanup =
-    needsCleanupOnDelete(obj, ownershipOf(obj.status)) &&
-    resolveClaim(obj, pass.deps.store.claimants(obj.spec.regionId, obj.spec.imageId)).isOwner;
+  const held = obj.metadata.finalizers?.includes(FINALIZER) ?? false;
+  const cleanup = needsCleanupOnDelete(obj, ownershipOf(obj.status));
+  // Without our finalizer (a switch to Revoke no pass has seen yet), cleanup still runs while another finalizer
+  // holds the object: best effort, as the object may go at any moment.
+  if (!held && !cleanup) return NOTHING;
   if (cleanup) {
     const failed = await revokeOwned(obj, pass);
     if (pass.signal?.aborted) return ABORTED;
-    if (failed) return finish(obj, failed, pass);
+    if (failed === 'gone') return NOTHING;
+    if (failed && failed !== 'aborted') return finish(failed.obj, failed.result, pass);
   }
-  await pass.deps.store.removeFinalizer(obj);
+  if (held) await pass.deps.store.removeFinalizer(obj);
   return { ...NOTHING, reason: cleanup ? 'Revoked' : 'Retained' };
 }
 
+/** What a cleanup that could not finish reports, on the object as its progress was recorded. */
+type Unfinished = { obj: ImageShare; result: PassResult };
+
 /**
  * Revokes everything this object may have shared (managed accounts and grants whose outcome is unknown) and
- * unpublishes if it published. An image that no longer exists and an account that no longer exists count as
- * cleaned up. Returns the pass to report when cleanup could not finish, with what to do about it.
+ * unpublishes if it published, except what the image's owner in this cluster wants or owns (when this object is a
+ * duplicate). An image that no longer exists for the identity that granted, and an account that no longer exists,
+ * count as cleaned up. When cleanup stops early, what ECS accepted is recorded first, so no batch is sent twice.
  */
-async function revokeOwned(obj: ImageShare, pass: Pass): Promise<PassResult | undefined> {
-  const sharing = await cloudFor(obj, pass.deps);
-  if ('blocked' in sharing) return deletionBlocked(sharing.blocked);
+async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'gone' | 'aborted' | undefined> {
+  const stop = (result: PassResult) => ({ obj, result });
+  const cloud = await cloudFor(obj, pass.deps);
+  if ('blocked' in cloud) return stop(deletionBlocked(cloud.blocked));
+  const { sharing } = cloud;
   const ref = refOf(obj);
   const seen = await observe(sharing, ref, pass.signal);
-  if (!seen.ok)
-    return seen.error.reason === Reason.ImageNotFound
-      ? undefined
-      : deletionBlocked({ kind: 'observeFailed', error: seen.error });
+  if (!seen.ok) {
+    if (seen.error.reason !== Reason.ImageNotFound)
+      return stop(deletionBlocked({ kind: 'observeFailed', error: seen.error }));
+    return identityChanged(obj, cloud.identity) ? stop(identityBlocked(obj, cloud.identity)) : undefined;
+  }
   // Settled with nothing wanted, every write of ours still inside the window (an unknown grant or publish included)
   // counts as shared or public, so it is undone; what a read shows is gone is not revoked again.
-  const settled = settle(ownershipOf(obj.status), seen.image, [], pass.deps.now(), confirmationWindow(pass.deps));
+  const own = ownershipOf(obj.status);
+  const settled = settle(own, seen.image, [], pass.deps.now(), confirmationWindow(pass.deps));
+  const kept = ownersShare(obj, pass.deps);
   const plan = planDeletion({
     deletionPolicy: DeletionPolicy.Revoke,
     observedAccounts: settled.effective.sharedAccounts.map((a) => a.id),
     observedCommunity: settled.effective.community,
-    managedAccounts: settled.ours,
-    managedCommunity: mayHavePublished(settled.ownership),
+    managedAccounts: settled.ours.filter((id) => !kept.accounts.has(id)),
+    managedCommunity: mayHavePublished(settled.ownership) && !kept.community,
   });
   const outcome = await executePlan(plan, sharing, ref, pass.writes);
   for (const e of writeEvents(outcome)) pass.deps.emit(obj, e);
+  const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
+  if (!outcome.error && stuck.length === 0) {
+    await releaseClaim(obj, sharing, seen.image, pass);
+    return undefined;
+  }
+  if (pass.signal?.aborted) return 'aborted';
+  const left = afterWrites(settled.ownership, plan, outcome, pass.deps.now(), settled.ownership);
+  const progressed = await recordProgress(obj, left, pass);
+  if (progressed === 'gone') return 'gone';
+  return { obj: progressed, result: cleanupStopped(outcome, stuck) };
+}
+
+/** Why cleanup stopped early, with what to do about it. */
+function cleanupStopped(outcome: ExecutionOutcome, stuck: Array<[string, CloudError]>): PassResult {
   if (outcome.error instanceof PassAborted) {
     return {
       kind: 'blocked',
@@ -288,17 +327,59 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<PassResult | un
     };
   }
   if (outcome.error) return deletionBlocked({ kind: 'observeFailed', error: outcome.error });
-  const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
   const [id, err] = stuck[0] ?? [];
-  if (id && err)
-    return deletionBlocked({
-      kind: 'blocked',
-      reason: err.reason,
-      message: `Could not revoke ${id}: ${err.message}`,
-      transient: false,
-    });
-  await releaseClaim(obj, sharing, seen.image, pass);
-  return undefined;
+  return deletionBlocked({
+    kind: 'blocked',
+    reason: err?.reason ?? Reason.Progressing,
+    message: `Could not revoke ${id}: ${err?.message}`,
+    transient: false,
+  });
+}
+
+/**
+ * Writes the ownership left after a cleanup that stopped early (accepted revokes gone from managedAccounts, kept as
+ * pending revokes), so the next pass sends only what is left. Returns the object as written.
+ */
+async function recordProgress(obj: ImageShare, own: Ownership, pass: Pass): Promise<ImageShare | 'gone'> {
+  const status: ImageShareStatus = {
+    ...obj.status,
+    managedAccounts: own.managedAccounts,
+    managedCommunity: own.managedCommunity,
+    pendingWrites: own.pendingWrites,
+  };
+  if (sameStatus(status, obj.status ?? {})) return obj;
+  if ((await pass.deps.store.patchStatus(obj, status)) === 'gone') return 'gone';
+  return { ...obj, status };
+}
+
+/**
+ * What the image's owner in this cluster wants or owns, when that owner is another object: a duplicate's cleanup
+ * leaves it alone (the owner may have granted the same account, and a revoke cannot tell whose grant it undoes).
+ */
+function ownersShare(obj: ImageShare, deps: ReconcileDeps): { accounts: Set<string>; community: boolean } {
+  const { owner, isOwner } = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
+  if (isOwner) return { accounts: new Set(), community: false };
+  const own = ownershipOf(owner.status);
+  return {
+    accounts: new Set([...(owner.spec.accounts ?? []), ...oursOf(own)]),
+    community: owner.spec.community === true || mayHavePublished(own),
+  };
+}
+
+/** True when the grants on record were made with an identity other than the one cleanup now reads with. */
+function identityChanged(obj: ImageShare, identity: string): boolean {
+  const recorded = obj.status?.grantIdentity;
+  return recorded !== undefined && recorded !== identity;
+}
+
+/** ImageNotFound with another identity proves nothing: the image may still exist, shared, for the one that granted. */
+function identityBlocked(obj: ImageShare, identity: string): PassResult {
+  return {
+    kind: 'blocked',
+    reason: Reason.ImageNotFound,
+    message: `Image ${obj.spec.imageId} is not visible to the current credentials (${identity}), but this object's grants were made with ${obj.status?.grantIdentity}, so they may still be in place. Restore those credentials (spec.credentials or the Secret) so cleanup can finish, or set spec.deletionPolicy to Retain to delete the object and leave the cloud as it is.`,
+    transient: false,
+  };
 }
 
 /**
@@ -322,11 +403,14 @@ function deletionBlocked(p: PassResult): PassResult {
   return { kind: 'blocked', reason: p.error.reason, message: `${p.error.message} ${HOW_TO_FINISH}`, transient: false };
 }
 
+/** Deletion has cloud cleanup to do: Revoke in Apply mode (Retain and Plan mode leave the cloud as it is). */
+function revokesOnDelete(obj: ImageShare): boolean {
+  return (obj.spec.deletionPolicy ?? DeletionPolicy.Retain) === DeletionPolicy.Revoke && modeOf(obj) === Mode.Apply;
+}
+
 /** Cleanup on delete is needed while Revoke applies in Apply mode and this object may have exposed something. */
 function needsCleanupOnDelete(obj: ImageShare, own: Ownership): boolean {
-  if ((obj.spec.deletionPolicy ?? DeletionPolicy.Retain) !== DeletionPolicy.Revoke || modeOf(obj) !== Mode.Apply)
-    return false;
-  return oursOf(own).length > 0 || mayHavePublished(own);
+  return revokesOnDelete(obj) && (oursOf(own).length > 0 || mayHavePublished(own));
 }
 
 /** The finalizer goes on before the first cloud write that deletion would have to undo. */
@@ -335,16 +419,36 @@ async function ensureFinalizer(obj: ImageShare, deps: ReconcileDeps): Promise<Im
   return deps.store.addFinalizer(obj);
 }
 
-async function cloudFor(obj: ImageShare, deps: ReconcileDeps): Promise<ImageSharing | { blocked: PassResult }> {
+/**
+ * The finalizer outside deletion (ADR 0020, "A stable finalizer"): on while Revoke in Apply mode finds something
+ * owned, off only when the spec stops asking for cleanup (Retain, Plan mode). Never off because a refused write left
+ * nothing owned: the next pass may grant again, and each flip would wake the object.
+ */
+async function settleFinalizer(obj: ImageShare, own: Ownership, deps: ReconcileDeps): Promise<void> {
+  if (obj.metadata.deletionTimestamp) return;
+  const has = obj.metadata.finalizers?.includes(FINALIZER) ?? false;
+  if (!has && needsCleanupOnDelete(obj, own)) await deps.store.addFinalizer(obj);
+  if (has && !revokesOnDelete(obj)) await deps.store.removeFinalizer(obj);
+}
+
+/** The cloud port for the object's credentials, and the identity (src/reconcile/identity.ts) it writes with. */
+async function cloudFor(
+  obj: ImageShare,
+  deps: ReconcileDeps,
+): Promise<{ sharing: ImageSharing; identity: string } | { blocked: PassResult }> {
   const creds = obj.spec.credentials;
-  if (creds?.roleArn) return deps.cloud.forCredentials({ type: 'roleArn', roleArn: creds.roleArn });
-  if (!creds?.secretRef) return deps.cloud.forCredentials({ type: 'default' });
+  const use = (c: CloudCredentials) => ({
+    sharing: deps.cloud.forCredentials(c),
+    identity: identityOf(creds, c, deps.operatorIdentity),
+  });
+  if (creds?.roleArn) return use({ type: 'roleArn', roleArn: creds.roleArn });
+  if (!creds?.secretRef) return use({ type: 'default' });
   const found = await deps.readSecretCredentials(obj.metadata.namespace, creds.secretRef.name);
   if (!found.ok)
     return {
       blocked: { kind: 'blocked', reason: Reason.CredentialsNotFound, message: found.message, transient: false },
     };
-  return deps.cloud.forCredentials(found.credentials);
+  return use(found.credentials);
 }
 
 type Observation = { ok: true; image: ObservedImage } | { ok: false; error: CloudError };
@@ -386,8 +490,7 @@ async function finish(
   const changed = !sameStatus(status, obj.status ?? {});
   if (changed && (await deps.store.patchStatus(obj, status)) === 'gone') return NOTHING;
   for (const e of [...events, ...transitionEvents(obj.status, status)]) deps.emit(obj, e);
-  if (obj.metadata.finalizers?.includes(FINALIZER) && !needsCleanupOnDelete(obj, ownershipOf(status)))
-    await deps.store.removeFinalizer(obj);
+  await settleFinalizer(obj, ownershipOf(status), deps);
   const ready = status.conditions?.[0];
   const tagFallback = result.kind === 'applied' && result.note !== undefined;
   return {

@@ -1,6 +1,7 @@
 // Prometheus metrics on a registry of our own (never prom-client's global default, so tests and embedders get a
 // clean set). Names follow the `imageshare_` prefix documented in docs/metrics.md. Labels are low-cardinality
 // enums only: never object names, namespaces, account IDs, access key IDs or secrets.
+import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReconcileObservation } from './workqueue.ts';
 
@@ -101,6 +102,15 @@ export class OperatorMetrics {
       help: "Reconcile passes that could not write the image's owner tag and checked ownership in this cluster only.",
       registers,
     });
+    new Gauge({
+      name: 'imageshare_build_info',
+      help: 'Always 1; labels: operator version, Node.js version, git commit (IMAGESHARE_COMMIT, set in the image).',
+      labelNames: ['version', 'node_version', 'commit'],
+      registers,
+    }).set(
+      { version: packageVersion(), node_version: process.version, commit: process.env.IMAGESHARE_COMMIT || 'unknown' },
+      1,
+    );
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -152,4 +162,10 @@ export class OperatorMetrics {
     this.#queueDepth.set({ state: 'delayed' }, q.delayed());
     this.#queueDepth.set({ state: 'processing' }, q.inFlight());
   }
+}
+
+/** package.json's version: two levels up from both src/runtime/ and dist/runtime/ (the image keeps package.json). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
 }

@@ -109,14 +109,18 @@ const INVALID: ReadonlyArray<{ why: string; doc: unknown; path: RegExp }> = [
 
 describe('kubeconform with schemas/', () => {
   it('accepts every ImageShare in examples/ and checks each one against our schema (none skipped)', async () => {
-    const files = (await readdir(EXAMPLES)).filter((f) => f.endsWith('.yaml')).sort();
+    // Every manifest under examples/, recursively; a Helm values file (examples/try-it/values.yaml) is not one.
+    const files = (await readdir(EXAMPLES, { recursive: true }))
+      .filter((f) => f.endsWith('.yaml') && !f.endsWith('values.yaml'))
+      .sort()
+      .map((f) => join(EXAMPLES, f));
     let imageShares = 0;
     for (const f of files) {
-      for (const d of parseAllDocuments(await readFile(join(EXAMPLES, f), 'utf8'))) {
+      for (const d of parseAllDocuments(await readFile(f, 'utf8'))) {
         if ((d.toJS() as { kind?: string } | null)?.kind === 'ImageShare') imageShares++;
       }
     }
-    const r = await kubeconform([EXAMPLES]);
+    const r = await kubeconform(files);
     const checked = r.resources.filter((x) => x.kind === 'ImageShare');
     expect(checked.map((x) => `${x.filename}: ${x.status} ${x.msg ?? ''}`.trim())).toEqual(
       checked.map((x) => `${x.filename}: statusValid`),

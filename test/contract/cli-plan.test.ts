@@ -124,4 +124,36 @@ describe('imageshare-operator plan', () => {
     expect(r.err).toContain('give at least one -f');
     expect((await run(['validate', '--bogus'])).code).toBe(2);
   });
+
+  it('--detailed-exitcode: 0 when nothing would change, 2 when something would, 1 on a cloud error', async () => {
+    // Terraform's convention, so a CI job can tell "in sync" from "this PR changes sharing" from "broken".
+    const same = join(dir, 'same.yaml');
+    writeFileSync(same, manifest('golden', { imageId: 'm-clipla00001', accounts: [A[2]] }));
+    const changes = join(dir, 'changes.yaml');
+    writeFileSync(changes, manifest('golden', { imageId: 'm-clipla00001', accounts: [A[0], A[2]] }));
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, manifest('missing', { imageId: 'm-doesnotexist1', accounts: [A[0]] }));
+    expect((await run(['plan', '-f', same, '--detailed-exitcode'])).code).toBe(0);
+    expect((await run(['plan', '-f', changes, '--detailed-exitcode'])).code).toBe(2);
+    expect((await run(['plan', '-f', changes])).code).toBe(0);
+    expect((await run(['plan', '-f', changes, '-f', broken, '--detailed-exitcode'])).code).toBe(1);
+  });
+
+  it('names, offline, the pre-existing shares an Authoritative object would revoke (adoption)', async () => {
+    // A3 was shared by hand before this object existed; Apply would revoke it, which a reviewer must see.
+    const file = join(dir, 'adopt.yaml');
+    writeFileSync(file, manifest('golden', { imageId: 'm-clipla00001', accounts: [A[0]] }));
+    const r = await run(['plan', '-f', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      `    adopting: will revoke ${A[2]}, shared outside Git (or granted by this object earlier: pass --kubeconfig to tell)\n`,
+    );
+    const additive = join(dir, 'adopt-additive.yaml');
+    writeFileSync(
+      additive,
+      manifest('golden', { imageId: 'm-clipla00001', accounts: [A[0]], sharePolicy: 'Additive' }),
+    );
+    const a = await run(['plan', '-f', additive, '--output', 'json']);
+    expect(JSON.parse(a.out)).toMatchObject([{ plan: { grant: [A[0]], revoke: [] }, adopting: [] }]);
+  });
 });

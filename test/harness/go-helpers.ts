@@ -8,7 +8,12 @@ import { runProcess } from './run-process.ts';
 
 export const GO_HELPERS_ENV = 'IMAGESHARE_GO_HELPERS_DIR';
 export const GO_HELPERS_BUILD_SCRIPT = fileURLToPath(new URL('../tools/build.sh', import.meta.url));
-export const GoHelper = { ArgoHealth: 'argocd-health', Kstatus: 'kstatus', Kubeconform: 'kubeconform' } as const;
+export const GoHelper = {
+  ArgoHealth: 'argocd-health',
+  Kstatus: 'kstatus',
+  Kubeconform: 'kubeconform',
+  Actionlint: 'actionlint',
+} as const;
 export type GoHelper = (typeof GoHelper)[keyof typeof GoHelper];
 
 /** What a JSON-lines helper prints per object: a verdict, or the error the real code returned. */

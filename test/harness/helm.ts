@@ -34,6 +34,8 @@ export interface RenderOptions {
   set?: Readonly<Record<string, string>>;
   /** The helm binary directory; default: build.sh's cache (built if needed). */
   binDir?: string;
+  /** Also render the `helm test` hook objects (templates/tests/); default false, as `helm install` applies them. */
+  includeTests?: boolean;
 }
 
 /** Runs `bin args…`, collecting output. Never throws for a non-zero exit; throws only when `bin` cannot start. */
@@ -64,6 +66,7 @@ export function templateArgs(opts: RenderOptions = {}): string[] {
     opts.namespace ?? 'imageshare-system',
   ];
   args.push('--kube-version', KUBE_VERSION);
+  if (opts.includeTests !== true) args.push('--skip-tests');
   for (const f of opts.valuesFiles ?? []) args.push('--values', f);
   for (const [k, v] of Object.entries(opts.set ?? {})) args.push('--set', `${k}=${v}`);
   return args;

@@ -74,7 +74,7 @@ describe('helm template with default values', () => {
     const chart = await readFile(`${CHART_DIR}/Chart.yaml`, 'utf8');
     const appVersion = /^appVersion:\s*"?([^"\n]+)"?/m.exec(chart)?.[1];
     const c = operator(defaults);
-    expect(c.image).toBe(`imageshare-operator:${appVersion}`);
+    expect(c.image).toBe(`ghcr.io/imageshare-operator/imageshare-operator:${appVersion}`);
     expect(c.args).toEqual([
       '--concurrency=4',
       '--ecs-qps=5',

@@ -1,6 +1,6 @@
 // `imageshare-operator validate` over files: cross-file duplicate claims with the controller's owner rule, the
 // JSON output, and documents that are ImageShares by intent but not by spelling.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -163,6 +163,7 @@ describe('plan --output markdown', () => {
       },
     ]);
     expect(md.split('\n')).toEqual([
+      '<!-- imageshare-operator plan -->',
       '### imageshare-operator plan',
       '',
       '3 object(s): 2 with changes, 1 that could not be planned. Plans never write to ECS.',
@@ -174,5 +175,65 @@ describe('plan --output markdown', () => {
       '| `team/missing` | — | — | — | cannot plan: ImageNotFound: gone | default identity (credentials.secretRef cannot be read offline; used the default identity) |',
       '',
     ]);
+  });
+});
+
+describe('validate and plan read directories recursively', () => {
+  it('finds manifests in nested directories (a kustomize tree), skips hidden ones, and names each file', async () => {
+    const root = join(dir, 'tree');
+    await mkdir(join(root, 'prod/hangzhou'), { recursive: true });
+    await mkdir(join(root, '.git'), { recursive: true });
+    await writeFile(join(root, 'prod/hangzhou/golden.yml'), stringify(share('team', 'golden')));
+    await writeFile(
+      join(root, 'prod/base.yaml'),
+      stringify(share('team', 'base', { imageId: 'm-bp18ygjuqnwhechc0001' })),
+    );
+    // Not a manifest of this repository: hidden directories are skipped, so its invalid object is never reported.
+    await writeFile(join(root, '.git/junk.yaml'), stringify(share('team', 'junk', { accounts: ['007'] })));
+    const r = await run(['validate', '-f', root]);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect(r.out).toBe(
+      `✓ team/base (${join(root, 'prod/base.yaml')})\n✓ team/golden (${join(root, 'prod/hangzhou/golden.yml')})\n2 valid, 0 invalid\n`,
+    );
+  });
+});
+
+describe('plan flags', () => {
+  it('--detailed-exitcode turns a usage error into 1, since 2 means "changes" there (as in terraform)', async () => {
+    // Without the flag a usage error keeps its own code 2; with it, a CI job must never read a typo as "changes".
+    expect((await run(['plan', '--detailed-exitcode'])).code).toBe(1);
+    expect((await run(['plan'])).code).toBe(2);
+  });
+
+  it('validate has no plan-only flags: --kubeconfig and --detailed-exitcode are usage errors there', async () => {
+    // validate is offline by design; accepting these silently would suggest it reads the cluster.
+    const f = await file('one.yaml', share('team', 'one'));
+    expect((await run(['validate', '-f', f, '--kubeconfig', '/dev/null'])).code).toBe(2);
+    expect((await run(['validate', '-f', f, '--detailed-exitcode'])).code).toBe(2);
+  });
+
+  it('every command keeps --help', async () => {
+    for (const command of ['validate', 'plan']) {
+      const r = await run([command, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`imageshare-operator ${command} -f`);
+    }
+    expect((await run(['plan', '--help'])).out).toContain('--detailed-exitcode');
+  });
+});
+
+describe('plan --output markdown: adoption', () => {
+  it('lists, under the table, accounts an Authoritative object would revoke that it did not grant', () => {
+    const md = renderMarkdown([
+      { object: 'team/golden', plan: { grant: [], revoke: ['3'] }, blockers: [], adopting: ['3'], live: 'found' },
+      { object: 'team/new', plan: { grant: [], revoke: ['4'] }, blockers: [], adopting: ['4'], live: 'not read' },
+      { object: 'team/own', plan: { grant: [], revoke: ['5'] }, blockers: [], adopting: [], live: 'found' },
+    ]);
+    expect(md).toContain('- `team/golden` adopting: will revoke 3, shared outside Git\n');
+    expect(md).toContain(
+      '- `team/new` adopting: will revoke 4, shared outside Git (or granted by this object earlier: pass --kubeconfig to tell)\n',
+    );
+    expect(md).not.toContain('`team/own` adopting');
+    expect(md).toContain('adopt with `mode: Plan` first (or `sharePolicy: Additive`)');
   });
 });

@@ -1,0 +1,83 @@
+// `plan --kubeconfig`: the cluster's view of each manifest, so the plan is made against reality. It reads the live
+// object (its status.managedAccounts and pending grants say which shares this object made) and, where RBAC allows,
+// the Secret of spec.credentials.secretRef, so the cloud is read with the identity the controller would use.
+import { type ImageShare, PendingAction } from '../api/types.ts';
+import type { CloudCredentials } from '../cloud/port.ts';
+import { describeApiError } from '../kube/api-errors.ts';
+import { ImageShareClient } from '../kube/imageshare-client.ts';
+import { loadKubeConfig } from '../kube/kubeconfig.ts';
+import {
+  CredentialsNotFoundError,
+  SecretAccessDeniedError,
+  SecretCredentialsReader,
+} from '../kube/secret-credentials.ts';
+
+/** What the cluster says about one manifest: its live object (or none) and, when readable, its Secret's key. */
+export interface LiveObject {
+  /** 'found' | 'absent' | why the object could not be read (the plan then treats it as new). */
+  state: 'found' | 'absent' | { error: string };
+  /** Accounts this object granted (status.managedAccounts plus grants recorded in status.pendingWrites). */
+  managedAccounts: string[];
+  /** The Secret's credentials, or why they could not be read (the plan then uses the default identity). */
+  credentials?: CloudCredentials | { error: string };
+}
+
+export interface LiveCluster {
+  /** The namespace of a manifest without metadata.namespace (the kubeconfig context's, else "default"). */
+  readonly defaultNamespace: string;
+  read(obj: ImageShare): Promise<LiveObject>;
+}
+
+/** Reads through the kubeconfig at `path` (the same loader the operator uses). Throws when it cannot be loaded. */
+export function liveCluster(path: string): LiveCluster {
+  const kc = loadKubeConfig(path);
+  const client = new ImageShareClient(kc);
+  const secrets = new SecretCredentialsReader(kc, 'all');
+  const defaultNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+  return {
+    defaultNamespace,
+    async read(obj) {
+      const { namespace, name } = obj.metadata;
+      const secretName = obj.spec.credentials?.secretRef?.name;
+      return {
+        ...(await readObject(client, namespace, name)),
+        ...(secretName === undefined ? {} : { credentials: await readSecret(secrets, namespace, secretName) }),
+      };
+    },
+  };
+}
+
+async function readObject(client: ImageShareClient, namespace: string, name: string): Promise<LiveObject> {
+  try {
+    const found = await client.get(namespace, name);
+    return found === null
+      ? { state: 'absent', managedAccounts: [] }
+      : { state: 'found', managedAccounts: managedBy(found) };
+  } catch (err: unknown) {
+    return { state: { error: err instanceof Error ? err.message : String(err) }, managedAccounts: [] };
+  }
+}
+
+async function readSecret(
+  secrets: SecretCredentialsReader,
+  namespace: string,
+  name: string,
+): Promise<CloudCredentials | { error: string }> {
+  try {
+    return await secrets.read(namespace, name);
+  } catch (err: unknown) {
+    // These messages name the Secret and key, never a value; a 403 is this kubeconfig's RBAC, not the operator's.
+    if (err instanceof SecretAccessDeniedError)
+      return { error: `this kubeconfig may not read Secret ${namespace}/${name}.` };
+    if (err instanceof CredentialsNotFoundError) return { error: err.message };
+    return { error: `reading Secret ${namespace}/${name} failed: ${describeApiError(err)}.` };
+  }
+}
+
+/** The accounts an object's status says it granted: managedAccounts, plus grants it recorded before sending. */
+export function managedBy(obj: ImageShare): string[] {
+  const pending = (obj.status?.pendingWrites ?? []).flatMap((w) =>
+    w.action === PendingAction.Grant && w.account ? [w.account] : [],
+  );
+  return [...new Set([...(obj.status?.managedAccounts ?? []), ...pending])].sort();
+}
