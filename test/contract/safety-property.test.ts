@@ -16,6 +16,8 @@
 // stop: the owner must converge with no write sent twice, ownership must be complete, the real work queue on a fake
 // clock must leave settled objects alone (no more than their resync's calls: a hot loop is a violation), and
 // deleting everything must clean up what Revoke promised.
+// Not modelled here: STS (AssumeRole) failures and oversized answers (the world signs with a static key; size bounds
+// are the adapter's contract tests). Ownership's conditional status writes: see FakeStore.versionedStatus.
 // Runs: SAFETY_RUNS (default 1000, the CI figure); `npm run test:safety -- --runs 10000` for the long version.
 // A failure prints fast-check's seed and path to replay it (SAFETY_SEED, SAFETY_PATH, SAFETY_REPLAY).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -333,7 +335,7 @@ describe('safety invariant, model-based, on the cloud itself', () => {
         } finally {
           steps += model.steps;
           world.stats['store 409s'] = world.store.conflicts;
-          world.stats['objects'] = world.lives.size;
+          world.stats.objects = world.lives.size;
           for (const [k, v] of Object.entries(world.stats)) stats[k] = (stats[k] ?? 0) + v;
           await world.shutdown();
         }
