@@ -393,6 +393,10 @@ async function convergeQuietAndCleanUp(w: SafetyWorld, endRevoke: boolean): Prom
   }
   offsetMs += WINDOW_MS + 6_000;
   for (let i = 0; i < 2; i++) await passAll('after the confirmation window');
+  // A write those passes made (a revoke the read cannot show yet) keeps status Reconciling until a read agrees or its
+  // window ends (issue 14 item 12): one more pass once both the read lag and the window are behind, then judge.
+  offsetMs += WINDOW_MS + 6_000;
+  await passAll('after the read lag and the window');
   if (w.violations.length) fail(w, 'after convergence');
   const owner = ownerOf(w.liveObjects());
   if (owner && converges(owner)) {

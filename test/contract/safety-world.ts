@@ -19,10 +19,12 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo, Socket } from 'node:net';
 import { DeletionPolicy, type ImageShare, type ImageShareSpec, Mode, SharePolicy } from '../../src/api/types.ts';
 import { createEcsImageSharingFactory } from '../../src/cloud/ecs-factory.ts';
+import { toResult } from '../../src/controllers/imageshare/result.ts';
 import { ConflictError } from '../../src/kube/api-errors.ts';
-import { updateTriggersReconcile } from '../../src/kube/informer.ts';
+import { type Change as InformerChange, changeOf } from '../../src/kube/imageshare-informer.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
 import type { Clock, TimerHandle } from '../../src/runtime/clock.ts';
+import { CallPriority } from '../../src/runtime/call-priority.ts';
 import { runController } from '../../src/runtime/controller.ts';
 import { cloudControllerRateLimiter } from '../../src/runtime/rate-limiter.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
@@ -186,8 +188,8 @@ export class SafetyWorld {
     this.emu = emu;
     this.now = clock;
     this.store.onChange = (e) => this.storeChanged(e);
-    // Turn on once ImageShareStore.patchStatus answers 'conflict' / {resourceVersion} (conditional status writes).
-    this.store.versionedStatus = false;
+    // Status writes are conditioned on the resourceVersion the pass read, as ImageShareClient.patchStatusIfUnchanged.
+    this.store.versionedStatus = true;
   }
 
   /** The operator is up (its cache synced and empty) when the initial objects are applied, together. */
@@ -457,7 +459,7 @@ export class SafetyWorld {
       queue,
       log: silent,
       concurrency: 1,
-      reconcile: async (ns, name) => {
+      reconcile: async ({ namespace: ns, name }) => {
         passes++;
         const key = `${ns}/${name}`;
         const k = keys.get(key) ?? { passes: 0, calls: 0, streak: 0, maxStreak: 0, errors: 0 };
@@ -477,10 +479,12 @@ export class SafetyWorld {
           throw result.error;
         }
         if (result.result === 'error') k.errors++;
-        return result;
+        return toResult(result);
       },
     });
-    for (const o of this.store.objects.values()) queue.add(`${o.metadata.namespace}/${o.metadata.name}`);
+    // As ImageShareController.run: what a takeover brings is background work.
+    for (const o of this.store.objects.values())
+      queue.add(`${o.metadata.namespace}/${o.metadata.name}`, CallPriority.Background);
     try {
       for (;;) {
         // Until the queue is idle (or the pass budget is spent), then on to the next timer.
@@ -537,20 +541,24 @@ export class SafetyWorld {
     const prev = this.cache.get(e.key);
     if (e.object) {
       this.cache.set(e.key, e.object);
-      if (!prev || updateTriggersReconcile(prev, e.object)) this.wakeKey(e.key);
+      const change = prev ? changeOf(prev, e.object) : 'input';
+      if (change !== undefined) this.wakeKey(e.key, change);
       return;
     }
     this.cache.delete(e.key);
-    this.wakeKey(e.key);
+    this.wakeKey(e.key, 'input');
     if (prev)
       for (const o of this.cache.values())
-        if (o.spec.imageId === prev.spec.imageId) this.wakeKey(`${o.metadata.namespace}/${o.metadata.name}`);
+        if (o.spec.imageId === prev.spec.imageId) this.wakeKey(`${o.metadata.namespace}/${o.metadata.name}`, 'input');
   }
 
-  private wakeKey(key: string): void {
+  /** As ImageShareController.onKey: new input queues the key, an echo of a finalizer change only wakes an idle one. */
+  private wakeKey(key: string, change: InformerChange): void {
     const generation = this.cache.get(key)?.metadata.generation;
     for (const inc of [this.incarnation, this.paused?.inc]) inc?.specWatch.observed(key, generation);
-    this.queue?.add(key);
+    if (change === 'input') this.queue?.add(key);
+    else if (change === 'restart') this.queue?.add(key, CallPriority.Background);
+    else this.queue?.wake(key);
   }
 
   private claimantsFromCache(regionId: string, imageId: string): ImageShare[] {

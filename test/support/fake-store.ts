@@ -2,9 +2,9 @@
 // unit tests of the reconciler and the model-based safety test. Its writes follow the concurrency story of the real
 // client (src/kube/imageshare-client.ts): addFinalizer is a merge patch conditioned on resourceVersion that re-reads
 // and retries on 409 (3 attempts, then ConflictError); removeFinalizer tests the entry at its index; patchStatus is
-// pinned to the uid. Every request goes through `client(gate)`'s gate, so a test can crash or interleave between the
-// attempts of one method, as between two HTTP requests. The real store is tested against kube-apiserver in
-// test/integration/.
+// pinned to the uid and, with versionedStatus, to the resourceVersion (409 → 'conflict'). Every request goes through
+// `client(gate)`'s gate, so a test can crash or interleave between the attempts of one method, as between two HTTP
+// requests. The real store is tested against kube-apiserver in test/integration/.
 import {
   API_VERSION,
   FINALIZER,
@@ -14,6 +14,7 @@ import {
   KIND,
 } from '../../src/api/types.ts';
 import { ConflictError } from '../../src/kube/api-errors.ts';
+import { mergePatchDiff } from '../../src/kube/imageshare-client.ts';
 import type { ImageShareStore } from '../../src/reconcile/reconcile.ts';
 
 /** Runs one apiserver request (a test hook: crash before/after it, interleave other writes). */
@@ -143,8 +144,12 @@ export class FakeStore implements ImageShareStore {
         if (current === null) return;
         throw new ConflictError(keyOf(obj), `finalizer list of ImageShare ${keyOf(obj)} kept changing; retry`);
       },
-      patchStatus: (obj, status) =>
-        gate(() => this.writeStatus(obj, status)) as unknown as ReturnType<ImageShareStore['patchStatus']>,
+      patchStatus: async (obj, status) => {
+        // As ImageShareClient: no request at all when the status is what the caller read.
+        if (this.versionedStatus && mergePatchDiff((obj.status ?? {}) as Json, status as unknown as Json) === undefined)
+          return { resourceVersion: obj.metadata.resourceVersion ?? '' };
+        return (await gate(() => this.writeStatus(obj, status))) as Awaited<ReturnType<ImageShareStore['patchStatus']>>;
+      },
       claimants: (regionId, imageId) => (cache ?? ((r, i) => this.claimants(r, i)))(regionId, imageId),
     };
     // A fresh LIST (one apiserver request), for a reconciler that decides ownership from the apiserver rather than
@@ -265,5 +270,7 @@ export class ObjectGoneError extends Error {
     this.name = 'ObjectGoneError';
   }
 }
+
+type Json = Parameters<typeof mergePatchDiff>[0];
 
 const keyOf = (o: ImageShare) => `${o.metadata.namespace}/${o.metadata.name}`;
