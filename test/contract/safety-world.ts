@@ -17,7 +17,14 @@
 // emulator's call log, attributed to the pass in flight), and what the world did out of band.
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { DeletionPolicy, type ImageShare, type ImageShareSpec, Mode, SharePolicy } from '../../src/api/types.ts';
+import {
+  DeletionPolicy,
+  type ImageShare,
+  type ImageShareSpec,
+  Mode,
+  PendingAction,
+  SharePolicy,
+} from '../../src/api/types.ts';
 import { createEcsImageSharingFactory } from '../../src/cloud/ecs-factory.ts';
 import { toResult } from '../../src/controllers/imageshare/result.ts';
 import { ConflictError } from '../../src/kube/api-errors.ts';
@@ -128,6 +135,8 @@ interface PassState {
   cancel: AbortController;
   pause?: { resume: () => void };
   paused?: () => void;
+  /** Every account a share-list answer to this pass showed (all pages, every read); undefined: it read none. */
+  readShares?: Set<string>;
 }
 
 /** One object's life: its spec versions, oldest first (a pass is judged by the version it started from). */
@@ -139,9 +148,13 @@ interface Life {
   goneWith?: ImageShareSpec;
 }
 
-/** Who made the latest change of an account (or of the flag) in ECS. */
+/**
+ * Who made the latest change of an account (or of the flag) in ECS. `adoptableBy`: the one ambiguity ADR 0007
+ * accepts — someone else shared the account before that object's intent to grant it, and the share list the
+ * intent's pass planned from did not show it (within ECS's clock-skew margin the object adopts it as its own grant).
+ */
 type Change =
-  | { by: 'world'; shared: boolean }
+  | { by: 'world'; shared: boolean; adoptableBy?: string }
   | { by: 'operator'; uid: string; version: number; kind: 'grant' | 'revoke' | 'publish' | 'unpublish' };
 
 /** What ECS applied, in order, with the object and spec version of the pass that sent it. */
@@ -525,12 +538,38 @@ export class SafetyWorld {
 
   private storeChanged(e: StoreEvent): void {
     const before = this.lastSeen.get(e.key);
+    this.noteIntents(before, e.object);
     if (!e.object && before) {
       const life = this.lives.get(before.metadata.uid ?? '');
       if (life && !life.goneWith) life.goneWith = structuredClone(before.spec);
     }
     this.pendingEvents.push(e);
     this.lastSeen.set(e.key, e.object);
+  }
+
+  /**
+   * A status write of the pass in flight records new grant intents: an account someone else shared before the
+   * intent, which the share list this pass read did not show, is the ambiguity ADR 0007 accepts (it may adopt it).
+   */
+  private noteIntents(before: ImageShare | undefined, after: ImageShare | undefined): void {
+    const pass = this.running;
+    const uid = after?.metadata.uid;
+    if (!pass?.readShares || !uid || uid !== pass.uid) return;
+    const intents = (o: ImageShare | undefined) =>
+      new Set(
+        (o?.metadata.uid === uid ? (o.status?.pendingWrites ?? []) : [])
+          .filter((w) => w.action === PendingAction.Grant)
+          .map((w) => `${w.account ?? ''} ${w.since}`),
+      );
+    const old = intents(before);
+    const wanted = this.lives.get(uid)?.specs[pass.startVersion ?? 0]?.accounts ?? [];
+    for (const intent of intents(after)) {
+      if (old.has(intent)) continue;
+      const id = intent.split(' ')[0] ?? '';
+      const last = this.lastChange.get(id);
+      if (last?.by === 'world' && last.shared && !pass.readShares.has(id) && wanted.includes(id))
+        this.lastChange.set(id, { ...last, adoptableBy: uid });
+    }
   }
 
   /** The store's latest version of each key (to know the spec an object left the store with). */
@@ -707,10 +746,12 @@ export class SafetyWorld {
             up.on('error', reject);
             up.end(body);
           });
+        const pass = inc.pass;
         this.gate(inc, () =>
           this.faulted(action, Buffer.concat([Buffer.from(`${req.url ?? ''}&`), body]), forward),
         ).then(
           (r) => {
+            if (pass && action === 'DescribeImageSharePermission' && r.status === 200) noteShares(pass, r.body);
             if (r.drip) return this.drip(res, r, action);
             res.writeHead(r.status, { 'content-type': 'application/json;charset=utf-8' });
             res.end(r.body);
@@ -846,8 +887,11 @@ export class SafetyWorld {
     for (const id of removes) {
       const last = this.lastChange.get(id);
       const shared = this.isShared(id);
-      // Additive (and cleanup on deletion) may only undo what this object itself shared last.
-      if (additive && shared && !(last?.by === 'operator' && last.uid === uid && last.kind === 'grant'))
+      // Additive (and cleanup on deletion) may only undo what this object itself shared last (or, the one ambiguity
+      // ADR 0007 accepts, a share someone else made just before its intent that the pass's read did not show).
+      const own = last?.by === 'operator' ? last.uid === uid && last.kind === 'grant' : last?.adoptableBy === uid;
+      if (additive && shared && last?.by === 'world' && own) count(this.stats, 'foreign shares revoked as adopted');
+      if (additive && shared && !own)
         this.violations.push(
           `call #${c.seq}: ${deleting ? 'cleanup' : 'Additive pass'} of ${life?.key} (${uid}) revoked ${id}, whose last change was ${describeChange(last, this.lives)}`,
         );
@@ -910,6 +954,17 @@ function withImage(spec: ImageShareSpec): ImageShareSpec {
 /** Deleting under this spec promises cleanup: deletionPolicy Revoke in Apply mode. */
 export function mustCleanUp(spec: ImageShareSpec): boolean {
   return spec.deletionPolicy === DeletionPolicy.Revoke && (spec.mode ?? Mode.Apply) === Mode.Apply;
+}
+
+/** Records the accounts a share-list answer showed to `pass` (what it can plan from). */
+function noteShares(pass: PassState, body: Buffer): void {
+  try {
+    const page = JSON.parse(body.toString('utf8')) as { Accounts?: { Account?: Array<{ AliyunId?: unknown }> } };
+    pass.readShares ??= new Set();
+    for (const a of page.Accounts?.Account ?? []) pass.readShares.add(String(a.AliyunId));
+  } catch {
+    // Not JSON: the adapter refuses it, the pass plans from nothing.
+  }
 }
 
 function describeChange(c: Change | undefined, lives: Map<string, Life>): string {
