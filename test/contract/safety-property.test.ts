@@ -310,6 +310,7 @@ describe('safety invariant, model-based, on the cloud itself', () => {
   it(`holds for ${RUNS} runs with several objects, two writers, crashes at any await, aborts, lag and faults, then converges, stays quiet and cleans up`, async () => {
     let runs = 0;
     let steps = 0;
+    process.stderr.write(`safety: seed ${SEED}\n`);
     const stats: Record<string, number> = {};
     await fc.assert(
       fc.asyncProperty(initialArb, commandsArb, async (initial, cmds) => {
@@ -346,7 +347,7 @@ describe('safety invariant, model-based, on the cloud itself', () => {
       { numRuns: Math.max(RUNS, Number(process.env.SAFETY_PATH?.split(':')[0] ?? 0) + 1), ...seedOptions() },
     );
     if (!process.env.SAFETY_PATH) expect(runs).toBe(RUNS);
-    process.stdout.write(`safety: ${runs} runs, ${steps} steps, 0 violations\n`);
+    process.stdout.write(`safety: ${runs} runs, ${steps} steps, 0 violations (seed ${SEED})\n`);
     process.stdout.write(
       `safety: model reached ${Object.entries(stats)
         .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -356,13 +357,15 @@ describe('safety invariant, model-based, on the cloud itself', () => {
   }, 3_600_000);
 });
 
-function seedOptions(): { seed?: number; path?: string } {
-  if (process.env.SAFETY_SEED)
-    return {
-      seed: Number(process.env.SAFETY_SEED),
-      ...(process.env.SAFETY_PATH ? { path: process.env.SAFETY_PATH } : {}),
-    };
-  return process.env.CI === 'true' ? { seed: 20261201 } : {};
+/** The run's seed: SAFETY_SEED, the fixed CI one, or a new one (drawn as fast-check does), printed either way. */
+const SEED = process.env.SAFETY_SEED
+  ? Number(process.env.SAFETY_SEED)
+  : process.env.CI === 'true'
+    ? 20261201
+    : Date.now() ^ (Math.random() * 0x100000000);
+
+function seedOptions(): { seed: number; path?: string } {
+  return { seed: SEED, ...(process.env.SAFETY_PATH ? { path: process.env.SAFETY_PATH } : {}) };
 }
 
 function fail(w: SafetyWorld, what: string): never {
