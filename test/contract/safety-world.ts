@@ -150,8 +150,9 @@ interface Life {
 
 /**
  * Who made the latest change of an account (or of the flag) in ECS. `adoptableBy`: the one ambiguity ADR 0007
- * accepts — someone else shared the account before that object's intent to grant it, and the share list the
- * intent's pass planned from did not show it (within ECS's clock-skew margin the object adopts it as its own grant).
+ * accepts — someone else shared an account that object's spec wanted just before its pass's grant of it (before the
+ * intent, or between the intent and the grant, which ECS then answers as a no-op), and the share list that pass
+ * planned from did not show it: the object's next read adopts it as its own grant.
  */
 type Change =
   | { by: 'world'; shared: boolean; adoptableBy?: string }
@@ -550,6 +551,7 @@ export class SafetyWorld {
   /**
    * A status write of the pass in flight records new grant intents: an account someone else shared before the
    * intent, which the share list this pass read did not show, is the ambiguity ADR 0007 accepts (it may adopt it).
+   * (One shared after the intent and before the pass's own grant of it is marked when that grant lands, in `record`.)
    */
   private noteIntents(before: ImageShare | undefined, after: ImageShare | undefined): void {
     const pass = this.running;
@@ -562,13 +564,14 @@ export class SafetyWorld {
           .map((w) => `${w.account ?? ''} ${w.since}`),
       );
     const old = intents(before);
-    const wanted = this.lives.get(uid)?.specs[pass.startVersion ?? 0]?.accounts ?? [];
     for (const intent of intents(after)) {
       if (old.has(intent)) continue;
       const id = intent.split(' ')[0] ?? '';
       const last = this.lastChange.get(id);
-      if (last?.by === 'world' && last.shared && !pass.readShares.has(id) && wanted.includes(id))
+      if (last?.by === 'world' && last.shared && this.unseenWanted(pass, uid, id)) {
+        count(this.stats, 'foreign shares made before our intent');
         this.lastChange.set(id, { ...last, adoptableBy: uid });
+      }
     }
   }
 
@@ -898,8 +901,21 @@ export class SafetyWorld {
       if (shared) this.lastChange.set(id, { by: 'operator', uid, version, kind: 'revoke' });
     }
     // Adding an account that is already shared changes nothing in ECS (SharedTime stays): the share stays whoever's.
-    for (const id of adds)
+    // If someone else shared it after the read this pass planned from, it is ADR 0007's ambiguity (as at the intent).
+    for (const id of adds) {
+      const last = this.lastChange.get(id);
       if (!this.isShared(id)) this.lastChange.set(id, { by: 'operator', uid, version, kind: 'grant' });
+      else if (last?.by === 'world' && last.adoptableBy !== uid && pass && this.unseenWanted(pass, uid, id)) {
+        count(this.stats, 'foreign shares made between our intent and our grant');
+        this.lastChange.set(id, { ...last, adoptableBy: uid });
+      }
+    }
+  }
+
+  /** `id` was wanted by the spec `pass` started from, and absent from every share-list answer the pass read. */
+  private unseenWanted(pass: PassState, uid: string, id: string): boolean {
+    const wanted = this.lives.get(uid)?.specs[pass.startVersion ?? 0]?.accounts ?? [];
+    return pass.readShares !== undefined && !pass.readShares.has(id) && wanted.includes(id);
   }
 
   /** Whether ECS shares `id` now, from the change history. */
