@@ -1,0 +1,63 @@
+// The safety oracle's one excuse (ADR 0007's accepted ambiguity), pinned on the real pass: someone else shares the
+// account an object is about to grant, at each await of its first pass in turn; the object is then deleted under
+// deletionPolicy Revoke. The oracle excuses the cleanup's revoke only when the share came after the read the pass
+// planned from and before its grant landed; a share the read showed is never excused (the pass does not adopt it).
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
+import { IMAGE, KEY, KNOWN, OWNER, REGION, SafetyWorld } from './safety-world.ts';
+
+let offsetMs = 0;
+const clock = () => Date.now() + offsetMs;
+const ACCOUNT = KNOWN[4] as string;
+const seed = {
+  options: { timestampSkewSeconds: 30 * 24 * 3600 },
+  owners: [{ id: OWNER, site: 'international' as const, agreementSigned: true, keys: [KEY] }],
+  accounts: KNOWN.map((id) => ({ id, site: 'international' as const })),
+  regions: [{ id: REGION, community: true }],
+  images: [{ id: IMAGE, region: REGION, owner: OWNER, name: 'golden', community: false, sharedWith: [] }],
+};
+let emu: Emulator;
+beforeAll(async () => {
+  emu = await startEmulator({ seed, clock });
+});
+afterAll(async () => emu?.close());
+
+async function foreignShareAt(at: number): Promise<{ violations: string[]; stats: Record<string, number> }> {
+  await emu.admin.reset(seed);
+  const w = new SafetyWorld(emu, clock);
+  w.advance = (ms) => {
+    offsetMs += ms;
+  };
+  const spec = {
+    regionId: REGION,
+    imageId: IMAGE,
+    accounts: [ACCOUNT],
+    sharePolicy: 'Authoritative' as const,
+    deletionPolicy: 'Revoke' as const,
+  };
+  await w.start([{ slot: 0, spec }]);
+  const share = { kind: 'outOfBand' as const, add: [ACCOUNT], remove: [] };
+  await w.runPass({ slot: 0, sync: true, crashAfter: false, interleave: { at, after: false, action: share } });
+  offsetMs += 3_000;
+  await w.runPass({ slot: 0, sync: true, crashAfter: false });
+  await w.act({ kind: 'delete', slot: 0 });
+  await w.runRuntime(60_000, 20);
+  await w.checkCloud('after deletion');
+  await w.shutdown();
+  return { violations: w.violations, stats: w.stats };
+}
+
+it('excuses a foreign share made after the planning read and before the grant, and only that', async () => {
+  const seen: Record<string, number> = {};
+  for (let at = 0; at < 10; at++) {
+    const { violations, stats } = await foreignShareAt(at);
+    // The reconciler is correct here: whatever it adopts, the oracle must accept (no false alarm at any await).
+    expect(`await ${at}: ${violations.join('; ')}`).toBe(`await ${at}: `);
+    // A share made before the pass's first read (await 0) is visible to it: never adopted, never excused.
+    if (at === 0) expect(stats).not.toHaveProperty('foreign shares revoked as adopted');
+    for (const [k, v] of Object.entries(stats)) seen[k] = (seen[k] ?? 0) + v;
+  }
+  // Both halves of the window occur: before the intent, and between the intent and the (no-op) grant.
+  expect(seen['foreign shares made before our intent']).toBeGreaterThan(0);
+  expect(seen['foreign shares made between our intent and our grant']).toBeGreaterThan(0);
+}, 120_000);
