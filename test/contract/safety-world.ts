@@ -27,7 +27,6 @@ import {
 } from '../../src/api/types.ts';
 import { createEcsImageSharingFactory } from '../../src/cloud/ecs-factory.ts';
 import { toResult } from '../../src/controllers/imageshare/result.ts';
-import { ConflictError } from '../../src/kube/api-errors.ts';
 import { type Change as InformerChange, changeOf } from '../../src/kube/imageshare-informer.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
 import type { Clock, TimerHandle } from '../../src/runtime/clock.ts';
@@ -38,7 +37,13 @@ import { createLogger } from '../../src/runtime/logger.ts';
 import { SpecWatch } from '../../src/runtime/spec-watch.ts';
 import { WorkQueue } from '../../src/runtime/workqueue.ts';
 import type { CallRecord, Emulator } from '../emulator/server.ts';
-import { FakeStore, ObjectGoneError, type StoreEvent, type StoreGate } from '../support/fake-store.ts';
+import {
+  FakeStore,
+  FinalizerConflict,
+  ObjectGoneError,
+  type StoreEvent,
+  type StoreGate,
+} from '../support/fake-store.ts';
 
 export const OWNER = '1000000000000001';
 export const KEY = { accessKeyId: 'LTAItestProperty001', accessKeySecret: 'test-only-property-secret' };
@@ -991,7 +996,7 @@ function describeChange(c: Change | undefined, lives: Map<string, Life>): string
 
 /** Kubernetes API failures the queue retries with backoff (a 409 that kept coming, an object gone mid-write). */
 function isConflict(err: unknown): boolean {
-  return err instanceof ConflictError || err instanceof ObjectGoneError;
+  return err instanceof FinalizerConflict || err instanceof ObjectGoneError;
 }
 
 /**

@@ -1,7 +1,7 @@
 // An in-memory ImageShareStore with apiserver-like bookkeeping (resourceVersion, generation, finalizers, uid), for
 // unit tests of the reconciler and the model-based safety test. Its writes follow the concurrency story of the real
 // client (src/kube/imageshare-client.ts): addFinalizer is a merge patch conditioned on resourceVersion that re-reads
-// and retries on 409 (3 attempts, then ConflictError); removeFinalizer tests the entry at its index; patchStatus is
+// and retries on 409 (3 attempts, then an error, as the real client throws); removeFinalizer tests the entry at its index; patchStatus is
 // pinned to the uid and, with versionedStatus, to the resourceVersion (409 → 'conflict'). Every request goes through
 // `client(gate)`'s gate, so a test can crash or interleave between the attempts of one method, as between two HTTP
 // requests. The real store is tested against kube-apiserver in test/integration/.
@@ -13,7 +13,6 @@ import {
   type ImageShareStatus,
   KIND,
 } from '../../src/api/types.ts';
-import { ConflictError } from '../../src/kube/api-errors.ts';
 import { mergePatchDiff } from '../../src/kube/imageshare-client.ts';
 import type { ImageShareStore } from '../../src/reconcile/reconcile.ts';
 
@@ -128,7 +127,7 @@ export class FakeStore implements ImageShareStore {
         }
         if (current === null)
           throw new ObjectGoneError(`add finalizer to ImageShare ${keyOf(obj)} failed: the object is gone`);
-        throw new ConflictError(keyOf(obj), `finalizer list of ImageShare ${keyOf(obj)} kept changing; retry`);
+        throw new FinalizerConflict(`finalizer list of ImageShare ${keyOf(obj)} kept changing; retry`);
       },
       removeFinalizer: async (obj) => {
         // As ImageShareClient.removeFinalizer: JSON Patch test + remove at our entry's index.
@@ -142,7 +141,7 @@ export class FakeStore implements ImageShareStore {
           current = await gate(() => this.read(seen.metadata.namespace, seen.metadata.name));
         }
         if (current === null) return;
-        throw new ConflictError(keyOf(obj), `finalizer list of ImageShare ${keyOf(obj)} kept changing; retry`);
+        throw new FinalizerConflict(`finalizer list of ImageShare ${keyOf(obj)} kept changing; retry`);
       },
       patchStatus: async (obj, status) => {
         // As ImageShareClient: no request at all when the status is what the caller read.
@@ -274,3 +273,6 @@ export class ObjectGoneError extends Error {
 type Json = Parameters<typeof mergePatchDiff>[0];
 
 const keyOf = (o: ImageShare) => `${o.metadata.namespace}/${o.metadata.name}`;
+
+/** What the fake throws where the real client gives up on a finalizer list that keeps changing (a plain Error there). */
+export class FinalizerConflict extends Error {}
