@@ -3,8 +3,9 @@
 // finalizer went on for the intent and came off after the refusal, each flip woke the object, and 149
 // ModifyImageSharePermission calls were seen in 30 s. Now the object settles Stalled and then stays still.
 //
-// The quiet window is 20 s: the loop ran at about 5 calls/s, so 20 s tells ~100 calls from the at most one pass
-// (3 calls) a late wake-up may still cause; a Stalled object's next pass is its 10-minute resync.
+// The quiet window is 30 s: the loop ran at about 5 calls/s, so 30 s tells ~150 calls from the at most one pass
+// (3 calls) a late wake-up may still cause; a Stalled object's next pass is its 10-minute resync. A duplicate under
+// Revoke (Stalled/DuplicateImageShare) must be just as still: no ECS call at all.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FINALIZER, type ImageShare, type ImageShareSpec } from '../../src/api/types.ts';
 import { DEFAULT_RETRY } from '../../src/cloud/retry.ts';
@@ -13,7 +14,7 @@ import { testState } from '../harness/env.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
-import { NO_AGREEMENT_KEY, OWNER_KEY, operatorWorld, REGION, UNKNOWN_ACCOUNT } from './operator-world.ts';
+import { account, NO_AGREEMENT_KEY, OWNER_KEY, operatorWorld, REGION, UNKNOWN_ACCOUNT } from './operator-world.ts';
 
 /** Owned by the operator's identity; every account the object names is unknown to ECS. */
 const GRANT_IMAGE = 'm-hotgrant0001';
@@ -21,12 +22,14 @@ const GRANT_IMAGE = 'm-hotgrant0001';
 const PUBLISH_IMAGE = 'm-noagree00001';
 /** Still Creating: ECS refuses the publish with IncorrectImageStatus, a retryable refusal. */
 const CREATING_IMAGE = 'm-creating0001';
+/** Named by two objects: the older owns it, the younger is a duplicate. */
+const DUP_IMAGE = 'm-hotdupl00001';
 /** Passes the queue's backoff (1 s doubling, src/runtime/rate-limiter.ts) allows in QUIET_MS, with margin. */
 const BACKOFF_PASSES = 6;
 /** A pass whose write ECS refuses retryably: the two reads, and the write tried up to maxAttempts times. */
 const RETRIED_PASS = 2 + DEFAULT_RETRY.maxAttempts;
 const UNKNOWN_2 = '4000000000000002';
-const QUIET_MS = 20_000;
+const QUIET_MS = 30_000;
 /** One pass: DescribeImages, DescribeImageSharePermission and the refused write. */
 const ONE_PASS = 3;
 
@@ -75,7 +78,7 @@ async function waitReason(name: string, reason: string): Promise<ImageShare> {
 
 beforeAll(async () => {
   ns = await createNamespace('hotloop');
-  const seed = operatorWorld([GRANT_IMAGE, CREATING_IMAGE]);
+  const seed = operatorWorld([GRANT_IMAGE, CREATING_IMAGE, DUP_IMAGE]);
   const images = (seed.images ?? []).map((i) => (i.id === CREATING_IMAGE ? { ...i, status: 'Creating' as const } : i));
   emu = await startEmulator({ seed: { ...seed, images } });
   await applyYaml({
@@ -99,7 +102,11 @@ beforeAll(async () => {
     credentials: { secretRef: { name: 'noagree' } },
   });
   await apply('creating-publish', { imageId: CREATING_IMAGE, community: true });
+  await apply('dup-owner', { imageId: DUP_IMAGE, accounts: [account(71)] });
+  await waitReason('dup-owner', 'Synced');
+  await apply('dup-loser', { imageId: DUP_IMAGE, accounts: [account(72)] });
   await Promise.all([
+    waitReason('dup-loser', 'DuplicateImageShare'),
     waitReason('unknown-accounts', 'AccountsFailed'),
     waitReason('refused-publish', 'CommunityAgreementNotSigned'),
     waitReason('creating-publish', 'ImageNotAvailable'),
@@ -110,6 +117,7 @@ beforeAll(async () => {
     ['unknown-accounts', GRANT_IMAGE],
     ['refused-publish', PUBLISH_IMAGE],
     ['creating-publish', CREATING_IMAGE],
+    ['dup-loser', DUP_IMAGE],
   ] as const;
   const start = await Promise.all(
     targets.map(async ([name, image]) => ({
@@ -133,7 +141,7 @@ beforeAll(async () => {
       finalizersAfter: o.metadata.finalizers ?? [],
     });
   }
-}, 150_000);
+}, 180_000);
 
 afterAll(async () => {
   await op?.stop();
@@ -141,7 +149,7 @@ afterAll(async () => {
 });
 
 describe('a first exposing write ECS refuses, under deletionPolicy Revoke', () => {
-  it('every account unknown: Stalled naming the accounts, then no ECS call, no pass and no object write for 20 s', async () => {
+  it('every account unknown: Stalled naming the accounts, then no ECS call, no pass and no object write for 30 s', async () => {
     const o = await get('unknown-accounts');
     const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
     expect(ready?.message).toContain(UNKNOWN_ACCOUNT);
@@ -179,6 +187,18 @@ describe('a first exposing write ECS refuses, under deletionPolicy Revoke', () =
     expect(w?.calls).toBeLessThanOrEqual(BACKOFF_PASSES * RETRIED_PASS);
     expect(w?.finalizersAfter).toEqual([FINALIZER]);
     expect((await emu.admin.image(REGION, CREATING_IMAGE)).community).toBe(false);
+  });
+
+  it('a duplicate under Revoke: Stalled naming the owner, then no ECS call and no object write for 30 s', async () => {
+    const o = await get('dup-loser');
+    expect(o.status?.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
+    expect(o.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('dup-owner');
+    const w = windows.get('dup-loser');
+    // The image's calls in the window: the owner is settled too (its resync is 10 minutes), the loser calls nothing.
+    expect(w?.calls).toBe(0);
+    expect(w?.passes).toBeLessThanOrEqual(1);
+    expect(w?.rvAfter).toBe(w?.rvBefore);
+    expect((await emu.admin.image(REGION, DUP_IMAGE)).sharedWith ?? []).not.toContain(account(72));
   });
 
   it('deleting an object that owns nothing is immediate and writes nothing to ECS', async () => {
