@@ -312,8 +312,9 @@ class ChaosRun {
       at: this.#started + ((i + 1) * durationMs) / (disruptions.length + 1),
     }));
     let quietUntil = 0;
-    // Runs past durationMs if disruptions are still due, so each one gets its quiet gap.
-    while (Date.now() - this.#started < durationMs || schedule.length > 0) {
+    // Runs past durationMs while disruptions are due or the last one's quiet gap is open, so each disruption is
+    // followed by MIN_GAP_MS of edits (the operators' writes after it are what the report measures).
+    while (Date.now() - this.#started < durationMs || schedule.length > 0 || Date.now() < quietUntil) {
       if ((schedule[0]?.at ?? Number.POSITIVE_INFINITY) <= Date.now() && quietUntil <= Date.now()) {
         await this.#disrupt(schedule.shift()?.kind ?? Disruption.SigKill);
         quietUntil = Date.now() + MIN_GAP_MS;
