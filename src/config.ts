@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { validateElectionTimings } from './runtime/leader-election.ts';
+import { TenancyMode } from './policy/evaluate.ts';
 import { parseDuration } from './reconcile/duration.ts';
 
 /** Defaults of the reconcile pass, used by the flags below and by ReconcileDeps fields left unset (tests, the CLI). */
@@ -13,6 +14,8 @@ export const DEFAULTS = Object.freeze({
   maxWritesPerPass: 10,
   /** No cloud write starts later than this after a pass began; the next pass continues. */
   passDeadlineMs: 60_000,
+  /** open: every namespace may use the operator's identity or a roleArn (0.1); the chart and deploy/ set restricted. */
+  tenancyMode: TenancyMode.Open as TenancyMode,
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -54,6 +57,9 @@ export interface Config {
    * --namespaces overlap never both reconcile one object. Default: <leader election namespace>.<Lease name>.
    */
   installationId: string;
+  /** restricted: only trustedNamespaces may use the operator's identity or a roleArn (docs/tenancy.md). */
+  tenancyMode: TenancyMode;
+  trustedNamespaces: readonly string[];
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -179,6 +185,16 @@ export const FLAGS = {
     def: '',
     help: "this installation's ID in each object's status and owner tag (default: <POD_NAMESPACE or default>.<leader election ID>)",
   },
+  'tenancy-mode': {
+    env: 'IMAGESHARE_TENANCY_MODE',
+    def: DEFAULTS.tenancyMode,
+    help: "restricted: only --trusted-namespaces may use the operator's identity or a roleArn, and nothing is reconciled while ImageSharePolicies cannot be read; open: every namespace may (docs/tenancy.md)",
+  },
+  'trusted-namespaces': {
+    env: 'IMAGESHARE_TRUSTED_NAMESPACES',
+    def: '',
+    help: "comma-separated namespaces that may use the operator's identity or a roleArn under --tenancy-mode=restricted",
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -261,6 +277,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
       raw('installation-id'),
       `${raw('leader-election-namespace') || 'default'}.${raw('leader-election-id')}`,
     ),
+    tenancyMode: oneOf(raw, 'tenancy-mode', Object.values(TenancyMode)),
+    trustedNamespaces: list(raw('trusted-namespaces')),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
