@@ -60,6 +60,9 @@ export interface Config {
   /** restricted: only trustedNamespaces may use the operator's identity or a roleArn (docs/tenancy.md). */
   tenancyMode: TenancyMode;
   trustedNamespaces: readonly string[];
+  /** /metrics over HTTPS to tokens the apiserver authorizes for get /metrics; the certificate is in metricsCertDir. */
+  metricsSecure: boolean;
+  metricsCertDir: string | undefined;
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -195,6 +198,17 @@ export const FLAGS = {
     def: '',
     help: "comma-separated namespaces that may use the operator's identity or a roleArn under --tenancy-mode=restricted",
   },
+  'metrics-secure': {
+    env: 'IMAGESHARE_METRICS_SECURE',
+    def: 'false',
+    help: 'serve /metrics over HTTPS, only to bearer tokens allowed to get the nonResourceURL /metrics (TokenReview + SubjectAccessReview)',
+    type: 'boolean',
+  },
+  'metrics-cert-dir': {
+    env: 'IMAGESHARE_METRICS_CERT_DIR',
+    def: '',
+    help: 'directory with tls.crt and tls.key for --metrics-secure (e.g. a mounted kubernetes.io/tls Secret)',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -279,6 +293,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     ),
     tenancyMode: oneOf(raw, 'tenancy-mode', Object.values(TenancyMode)),
     trustedNamespaces: list(raw('trusted-namespaces')),
+    metricsSecure: bool(raw, 'metrics-secure'),
+    metricsCertDir: metricsCertDir(raw),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
@@ -306,6 +322,14 @@ function resyncFloorMs(env: NodeJS.ProcessEnv): number {
   } catch {
     throw new ConfigError(`IMAGESHARE_RESYNC_INTERVAL_FLOOR must be a duration, got "${floor}"`);
   }
+}
+
+/** The certificate directory; --metrics-secure without one is an error (no self-signed fallback). */
+function metricsCertDir(raw: Raw): string | undefined {
+  const dir = raw('metrics-cert-dir') || undefined;
+  if (bool(raw, 'metrics-secure') && dir === undefined)
+    throw new ConfigError('--metrics-secure needs --metrics-cert-dir (a directory with tls.crt and tls.key)');
+  return dir;
 }
 
 function list(v: string): string[] {
