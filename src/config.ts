@@ -63,6 +63,8 @@ export interface Config {
   /** /metrics over HTTPS to tokens the apiserver authorizes for get /metrics; the certificate is in metricsCertDir. */
   metricsSecure: boolean;
   metricsCertDir: string | undefined;
+  /** The operator's own keys as files (a mounted Secret), re-read so a rotation needs no restart. */
+  credentialsDir: string | undefined;
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -209,6 +211,11 @@ export const FLAGS = {
     def: '',
     help: 'directory with tls.crt and tls.key for --metrics-secure (e.g. a mounted kubernetes.io/tls Secret)',
   },
+  'credentials-dir': {
+    env: 'IMAGESHARE_CREDENTIALS_DIR',
+    def: '',
+    help: "directory with the operator's own accessKeyId, accessKeySecret[, securityToken] files (a mounted Secret), re-read so a rotated Secret needs no restart; default: the credential chain",
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -295,6 +302,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     trustedNamespaces: list(raw('trusted-namespaces')),
     metricsSecure: bool(raw, 'metrics-secure'),
     metricsCertDir: metricsCertDir(raw),
+    credentialsDir: raw('credentials-dir') || undefined,
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
