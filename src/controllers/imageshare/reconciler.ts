@@ -72,6 +72,10 @@ export function imageShareReconciler({
         qps: config.ecsQps,
         burst: config.ecsBurst,
         onCall: (e) => metrics.observeEcsCall(e),
+        // spec.credentials.roleArn: AssumeRole at --sts-endpoint when given.
+        ...(config.stsEndpoint
+          ? { role: { sts: { endpoint: config.stsEndpoint, protocol: config.stsProtocol } } }
+          : {}),
       }),
     ),
     now: () => new Date(),
