@@ -365,11 +365,15 @@ export class SafetyWorld {
       case 'outOfBand': {
         await this.collectCalls(); // keep the order of our writes and the world's changes exact
         await this.emu.admin.share(REGION, IMAGE, { add: action.add, remove: action.remove });
+        const after = new Map((await this.emu.admin.image(REGION, IMAGE)).sharedWith.map((s) => [s.id, s.sharedTime]));
         // The emulator applies removes before adds, as ModifyImageSharePermission does; re-adding a shared account
         // changes nothing, so the share stays whoever's it was.
         for (const id of action.remove) if (this.isShared(id)) this.lastChange.set(id, { by: 'world', shared: false });
         for (const id of action.add)
-          if (action.remove.includes(id) || !this.isShared(id)) this.lastChange.set(id, { by: 'world', shared: true });
+          if (action.remove.includes(id) || !this.isShared(id)) {
+            const adoptableBy = this.grantIndistinguishable(id, after);
+            this.lastChange.set(id, { by: 'world', shared: true, ...(adoptableBy ? { adoptableBy } : {}) });
+          }
         if (action.community !== undefined) {
           await this.emu.admin.patchImage(REGION, IMAGE, { community: action.community });
           this.communityChange = { by: 'world', shared: action.community };
@@ -904,18 +908,49 @@ export class SafetyWorld {
           `call #${c.seq}: ${deleting ? 'cleanup' : 'Additive pass'} of ${life?.key} (${uid}) revoked ${id}, whose last change was ${describeChange(last, this.lives)}`,
         );
       if (shared) this.lastChange.set(id, { by: 'operator', uid, version, kind: 'revoke' });
+      if (shared) this.lastGrantBy.delete(id);
     }
     // Adding an account that is already shared changes nothing in ECS (SharedTime stays): the share stays whoever's.
     // If someone else shared it after the read this pass planned from, it is ADR 0007's ambiguity (as at the intent).
     for (const id of adds) {
       const last = this.lastChange.get(id);
-      if (!this.isShared(id)) this.lastChange.set(id, { by: 'operator', uid, version, kind: 'grant' });
-      else if (last?.by === 'world' && last.adoptableBy !== uid && pass && this.unseenWanted(pass, uid, id)) {
+      if (!this.isShared(id)) {
+        this.lastChange.set(id, { by: 'operator', uid, version, kind: 'grant' });
+        this.lastGrantBy.set(id, uid);
+      } else if (last?.by === 'world' && last.adoptableBy !== uid && pass && this.unseenWanted(pass, uid, id)) {
         count(this.stats, 'foreign shares made between our intent and our grant');
         this.lastChange.set(id, { ...last, adoptableBy: uid });
       }
     }
   }
+
+  /**
+   * ADR 0031's accepted ambiguity: someone else re-shares an account an object granted (revoke and share again),
+   * and nothing tells the new share from ours — no read showing our grant has been recorded yet (ECS's answer to a
+   * grant carries no SharedTime), or the recorded SharedTime is the same second as theirs. The object still counts
+   * the share as its own grant: the object that granted it last and still claims it may revoke it.
+   */
+  private grantIndistinguishable(id: string, sharedTime: Map<string, string | undefined>): string | undefined {
+    const uid = this.lastGrantBy.get(id);
+    const obj = [...this.store.objects.values()].find((o) => o.metadata.uid === uid);
+    const status = obj?.status;
+    const claims =
+      status?.managedAccounts?.includes(id) ||
+      status?.pendingWrites?.some((w) => w.action === PendingAction.Grant && w.account === id);
+    if (uid === undefined || !claims) return undefined;
+    const ours = status?.managedSince?.[id];
+    const theirs = sharedTime.get(id);
+    const sameSecond =
+      ours !== undefined &&
+      theirs !== undefined &&
+      Math.floor(Date.parse(ours) / 1000) === Math.floor(Date.parse(theirs) / 1000);
+    if (ours !== undefined && !sameSecond) return undefined;
+    count(this.stats, 'foreign re-shares indistinguishable from our grant');
+    return uid;
+  }
+
+  /** Per account: the object whose grant ECS applied last (kept through someone else's revoke of it). */
+  private readonly lastGrantBy = new Map<string, string>();
 
   /** `id` was wanted by the spec `pass` started from, and absent from every share-list answer the pass read. */
   private unseenWanted(pass: PassState, uid: string, id: string): boolean {
