@@ -3,7 +3,7 @@
 // → ownership tag on the image → settle what we wrote before → plan → (plan mode stops here) → before the first
 // write of an object that holds nothing, ownership again from a fresh LIST → claim the image → finalizer and intent before any exposing
 // write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
-// the writes ECS accepted, and a later pass confirms them (src/reconcile/pending-writes.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
+// the writes ECS accepted, and a later pass confirms them (src/reconcile/ownership.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
 // integration tests.
 import { Reason } from '../api/reasons.ts';
@@ -48,7 +48,7 @@ import {
   type Settled,
   settle,
   withIntent,
-} from './pending-writes.ts';
+} from './ownership.ts';
 import { planDeletion, planInputFor, planShares, type SharePlan } from './plan-shares.ts';
 
 export interface ImageShareStore {
