@@ -107,8 +107,12 @@ export type ProxyFault =
   /** The answer drips, one byte every 300 ms (ECS applied the call): --ecs-timeout must bound the whole request. */
   | { type: 'drip'; action: 'DescribeImages' | 'ModifyImageSharePermission'; times: number };
 
-/** The world's --ecs-timeout; a dripping answer still read this long after (plus slack) is a violation. */
-export const ECS_TIMEOUT_MS = 2000;
+/**
+ * The world's --ecs-timeout; a dripping answer still read this long after (plus slack) is a violation. Long enough
+ * that a loaded machine (2 cores, a control plane beside) never times out an ordinary answer: a timeout makes the
+ * outcome unknown and the write is rightly sent again, which the no-repeated-writes check would take for a repeat.
+ */
+export const ECS_TIMEOUT_MS = 8000;
 const DRIP_EVERY_MS = 300;
 const DRIP_SLACK_MS = 1500;
 
