@@ -192,6 +192,18 @@ const proxyFaultArb: fc.Arbitrary<ProxyFault> = fc.oneof(
       times: fc.integer({ min: 1, max: 2 }),
     }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      type: fc.constant('huge' as const),
+      action: fc.constantFrom(
+        'DescribeImages' as const,
+        'DescribeImageSharePermission' as const,
+        'ModifyImageSharePermission' as const,
+      ),
+      times: fc.integer({ min: 1, max: 2 }),
+    }),
+  },
   // Rare: a dripping answer costs real seconds.
   {
     weight: 1,

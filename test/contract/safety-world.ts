@@ -105,7 +105,13 @@ export type ProxyFault =
   /** A 200 whose body carries an error code; ECS did nothing. */
   | { type: 'okWithError'; action: 'ModifyImageSharePermission' | 'TagResources'; times: number }
   /** The answer drips, one byte every 300 ms (ECS applied the call): --ecs-timeout must bound the whole request. */
-  | { type: 'drip'; action: 'DescribeImages' | 'ModifyImageSharePermission'; times: number };
+  | { type: 'drip'; action: 'DescribeImages' | 'ModifyImageSharePermission'; times: number }
+  /** The answer is over the adapter's 1 MiB bound (ECS applied the call): a malformed answer, never a crash. */
+  | {
+      type: 'huge';
+      action: 'DescribeImages' | 'DescribeImageSharePermission' | 'ModifyImageSharePermission';
+      times: number;
+    };
 
 /**
  * The world's --ecs-timeout; a dripping answer still read this long after (plus slack) is a violation. Long enough
@@ -827,6 +833,7 @@ export class SafetyWorld {
     }
     const answer = await forward();
     if (fault?.type === 'drip') return { ...answer, drip: true };
+    if (fault?.type === 'huge') return { ...answer, body: padded(answer.body) };
     if (fault?.type === 'nonceUsed' && answer.status === 200)
       return jsonAnswer(400, {
         RequestId: 'PROXY-NONCE',
@@ -996,6 +1003,15 @@ export interface RuntimeReport {
 
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; drip?: boolean };
 type ImagesBody = { Images?: { Image?: Array<{ Tags?: unknown; IsPublic?: unknown }> } };
+
+/** The same answer with a padding field that takes it past the adapter's 1 MiB answer bound. */
+function padded(body: Buffer): Buffer {
+  const text = body.toString('utf8').trimEnd();
+  const pad = `"Padding":"${'x'.repeat(1_100_000)}"`;
+  return Buffer.from(
+    text.startsWith('{') && text.length > 2 ? `{${pad},${text.slice(1)}` : text + ' '.repeat(1_100_000),
+  );
+}
 
 function jsonAnswer(status: number, body: unknown): Answer {
   return { status, headers: {}, body: Buffer.from(JSON.stringify(body)) };
