@@ -38,6 +38,7 @@ import {
   type ProxyFault,
   REGION,
   RESYNC_MS,
+  ROLE_KEY,
   SafetyWorld,
   SLOTS,
   UNKNOWN,
@@ -56,7 +57,7 @@ const clock = () => Date.now() + offsetMs;
 const seed = (initial: string[], community: boolean): SeedInput => ({
   // Clock jumps of the test move the emulator's clock; signatures are made with the real one.
   options: { timestampSkewSeconds: 30 * 24 * 3600 },
-  owners: [{ id: OWNER, site: 'international', agreementSigned: true, keys: [KEY] }],
+  owners: [{ id: OWNER, site: 'international', agreementSigned: true, keys: [KEY, ROLE_KEY] }],
   accounts: [
     ...[...KNOWN, ...CROWD].map((id) => ({ id, site: 'international' as const })),
     { id: OTHER_SITE, site: 'china' as const },
@@ -204,6 +205,15 @@ const proxyFaultArb: fc.Arbitrary<ProxyFault> = fc.oneof(
       times: fc.integer({ min: 1, max: 2 }),
     }),
   },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      type: fc.constant('sts' as const),
+      action: fc.constant('AssumeRole' as const),
+      variant: fc.constantFrom('throttled' as const, 'unavailable' as const, 'reset' as const),
+      times: fc.integer({ min: 1, max: 3 }),
+    }),
+  },
   // Rare: a dripping answer costs real seconds.
   {
     weight: 1,
@@ -308,6 +318,15 @@ const initialArb = fc.record({
   ),
   community: fc.boolean(),
   endRevoke: fc.boolean(),
+  // One run in four: every object names a role (spec.credentials.roleArn), so STS is on the path of every pass.
+  viaRole: fc.boolean().chain((b) => (b ? fc.boolean() : fc.constant(false))),
+  // The session is cached per process, so STS is called at start and after a crash: fail it there too, sometimes.
+  stsAtStart: fc.option(
+    fc.record({
+      variant: fc.constantFrom('throttled' as const, 'unavailable' as const, 'reset' as const),
+      times: fc.integer({ min: 1, max: 3 }),
+    }),
+  ),
 });
 
 let emu: Emulator;
@@ -336,6 +355,9 @@ describe('safety invariant, model-based, on the cloud itself', () => {
           offsetMs += ms;
         };
         for (const id of initial.shared) world.seeded.add(id);
+        world.viaRole = initial.viaRole;
+        if (initial.viaRole && initial.stsAtStart)
+          world.proxyFaults.push({ type: 'sts', action: 'AssumeRole', ...initial.stsAtStart });
         await world.start(initial.objects);
         const model: Model = { steps: 0 };
         try {

@@ -47,6 +47,13 @@ import {
 
 export const OWNER = '1000000000000001';
 export const KEY = { accessKeyId: 'LTAItestProperty001', accessKeySecret: 'test-only-property-secret' };
+/** The role a run's objects may name (spec.credentials.roleArn), and the session key STS hands out for it. */
+export const ROLE_ARN = `acs:ram::${OWNER}:role/image-sharer`;
+export const ROLE_KEY = {
+  accessKeyId: 'STS.testPropertyRole1',
+  accessKeySecret: 'test-only-property-role-secret',
+  securityToken: 'test-only-property-role-token',
+};
 export const IMAGE = 'm-property0001';
 export const REGION = 'cn-hangzhou';
 export const KNOWN = Array.from({ length: 60 }, (_, i) => String(2000000000000001 + i));
@@ -106,6 +113,8 @@ export type ProxyFault =
   | { type: 'okWithError'; action: 'ModifyImageSharePermission' | 'TagResources'; times: number }
   /** The answer drips, one byte every 300 ms (ECS applied the call): --ecs-timeout must bound the whole request. */
   | { type: 'drip'; action: 'DescribeImages' | 'ModifyImageSharePermission'; times: number }
+  /** STS fails transiently (throttled, 503, or the connection resets): nothing was sent to ECS. */
+  | { type: 'sts'; action: 'AssumeRole'; variant: 'throttled' | 'unavailable' | 'reset'; times: number }
   /** The answer is over the adapter's 1 MiB bound (ECS applied the call): a malformed answer, never a crash. */
   | {
       type: 'huge';
@@ -344,7 +353,7 @@ export class SafetyWorld {
         const obj = this.object(action.slot);
         if (!obj) return;
         this.lives.get(obj.metadata.uid ?? '')?.specs.push(structuredClone(action.spec));
-        this.store.replaceSpec(obj.metadata.name, withImage(action.spec), obj.metadata.namespace);
+        this.store.replaceSpec(obj.metadata.name, this.withImage(action.spec), obj.metadata.namespace);
         return;
       }
       case 'touch': {
@@ -547,7 +556,7 @@ export class SafetyWorld {
     for (const { slot, spec } of objects) {
       const s = SLOTS[slot];
       if (!s || this.object(slot)) continue;
-      const obj = this.store.create(s.name, withImage(spec), { namespace: s.namespace, createdAt });
+      const obj = this.store.create(s.name, this.withImage(spec), { namespace: s.namespace, createdAt });
       this.lives.set(obj.metadata.uid ?? '', {
         uid: obj.metadata.uid ?? '',
         key: this.keyOf(slot),
@@ -559,6 +568,12 @@ export class SafetyWorld {
   private storeChanged(e: StoreEvent): void {
     const before = this.lastSeen.get(e.key);
     this.noteIntents(before, e.object);
+    // Every STS failure the world plays is transient: a status calling the credentials invalid is not the truth.
+    const untrue = e.object?.status?.conditions?.find((c) => c.reason === 'InvalidCredentials');
+    if (untrue && this.viaRole)
+      this.violations.push(
+        `${e.key}: status says ${untrue.type}=${untrue.status} InvalidCredentials after a transient STS failure`,
+      );
     if (!e.object && before) {
       const life = this.lives.get(before.metadata.uid ?? '');
       if (life && !life.goneWith) life.goneWith = structuredClone(before.spec);
@@ -668,12 +683,18 @@ export class SafetyWorld {
       // time with the real clock, so a no-op sleep would spin until the pause ends.
       sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(ms, 5))),
       random: () => 0.5,
+      // spec.credentials.roleArn is assumed through the same proxy (so STS can fail), signed with the static key.
+      role: {
+        sts: { endpoint: `127.0.0.1:${port}`, protocol: 'http', timeoutMs: ECS_TIMEOUT_MS },
+        signer: { type: 'static', ...KEY },
+      },
     });
     const sharing = factory.forCredentials({ type: 'static', ...KEY });
+    const viaRole = factory.forCredentials({ type: 'roleArn', roleArn: ROLE_ARN });
     const gate: StoreGate = (req) => this.gate(inc, async () => req(), true);
     inc.deps = {
       store: this.store.client(gate, (r, i) => this.claimantsFromCache(r, i)),
-      cloud: { forCredentials: () => sharing },
+      cloud: { forCredentials: (c) => (c.type === 'roleArn' ? viaRole : sharing) },
       emit: () => undefined,
       now: () => new Date(this.now()),
       random: () => 0,
@@ -821,8 +842,24 @@ export class SafetyWorld {
   private async faulted(action: string, reqBody: Buffer, forward: () => Promise<Answer>): Promise<Answer> {
     const fault = this.takeProxyFault(action);
     if (fault) count(this.stats, `proxy ${fault.type}`);
+    if (action === 'AssumeRole') count(this.stats, 'STS AssumeRole calls');
     if (action === 'DescribeImageSharePermission' && pageOf(reqBody) !== '1')
       count(this.stats, 'share-list pages past the first');
+    if (fault?.type === 'sts') {
+      // Before anything reaches STS: a throttle or an outage answer, or a reset connection (forward rejects).
+      if (fault.variant === 'reset') throw new Error('connection reset by the proxy');
+      return fault.variant === 'throttled'
+        ? jsonAnswer(400, {
+            RequestId: 'PROXY-STS',
+            Code: 'Throttling.User',
+            Message: 'Request was denied due to user flow control.',
+          })
+        : jsonAnswer(503, {
+            RequestId: 'PROXY-STS',
+            Code: 'ServiceUnavailable',
+            Message: 'The request has failed due to a temporary failure of the server.',
+          });
+    }
     if (fault?.type === 'okWithError') {
       // A 200 carrying an error: nothing was applied.
       return jsonAnswer(200, {
@@ -979,6 +1016,14 @@ export class SafetyWorld {
   /** Accounts shared before the run (by the world). */
   readonly seeded = new Set<string>();
 
+  /** This run's objects name ROLE_ARN in spec.credentials: every ECS call goes through an STS session first. */
+  viaRole = false;
+
+  private withImage(spec: ImageShareSpec): ImageShareSpec {
+    const image = { ...spec, regionId: REGION, imageId: IMAGE };
+    return this.viaRole ? { ...image, credentials: { roleArn: ROLE_ARN } } : image;
+  }
+
   private debug(what: string): void {
     const objs = [...this.store.objects.values()].map((o) => {
       const st = o.status;
@@ -1021,10 +1066,6 @@ function jsonAnswer(status: number, body: unknown): Answer {
 function pageOf(request: Buffer): string {
   const m = /PageNumber=(\d+)/.exec(request.toString('utf8'));
   return m?.[1] ?? '1';
-}
-
-function withImage(spec: ImageShareSpec): ImageShareSpec {
-  return { ...spec, regionId: REGION, imageId: IMAGE };
 }
 
 /** Deleting under this spec promises cleanup: deletionPolicy Revoke in Apply mode. */
