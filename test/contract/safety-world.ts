@@ -387,6 +387,7 @@ export class SafetyWorld {
         const after = new Map((await this.emu.admin.image(REGION, IMAGE)).sharedWith.map((s) => [s.id, s.sharedTime]));
         // The emulator applies removes before adds, as ModifyImageSharePermission does; re-adding a shared account
         // changes nothing, so the share stays whoever's it was.
+        for (const id of action.add) if (action.remove.includes(id) || !this.isShared(id)) this.reshared.add(id);
         for (const id of action.remove) if (this.isShared(id)) this.lastChange.set(id, { by: 'world', shared: false });
         for (const id of action.add)
           if (action.remove.includes(id) || !this.isShared(id)) {
@@ -1012,6 +1013,9 @@ export class SafetyWorld {
     if (!c) return this.seeded.has(id);
     return c.by === 'world' ? c.shared : c.kind === 'grant';
   }
+
+  /** Accounts someone else shared anew during the run (after a revoke, theirs or ours, or for the first time). */
+  readonly reshared = new Set<string>();
 
   /** Accounts shared before the run (by the world). */
   readonly seeded = new Set<string>();
