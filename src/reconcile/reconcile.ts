@@ -1,4 +1,4 @@
-// One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → (another
+// One reconcile pass for one ImageShare. It reads like a table of contents (docs/code-style.md): get → (another
 // installation's object: stop) → deletion → suspend → ownership of the image in this cluster → credentials → observe
 // → ownership tag on the image → settle what we wrote before → plan → (plan mode stops here) → before the first
 // write of an object that holds nothing, ownership again from a fresh LIST → claim the image → finalizer and intent before any exposing
