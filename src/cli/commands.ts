@@ -14,6 +14,7 @@ import { FLAGS } from '../config.ts';
 import type { CloudCredentials, ImageSharingFactory } from '../cloud/port.ts';
 import { describePlan } from '../reconcile/compute-status.ts';
 import { connect } from '../reconcile/connect.ts';
+import { asOf } from '../reconcile/expiry.ts';
 import { parseDuration } from '../reconcile/duration.ts';
 import { planInputFor, planShares, planStatus } from '../reconcile/plan-shares.ts';
 import { type DuplicateClaim, duplicateMessage, findDuplicateClaims } from './duplicates.ts';
@@ -247,7 +248,7 @@ async function planOne(manifest: ImageShare, cloud: ImageSharingFactory, cluster
       .forCredentials(credentials)
       .observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
     const managed = live?.managedAccounts ?? [];
-    const p = planShares(planInputFor(obj.spec, seen, managed));
+    const p = planShares(planInputFor(asOf(obj, new Date()).spec, seen, managed));
     // Adoption: revokes of shares this object never made (by hand, or by a tool before Git managed the image).
     const adopting =
       (obj.spec.sharePolicy ?? 'Authoritative') === 'Authoritative' ? p.revoke.filter((a) => !managed.includes(a)) : [];
