@@ -6,6 +6,7 @@ import type { PooledKubeConfig } from '../kube/kubeconfig.ts';
 import { secretsAllowedIn } from '../kube/secret-credentials.ts';
 import { KubeSecretFinalizers } from '../kube/secret-finalizer.ts';
 import { SecretInformer, secretScope } from '../kube/secret-informer.ts';
+import { PolicyCache } from '../policy/policy-cache.ts';
 import type { Log } from '../runtime/logger.ts';
 import type { Informer, LeaderRunnable } from '../runtime/manager.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
@@ -49,7 +50,16 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     },
     log,
   });
-  const reconciler = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log });
+  // A policy or namespace-label change judges the ImageShares it concerns again, as new input (docs/adr/0030).
+  const policy = new PolicyCache(kc, {
+    tenancy: { mode: config.tenancyMode, trustedNamespaces: config.trustedNamespaces },
+    log,
+    onChange: (affected) => {
+      for (const key of informer.keys())
+        if (affected === 'all' || affected.has(key.slice(0, key.indexOf('/')))) imageShares.onKey(key, 'input');
+    },
+  });
+  const reconciler = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log, policy });
   const imageShares = new ImageShareController({ ...config, ...reconciler, cache: informer, queue, specWatch, log });
   const credentialsInUse = new CredentialsInUseController({
     imageShares: informer,
@@ -62,7 +72,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
   metrics.bindQueue(queue);
   metrics.bindObjectCounts(() => countObjects(informer.list()));
   return {
-    informers: [informer, secretInformer],
+    informers: [informer, secretInformer, policy],
     runnables: [imageShares, credentialsInUse],
     ready: () => informer.synced(),
   };

@@ -22,6 +22,8 @@ export interface Tenancy {
 
 /** Rule names are the policy's field paths, in the order they are checked. */
 export const PolicyRule = {
+  /** Restricted mode while the policies cannot be read (src/policy/policy-cache.ts): nothing was judged. */
+  Mode: 'tenancy.mode',
   TrustedNamespaces: 'tenancy.trustedNamespaces',
   OperatorIdentity: 'credentials.operatorIdentity',
   SecretRef: 'credentials.secretRef',

@@ -95,6 +95,7 @@ describe('helm template with default values', () => {
       '--graceful-shutdown-timeout=25s',
       '--secret-namespaces=',
       '--log-level=info',
+      '--tenancy-mode=restricted',
     ]);
   });
 
@@ -155,6 +156,8 @@ describe('helm template with full values', () => {
       '--graceful-shutdown-timeout=25s',
       '--secret-namespaces=team-a,team-b',
       '--log-level=debug',
+      '--tenancy-mode=restricted',
+      '--trusted-namespaces=team-a',
       '--pod-name=$(POD_NAME)',
     ]);
   });
