@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
-import { type Manifest, only, renderChart, renderChartText } from '../harness/helm.ts';
+import { type Manifest, only, renderChart } from '../harness/helm.ts';
 
 interface Container {
   name: string;
@@ -72,10 +72,10 @@ describe('metrics.secure', () => {
     ]);
   });
 
-  it('on without a certificate Secret: helm refuses with a message saying what to set', async () => {
-    await expect(renderChartText({ set: { 'metrics.secure.enabled': 'true' } })).rejects.toThrow(
-      'metrics.secure.enabled needs metrics.secure.certSecret',
-    );
+  it('on without naming a certificate Secret: it mounts <fullname>-metrics-tls', async () => {
+    const ms = await renderChart({ set: { 'metrics.secure.enabled': 'true' } });
+    const volumes = (only(ms, 'Deployment') as Deployment).spec.template.spec.volumes ?? [];
+    expect(volumes).toContainEqual({ name: 'metrics-tls', secret: { secretName: 'imageshare-operator-metrics-tls' } });
   });
 
   it('the ServiceMonitor scrapes over HTTPS with a bearer token when secure', async () => {
