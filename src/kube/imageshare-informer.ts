@@ -82,6 +82,7 @@ export class ImageShareInformer extends InformerLayer<ImageShare> implements Ima
   readonly #claims = new Map<string, Map<string, ImageShare>>();
   readonly #claimOf = new Map<string, string>();
   readonly #onKey: ImageShareInformerOptions['onKey'];
+  readonly #stored: Array<(key: string, obj: ImageShare) => void> = [];
 
   constructor(kc: KubeConfig, options: ImageShareInformerOptions) {
     super();
@@ -139,8 +140,14 @@ export class ImageShareInformer extends InformerLayer<ImageShare> implements Ima
     return entry === undefined ? [] : [...entry.values()];
   }
 
+  /** Calls `listener` with every object the cache stores (adds and updates; status-only updates included). */
+  onStored(listener: (key: string, obj: ImageShare) => void): void {
+    this.#stored.push(listener);
+  }
+
   #onEvent({ type, obj, old, initial }: InformerEvent<ImageShare>): void {
     const key = keyOf(obj);
+    if (type !== 'deleted') for (const listener of this.#stored) listener(key, obj);
     if (type === 'deleted') {
       this.#index(key, undefined);
       this.#onKey(key, 'input');

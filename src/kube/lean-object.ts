@@ -1,17 +1,17 @@
-// What the informer cache keeps of an ImageShare. The reconcile re-reads the object with a GET before acting, so
-// the cache only serves the event filter (generation, deletion, finalizers, the reconcile-request annotation), the
-// one-image-one-owner index (spec.regionId/imageId, uid, creationTimestamp, namespace/name, deletionTimestamp) and
-// the objects gauge (the Ready condition). Everything else is dropped on arrival: managedFields (often the largest
-// part of an object), the last-applied-configuration annotation, labels, and the observed status lists.
+// What the informer cache keeps of an ImageShare. The reconcile reads the object from the cache (no GET, issue 19;
+// src/kube/reconcile-store.ts) and compares the status it computes with the cached one, so the spec and the whole
+// status are kept; of the metadata only what the reconcile, the event filter and the one-image-one-owner index read.
+// Dropped on arrival: managedFields (often the largest part of an object), the last-applied-configuration
+// annotation and labels.
 import type { ImageShare, ImageShareStatus, ObjectMeta } from '../api/types.ts';
 
 /** The only annotation the controller reads from the cache: the manual reconcile trigger. */
 export const KEPT_ANNOTATIONS = ['ecs.alicloud.dev/reconcile-requested-at'] as const;
 
 /**
- * Every status field, kept (true) or dropped (false) by the cache: what decides ownership, cleanup and the Ready
- * gauge is kept. Typed as a complete record of ImageShareStatus, so adding, renaming or removing a field is a
- * type error here until it is decided.
+ * Every status field, kept (true) or dropped (false) by the cache. All are kept: a dropped field would look changed
+ * to the reconcile's comparison and cost a status write on every pass. Typed as a complete record of
+ * ImageShareStatus, so adding, renaming or removing a field is a type error here until it is decided.
  */
 const STATUS_KEPT = {
   observedGeneration: true,
@@ -22,13 +22,13 @@ const STATUS_KEPT = {
   grantIdentity: true,
   managedSince: true,
   installation: true,
-  image: false,
-  community: false,
-  sharedAccounts: false,
-  sharedAccountCount: false,
-  accounts: false,
-  plan: false,
-  lastSyncTime: false,
+  image: true,
+  community: true,
+  sharedAccounts: true,
+  sharedAccountCount: true,
+  accounts: true,
+  plan: true,
+  lastSyncTime: true,
 } as const satisfies Record<keyof ImageShareStatus, boolean>;
 
 type KeptStatusField = {

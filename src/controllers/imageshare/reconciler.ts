@@ -7,7 +7,7 @@ import type { Config } from '../../config.ts';
 import { KubeEventRecorder } from '../../kube/events.ts';
 import { ImageShareClient } from '../../kube/imageshare-client.ts';
 import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
-import { reconcileStore } from '../../kube/reconcile-store.ts';
+import { reconcileStore, type StoreCache } from '../../kube/reconcile-store.ts';
 import { SecretCredentialsReader } from '../../kube/secret-credentials.ts';
 import { operatorIdentityOf } from '../../reconcile/identity.ts';
 import { type ReconcileDeps, reconcile } from '../../reconcile/reconcile.ts';
@@ -28,7 +28,7 @@ export interface ImageShareReconcilerOptions {
   kc: KubeConfig;
   config: Config;
   clusterId: string;
-  cache: Pick<ImageShareCache, 'claimants'>;
+  cache: Pick<ImageShareCache, 'claimants' | 'get'> & StoreCache;
   specWatch: SpecWatch;
   metrics: OperatorMetrics;
   log: Log;
@@ -55,6 +55,7 @@ export function imageShareReconciler({
       new ImageShareClient(kc),
       (regionId, imageId) => cache.claimants(regionId, imageId),
       config.namespaces,
+      cache,
     ),
     cloud: createEcsImageSharingFactory({
       ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
