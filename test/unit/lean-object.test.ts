@@ -118,7 +118,7 @@ describe('leanImageShare: what the informer cache keeps', () => {
   });
 
   it('keeps the spec as it is and leaves the input untouched', () => {
-    expect(lean.spec).toBe(full.spec);
+    expect(lean.spec).toEqual(full.spec);
     expect(wireMetadata.managedFields).toBeDefined();
     expect(full.status).toBe(status);
     expect(Object.keys(status)).toHaveLength(Object.keys(STATUS_FIELDS).length);
