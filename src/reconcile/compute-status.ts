@@ -11,7 +11,7 @@ import {
 import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { OWNER_TAG } from './claims.ts';
 import { buildConditions, rfc3339, type Summary } from './conditions.ts';
-import { ownershipStatus } from './pending-writes.ts';
+import { ownershipStatus } from './ownership.ts';
 import type { PassResult } from './pass.ts';
 import { planStatus, type SharePlan } from './plan-shares.ts';
 

@@ -5,7 +5,7 @@ import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { summarize } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import type { ExecutionOutcome } from './execute-plan.ts';
-import { type Ownership, pollDelayMs, type Settled } from './pending-writes.ts';
+import { type Ownership, pollDelayMs, type Settled } from './ownership.ts';
 import type { SharePlan } from './plan-shares.ts';
 
 /** What one reconcile pass found; each variant carries exactly what its status needs. */
