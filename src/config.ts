@@ -24,6 +24,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   kubeconfig: string | undefined;
   namespaces: readonly string[];
+  /** Only ImageShares matching this label selector (a shard); undefined = all. */
+  watchLabelSelector: string | undefined;
   concurrency: number;
   ecsQps: number;
   ecsBurst: number;
@@ -87,6 +89,11 @@ interface FlagSpec {
 export const FLAGS = {
   kubeconfig: { env: 'KUBECONFIG', def: '', help: 'kubeconfig file (default: in-cluster, else ~/.kube/config)' },
   namespaces: { env: 'IMAGESHARE_NAMESPACES', def: '', help: 'comma-separated namespaces to watch (default: all)' },
+  'watch-label-selector': {
+    env: 'IMAGESHARE_WATCH_LABEL_SELECTOR',
+    def: '',
+    help: 'only ImageShares matching this label selector: one shard per Deployment (docs/scaling.md)',
+  },
   concurrency: { env: 'IMAGESHARE_CONCURRENCY', def: '4', help: 'ImageShares reconciled in parallel' },
   'ecs-qps': {
     env: 'IMAGESHARE_ECS_QPS',
@@ -281,6 +288,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
   const config: Config = {
     kubeconfig: raw('kubeconfig') || undefined,
     namespaces: list(raw('namespaces')),
+    watchLabelSelector: raw('watch-label-selector').trim() || undefined,
     concurrency: int(raw, 'concurrency', 1, 64),
     ecsQps: num(raw, 'ecs-qps', 0.1, 1000),
     ecsBurst: int(raw, 'ecs-burst', 1, 1000),

@@ -13,8 +13,10 @@ import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
 import { FLAGS } from '../config.ts';
 import type { CloudCredentials, ImageSharingFactory } from '../cloud/port.ts';
 import { describePlan } from '../reconcile/compute-status.ts';
+import { connect } from '../reconcile/connect.ts';
+import { asOf } from '../reconcile/expiry.ts';
 import { parseDuration } from '../reconcile/duration.ts';
-import { planShares, planStatus } from '../reconcile/plan-shares.ts';
+import { planInputFor, planShares, planStatus } from '../reconcile/plan-shares.ts';
 import { type Tenancy, TenancyMode } from '../policy/evaluate.ts';
 import { type DuplicateClaim, duplicateMessage, findDuplicateClaims } from './duplicates.ts';
 import { type LiveCluster, type LiveObject, liveCluster } from './live.ts';
@@ -292,25 +294,17 @@ async function planOne(manifest: ImageShare, cloud: ImageSharingFactory, cluster
       ? manifest
       : { ...manifest, metadata: { ...manifest.metadata, namespace: cluster.defaultNamespace } };
   const live: LiveObject | undefined = cluster === undefined ? undefined : await cluster.read(obj);
-  const { credentials, identity, note } = identityFor(obj, live);
+  const { credentials, identity, note } = await identityFor(obj, live);
   const base = { object: nameOf(obj), identity, ...(note ? { note } : {}), live: live?.state ?? 'not read' };
   try {
     const seen = await cloud
       .forCredentials(credentials)
       .observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
     const managed = live?.managedAccounts ?? [];
-    const sharePolicy = obj.spec.sharePolicy ?? 'Authoritative';
-    const p = planShares({
-      desiredAccounts: obj.spec.accounts ?? [],
-      desiredCommunity: obj.spec.community,
-      sharePolicy,
-      observedAccounts: seen.sharedAccounts.map((a) => a.id),
-      observedCommunity: seen.community,
-      observedEncrypted: seen.encrypted,
-      managedAccounts: managed,
-    });
+    const p = planShares(planInputFor(asOf(obj, new Date()).spec, seen, managed));
     // Adoption: revokes of shares this object never made (by hand, or by a tool before Git managed the image).
-    const adopting = sharePolicy === 'Authoritative' ? p.revoke.filter((a) => !managed.includes(a)) : [];
+    const adopting =
+      (obj.spec.sharePolicy ?? 'Authoritative') === 'Authoritative' ? p.revoke.filter((a) => !managed.includes(a)) : [];
     return {
       ...base,
       shared: seen.sharedAccounts.length,
@@ -327,21 +321,27 @@ async function planOne(manifest: ImageShare, cloud: ImageSharingFactory, cluster
   }
 }
 
-/** Whose identity reads the cloud: the object's Secret when the cluster gave it, its roleArn, or the default. */
-function identityFor(
+/**
+ * Whose identity reads the cloud: the controller's `connect` step, with the Secret the cluster gave (if any). Where
+ * the controller would block (no Secret readable), the plan uses the default identity and says so.
+ */
+async function identityFor(
   obj: ImageShare,
   live: LiveObject | undefined,
-): { credentials: CloudCredentials; identity: string; note?: string } {
-  const roleArn = obj.spec.credentials?.roleArn;
-  if (roleArn) return { credentials: { type: 'roleArn', roleArn }, identity: `roleArn ${roleArn}` };
-  const fallback = { credentials: { type: 'default' } as const, identity: 'default' };
-  const secretRef = obj.spec.credentials?.secretRef?.name;
-  if (secretRef === undefined) return fallback;
+): Promise<{ credentials: CloudCredentials; identity: string; note?: string }> {
   const fromSecret = live?.credentials;
-  if (fromSecret === undefined)
-    return { ...fallback, note: 'credentials.secretRef cannot be read offline; used the default identity' };
-  if ('error' in fromSecret) return { ...fallback, note: `${fromSecret.error} Used the default identity.` };
-  return { credentials: fromSecret, identity: `Secret ${obj.metadata.namespace}/${secretRef}` };
+  const c = await connect({
+    namespace: obj.metadata.namespace,
+    credentials: obj.spec.credentials,
+    readSecret: async () => {
+      if (fromSecret === undefined)
+        return { ok: false, message: 'credentials.secretRef cannot be read offline; used the default identity' };
+      if ('error' in fromSecret) return { ok: false, message: `${fromSecret.error} Used the default identity.` };
+      return { ok: true, credentials: fromSecret };
+    },
+  });
+  if (c.ok) return { credentials: c.credentials, identity: c.label };
+  return { credentials: { type: 'default' }, identity: 'default', note: c.message };
 }
 
 function renderText(r: PlanResult): string {

@@ -34,6 +34,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
   const queue = new WorkQueue({ onReconcile: metrics.observeReconcile });
   const informer = new ImageShareInformer(kc, {
     namespaces: config.namespaces,
+    labelSelector: config.watchLabelSelector,
     onKey: (key, change) => {
       imageShares.onKey(key, change);
       credentialsInUse.onImageShareKey(key);

@@ -166,6 +166,27 @@ const ROWS: [string, Partial<ImageShareSpec>, Expect, string][] = [
   ],
   [
     'ns-a',
+    {
+      sharePolicy: 'Additive',
+      ...own,
+      accounts: ['2222222222222222'],
+      expiringAccounts: [{ id: '9999999999999999', expiresAt: '2030-01-01T00:00:00Z' }],
+    },
+    ['team-a', 'recipients.accounts'],
+    'an expiring account outside the list refuses the object too (a tenant cannot route around the recipients)',
+  ],
+  [
+    'ns-a',
+    {
+      sharePolicy: 'Additive',
+      ...own,
+      expiringAccounts: [{ id: '3333444455556666', expiresAt: '2030-01-01T00:00:00Z' }],
+    },
+    'admit',
+    'an expiring account inside the patterns is admitted',
+  ],
+  [
+    'ns-a',
     { sharePolicy: 'Additive', ...own, community: true },
     ['team-a', 'community'],
     'community publishing is Denied by default',

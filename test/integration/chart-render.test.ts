@@ -1,4 +1,4 @@
-// helm lint and helm template over the default and the full values (test/fixtures/values-full.yaml): what each
+// helm lint and helm template over the default and the full values (test/support/values-full.yaml): what each
 // value turns into in the rendered objects.
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from '@jest/globals';

@@ -8,7 +8,7 @@ import type { Config } from '../../config.ts';
 import { KubeEventRecorder } from '../../kube/events.ts';
 import { ImageShareClient } from '../../kube/imageshare-client.ts';
 import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
-import { reconcileStore } from '../../kube/reconcile-store.ts';
+import { reconcileStore, type StoreCache } from '../../kube/reconcile-store.ts';
 import { SecretCredentialsReader } from '../../kube/secret-credentials.ts';
 import { type PolicySource, reconcileCheck } from '../../policy/reconcile-check.ts';
 import { operatorIdentityOf } from '../../reconcile/identity.ts';
@@ -31,7 +31,7 @@ export interface ImageShareReconcilerOptions {
   kc: KubeConfig;
   config: Config;
   clusterId: string;
-  cache: Pick<ImageShareCache, 'claimants'>;
+  cache: Pick<ImageShareCache, 'claimants' | 'get'> & StoreCache;
   specWatch: SpecWatch;
   metrics: OperatorMetrics;
   log: Log;
@@ -61,6 +61,7 @@ export function imageShareReconciler({
       new ImageShareClient(kc),
       (regionId, imageId) => cache.claimants(regionId, imageId),
       config.namespaces,
+      cache,
     ),
     cloud: operatorKeys(
       config,
