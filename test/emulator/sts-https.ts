@@ -18,8 +18,25 @@ export interface StsFront {
   close(): Promise<void>;
 }
 
+export interface StsFrontOptions {
+  /** Rewrites each AssumeRole answer's Credentials.Expiration to now + this (the emulator always grants >= 900 s). */
+  sessionLifetimeMs?: number;
+}
+
+/** Expiration rewritten to now + ms, in STS's format (seconds, Z). */
+function withLifetime(body: Buffer, ms: number): Buffer {
+  const answer = JSON.parse(body.toString('utf8')) as { Credentials?: { Expiration?: string } };
+  if (answer.Credentials === undefined) return body;
+  answer.Credentials.Expiration = new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return Buffer.from(JSON.stringify(answer));
+}
+
 /** Serves HTTPS on a free loopback port, forwarding every request to the emulator at `emulatorPort`. */
-export async function startStsFront(emulatorPort: number, dir: string): Promise<StsFront> {
+export async function startStsFront(
+  emulatorPort: number,
+  dir: string,
+  options: StsFrontOptions = {},
+): Promise<StsFront> {
   const ca = await TinyCa.create(dir, 'sts-ca');
   const leaf = await ca.issue({
     fileStem: 'sts',
@@ -37,8 +54,20 @@ export async function startStsFront(emulatorPort: number, dir: string): Promise<
       const upstream = request(
         { host: '127.0.0.1', port: emulatorPort, method: req.method, path: req.url, headers: req.headers },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
+          const lifetime = options.sessionLifetimeMs;
+          if (lifetime === undefined || action !== 'AssumeRole' || answer.statusCode !== 200) {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+            return;
+          }
+          const chunks: Buffer[] = [];
+          answer.on('data', (c: Buffer) => chunks.push(c));
+          answer.on('end', () => {
+            const body = withLifetime(Buffer.concat(chunks), lifetime);
+            const { 'content-length': _len, 'transfer-encoding': _te, ...headers } = answer.headers;
+            res.writeHead(200, { ...headers, 'content-length': body.length });
+            res.end(body);
+          });
         },
       );
       upstream.on('error', () => {

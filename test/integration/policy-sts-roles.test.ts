@@ -58,7 +58,8 @@ beforeAll(async () => {
   const seed = operatorWorld(Object.values(IMAGES));
   seed.owners?.[0]?.keys?.push(SESSION_KEY);
   emu = await startEmulator({ seed });
-  sts = await startStsFront(emu.port, dir);
+  // Sessions that enter the refresh window (15 minutes before expiry, src/cloud/assume-role.ts) 3 s after issue.
+  sts = await startStsFront(emu.port, dir, { sessionLifetimeMs: 15 * 60_000 + 3_000 });
   const inherited = process.env.NODE_EXTRA_CA_CERTS;
   process.env.NODE_EXTRA_CA_CERTS = sts.caPath;
   try {
@@ -98,6 +99,31 @@ describe('roleArn through an HTTPS STS', () => {
 
   // Not asserted: the message does not name the role yet (reason InvalidCredentials, a generic sentence from
   // src/cloud/ecs-errors.ts); issue 18 asks that it does.
+  it('a session about to expire is refreshed before the next pass uses it, and that pass does not fail', async () => {
+    const before = sts.requests().filter((a) => a === 'AssumeRole').length;
+    await new Promise((r) => setTimeout(r, 4_000));
+    await applyYaml({
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'ImageShare',
+      metadata: { name: 'shared', namespace: ns },
+      spec: {
+        regionId: REGION,
+        imageId: IMAGES.shared,
+        accounts: [account(1), account(2)],
+        credentials: { roleArn: ROLE },
+      },
+    });
+    await waitCondition('shared', 'Ready');
+    expect(sts.requests().filter((a) => a === 'AssumeRole').length).toBeGreaterThan(before);
+    expect((await emu.admin.image(REGION, IMAGES.shared)).sharedWith.map((a) => a.id).sort()).toEqual([
+      account(1),
+      account(2),
+    ]);
+    // Every pass of this object succeeded: none ended in an error or a non-Synced reason.
+    const passes = op.logs().filter((l) => l.key === `${ns}/shared` && l.msg === 'reconciled');
+    expect(passes.filter((l) => l.result !== 'success')).toEqual([]);
+  });
+
   it('a role STS refuses is terminal (Stalled), and nothing is written to ECS', async () => {
     const o = await (async () => {
       await apply('refused', IMAGES.refused, NO_ROLE);
