@@ -250,6 +250,16 @@ describe('ImageShareSet on the real stack', () => {
       keep: { all: true },
       accounts: [account(6)],
     });
+    // Sampled throughout: at no moment may two ImageShares name one (region, image).
+    const duplicates = new Set<string>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const pairs = (await children('crash')).map((c) => `${c.spec.regionId}/${c.spec.imageId}`);
+        for (const p of pairs) if (pairs.indexOf(p) !== pairs.lastIndexOf(p)) duplicates.add(p);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     for (let round = 0; round < 3; round++) {
       await eventually(async () => {
         const calls = (await emu.admin.calls()).calls.filter(
@@ -270,6 +280,13 @@ describe('ImageShareSet on the real stack', () => {
         expect(pairs.sort()).toEqual([1, 2, 3, 4].map((i) => `${REGION}/m-crash0000${i}`));
       },
       { timeoutMs: 60_000 },
+    );
+    sampling = false;
+    await sampler;
+    expect([...duplicates]).toEqual([]);
+    // The names are the deterministic ones, so a replay after the crash found the children it had made.
+    expect((await children('crash')).map((c) => c.metadata.name).sort()).toEqual(
+      [1, 2, 3, 4].map((i) => `crash-${REGION}-m-crash0000${i}`),
     );
     const all = JSON.parse((await kubectl(['get', 'imageshares', '-n', ns, '-o', 'json'])).stdout) as {
       items: ImageShare[];
