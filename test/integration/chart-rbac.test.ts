@@ -21,6 +21,10 @@ interface Binding {
 const CORE_RULES: Rule[] = [
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['get', 'list', 'watch', 'patch'] },
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/status'], verbs: ['patch'] },
+  // ImageShareSet (docs/adr/0027): the sets, and the create/delete of their child ImageShares.
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imagesharesets'], verbs: ['get', 'list', 'watch', 'patch'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imagesharesets/status'], verbs: ['patch'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['create', 'delete'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
 ];

@@ -64,6 +64,7 @@ describe('helm template with default values', () => {
       'ClusterRoleBinding',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'Role',
       'RoleBinding',
@@ -117,6 +118,7 @@ describe('helm template with full values', () => {
     expect(kinds(full)).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
+      'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'Deployment',
