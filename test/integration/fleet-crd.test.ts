@@ -1,0 +1,106 @@
+// The ImageShareSet CRD as users meet it (docs/adr/0027): `kubectl apply` against the real kube-apiserver, so the
+// schema, the CEL rules and their worded messages, the defaults, printer columns and `kubectl explain` are the
+// apiserver's own behaviour.
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import type { ImageShareSet } from '../../src/fleet/types.ts';
+import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
+
+let ns = '';
+beforeAll(async () => {
+  ns = await createNamespace('fleet-crd');
+});
+
+const manifest = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'ecs.alicloud.dev/v1alpha1',
+  kind: 'ImageShareSet',
+  metadata: { name, namespace: ns },
+  spec: { selector: { imageFamily: 'golden' }, regions: ['cn-hangzhou'], ...spec },
+});
+
+async function rejection(name: string, spec: Record<string, unknown>): Promise<string> {
+  const r = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(manifest(name, spec)), allowFail: true });
+  expect(r.code).not.toBe(0);
+  return r.stderr;
+}
+
+describe('ImageShareSet admission', () => {
+  it('accepts a minimal set and fills the defaults (keep latest 1, maxChildren 100, Retain, Authoritative, Apply)', async () => {
+    await applyYaml(manifest('minimal', {}));
+    const s = await getJson<ImageShareSet>('imageshareset', ns, 'minimal');
+    expect(s.spec).toEqual({
+      selector: { imageFamily: 'golden' },
+      regions: ['cn-hangzhou'],
+      keep: { latest: 1 },
+      maxChildren: 100,
+      sharePolicy: 'Authoritative',
+      deletionPolicy: 'Retain',
+      mode: 'Apply',
+      suspend: false,
+    });
+  });
+
+  const rejected: Array<{ why: string; spec: Record<string, unknown>; says: string }> = [
+    {
+      why: 'an empty selector would select every image the credentials own',
+      spec: { selector: {} },
+      says: 'selector needs at least one of imageFamily, tags or namePrefix',
+    },
+    {
+      why: 'an empty family and an empty tag map are no criterion either',
+      spec: { selector: { imageFamily: '', tags: {} } },
+      says: 'selector needs at least one of imageFamily, tags or namePrefix',
+    },
+    { why: 'keep says one thing', spec: { keep: { latest: 2, all: true } }, says: 'keep must set exactly one of' },
+    { why: 'keep must say something', spec: { keep: {} }, says: 'keep must set exactly one of' },
+    {
+      why: 'community excludes accounts, as on ImageShare',
+      spec: { community: true, accounts: ['1234567890123456'] },
+      says: 'community: true cannot be combined with a non-empty accounts list',
+    },
+    {
+      why: 'a region is a region ID',
+      spec: { regions: ['Hangzhou'] },
+      says: 'a region must be an Alibaba Cloud region ID',
+    },
+    { why: 'at least one region', spec: { regions: [] }, says: 'spec.regions' },
+    {
+      why: 'discovery is bounded below',
+      spec: { discoveryInterval: '1s' },
+      says: 'discoveryInterval must be between 10s and 24h',
+    },
+    {
+      why: 'more than 50 accounts is over the ECS limit per image',
+      spec: { accounts: Array.from({ length: 51 }, (_, i) => String(1000000000000000 + i)) },
+      says: 'spec.accounts',
+    },
+  ];
+  it.each(rejected)('rejects: $why', async ({ spec, says }) => {
+    expect(await rejection('bad', spec)).toContain(says);
+  });
+
+  it('rejects a name longer than 40 characters, so every child name stays valid', async () => {
+    const r = await kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({ ...manifest('x'.repeat(41), {}) }),
+      allowFail: true,
+    });
+    expect(r.stderr).toContain('an ImageShareSet name is at most 40 characters');
+  });
+
+  it('prints Family, Regions, Children, Synced, Ready, Reason and Age, and kubectl explain documents the fields', async () => {
+    const r = await kubectl(['get', 'imagesharesets', '-n', ns]);
+    expect(r.stdout.split('\n')[0]?.split(/\s+/)).toEqual([
+      'NAME',
+      'FAMILY',
+      'REGIONS',
+      'CHILDREN',
+      'SYNCED',
+      'READY',
+      'REASON',
+      'AGE',
+    ]);
+    const explain = await kubectl(['explain', 'imageshareset.spec.keep']);
+    expect(explain.stdout).toContain('latest N');
+    const short = await kubectl(['get', 'ishareset', '-n', ns, '-o', 'name']);
+    expect(short.stdout).toContain('imageshareset.ecs.alicloud.dev/minimal');
+  });
+});
