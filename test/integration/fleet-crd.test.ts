@@ -1,7 +1,9 @@
 // The ImageShareSet CRD as users meet it (docs/adr/0027): `kubectl apply` against the real kube-apiserver, so the
 // schema, the CEL rules and their worded messages, the defaults, printer columns and `kubectl explain` are the
 // apiserver's own behaviour.
+import { readdir, readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { parseAllDocuments } from 'yaml';
 import type { ImageShareSet } from '../../src/fleet/types.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 
@@ -102,5 +104,24 @@ describe('ImageShareSet admission', () => {
     expect(explain.stdout).toContain('latest N');
     const short = await kubectl(['get', 'ishareset', '-n', ns, '-o', 'name']);
     expect(short.stdout).toContain('imageshareset.ecs.alicloud.dev/minimal');
+  });
+});
+
+describe('examples/fleet', () => {
+  it('every example is admitted as written (server-side apply, dry run), its namespace aside', async () => {
+    const dir = new URL('../../examples/fleet/', import.meta.url);
+    const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      for (const doc of parseAllDocuments(await readFile(new URL(file, dir), 'utf8'))) {
+        const obj = doc.toJS() as { metadata: { namespace?: string } };
+        obj.metadata.namespace = ns;
+        const r = await kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], {
+          input: JSON.stringify(obj),
+          allowFail: true,
+        });
+        expect({ file, stderr: r.stderr, code: r.code }).toEqual({ file, stderr: '', code: 0 });
+      }
+    }
   });
 });
