@@ -2,12 +2,14 @@
 // them), judged by Argo CD's own interpreter running docs/argocd/health.lua (gopher-lua) and by the real kstatus
 // library. The ImageShare script needs no change for the new kind: it reads only kstatus conditions, the generation
 // and spec.suspend, which the set has too. Each row says why.
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
 import type { Condition } from '../../src/api/types.ts';
 import type { FleetPlan } from '../../src/fleet/plan.ts';
 import { type ChildState, countChildren, SetReason, summarizeSet } from '../../src/fleet/status.ts';
 import { buildConditions, type Summary } from '../../src/reconcile/conditions.ts';
-import { argoHealthMany } from '../harness/argocd-health.ts';
+import { argoHealthMany, HEALTH_SCRIPT_PATH } from '../harness/argocd-health.ts';
 import { kstatusMany } from '../harness/kstatus.ts';
 
 const NOW = new Date('2026-12-01T10:00:00Z');
@@ -109,5 +111,16 @@ describe('ImageShareSet health in Argo CD (gopher-lua) and kstatus', () => {
       argo: r.argo,
       kstatus: r.kstatus,
     });
+  });
+});
+
+describe('docs/argocd/argocd-cm.yaml', () => {
+  it('registers the same script for ImageShareSet, verbatim', async () => {
+    const cm = parse(await readFile(new URL('../../docs/argocd/argocd-cm.yaml', import.meta.url), 'utf8')) as {
+      data: Record<string, string>;
+    };
+    expect(cm.data['resource.customizations.health.ecs.alicloud.dev_ImageShareSet']).toBe(
+      await readFile(HEALTH_SCRIPT_PATH, 'utf8'),
+    );
   });
 });
