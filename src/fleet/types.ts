@@ -27,6 +27,8 @@ export interface ImageShareSetSpec {
   maxChildren?: number;
   discoveryInterval?: string;
   accounts?: string[];
+  /** AccountSets (this namespace) and ClusterAccountSets whose accounts the children also get (docs/adr/0028). */
+  accountSetRefs?: AccountSetRef[];
   community?: boolean;
   sharePolicy?: SharePolicy;
   deletionPolicy?: DeletionPolicy;
@@ -67,4 +69,22 @@ export interface ImageShareSet {
   metadata: ObjectMeta;
   spec: ImageShareSetSpec;
   status?: ImageShareSetStatus;
+}
+
+export const ACCOUNT_SET_KIND = 'AccountSet';
+export const ACCOUNT_SET_PLURAL = 'accountsets';
+export const CLUSTER_ACCOUNT_SET_KIND = 'ClusterAccountSet';
+export const CLUSTER_ACCOUNT_SET_PLURAL = 'clusteraccountsets';
+
+export interface AccountSetRef {
+  kind: typeof ACCOUNT_SET_KIND | typeof CLUSTER_ACCOUNT_SET_KIND;
+  name: string;
+}
+
+/** An AccountSet or ClusterAccountSet (crds/accountset.yaml, crds/clusteraccountset.yaml). */
+export interface AccountSet {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string };
+  spec: { accounts: Array<{ id: string; description?: string }> };
 }

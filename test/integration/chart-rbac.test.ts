@@ -25,6 +25,8 @@ const CORE_RULES: Rule[] = [
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imagesharesets'], verbs: ['get', 'list', 'watch', 'patch'] },
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imagesharesets/status'], verbs: ['patch'] },
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['create', 'delete'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['accountsets'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['clusteraccountsets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
 ];

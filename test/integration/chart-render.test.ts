@@ -65,6 +65,8 @@ describe('helm template with default values', () => {
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'Role',
       'RoleBinding',
@@ -118,6 +120,8 @@ describe('helm template with full values', () => {
     expect(kinds(full)).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',

@@ -17,6 +17,8 @@ export const CRD_PATHS = [
   CRD_PATH,
   fileURLToPath(new URL('../../crds/imagesharepolicy.yaml', import.meta.url)),
   fileURLToPath(new URL('../../crds/imageshareset.yaml', import.meta.url)),
+  fileURLToPath(new URL('../../crds/accountset.yaml', import.meta.url)),
+  fileURLToPath(new URL('../../crds/clusteraccountset.yaml', import.meta.url)),
 ];
 export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas', import.meta.url));
 
