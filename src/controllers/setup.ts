@@ -15,7 +15,7 @@ import { CredentialsInUseController } from './credentials-in-use/controller.ts';
 import { ImageShareController } from './imageshare/controller.ts';
 import { ImageShareSetController } from './imageshareset/controller.ts';
 import { imageShareSetReconciler } from './imageshareset/reconciler.ts';
-import { ImageShareSetClient, ImageShareSetInformer } from './imageshareset/set-client.ts';
+import { AccountSetInformer, ImageShareSetClient, ImageShareSetInformer } from './imageshareset/set-client.ts';
 import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
 import { SecretCredentialsReader } from '../kube/secret-credentials.ts';
 import { countObjects, imageShareReconciler } from './imageshare/reconciler.ts';
@@ -71,9 +71,25 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     onKey: (key, initial) => imageShareSets.onSetKey(key, initial),
     log,
   });
+  // AccountSets and ClusterAccountSets (docs/adr/0028): a change brings back every set that references it.
+  const accountSetInformer = new AccountSetInformer(kc, {
+    kind: 'AccountSet',
+    plural: 'accountsets',
+    namespaces: config.namespaces,
+    onChange: (kind, namespace, name) => imageShareSets.onAccountSet(kind, namespace, name),
+    log,
+  });
+  const clusterAccountSetInformer = new AccountSetInformer(kc, {
+    kind: 'ClusterAccountSet',
+    plural: 'clusteraccountsets',
+    namespaces: [],
+    onChange: (kind, namespace, name) => imageShareSets.onAccountSet(kind, namespace, name),
+    log,
+  });
   const imageShareSets = new ImageShareSetController({
     keys: () => setInformer.keys(),
-    caches: [setInformer, informer],
+    sets: () => setInformer.list(),
+    caches: [setInformer, informer, accountSetInformer, clusterAccountSetInformer],
     log,
     concurrency: config.concurrency,
   });
@@ -92,13 +108,15 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
       readSecretCredentials: (namespace, name) => setSecrets.read(namespace, name),
       now: () => new Date(),
       discoveryIntervalMs: config.discoveryIntervalMs,
+      accountSet: (ref, namespace) =>
+        (ref.kind === 'AccountSet' ? accountSetInformer : clusterAccountSetInformer).get(namespace, ref.name),
       children: imageShareSets.children,
     }),
   );
   metrics.bindQueue(queue);
   metrics.bindObjectCounts(() => countObjects(informer.list()));
   return {
-    informers: [informer, secretInformer, setInformer],
+    informers: [informer, secretInformer, setInformer, accountSetInformer, clusterAccountSetInformer],
     runnables: [imageShares, credentialsInUse, imageShareSets],
     ready: () => informer.synced(),
   };

@@ -240,6 +240,70 @@ describe('ImageShareSet on the real stack', () => {
     expect(lists.length).toBeLessThanOrEqual(3);
   }, 60_000);
 
+  it('an AccountSet or ClusterAccountSet edit reaches every child within 10 s, and the cloud follows', async () => {
+    const l1 = await build('listed', REGION, 'm-listed00001');
+    const l2 = await build('listed', NO_COMMUNITY_REGION, 'm-listed00002');
+    const vendors = `vendors-${ns}`;
+    await applyYaml({
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'AccountSet',
+      metadata: { name: 'prod', namespace: ns },
+      spec: { accounts: [{ id: account(7), description: 'production' }] },
+    });
+    await applyYaml({
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'ClusterAccountSet',
+      metadata: { name: vendors },
+      spec: { accounts: [{ id: account(8) }] },
+    });
+    await applySet('listed', {
+      selector: { imageFamily: 'listed' },
+      regions: REGIONS,
+      accountSetRefs: [
+        { kind: 'AccountSet', name: 'prod' },
+        { kind: 'ClusterAccountSet', name: vendors },
+      ],
+      deletionPolicy: 'Revoke',
+      // Long, so that only the AccountSet's own event can bring the set back within the 10 s below.
+      discoveryInterval: '10m',
+    });
+    await waitSetReady('listed');
+    expect(await sharedWith(REGION, l1)).toEqual([account(7), account(8)]);
+    await applyYaml({
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'AccountSet',
+      metadata: { name: 'prod', namespace: ns },
+      spec: { accounts: [{ id: account(9) }] },
+    });
+    await eventually(
+      async () => {
+        for (const c of await children('listed')) expect(c.spec.accounts).toEqual([account(8), account(9)]);
+      },
+      { timeoutMs: 10_000, intervalMs: 200 },
+    );
+    await eventually(async () => {
+      expect(await sharedWith(REGION, l1)).toEqual([account(8), account(9)]);
+      expect(await sharedWith(NO_COMMUNITY_REGION, l2)).toEqual([account(8), account(9)]);
+    });
+    await kubectl(['delete', 'clusteraccountset', vendors]);
+  }, 90_000);
+
+  it('a reference that does not resolve stops the set before any child is made', async () => {
+    await build('unresolved', REGION, 'm-unresolved1');
+    await applySet('unresolved', {
+      selector: { imageFamily: 'unresolved' },
+      regions: [REGION],
+      accountSetRefs: [{ kind: 'AccountSet', name: 'nope' }],
+    });
+    const s = await eventually(async () => {
+      const got = await getSet('unresolved');
+      expect(got.status?.conditions?.find((c) => c.type === 'Stalled')?.reason).toBe('AccountSetNotFound');
+      return got;
+    });
+    expect(s.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('AccountSet nope');
+    expect(await children('unresolved')).toEqual([]);
+  }, 60_000);
+
   it('an operator killed (SIGKILL) mid-discovery and restarted creates no duplicate children', async () => {
     for (let i = 1; i <= 3; i++) await build('crash', REGION, `m-crash0000${i}`);
     // Discovery answers are held back, so the kill lands while a listing is in flight.

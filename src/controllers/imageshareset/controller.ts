@@ -1,6 +1,8 @@
 // The ImageShareSet controller (docs/adr/0027): set events and the events of its children become queue keys of the
 // set; the reconciler runs on the leader only. A pass tells the controller which ImageShares are the set's children,
 // so a hand edit or a status change of a child brings its set back at once.
+import { references } from '../../fleet/accounts.ts';
+import type { AccountSetRef, ImageShareSet } from '../../fleet/types.ts';
 import { CallPriority } from '../../runtime/call-priority.ts';
 import { runController } from '../../runtime/controller.ts';
 import type { Log } from '../../runtime/logger.ts';
@@ -16,6 +18,8 @@ const SAFETY_RESYNC_MS = 24 * 3_600_000;
 export interface ImageShareSetControllerOptions {
   /** Set keys of the cache (a takeover queues every one). */
   keys: () => string[];
+  /** The cached sets, to find the referrers of an AccountSet. */
+  sets: () => readonly ImageShareSet[];
   caches: readonly SyncedCache[];
   log: Pick<Log, 'info' | 'warn'>;
   concurrency: number;
@@ -51,6 +55,13 @@ export class ImageShareSetController implements LeaderRunnable {
   readonly onImageShareKey = (key: string): void => {
     const set = this.#setOf.get(key);
     if (set !== undefined && this.#running) this.queue.add(set);
+  };
+
+  /** An AccountSet or ClusterAccountSet changed: every set that references it comes back (docs/adr/0028). */
+  readonly onAccountSet = (kind: AccountSetRef['kind'], namespace: string, name: string): void => {
+    if (!this.#running) return;
+    for (const set of this.#o.sets())
+      if (references(set, kind, namespace, name)) this.queue.add(`${set.metadata.namespace}/${set.metadata.name}`);
   };
 
   /** Records which ImageShares are `setKey`'s children (called by every pass). */

@@ -5,7 +5,14 @@ import { classify } from '../../cloud/ecs-errors.ts';
 import { type CloudCredentials, ErrorKind, type ImageSharingFactory, isAbortError } from '../../cloud/port.ts';
 import { type ChildView, childrenToDelete, planChildren, type RegionListing } from '../../fleet/plan.ts';
 import { type ChildState, countChildren, SetReason, summarizeSet } from '../../fleet/status.ts';
-import { type ImageShareSet, type ImageShareSetStatus, SET_FINALIZER } from '../../fleet/types.ts';
+import { resolveAccounts } from '../../fleet/accounts.ts';
+import {
+  type AccountSet,
+  type AccountSetRef,
+  type ImageShareSet,
+  type ImageShareSetStatus,
+  SET_FINALIZER,
+} from '../../fleet/types.ts';
 import type { SecretLookup } from '../../kube/secret-credentials.ts';
 import { RECONCILE_REQUESTED_AT } from '../../kube/imageshare-informer.ts';
 import { buildConditions, rfc3339, type Summary } from '../../reconcile/conditions.ts';
@@ -23,6 +30,8 @@ export interface SetReconcilerDeps {
   now: () => Date;
   /** --discovery-interval: how often a set lists its regions when spec.discoveryInterval is not set. */
   discoveryIntervalMs: number;
+  /** An AccountSet (in `namespace`) or ClusterAccountSet from the caches; undefined when it does not exist. */
+  accountSet: (ref: AccountSetRef, namespace: string) => AccountSet | undefined;
   /** Told after every pass which ImageShares are the set's children, so their events come back to the set. */
   children: (setKey: string, childKeys: readonly string[]) => void;
 }
@@ -58,9 +67,13 @@ export function imageShareSetReconciler(deps: SetReconcilerDeps): Reconciler {
       await deps.client.setFinalizers(set, [...(set.metadata.finalizers ?? []), SET_FINALIZER]);
       return { requeueAfterMs: 1, report: { result: 'finalizer' } };
     }
+    const accounts = resolveAccounts(set.spec, (ref) => deps.accountSet(ref, namespace));
+    if (!accounts.ok) return stopped(set, accounts, children, deps);
     const intervalMs = intervalOf(set, deps.discoveryIntervalMs);
     const discovery = set.spec.suspend ? undefined : await discover(key, set, deps, discoveries, intervalMs, signal);
-    const view = { name: set.metadata.name, uid: set.metadata.uid ?? '', spec: set.spec };
+    const { accounts: _inline, accountSetRefs: _refs, ...template } = set.spec;
+    const spec = accounts.accounts === undefined ? template : { ...template, accounts: accounts.accounts };
+    const view = { name: set.metadata.name, uid: set.metadata.uid ?? '', spec };
     const plan = planChildren(view, discovery?.listings, children);
     for (const c of plan.create) await deps.client.createChild(set, c);
     const owned = ownedNames(set, children).concat(plan.create.map((c) => c.name));
@@ -91,6 +104,30 @@ export function imageShareSetReconciler(deps: SetReconcilerDeps): Reconciler {
     const dueInMs = Math.max(1, (discovery?.at ?? 0) + intervalMs - deps.now().getTime());
     if (summary.reason === SetReason.DiscoveryFailed && !discovery?.terminal) return { backoff: true, report };
     return { requeueAfterMs: writes > 0 ? Math.min(dueInMs, 1_000) : dueInMs, report };
+  };
+}
+
+/**
+ * A reference did not resolve or the union is over quota (docs/adr/0028): nothing is written to any child, the set
+ * is Stalled with the reason, and it comes back when an AccountSet or the set changes (or at the discovery interval).
+ */
+async function stopped(
+  set: ImageShareSet,
+  why: { reason: string; message: string },
+  children: readonly ChildView[],
+  deps: SetReconcilerDeps,
+): Promise<Result> {
+  const live = children
+    .filter((c) => c.ownerUid === set.metadata.uid && !c.deleting)
+    .map((c) => ({ name: c.name, conditions: undefined }));
+  const summary: Summary = { ready: 'False', reason: why.reason, message: why.message, abnormal: 'Stalled' };
+  const status = nextStatus(set, summary, live, set.status?.regions, undefined, deps.now());
+  const changed = canonical(status) !== canonical(set.status ?? {});
+  if (changed) await deps.client.writeStatus(set, status);
+  return {
+    terminal: true,
+    requeueAfterMs: deps.discoveryIntervalMs,
+    report: { result: why.reason, statusWritten: changed },
   };
 }
 

@@ -4,7 +4,14 @@
 // delete; never an update (PUT), never a child's status.
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { API_VERSION, GROUP, type ImageShare, KIND, PLURAL, VERSION } from '../../api/types.ts';
-import { type ImageShareSet, type ImageShareSetStatus, SET_KIND, SET_PLURAL } from '../../fleet/types.ts';
+import {
+  type AccountSet,
+  type AccountSetRef,
+  type ImageShareSet,
+  type ImageShareSetStatus,
+  SET_KIND,
+  SET_PLURAL,
+} from '../../fleet/types.ts';
 import { describeApiError, httpStatusOf } from '../../kube/api-errors.ts';
 import { FIELD_MANAGER } from '../../kube/imageshare-client.ts';
 import { RECONCILE_REQUESTED_AT } from '../../kube/imageshare-informer.ts';
@@ -80,6 +87,70 @@ export class ImageShareSetInformer {
 
   keys(): string[] {
     return this.#informer.keys();
+  }
+
+  list(): ImageShareSet[] {
+    return this.#informer.list();
+  }
+}
+
+/**
+ * A cache of AccountSets (namespaced) or ClusterAccountSets (cluster-scoped; one cluster-wide watch). Every add,
+ * update or delete is reported, because each can change what a referring set's children get (docs/adr/0028).
+ */
+export class AccountSetInformer {
+  readonly name: string;
+  readonly #informer: Informer<AccountSet>;
+
+  constructor(
+    kc: KubeConfig,
+    o: {
+      kind: AccountSetRef['kind'];
+      plural: string;
+      /** Namespaces of a namespaced kind (empty: all); ignored for the cluster-scoped kind. */
+      namespaces: readonly string[];
+      onChange: (kind: AccountSetRef['kind'], namespace: string, name: string) => void;
+      log: Log;
+    },
+  ) {
+    this.name = o.kind;
+    const api = kc.makeApiClient(CustomObjectsApi);
+    const cluster = o.kind === 'ClusterAccountSet';
+    this.#informer = new Informer<AccountSet>(kc, {
+      kind: o.kind,
+      namespaces: cluster || o.namespaces.length === 0 ? 'all' : o.namespaces,
+      listPage: async (namespace, { limit, continue: token }) => {
+        const common = { group: GROUP, version: VERSION, limit, ...(token === undefined ? {} : { _continue: token }) };
+        if (cluster) return await api.listClusterCustomObject({ ...common, plural: o.plural });
+        return namespace === undefined
+          ? await api.listCustomObjectForAllNamespaces({ ...common, resourcePlural: o.plural })
+          : await api.listNamespacedCustomObject({ ...common, namespace, plural: o.plural });
+      },
+      watchPath: (namespace) =>
+        namespace === undefined
+          ? `/apis/${GROUP}/${VERSION}/${o.plural}`
+          : `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${o.plural}`,
+      keep: (obj) => obj,
+      onEvent: ({ obj }) => o.onChange(o.kind, obj.metadata.namespace ?? '', obj.metadata.name),
+      log: o.log,
+    });
+  }
+
+  start(): Promise<void> {
+    return this.#informer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#informer.stop();
+  }
+
+  synced(): boolean {
+    return this.#informer.synced();
+  }
+
+  /** The cached list `name` (in `namespace` for an AccountSet). */
+  get(namespace: string, name: string): AccountSet | undefined {
+    return this.#informer.get(`${this.name === 'ClusterAccountSet' ? '' : namespace}/${name}`);
   }
 }
 
