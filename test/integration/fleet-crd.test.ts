@@ -52,6 +52,16 @@ describe('ImageShareSet admission', () => {
       spec: { selector: { imageFamily: '', tags: {} } },
       says: 'selector needs at least one of imageFamily, tags or namePrefix',
     },
+    {
+      why: 'community excludes account-set references as it excludes accounts',
+      spec: { community: true, accountSetRefs: [{ kind: 'AccountSet', name: 'prod' }] },
+      says: 'community: true cannot be combined with accountSetRefs',
+    },
+    {
+      why: 'a reference names one of the two account-list kinds',
+      spec: { accountSetRefs: [{ kind: 'Secret', name: 'prod' }] },
+      says: 'spec.accountSetRefs[0].kind',
+    },
     { why: 'keep says one thing', spec: { keep: { latest: 2, all: true } }, says: 'keep must set exactly one of' },
     { why: 'keep must say something', spec: { keep: {} }, says: 'keep must set exactly one of' },
     {
@@ -123,5 +133,43 @@ describe('examples/fleet', () => {
         expect({ file, stderr: r.stderr, code: r.code }).toEqual({ file, stderr: '', code: 0 });
       }
     }
+  });
+});
+
+describe('AccountSet and ClusterAccountSet admission', () => {
+  const accountSet = (accounts: unknown[]) => ({
+    apiVersion: 'ecs.alicloud.dev/v1alpha1',
+    kind: 'AccountSet',
+    metadata: { name: 'prod', namespace: ns },
+    spec: { accounts },
+  });
+  it('accepts IDs with descriptions', async () => {
+    await applyYaml(accountSet([{ id: '1234567890123456', description: 'production' }, { id: '2234567890123456' }]));
+    const got = await getJson<{ spec: { accounts: unknown[] } }>('accountset', ns, 'prod');
+    expect(got.spec.accounts).toEqual([
+      { id: '1234567890123456', description: 'production' },
+      { id: '2234567890123456' },
+    ]);
+  });
+  it.each([
+    [
+      'an ID twice (the list is a set keyed by id)',
+      [{ id: '1234567890123456' }, { id: '1234567890123456' }],
+      'Duplicate value',
+    ],
+    ['an ID that is not digits', [{ id: '12ab' }], 'an account ID is 1 to 20 decimal digits'],
+    [
+      'more than 50 accounts',
+      Array.from({ length: 51 }, (_, i) => ({ id: String(1000000000000000 + i) })),
+      'spec.accounts',
+    ],
+  ])('rejects %s', async (_why, accounts, says) => {
+    const r = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(accountSet(accounts)), allowFail: true });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(says);
+  });
+  it('ClusterAccountSet is cluster-scoped', async () => {
+    const r = await kubectl(['api-resources', '--api-group=ecs.alicloud.dev', '--namespaced=false', '-o', 'name']);
+    expect(r.stdout).toContain('clusteraccountsets.ecs.alicloud.dev');
   });
 });
