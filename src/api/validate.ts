@@ -62,6 +62,13 @@ const METADATA_FIELDS = new Set([
   'managedFields',
 ]);
 
+const OTHER_KINDS: ReadonlySet<string> = new Set([
+  'imageshareset',
+  'accountset',
+  'clusteraccountset',
+  'imagesharepolicy',
+]);
+
 /**
  * Whether `doc` is meant to be an ImageShare: the right kind, or our API group, or a kind that differs from
  * ImageShare only in case or plural. Such a document is validated (and a wrong kind reported) rather than skipped.
@@ -70,6 +77,8 @@ export function looksLikeImageShare(doc: unknown): boolean {
   if (!isObj(doc)) return false;
   const kind = typeof doc.kind === 'string' ? doc.kind.toLowerCase() : '';
   const group = typeof doc.apiVersion === 'string' ? doc.apiVersion.split('/')[0] : '';
+  // The group's other kinds are not ImageShares (docs/adr/0027, 0028): skipped, not reported as a wrong kind.
+  if (OTHER_KINDS.has(kind)) return false;
   return kind === 'imageshare' || kind === 'imageshares' || group === GROUP;
 }
 
