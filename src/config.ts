@@ -30,6 +30,8 @@ export interface Config {
   ecsQps: number;
   ecsBurst: number;
   resyncIntervalMs: number;
+  /** How often an ImageShareSet lists its regions (docs/adr/0027) when spec.discoveryInterval is not set. */
+  discoveryIntervalMs: number;
   ecsEndpoint: string | undefined;
   ecsProtocol: 'http' | 'https';
   ecsTimeoutMs: number;
@@ -109,6 +111,11 @@ export const FLAGS = {
     env: 'IMAGESHARE_RESYNC_INTERVAL',
     def: '10m',
     help: 'default drift-check period, 1m..24h like spec.resyncInterval (which overrides it)',
+  },
+  'discovery-interval': {
+    env: 'IMAGESHARE_DISCOVERY_INTERVAL',
+    def: '3m',
+    help: 'how often an ImageShareSet lists its regions for new builds, 1s..24h (spec.discoveryInterval overrides it)',
   },
   'ecs-endpoint': {
     env: 'IMAGESHARE_ECS_ENDPOINT',
@@ -293,6 +300,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     ecsQps: num(raw, 'ecs-qps', 0.1, 1000),
     ecsBurst: int(raw, 'ecs-burst', 1, 1000),
     resyncIntervalMs: duration(raw, 'resync-interval', resyncFloorMs(env), 86_400_000),
+    discoveryIntervalMs: duration(raw, 'discovery-interval', 1_000, 86_400_000),
     ecsEndpoint: endpoint(raw('ecs-endpoint')),
     ecsProtocol: oneOf(raw, 'ecs-protocol', ['http', 'https'] as const),
     ecsTimeoutMs: duration(raw, 'ecs-timeout', 100, 120_000),

@@ -62,6 +62,13 @@ const METADATA_FIELDS = new Set([
   'managedFields',
 ]);
 
+const OTHER_KINDS: ReadonlySet<string> = new Set([
+  'imageshareset',
+  'accountset',
+  'clusteraccountset',
+  'imagesharepolicy',
+]);
+
 /**
  * Whether `doc` is meant to be an ImageShare: the right kind, or our API group, or a kind that differs from
  * ImageShare only in case or plural. Such a document is validated (and a wrong kind reported) rather than skipped.
@@ -70,6 +77,8 @@ export function looksLikeImageShare(doc: unknown): boolean {
   if (!isObj(doc)) return false;
   const kind = typeof doc.kind === 'string' ? doc.kind.toLowerCase() : '';
   const group = typeof doc.apiVersion === 'string' ? doc.apiVersion.split('/')[0] : '';
+  // The group's other kinds are not ImageShares (docs/adr/0027, 0028): skipped, not reported as a wrong kind.
+  if (OTHER_KINDS.has(kind)) return false;
   return kind === 'imageshare' || kind === 'imageshares' || group === GROUP;
 }
 
@@ -193,17 +202,19 @@ function validateExpiring(entries: unknown, accounts: unknown, community: unknow
   const p: FieldProblem[] = [];
   const plain = new Set(Array.isArray(accounts) ? accounts : []);
   const seen = new Set<unknown>();
-  entries.forEach((e: unknown, i) => {
+  for (const [i, e] of (entries as unknown[]).entries()) {
     const at = `${field}[${i}]`;
-    if (!isObj(e)) return p.push({ field: at, message: 'must be an object with id and expiresAt' });
+    if (!isObj(e)) {
+      p.push({ field: at, message: 'must be an object with id and expiresAt' });
+      continue;
+    }
     unknownFields(p, `${at}.`, e, new Set(['id', 'expiresAt']));
     if (typeof e.id !== 'string' || !ACCOUNT.test(e.id)) p.push({ field: `${at}.id`, message: PatternMessage.account });
     if (typeof e.expiresAt !== 'string' || !RFC3339.test(e.expiresAt) || Number.isNaN(Date.parse(e.expiresAt)))
       p.push({ field: `${at}.expiresAt`, message: 'must be an RFC 3339 time, for example 2026-12-10T00:00:00Z' });
     if (seen.has(e.id)) p.push({ field: at, message: `duplicate id ${JSON.stringify(e.id)}` });
     seen.add(e.id);
-    return undefined;
-  });
+  }
   // The CRD's CEL rules, with its sentences (checked against the apiserver by test/integration/validate.test.ts).
   if (entries.some((e: unknown) => isObj(e) && plain.has(e.id))) p.push({ field, message: ExpiringMessage.both });
   if (plain.size + entries.length > 50) p.push({ field, message: ExpiringMessage.tooMany });

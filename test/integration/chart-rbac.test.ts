@@ -21,6 +21,12 @@ interface Binding {
 const CORE_RULES: Rule[] = [
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['get', 'list', 'watch', 'patch'] },
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares/status'], verbs: ['patch'] },
+  // ImageShareSet (docs/adr/0027): the sets, and the create/delete of their child ImageShares.
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imagesharesets'], verbs: ['get', 'list', 'watch', 'patch'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imagesharesets/status'], verbs: ['patch'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['create', 'delete'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['accountsets'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['clusteraccountsets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
   // The tenancy rules at reconcile: policies and the namespace labels they select by.
