@@ -81,7 +81,7 @@ export function buildSdkCredential(c: CloudCredentials, role: RoleOptions = {}):
       });
       return new Credentials.default(
         null,
-        asCredentialsFailure(provider, 'assuming spec.credentials.roleArn (STS AssumeRole)'),
+        asCredentialsFailure(provider, 'assuming spec.credentials.roleArn (STS AssumeRole)', c.roleArn),
       );
     }
   }
@@ -96,17 +96,37 @@ export function buildSdkCredential(c: CloudCredentials, role: RoleOptions = {}):
  */
 export class CredentialsProviderError extends Error {
   readonly transient: boolean;
-  constructor(message: string, transient: boolean, options?: { cause?: unknown }) {
+  /** The role being assumed, when that failed (an ARN names an account and a role, never a secret). */
+  readonly role: string | undefined;
+  /** STS's error code for the refusal (e.g. NoPermission, EntityNotExist.Role), when it gave one. */
+  readonly stsCode: string | undefined;
+  constructor(
+    message: string,
+    transient: boolean,
+    options?: { cause?: unknown; role?: string | undefined; stsCode?: string | undefined },
+  ) {
     super(message, options);
     this.name = 'CredentialsProviderError';
     this.transient = transient;
+    this.role = options?.role;
+    this.stsCode = options?.stsCode;
   }
+}
+
+/** An STS error code from the SDK's error (its `code`), if it looks like one. */
+function stsCodeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Za-z][\w.]{0,99}$/.test(code) ? code : undefined;
 }
 
 type Provider = { getCredentials(): Promise<unknown>; getProviderName(): string };
 
 /** Wraps a provider so that every failure to get credentials surfaces as CredentialsProviderError. */
-export function asCredentialsFailure<P extends Provider>(provider: P, what = 'the credentials provider'): P {
+export function asCredentialsFailure<P extends Provider>(
+  provider: P,
+  what = 'the credentials provider',
+  role?: string,
+): P {
   return {
     getProviderName: () => provider.getProviderName(),
     getCredentials: async () => {
@@ -115,8 +135,12 @@ export function asCredentialsFailure<P extends Provider>(provider: P, what = 'th
       } catch (err: unknown) {
         // A failure of the signing identity is already wrapped: keep its verdict.
         const transient = err instanceof CredentialsProviderError ? err.transient : transientFailure(err);
+        // A failure of the signer (the operator's own identity) is not the role's: keep its own subject.
+        const own = err instanceof CredentialsProviderError;
         throw new CredentialsProviderError(`could not obtain cloud credentials: ${what} failed`, transient, {
           cause: err,
+          role: own ? err.role : role,
+          stsCode: own ? err.stsCode : stsCodeOf(err),
         });
       }
     },

@@ -567,6 +567,14 @@ function localCode(err: unknown, p: Probe): keyof typeof LOCAL_ROWS {
   return 'UnexpectedError';
 }
 
+/** For a refused AssumeRole: a sentence naming the role and STS's code, so the fix is clear. */
+function roleRefusal(err: unknown): string | undefined {
+  const { role, stsCode } = err as { role?: unknown; stsCode?: unknown };
+  if (typeof role !== 'string') return undefined;
+  const why = typeof stsCode === 'string' ? ` (${stsCode})` : '';
+  return `STS refused to let the operator assume role ${role}${why}: check that the role exists and that its trust policy allows the operator's identity, or correct spec.credentials.roleArn.`;
+}
+
 /** The code a CloudError from a local row carries (malformed answers share one code; transport keeps its own). */
 function localErrorCode(row: keyof typeof LOCAL_ROWS, p: Probe): string {
   if (row === 'ResponseTooLarge' || row === 'ErrorInBody') return 'MalformedResponse';
@@ -577,7 +585,8 @@ function localErrorCode(row: keyof typeof LOCAL_ROWS, p: Probe): string {
 
 function classifyLocal(err: unknown, p: Probe, cause: unknown): CloudError {
   const row = localCode(err, p);
-  const [kind, reason, message] = LOCAL_ROWS[row];
+  const [kind, reason, generic] = LOCAL_ROWS[row];
+  const message = row === 'CredentialsUnavailable' ? (roleRefusal(err) ?? generic) : generic;
   // A 2xx carrying an error keeps its status: it tells outcomeUnknown the request reached ECS.
   const httpStatus = row === 'ErrorInBody' ? ((err as ErrorInBody).httpStatus ?? 200) : p.statusCode;
   const code = localErrorCode(row, p);

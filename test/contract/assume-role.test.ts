@@ -98,6 +98,8 @@ describe('roleArn through STS AssumeRole', () => {
   it.each(terminal)('%s (%s) → terminal InvalidCredentials: only a fix helps', async (_w, code) => {
     await emu().admin.addFault({ type: 'error', code, action: 'AssumeRole' });
     const err = await failure(roleSharing().observe(ref));
+    // The message names the role and STS's code, so the person who reads the status knows what to fix.
+    expect(err.message).toContain(`assume role ${ROLE} (${code})`);
     expect([err.code, err.kind, err.reason]).toEqual(['CredentialsUnavailable', 'terminal', Reason.InvalidCredentials]);
     expect(err.message).not.toMatch(/LTAI|STS\.|secret/);
   });

@@ -97,8 +97,6 @@ describe('roleArn through an HTTPS STS', () => {
     expect((await emu.admin.image(REGION, IMAGES.shared)).sharedWith.map((a) => a.id)).toEqual([account(1)]);
   });
 
-  // Not asserted: the message does not name the role yet (reason InvalidCredentials, a generic sentence from
-  // src/cloud/ecs-errors.ts); issue 18 asks that it does.
   it('a session about to expire is refreshed before the next pass uses it, and that pass does not fail', async () => {
     const before = sts.requests().filter((a) => a === 'AssumeRole').length;
     await new Promise((r) => setTimeout(r, 4_000));
@@ -129,7 +127,13 @@ describe('roleArn through an HTTPS STS', () => {
       await apply('refused', IMAGES.refused, NO_ROLE);
       return waitCondition('refused', 'Stalled');
     })();
-    expect(o.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    const ready = o.status?.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.status).toBe('False');
+    // The status names the role STS refused and its code, so the reader knows what to fix.
+    expect(ready).toMatchObject({
+      reason: 'InvalidCredentials',
+      message: expect.stringContaining(`assume role ${NO_ROLE}`),
+    });
     expect((await callsFor(IMAGES.refused)).filter((c) => c.action === 'ModifyImageSharePermission')).toEqual([]);
   });
 
