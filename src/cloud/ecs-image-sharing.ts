@@ -9,8 +9,10 @@ import {
   abortError,
   CloudError,
   ErrorKind,
+  type ImageQuery,
   type ImageRef,
   type ImageSharing,
+  type ListedImage,
   inBatches,
   isAbortError,
   lostAnswerOf,
@@ -303,6 +305,38 @@ export class EcsImageSharing implements ImageSharing {
     };
   }
 
+  /**
+   * Discovery (docs/adr/0027): every page of the region's matching Available self-owned images. TotalCount must not
+   * move between pages and every page must be as full as it implies; otherwise the listing is malformed (transient),
+   * because a short listing would make the set delete children of builds that still exist.
+   */
+  async listOwnImages(regionId: string, query: ImageQuery, signal?: AbortSignal): Promise<ListedImage[]> {
+    const seen = new Map<string, ListedImage>();
+    let total: number | undefined;
+    for (let page = 1; page <= MAX_IMAGE_PAGES; page++) {
+      const request = discoveryRequest(regionId, query, page);
+      const response = await this.#call(ACTION.describeImages, regionId, (c) => c.describeImages(request), signal);
+      const images = response.body?.images?.image;
+      const count = response.body?.totalCount;
+      if (typeof count !== 'number' || (count > 0 && !Array.isArray(images)))
+        throw malformed(ACTION.describeImages, 'the image list or TotalCount is missing');
+      if (total !== undefined && count !== total)
+        throw malformed(ACTION.describeImages, 'TotalCount changed between pages');
+      total = count;
+      const expected = Math.max(0, Math.min(IMAGE_PAGE_SIZE, total - (page - 1) * IMAGE_PAGE_SIZE));
+      if ((images ?? []).length !== expected)
+        throw malformed(
+          ACTION.describeImages,
+          `page ${page} lists ${(images ?? []).length} images where TotalCount implies ${expected}`,
+        );
+      for (const image of images ?? []) seen.set(image.imageId ?? '', listedImage(image));
+      if (page * IMAGE_PAGE_SIZE >= total) break;
+    }
+    if (seen.size !== total)
+      throw malformed(ACTION.describeImages, 'the pages list fewer distinct images than TotalCount');
+    return [...seen.values()];
+  }
+
   grant(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult> {
     return this.#modifyAccounts(ref, 'add', accounts, signal);
   }
@@ -457,6 +491,48 @@ export class EcsImageSharing implements ImageSharing {
 }
 
 /** The image's tags as a map; a tag without a string key or value is malformed (never silently dropped). */
+/** DescribeImages' largest page, and a bound on the pages one discovery reads (10,000 images). */
+const IMAGE_PAGE_SIZE = 100;
+const MAX_IMAGE_PAGES = 100;
+
+/** The DescribeImages request of one discovery page: self-owned, Available, with the selector's server filters. */
+function discoveryRequest(regionId: string, query: ImageQuery, pageNumber: number) {
+  return new Ecs.DescribeImagesRequest({
+    regionId,
+    imageOwnerAlias: 'self',
+    status: 'Available',
+    pageNumber,
+    pageSize: IMAGE_PAGE_SIZE,
+    ...(query.imageFamily ? { imageFamily: query.imageFamily } : {}),
+    ...(query.namePrefix ? { imageName: query.namePrefix } : {}),
+    ...(query.tags && Object.keys(query.tags).length > 0
+      ? {
+          tag: Object.entries(query.tags).map(([key, value]) =>
+            value === '' ? new Ecs.DescribeImagesRequestTag({ key }) : new Ecs.DescribeImagesRequestTag({ key, value }),
+          ),
+        }
+      : {}),
+  });
+}
+
+type SdkImage = NonNullable<
+  NonNullable<NonNullable<Awaited<ReturnType<EcsClient['describeImages']>>['body']>['images']>['image']
+>[number];
+
+function listedImage(image: SdkImage): ListedImage {
+  if (typeof image.imageId !== 'string' || typeof image.creationTime !== 'string' || typeof image.status !== 'string')
+    throw malformed(ACTION.describeImages, 'an image has no ImageId, CreationTime or Status');
+  return {
+    imageId: image.imageId,
+    name: image.imageName ?? '',
+    creationTime: image.creationTime,
+    status: image.status,
+    family: image.imageFamily ?? '',
+    tags: tagsOf(image.tags?.tag),
+    ownerAlias: image.imageOwnerAlias ?? '',
+  };
+}
+
 function tagsOf(list: ReadonlyArray<{ tagKey?: string; tagValue?: string }> | undefined): Record<string, string> {
   const tags: Record<string, string> = {};
   for (const t of list ?? []) {

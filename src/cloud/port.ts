@@ -175,6 +175,26 @@ export function outcomeUnknown(err: CloudError): boolean {
   return err.httpStatus === undefined || err.httpStatus >= 500 || err.httpStatus < 400;
 }
 
+/** Which self-owned images discovery asks ECS for (an ImageShareSet's selector; docs/adr/0027). */
+export interface ImageQuery {
+  imageFamily?: string;
+  /** key → value; an empty value asks for the key with any value. */
+  tags?: Record<string, string>;
+  namePrefix?: string;
+}
+
+/** One image as DescribeImages lists it for discovery. */
+export interface ListedImage {
+  imageId: string;
+  name: string;
+  /** ECS CreationTime, ISO-8601. */
+  creationTime: string;
+  status: string;
+  family: string;
+  tags: Record<string, string>;
+  ownerAlias: string;
+}
+
 export interface ImageSharing {
   /**
    * Image metadata plus every page of the share list (PageSize 100). Every answer is validated before it is
@@ -196,6 +216,12 @@ export interface ImageSharing {
   tagImage(ref: ImageRef, tags: Record<string, string>, signal?: AbortSignal): Promise<void>;
   /** Removes tag keys from the image (UntagResources). Throws CloudError or AbortError. */
   untagImage(ref: ImageRef, keys: readonly string[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Every page (100 a page) of the Available images these credentials own in `regionId` that ECS's filters match
+   * (ImageFamily, Tag.N, ImageName). The caller re-checks the selector on what comes back. Throws CloudError
+   * (malformed pages are transient) or AbortError. Optional so that the single-image fakes need not implement it.
+   */
+  listOwnImages?(regionId: string, query: ImageQuery, signal?: AbortSignal): Promise<ListedImage[]>;
 }
 
 /** Where a reconcile's cloud identity comes from. Secrets are resolved by the kube side before this point. */

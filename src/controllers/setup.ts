@@ -6,6 +6,7 @@ import type { PooledKubeConfig } from '../kube/kubeconfig.ts';
 import { secretsAllowedIn } from '../kube/secret-credentials.ts';
 import { KubeSecretFinalizers } from '../kube/secret-finalizer.ts';
 import { SecretInformer, secretScope } from '../kube/secret-informer.ts';
+import { PolicyCache } from '../policy/policy-cache.ts';
 import type { Log } from '../runtime/logger.ts';
 import type { Informer, LeaderRunnable } from '../runtime/manager.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
@@ -13,6 +14,11 @@ import { SpecWatch } from '../runtime/spec-watch.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
 import { CredentialsInUseController } from './credentials-in-use/controller.ts';
 import { ImageShareController } from './imageshare/controller.ts';
+import { ImageShareSetController } from './imageshareset/controller.ts';
+import { imageShareSetReconciler } from './imageshareset/reconciler.ts';
+import { AccountSetInformer, ImageShareSetClient, ImageShareSetInformer } from './imageshareset/set-client.ts';
+import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
+import { SecretCredentialsReader } from '../kube/secret-credentials.ts';
 import { countObjects, imageShareReconciler } from './imageshare/reconciler.ts';
 
 export interface SetupOptions {
@@ -37,6 +43,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     onKey: (key, change) => {
       imageShares.onKey(key, change);
       credentialsInUse.onImageShareKey(key);
+      imageShareSets.onImageShareKey(key);
     },
     onRestart: () => metrics.informerRestarted(),
     log,
@@ -50,7 +57,16 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     },
     log,
   });
-  const reconciler = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log });
+  // A policy or namespace-label change judges the ImageShares it concerns again, as new input (docs/adr/0030).
+  const policy = new PolicyCache(kc, {
+    tenancy: { mode: config.tenancyMode, trustedNamespaces: config.trustedNamespaces },
+    log,
+    onChange: (affected) => {
+      for (const key of informer.keys())
+        if (affected === 'all' || affected.has(key.slice(0, key.indexOf('/')))) imageShares.onKey(key, 'input');
+    },
+  });
+  const reconciler = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log, policy });
   const imageShares = new ImageShareController({ ...config, ...reconciler, cache: informer, queue, specWatch, log });
   const credentialsInUse = new CredentialsInUseController({
     imageShares: informer,
@@ -60,11 +76,59 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     caches: [informer, secretInformer],
     log,
   });
+  // ImageShareSet (docs/adr/0027): stamps child ImageShares; their events come back to the set that owns them.
+  const setInformer = new ImageShareSetInformer(kc, {
+    namespaces: config.namespaces,
+    onKey: (key, initial) => imageShareSets.onSetKey(key, initial),
+    log,
+  });
+  // AccountSets and ClusterAccountSets (docs/adr/0028): a change brings back every set that references it.
+  const accountSetInformer = new AccountSetInformer(kc, {
+    kind: 'AccountSet',
+    plural: 'accountsets',
+    namespaces: config.namespaces,
+    onChange: (kind, namespace, name) => imageShareSets.onAccountSet(kind, namespace, name),
+    log,
+  });
+  const clusterAccountSetInformer = new AccountSetInformer(kc, {
+    kind: 'ClusterAccountSet',
+    plural: 'clusteraccountsets',
+    namespaces: [],
+    onChange: (kind, namespace, name) => imageShareSets.onAccountSet(kind, namespace, name),
+    log,
+  });
+  const imageShareSets = new ImageShareSetController({
+    keys: () => setInformer.keys(),
+    sets: () => setInformer.list(),
+    caches: [setInformer, informer, accountSetInformer, clusterAccountSetInformer],
+    log,
+    concurrency: config.concurrency,
+  });
+  const setSecrets = new SecretCredentialsReader(kc, config.secretNamespaces);
+  imageShareSets.bind(
+    imageShareSetReconciler({
+      client: new ImageShareSetClient(kc),
+      cloud: createEcsImageSharingFactory({
+        ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
+        protocol: config.ecsProtocol,
+        timeoutMs: config.ecsTimeoutMs,
+        qps: config.ecsQps,
+        burst: config.ecsBurst,
+        onCall: (e) => metrics.observeEcsCall(e),
+      }),
+      readSecretCredentials: (namespace, name) => setSecrets.read(namespace, name),
+      now: () => new Date(),
+      discoveryIntervalMs: config.discoveryIntervalMs,
+      accountSet: (ref, namespace) =>
+        (ref.kind === 'AccountSet' ? accountSetInformer : clusterAccountSetInformer).get(namespace, ref.name),
+      children: imageShareSets.children,
+    }),
+  );
   metrics.bindQueue(queue);
   metrics.bindObjectCounts(() => countObjects(informer.list()));
   return {
-    informers: [informer, secretInformer],
-    runnables: [imageShares, credentialsInUse],
+    informers: [informer, secretInformer, policy, setInformer, accountSetInformer, clusterAccountSetInformer],
+    runnables: [imageShares, credentialsInUse, imageShareSets],
     ready: () => informer.synced(),
   };
 }

@@ -32,6 +32,7 @@ import { computeStatus, sameStatus } from './compute-status.ts';
 import { type PassResult, type ReconcileResult, requeueFor } from './pass.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
 import { type ExecutionOutcome, executePlan } from './execute-plan.ts';
+import { asOf } from './expiry.ts';
 import { type CredentialsLookup, connect } from './connect.ts';
 import {
   afterWrites,
@@ -180,8 +181,10 @@ export async function reconcile(
   deps: ReconcileDeps,
   signal?: AbortSignal,
 ): Promise<ReconcileResult> {
-  const obj = await deps.store.get(namespace, name);
-  if (!obj) return NOTHING;
+  const stored = await deps.store.get(namespace, name);
+  if (!stored) return NOTHING;
+  // The spec as of now: expiringAccounts still in force count as accounts (expiry.ts, ADR 0032).
+  const obj = asOf(stored, deps.now());
   if (reconciledElsewhere(obj.status, deps)) return OTHER_INSTALLATION;
   const { writes, dispose } = writeSignal(obj, deps, signal);
   try {
@@ -502,7 +505,11 @@ function ownersShare(obj: ImageShare, deps: ReconcileDeps): { accounts: Set<stri
   if (isOwner) return { accounts: new Set(), community: false };
   const own = ownershipOf(owner.status);
   return {
-    accounts: new Set([...(owner.spec.accounts ?? []), ...oursOf(own)]),
+    accounts: new Set([
+      ...(owner.spec.accounts ?? []),
+      ...(owner.spec.expiringAccounts ?? []).map((e) => e.id),
+      ...oursOf(own),
+    ]),
     community: owner.spec.community === true || mayHavePublished(own),
   };
 }

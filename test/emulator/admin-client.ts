@@ -68,6 +68,21 @@ export class AdminClient {
     return this.call('PATCH', AdminClient.imagePath(region, imageId), patch);
   }
 
+  /**
+   * Adds an image, as a pipeline build finishing in a region would: `family`, `tags`, `status` and `creationTime`
+   * place it in a family (newest first by creationTime). 400 for an image that exists or an unknown owner/region.
+   */
+  addImage(
+    image: Omit<Partial<SeedImage>, 'sharedWith'> & Pick<SeedImage, 'id' | 'region' | 'owner'>,
+  ): Promise<SeedImage> {
+    return this.call('POST', 'images', image);
+  }
+
+  /** Deletes an image out of band (no rules); 404 when it does not exist. */
+  async deleteImage(region: string, imageId: string): Promise<void> {
+    await this.call('DELETE', AdminClient.imagePath(region, imageId));
+  }
+
   /** Out-of-band share changes that bypass every rule, as the console or another tool would make them. */
   share(region: string, imageId: string, change: ShareChange): Promise<SeedImage> {
     return this.call('POST', `${AdminClient.imagePath(region, imageId)}/shares`, change);

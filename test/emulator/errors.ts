@@ -98,6 +98,8 @@ export const OTHER_ERRORS = {
     message: 'The specified ImageOwnerAlias does not support IsPublic.',
   },
   DryRunOperation: { status: 400, message: 'Request validation has been passed with DryRun flag set.' },
+  // DescribeImages' error table (reference §2.2): more than 20 Tag.N pairs.
+  InvalidTagCount: { status: 400, message: 'The specified tags are beyond the permitted range.' },
   'Throttling.User': { status: 400, message: 'Request was denied due to user flow control.' },
   Throttling: { status: 400, message: 'Request was denied due to request throttling.' },
   'Throttling.Api': { status: 400, message: 'Request was denied due to api flow control.' },

@@ -106,6 +106,8 @@ export interface SeedImage {
   size: number;
   /** Tags (TagResources), key → value. */
   tags: Record<string, string>;
+  /** ImageFamily (DescribeImages filter and field; ModifyImageAttribute sets it); '' = in no family. */
+  family: string;
 }
 
 /** A normalised world: every field present. */
@@ -332,6 +334,7 @@ function defaultImage(identity: Pick<SeedImage, 'id' | 'region' | 'owner'>): See
     progress: defaultProgress('Available'),
     size: 40,
     tags: {},
+    family: '',
   };
 }
 
@@ -355,6 +358,7 @@ export function readImage(r: Reader, input: unknown, path: string, base?: SeedIm
     progress: r.str(o, 'progress', path, o.status === undefined ? d.progress : defaultProgress(status)),
     size: r.num(o, 'size', path, d.size, 1),
     tags: o.tags === undefined ? d.tags : readTags(r, o.tags, `${path}.tags`),
+    family: r.str(o, 'family', path, d.family),
   };
   if (!base) {
     img.sharedWith = r
@@ -468,6 +472,14 @@ export function mergeImage(current: SeedImage, patch: unknown): SeedImage {
   const next = readImage(r, o, 'patch', current);
   if (r.problems.length > 0) throw new SeedError(r.problems);
   return next;
+}
+
+/** One image in seed form with every default filled (POST /_admin/images). Throws SeedError on bad values. */
+export function parseImage(input: unknown): SeedImage {
+  const r = new Reader();
+  const image = readImage(r, input, 'image');
+  if (r.problems.length > 0) throw new SeedError(r.problems);
+  return image;
 }
 
 /** Applies a partial owner patch (no id/keys changes). Throws SeedError on bad values. */

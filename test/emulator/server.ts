@@ -61,6 +61,8 @@ const ACTIONS: Record<string, Handler> = {
   DescribeImages: (w, p, c) => w.describeImages(c, p),
   DescribeImageSharePermission: (w, p, c) => w.describeImageSharePermission(c, p),
   ModifyImageSharePermission: (w, p, c) => w.modifyImageSharePermission(c, p),
+  ModifyImageAttribute: (w, p, c) => w.modifyImageAttribute(c, p),
+  DeleteImage: (w, p, c) => w.deleteImage(c, p),
   TagResources: (w, p, c) => w.tagResources(c, p),
   UntagResources: (w, p, c) => w.untagResources(c, p),
   AssumeRole: (w, p, c) => w.assumeRole(c, p),
@@ -420,7 +422,12 @@ class EmulatorServer {
 
   private imageRoute(method: string, seg: string[], input: unknown): unknown {
     const [, region, imageId, sub] = seg;
+    if (region === undefined && method === 'POST') return this.world.addImage(input);
     if (region === undefined || imageId === undefined) return undefined;
+    if (sub === undefined && method === 'DELETE') {
+      this.world.removeImage(region, imageId);
+      return { ok: true };
+    }
     if (sub === undefined && method === 'GET') return this.world.image(region, imageId);
     if (sub === undefined && method === 'PATCH') return this.world.patchImage(region, imageId, input);
     if (sub === 'shares' && method === 'POST') return this.world.share(region, imageId, shareChange(input));

@@ -9,6 +9,7 @@ import {
   mergeImage,
   mergeOptions,
   mergeOwner,
+  parseImage,
   type Seed,
   type SeedImage,
   type SeedOwner,
@@ -129,6 +130,23 @@ interface ShareRequest {
   isPublic: boolean | undefined;
 }
 
+/**
+ * DescribeImages' selection filters (pkg:@alicloud/ecs20140526 models/DescribeImagesRequest.d.ts): ImageFamily
+ * (exact), ImageName ("fuzzy search": modelled as a case-sensitive substring; the exact fuzziness is not documented)
+ * and Tag.N.Key/Tag.N.Value (every pair must match; a pair without a value matches the key with any value; 1-20 pairs,
+ * InvalidTagCount past 20).
+ */
+function imageFilter(p: Params): (s: ImageState) => boolean {
+  const family = p.ImageFamily ?? '';
+  const name = p.ImageName ?? '';
+  const tags = tagParams(p);
+  if (tags.length > MAX_TAGS) throw ecsError('InvalidTagCount');
+  return (s) =>
+    (family === '' || s.meta.family === family) &&
+    (name === '' || s.meta.name.includes(name)) &&
+    tags.every((t) => t.key in s.meta.tags && (t.value === '' || s.meta.tags[t.key] === t.value));
+}
+
 export class World {
   private readonly clock: Clock;
   private opts: EmulatorOptions;
@@ -195,6 +213,7 @@ export class World {
     const visible = [...this.images.values()]
       .filter((s) => s.meta.region === regionId && statuses.has(s.meta.status))
       .filter((s) => ids === undefined || ids.has(s.meta.id))
+      .filter(imageFilter(p))
       .filter((s) => this.visibleAlias(s, caller, alias, wantPublic))
       .sort((a, b) => cmp(b.meta.creationTime, a.meta.creationTime) || cmp(a.meta.id, b.meta.id));
     const pg = page(visible, p);
@@ -241,6 +260,7 @@ export class World {
       Progress: m.progress,
       CreationTime: m.creationTime,
       ImageOwnerAlias: mine ? 'self' : 'others',
+      ImageFamily: m.family,
       IsPublic: this.lagged(s).community,
       IsSelfShared: mine && s.shares.size > 0 ? 'True' : 'False',
       IsCopied: false,
@@ -436,6 +456,43 @@ export class World {
     return this.sensitiveWords.some((w) => w !== '' && t.includes(w));
   }
 
+  // ---------------------------------------------------------------- ModifyImageAttribute / DeleteImage
+
+  /**
+   * ModifyImageAttribute, the fields the fleet needs: Status (Deprecated | Available: deprecating is how this SDK
+   * version's DeprecateImage is spelled, models/ModifyImageAttributeRequest.d.ts), ImageFamily, ImageName and
+   * Description. Deprecating a shared image is accepted: the SDK remarks ask the owner to unshare first but document no
+   * error code for it. A Deprecated image cannot be shared (MISP: OperationDenied.InvalidImageStatus).
+   */
+  modifyImageAttribute(caller: string, p: Params): Body {
+    const s = this.ownedImage(caller, p);
+    const status = p.Status;
+    if (status !== undefined && status !== '' && status !== 'Deprecated' && status !== 'Available')
+      throw ecsError('InvalidParameter', { args: ['Status'] });
+    if ((status === 'Deprecated' || status === 'Available') && !['Available', 'Deprecated'].includes(s.meta.status))
+      throw ecsError('IncorrectImageStatus');
+    if (boolParam(p, 'DryRun')) throw ecsError('DryRunOperation');
+    if (status === 'Deprecated' || status === 'Available') s.meta.status = status;
+    if (p.ImageFamily !== undefined) s.meta.family = p.ImageFamily;
+    if (p.ImageName !== undefined && p.ImageName !== '') s.meta.name = p.ImageName;
+    if (p.Description !== undefined) s.meta.description = p.Description;
+    return {};
+  }
+
+  /**
+   * DeleteImage (models/DeleteImageRequest.d.ts): "If the specified custom image does not exist, the request is
+   * ignored", so an unknown ID of the caller's region succeeds. Instances are not modelled, so Force changes nothing.
+   */
+  deleteImage(caller: string, p: Params): Body {
+    const regionId = this.region(p);
+    const imageId = required(p, 'ImageId');
+    const s = this.images.get(`${regionId}/${imageId}`);
+    if (s !== undefined && s.meta.owner !== caller) throw ecsError('InvalidImageId.NotFound');
+    if (boolParam(p, 'DryRun')) throw ecsError('DryRunOperation');
+    if (s !== undefined) this.images.delete(`${regionId}/${imageId}`);
+    return {};
+  }
+
   // ---------------------------------------------------------------- TagResources / UntagResources
 
   /**
@@ -606,6 +663,33 @@ export class World {
     for (const a of add) if (!next.has(a.id)) next.set(a.id, a.sharedTime ?? at);
     this.setShares(s, next);
     return this.imageState(s);
+  }
+
+  /**
+   * Adds an image out of band, as a pipeline's build finishing would (seed form; `family`, `tags`, `status` and
+   * `creationTime` say where it falls in a family). Throws SeedError on bad fields, an unknown owner or region, or an
+   * image that exists already.
+   */
+  addImage(input: unknown): SeedImage {
+    const m = parseImage(input);
+    const problems: string[] = [];
+    if (!this.owners.has(m.owner)) problems.push(`owner ${m.owner} not found in owners`);
+    if (!this.regions.has(m.region)) problems.push(`region ${m.region} not found in regions`);
+    if (this.images.has(`${m.region}/${m.id}`)) problems.push(`image ${m.region}/${m.id} exists already`);
+    const unknown = m.sharedWith.filter((a) => !this.sites.has(a.id)).map((a) => a.id);
+    if (unknown.length > 0) problems.push(`not known accounts: ${unknown.join(', ')}`);
+    if (problems.length > 0) throw new SeedError(problems);
+    const shares = new Map(m.sharedWith.map((a) => [a.id, a.sharedTime] as const));
+    const s: ImageState = { meta: { ...m, sharedWith: [] }, shares, history: [] };
+    this.images.set(`${m.region}/${m.id}`, s);
+    this.setShares(s, shares);
+    return this.imageState(s);
+  }
+
+  /** Deletes an image out of band (no rules). Throws AdminNotFoundError when it does not exist. */
+  removeImage(region: string, imageId: string): void {
+    this.adminImage(region, imageId);
+    this.images.delete(`${region}/${imageId}`);
   }
 
   /** Merges options (any subset). Throws SeedError on unknown options or bad values. */

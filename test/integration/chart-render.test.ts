@@ -64,6 +64,9 @@ describe('helm template with default values', () => {
       'ClusterRoleBinding',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'Role',
       'RoleBinding',
@@ -95,6 +98,7 @@ describe('helm template with default values', () => {
       '--graceful-shutdown-timeout=25s',
       '--secret-namespaces=',
       '--log-level=info',
+      '--tenancy-mode=restricted',
     ]);
   });
 
@@ -117,6 +121,9 @@ describe('helm template with full values', () => {
     expect(kinds(full)).toEqual([
       'ClusterRole',
       'ClusterRoleBinding',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'Deployment',
@@ -155,6 +162,8 @@ describe('helm template with full values', () => {
       '--graceful-shutdown-timeout=25s',
       '--secret-namespaces=team-a,team-b',
       '--log-level=debug',
+      '--tenancy-mode=restricted',
+      '--trusted-namespaces=team-a',
       '--pod-name=$(POD_NAME)',
     ]);
   });

@@ -236,7 +236,9 @@ describe("the chart's RBAC bound to a real user", () => {
       ['watch', 'imageshares.ecs.alicloud.dev', undefined, undefined, true, 'and watches them'],
       ['patch', 'imageshares.ecs.alicloud.dev', other, 'x', true, 'finalizers are added with a merge patch'],
       ['update', 'imageshares.ecs.alicloud.dev', other, 'x', false, 'the operator never writes spec'],
-      ['delete', 'imageshares.ecs.alicloud.dev', other, 'x', false, 'the operator never deletes user objects'],
+      // An ImageShareSet deletes its own children (docs/adr/0027); RBAC cannot say "own", the controller checks the uid.
+      ['delete', 'imageshares.ecs.alicloud.dev', other, 'x', true, 'a set deletes the children it stamped'],
+      ['delete', 'imagesharesets.ecs.alicloud.dev', other, 'x', false, 'the operator never deletes user objects'],
       ['patch', 'imageshares.ecs.alicloud.dev/status', other, 'x', true, 'status is patched through /status'],
       [
         'update',

@@ -13,7 +13,13 @@ import { parseAllDocuments } from 'yaml';
 
 export const CRD_PATH = fileURLToPath(new URL('../../crds/imageshare.yaml', import.meta.url));
 /** Every CRD the schemas are generated from (ImageShare, and ImageSharePolicy of docs/adr/0024). */
-export const CRD_PATHS = [CRD_PATH, fileURLToPath(new URL('../../crds/imagesharepolicy.yaml', import.meta.url))];
+export const CRD_PATHS = [
+  CRD_PATH,
+  fileURLToPath(new URL('../../crds/imagesharepolicy.yaml', import.meta.url)),
+  fileURLToPath(new URL('../../crds/imageshareset.yaml', import.meta.url)),
+  fileURLToPath(new URL('../../crds/accountset.yaml', import.meta.url)),
+  fileURLToPath(new URL('../../crds/clusteraccountset.yaml', import.meta.url)),
+];
 export const SCHEMAS_DIR = fileURLToPath(new URL('../../schemas', import.meta.url));
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

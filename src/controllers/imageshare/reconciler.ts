@@ -9,6 +9,7 @@ import { ImageShareClient } from '../../kube/imageshare-client.ts';
 import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
 import { reconcileStore, type StoreCache } from '../../kube/reconcile-store.ts';
 import { SecretCredentialsReader } from '../../kube/secret-credentials.ts';
+import { type PolicySource, reconcileCheck } from '../../policy/reconcile-check.ts';
 import { operatorIdentityOf } from '../../reconcile/identity.ts';
 import { type ReconcileDeps, reconcile } from '../../reconcile/reconcile.ts';
 import type { Log } from '../../runtime/logger.ts';
@@ -32,6 +33,8 @@ export interface ImageShareReconcilerOptions {
   specWatch: SpecWatch;
   metrics: OperatorMetrics;
   log: Log;
+  /** The tenancy rules (docs/adr/0024, 0030): asked before any cloud call. */
+  policy: PolicySource;
 }
 
 /**
@@ -46,6 +49,7 @@ export function imageShareReconciler({
   specWatch,
   metrics,
   log,
+  policy,
 }: ImageShareReconcilerOptions): { reconcile: Reconciler; secretDataChanged: (key: string) => Promise<boolean> } {
   const watched = new Set(config.namespaces);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
@@ -80,6 +84,8 @@ export function imageShareReconciler({
     operatorIdentity: operatorIdentityOf(process.env),
     emit: (obj: ImageShare, e) => void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
     readSecretCredentials: (namespace, name) => secrets.read(namespace, name),
+    // A denied object is Stalled/PolicyDenied before any cloud call; what it granted before stays (reported).
+    policy: reconcileCheck(policy, log),
   };
   return {
     reconcile: async ({ namespace, name }, signal) => {

@@ -1,0 +1,286 @@
+// One ImageShareSet pass (docs/adr/0027): get the set; on deletion delete the children and then let the set go;
+// hold the finalizer; list the namespace's ImageShares; discover (at most once per interval, or on new input); plan
+// with the pure fleet planner; create, set back and delete children; write the status only when it changed.
+import { classify } from '../../cloud/ecs-errors.ts';
+import { type CloudCredentials, ErrorKind, type ImageSharingFactory, isAbortError } from '../../cloud/port.ts';
+import { type ChildView, childrenToDelete, planChildren, type RegionListing } from '../../fleet/plan.ts';
+import { type ChildState, countChildren, SetReason, summarizeSet } from '../../fleet/status.ts';
+import { resolveAccounts } from '../../fleet/accounts.ts';
+import {
+  type AccountSet,
+  type AccountSetRef,
+  type ImageShareSet,
+  type ImageShareSetStatus,
+  SET_FINALIZER,
+} from '../../fleet/types.ts';
+import type { SecretLookup } from '../../kube/secret-credentials.ts';
+import { RECONCILE_REQUESTED_AT } from '../../kube/imageshare-informer.ts';
+import { buildConditions, rfc3339, type Summary } from '../../reconcile/conditions.ts';
+import { parseDuration } from '../../reconcile/duration.ts';
+import type { Reconciler, Result } from '../../runtime/reconciler.ts';
+import type { ChildObject, ImageShareSetClient } from './set-client.ts';
+
+export interface SetReconcilerDeps {
+  client: Pick<
+    ImageShareSetClient,
+    'getSet' | 'listImageShares' | 'createChild' | 'patchChild' | 'deleteChild' | 'setFinalizers' | 'writeStatus'
+  >;
+  cloud: ImageSharingFactory;
+  readSecretCredentials: (namespace: string, name: string) => Promise<SecretLookup>;
+  now: () => Date;
+  /** --discovery-interval: how often a set lists its regions when spec.discoveryInterval is not set. */
+  discoveryIntervalMs: number;
+  /** An AccountSet (in `namespace`) or ClusterAccountSet from the caches; undefined when it does not exist. */
+  accountSet: (ref: AccountSetRef, namespace: string) => AccountSet | undefined;
+  /** Told after every pass which ImageShares are the set's children, so their events come back to the set. */
+  children: (setKey: string, childKeys: readonly string[]) => void;
+}
+
+/** How soon a set being deleted looks again at children still running their own deletion policy. */
+const DELETION_POLL_MS = 2_000;
+
+/** The last listing of a set: reused by passes that child events bring, until the interval is up or input arrives. */
+interface Discovery {
+  at: number;
+  input: string;
+  listings: Map<string, RegionListing>;
+  terminal: boolean;
+}
+
+export function imageShareSetReconciler(deps: SetReconcilerDeps): Reconciler {
+  const discoveries = new Map<string, Discovery>();
+  return async ({ key, namespace, name }, signal) => {
+    const set = await deps.client.getSet(namespace, name);
+    if (set === null) {
+      discoveries.delete(key);
+      deps.children(key, []);
+      return { report: { result: 'gone' } };
+    }
+    const all = await deps.client.listImageShares(namespace);
+    const children = all.map(childView);
+    deps.children(
+      key,
+      ownedNames(set, children).map((n) => `${namespace}/${n}`),
+    );
+    if (set.metadata.deletionTimestamp) return finalize(set, children, deps);
+    if (!(set.metadata.finalizers ?? []).includes(SET_FINALIZER)) {
+      await deps.client.setFinalizers(set, [...(set.metadata.finalizers ?? []), SET_FINALIZER]);
+      return { requeueAfterMs: 1, report: { result: 'finalizer' } };
+    }
+    const accounts = resolveAccounts(set.spec, (ref) => deps.accountSet(ref, namespace));
+    if (!accounts.ok) return stopped(set, accounts, children, deps);
+    const intervalMs = intervalOf(set, deps.discoveryIntervalMs);
+    const discovery = set.spec.suspend ? undefined : await discover(key, set, deps, discoveries, intervalMs, signal);
+    const { accounts: _inline, accountSetRefs: _refs, ...template } = set.spec;
+    const spec = accounts.accounts === undefined ? template : { ...template, accounts: accounts.accounts };
+    const view = { name: set.metadata.name, uid: set.metadata.uid ?? '', spec };
+    const plan = planChildren(view, discovery?.listings, children);
+    for (const c of plan.create) await deps.client.createChild(set, c);
+    const owned = ownedNames(set, children).concat(plan.create.map((c) => c.name));
+    deps.children(
+      key,
+      owned.map((n) => `${namespace}/${n}`),
+    );
+    for (const u of plan.update) await deps.client.patchChild(namespace, u.name, u.patch);
+    const byName = new Map(all.map((o) => [o.metadata.name, o] as const));
+    for (const n of plan.remove) await deps.client.deleteChild(namespace, n, byName.get(n)?.metadata.uid);
+    const live = liveChildren(set, all, plan);
+    const summary: Summary = set.spec.suspend
+      ? {
+          ready: 'False',
+          reason: SetReason.Suspended,
+          message: 'spec.suspend is true: the set and its children do nothing until it is false.',
+        }
+      : summarizeSet(plan, live, {
+          discoveryFailedTerminal: discovery?.terminal ?? false,
+          intervalText: set.spec.discoveryInterval ?? `${Math.round(intervalMs / 1000)}s`,
+        });
+    const status = nextStatus(set, summary, live, plan.regions, discovery, deps.now());
+    const changed = canonical(status) !== canonical(set.status ?? {});
+    if (changed) await deps.client.writeStatus(set, status);
+    const writes = plan.create.length + plan.update.length + plan.remove.length;
+    const report = { result: summary.reason, statusWritten: changed, childWrites: writes };
+    if (set.spec.suspend) return { report };
+    const dueInMs = Math.max(1, (discovery?.at ?? 0) + intervalMs - deps.now().getTime());
+    if (summary.reason === SetReason.DiscoveryFailed && !discovery?.terminal) return { backoff: true, report };
+    return { requeueAfterMs: writes > 0 ? Math.min(dueInMs, 1_000) : dueInMs, report };
+  };
+}
+
+/**
+ * A reference did not resolve or the union is over quota (docs/adr/0028): nothing is written to any child, the set
+ * is Stalled with the reason, and it comes back when an AccountSet or the set changes (or at the discovery interval).
+ */
+async function stopped(
+  set: ImageShareSet,
+  why: { reason: string; message: string },
+  children: readonly ChildView[],
+  deps: SetReconcilerDeps,
+): Promise<Result> {
+  const live = children
+    .filter((c) => c.ownerUid === set.metadata.uid && !c.deleting)
+    .map((c) => ({ name: c.name, conditions: undefined }));
+  const summary: Summary = { ready: 'False', reason: why.reason, message: why.message, abnormal: 'Stalled' };
+  const status = nextStatus(set, summary, live, set.status?.regions, undefined, deps.now());
+  const changed = canonical(status) !== canonical(set.status ?? {});
+  if (changed) await deps.client.writeStatus(set, status);
+  return {
+    terminal: true,
+    requeueAfterMs: deps.discoveryIntervalMs,
+    report: { result: why.reason, statusWritten: changed },
+  };
+}
+
+/** Names of the ImageShares whose controller ownerReference is this set. */
+function ownedNames(set: ImageShareSet, children: readonly ChildView[]): string[] {
+  return children.filter((c) => c.ownerUid === set.metadata.uid).map((c) => c.name);
+}
+
+/** JSON with object keys sorted: the apiserver returns status with its keys in another order than we wrote them. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
+
+function intervalOf(set: ImageShareSet, fallbackMs: number): number {
+  if (!set.spec.discoveryInterval) return fallbackMs;
+  try {
+    return parseDuration(set.spec.discoveryInterval);
+  } catch {
+    return fallbackMs;
+  }
+}
+
+function childView(o: ChildObject): ChildView {
+  const owner = o.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'ImageShareSet');
+  return {
+    name: o.metadata.name,
+    ownerUid: owner?.uid,
+    labels: o.metadata.labels ?? {},
+    spec: o.spec,
+    deleting: o.metadata.deletionTimestamp !== undefined,
+  };
+}
+
+/** Deletion: every owned child is deleted (its own deletionPolicy applies); the finalizer goes once none is left. */
+async function finalize(set: ImageShareSet, children: readonly ChildView[], deps: SetReconcilerDeps): Promise<Result> {
+  const uid = set.metadata.uid ?? '';
+  const doomed = childrenToDelete({ uid }, children);
+  for (const n of doomed) await deps.client.deleteChild(set.metadata.namespace, n, undefined);
+  const left = children.filter((c) => c.ownerUid === uid).length;
+  if (left > 0) return { requeueAfterMs: DELETION_POLL_MS, report: { result: SetReason.Deleting, children: left } };
+  const rest = (set.metadata.finalizers ?? []).filter((f) => f !== SET_FINALIZER);
+  if (rest.length !== (set.metadata.finalizers ?? []).length) await deps.client.setFinalizers(set, rest);
+  return { report: { result: 'deleted' } };
+}
+
+/** The discovery of this pass: the cached one while it is fresh and no new input arrived, else every region listed. */
+async function discover(
+  key: string,
+  set: ImageShareSet,
+  deps: SetReconcilerDeps,
+  cache: Map<string, Discovery>,
+  intervalMs: number,
+  signal: AbortSignal,
+): Promise<Discovery> {
+  const input = JSON.stringify([
+    set.metadata.uid,
+    set.metadata.generation,
+    set.metadata.annotations?.[RECONCILE_REQUESTED_AT],
+  ]);
+  const now = deps.now().getTime();
+  const cached = cache.get(key);
+  if (cached !== undefined && cached.input === input && now - cached.at < intervalMs) return cached;
+  const listings = new Map<string, RegionListing>();
+  let terminal = false;
+  const port = await portFor(set, deps);
+  for (const regionId of set.spec.regions) {
+    if ('error' in port) {
+      listings.set(regionId, { ok: false, error: port.error, terminal: true });
+      terminal = true;
+      continue;
+    }
+    try {
+      const images = await port.list(regionId, set.spec.selector, signal);
+      listings.set(regionId, { ok: true, images });
+    } catch (err: unknown) {
+      if (isAbortError(err)) throw err;
+      const e = classify(err);
+      terminal ||= e.kind === ErrorKind.Terminal;
+      listings.set(regionId, { ok: false, error: e.message, terminal: e.kind === ErrorKind.Terminal });
+    }
+  }
+  const found: Discovery = { at: now, input, listings, terminal };
+  cache.set(key, found);
+  return found;
+}
+
+type Lister = { list: NonNullable<ReturnType<ImageSharingFactory['forCredentials']>['listOwnImages']> };
+
+async function portFor(set: ImageShareSet, deps: SetReconcilerDeps): Promise<Lister | { error: string }> {
+  const creds = set.spec.credentials;
+  let credentials: CloudCredentials = { type: 'default' };
+  if (creds?.roleArn) credentials = { type: 'roleArn', roleArn: creds.roleArn };
+  else if (creds?.secretRef) {
+    const found = await deps.readSecretCredentials(set.metadata.namespace, creds.secretRef.name);
+    if (!found.ok) return { error: found.message };
+    credentials = found.credentials;
+  }
+  const sharing = deps.cloud.forCredentials(credentials);
+  const list = sharing.listOwnImages?.bind(sharing);
+  if (list === undefined) return { error: 'this cloud adapter cannot list images (listOwnImages)' };
+  return { list };
+}
+
+/** The set's live children after this pass's writes, sorted by name: kept ones as listed, created ones pending. */
+function liveChildren(
+  set: ImageShareSet,
+  all: readonly ChildObject[],
+  plan: ReturnType<typeof planChildren>,
+): ChildState[] {
+  const removed = new Set(plan.remove);
+  const owned = all.filter(
+    (o) =>
+      o.metadata.ownerReferences?.some((r) => r.controller === true && r.uid === set.metadata.uid) &&
+      o.metadata.deletionTimestamp === undefined &&
+      !removed.has(o.metadata.name),
+  );
+  const states: ChildState[] = owned.map((o) => ({ name: o.metadata.name, conditions: childConditions(o) }));
+  for (const c of plan.create) states.push({ name: c.name, conditions: undefined });
+  return states.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** A child's conditions count only when they speak of its current spec (a hand edit makes them stale). */
+function childConditions(o: ChildObject) {
+  const conditions = o.status?.conditions;
+  const observed = o.status?.observedGeneration;
+  if (conditions === undefined || observed === undefined || observed !== o.metadata.generation) return undefined;
+  return conditions;
+}
+
+function nextStatus(
+  set: ImageShareSet,
+  summary: Summary,
+  children: readonly ChildState[],
+  regions: ImageShareSetStatus['regions'],
+  discovery: Discovery | undefined,
+  now: Date,
+): ImageShareSetStatus {
+  const generation = set.metadata.generation ?? 0;
+  const status: ImageShareSetStatus = {
+    observedGeneration: generation,
+    conditions: buildConditions(set.status?.conditions, summary, generation, now),
+    children: countChildren(children),
+  };
+  const allListed = discovery !== undefined && [...discovery.listings.values()].every((l) => l.ok);
+  const last = allListed ? rfc3339(new Date(discovery.at)) : set.status?.lastDiscoveryTime;
+  if (last !== undefined) status.lastDiscoveryTime = last;
+  if (regions !== undefined && regions.length > 0) status.regions = regions;
+  else if (set.status?.regions !== undefined) status.regions = set.status.regions;
+  return status;
+}

@@ -1,0 +1,57 @@
+// The accounts a set's children get (docs/adr/0028): the inline accounts plus every referenced AccountSet and
+// ClusterAccountSet, resolved before any write. Pure: the lookup is the caller's (the informer caches).
+import { MAX_ACCOUNTS_PER_IMAGE } from '../cloud/port.ts';
+import type { AccountSet, AccountSetRef, ImageShareSetSpec } from './types.ts';
+
+export const AccountsReason = { AccountSetNotFound: 'AccountSetNotFound', TooManyAccounts: 'TooManyAccounts' } as const;
+
+export type ResolvedAccounts =
+  | { ok: true; accounts: string[] | undefined }
+  | { ok: false; reason: (typeof AccountsReason)[keyof typeof AccountsReason]; message: string };
+
+const describeRef = (r: AccountSetRef) => `${r.kind} ${r.name}`;
+
+/**
+ * The union, sorted; undefined when the spec names no accounts at all (so a child without accounts stays without).
+ * Fails, naming the reference, when one does not resolve; fails with the count and the sets that make it up when the
+ * union is over the 50-account quota. Never throws.
+ */
+export function resolveAccounts(
+  spec: Pick<ImageShareSetSpec, 'accounts' | 'accountSetRefs'>,
+  lookup: (ref: AccountSetRef) => AccountSet | undefined,
+): ResolvedAccounts {
+  const refs = spec.accountSetRefs ?? [];
+  if (refs.length === 0) return { ok: true, accounts: spec.accounts };
+  const union = new Set(spec.accounts ?? []);
+  for (const ref of refs) {
+    const found = lookup(ref);
+    if (found === undefined)
+      return {
+        ok: false,
+        reason: AccountsReason.AccountSetNotFound,
+        message: `${describeRef(ref)} referenced by spec.accountSetRefs does not exist${ref.kind === 'AccountSet' ? ' in this namespace' : ''}; no child is changed until it does or the reference is removed.`,
+      };
+    for (const a of found.spec?.accounts ?? []) union.add(a.id);
+  }
+  if (union.size > MAX_ACCOUNTS_PER_IMAGE) {
+    const parts = [...(spec.accounts?.length ? ['spec.accounts'] : []), ...refs.map(describeRef)].join(', ');
+    return {
+      ok: false,
+      reason: AccountsReason.TooManyAccounts,
+      message: `The accounts of ${parts} add up to ${union.size} distinct accounts, more than the ECS limit of ${MAX_ACCOUNTS_PER_IMAGE} per image; no child is changed until the lists are shorter.`,
+    };
+  }
+  return { ok: true, accounts: [...union].sort() };
+}
+
+/** True when the set references the AccountSet `namespace/name` or the ClusterAccountSet `name` (namespace ''). */
+export function references(
+  set: { metadata: { namespace: string }; spec: Pick<ImageShareSetSpec, 'accountSetRefs'> },
+  kind: AccountSetRef['kind'],
+  namespace: string,
+  name: string,
+): boolean {
+  return (set.spec.accountSetRefs ?? []).some(
+    (r) => r.kind === kind && r.name === name && (kind === 'ClusterAccountSet' || set.metadata.namespace === namespace),
+  );
+}

@@ -1,0 +1,218 @@
+// The fleet planner (docs/adr/0027): from what discovery found per region, the set's spec and the ImageShares that
+// exist, which children to create, which to set back to the template, and which to delete. Pure: no I/O, no clock.
+import type { ImageShareSpec } from '../api/types.ts';
+import { type ImageShareSetSpec, REGION_LABEL, type RegionStatus, SET_LABEL } from './types.ts';
+import { type DiscoveredImage, windowOf } from './window.ts';
+
+/** One region's listing: every page read, or why it could not be (then its children are left alone). */
+export type RegionListing =
+  | { ok: true; images: readonly DiscoveredImage[] }
+  | { ok: false; error: string; terminal: boolean };
+
+/** An ImageShare in the set's namespace as the planner needs it. */
+export interface ChildView {
+  name: string;
+  /** The uid named by its controller ownerReference, if it has one. */
+  ownerUid: string | undefined;
+  labels: Record<string, string>;
+  spec: ImageShareSpec;
+  deleting: boolean;
+}
+
+export interface SetView {
+  name: string;
+  uid: string;
+  spec: ImageShareSetSpec;
+}
+
+export interface ChildCreate {
+  name: string;
+  regionId: string;
+  imageId: string;
+  labels: Record<string, string>;
+  spec: ImageShareSpec;
+}
+
+export interface ChildUpdate {
+  name: string;
+  /** A JSON merge patch: the template fields that differ (null removes one) and the set's labels. */
+  patch: { metadata?: { labels: Record<string, string> }; spec?: Record<string, unknown> };
+}
+
+export const StopReason = { TooManyChildren: 'TooManyChildren' } as const;
+
+export interface FleetPlan {
+  create: ChildCreate[];
+  update: ChildUpdate[];
+  /** Names of owned children to delete (their own deletionPolicy applies). */
+  remove: string[];
+  /** Names the set needs that an ImageShare it does not own already holds: reported, never adopted. */
+  taken: string[];
+  regions: RegionStatus[];
+  /** Set when the window needs more than maxChildren: nothing is created or deleted. */
+  stop?: { reason: typeof StopReason.TooManyChildren; message: string };
+}
+
+export const DEFAULT_MAX_CHILDREN = 100;
+
+/** The template fields a child copies from its set, in a fixed order. */
+const TEMPLATE_FIELDS = [
+  'accounts',
+  'community',
+  'sharePolicy',
+  'deletionPolicy',
+  'mode',
+  'suspend',
+  'credentials',
+  'resyncInterval',
+] as const;
+type TemplateField = (typeof TEMPLATE_FIELDS)[number];
+
+/** The child's deterministic name: a crash between create and status write re-creates the same name (ADR 0027). */
+export function childName(setName: string, regionId: string, imageId: string): string {
+  return `${setName}-${regionId}-${imageId}`;
+}
+
+export function childLabels(setName: string, regionId: string): Record<string, string> {
+  return { [SET_LABEL]: setName, [REGION_LABEL]: regionId };
+}
+
+/** The child's spec: (region, image) plus the set's template fields, those the set leaves out left out. Pure. */
+export function childSpec(spec: ImageShareSetSpec, regionId: string, imageId: string): ImageShareSpec {
+  const out: ImageShareSpec = { regionId, imageId };
+  const target = out as unknown as Record<string, unknown>;
+  for (const field of TEMPLATE_FIELDS) {
+    const value = spec[field];
+    if (value !== undefined) target[field] = structuredClone(value);
+  }
+  return out;
+}
+
+/** A template field as compared: the CRD's defaults filled in, accounts as a sorted set. */
+function normalized(spec: Partial<ImageShareSpec>, field: TemplateField): string {
+  switch (field) {
+    case 'accounts':
+      return JSON.stringify([...new Set(spec.accounts ?? [])].sort());
+    case 'sharePolicy':
+      return spec.sharePolicy ?? 'Authoritative';
+    case 'deletionPolicy':
+      return spec.deletionPolicy ?? 'Retain';
+    case 'mode':
+      return spec.mode ?? 'Apply';
+    case 'suspend':
+      return String(spec.suspend ?? false);
+    case 'credentials':
+      return JSON.stringify(spec.credentials ?? null, Object.keys(spec.credentials ?? {}).sort());
+    default:
+      return JSON.stringify(spec[field] ?? null);
+  }
+}
+
+/** The merge patch that sets `child` back to the template, or undefined when it matches. Pure. */
+export function driftPatch(set: SetView, child: ChildView): ChildUpdate | undefined {
+  const want = childSpec(set.spec, child.spec.regionId, child.spec.imageId);
+  const spec: Record<string, unknown> = {};
+  for (const field of TEMPLATE_FIELDS) {
+    if (normalized(child.spec, field) !== normalized(want, field)) spec[field] = want[field] ?? null;
+  }
+  const labels = childLabels(set.name, child.spec.regionId);
+  const labelsDiffer = Object.entries(labels).some(([k, v]) => child.labels[k] !== v);
+  if (Object.keys(spec).length === 0 && !labelsDiffer) return undefined;
+  return {
+    name: child.name,
+    patch: {
+      ...(labelsDiffer ? { metadata: { labels } } : {}),
+      ...(Object.keys(spec).length > 0 ? { spec } : {}),
+    },
+  };
+}
+
+/**
+ * Plans one pass. `listings` undefined means no discovery this pass (the set is suspended): children are only set
+ * back to the template. A region whose listing failed keeps its children; a region no longer in spec.regions
+ * loses them. Children being deleted are neither patched nor deleted again. Pure.
+ */
+export function planChildren(
+  set: SetView,
+  listings: ReadonlyMap<string, RegionListing> | undefined,
+  existing: readonly ChildView[],
+): FleetPlan {
+  const owned = existing.filter((c) => c.ownerUid === set.uid);
+  const live = owned.filter((c) => !c.deleting);
+  const update = live.flatMap((c) => driftPatch(set, c) ?? []);
+  if (listings === undefined) return { create: [], update, remove: [], taken: [], regions: [] };
+
+  const byName = new Map(existing.map((c) => [c.name, c] as const));
+  const wanted = new Map<string, ChildCreate>();
+  const regions: RegionStatus[] = [];
+  const failed = new Set<string>();
+  for (const regionId of set.spec.regions) {
+    const listing = listings.get(regionId);
+    if (listing === undefined || !listing.ok) {
+      failed.add(regionId);
+      const kept = live.filter((c) => c.spec.regionId === regionId).length;
+      regions.push({ regionId, matched: 0, kept, error: listing?.ok === false ? listing.error : 'not listed' });
+      continue;
+    }
+    const { matched, kept } = windowOf(listing.images, set.spec);
+    regions.push(regionStatus(regionId, matched, kept.length));
+    for (const image of kept) {
+      const name = childName(set.name, regionId, image.imageId);
+      wanted.set(name, {
+        name,
+        regionId,
+        imageId: image.imageId,
+        labels: childLabels(set.name, regionId),
+        spec: childSpec(set.spec, regionId, image.imageId),
+      });
+    }
+  }
+
+  const keptElsewhere = live.filter((c) => failed.has(c.spec.regionId)).length;
+  const max = set.spec.maxChildren ?? DEFAULT_MAX_CHILDREN;
+  if (wanted.size + keptElsewhere > max) {
+    const message = `The selector keeps ${wanted.size + keptElsewhere} images across ${set.spec.regions.length} regions, more than maxChildren ${max}: no child is created or deleted until the selector, keep or maxChildren changes.`;
+    return {
+      create: [],
+      update,
+      remove: [],
+      taken: [],
+      regions,
+      stop: { reason: StopReason.TooManyChildren, message },
+    };
+  }
+
+  const taken: string[] = [];
+  const create: ChildCreate[] = [];
+  for (const child of wanted.values()) {
+    const holder = byName.get(child.name);
+    if (holder === undefined) create.push(child);
+    else if (holder.ownerUid !== set.uid) taken.push(child.name);
+  }
+  const remove = live
+    .filter((c) => !failed.has(c.spec.regionId) && !wanted.has(c.name))
+    .map((c) => c.name)
+    .sort();
+  return { create, update: update.filter((u) => !remove.includes(u.name)), remove, taken: taken.sort(), regions };
+}
+
+function regionStatus(regionId: string, matched: readonly DiscoveredImage[], kept: number): RegionStatus {
+  const newest = matched[0];
+  if (newest === undefined) return { regionId, matched: 0, kept };
+  return {
+    regionId,
+    newestImageId: newest.imageId,
+    newestImageName: newest.name,
+    newestCreationTime: newest.creationTime,
+    matched: matched.length,
+    kept,
+  };
+}
+
+/** Children to delete when the set itself is deleted: every owned child not already going. Pure. */
+export function childrenToDelete(set: Pick<SetView, 'uid'>, existing: readonly ChildView[]): string[] {
+  return existing
+    .filter((c) => c.ownerUid === set.uid && !c.deleting)
+    .map((c) => c.name)
+    .sort();
+}
