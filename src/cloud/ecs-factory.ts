@@ -2,7 +2,7 @@
 // SDK client per (identity, region) — a client's endpoint is fixed when it is built, so a region needs its own — and
 // the rate budgets, one per (owning account, region, action), shared by every object and every key of that account
 // (see rate-budget.ts for how an identity's account becomes known). Identities unused for `idleMs` are dropped.
-import Ecs from '@alicloud/ecs20140526';
+import { Ecs } from './ecs-sdk.ts';
 import OpenApi from '@alicloud/openapi-core';
 import { ErrorInBody, errorCodeInBody } from './ecs-errors.ts';
 import { buildSdkCredential, credentialIdentity, type RoleOptions, type SdkCredential } from './credentials.ts';

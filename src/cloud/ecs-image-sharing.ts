@@ -1,7 +1,7 @@
 // The ImageSharing port on top of the real @alicloud/ecs20140526 client. Every call takes a token from the rate
 // budget of its (identity, region), is classified by the ECS error table, and is retried by our own loop (the SDK's
 // retries stay off). Writes respect the API's limits: at most 10 accounts per list, IsPublic always alone.
-import Ecs from '@alicloud/ecs20140526';
+import { Ecs } from './ecs-sdk.ts';
 import { Reason } from '../api/reasons.ts';
 import { accountsNamedInError, classify, lookupEcsError, withImageStatus } from './ecs-errors.ts';
 import {

@@ -406,7 +406,7 @@ async function scalePhase(): Promise<void> {
   await untilPasses(op, N, 'restart round');
   const restartSeconds = (performance.now() - restartStart) / 1000;
   const restartCpu = restartMeter.lap();
-  const restartCalls = (await emu.admin.calls()).calls.length;
+  const restartCalls = await ecsCallsSinceClear();
   const restartReq = (await scrapeApiRequests(plane)).minus(reqRestart);
   figure(
     `restart: first pass of ${N} settled objects`,
@@ -421,7 +421,7 @@ async function scalePhase(): Promise<void> {
   await untilPasses(op, 2 * N, 'no-change round');
   const roundCpu = restartMeter.lap();
   const passes = reconcileCount(await op.metrics()) - passes0;
-  const roundCalls = (await emu.admin.calls()).calls.length;
+  const roundCalls = await ecsCallsSinceClear();
   const roundReq = (await scrapeApiRequests(plane)).minus(reqRound);
   const writes = [...roundReq.counts].filter(
     ([k]) => !k.startsWith('GET') && !k.startsWith('LIST') && !k.startsWith('WATCH'),
@@ -433,6 +433,11 @@ async function scalePhase(): Promise<void> {
   );
   await op.stop();
   await cache.stop();
+}
+
+/** ECS calls since the last clearCalls(): the last call's sequence number (the log itself keeps only 10,000). */
+async function ecsCallsSinceClear(): Promise<number> {
+  return (await emu.admin.calls()).calls.at(-1)?.seq ?? 0;
 }
 
 /** Sum of imageshare_reconcile_total over its labels. */

@@ -78,3 +78,47 @@ describe('restartDelayMs: the first pass after a start', () => {
     expect(Math.min(...perMinute)).toBeGreaterThan(500);
   });
 });
+
+describe('ImageShareController.run: a start queues unsettled objects at once and spreads settled ones', () => {
+  it('one settled and one new object: only the new one runs now, the settled one within its interval', async () => {
+    const { ImageShareController } = await import('../../src/controllers/imageshare/controller.ts');
+    const { WorkQueue } = await import('../../src/runtime/workqueue.ts');
+    const { SpecWatch } = await import('../../src/runtime/spec-watch.ts');
+    const { FakeClock } = await import('./fake-clock.ts');
+    const clock = new FakeClock();
+    const objects = new Map([
+      ['ns/settled', obj(SETTLED)],
+      ['ns/new', obj(undefined)],
+    ]);
+    const cache = {
+      get: (k: string) => objects.get(k),
+      keys: () => [...objects.keys()],
+      list: () => [...objects.values()],
+      claimants: () => [],
+      synced: () => true,
+    };
+    const queue = new WorkQueue({ clock });
+    const ran: string[] = [];
+    const controller = new ImageShareController({
+      cache,
+      queue,
+      reconcile: async ({ key }) => {
+        ran.push(key);
+        return {};
+      },
+      specWatch: new SpecWatch(),
+      log: { info: () => undefined, warn: () => undefined },
+      concurrency: 1,
+      secretDataChanged: async () => false,
+      resyncIntervalMs: TEN_MIN,
+    });
+    const running = controller.run(new AbortController().signal);
+    await clock.advance(0);
+    expect(ran).toEqual(['ns/new']);
+    expect(queue.delayed()).toBe(1);
+    await clock.advance(TEN_MIN);
+    expect(ran).toEqual(['ns/new', 'ns/settled']);
+    controller.shutdown();
+    await running;
+  });
+});
