@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { validateElectionTimings } from './runtime/leader-election.ts';
+import { TenancyMode } from './policy/evaluate.ts';
 import { parseDuration } from './reconcile/duration.ts';
 
 /** Defaults of the reconcile pass, used by the flags below and by ReconcileDeps fields left unset (tests, the CLI). */
@@ -13,6 +14,8 @@ export const DEFAULTS = Object.freeze({
   maxWritesPerPass: 10,
   /** No cloud write starts later than this after a pass began; the next pass continues. */
   passDeadlineMs: 60_000,
+  /** open: every namespace may use the operator's identity or a roleArn (0.1); the chart and deploy/ set restricted. */
+  tenancyMode: TenancyMode.Open as TenancyMode,
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -21,6 +24,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export interface Config {
   kubeconfig: string | undefined;
   namespaces: readonly string[];
+  /** Only ImageShares matching this label selector (a shard); undefined = all. */
+  watchLabelSelector: string | undefined;
   concurrency: number;
   ecsQps: number;
   ecsBurst: number;
@@ -56,6 +61,12 @@ export interface Config {
    * --namespaces overlap never both reconcile one object. Default: <leader election namespace>.<Lease name>.
    */
   installationId: string;
+  /** restricted: only trustedNamespaces may use the operator's identity or a roleArn (docs/tenancy.md). */
+  tenancyMode: TenancyMode;
+  trustedNamespaces: readonly string[];
+  /** /metrics over HTTPS to tokens the apiserver authorizes for get /metrics; the certificate is in metricsCertDir. */
+  metricsSecure: boolean;
+  metricsCertDir: string | undefined;
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -75,6 +86,11 @@ interface FlagSpec {
 export const FLAGS = {
   kubeconfig: { env: 'KUBECONFIG', def: '', help: 'kubeconfig file (default: in-cluster, else ~/.kube/config)' },
   namespaces: { env: 'IMAGESHARE_NAMESPACES', def: '', help: 'comma-separated namespaces to watch (default: all)' },
+  'watch-label-selector': {
+    env: 'IMAGESHARE_WATCH_LABEL_SELECTOR',
+    def: '',
+    help: 'only ImageShares matching this label selector: one shard per Deployment (docs/scaling.md)',
+  },
   concurrency: { env: 'IMAGESHARE_CONCURRENCY', def: '4', help: 'ImageShares reconciled in parallel' },
   'ecs-qps': {
     env: 'IMAGESHARE_ECS_QPS',
@@ -186,6 +202,27 @@ export const FLAGS = {
     def: '',
     help: "this installation's ID in each object's status and owner tag (default: <POD_NAMESPACE or default>.<leader election ID>)",
   },
+  'tenancy-mode': {
+    env: 'IMAGESHARE_TENANCY_MODE',
+    def: DEFAULTS.tenancyMode,
+    help: "restricted: only --trusted-namespaces may use the operator's identity or a roleArn, and nothing is reconciled while ImageSharePolicies cannot be read; open: every namespace may (docs/tenancy.md)",
+  },
+  'trusted-namespaces': {
+    env: 'IMAGESHARE_TRUSTED_NAMESPACES',
+    def: '',
+    help: "comma-separated namespaces that may use the operator's identity or a roleArn under --tenancy-mode=restricted",
+  },
+  'metrics-secure': {
+    env: 'IMAGESHARE_METRICS_SECURE',
+    def: 'false',
+    help: 'serve /metrics over HTTPS, only to bearer tokens allowed to get the nonResourceURL /metrics (TokenReview + SubjectAccessReview)',
+    type: 'boolean',
+  },
+  'metrics-cert-dir': {
+    env: 'IMAGESHARE_METRICS_CERT_DIR',
+    def: '',
+    help: 'directory with tls.crt and tls.key for --metrics-secure (e.g. a mounted kubernetes.io/tls Secret)',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -242,6 +279,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
   const config: Config = {
     kubeconfig: raw('kubeconfig') || undefined,
     namespaces: list(raw('namespaces')),
+    watchLabelSelector: raw('watch-label-selector').trim() || undefined,
     concurrency: int(raw, 'concurrency', 1, 64),
     ecsQps: num(raw, 'ecs-qps', 0.1, 1000),
     ecsBurst: int(raw, 'ecs-burst', 1, 1000),
@@ -269,6 +307,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
       raw('installation-id'),
       `${raw('leader-election-namespace') || 'default'}.${raw('leader-election-id')}`,
     ),
+    tenancyMode: oneOf(raw, 'tenancy-mode', Object.values(TenancyMode)),
+    trustedNamespaces: list(raw('trusted-namespaces')),
+    metricsSecure: bool(raw, 'metrics-secure'),
+    metricsCertDir: metricsCertDir(raw),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
@@ -296,6 +338,14 @@ function resyncFloorMs(env: NodeJS.ProcessEnv): number {
   } catch {
     throw new ConfigError(`IMAGESHARE_RESYNC_INTERVAL_FLOOR must be a duration, got "${floor}"`);
   }
+}
+
+/** The certificate directory; --metrics-secure without one is an error (no self-signed fallback). */
+function metricsCertDir(raw: Raw): string | undefined {
+  const dir = raw('metrics-cert-dir') || undefined;
+  if (bool(raw, 'metrics-secure') && dir === undefined)
+    throw new ConfigError('--metrics-secure needs --metrics-cert-dir (a directory with tls.crt and tls.key)');
+  return dir;
 }
 
 function list(v: string): string[] {

@@ -5,6 +5,7 @@ import { ConfigError, helpText, loadConfig } from './config.ts';
 import { setupControllers } from './controllers/setup.ts';
 import { readClusterId } from './kube/cluster-id.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
+import { kubeMetricsAuth } from './kube/metrics-authorizer.ts';
 import { KubeLeaseStore } from './kube/lease-store.ts';
 import { startProbeServer } from './runtime/http-server.ts';
 import { createLogger } from './runtime/logger.ts';
@@ -30,6 +31,9 @@ async function main(argv: string[]): Promise<number> {
     metricsAddress: config.metricsBindAddress,
     ready,
     metrics: () => metrics.text(),
+    ...(config.metricsSecure && config.metricsCertDir
+      ? { metricsSecure: { certDir: config.metricsCertDir, auth: kubeMetricsAuth(kc) } }
+      : {}),
   });
   const ports = { healthPort: server.health?.port ?? null, metricsPort: server.metrics?.port ?? null };
   const { namespaces, leaderElect, leaderElectionNamespace: leaseNamespace, installationId } = config;

@@ -23,10 +23,17 @@ export interface CredentialsSpec {
   roleArn?: string;
 }
 
+/** An account shared until `expiresAt` (RFC 3339), then revoked (docs/adr/0032). */
+export interface ExpiringAccount {
+  id: string;
+  expiresAt: string;
+}
+
 export interface ImageShareSpec {
   regionId: string;
   imageId: string;
   accounts?: string[];
+  expiringAccounts?: ExpiringAccount[];
   /** true = publish, false = unpublish, absent = never touch the community flag. */
   community?: boolean;
   sharePolicy?: SharePolicy;
@@ -52,7 +59,7 @@ export interface Condition {
   lastTransitionTime: string;
 }
 
-export const AccountState = { Shared: 'Shared', Pending: 'Pending', Failed: 'Failed' } as const;
+export const AccountState = { Shared: 'Shared', Pending: 'Pending', Failed: 'Failed', Expired: 'Expired' } as const;
 export type AccountState = (typeof AccountState)[keyof typeof AccountState];
 
 export interface AccountOutcome {
@@ -61,6 +68,8 @@ export interface AccountOutcome {
   reason?: string;
   message?: string;
   sharedTime?: string;
+  /** For an expiringAccounts entry: when its share ends (or ended). */
+  expiresAt?: string;
 }
 
 export const CommunityAction = { Publish: 'Publish', Unpublish: 'Unpublish' } as const;
@@ -152,6 +161,7 @@ export const SPEC_FIELDS = {
   regionId: true,
   imageId: true,
   accounts: true,
+  expiringAccounts: true,
   community: true,
   sharePolicy: true,
   deletionPolicy: true,

@@ -135,6 +135,7 @@ function validateSpec(spec: Obj): FieldProblem[] {
   requiredPattern(p, spec, 'regionId', REGION, 64, PatternMessage.regionId);
   requiredPattern(p, spec, 'imageId', IMAGE, 42, PatternMessage.imageId);
   p.push(...validateAccounts(spec.accounts));
+  p.push(...validateExpiring(spec.expiringAccounts, spec.accounts, spec.community));
   for (const key of ['community', 'suspend'] as const) {
     if (spec[key] !== undefined && typeof spec[key] !== 'boolean')
       p.push({ field: `spec.${key}`, message: 'must be true or false' });
@@ -192,6 +193,41 @@ function validateAccounts(accounts: unknown): FieldProblem[] {
   });
   return p;
 }
+
+/** expiringAccounts as the CRD checks it: {id, expiresAt} entries, unique, not in accounts, not with community. */
+function validateExpiring(entries: unknown, accounts: unknown, community: unknown): FieldProblem[] {
+  if (entries === undefined) return [];
+  const field = 'spec.expiringAccounts';
+  if (!Array.isArray(entries)) return [{ field, message: 'must be a list of {id, expiresAt} entries' }];
+  const p: FieldProblem[] = [];
+  const plain = new Set(Array.isArray(accounts) ? accounts : []);
+  const seen = new Set<unknown>();
+  entries.forEach((e: unknown, i) => {
+    const at = `${field}[${i}]`;
+    if (!isObj(e)) return p.push({ field: at, message: 'must be an object with id and expiresAt' });
+    unknownFields(p, `${at}.`, e, new Set(['id', 'expiresAt']));
+    if (typeof e.id !== 'string' || !ACCOUNT.test(e.id)) p.push({ field: `${at}.id`, message: PatternMessage.account });
+    if (typeof e.expiresAt !== 'string' || !RFC3339.test(e.expiresAt) || Number.isNaN(Date.parse(e.expiresAt)))
+      p.push({ field: `${at}.expiresAt`, message: 'must be an RFC 3339 time, for example 2026-12-10T00:00:00Z' });
+    if (seen.has(e.id)) p.push({ field: at, message: `duplicate id ${JSON.stringify(e.id)}` });
+    seen.add(e.id);
+    return undefined;
+  });
+  // The CRD's CEL rules, with its sentences (checked against the apiserver by test/integration/validate.test.ts).
+  if (entries.some((e: unknown) => isObj(e) && plain.has(e.id))) p.push({ field, message: ExpiringMessage.both });
+  if (plain.size + entries.length > 50) p.push({ field, message: ExpiringMessage.tooMany });
+  if (community === true && entries.length > 0) p.push({ field, message: ExpiringMessage.community });
+  return p;
+}
+
+export const ExpiringMessage = {
+  both: 'an account is listed both in accounts (shared with no end) and in expiringAccounts (shared until expiresAt); list it in one of them.',
+  tooMany: 'accounts and expiringAccounts together name more than 50 accounts, the ECS limit per image.',
+  community: 'community: true cannot be combined with expiringAccounts',
+} as const;
+
+/** RFC 3339 date-time as the apiserver's `format: date-time` accepts it. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 function validateCredentials(c: unknown): FieldProblem[] {
   if (!isObj(c)) return [{ field: 'spec.credentials', message: 'must be an object' }];

@@ -4,7 +4,7 @@
 // or cloud error, 2 usage error; `plan --detailed-exitcode` is terraform's: 0 no changes, 1 error, 2 changes.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { parseArgs } from 'node:util';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { ImageShare } from '../api/types.ts';
 import { type FieldProblem, formatProblem, looksLikeImageShare, validateImageShareFields } from '../api/validate.ts';
@@ -13,11 +13,15 @@ import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
 import { FLAGS } from '../config.ts';
 import type { CloudCredentials, ImageSharingFactory } from '../cloud/port.ts';
 import { describePlan } from '../reconcile/compute-status.ts';
+import { connect } from '../reconcile/connect.ts';
+import { asOf } from '../reconcile/expiry.ts';
 import { parseDuration } from '../reconcile/duration.ts';
-import { planShares, planStatus } from '../reconcile/plan-shares.ts';
+import { planInputFor, planShares, planStatus } from '../reconcile/plan-shares.ts';
+import { type Tenancy, TenancyMode } from '../policy/evaluate.ts';
 import { type DuplicateClaim, duplicateMessage, findDuplicateClaims } from './duplicates.ts';
 import { type LiveCluster, type LiveObject, liveCluster } from './live.ts';
 import { adoptionSentence, hasChanges, renderMarkdown } from './plan-markdown.ts';
+import { type PolicyWorld, policyProblems, policyWorld } from './policy-check.ts';
 
 export const CLI_COMMANDS = ['validate', 'plan'] as const;
 export const OutputFormat = { Text: 'text', Json: 'json', Markdown: 'markdown' } as const;
@@ -44,10 +48,15 @@ export function isCliCommand(argv: readonly string[]): boolean {
 
 const USAGE = `Usage:
   imageshare-operator validate -f <file|dir|-> [-f ...] [--output text|json]
+                               [--policy <file|dir> ...] [--tenancy-mode open|restricted] [--trusted-namespaces a,b]
       Checks every ImageShare in the manifests against the CRD's rules, offline, and reports two manifests that
       claim the same (regionId, imageId), naming both files and the owner the controller would pick. A document
       whose kind is a misspelling of ImageShare, or whose apiVersion is in ecs.alicloud.dev, is checked too.
       A directory is read recursively (*.yaml and *.yml; directories starting with "." are skipped).
+      --policy also judges each ImageShare by the ImageSharePolicies in those files (and the labels of the Namespace
+      objects there; a namespace not described has only kubernetes.io/metadata.name), as admission and the
+      controller do. --tenancy-mode restricted adds the chart's baseline: only --trusted-namespaces may use the
+      operator's identity or a roleArn (default open: no baseline). See docs/tenancy.md.
       Exit 1 if any is invalid.
   imageshare-operator plan -f <file|dir|-> [-f ...] [--kubeconfig <file>] [--detailed-exitcode]
                            [--ecs-endpoint host:port] [--ecs-protocol https|http] [--ecs-timeout 10s]
@@ -91,6 +100,12 @@ function parseFlags(command: string, rest: readonly string[], io: CliIo): Values
     output: { type: 'string', default: 'text' },
     help: { type: 'boolean', short: 'h' },
   } as const;
+  // validate --policy: the tenancy rules offline (src/cli/policy-check.ts).
+  const validateOnly = {
+    policy: { type: 'string', multiple: true },
+    'tenancy-mode': { type: 'string', default: TenancyMode.Open },
+    'trusted-namespaces': { type: 'string', default: '' },
+  } as const;
   const planOnly = {
     kubeconfig: { type: 'string' },
     'detailed-exitcode': { type: 'boolean' },
@@ -103,7 +118,9 @@ function parseFlags(command: string, rest: readonly string[], io: CliIo): Values
   } as const;
   let values: Values;
   try {
-    ({ values } = parseArgs({ args: [...rest], options: command === 'plan' ? { ...common, ...planOnly } : common }));
+    const options: ParseArgsOptionsConfig =
+      command === 'plan' ? { ...common, ...planOnly } : { ...common, ...validateOnly };
+    ({ values } = parseArgs({ args: [...rest], options }) as { values: Values });
   } catch (err: unknown) {
     return err instanceof Error ? err.message : String(err);
   }
@@ -114,9 +131,18 @@ function parseFlags(command: string, rest: readonly string[], io: CliIo): Values
   const allowed = OUTPUTS[command] ?? [];
   if (!allowed.includes(String(values.output) as OutputFormat))
     return `${command}: --output must be one of ${allowed.join(', ')}, got ${String(values.output)}`;
+  const modeProblem = tenancyModeProblem(command, values);
+  if (modeProblem !== undefined) return modeProblem;
   if (((values.file as string[] | undefined) ?? []).length === 0)
     return `${command}: give at least one -f <file|dir|->`;
   return values;
+}
+
+/** validate --tenancy-mode takes the operator's modes. */
+function tenancyModeProblem(command: string, values: Values): string | undefined {
+  const mode = values['tenancy-mode'];
+  if (mode === undefined || (Object.values(TenancyMode) as unknown[]).includes(mode)) return undefined;
+  return `${command}: --tenancy-mode must be one of ${Object.values(TenancyMode).join(', ')}, got ${String(mode)}`;
 }
 
 /** Runs a CLI command and resolves its exit code. Never throws for user errors. */
@@ -142,7 +168,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(`${command}: no ImageShare objects found in ${files.join(', ')}\n`);
     return 1;
   }
-  const results = validateAll(found);
+  const results = await withPolicies(found, validateAll(found), values, io);
+  if (results === undefined) return 1;
   const invalid = results.filter((r) => !r.valid).length;
   if (command === 'validate') {
     reportValidation(results, { duplicates: findDuplicateClaims(claimSources(found)), output, verbose: true }, io);
@@ -157,6 +184,34 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     values,
     io,
   );
+}
+
+/** With --policy, adds each object's tenancy problem; undefined when a policy file cannot be read (reported). */
+async function withPolicies(
+  found: readonly Found[],
+  results: readonly ValidationResult[],
+  values: Values,
+  io: CliIo,
+): Promise<ValidationResult[] | undefined> {
+  if (values.policy === undefined) return [...results];
+  let world: PolicyWorld;
+  try {
+    world = policyWorld((await Promise.all((values.policy as string[]).map(readManifests))).flat());
+  } catch (err: unknown) {
+    io.err(`validate: ${err instanceof Error ? err.message : String(err)}\n`);
+    return undefined;
+  }
+  const tenancy: Tenancy = {
+    mode: values['tenancy-mode'] as TenancyMode,
+    trustedNamespaces: String(values['trusted-namespaces'])
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean),
+  };
+  return results.map((r, i) => {
+    const problems = [...r.problems, ...policyProblems(found[i]?.doc as ImageShare, world, tenancy)];
+    return { ...r, valid: problems.length === 0, problems };
+  });
 }
 
 function claimSources(found: readonly Found[]): Array<{ object: string; source: string; doc: unknown }> {
@@ -239,25 +294,17 @@ async function planOne(manifest: ImageShare, cloud: ImageSharingFactory, cluster
       ? manifest
       : { ...manifest, metadata: { ...manifest.metadata, namespace: cluster.defaultNamespace } };
   const live: LiveObject | undefined = cluster === undefined ? undefined : await cluster.read(obj);
-  const { credentials, identity, note } = identityFor(obj, live);
+  const { credentials, identity, note } = await identityFor(obj, live);
   const base = { object: nameOf(obj), identity, ...(note ? { note } : {}), live: live?.state ?? 'not read' };
   try {
     const seen = await cloud
       .forCredentials(credentials)
       .observe({ regionId: obj.spec.regionId, imageId: obj.spec.imageId });
     const managed = live?.managedAccounts ?? [];
-    const sharePolicy = obj.spec.sharePolicy ?? 'Authoritative';
-    const p = planShares({
-      desiredAccounts: obj.spec.accounts ?? [],
-      desiredCommunity: obj.spec.community,
-      sharePolicy,
-      observedAccounts: seen.sharedAccounts.map((a) => a.id),
-      observedCommunity: seen.community,
-      observedEncrypted: seen.encrypted,
-      managedAccounts: managed,
-    });
+    const p = planShares(planInputFor(asOf(obj, new Date()).spec, seen, managed));
     // Adoption: revokes of shares this object never made (by hand, or by a tool before Git managed the image).
-    const adopting = sharePolicy === 'Authoritative' ? p.revoke.filter((a) => !managed.includes(a)) : [];
+    const adopting =
+      (obj.spec.sharePolicy ?? 'Authoritative') === 'Authoritative' ? p.revoke.filter((a) => !managed.includes(a)) : [];
     return {
       ...base,
       shared: seen.sharedAccounts.length,
@@ -274,21 +321,27 @@ async function planOne(manifest: ImageShare, cloud: ImageSharingFactory, cluster
   }
 }
 
-/** Whose identity reads the cloud: the object's Secret when the cluster gave it, its roleArn, or the default. */
-function identityFor(
+/**
+ * Whose identity reads the cloud: the controller's `connect` step, with the Secret the cluster gave (if any). Where
+ * the controller would block (no Secret readable), the plan uses the default identity and says so.
+ */
+async function identityFor(
   obj: ImageShare,
   live: LiveObject | undefined,
-): { credentials: CloudCredentials; identity: string; note?: string } {
-  const roleArn = obj.spec.credentials?.roleArn;
-  if (roleArn) return { credentials: { type: 'roleArn', roleArn }, identity: `roleArn ${roleArn}` };
-  const fallback = { credentials: { type: 'default' } as const, identity: 'default' };
-  const secretRef = obj.spec.credentials?.secretRef?.name;
-  if (secretRef === undefined) return fallback;
+): Promise<{ credentials: CloudCredentials; identity: string; note?: string }> {
   const fromSecret = live?.credentials;
-  if (fromSecret === undefined)
-    return { ...fallback, note: 'credentials.secretRef cannot be read offline; used the default identity' };
-  if ('error' in fromSecret) return { ...fallback, note: `${fromSecret.error} Used the default identity.` };
-  return { credentials: fromSecret, identity: `Secret ${obj.metadata.namespace}/${secretRef}` };
+  const c = await connect({
+    namespace: obj.metadata.namespace,
+    credentials: obj.spec.credentials,
+    readSecret: async () => {
+      if (fromSecret === undefined)
+        return { ok: false, message: 'credentials.secretRef cannot be read offline; used the default identity' };
+      if ('error' in fromSecret) return { ok: false, message: `${fromSecret.error} Used the default identity.` };
+      return { ok: true, credentials: fromSecret };
+    },
+  });
+  if (c.ok) return { credentials: c.credentials, identity: c.label };
+  return { credentials: { type: 'default' }, identity: 'default', note: c.message };
 }
 
 function renderText(r: PlanResult): string {

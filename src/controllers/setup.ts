@@ -6,6 +6,7 @@ import type { PooledKubeConfig } from '../kube/kubeconfig.ts';
 import { secretsAllowedIn } from '../kube/secret-credentials.ts';
 import { KubeSecretFinalizers } from '../kube/secret-finalizer.ts';
 import { SecretInformer, secretScope } from '../kube/secret-informer.ts';
+import { PolicyCache } from '../policy/policy-cache.ts';
 import type { Log } from '../runtime/logger.ts';
 import type { Informer, LeaderRunnable } from '../runtime/manager.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
@@ -38,6 +39,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
   const queue = new WorkQueue({ onReconcile: metrics.observeReconcile });
   const informer = new ImageShareInformer(kc, {
     namespaces: config.namespaces,
+    labelSelector: config.watchLabelSelector,
     onKey: (key, change) => {
       imageShares.onKey(key, change);
       credentialsInUse.onImageShareKey(key);
@@ -55,7 +57,16 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     },
     log,
   });
-  const reconciler = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log });
+  // A policy or namespace-label change judges the ImageShares it concerns again, as new input (docs/adr/0030).
+  const policy = new PolicyCache(kc, {
+    tenancy: { mode: config.tenancyMode, trustedNamespaces: config.trustedNamespaces },
+    log,
+    onChange: (affected) => {
+      for (const key of informer.keys())
+        if (affected === 'all' || affected.has(key.slice(0, key.indexOf('/')))) imageShares.onKey(key, 'input');
+    },
+  });
+  const reconciler = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log, policy });
   const imageShares = new ImageShareController({ ...config, ...reconciler, cache: informer, queue, specWatch, log });
   const credentialsInUse = new CredentialsInUseController({
     imageShares: informer,
@@ -116,7 +127,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
   metrics.bindQueue(queue);
   metrics.bindObjectCounts(() => countObjects(informer.list()));
   return {
-    informers: [informer, secretInformer, setInformer, accountSetInformer, clusterAccountSetInformer],
+    informers: [informer, secretInformer, policy, setInformer, accountSetInformer, clusterAccountSetInformer],
     runnables: [imageShares, credentialsInUse, imageShareSets],
     ready: () => informer.synced(),
   };

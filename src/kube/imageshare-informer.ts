@@ -23,6 +23,8 @@ export interface ImageShareInformerOptions
   > {
   /** Namespaces to watch; empty = all namespaces (one cluster-wide watch). */
   namespaces?: readonly string[];
+  /** Only ImageShares matching this label selector (one shard of a sharded installation, docs/scaling.md). */
+  labelSelector?: string | undefined;
   /** Receives `namespace/name` and what the event is, for every relevant add, update and delete. */
   onKey: (key: string, change: Change) => void;
 }
@@ -82,6 +84,7 @@ export class ImageShareInformer extends InformerLayer<ImageShare> implements Ima
   readonly #claims = new Map<string, Map<string, ImageShare>>();
   readonly #claimOf = new Map<string, string>();
   readonly #onKey: ImageShareInformerOptions['onKey'];
+  readonly #stored: Array<(key: string, obj: ImageShare) => void> = [];
 
   constructor(kc: KubeConfig, options: ImageShareInformerOptions) {
     super();
@@ -92,8 +95,15 @@ export class ImageShareInformer extends InformerLayer<ImageShare> implements Ima
       ...options,
       kind: 'ImageShare',
       namespaces: namespaces.length === 0 ? 'all' : namespaces,
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
       listPage: async (namespace, { limit, continue: token }) => {
-        const common = { group: GROUP, version: VERSION, limit, ...(token === undefined ? {} : { _continue: token }) };
+        const common = {
+          group: GROUP,
+          version: VERSION,
+          limit,
+          ...(token === undefined ? {} : { _continue: token }),
+          ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+        };
         // Custom objects come back as raw JSON (timestamps are strings): exactly the ImageShare shape of src/api.
         return namespace === undefined
           ? await api.listCustomObjectForAllNamespaces({ ...common, resourcePlural: PLURAL })
@@ -139,8 +149,14 @@ export class ImageShareInformer extends InformerLayer<ImageShare> implements Ima
     return entry === undefined ? [] : [...entry.values()];
   }
 
+  /** Calls `listener` with every object the cache stores (adds and updates; status-only updates included). */
+  onStored(listener: (key: string, obj: ImageShare) => void): void {
+    this.#stored.push(listener);
+  }
+
   #onEvent({ type, obj, old, initial }: InformerEvent<ImageShare>): void {
     const key = keyOf(obj);
+    if (type !== 'deleted') for (const listener of this.#stored) listener(key, obj);
     if (type === 'deleted') {
       this.#index(key, undefined);
       this.#onKey(key, 'input');

@@ -48,6 +48,8 @@ export interface InformerOptions<T extends Cached> {
   listPage(namespace: string | undefined, page: { limit: number; continue?: string }): Promise<ListPage<T>>;
   /** The collection path a scope watches. */
   watchPath(namespace: string | undefined): string;
+  /** Only objects matching this label selector (sharding, docs/scaling.md); the LIST side is listPage's. */
+  labelSelector?: string | undefined;
   /** An Accept header for the watch (e.g. metadata only). */
   watchAccept?: string;
   /** What the cache keeps of an object (it may return the same object, trimmed in place). */
@@ -186,6 +188,7 @@ class Scope<T extends Cached> {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: this.#o.watchTimeoutSeconds?.() ?? 20 + Math.floor(Math.random() * 8),
+        ...(this.#o.labelSelector ? { labelSelector: this.#o.labelSelector } : {}),
       };
       const handle = (phase: string, obj: T & { code?: number }) => {
         onEvent();

@@ -1,17 +1,17 @@
-// What the informer cache keeps of an ImageShare. The reconcile re-reads the object with a GET before acting, so
-// the cache only serves the event filter (generation, deletion, finalizers, the reconcile-request annotation), the
-// one-image-one-owner index (spec.regionId/imageId, uid, creationTimestamp, namespace/name, deletionTimestamp) and
-// the objects gauge (the Ready condition). Everything else is dropped on arrival: managedFields (often the largest
-// part of an object), the last-applied-configuration annotation, labels, and the observed status lists.
+// What the informer cache keeps of an ImageShare. The reconcile reads the object from the cache (no GET, issue 19;
+// src/kube/reconcile-store.ts) and compares the status it computes with the cached one, so the spec and the whole
+// status are kept; of the metadata only what the reconcile, the event filter and the one-image-one-owner index read.
+// Dropped on arrival: managedFields (often the largest part of an object), the last-applied-configuration
+// annotation and labels.
 import type { ImageShare, ImageShareStatus, ObjectMeta } from '../api/types.ts';
 
 /** The only annotation the controller reads from the cache: the manual reconcile trigger. */
 export const KEPT_ANNOTATIONS = ['ecs.alicloud.dev/reconcile-requested-at'] as const;
 
 /**
- * Every status field, kept (true) or dropped (false) by the cache: what decides ownership, cleanup and the Ready
- * gauge is kept. Typed as a complete record of ImageShareStatus, so adding, renaming or removing a field is a
- * type error here until it is decided.
+ * Every status field, kept (true) or dropped (false) by the cache. All are kept: a dropped field would look changed
+ * to the reconcile's comparison and cost a status write on every pass. Typed as a complete record of
+ * ImageShareStatus, so adding, renaming or removing a field is a type error here until it is decided.
  */
 const STATUS_KEPT = {
   observedGeneration: true,
@@ -22,13 +22,13 @@ const STATUS_KEPT = {
   grantIdentity: true,
   managedSince: true,
   installation: true,
-  image: false,
-  community: false,
-  sharedAccounts: false,
-  sharedAccountCount: false,
-  accounts: false,
-  plan: false,
-  lastSyncTime: false,
+  image: true,
+  community: true,
+  sharedAccounts: true,
+  sharedAccountCount: true,
+  accounts: true,
+  plan: true,
+  lastSyncTime: true,
 } as const satisfies Record<keyof ImageShareStatus, boolean>;
 
 type KeptStatusField = {
@@ -56,13 +56,14 @@ const KEPT_METADATA = [
  * metadata or status stay missing), so a malformed watch event cannot break the informer.
  */
 export function leanImageShare(raw: ImageShare): ImageShare {
+  const local = new Map<string, string>();
   const lean: ImageShare = {
     apiVersion: raw.apiVersion,
     kind: raw.kind,
     metadata: leanMetadata(raw.metadata ?? ({} as ObjectMeta)),
-    spec: raw.spec,
+    spec: compact(raw.spec, local),
   };
-  if (raw.status !== undefined) lean.status = leanStatus(raw.status);
+  if (raw.status !== undefined) lean.status = compact(leanStatus(raw.status), local);
   return lean;
 }
 
@@ -86,4 +87,32 @@ function leanStatus(s: ImageShareStatus): ImageShareStatus {
 
 function copyField<K extends keyof ImageShareStatus>(from: ImageShareStatus, to: ImageShareStatus, k: K): void {
   if (from[k] !== undefined) to[k] = from[k];
+}
+
+// JSON.parse makes a new string for every value, and an object with 20 accounts names each account four or five
+// times (spec, sharedAccounts, managedAccounts, accounts[], managedSince) with the same few timestamps: about 140
+// strings per object. Account IDs and short words (states, reasons, condition types) repeat across objects and are
+// kept once per process (the pool is bounded); anything else once per object.
+const SHARED = new Map<string, string>();
+const SHARED_MAX = 100_000;
+const SHAREABLE = /^(?:[0-9]{6,20}|[A-Za-z]{1,40})$/;
+
+/** A copy of `v` in which equal strings are one string (see above). */
+function compact<T>(v: T, local: Map<string, string>): T {
+  if (typeof v === 'string') return intern(v, local) as T;
+  if (Array.isArray(v)) return v.map((x: unknown) => compact(x, local)) as T;
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = compact(x, local);
+    return out as T;
+  }
+  return v;
+}
+
+function intern(s: string, local: Map<string, string>): string {
+  const pool = s.length <= 40 && SHAREABLE.test(s) ? SHARED : local;
+  const known = pool.get(s);
+  if (known !== undefined) return known;
+  if (pool !== SHARED || SHARED.size < SHARED_MAX) pool.set(s, s);
+  return s;
 }

@@ -22,6 +22,8 @@ export interface Tenancy {
 
 /** Rule names are the policy's field paths, in the order they are checked. */
 export const PolicyRule = {
+  /** Restricted mode while the policies cannot be read (src/policy/policy-cache.ts): nothing was judged. */
+  Mode: 'tenancy.mode',
   TrustedNamespaces: 'tenancy.trustedNamespaces',
   OperatorIdentity: 'credentials.operatorIdentity',
   SecretRef: 'credentials.secretRef',
@@ -110,7 +112,9 @@ function imageDenial(p: ImageSharePolicySpec, spec: ImageShareSpec): Denial {
     return { rule: PolicyRule.ImageIds, detail: `image ${spec.imageId} matches none of (${list(images)})` };
   }
   const recipients = p.recipients?.accounts;
-  const outside = recipients === undefined ? [] : (spec.accounts ?? []).filter((a) => !anyMatch(recipients, a));
+  // Every account the spec names, expiring ones included (in force or not), as the admission policy sees them.
+  const named = [...new Set([...(spec.accounts ?? []), ...(spec.expiringAccounts ?? []).map((e) => e.id)])];
+  const outside = recipients === undefined ? [] : named.filter((a) => !anyMatch(recipients, a));
   if (outside.length > 0) {
     return {
       rule: PolicyRule.Accounts,

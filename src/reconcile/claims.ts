@@ -2,7 +2,7 @@
 // wins, then the oldest.
 import { createHash } from 'node:crypto';
 import type { ImageShare } from '../api/types.ts';
-import { mayHavePublished, oursOf, ownershipOf } from './pending-writes.ts';
+import { mayHavePublished, oursOf, ownershipOf } from './ownership.ts';
 
 export interface ClaimVerdict {
   owner: ImageShare;

@@ -11,7 +11,8 @@ import {
 import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { OWNER_TAG } from './claims.ts';
 import { buildConditions, rfc3339, type Summary } from './conditions.ts';
-import { ownershipStatus } from './pending-writes.ts';
+import { expiredIn } from './expiry.ts';
+import { ownershipStatus } from './ownership.ts';
 import type { PassResult } from './pass.ts';
 import { planStatus, type SharePlan } from './plan-shares.ts';
 
@@ -115,10 +116,12 @@ function accountOutcomes(
         message: `Could not be revoked: ${err.message}`,
       }),
     );
+  const until = new Map((obj.spec.expiringAccounts ?? []).map((e) => [e.id, e.expiresAt]));
   const outcomes = [...wanted].sort().map((id): AccountOutcome => {
+    const ends = until.get(id);
     if (shared.has(id)) {
       const t = shared.get(id);
-      return { id, state: AccountState.Shared, ...(t ? { sharedTime: t } : {}) };
+      return { id, state: AccountState.Shared, ...(t ? { sharedTime: t } : {}), ...(ends ? { expiresAt: ends } : {}) };
     }
     const err = failed.get(id);
     if (err) return { id, state: AccountState.Failed, reason: err.reason, message: err.message };
@@ -127,7 +130,20 @@ function accountOutcomes(
     if (stoppedBy) return { id, state: AccountState.Failed, reason: stoppedBy.reason, message: stoppedBy.message };
     return { id, state: AccountState.Pending };
   });
-  return [...outcomes, ...revokeFailures].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const expired = expiredIn(obj.spec).map(
+    (e): AccountOutcome => ({
+      id: e.id,
+      state: AccountState.Expired,
+      expiresAt: e.expiresAt,
+      message: shared.has(e.id)
+        ? `Expired at ${e.expiresAt}; still shared until the revoke reaches ECS.`
+        : `Expired at ${e.expiresAt}; not shared.`,
+    }),
+  );
+  const failedRevoke = new Set(revokeFailures.map((o) => o.id));
+  return [...outcomes, ...revokeFailures, ...expired.filter((o) => !failedRevoke.has(o.id))].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
 }
 
 /** The Ready summary and the abnormal condition a pass comes to (rendered into conditions by computeStatus). */

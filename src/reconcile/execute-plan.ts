@@ -1,7 +1,7 @@
 // Runs a plan's operations in order against the cloud port. It stops at the first error that is not
 // account-specific: later operations are never more exposing than earlier ones' failure allows. Everything ECS
 // accepted before that error is kept in the outcome, and writes whose answer was lost are reported as unknown, so
-// the caller can record ownership exactly (src/reconcile/pending-writes.ts).
+// the caller can record ownership exactly (src/reconcile/ownership.ts).
 import {
   type CloudError,
   type ImageRef,

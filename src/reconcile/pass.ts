@@ -5,7 +5,8 @@ import type { CloudError, ObservedImage } from '../cloud/port.ts';
 import { summarize } from './compute-status.ts';
 import { parseDuration } from './duration.ts';
 import type { ExecutionOutcome } from './execute-plan.ts';
-import { type Ownership, pollDelayMs, type Settled } from './pending-writes.ts';
+import { nextExpiryMs } from './expiry.ts';
+import { type Ownership, pollDelayMs, type Settled } from './ownership.ts';
 import type { SharePlan } from './plan-shares.ts';
 
 /** What one reconcile pass found; each variant carries exactly what its status needs. */
@@ -52,7 +53,11 @@ export interface ReconcileResult {
 export interface RequeueDeps {
   defaultResyncMs: number;
   random(): number;
+  now(): Date;
 }
+
+/** An expiring share is looked at again this long after its expiresAt (so the pass sees it past). */
+const EXPIRY_MARGIN_MS = 1_000;
 
 /** A pass that stopped at its write budget comes back this soon, behind whatever else is queued. */
 const CONTINUE_MS = 1_000;
@@ -65,7 +70,12 @@ export function requeueFor(
   pass: PassResult,
   deps: RequeueDeps,
 ): Pick<ReconcileResult, 'requeue' | 'result'> {
-  const resync = { kind: 'after', ms: jittered(resyncMs(obj, deps), deps.random) } as const;
+  const expiry = nextExpiryMs(obj.spec, deps.now());
+  const periodic = jittered(resyncMs(obj, deps), deps.random);
+  const resync = {
+    kind: 'after',
+    ms: expiry === undefined ? periodic : Math.min(periodic, expiry + EXPIRY_MARGIN_MS),
+  } as const;
   if (pass.kind === 'suspended') return { requeue: { kind: 'none' }, result: 'success' };
   const error = pass.kind === 'observeFailed' ? pass.error : pass.kind === 'applied' ? pass.outcome.error : undefined;
   if (error && error.kind !== 'terminal') {

@@ -8,8 +8,8 @@
 //   - each call carries at most 10 accounts, IsPublic is never mixed with accounts, and the 50-account quota is
 //     checked before any grant is planned.
 import { Reason } from '../api/reasons.ts';
-import { CommunityAction, DeletionPolicy, type PlanStatus, SharePolicy } from '../api/types.ts';
-import { inBatches, MAX_ACCOUNTS_PER_IMAGE } from '../cloud/port.ts';
+import { CommunityAction, DeletionPolicy, type ImageShareSpec, type PlanStatus, SharePolicy } from '../api/types.ts';
+import { inBatches, MAX_ACCOUNTS_PER_IMAGE, type ObservedImage } from '../cloud/port.ts';
 
 export type ShareOperation =
   | { kind: 'unpublish' }
@@ -50,6 +50,23 @@ export interface PlanInput {
   maxAccountsPerImage?: number;
   /** At most this many calls per pass (the rest wait for the next pass), so one object cannot hog the budget. */
   maxCalls?: number;
+}
+
+/** The planner's input from a spec, what a read showed and what the object granted (the controller's and `plan`'s). */
+export function planInputFor(
+  spec: Pick<ImageShareSpec, 'accounts' | 'community' | 'sharePolicy'>,
+  observed: Pick<ObservedImage, 'sharedAccounts' | 'community' | 'encrypted'>,
+  managedAccounts: readonly string[],
+): PlanInput {
+  return {
+    desiredAccounts: spec.accounts ?? [],
+    desiredCommunity: spec.community,
+    sharePolicy: spec.sharePolicy ?? SharePolicy.Authoritative,
+    observedAccounts: observed.sharedAccounts.map((a) => a.id),
+    observedCommunity: observed.community,
+    observedEncrypted: observed.encrypted,
+    managedAccounts,
+  };
 }
 
 /**

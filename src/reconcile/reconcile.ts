@@ -1,18 +1,17 @@
-// One reconcile pass for one ImageShare. It reads like the table of contents in STYLE.md: get → (another
+// One reconcile pass for one ImageShare. It reads like a table of contents (docs/code-style.md): get → (another
 // installation's object: stop) → deletion → suspend → ownership of the image in this cluster → credentials → observe
 // → ownership tag on the image → settle what we wrote before → plan → (plan mode stops here) → before the first
 // write of an object that holds nothing, ownership again from a fresh LIST → claim the image → finalizer and intent before any exposing
 // write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
-// the writes ECS accepted, and a later pass confirms them (src/reconcile/pending-writes.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
+// the writes ECS accepted, and a later pass confirms them (src/reconcile/ownership.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
 // integration tests.
 import { Reason } from '../api/reasons.ts';
 import { classify } from '../cloud/ecs-errors.ts';
 import { DEFAULTS } from '../config.ts';
-import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode, SharePolicy } from '../api/types.ts';
+import { DeletionPolicy, FINALIZER, type ImageShare, type ImageShareStatus, Mode } from '../api/types.ts';
 import type { Decision } from '../policy/evaluate.ts';
 import {
-  type CloudCredentials,
   type CloudError,
   type ImageRef,
   type ImageSharing,
@@ -33,7 +32,8 @@ import { computeStatus, sameStatus } from './compute-status.ts';
 import { type PassResult, type ReconcileResult, requeueFor } from './pass.ts';
 import { driftEvents, type EventSpec, transitionEvents, writeEvents } from './events.ts';
 import { type ExecutionOutcome, executePlan } from './execute-plan.ts';
-import { identityOf } from './identity.ts';
+import { asOf } from './expiry.ts';
+import { type CredentialsLookup, connect } from './connect.ts';
 import {
   afterWrites,
   mayHavePublished,
@@ -49,8 +49,8 @@ import {
   type Settled,
   settle,
   withIntent,
-} from './pending-writes.ts';
-import { planDeletion, planShares, type SharePlan } from './plan-shares.ts';
+} from './ownership.ts';
+import { planDeletion, planInputFor, planShares, type SharePlan } from './plan-shares.ts';
 
 export interface ImageShareStore {
   /** A fresh read; null when the object is gone. */
@@ -77,7 +77,7 @@ export interface ImageShareStore {
 
 export type StatusWrite = 'ok' | 'gone' | 'conflict' | { resourceVersion: string };
 
-export type CredentialsLookup = { ok: true; credentials: CloudCredentials } | { ok: false; message: string };
+export type { CredentialsLookup } from './connect.ts';
 
 export type { PassResult, ReconcileResult, Requeue } from './pass.ts';
 
@@ -181,8 +181,10 @@ export async function reconcile(
   deps: ReconcileDeps,
   signal?: AbortSignal,
 ): Promise<ReconcileResult> {
-  const obj = await deps.store.get(namespace, name);
-  if (!obj) return NOTHING;
+  const stored = await deps.store.get(namespace, name);
+  if (!stored) return NOTHING;
+  // The spec as of now: expiringAccounts still in force count as accounts (expiry.ts, ADR 0032).
+  const obj = asOf(stored, deps.now());
   if (reconciledElsewhere(obj.status, deps)) return OTHER_INSTALLATION;
   const { writes, dispose } = writeSignal(obj, deps, signal);
   try {
@@ -503,7 +505,11 @@ function ownersShare(obj: ImageShare, deps: ReconcileDeps): { accounts: Set<stri
   if (isOwner) return { accounts: new Set(), community: false };
   const own = ownershipOf(owner.status);
   return {
-    accounts: new Set([...(owner.spec.accounts ?? []), ...oursOf(own)]),
+    accounts: new Set([
+      ...(owner.spec.accounts ?? []),
+      ...(owner.spec.expiringAccounts ?? []).map((e) => e.id),
+      ...oursOf(own),
+    ]),
     community: owner.spec.community === true || mayHavePublished(own),
   };
 }
@@ -578,19 +584,15 @@ async function cloudFor(
   obj: ImageShare,
   deps: ReconcileDeps,
 ): Promise<{ sharing: ImageSharing; identity: string } | { blocked: PassResult }> {
-  const creds = obj.spec.credentials;
-  const use = (c: CloudCredentials) => ({
-    sharing: deps.cloud.forCredentials(c),
-    identity: identityOf(creds, c, deps.operatorIdentity),
+  const c = await connect({
+    namespace: obj.metadata.namespace,
+    credentials: obj.spec.credentials,
+    readSecret: (namespace, name) => deps.readSecretCredentials(namespace, name),
+    operatorIdentity: deps.operatorIdentity,
   });
-  if (creds?.roleArn) return use({ type: 'roleArn', roleArn: creds.roleArn });
-  if (!creds?.secretRef) return use({ type: 'default' });
-  const found = await deps.readSecretCredentials(obj.metadata.namespace, creds.secretRef.name);
-  if (!found.ok)
-    return {
-      blocked: { kind: 'blocked', reason: Reason.CredentialsNotFound, message: found.message, transient: false },
-    };
-  return use(found.credentials);
+  if (!c.ok)
+    return { blocked: { kind: 'blocked', reason: Reason.CredentialsNotFound, message: c.message, transient: false } };
+  return { sharing: deps.cloud.forCredentials(c.credentials), identity: c.identity };
 }
 
 type Observation = { ok: true; image: ObservedImage } | { ok: false; error: CloudError };
@@ -605,13 +607,7 @@ async function observe(sharing: ImageSharing, ref: ImageRef, signal: AbortSignal
 
 function planFor(obj: ImageShare, observed: ObservedImage, ours: readonly string[], deps: ReconcileDeps): SharePlan {
   return planShares({
-    desiredAccounts: obj.spec.accounts ?? [],
-    desiredCommunity: obj.spec.community,
-    sharePolicy: obj.spec.sharePolicy ?? SharePolicy.Authoritative,
-    observedAccounts: observed.sharedAccounts.map((a) => a.id),
-    observedCommunity: observed.community,
-    observedEncrypted: observed.encrypted,
-    managedAccounts: ours,
+    ...planInputFor(obj.spec, observed, ours),
     maxCalls: deps.maxWritesPerPass ?? DEFAULTS.maxWritesPerPass,
   });
 }

@@ -3,7 +3,11 @@
 // can take over). /metrics serves the Prometheus text format. Health and metrics listen on separate ports so a
 // NetworkPolicy can expose metrics without exposing probes. Each listener's address is configurable the
 // controller-runtime way (--health-probe-bind-address / --metrics-bind-address), and either can be turned off.
+// With --metrics-secure, /metrics is served over HTTPS and only to bearer tokens the apiserver authenticates and
+// authorizes for `get` on the nonResourceURL /metrics (controller-runtime's secure metrics; docs/security.md).
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 /** Where a listener binds: host undefined = every interface (probes come from the kubelet over the pod IP). */
@@ -22,6 +26,15 @@ export interface ProbeServerOptions {
   ready: () => boolean;
   /** Prometheus text exposition. */
   metrics: () => Promise<string>;
+  /** Serve /metrics over HTTPS (tls.crt / tls.key in certDir) to tokens `auth` allows; undefined = plain HTTP. */
+  metricsSecure?: { certDir: string; auth: MetricsAuth } | undefined;
+}
+
+export type MetricsVerdict = 'allowed' | 'unauthenticated' | 'forbidden';
+
+/** Decides whether a bearer token may read /metrics; throws when it cannot tell (the request gets 500). */
+export interface MetricsAuth {
+  check(token: string): Promise<MetricsVerdict>;
 }
 
 export interface ProbeServer {
@@ -38,9 +51,23 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
   const healthAt = options.health === undefined ? { port: 8081 } : options.health;
   const metricsAt = options.metricsAddress === undefined ? { port: 8080 } : options.metricsAddress;
   const health = createServer((req, res) => handleHealth(req, res, options.ready));
-  const metrics = createServer((req, res) => {
-    void handleMetrics(req, res, options.metrics);
-  });
+  const secure = options.metricsSecure;
+  const serveMetrics = (req: IncomingMessage, res: ServerResponse) => {
+    void (secure === undefined
+      ? handleMetrics(req, res, options.metrics)
+      : authorized(req, res, secure.auth).then((ok) => (ok ? handleMetrics(req, res, options.metrics) : undefined)));
+  };
+  const metrics =
+    secure === undefined
+      ? createServer(serveMetrics)
+      : createHttpsServer(
+          {
+            cert: await readFile(`${secure.certDir}/tls.crt`),
+            key: await readFile(`${secure.certDir}/tls.key`),
+            minVersion: 'TLSv1.2',
+          },
+          serveMetrics,
+        );
   const healthInfo = healthAt === null ? undefined : await listen(health, healthAt);
   let metricsInfo: AddressInfo | undefined;
   try {
@@ -90,6 +117,27 @@ async function handleMetrics(req: IncomingMessage, res: ServerResponse, metrics:
   } catch {
     reply(res, 500, 'metrics collection failed');
   }
+}
+
+/** 401 without a token or with one the apiserver does not know, 403 when its user may not get /metrics. */
+async function authorized(req: IncomingMessage, res: ServerResponse, auth: MetricsAuth): Promise<boolean> {
+  const token = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (token === undefined) {
+    res.setHeader('www-authenticate', 'Bearer');
+    reply(res, 401, 'Unauthorized: a bearer token is required');
+    return false;
+  }
+  let verdict: MetricsVerdict;
+  try {
+    verdict = await auth.check(token);
+  } catch {
+    reply(res, 500, 'the token could not be reviewed');
+    return false;
+  }
+  if (verdict === 'allowed') return true;
+  if (verdict === 'unauthenticated') res.setHeader('www-authenticate', 'Bearer');
+  reply(res, verdict === 'unauthenticated' ? 401 : 403, verdict === 'unauthenticated' ? 'Unauthorized' : 'Forbidden');
+  return false;
 }
 
 function reply(res: ServerResponse, status: number, body: string): void {

@@ -122,7 +122,10 @@ export class OperatorMetrics {
       { version: packageVersion(), node_version: process.version, commit: process.env.IMAGESHARE_COMMIT || 'unknown' },
       1,
     );
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // The event-loop delay monitor samples once a second, not prom-client's default every 10 ms: at rest that timer
+    // alone was 0.3 % of a core (issue 19; docs/performance.md).
+    if (options.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1_000 });
   }
 
   /** Feeds the reconcile counter and histogram; pass as WorkQueueOptions.onReconcile. */

@@ -16,7 +16,10 @@ export interface ResyncOptions {
   intervalMs: number;
   /** Each round waits intervalMs·(1 + jitter·random()). Default 0.1. */
   jitter?: number;
-  /** Keys of one round are enqueued at uniform random offsets in [0, spreadMs). Default min(interval/10, 60 s). */
+  /**
+   * Keys of one round are enqueued at uniform random offsets in [0, spreadMs). Default interval/10: the daily round
+   * of 10,000 keys is a trickle over 2.4 h, not a herd in one minute (issue 19).
+   */
   spreadMs?: number;
   clock?: Clock;
   random?: () => number;
@@ -29,7 +32,7 @@ export function startResync(options: ResyncOptions): () => void {
   const clock = options.clock ?? realClock;
   const random = options.random ?? Math.random;
   const jitter = options.jitter ?? 0.1;
-  const spreadMs = options.spreadMs ?? Math.min(intervalMs / 10, 60_000);
+  const spreadMs = options.spreadMs ?? intervalMs / 10;
   let timer: TimerHandle | undefined;
   let stopped = false;
 

@@ -3,7 +3,8 @@
 // - Fair and stingy: FIFO, and a key added many times while it waits is processed once (the dirty set).
 // - Exclusive: a key is never handed to two workers at once. Adding a key that is being processed marks it dirty,
 //   and it is queued again when its worker calls done() (the processing set).
-// - Delays: addAfter keeps one pending timer per key, and the earliest requested time wins.
+// - Delays: addAfter keeps one due time per key (the earliest requested wins) in a min-heap served by one timer,
+//   whatever the number of delayed keys (issue 19: 10,000 settled objects wait on one timer, not 10,000).
 // - Retries: addRateLimited asks the RateLimiter (per-key exponential backoff max-of a global token bucket); the
 //   default limiter waits at least 1 s, because every reconcile calls ECS.
 // - Priority: a key queued by add() (an event: something changed) is urgent, a key that only came back on its own
@@ -48,7 +49,11 @@ export class WorkQueue {
   #backgroundQueue: string[] = [];
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
-  readonly #waiting = new Map<string, { at: number; timer: TimerHandle }>();
+  /** Delayed keys and when each is due; the heap orders them, with entries a later addAfter superseded skipped. */
+  readonly #waiting = new Map<string, number>();
+  readonly #due = new DueHeap();
+  #timer: TimerHandle | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
   /** Keys queued by add() since they were last handed out: their next run is urgent. */
   readonly #urgent = new Set<string>();
   /** The priority of each key being processed, fixed when it was handed out. */
@@ -109,17 +114,41 @@ export class WorkQueue {
     }
     const at = this.#clock.now() + ms;
     const pending = this.#waiting.get(key);
-    if (pending !== undefined) {
-      if (pending.at <= at) return;
-      this.#clock.clearTimer(pending.timer);
+    if (pending !== undefined && pending <= at) return;
+    this.#waiting.set(key, at);
+    this.#due.push(at, key);
+    if (this.#due.size() > 2 * this.#waiting.size + 64) this.#due.keep((k, t) => this.#waiting.get(k) === t);
+    this.#arm();
+  }
+
+  /** Keeps the one timer set for the earliest due key (none when nothing waits). */
+  #arm(): void {
+    const at = this.#due.peekAt();
+    if (at === undefined) {
+      if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+      this.#timer = undefined;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+      return;
     }
-    const timer = this.#clock.setTimer(() => {
-      const current = this.#waiting.get(key);
-      if (current?.timer !== timer) return;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimer(() => this.#fire(), at - this.#clock.now());
+  }
+
+  /** The timer fired: every key now due is queued (in due order), and the timer is set for the next one. */
+  #fire(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#shuttingDown) return;
+    const now = this.#clock.now();
+    for (let at = this.#due.peekAt(); at !== undefined && at <= now; at = this.#due.peekAt()) {
+      const key = this.#due.pop();
+      if (key === undefined || this.#waiting.get(key) !== at) continue; // superseded by an earlier time
       this.#waiting.delete(key);
       this.#enqueue(key);
-    }, ms);
-    this.#waiting.set(key, { at, timer });
+    }
+    this.#arm();
   }
 
   /** Adds `key` after the rate limiter's delay for it (counts as one more failure); returns that delay. */
@@ -195,8 +224,10 @@ export class WorkQueue {
   shutdown(): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
-    for (const { timer } of this.#waiting.values()) this.#clock.clearTimer(timer);
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
     this.#waiting.clear();
+    this.#due.keep(() => false);
     const getters = this.#getters;
     this.#getters = [];
     for (const g of getters) g(undefined);
@@ -284,5 +315,95 @@ export class WorkQueue {
     this.#processing.add(key);
     this.#running.set(key, this.#urgent.delete(key) ? CallPriority.Urgent : CallPriority.Background);
     return key;
+  }
+}
+
+/** A binary min-heap of (due time, key), ties in insertion order; parallel arrays keep it compact. */
+class DueHeap {
+  #at: number[] = [];
+  #seq: number[] = [];
+  #key: string[] = [];
+  #next = 0;
+
+  size(): number {
+    return this.#key.length;
+  }
+
+  peekAt(): number | undefined {
+    return this.#at[0];
+  }
+
+  push(at: number, key: string): void {
+    this.#at.push(at);
+    this.#seq.push(this.#next++);
+    this.#key.push(key);
+    this.#up(this.#key.length - 1);
+  }
+
+  /** Removes the earliest entry and returns its key. */
+  pop(): string | undefined {
+    const top = this.#key[0];
+    const last = this.#key.length - 1;
+    if (last < 0) return undefined;
+    this.#swap(0, last);
+    this.#at.pop();
+    this.#seq.pop();
+    this.#key.pop();
+    this.#down(0);
+    return top;
+  }
+
+  /** Keeps only the entries `wanted` accepts (drops superseded ones), rebuilding the heap. */
+  keep(wanted: (key: string, at: number) => boolean): void {
+    const at: number[] = [];
+    const seq: number[] = [];
+    const key: string[] = [];
+    for (let i = 0; i < this.#key.length; i++) {
+      const k = this.#key[i] as string;
+      const t = this.#at[i] as number;
+      if (!wanted(k, t)) continue;
+      at.push(t);
+      seq.push(this.#seq[i] as number);
+      key.push(k);
+    }
+    this.#at = at;
+    this.#seq = seq;
+    this.#key = key;
+    for (let i = (key.length >> 1) - 1; i >= 0; i--) this.#down(i);
+  }
+
+  #less(i: number, j: number): boolean {
+    const a = this.#at[i] as number;
+    const b = this.#at[j] as number;
+    return a < b || (a === b && (this.#seq[i] as number) < (this.#seq[j] as number));
+  }
+
+  #swap(i: number, j: number): void {
+    [this.#at[i], this.#at[j]] = [this.#at[j] as number, this.#at[i] as number];
+    [this.#seq[i], this.#seq[j]] = [this.#seq[j] as number, this.#seq[i] as number];
+    [this.#key[i], this.#key[j]] = [this.#key[j] as string, this.#key[i] as string];
+  }
+
+  #up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#less(i, parent)) return;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  #down(i: number): void {
+    const n = this.#key.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.#less(l, m)) m = l;
+      if (r < n && this.#less(r, m)) m = r;
+      if (m === i) return;
+      this.#swap(i, m);
+      i = m;
+    }
   }
 }

@@ -24,3 +24,11 @@ export function startBenchOperator(
     extraArgs: ['--log-level', 'info', ...extraArgs],
   });
 }
+
+/** The node flags of the image's ENTRYPOINT (between the node binary and the script), e.g. --max-semi-space-size=4. */
+export function imageNodeFlags(dockerfile: string): string[] {
+  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
+  if (line === undefined) throw new Error('Dockerfile has no exec-form ENTRYPOINT');
+  const argv = JSON.parse(line) as string[];
+  return argv.slice(1).filter((a) => a.startsWith('--'));
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { STATUS_ROWS } from '../fixtures/imageshare-statuses.ts';
+import { STATUS_ROWS } from '../support/imageshare-statuses.ts';
 import { type ArgoHealth, argoHealth, argoHealthMany, HEALTH_SCRIPT_PATH } from '../harness/argocd-health.ts';
 
 function row(name: string): (typeof STATUS_ROWS)[number] {

@@ -7,7 +7,7 @@ import type { ImageShare } from '../../src/api/types.ts';
 import { CloudError } from '../../src/cloud/port.ts';
 import { computeStatus } from '../../src/reconcile/compute-status.ts';
 import type { PassResult } from '../../src/reconcile/pass.ts';
-import { STATUS_ROWS } from '../fixtures/imageshare-statuses.ts';
+import { STATUS_ROWS } from '../support/imageshare-statuses.ts';
 import { type KstatusResult, kstatus, kstatusMany } from '../harness/kstatus.ts';
 
 describe('kstatus on operator-written statuses', () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import { createEcsImageSharingFactory, type EcsFactoryOptions } from '../../src/cloud/ecs-factory.ts';
 import type { ImageRef } from '../../src/cloud/port.ts';
 import { executePlan } from '../../src/reconcile/execute-plan.ts';
-import { afterWrites, ownershipOf, settle, withIntent } from '../../src/reconcile/pending-writes.ts';
+import { afterWrites, ownershipOf, settle, withIntent } from '../../src/reconcile/ownership.ts';
 import type { SharePlan } from '../../src/reconcile/plan-shares.ts';
 import { CREDS, REGION, RECIPIENTS, world } from './adapter-fixtures.ts';
 import { useEmulator } from './use-emulator.ts';

@@ -7,7 +7,9 @@ import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { IMAGE, KEY, KNOWN, OWNER, REGION, SafetyWorld } from './safety-world.ts';
 
 let offsetMs = 0;
-const clock = () => Date.now() + offsetMs;
+/** Set: the clock stands still (it moves only by offsetMs), so "the same second" is exact. */
+let frozenAt: number | undefined;
+const clock = () => (frozenAt ?? Date.now()) + offsetMs;
 const ACCOUNT = KNOWN[4] as string;
 const seed = {
   options: { timestampSkewSeconds: 30 * 24 * 3600 },
@@ -61,3 +63,81 @@ it('excuses a foreign share made after the planning read and before the grant, a
   expect(seen['foreign shares made before our intent']).toBeGreaterThan(0);
   expect(seen['foreign shares made between our intent and our grant']).toBeGreaterThan(0);
 }, 120_000);
+
+// ADR 0031's excuse, pinned the same way: someone else revokes and re-shares an account the object granted. Until a
+// read showing our grant has been recorded (or when their SharedTime is the same second as ours), nothing tells the
+// shares apart and the object's Revoke deletion may take theirs; once a recorded read and a later second separate
+// them, the object must leave their share alone, and the oracle excuses nothing.
+async function reshareAfterGrant(
+  reads: number,
+  gapMs: number,
+  readGapMs = 3_000,
+): Promise<{ violations: string[]; stats: Record<string, number>; shared: boolean }> {
+  await emu.admin.reset(seed);
+  frozenAt = Math.floor(Date.now() / 1000) * 1000 + 100;
+  const w = new SafetyWorld(emu, clock);
+  w.advance = (ms) => {
+    offsetMs += ms;
+  };
+  const spec = {
+    regionId: REGION,
+    imageId: IMAGE,
+    accounts: [ACCOUNT],
+    sharePolicy: 'Additive' as const,
+    deletionPolicy: 'Revoke' as const,
+  };
+  await w.start([{ slot: 0, spec }]);
+  await w.runPass({ slot: 0, sync: true, crashAfter: false });
+  for (let i = 0; i < reads; i++) {
+    offsetMs += readGapMs;
+    await w.runPass({ slot: 0, sync: true, crashAfter: false });
+  }
+  offsetMs += gapMs;
+  await w.act({ kind: 'outOfBand', add: [ACCOUNT], remove: [ACCOUNT] });
+  offsetMs += 3_000;
+  await w.runPass({ slot: 0, sync: true, crashAfter: false });
+  await w.act({ kind: 'delete', slot: 0 });
+  await w.runRuntime(60_000, 20);
+  await w.checkCloud('after deletion');
+  await w.shutdown();
+  const shared = (await emu.admin.image(REGION, IMAGE)).sharedWith.some((s) => s.id === ACCOUNT);
+  frozenAt = undefined;
+  return { violations: w.violations, stats: w.stats, shared };
+}
+
+it.each([
+  {
+    why: 'a re-share before any read showed our grant is indistinguishable: excused',
+    reads: 0,
+    readGapMs: 0,
+    gapMs: 0,
+    excused: true,
+  },
+  {
+    why: 'a re-share in the same second as the recorded SharedTime of our grant: excused',
+    reads: 1,
+    readGapMs: 0,
+    gapMs: 0,
+    excused: true,
+  },
+  {
+    why: 'a re-share a later second after a recorded read: theirs, kept, nothing excused',
+    reads: 1,
+    readGapMs: 3_000,
+    gapMs: 2_000,
+    excused: false,
+  },
+])(
+  '$why',
+  async ({ reads, readGapMs, gapMs, excused }) => {
+    const { violations, stats, shared } = await reshareAfterGrant(reads, gapMs, readGapMs);
+    expect(violations).toEqual([]);
+    if (excused) expect(stats['foreign re-shares indistinguishable from our grant']).toBe(1);
+    else {
+      expect(stats).not.toHaveProperty('foreign re-shares indistinguishable from our grant');
+      // The product told their share from ours: the Revoke deletion left it shared.
+      expect(shared).toBe(true);
+    }
+  },
+  120_000,
+);

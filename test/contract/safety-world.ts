@@ -47,6 +47,13 @@ import {
 
 export const OWNER = '1000000000000001';
 export const KEY = { accessKeyId: 'LTAItestProperty001', accessKeySecret: 'test-only-property-secret' };
+/** The role a run's objects may name (spec.credentials.roleArn), and the session key STS hands out for it. */
+export const ROLE_ARN = `acs:ram::${OWNER}:role/image-sharer`;
+export const ROLE_KEY = {
+  accessKeyId: 'STS.testPropertyRole1',
+  accessKeySecret: 'test-only-property-role-secret',
+  securityToken: 'test-only-property-role-token',
+};
 export const IMAGE = 'm-property0001';
 export const REGION = 'cn-hangzhou';
 export const KNOWN = Array.from({ length: 60 }, (_, i) => String(2000000000000001 + i));
@@ -105,10 +112,22 @@ export type ProxyFault =
   /** A 200 whose body carries an error code; ECS did nothing. */
   | { type: 'okWithError'; action: 'ModifyImageSharePermission' | 'TagResources'; times: number }
   /** The answer drips, one byte every 300 ms (ECS applied the call): --ecs-timeout must bound the whole request. */
-  | { type: 'drip'; action: 'DescribeImages' | 'ModifyImageSharePermission'; times: number };
+  | { type: 'drip'; action: 'DescribeImages' | 'ModifyImageSharePermission'; times: number }
+  /** STS fails transiently (throttled, 503, or the connection resets): nothing was sent to ECS. */
+  | { type: 'sts'; action: 'AssumeRole'; variant: 'throttled' | 'unavailable' | 'reset'; times: number }
+  /** The answer is over the adapter's 1 MiB bound (ECS applied the call): a malformed answer, never a crash. */
+  | {
+      type: 'huge';
+      action: 'DescribeImages' | 'DescribeImageSharePermission' | 'ModifyImageSharePermission';
+      times: number;
+    };
 
-/** The world's --ecs-timeout; a dripping answer still read this long after (plus slack) is a violation. */
-export const ECS_TIMEOUT_MS = 2000;
+/**
+ * The world's --ecs-timeout; a dripping answer still read this long after (plus slack) is a violation. Long enough
+ * that a loaded machine (2 cores, a control plane beside) never times out an ordinary answer: a timeout makes the
+ * outcome unknown and the write is rightly sent again, which the no-repeated-writes check would take for a repeat.
+ */
+export const ECS_TIMEOUT_MS = 8000;
 const DRIP_EVERY_MS = 300;
 const DRIP_SLACK_MS = 1500;
 
@@ -334,7 +353,7 @@ export class SafetyWorld {
         const obj = this.object(action.slot);
         if (!obj) return;
         this.lives.get(obj.metadata.uid ?? '')?.specs.push(structuredClone(action.spec));
-        this.store.replaceSpec(obj.metadata.name, withImage(action.spec), obj.metadata.namespace);
+        this.store.replaceSpec(obj.metadata.name, this.withImage(action.spec), obj.metadata.namespace);
         return;
       }
       case 'touch': {
@@ -365,11 +384,16 @@ export class SafetyWorld {
       case 'outOfBand': {
         await this.collectCalls(); // keep the order of our writes and the world's changes exact
         await this.emu.admin.share(REGION, IMAGE, { add: action.add, remove: action.remove });
+        const after = new Map((await this.emu.admin.image(REGION, IMAGE)).sharedWith.map((s) => [s.id, s.sharedTime]));
         // The emulator applies removes before adds, as ModifyImageSharePermission does; re-adding a shared account
         // changes nothing, so the share stays whoever's it was.
+        for (const id of action.add) if (action.remove.includes(id) || !this.isShared(id)) this.reshared.add(id);
         for (const id of action.remove) if (this.isShared(id)) this.lastChange.set(id, { by: 'world', shared: false });
         for (const id of action.add)
-          if (action.remove.includes(id) || !this.isShared(id)) this.lastChange.set(id, { by: 'world', shared: true });
+          if (action.remove.includes(id) || !this.isShared(id)) {
+            const adoptableBy = this.grantIndistinguishable(id, after);
+            this.lastChange.set(id, { by: 'world', shared: true, ...(adoptableBy ? { adoptableBy } : {}) });
+          }
         if (action.community !== undefined) {
           await this.emu.admin.patchImage(REGION, IMAGE, { community: action.community });
           this.communityChange = { by: 'world', shared: action.community };
@@ -533,7 +557,7 @@ export class SafetyWorld {
     for (const { slot, spec } of objects) {
       const s = SLOTS[slot];
       if (!s || this.object(slot)) continue;
-      const obj = this.store.create(s.name, withImage(spec), { namespace: s.namespace, createdAt });
+      const obj = this.store.create(s.name, this.withImage(spec), { namespace: s.namespace, createdAt });
       this.lives.set(obj.metadata.uid ?? '', {
         uid: obj.metadata.uid ?? '',
         key: this.keyOf(slot),
@@ -545,6 +569,12 @@ export class SafetyWorld {
   private storeChanged(e: StoreEvent): void {
     const before = this.lastSeen.get(e.key);
     this.noteIntents(before, e.object);
+    // Every STS failure the world plays is transient: a status calling the credentials invalid is not the truth.
+    const untrue = e.object?.status?.conditions?.find((c) => c.reason === 'InvalidCredentials');
+    if (untrue && this.viaRole)
+      this.violations.push(
+        `${e.key}: status says ${untrue.type}=${untrue.status} InvalidCredentials after a transient STS failure`,
+      );
     if (!e.object && before) {
       const life = this.lives.get(before.metadata.uid ?? '');
       if (life && !life.goneWith) life.goneWith = structuredClone(before.spec);
@@ -654,12 +684,18 @@ export class SafetyWorld {
       // time with the real clock, so a no-op sleep would spin until the pause ends.
       sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(ms, 5))),
       random: () => 0.5,
+      // spec.credentials.roleArn is assumed through the same proxy (so STS can fail), signed with the static key.
+      role: {
+        sts: { endpoint: `127.0.0.1:${port}`, protocol: 'http', timeoutMs: ECS_TIMEOUT_MS },
+        signer: { type: 'static', ...KEY },
+      },
     });
     const sharing = factory.forCredentials({ type: 'static', ...KEY });
+    const viaRole = factory.forCredentials({ type: 'roleArn', roleArn: ROLE_ARN });
     const gate: StoreGate = (req) => this.gate(inc, async () => req(), true);
     inc.deps = {
       store: this.store.client(gate, (r, i) => this.claimantsFromCache(r, i)),
-      cloud: { forCredentials: () => sharing },
+      cloud: { forCredentials: (c) => (c.type === 'roleArn' ? viaRole : sharing) },
       emit: () => undefined,
       now: () => new Date(this.now()),
       random: () => 0,
@@ -807,8 +843,24 @@ export class SafetyWorld {
   private async faulted(action: string, reqBody: Buffer, forward: () => Promise<Answer>): Promise<Answer> {
     const fault = this.takeProxyFault(action);
     if (fault) count(this.stats, `proxy ${fault.type}`);
+    if (action === 'AssumeRole') count(this.stats, 'STS AssumeRole calls');
     if (action === 'DescribeImageSharePermission' && pageOf(reqBody) !== '1')
       count(this.stats, 'share-list pages past the first');
+    if (fault?.type === 'sts') {
+      // Before anything reaches STS: a throttle or an outage answer, or a reset connection (forward rejects).
+      if (fault.variant === 'reset') throw new Error('connection reset by the proxy');
+      return fault.variant === 'throttled'
+        ? jsonAnswer(400, {
+            RequestId: 'PROXY-STS',
+            Code: 'Throttling.User',
+            Message: 'Request was denied due to user flow control.',
+          })
+        : jsonAnswer(503, {
+            RequestId: 'PROXY-STS',
+            Code: 'ServiceUnavailable',
+            Message: 'The request has failed due to a temporary failure of the server.',
+          });
+    }
     if (fault?.type === 'okWithError') {
       // A 200 carrying an error: nothing was applied.
       return jsonAnswer(200, {
@@ -819,6 +871,7 @@ export class SafetyWorld {
     }
     const answer = await forward();
     if (fault?.type === 'drip') return { ...answer, drip: true };
+    if (fault?.type === 'huge') return { ...answer, body: padded(answer.body) };
     if (fault?.type === 'nonceUsed' && answer.status === 200)
       return jsonAnswer(400, {
         RequestId: 'PROXY-NONCE',
@@ -904,18 +957,49 @@ export class SafetyWorld {
           `call #${c.seq}: ${deleting ? 'cleanup' : 'Additive pass'} of ${life?.key} (${uid}) revoked ${id}, whose last change was ${describeChange(last, this.lives)}`,
         );
       if (shared) this.lastChange.set(id, { by: 'operator', uid, version, kind: 'revoke' });
+      if (shared) this.lastGrantBy.delete(id);
     }
     // Adding an account that is already shared changes nothing in ECS (SharedTime stays): the share stays whoever's.
     // If someone else shared it after the read this pass planned from, it is ADR 0007's ambiguity (as at the intent).
     for (const id of adds) {
       const last = this.lastChange.get(id);
-      if (!this.isShared(id)) this.lastChange.set(id, { by: 'operator', uid, version, kind: 'grant' });
-      else if (last?.by === 'world' && last.adoptableBy !== uid && pass && this.unseenWanted(pass, uid, id)) {
+      if (!this.isShared(id)) {
+        this.lastChange.set(id, { by: 'operator', uid, version, kind: 'grant' });
+        this.lastGrantBy.set(id, uid);
+      } else if (last?.by === 'world' && last.adoptableBy !== uid && pass && this.unseenWanted(pass, uid, id)) {
         count(this.stats, 'foreign shares made between our intent and our grant');
         this.lastChange.set(id, { ...last, adoptableBy: uid });
       }
     }
   }
+
+  /**
+   * ADR 0031's accepted ambiguity: someone else re-shares an account an object granted (revoke and share again),
+   * and nothing tells the new share from ours — no read showing our grant has been recorded yet (ECS's answer to a
+   * grant carries no SharedTime), or the recorded SharedTime is the same second as theirs. The object still counts
+   * the share as its own grant: the object that granted it last and still claims it may revoke it.
+   */
+  private grantIndistinguishable(id: string, sharedTime: Map<string, string | undefined>): string | undefined {
+    const uid = this.lastGrantBy.get(id);
+    const obj = [...this.store.objects.values()].find((o) => o.metadata.uid === uid);
+    const status = obj?.status;
+    const claims =
+      status?.managedAccounts?.includes(id) ||
+      status?.pendingWrites?.some((w) => w.action === PendingAction.Grant && w.account === id);
+    if (uid === undefined || !claims) return undefined;
+    const ours = status?.managedSince?.[id];
+    const theirs = sharedTime.get(id);
+    const sameSecond =
+      ours !== undefined &&
+      theirs !== undefined &&
+      Math.floor(Date.parse(ours) / 1000) === Math.floor(Date.parse(theirs) / 1000);
+    if (ours !== undefined && !sameSecond) return undefined;
+    count(this.stats, 'foreign re-shares indistinguishable from our grant');
+    return uid;
+  }
+
+  /** Per account: the object whose grant ECS applied last (kept through someone else's revoke of it). */
+  private readonly lastGrantBy = new Map<string, string>();
 
   /** `id` was wanted by the spec `pass` started from, and absent from every share-list answer the pass read. */
   private unseenWanted(pass: PassState, uid: string, id: string): boolean {
@@ -930,8 +1014,19 @@ export class SafetyWorld {
     return c.by === 'world' ? c.shared : c.kind === 'grant';
   }
 
+  /** Accounts someone else shared anew during the run (after a revoke, theirs or ours, or for the first time). */
+  readonly reshared = new Set<string>();
+
   /** Accounts shared before the run (by the world). */
   readonly seeded = new Set<string>();
+
+  /** This run's objects name ROLE_ARN in spec.credentials: every ECS call goes through an STS session first. */
+  viaRole = false;
+
+  private withImage(spec: ImageShareSpec): ImageShareSpec {
+    const image = { ...spec, regionId: REGION, imageId: IMAGE };
+    return this.viaRole ? { ...image, credentials: { roleArn: ROLE_ARN } } : image;
+  }
 
   private debug(what: string): void {
     const objs = [...this.store.objects.values()].map((o) => {
@@ -958,6 +1053,15 @@ export interface RuntimeReport {
 type Answer = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer; drip?: boolean };
 type ImagesBody = { Images?: { Image?: Array<{ Tags?: unknown; IsPublic?: unknown }> } };
 
+/** The same answer with a padding field that takes it past the adapter's 1 MiB answer bound. */
+function padded(body: Buffer): Buffer {
+  const text = body.toString('utf8').trimEnd();
+  const pad = `"Padding":"${'x'.repeat(1_100_000)}"`;
+  return Buffer.from(
+    text.startsWith('{') && text.length > 2 ? `{${pad},${text.slice(1)}` : text + ' '.repeat(1_100_000),
+  );
+}
+
 function jsonAnswer(status: number, body: unknown): Answer {
   return { status, headers: {}, body: Buffer.from(JSON.stringify(body)) };
 }
@@ -966,10 +1070,6 @@ function jsonAnswer(status: number, body: unknown): Answer {
 function pageOf(request: Buffer): string {
   const m = /PageNumber=(\d+)/.exec(request.toString('utf8'));
   return m?.[1] ?? '1';
-}
-
-function withImage(spec: ImageShareSpec): ImageShareSpec {
-  return { ...spec, regionId: REGION, imageId: IMAGE };
 }
 
 /** Deleting under this spec promises cleanup: deletionPolicy Revoke in Apply mode. */

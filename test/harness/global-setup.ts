@@ -39,6 +39,7 @@ export default async function globalSetup(): Promise<void> {
   } catch (err: unknown) {
     remember(undefined);
     await plane.stop();
+    process.stderr.write(`global setup: ${String((err as Error)?.message ?? err)}\n`);
     throw new Error('integration global setup failed', { cause: err });
   }
 }

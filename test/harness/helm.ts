@@ -7,7 +7,7 @@ import { ensureBinaries } from './control-plane.ts';
 import { runProcess } from './run-process.ts';
 
 export const CHART_DIR = fileURLToPath(new URL('../../charts/imageshare-operator', import.meta.url));
-export const FULL_VALUES = fileURLToPath(new URL('../fixtures/values-full.yaml', import.meta.url));
+export const FULL_VALUES = fileURLToPath(new URL('../support/values-full.yaml', import.meta.url));
 /** The Kubernetes version `helm template` assumes offline; matches the test control plane (build.sh). */
 export const KUBE_VERSION = '1.35.4';
 

@@ -3,13 +3,14 @@
 // row is also run through src/policy/evaluate.ts, which must reach the same decision with the same message.
 // The admission objects are cluster-wide and have fixed names, so this file starts a control plane of its own rather
 // than sharing the run's (where the chart is installed and uninstalled by other files).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import type { ImageSharePolicy } from '../../src/api/policy-types.ts';
 import type { ImageShareSpec } from '../../src/api/types.ts';
+import { runCli, type ValidationResult } from '../../src/cli/commands.ts';
 import { evaluate, type Tenancy } from '../../src/policy/evaluate.ts';
 import { type ControlPlane, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../harness/eventually.ts';
@@ -165,6 +166,27 @@ const ROWS: [string, Partial<ImageShareSpec>, Expect, string][] = [
   ],
   [
     'ns-a',
+    {
+      sharePolicy: 'Additive',
+      ...own,
+      accounts: ['2222222222222222'],
+      expiringAccounts: [{ id: '9999999999999999', expiresAt: '2030-01-01T00:00:00Z' }],
+    },
+    ['team-a', 'recipients.accounts'],
+    'an expiring account outside the list refuses the object too (a tenant cannot route around the recipients)',
+  ],
+  [
+    'ns-a',
+    {
+      sharePolicy: 'Additive',
+      ...own,
+      expiringAccounts: [{ id: '3333444455556666', expiresAt: '2030-01-01T00:00:00Z' }],
+    },
+    'admit',
+    'an expiring account inside the patterns is admitted',
+  ],
+  [
+    'ns-a',
     { sharePolicy: 'Additive', ...own, community: true },
     ['team-a', 'community'],
     'community publishing is Denied by default',
@@ -245,6 +267,28 @@ const helmOn = async (args: string[]): Promise<void> => {
   const r = await helm([...args, '--kubeconfig', cp.kubeconfigPath], cp.binDir);
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
 };
+/** `validate --policy` (offline) on one object, with the policies and namespaces as a repository would hold them. */
+async function validateOffline(obj: object): Promise<ValidationResult> {
+  const shares = join(tmp, 'share.yaml');
+  const policies = join(tmp, 'policies.yaml');
+  const namespaces = Object.entries(NAMESPACES).map(([name, labels]) => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels },
+  }));
+  await writeFile(shares, stringify(obj));
+  await writeFile(policies, [...namespaces, ...POLICIES].map((d) => stringify(d)).join('---\n'));
+  let out = '';
+  const append = (t: string): void => {
+    out += t;
+  };
+  const io = { out: append, err: append };
+  const args = ['validate', '-f', shares, '--policy', policies, '--output', 'json'];
+  await runCli([...args, '--tenancy-mode', 'restricted', '--trusted-namespaces', TRUSTED.join(',')], io);
+  const parsed = JSON.parse(out) as { objects: ValidationResult[] };
+  return parsed.objects[0] as ValidationResult;
+}
+
 const dryRun = (ns: string, spec: Partial<ImageShareSpec>): Promise<KubeResult> =>
   run(['apply', '--dry-run=server', '-f', '-'], stringify(imageShare(ns, 'probe', spec)));
 
@@ -317,6 +361,10 @@ describe('ImageShare admission under the chart policies (tenancy.mode restricted
     };
     const decision = evaluate(full, { name: ns, labels: NAMESPACES[ns] ?? {} }, stored.items, TENANCY);
     const r = await run(['apply', '-f', '-'], stringify(obj));
+    // validate --policy, from files, must agree with the apiserver: same verdict, same words.
+    const offline = await validateOffline(obj);
+    expect(offline.valid).toBe(r.code === 0);
+    for (const p of offline.problems) expect(r.stderr).toContain(p.message);
     if (expected === 'admit') {
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
       expect(decision).toEqual({ allowed: true });

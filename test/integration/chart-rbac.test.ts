@@ -29,6 +29,9 @@ const CORE_RULES: Rule[] = [
   { apiGroups: ['ecs.alicloud.dev'], resources: ['clusteraccountsets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
+  // The tenancy rules at reconcile: policies and the namespace labels they select by.
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['imagesharepolicies'], verbs: ['list', 'watch'] },
+  { apiGroups: [''], resources: ['namespaces'], verbs: ['get', 'list', 'watch'] },
 ];
 const SECRET_GET: Rule = { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'patch'] };
 
@@ -53,7 +56,7 @@ describe('chart RBAC', () => {
   it('clusterId set: the kube-system read is not needed, so it is not granted, and the flag is passed', async () => {
     const ms = await renderChart({ set: { clusterId: 'prod-hz' } });
     expect(byKind(ms, 'ClusterRole').map((r) => r.rules)).toEqual([
-      CORE_RULES.filter((r) => !r.resources.includes('namespaces')),
+      CORE_RULES.filter((r) => !r.resourceNames?.includes('kube-system')),
     ]);
     expect(JSON.stringify(ms.find((m) => m.kind === 'Deployment'))).toContain('--cluster-id=prod-hz');
   });

@@ -1,4 +1,4 @@
-// helm lint and helm template over the default and the full values (test/fixtures/values-full.yaml): what each
+// helm lint and helm template over the default and the full values (test/support/values-full.yaml): what each
 // value turns into in the rendered objects.
 import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from '@jest/globals';
@@ -98,6 +98,7 @@ describe('helm template with default values', () => {
       '--graceful-shutdown-timeout=25s',
       '--secret-namespaces=',
       '--log-level=info',
+      '--tenancy-mode=restricted',
     ]);
   });
 
@@ -161,6 +162,8 @@ describe('helm template with full values', () => {
       '--graceful-shutdown-timeout=25s',
       '--secret-namespaces=team-a,team-b',
       '--log-level=debug',
+      '--tenancy-mode=restricted',
+      '--trusted-namespaces=team-a',
       '--pod-name=$(POD_NAME)',
     ]);
   });

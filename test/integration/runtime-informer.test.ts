@@ -170,7 +170,7 @@ describe('ImageShareInformer against a real apiserver', () => {
     await expect(starting).rejects.toThrow(/stopped before its first LIST/);
   });
 
-  it('caches lean objects: no managedFields, no last-applied annotation, only the status fields the controller reads', async () => {
+  it('caches lean objects: no managedFields, no last-applied annotation, no labels; the whole status', async () => {
     const ns = await createNamespace('rt-informer-lean');
     const informer = new ImageShareInformer(adminKubeConfig(), { namespaces: [ns], onKey: () => undefined, log });
     started.push(informer);
@@ -206,10 +206,13 @@ describe('ImageShareInformer against a real apiserver', () => {
     expect(Object.keys(cached.metadata ?? {}).sort()).toEqual(
       ['creationTimestamp', 'generation', 'name', 'namespace', 'resourceVersion', 'uid'].sort(),
     );
+    // The whole status: the reconcile reads the object from the cache and compares its new status with it (issue 19).
     expect(cached.status).toEqual({
       observedGeneration: 1,
       conditions: [ready],
+      sharedAccounts: ['1234567890123456'],
       managedAccounts: ['1234567890123456'],
+      lastSyncTime: '2026-01-01T00:00:00Z',
     });
     expect(cached.spec).toEqual(fresh.spec);
     // The manual trigger annotation survives (the event filter reads it); others do not.

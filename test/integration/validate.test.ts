@@ -6,7 +6,12 @@
 import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { GROUP, PLURAL, VERSION } from '../../src/api/types.ts';
-import { type FieldProblem, PatternMessage, validateImageShareFields } from '../../src/api/validate.ts';
+import {
+  ExpiringMessage,
+  type FieldProblem,
+  PatternMessage,
+  validateImageShareFields,
+} from '../../src/api/validate.ts';
 import { createNamespace } from '../harness/kubectl.ts';
 import { ROWS } from '../support/validate-rows.ts';
 import { adminKubeConfig } from './runtime-fixtures.ts';
@@ -68,6 +73,7 @@ function statusFields(body: unknown): { fields: Map<string, string[]>; raw: stri
 /** The offline messages that are the CRD's own sentences, so the apiserver must print them too. */
 const WORDED: readonly string[] = [
   ...Object.values(PatternMessage),
+  ...Object.values(ExpiringMessage),
   'community: true cannot be combined with a non-empty accounts list',
   'credentials.secretRef and credentials.roleArn are mutually exclusive',
   'credentials must set exactly one of secretRef or roleArn',

@@ -7,8 +7,9 @@ import { describe, expect, it } from '@jest/globals';
 import { CHART_DIR, type Manifest, renderChart } from '../harness/helm.ts';
 
 interface Rule {
-  apiGroups: string[];
-  resources: string[];
+  apiGroups?: string[];
+  resources?: string[];
+  nonResourceURLs?: string[];
   verbs: string[];
   resourceNames?: string[];
 }
@@ -51,9 +52,13 @@ function rendered(ms: readonly Manifest[]): Grant[] {
   const out = new Set<Grant>();
   for (const m of ms) {
     if (m.kind !== 'Role' && m.kind !== 'ClusterRole') continue;
-    for (const r of (m as Manifest & { rules: Rule[] }).rules)
-      for (const group of r.apiGroups)
-        for (const resource of r.resources) out.add(grant(m.kind, group, resource, r.resourceNames ?? [], r.verbs));
+    for (const r of (m as Manifest & { rules: Rule[] }).rules) {
+      // A non-resource rule (a URL such as /metrics) is a row with group "nonResourceURL".
+      for (const url of r.nonResourceURLs ?? []) out.add(grant(m.kind, 'nonResourceURL', url, [], r.verbs));
+      for (const group of r.apiGroups ?? [])
+        for (const resource of r.resources ?? [])
+          out.add(grant(m.kind, group, resource, r.resourceNames ?? [], r.verbs));
+    }
   }
   return [...out].sort();
 }

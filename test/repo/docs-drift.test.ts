@@ -84,6 +84,7 @@ const OTHER_TOOLS: Record<string, string> = {
   'skip-quota': 'the benchmark',
   'heap-dir': 'the benchmark',
   'node-options': 'the benchmark',
+  'operator-env': 'the benchmark',
   rounds: 'the chaos run',
   duration: 'the chaos run',
   'fault-rate': 'the chaos run',

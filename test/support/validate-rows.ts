@@ -41,6 +41,11 @@ const VALID_ROWS: ValidateRow[] = [
     field: null,
   },
   { why: 'community alone, no accounts', doc: withSpec({ accounts: [], community: true }), field: null },
+  {
+    why: 'an expiring account beside a permanent one',
+    doc: withSpec({ expiringAccounts: [{ id: '2234567890123456', expiresAt: '2026-12-10T00:00:00Z' }] }),
+    field: null,
+  },
   { why: 'exactly 50 accounts', doc: withSpec({ accounts: many(50) }), field: null },
   { why: 'a role ARN', doc: role('acs:ram::1234567890:role/image-owner'), field: null },
   {
@@ -303,4 +308,60 @@ const INVALID_ROWS: ValidateRow[] = [
   },
 ];
 
-export const ROWS: ValidateRow[] = [...VALID_ROWS, ...INVALID_ROWS];
+const expiring = (entries: unknown) => withSpec({ expiringAccounts: entries });
+const EXPIRING_ROWS: ValidateRow[] = [
+  {
+    why: 'an expiring account that is also in accounts (which end would apply?)',
+    doc: expiring([{ id: '1234567890123456', expiresAt: '2026-12-10T00:00:00Z' }]),
+    field: 'spec.expiringAccounts',
+    message: 'an account is listed both in accounts',
+  },
+  {
+    why: 'an expiring account with a malformed ID',
+    doc: expiring([{ id: '0123', expiresAt: '2026-12-10T00:00:00Z' }]),
+    field: 'spec.expiringAccounts[0].id',
+    message: ACCOUNT,
+  },
+  {
+    why: 'an expiresAt that is not a time',
+    doc: expiring([{ id: '2234567890123456', expiresAt: 'next tuesday' }]),
+    field: 'spec.expiringAccounts[0].expiresAt',
+    message: 'RFC 3339',
+  },
+  {
+    why: 'an expiring account without expiresAt',
+    doc: expiring([{ id: '2234567890123456' }]),
+    field: 'spec.expiringAccounts[0].expiresAt',
+    message: 'RFC 3339',
+  },
+  {
+    why: 'the same expiring account twice',
+    doc: expiring([
+      { id: '2234567890123456', expiresAt: '2026-12-10T00:00:00Z' },
+      { id: '2234567890123456', expiresAt: '2026-12-11T00:00:00Z' },
+    ]),
+    field: 'spec.expiringAccounts[1]',
+    message: 'duplicate',
+  },
+  {
+    why: 'community with an expiring account (a community image is visible to everyone already)',
+    doc: withSpec({
+      accounts: [],
+      community: true,
+      expiringAccounts: [{ id: '2234567890123456', expiresAt: '2026-12-10T00:00:00Z' }],
+    }),
+    field: 'spec.expiringAccounts',
+    message: 'community: true cannot be combined with expiringAccounts',
+  },
+  {
+    why: 'accounts and expiring accounts together past the 50-account limit',
+    doc: withSpec({
+      accounts: many(45),
+      expiringAccounts: many(6).map((id) => ({ id: `3${id.slice(1)}`, expiresAt: '2026-12-10T00:00:00Z' })),
+    }),
+    field: 'spec.expiringAccounts',
+    message: 'together name more than 50 accounts',
+  },
+];
+
+export const ROWS: ValidateRow[] = [...VALID_ROWS, ...INVALID_ROWS, ...EXPIRING_ROWS];

@@ -96,6 +96,7 @@ const ACCOUNT_OUTCOME_FIELDS = {
   reason: true,
   message: true,
   sharedTime: true,
+  expiresAt: true,
 } as const satisfies Record<keyof AccountOutcome, true>;
 const PLAN_FIELDS = { grant: true, revoke: true, community: true } as const satisfies Record<keyof PlanStatus, true>;
 const IMAGE_FIELDS = { name: true, status: true, encrypted: true } as const satisfies Record<keyof ImageInfo, true>;

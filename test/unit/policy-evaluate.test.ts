@@ -145,6 +145,18 @@ const ROWS: Row[] = [
     ['p', 'recipients.accounts'],
   ],
   [
+    'an expiring account is a recipient too: one outside the patterns refuses the object, in force or not',
+    {
+      ...own,
+      accounts: ['2222222222222222'],
+      expiringAccounts: [{ id: '9999999999999999', expiresAt: '2020-01-01T00:00:00Z' }],
+    },
+    A,
+    [pol('p', { recipients: { accounts: ['2222*'] } })],
+    OPEN,
+    ['p', 'recipients.accounts'],
+  ],
+  [
     'recipients all matching are allowed',
     { ...own, accounts: ['2222222222222222', '3333333333333333'] },
     A,

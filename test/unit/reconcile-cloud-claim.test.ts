@@ -4,10 +4,10 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { ImageShare, ImageShareSpec } from '../../src/api/types.ts';
 import { type ClaimIdentity, OWNER_TAG, ownerTagValue } from '../../src/reconcile/claims.ts';
 import { type ReconcileDeps, reconcile } from '../../src/reconcile/reconcile.ts';
-import { FakeCloud, terminal, throttled } from '../support/fake-cloud.ts';
-import { FakeStore } from '../support/fake-store.ts';
+import { type FakeCloud, terminal, throttled } from '../support/fake-cloud.ts';
+import type { FakeStore } from '../support/fake-store.ts';
+import { REF as ref, reconcileWorld } from '../support/reconcile-world.ts';
 
-const ref = { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' };
 const A = '1111111111111111';
 const CLUSTER = '3f2c1a9e-0000-4000-8000-000000000001';
 const identity: ClaimIdentity = { clusterId: CLUSTER, watches: (ns) => ns === 'default' || ns === 'team-b' };
@@ -17,19 +17,11 @@ let cloud: FakeCloud;
 let deps: ReconcileDeps;
 
 beforeEach(() => {
-  store = new FakeStore();
-  cloud = new FakeCloud();
-  cloud.addImage(ref);
-  deps = {
-    store,
-    cloud,
-    emit: () => undefined,
-    now: () => new Date('2026-12-01T12:00:00Z'),
-    random: () => 0,
-    defaultResyncMs: 600_000,
-    readSecretCredentials: async () => ({ ok: false, message: 'unused' }),
-    claims: identity,
-  };
+  // The clock at 2026-12-01T12:00:00Z; SharedTime comes from the cloud's own counter.
+  ({ store, cloud, deps } = reconcileWorld(
+    { claims: identity },
+    { start: Date.parse('2026-12-01T12:00:00Z'), cloudOnClock: false },
+  ));
 });
 
 const spec = (s: Partial<ImageShareSpec> = {}): ImageShareSpec => ({ ...ref, accounts: [A], ...s });

@@ -4,10 +4,10 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { ImageShare, ImageShareSpec } from '../../src/api/types.ts';
 import { type ReconcileDeps, reconcile } from '../../src/reconcile/reconcile.ts';
-import { FakeCloud } from '../support/fake-cloud.ts';
+import type { FakeCloud } from '../support/fake-cloud.ts';
 import { FakeStore } from '../support/fake-store.ts';
+import { REF as ref, reconcileWorld } from '../support/reconcile-world.ts';
 
-const ref = { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' };
 const A = '1111111111111111';
 const B = '2222222222222222';
 const SAME_SECOND = '2026-11-28T12:00:00Z';
@@ -34,18 +34,9 @@ let cloud: FakeCloud;
 let deps: ReconcileDeps;
 
 beforeEach(() => {
+  // Five seconds after the siblings' creation second; SharedTime comes from the cloud's own counter.
   store = new LaggingCacheStore();
-  cloud = new FakeCloud();
-  cloud.addImage(ref);
-  deps = {
-    store,
-    cloud,
-    emit: () => undefined,
-    now: () => new Date('2026-11-28T12:00:05Z'),
-    random: () => 0,
-    defaultResyncMs: 600_000,
-    readSecretCredentials: async () => ({ ok: false, message: 'unused' }),
-  };
+  ({ cloud, deps } = reconcileWorld({}, { store, start: Date.parse('2026-11-28T12:00:05Z'), cloudOnClock: false }));
 });
 
 const spec = (accounts: string[], s: Partial<ImageShareSpec> = {}): ImageShareSpec => ({

@@ -6,34 +6,29 @@ import { FINALIZER, type ImageShareSpec } from '../../src/api/types.ts';
 import { operatorIdentityOf } from '../../src/reconcile/identity.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
 import { CloudError } from '../../src/cloud/port.ts';
-import { FakeCloud, throttled } from '../support/fake-cloud.ts';
-import { FakeStore } from '../support/fake-store.ts';
+import { type FakeCloud, throttled } from '../support/fake-cloud.ts';
+import type { FakeStore } from '../support/fake-store.ts';
+import { REF as ref, type ReconcileWorld, reconcileWorld, type StaticKey } from '../support/reconcile-world.ts';
 import { assertKstatusShape } from '../support/safety.ts';
 
-const ref = { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' };
 const A = '1111111111111111';
 const B = '2222222222222222';
 const X = '9999999999999999';
 const Y = '8888888888888888';
-const T0 = Date.parse('2026-11-28T12:00:00Z');
 const KEY_1 = { accessKeyId: 'LTAIfirstkey000001', accessKeySecret: 'first-secret' };
 const KEY_2 = { accessKeyId: 'LTAIsecondkey00002', accessKeySecret: 'second-secret' };
 
+let world: ReconcileWorld;
 let store: FakeStore;
 let cloud: FakeCloud;
 let deps: ReconcileDeps;
-let clockMs: number;
-let secrets: Map<string, { accessKeyId: string; accessKeySecret: string }>;
+let secrets: Map<string, StaticKey>;
 /** Every finalizer add or remove (each one is an update event that wakes the object again). */
 let finalizerFlips: string[];
 
 beforeEach(() => {
-  store = new FakeStore();
-  cloud = new FakeCloud();
-  clockMs = T0;
-  cloud.now = () => clockMs;
-  cloud.addImage(ref);
-  secrets = new Map();
+  world = reconcileWorld();
+  ({ store, cloud, deps, secrets } = world);
   finalizerFlips = [];
   const add = store.addFinalizer.bind(store);
   const remove = store.removeFinalizer.bind(store);
@@ -44,18 +39,6 @@ beforeEach(() => {
   store.removeFinalizer = async (o) => {
     finalizerFlips.push(`-${o.metadata.name}`);
     return remove(o);
-  };
-  deps = {
-    store,
-    cloud,
-    emit: () => undefined,
-    now: () => new Date(clockMs),
-    random: () => 0,
-    defaultResyncMs: 600_000,
-    readSecretCredentials: async (ns, name) => {
-      const s = secrets.get(`${ns}/${name}`);
-      return s ? { ok: true, credentials: { type: 'static', ...s } } : { ok: false, message: `no Secret ${name}` };
-    },
   };
 });
 
@@ -79,7 +62,7 @@ async function untilGone(max: number, name = 'share'): Promise<number> {
   let n = 0;
   while (exists(name) && n < max) {
     n++;
-    clockMs += 5_000;
+    world.advance(5_000);
     await pass(name);
   }
   return n;
@@ -201,7 +184,7 @@ describe('a duplicate cleans up what it exposed itself', () => {
       store.claimants = (r, i) => claimants(r, i).filter((o) => o.metadata.name !== 'owner');
       await pass('loser');
       store.claimants = claimants;
-      clockMs += 120_000;
+      world.advance(120_000);
       await pass('owner');
       await pass('loser');
       expect(ready('loser')).toMatchObject({ reason: 'DuplicateImageShare' });
@@ -369,7 +352,7 @@ describe('cleanup records its own progress', () => {
   async function sharedWithFifty(): Promise<void> {
     store.create('share', spec({ accounts: fifty, deletionPolicy: 'Revoke' }));
     for (let i = 0; i < 6; i++) {
-      clockMs += 120_000;
+      world.advance(120_000);
       await pass();
     }
     expect(shared()).toEqual(fifty);
@@ -413,7 +396,7 @@ describe('cleanup records its own progress', () => {
     let passes = 0;
     while (exists() && passes < 20) {
       allowed = 1;
-      clockMs += 5_000;
+      world.advance(5_000);
       await pass();
       passes++;
     }

@@ -4,7 +4,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { ImageShareSpec } from '../../src/api/types.ts';
 import type { EventSpec } from '../../src/reconcile/events.ts';
-import { pollDelayMs } from '../../src/reconcile/pending-writes.ts';
+import { pollDelayMs } from '../../src/reconcile/ownership.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
 import { FakeCloud, throttled } from '../support/fake-cloud.ts';
 import type { FakeStore } from '../support/fake-store.ts';

@@ -10,13 +10,12 @@ import {
   reconcile,
   type StatusWrite,
 } from '../../src/reconcile/reconcile.ts';
-import { FakeCloud } from '../support/fake-cloud.ts';
+import type { FakeCloud } from '../support/fake-cloud.ts';
 import { FakeStore } from '../support/fake-store.ts';
+import { REF as ref, type ReconcileWorld, reconcileWorld } from '../support/reconcile-world.ts';
 
-const ref = { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' };
 const A = '1111111111111111';
 const B = '2222222222222222';
-const T0 = Date.parse('2026-11-28T12:00:00Z');
 
 const stats = { conflicts: 0 };
 
@@ -43,27 +42,16 @@ function versioned(s: FakeStore, get: ImageShareStore['get'] = (ns, name) => s.g
   };
 }
 
+let world: ReconcileWorld;
 let store: FakeStore;
 let cloud: FakeCloud;
 let deps: ReconcileDeps;
-let clockMs: number;
 
 beforeEach(() => {
   store = new FakeStore();
   stats.conflicts = 0;
-  cloud = new FakeCloud();
-  clockMs = T0;
-  cloud.now = () => clockMs;
-  cloud.addImage(ref);
-  deps = {
-    store: versioned(store),
-    cloud,
-    emit: () => undefined,
-    now: () => new Date(clockMs),
-    random: () => 0,
-    defaultResyncMs: 600_000,
-    readSecretCredentials: async () => ({ ok: false, message: 'unused' }),
-  };
+  world = reconcileWorld({ store: versioned(store) }, { store });
+  ({ cloud, deps } = world);
 });
 
 const spec = (s: Partial<ImageShareSpec> = {}): ImageShareSpec => ({ ...ref, accounts: [A], ...s });
@@ -89,7 +77,7 @@ describe('a late status write from a second writer', () => {
     const stale = (await store.get('default', 'share')) as ImageShare;
     await pass(); // the new leader grants A and records it
     expect(status()?.managedAccounts).toEqual([A]);
-    clockMs += 2_000;
+    world.advance(2_000);
     await pass(readingStale(stale)); // the old leader's pass: A is shared, but not by it as far as it read
     expect(stats.conflicts).toBeGreaterThan(0);
     expect(status()?.managedAccounts).toEqual([A]);

@@ -5,40 +5,25 @@ import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { ImageShare, ImageShareSpec } from '../../src/api/types.ts';
 import type { EventSpec } from '../../src/reconcile/events.ts';
 import { type ReconcileDeps, type ReconcileResult, reconcile } from '../../src/reconcile/reconcile.ts';
-import { FakeCloud, terminal, throttled } from '../support/fake-cloud.ts';
-import { FakeStore } from '../support/fake-store.ts';
+import { type FakeCloud, terminal, throttled } from '../support/fake-cloud.ts';
+import type { FakeStore } from '../support/fake-store.ts';
+import { REF as ref, type ReconcileWorld, reconcileWorld } from '../support/reconcile-world.ts';
 import { assertKstatusShape } from '../support/safety.ts';
 
-const ref = { regionId: 'cn-hangzhou', imageId: 'm-bp18ygjuqnwhechc1234' };
 const A = '1111111111111111';
 const B = '2222222222222222';
 const X = '9999999999999999';
 
+let world: ReconcileWorld;
 let store: FakeStore;
 let cloud: FakeCloud;
-let events: Array<EventSpec & { object: string }>;
+let events: EventSpec[];
 let deps: ReconcileDeps;
-let secrets: Map<string, { accessKeyId: string; accessKeySecret: string }>;
 
 beforeEach(() => {
-  store = new FakeStore();
-  cloud = new FakeCloud();
-  events = [];
-  secrets = new Map();
-  deps = {
-    store,
-    cloud,
-    emit: (o, e) => events.push({ ...e, object: o.metadata.name }),
-    now: () => new Date('2026-11-28T12:00:00Z'),
-    random: () => 0,
-    defaultResyncMs: 600_000,
-    readSecretCredentials: async (ns, name) => {
-      const s = secrets.get(`${ns}/${name}`);
-      return s
-        ? { ok: true, credentials: { type: 'static', ...s } }
-        : { ok: false, message: `Secret ${ns}/${name} was not found.` };
-    },
-  };
+  // Each row adds the image it needs (or none); SharedTime comes from the cloud's own counter.
+  world = reconcileWorld({}, { images: [], cloudOnClock: false });
+  ({ store, cloud, events, deps } = world);
 });
 
 function spec(s: Partial<ImageShareSpec> = {}): ImageShareSpec {
@@ -112,12 +97,12 @@ describe('reconcile: create and steady state', () => {
     store.create('share', spec());
     await pass();
     expect(obj().status?.pendingWrites).toHaveLength(2);
-    deps.now = () => new Date('2026-11-28T12:10:00Z');
+    world.advance(10 * 60_000); // 12:10
     expect((await pass()).statusWritten).toBe(true);
     expect(obj().status?.pendingWrites).toEqual([]);
     const writes = store.statusWrites;
     const ltt = ready()?.lastTransitionTime;
-    deps.now = () => new Date('2026-11-28T13:00:00Z');
+    world.advance(50 * 60_000); // 13:00
     const r = await pass();
     expect(r.statusWritten).toBe(false);
     expect(store.statusWrites).toBe(writes);
@@ -168,7 +153,7 @@ describe('reconcile: drift', () => {
     cloud.image(ref).accounts.delete(B);
     await pass();
     expect(ops()).toEqual([`grant ${A},${B}`]); // inside the confirmation window the accepted grant is believed
-    deps.now = () => new Date('2026-11-28T12:10:00Z');
+    world.advance(10 * 60_000); // 12:10
     await pass();
     expect(ops().at(-1)).toBe(`grant ${B}`);
   });

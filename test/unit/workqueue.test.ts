@@ -500,3 +500,49 @@ describe('WorkQueue: shutdown and drain', () => {
     expect(await queue.drain(1)).toBe(true);
   });
 });
+
+describe('WorkQueue delays: one timer for every delayed key (issue 19, rest is rest)', () => {
+  it('10,000 delayed keys hold one timer, and each comes back once, at its own time, in due order', async () => {
+    const { clock, queue } = newQueue();
+    // Due times spread over 10 s in a scrambled order; one key is asked again later (the earlier time wins).
+    for (let i = 0; i < 10_000; i++) queue.addAfter(`ns/k${i}`, 1 + ((i * 7_919) % 10_000));
+    queue.addAfter('ns/k0', 50_000);
+    expect(queue.delayed()).toBe(10_000);
+    expect(clock.pending()).toBe(1);
+    const seen: string[] = [];
+    const taking = (async () => {
+      for (;;) {
+        const key = await queue.get();
+        if (key === undefined) return;
+        seen.push(key);
+        queue.done(key);
+      }
+    })();
+    await clock.advance(5_000);
+    expect(seen.length).toBe(5_000);
+    expect(clock.pending()).toBe(1);
+    await clock.advance(5_000);
+    expect(seen.length).toBe(10_000);
+    expect(new Set(seen).size).toBe(10_000);
+    const dueOf = (k: string) => 1 + ((Number(k.slice(4)) * 7_919) % 10_000);
+    expect(seen.map(dueOf)).toEqual([...seen.map(dueOf)].sort((a, b) => a - b));
+    expect(queue.delayed()).toBe(0);
+    expect(clock.pending()).toBe(0);
+    queue.shutdown();
+    await taking;
+  });
+
+  it('an earlier time replaces a later one for the same key, which then runs once', async () => {
+    const { clock, queue } = newQueue();
+    queue.addAfter('ns/a', 10_000);
+    queue.addAfter('ns/a', 1_000);
+    expect(clock.pending()).toBe(1);
+    await clock.advance(1_000);
+    expect(queue.len()).toBe(1);
+    expect(await queue.get()).toBe('ns/a');
+    queue.done('ns/a');
+    await clock.advance(10_000);
+    expect(queue.len()).toBe(0);
+    expect(clock.pending()).toBe(0);
+  });
+});

@@ -4,6 +4,7 @@
 import type { ImageShare } from '../../api/types.ts';
 import { describeApiError } from '../../kube/api-errors.ts';
 import type { Change, ImageShareCache } from '../../kube/imageshare-informer.ts';
+import { restartDelayMs } from '../../kube/restart-spread.ts';
 import { CallPriority } from '../../runtime/call-priority.ts';
 import { runController } from '../../runtime/controller.ts';
 import type { Log } from '../../runtime/logger.ts';
@@ -23,6 +24,8 @@ export interface ImageShareControllerOptions {
   specWatch: SpecWatch;
   log: Pick<Log, 'info' | 'warn'>;
   concurrency: number;
+  /** The default resync interval (--resync-interval): settled objects' first passes after a start spread over it. */
+  resyncIntervalMs?: number;
   /** One GET of a Secret whose metadata changed: does it hold other data than the passes last read? */
   secretDataChanged: (secretKey: string) => Promise<boolean>;
 }
@@ -73,8 +76,13 @@ export class ImageShareController implements LeaderRunnable {
 
   async run(passes: AbortSignal): Promise<void> {
     this.#running = true;
-    // What a takeover brings is background work: a user's change made meanwhile goes first.
-    for (const key of this.#o.cache.keys()) this.#o.queue.add(key, CallPriority.Background);
+    // What a takeover brings is background work: a user's change made meanwhile goes first. Settled objects are
+    // spread over their resync interval (src/kube/restart-spread.ts), so a restart brings no herd.
+    for (const key of this.#o.cache.keys()) {
+      const delay = restartDelayMs(this.#o.cache.get(key), this.#o.resyncIntervalMs ?? 0, Math.random);
+      if (delay > 0) this.#o.queue.addAfter(key, delay);
+      else this.#o.queue.add(key, CallPriority.Background);
+    }
     const stopResync = startResync({
       keys: () => this.#o.cache.keys(),
       queue: this.#o.queue,

@@ -7,8 +7,9 @@ import type { Config } from '../../config.ts';
 import { KubeEventRecorder } from '../../kube/events.ts';
 import { ImageShareClient } from '../../kube/imageshare-client.ts';
 import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
-import { reconcileStore } from '../../kube/reconcile-store.ts';
+import { reconcileStore, type StoreCache } from '../../kube/reconcile-store.ts';
 import { SecretCredentialsReader } from '../../kube/secret-credentials.ts';
+import { type PolicySource, reconcileCheck } from '../../policy/reconcile-check.ts';
 import { operatorIdentityOf } from '../../reconcile/identity.ts';
 import { type ReconcileDeps, reconcile } from '../../reconcile/reconcile.ts';
 import type { Log } from '../../runtime/logger.ts';
@@ -28,10 +29,12 @@ export interface ImageShareReconcilerOptions {
   kc: KubeConfig;
   config: Config;
   clusterId: string;
-  cache: Pick<ImageShareCache, 'claimants'>;
+  cache: Pick<ImageShareCache, 'claimants' | 'get'> & StoreCache;
   specWatch: SpecWatch;
   metrics: OperatorMetrics;
   log: Log;
+  /** The tenancy rules (docs/adr/0024, 0030): asked before any cloud call. */
+  policy: PolicySource;
 }
 
 /**
@@ -46,6 +49,7 @@ export function imageShareReconciler({
   specWatch,
   metrics,
   log,
+  policy,
 }: ImageShareReconcilerOptions): { reconcile: Reconciler; secretDataChanged: (key: string) => Promise<boolean> } {
   const watched = new Set(config.namespaces);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
@@ -55,6 +59,7 @@ export function imageShareReconciler({
       new ImageShareClient(kc),
       (regionId, imageId) => cache.claimants(regionId, imageId),
       config.namespaces,
+      cache,
     ),
     cloud: createEcsImageSharingFactory({
       ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
@@ -79,6 +84,8 @@ export function imageShareReconciler({
     operatorIdentity: operatorIdentityOf(process.env),
     emit: (obj: ImageShare, e) => void recorder.emit(obj, { ...e, action: EVENT_ACTIONS[e.reason] ?? 'Reconcile' }),
     readSecretCredentials: (namespace, name) => secrets.read(namespace, name),
+    // A denied object is Stalled/PolicyDenied before any cloud call; what it granted before stays (reported).
+    policy: reconcileCheck(policy, log),
   };
   return {
     reconcile: async ({ namespace, name }, signal) => {
