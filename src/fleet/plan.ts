@@ -58,6 +58,7 @@ export const DEFAULT_MAX_CHILDREN = 100;
 /** The template fields a child copies from its set, in a fixed order. */
 const TEMPLATE_FIELDS = [
   'accounts',
+  'expiringAccounts',
   'community',
   'sharePolicy',
   'deletionPolicy',
@@ -101,6 +102,12 @@ function normalized(spec: Partial<ImageShareSpec>, field: TemplateField): string
       return spec.mode ?? 'Apply';
     case 'suspend':
       return String(spec.suspend ?? false);
+    case 'expiringAccounts':
+      return JSON.stringify(
+        [...(spec.expiringAccounts ?? [])]
+          .map((e) => [e.id, Date.parse(e.expiresAt)])
+          .sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)),
+      );
     case 'credentials':
       return JSON.stringify(spec.credentials ?? null, Object.keys(spec.credentials ?? {}).sort());
     default:

@@ -288,6 +288,31 @@ describe('ImageShareSet on the real stack', () => {
     await kubectl(['delete', 'clusteraccountset', vendors]);
   }, 90_000);
 
+  it('an expiring account of the set is shared with every kept build and revoked from each once it has passed', async () => {
+    const x1 = await build('expiring', REGION, 'm-expiring001');
+    const x2 = await build('expiring', NO_COMMUNITY_REGION, 'm-expiring002');
+    const expiresAt = new Date(Date.now() + 8_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await applySet('expiring', {
+      selector: { imageFamily: 'expiring' },
+      regions: REGIONS,
+      accounts: [account(11)],
+      expiringAccounts: [{ id: account(10), expiresAt }],
+    });
+    await eventually(async () => {
+      expect(await sharedWith(REGION, x1)).toEqual([account(10), account(11)]);
+      expect(await sharedWith(NO_COMMUNITY_REGION, x2)).toEqual([account(10), account(11)]);
+    });
+    await eventually(
+      async () => {
+        expect(await sharedWith(REGION, x1)).toEqual([account(11)]);
+        expect(await sharedWith(NO_COMMUNITY_REGION, x2)).toEqual([account(11)]);
+      },
+      { timeoutMs: 30_000 },
+    );
+    for (const c of await children('expiring'))
+      expect(c.status?.accounts?.find((a) => a.id === account(10))?.state).toBe('Expired');
+  }, 90_000);
+
   it('a reference that does not resolve stops the set before any child is made', async () => {
     await build('unresolved', REGION, 'm-unresolved1');
     await applySet('unresolved', {
