@@ -38,6 +38,17 @@ export function resolveAccounts(
       };
     for (const a of found.spec?.accounts ?? []) union.add(a.id);
   }
+  const problem = checkUnion(spec, union, expiring);
+  if (problem !== undefined) return problem;
+  return { ok: true, accounts: [...union].sort() };
+}
+
+/** An account both unending and expiring, or a total over the quota; undefined when the union is fine. */
+function checkUnion(
+  spec: Pick<ImageShareSetSpec, 'accounts' | 'accountSetRefs'>,
+  union: ReadonlySet<string>,
+  expiring: ReadonlySet<string>,
+): Extract<ResolvedAccounts, { ok: false }> | undefined {
   const both = [...union].filter((id) => expiring.has(id)).sort();
   if (both.length > 0)
     return {
@@ -45,19 +56,18 @@ export function resolveAccounts(
       reason: AccountsReason.AccountListedTwice,
       message: `Account ${both.join(', ')} is in a referenced account set (shared with no end) and in expiringAccounts; list it in one of them.`,
     };
-  if (union.size + expiring.size > MAX_ACCOUNTS_PER_IMAGE) {
-    const parts = [
-      ...(spec.accounts?.length ? ['spec.accounts'] : []),
-      ...(expiring.size > 0 ? ['spec.expiringAccounts'] : []),
-      ...refs.map(describeRef),
-    ].join(', ');
-    return {
-      ok: false,
-      reason: AccountsReason.TooManyAccounts,
-      message: `The accounts of ${parts} add up to ${union.size + expiring.size} distinct accounts, more than the ECS limit of ${MAX_ACCOUNTS_PER_IMAGE} per image; no child is changed until the lists are shorter.`,
-    };
-  }
-  return { ok: true, accounts: [...union].sort() };
+  const total = union.size + expiring.size;
+  if (total <= MAX_ACCOUNTS_PER_IMAGE) return undefined;
+  const parts = [
+    ...(spec.accounts?.length ? ['spec.accounts'] : []),
+    ...(expiring.size > 0 ? ['spec.expiringAccounts'] : []),
+    ...(spec.accountSetRefs ?? []).map(describeRef),
+  ].join(', ');
+  return {
+    ok: false,
+    reason: AccountsReason.TooManyAccounts,
+    message: `The accounts of ${parts} add up to ${total} distinct accounts, more than the ECS limit of ${MAX_ACCOUNTS_PER_IMAGE} per image; no child is changed until the lists are shorter.`,
+  };
 }
 
 /** True when the set references the AccountSet `namespace/name` or the ClusterAccountSet `name` (namespace ''). */
