@@ -202,17 +202,19 @@ function validateExpiring(entries: unknown, accounts: unknown, community: unknow
   const p: FieldProblem[] = [];
   const plain = new Set(Array.isArray(accounts) ? accounts : []);
   const seen = new Set<unknown>();
-  entries.forEach((e: unknown, i) => {
+  for (const [i, e] of (entries as unknown[]).entries()) {
     const at = `${field}[${i}]`;
-    if (!isObj(e)) return p.push({ field: at, message: 'must be an object with id and expiresAt' });
+    if (!isObj(e)) {
+      p.push({ field: at, message: 'must be an object with id and expiresAt' });
+      continue;
+    }
     unknownFields(p, `${at}.`, e, new Set(['id', 'expiresAt']));
     if (typeof e.id !== 'string' || !ACCOUNT.test(e.id)) p.push({ field: `${at}.id`, message: PatternMessage.account });
     if (typeof e.expiresAt !== 'string' || !RFC3339.test(e.expiresAt) || Number.isNaN(Date.parse(e.expiresAt)))
       p.push({ field: `${at}.expiresAt`, message: 'must be an RFC 3339 time, for example 2026-12-10T00:00:00Z' });
     if (seen.has(e.id)) p.push({ field: at, message: `duplicate id ${JSON.stringify(e.id)}` });
     seen.add(e.id);
-    return undefined;
-  });
+  }
   // The CRD's CEL rules, with its sentences (checked against the apiserver by test/integration/validate.test.ts).
   if (entries.some((e: unknown) => isObj(e) && plain.has(e.id))) p.push({ field, message: ExpiringMessage.both });
   if (plain.size + entries.length > 50) p.push({ field, message: ExpiringMessage.tooMany });

@@ -384,7 +384,8 @@ class DueHeap {
     [this.#key[i], this.#key[j]] = [this.#key[j] as string, this.#key[i] as string];
   }
 
-  #up(i: number): void {
+  #up(from: number): void {
+    let i = from;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.#less(i, parent)) return;
@@ -393,7 +394,8 @@ class DueHeap {
     }
   }
 
-  #down(i: number): void {
+  #down(from: number): void {
+    let i = from;
     const n = this.#key.length;
     for (;;) {
       const l = 2 * i + 1;
