@@ -1,8 +1,15 @@
 // One ImageShareSet pass (docs/adr/0027): get the set; on deletion delete the children and then let the set go;
 // hold the finalizer; list the namespace's ImageShares; discover (at most once per interval, or on new input); plan
 // with the pure fleet planner; create, set back and delete children; write the status only when it changed.
+import { credentialIdentity } from '../../cloud/credentials.ts';
 import { classify } from '../../cloud/ecs-errors.ts';
-import { type CloudCredentials, ErrorKind, type ImageSharingFactory, isAbortError } from '../../cloud/port.ts';
+import {
+  type CloudCredentials,
+  ErrorKind,
+  type ImageSharingFactory,
+  isAbortError,
+  type ListedImage,
+} from '../../cloud/port.ts';
 import {
   type ChildView,
   childrenToDelete,
@@ -13,6 +20,7 @@ import {
 } from '../../fleet/plan.ts';
 import { type ChildState, countChildren, SetReason, summarizeSet } from '../../fleet/status.ts';
 import { resolveAccounts } from '../../fleet/accounts.ts';
+import { nextTick, type SharedListing } from '../../fleet/shared-listing.ts';
 import {
   type AccountSet,
   type AccountSetRef,
@@ -35,6 +43,8 @@ export interface SetReconcilerDeps {
   cloud: ImageSharingFactory;
   readSecretCredentials: (namespace: string, name: string) => Promise<SecretLookup>;
   now: () => Date;
+  /** One listing per (identity, region) shared by the sets due together (src/fleet/shared-listing.ts). */
+  listing: SharedListing<ListedImage>;
   /** --discovery-interval: how often a set lists its regions when spec.discoveryInterval is not set. */
   discoveryIntervalMs: number;
   /** An AccountSet (in `namespace`) or ClusterAccountSet from the caches; undefined when it does not exist. */
@@ -132,7 +142,7 @@ async function finish(
   const report = { result: summary.reason, statusWritten: changed, childWrites: writes };
   if (set.spec.suspend) return { report };
   if (summary.reason === SetReason.DiscoveryFailed && !d.discovery?.terminal) return { backoff: true, report };
-  const dueInMs = Math.max(1, (d.discovery?.at ?? 0) + d.intervalMs - deps.now().getTime());
+  const dueInMs = nextTick(deps.now().getTime(), d.intervalMs);
   return { requeueAfterMs: writes > 0 ? Math.min(dueInMs, 1_000) : dueInMs, report };
 }
 
@@ -224,7 +234,10 @@ async function discover(
   ]);
   const now = deps.now().getTime();
   const cached = cache.get(key);
-  if (cached !== undefined && cached.input === input && now - cached.at < intervalMs) return cached;
+  // A listing counts until the next wall-clock tick (nextTick), so every set due at that tick lists together.
+  const sameTick = cached !== undefined && Math.floor(cached.at / intervalMs) === Math.floor(now / intervalMs);
+  if (cached !== undefined && cached.input === input && sameTick) return cached;
+  const fresh = cached === undefined || cached.input !== input;
   const listings = new Map<string, RegionListing>();
   let terminal = false;
   const port = await portFor(set, deps);
@@ -235,7 +248,8 @@ async function discover(
       continue;
     }
     try {
-      const images = await port.list(regionId, set.spec.selector, signal);
+      const list = (own: AbortSignal) => port.list(regionId, {}, own);
+      const images = await deps.listing.get(port.identity, regionId, signal, list, fresh);
       listings.set(regionId, { ok: true, images });
     } catch (err: unknown) {
       if (isAbortError(err)) throw err;
@@ -249,7 +263,10 @@ async function discover(
   return found;
 }
 
-type Lister = { list: NonNullable<ReturnType<ImageSharingFactory['forCredentials']>['listOwnImages']> };
+type Lister = {
+  identity: string;
+  list: NonNullable<ReturnType<ImageSharingFactory['forCredentials']>['listOwnImages']>;
+};
 
 async function portFor(set: ImageShareSet, deps: SetReconcilerDeps): Promise<Lister | { error: string }> {
   const creds = set.spec.credentials;
@@ -263,7 +280,7 @@ async function portFor(set: ImageShareSet, deps: SetReconcilerDeps): Promise<Lis
   const sharing = deps.cloud.forCredentials(credentials);
   const list = sharing.listOwnImages?.bind(sharing);
   if (list === undefined) return { error: 'this cloud adapter cannot list images (listOwnImages)' };
-  return { list };
+  return { identity: credentialIdentity(credentials).key, list };
 }
 
 /** The set's live children after this pass's writes, sorted by name: kept ones as listed, created ones pending. */
