@@ -67,6 +67,11 @@ export interface Config {
   /** /metrics over HTTPS to tokens the apiserver authorizes for get /metrics; the certificate is in metricsCertDir. */
   metricsSecure: boolean;
   metricsCertDir: string | undefined;
+  /** The operator's own keys as files (a mounted Secret), re-read so a rotation needs no restart. */
+  credentialsDir: string | undefined;
+  /** Where spec.credentials.roleArn is assumed: host[:port] (undefined = the public or regional STS endpoint). */
+  stsEndpoint: string | undefined;
+  stsProtocol: 'http' | 'https';
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -223,6 +228,17 @@ export const FLAGS = {
     def: '',
     help: 'directory with tls.crt and tls.key for --metrics-secure (e.g. a mounted kubernetes.io/tls Secret)',
   },
+  'credentials-dir': {
+    env: 'IMAGESHARE_CREDENTIALS_DIR',
+    def: '',
+    help: "directory with the operator's own accessKeyId, accessKeySecret[, securityToken] files (a mounted Secret), re-read so a rotated Secret needs no restart; default: the credential chain",
+  },
+  'sts-endpoint': {
+    env: 'IMAGESHARE_STS_ENDPOINT',
+    def: '',
+    help: 'STS endpoint host[:port] where spec.credentials.roleArn is assumed (default: sts.aliyuncs.com, or the ALIBABA_CLOUD_STS_REGION one)',
+  },
+  'sts-protocol': { env: 'IMAGESHARE_STS_PROTOCOL', def: 'https', help: 'https or http for --sts-endpoint' },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -311,6 +327,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     trustedNamespaces: list(raw('trusted-namespaces')),
     metricsSecure: bool(raw, 'metrics-secure'),
     metricsCertDir: metricsCertDir(raw),
+    credentialsDir: raw('credentials-dir') || undefined,
+    stsEndpoint: endpoint(raw('sts-endpoint'), 'sts-endpoint'),
+    stsProtocol: oneOf(raw, 'sts-protocol', ['http', 'https'] as const),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
@@ -440,9 +459,10 @@ function installationId(v: string, fallback: string): string {
   return id;
 }
 
-function endpoint(v: string): string | undefined {
+function endpoint(v: string, flag = 'ecs-endpoint'): string | undefined {
   if (!v) return undefined;
+  const protocol = flag.replace('endpoint', 'protocol');
   if (/^[a-z]+:\/\//i.test(v))
-    throw new ConfigError(`--ecs-endpoint takes host[:port] without a scheme (use --ecs-protocol), got "${v}"`);
+    throw new ConfigError(`--${flag} takes host[:port] without a scheme (use --${protocol}), got "${v}"`);
   return v;
 }

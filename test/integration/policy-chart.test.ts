@@ -88,6 +88,31 @@ describe('metrics.secure', () => {
   });
 });
 
+describe('credentials.reloadFromFile', () => {
+  it('with existingSecret: the Secret is also mounted as files and --credentials-dir reads them', async () => {
+    const ms = await renderChart({ set: { 'credentials.existingSecret': 'operator-keys' } });
+    expect(operator(ms)?.args).toContain('--credentials-dir=/etc/imageshare-operator/credentials');
+    const volumes = (only(ms, 'Deployment') as Deployment).spec.template.spec.volumes ?? [];
+    expect(volumes).toContainEqual({
+      name: 'operator-credentials',
+      secret: {
+        secretName: 'operator-keys',
+        items: [
+          { key: 'accessKeyId', path: 'accessKeyId' },
+          { key: 'accessKeySecret', path: 'accessKeySecret' },
+        ],
+      },
+    });
+  });
+
+  it.each([
+    [{}, 'no existingSecret: nothing to mount'],
+    [{ 'credentials.existingSecret': 'operator-keys', 'credentials.reloadFromFile': 'false' }, 'switched off'],
+  ])('%j: no --credentials-dir (%s)', async (set, _why) => {
+    expect(operator(await renderChart({ set }))?.args.join(' ')).not.toContain('--credentials-dir');
+  });
+});
+
 describe('networkPolicy', () => {
   it('off by default', async () => {
     expect((await renderChart()).filter((m) => m.kind === 'NetworkPolicy')).toEqual([]);

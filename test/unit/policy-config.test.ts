@@ -29,6 +29,42 @@ describe('tenancy flags', () => {
     expect(loadConfig(argv, env)).toMatchObject(expected);
   });
 
+  it.each([
+    [
+      ['--metrics-secure'],
+      '--metrics-secure needs --metrics-cert-dir',
+      'HTTPS needs a certificate: no silent plain HTTP',
+    ],
+    [
+      ['--sts-endpoint', 'https://sts.test'],
+      '--sts-endpoint takes host[:port] without a scheme (use --sts-protocol)',
+      'the scheme is its own flag',
+    ],
+    [['--sts-protocol', 'ftp'], '--sts-protocol must be one of http, https', 'only the two protocols the SDK speaks'],
+  ])('%j is refused: %s (%s)', (argv, message, _why) => {
+    expect(() => loadConfig(argv, {})).toThrow(message);
+  });
+
+  it('reads the metrics, credentials and STS flags', () => {
+    expect(
+      loadConfig(
+        ['--metrics-secure', '--metrics-cert-dir=/tls', '--credentials-dir=/keys', '--sts-endpoint=sts.test:8443'],
+        {},
+      ),
+    ).toMatchObject({
+      metricsSecure: true,
+      metricsCertDir: '/tls',
+      credentialsDir: '/keys',
+      stsEndpoint: 'sts.test:8443',
+      stsProtocol: 'https',
+    });
+    expect(loadConfig([], {})).toMatchObject({
+      metricsSecure: false,
+      credentialsDir: undefined,
+      stsEndpoint: undefined,
+    });
+  });
+
   it('refuses an unknown mode with a message naming the flag and the choices', () => {
     expect(() => loadConfig(['--tenancy-mode=strict'], {})).toThrow(ConfigError);
     expect(() => loadConfig(['--tenancy-mode=strict'], {})).toThrow(

@@ -3,6 +3,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ImageShare } from '../../api/types.ts';
 import { createEcsImageSharingFactory } from '../../cloud/ecs-factory.ts';
+import type { ImageSharingFactory } from '../../cloud/port.ts';
 import type { Config } from '../../config.ts';
 import { KubeEventRecorder } from '../../kube/events.ts';
 import { ImageShareClient } from '../../kube/imageshare-client.ts';
@@ -16,6 +17,7 @@ import type { Log } from '../../runtime/logger.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import type { Reconciler } from '../../runtime/reconciler.ts';
 import type { SpecWatch } from '../../runtime/spec-watch.ts';
+import { FileCredentials, withOperatorKeys } from './operator-credentials.ts';
 import { toResult } from './result.ts';
 
 const EVENT_ACTIONS: Record<string, string> = {
@@ -61,14 +63,22 @@ export function imageShareReconciler({
       config.namespaces,
       cache,
     ),
-    cloud: createEcsImageSharingFactory({
-      ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
-      protocol: config.ecsProtocol,
-      timeoutMs: config.ecsTimeoutMs,
-      qps: config.ecsQps,
-      burst: config.ecsBurst,
-      onCall: (e) => metrics.observeEcsCall(e),
-    }),
+    cloud: operatorKeys(
+      config,
+      log,
+      createEcsImageSharingFactory({
+        ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
+        protocol: config.ecsProtocol,
+        timeoutMs: config.ecsTimeoutMs,
+        qps: config.ecsQps,
+        burst: config.ecsBurst,
+        onCall: (e) => metrics.observeEcsCall(e),
+        // spec.credentials.roleArn: AssumeRole at --sts-endpoint when given.
+        ...(config.stsEndpoint
+          ? { role: { sts: { endpoint: config.stsEndpoint, protocol: config.stsProtocol } } }
+          : {}),
+      }),
+    ),
     now: () => new Date(),
     random: Math.random,
     defaultResyncMs: config.resyncIntervalMs,
@@ -95,6 +105,12 @@ export function imageShareReconciler({
     },
     secretDataChanged: (key) => secrets.dataChanged(key),
   };
+}
+
+/** With --credentials-dir, objects without spec.credentials use the keys in those files, re-read after a rotation. */
+function operatorKeys(config: Config, log: Log, factory: ImageSharingFactory): ImageSharingFactory {
+  if (config.credentialsDir === undefined) return factory;
+  return withOperatorKeys(factory, new FileCredentials(config.credentialsDir, { log }));
 }
 
 /** Rows of the imageshare_objects gauge, computed from the cache when Prometheus scrapes. */
