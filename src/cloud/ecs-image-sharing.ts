@@ -314,27 +314,39 @@ export class EcsImageSharing implements ImageSharing {
     const seen = new Map<string, ListedImage>();
     let total: number | undefined;
     for (let page = 1; page <= MAX_IMAGE_PAGES; page++) {
-      const request = discoveryRequest(regionId, query, page);
-      const response = await this.#call(ACTION.describeImages, regionId, (c) => c.describeImages(request), signal);
-      const images = response.body?.images?.image;
-      const count = response.body?.totalCount;
-      if (typeof count !== 'number' || (count > 0 && !Array.isArray(images)))
-        throw malformed(ACTION.describeImages, 'the image list or TotalCount is missing');
-      if (total !== undefined && count !== total)
-        throw malformed(ACTION.describeImages, 'TotalCount changed between pages');
-      total = count;
-      const expected = Math.max(0, Math.min(IMAGE_PAGE_SIZE, total - (page - 1) * IMAGE_PAGE_SIZE));
-      if ((images ?? []).length !== expected)
-        throw malformed(
-          ACTION.describeImages,
-          `page ${page} lists ${(images ?? []).length} images where TotalCount implies ${expected}`,
-        );
-      for (const image of images ?? []) seen.set(image.imageId ?? '', listedImage(image));
+      const p = await this.#readImagePage(regionId, query, page, total, signal);
+      total = p.totalCount;
+      for (const image of p.images) seen.set(image.imageId, image);
       if (page * IMAGE_PAGE_SIZE >= total) break;
     }
     if (seen.size !== total)
       throw malformed(ACTION.describeImages, 'the pages list fewer distinct images than TotalCount');
     return [...seen.values()];
+  }
+
+  /** One discovery page, checked: TotalCount as on the earlier pages, and exactly as many images as it implies. */
+  async #readImagePage(
+    regionId: string,
+    query: ImageQuery,
+    page: number,
+    total: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ images: ListedImage[]; totalCount: number }> {
+    const request = discoveryRequest(regionId, query, page);
+    const response = await this.#call(ACTION.describeImages, regionId, (c) => c.describeImages(request), signal);
+    const images = response.body?.images?.image ?? [];
+    const count = response.body?.totalCount;
+    if (typeof count !== 'number' || (count > 0 && !Array.isArray(response.body?.images?.image)))
+      throw malformed(ACTION.describeImages, 'the image list or TotalCount is missing');
+    if (total !== undefined && count !== total)
+      throw malformed(ACTION.describeImages, 'TotalCount changed between pages');
+    const expected = Math.max(0, Math.min(IMAGE_PAGE_SIZE, count - (page - 1) * IMAGE_PAGE_SIZE));
+    if (images.length !== expected)
+      throw malformed(
+        ACTION.describeImages,
+        `page ${page} lists ${images.length} images where TotalCount implies ${expected}`,
+      );
+    return { images: images.map(listedImage), totalCount: count };
   }
 
   grant(ref: ImageRef, accounts: readonly string[], signal?: AbortSignal): Promise<ModifyResult> {

@@ -19,6 +19,7 @@ import { imageShareSetReconciler } from './imageshareset/reconciler.ts';
 import { AccountSetInformer, ImageShareSetClient, ImageShareSetInformer } from './imageshareset/set-client.ts';
 import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
 import { SecretCredentialsReader } from '../kube/secret-credentials.ts';
+import { SharedListing } from '../fleet/shared-listing.ts';
 import { countObjects, imageShareReconciler } from './imageshare/reconciler.ts';
 
 export interface SetupOptions {
@@ -118,6 +119,8 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
       }),
       readSecretCredentials: (namespace, name) => setSecrets.read(namespace, name),
       now: () => new Date(),
+      // Sets due at one wall-clock tick share one listing per (identity, region); short enough to see the next tick's.
+      listing: new SharedListing({ ttlMs: Math.min(5_000, config.discoveryIntervalMs / 2), now: Date.now }),
       discoveryIntervalMs: config.discoveryIntervalMs,
       accountSet: (ref, namespace) =>
         (ref.kind === 'AccountSet' ? accountSetInformer : clusterAccountSetInformer).get(namespace, ref.name),

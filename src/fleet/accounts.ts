@@ -3,7 +3,11 @@
 import { MAX_ACCOUNTS_PER_IMAGE } from '../cloud/port.ts';
 import type { AccountSet, AccountSetRef, ImageShareSetSpec } from './types.ts';
 
-export const AccountsReason = { AccountSetNotFound: 'AccountSetNotFound', TooManyAccounts: 'TooManyAccounts' } as const;
+export const AccountsReason = {
+  AccountSetNotFound: 'AccountSetNotFound',
+  TooManyAccounts: 'TooManyAccounts',
+  AccountListedTwice: 'AccountListedTwice',
+} as const;
 
 export type ResolvedAccounts =
   | { ok: true; accounts: string[] | undefined }
@@ -17,11 +21,12 @@ const describeRef = (r: AccountSetRef) => `${r.kind} ${r.name}`;
  * union is over the 50-account quota. Never throws.
  */
 export function resolveAccounts(
-  spec: Pick<ImageShareSetSpec, 'accounts' | 'accountSetRefs'>,
+  spec: Pick<ImageShareSetSpec, 'accounts' | 'accountSetRefs' | 'expiringAccounts'>,
   lookup: (ref: AccountSetRef) => AccountSet | undefined,
 ): ResolvedAccounts {
   const refs = spec.accountSetRefs ?? [];
   if (refs.length === 0) return { ok: true, accounts: spec.accounts };
+  const expiring = new Set((spec.expiringAccounts ?? []).map((e) => e.id));
   const union = new Set(spec.accounts ?? []);
   for (const ref of refs) {
     const found = lookup(ref);
@@ -33,15 +38,36 @@ export function resolveAccounts(
       };
     for (const a of found.spec?.accounts ?? []) union.add(a.id);
   }
-  if (union.size > MAX_ACCOUNTS_PER_IMAGE) {
-    const parts = [...(spec.accounts?.length ? ['spec.accounts'] : []), ...refs.map(describeRef)].join(', ');
+  const problem = checkUnion(spec, union, expiring);
+  if (problem !== undefined) return problem;
+  return { ok: true, accounts: [...union].sort() };
+}
+
+/** An account both unending and expiring, or a total over the quota; undefined when the union is fine. */
+function checkUnion(
+  spec: Pick<ImageShareSetSpec, 'accounts' | 'accountSetRefs'>,
+  union: ReadonlySet<string>,
+  expiring: ReadonlySet<string>,
+): Extract<ResolvedAccounts, { ok: false }> | undefined {
+  const both = [...union].filter((id) => expiring.has(id)).sort();
+  if (both.length > 0)
     return {
       ok: false,
-      reason: AccountsReason.TooManyAccounts,
-      message: `The accounts of ${parts} add up to ${union.size} distinct accounts, more than the ECS limit of ${MAX_ACCOUNTS_PER_IMAGE} per image; no child is changed until the lists are shorter.`,
+      reason: AccountsReason.AccountListedTwice,
+      message: `Account ${both.join(', ')} is in a referenced account set (shared with no end) and in expiringAccounts; list it in one of them.`,
     };
-  }
-  return { ok: true, accounts: [...union].sort() };
+  const total = union.size + expiring.size;
+  if (total <= MAX_ACCOUNTS_PER_IMAGE) return undefined;
+  const parts = [
+    ...(spec.accounts?.length ? ['spec.accounts'] : []),
+    ...(expiring.size > 0 ? ['spec.expiringAccounts'] : []),
+    ...(spec.accountSetRefs ?? []).map(describeRef),
+  ].join(', ');
+  return {
+    ok: false,
+    reason: AccountsReason.TooManyAccounts,
+    message: `The accounts of ${parts} add up to ${total} distinct accounts, more than the ECS limit of ${MAX_ACCOUNTS_PER_IMAGE} per image; no child is changed until the lists are shorter.`,
+  };
 }
 
 /** True when the set references the AccountSet `namespace/name` or the ClusterAccountSet `name` (namespace ''). */

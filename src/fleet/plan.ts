@@ -58,6 +58,7 @@ export const DEFAULT_MAX_CHILDREN = 100;
 /** The template fields a child copies from its set, in a fixed order. */
 const TEMPLATE_FIELDS = [
   'accounts',
+  'expiringAccounts',
   'community',
   'sharePolicy',
   'deletionPolicy',
@@ -101,6 +102,12 @@ function normalized(spec: Partial<ImageShareSpec>, field: TemplateField): string
       return spec.mode ?? 'Apply';
     case 'suspend':
       return String(spec.suspend ?? false);
+    case 'expiringAccounts':
+      return JSON.stringify(
+        [...(spec.expiringAccounts ?? [])]
+          .map((e) => [e.id, Date.parse(e.expiresAt)])
+          .sort(([a], [b]) => (String(a) < String(b) ? -1 : 1)),
+      );
     case 'credentials':
       return JSON.stringify(spec.credentials ?? null, Object.keys(spec.credentials ?? {}).sort());
     default:
@@ -143,31 +150,7 @@ export function planChildren(
   if (listings === undefined) return { create: [], update, remove: [], taken: [], regions: [] };
 
   const byName = new Map(existing.map((c) => [c.name, c] as const));
-  const wanted = new Map<string, ChildCreate>();
-  const regions: RegionStatus[] = [];
-  const failed = new Set<string>();
-  for (const regionId of set.spec.regions) {
-    const listing = listings.get(regionId);
-    if (listing === undefined || !listing.ok) {
-      failed.add(regionId);
-      const kept = live.filter((c) => c.spec.regionId === regionId).length;
-      regions.push({ regionId, matched: 0, kept, error: listing?.ok === false ? listing.error : 'not listed' });
-      continue;
-    }
-    const { matched, kept } = windowOf(listing.images, set.spec);
-    regions.push(regionStatus(regionId, matched, kept.length));
-    for (const image of kept) {
-      const name = childName(set.name, regionId, image.imageId);
-      wanted.set(name, {
-        name,
-        regionId,
-        imageId: image.imageId,
-        labels: childLabels(set.name, regionId),
-        spec: childSpec(set.spec, regionId, image.imageId),
-      });
-    }
-  }
-
+  const { wanted, regions, failed } = windows(set, listings, live);
   const keptElsewhere = live.filter((c) => failed.has(c.spec.regionId)).length;
   const max = set.spec.maxChildren ?? DEFAULT_MAX_CHILDREN;
   if (wanted.size + keptElsewhere > max) {
@@ -194,6 +177,30 @@ export function planChildren(
     .map((c) => c.name)
     .sort();
   return { create, update: update.filter((u) => !remove.includes(u.name)), remove, taken: taken.sort(), regions };
+}
+
+/** Per region of the spec: the children its window wants, its status row, and whether its listing failed. */
+function windows(set: SetView, listings: ReadonlyMap<string, RegionListing>, live: readonly ChildView[]) {
+  const wanted = new Map<string, ChildCreate>();
+  const regions: RegionStatus[] = [];
+  const failed = new Set<string>();
+  for (const regionId of set.spec.regions) {
+    const listing = listings.get(regionId);
+    if (listing === undefined || !listing.ok) {
+      failed.add(regionId);
+      const kept = live.filter((c) => c.spec.regionId === regionId).length;
+      regions.push({ regionId, matched: 0, kept, error: listing?.ok === false ? listing.error : 'not listed' });
+      continue;
+    }
+    const { matched, kept } = windowOf(listing.images, set.spec);
+    regions.push(regionStatus(regionId, matched, kept.length));
+    for (const image of kept) {
+      const name = childName(set.name, regionId, image.imageId);
+      const spec = childSpec(set.spec, regionId, image.imageId);
+      wanted.set(name, { name, regionId, imageId: image.imageId, labels: childLabels(set.name, regionId), spec });
+    }
+  }
+  return { wanted, regions, failed };
 }
 
 function regionStatus(regionId: string, matched: readonly DiscoveredImage[], kept: number): RegionStatus {

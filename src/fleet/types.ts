@@ -1,6 +1,14 @@
 // ImageShareSet spec and status, as served by crds/imageshareset.yaml (docs/adr/0027); the child ImageShares use the
 // ImageShare types of src/api/types.ts.
-import type { Condition, CredentialsSpec, DeletionPolicy, Mode, ObjectMeta, SharePolicy } from '../api/types.ts';
+import type {
+  Condition,
+  CredentialsSpec,
+  DeletionPolicy,
+  ExpiringAccount,
+  Mode,
+  ObjectMeta,
+  SharePolicy,
+} from '../api/types.ts';
 
 export const SET_KIND = 'ImageShareSet';
 export const SET_PLURAL = 'imagesharesets';
@@ -27,6 +35,8 @@ export interface ImageShareSetSpec {
   maxChildren?: number;
   discoveryInterval?: string;
   accounts?: string[];
+  /** Copied to every child: accounts shared until expiresAt (the ImageShare field of docs/adr/0032). */
+  expiringAccounts?: ExpiringAccount[];
   /** AccountSets (this namespace) and ClusterAccountSets whose accounts the children also get (docs/adr/0028). */
   accountSetRefs?: AccountSetRef[];
   community?: boolean;

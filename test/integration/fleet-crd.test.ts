@@ -62,6 +62,19 @@ describe('ImageShareSet admission', () => {
       spec: { accountSetRefs: [{ kind: 'Secret', name: 'prod' }] },
       says: 'spec.accountSetRefs[0].kind',
     },
+    {
+      why: 'an account both unending and expiring is ambiguous, as on ImageShare',
+      spec: {
+        accounts: ['1234567890123456'],
+        expiringAccounts: [{ id: '1234567890123456', expiresAt: '2099-01-01T00:00:00Z' }],
+      },
+      says: 'an account is listed both in accounts',
+    },
+    {
+      why: 'community excludes expiring accounts too',
+      spec: { community: true, expiringAccounts: [{ id: '1234567890123456', expiresAt: '2099-01-01T00:00:00Z' }] },
+      says: 'community: true cannot be combined with expiringAccounts',
+    },
     { why: 'keep says one thing', spec: { keep: { latest: 2, all: true } }, says: 'keep must set exactly one of' },
     { why: 'keep must say something', spec: { keep: {} }, says: 'keep must set exactly one of' },
     {

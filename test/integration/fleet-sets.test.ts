@@ -231,13 +231,19 @@ describe('ImageShareSet on the real stack', () => {
     });
     assertKstatusShape(s.status, s.metadata.generation ?? 0);
     await emu.admin.clearCalls();
+    const passes = () => op.logs().filter((l) => l.key === `${ns}/empty` && l.msg === 'reconciled').length;
+    const before = passes();
     await new Promise((r) => setTimeout(r, INTERVAL_MS * 2));
-    const lists = (await emu.admin.calls()).calls.filter(
-      (c) => c.action === 'DescribeImages' && c.params.ImageFamily === 'no-such-family',
+    // One pass per interval, not a hot loop: two intervals give at most three.
+    expect(passes() - before).toBeGreaterThanOrEqual(1);
+    expect(passes() - before).toBeLessThanOrEqual(3);
+    // Batched: the four sets alive in this region share one listing per tick, where one listing per set per tick
+    // would be at least eight in two intervals.
+    const listings = (await emu.admin.calls()).calls.filter(
+      (c) => c.action === 'DescribeImages' && c.regionId === REGION && c.imageId === null,
     );
-    // One listing per interval, not a hot loop: two intervals give at most three.
-    expect(lists.length).toBeGreaterThanOrEqual(1);
-    expect(lists.length).toBeLessThanOrEqual(3);
+    expect(listings.length).toBeGreaterThanOrEqual(1);
+    expect(listings.length).toBeLessThanOrEqual(4);
   }, 60_000);
 
   it('an AccountSet or ClusterAccountSet edit reaches every child within 10 s, and the cloud follows', async () => {
@@ -288,6 +294,31 @@ describe('ImageShareSet on the real stack', () => {
     await kubectl(['delete', 'clusteraccountset', vendors]);
   }, 90_000);
 
+  it('an expiring account of the set is shared with every kept build and revoked from each once it has passed', async () => {
+    const x1 = await build('expiring', REGION, 'm-expiring001');
+    const x2 = await build('expiring', NO_COMMUNITY_REGION, 'm-expiring002');
+    const expiresAt = new Date(Date.now() + 8_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    await applySet('expiring', {
+      selector: { imageFamily: 'expiring' },
+      regions: REGIONS,
+      accounts: [account(11)],
+      expiringAccounts: [{ id: account(10), expiresAt }],
+    });
+    await eventually(async () => {
+      expect(await sharedWith(REGION, x1)).toEqual([account(10), account(11)]);
+      expect(await sharedWith(NO_COMMUNITY_REGION, x2)).toEqual([account(10), account(11)]);
+    });
+    await eventually(
+      async () => {
+        expect(await sharedWith(REGION, x1)).toEqual([account(11)]);
+        expect(await sharedWith(NO_COMMUNITY_REGION, x2)).toEqual([account(11)]);
+      },
+      { timeoutMs: 30_000 },
+    );
+    for (const c of await children('expiring'))
+      expect(c.status?.accounts?.find((a) => a.id === account(10))?.state).toBe('Expired');
+  }, 90_000);
+
   it('a reference that does not resolve stops the set before any child is made', async () => {
     await build('unresolved', REGION, 'm-unresolved1');
     await applySet('unresolved', {
@@ -306,6 +337,7 @@ describe('ImageShareSet on the real stack', () => {
 
   it('an operator killed (SIGKILL) mid-discovery and restarted creates no duplicate children', async () => {
     for (let i = 1; i <= 3; i++) await build('crash', REGION, `m-crash0000${i}`);
+    const startSeq = Math.max(0, ...(await emu.admin.calls()).calls.map((c) => c.seq));
     // Discovery answers are held back, so the kill lands while a listing is in flight.
     await emu.admin.addFault({ type: 'slowReply', ms: 1_500, action: 'DescribeImages' });
     await applySet('crash', {
@@ -327,7 +359,7 @@ describe('ImageShareSet on the real stack', () => {
     for (let round = 0; round < 3; round++) {
       await eventually(async () => {
         const calls = (await emu.admin.calls()).calls.filter(
-          (c) => c.action === 'DescribeImages' && c.params.ImageFamily === 'crash',
+          (c) => c.action === 'DescribeImages' && c.imageId === null && c.seq > startSeq,
         );
         if (calls.length <= round) throw new Error('no discovery of the crash set yet');
       });

@@ -18,7 +18,13 @@ const LISTS: Record<string, AccountSet> = {
 };
 const lookup = (r: AccountSetRef) => LISTS[`${r.kind}/${r.name}`];
 
-const rows: Array<{ why: string; accounts?: string[]; refs?: AccountSetRef[]; want: string[] | undefined | string }> = [
+const rows: Array<{
+  why: string;
+  accounts?: string[];
+  expiring?: string[];
+  refs?: AccountSetRef[];
+  want: string[] | undefined | string;
+}> = [
   { why: 'without references the inline list is used as written', accounts: [ids(9, 1)[0] ?? ''], want: ids(9, 1) },
   { why: 'no accounts and no references stays "no accounts", so children are not drifted to []', want: undefined },
   {
@@ -41,12 +47,30 @@ const rows: Array<{ why: string; accounts?: string[]; refs?: AccountSetRef[]; wa
     refs: [{ kind: 'ClusterAccountSet', name: 'big' }],
     want: 'TooManyAccounts',
   },
+  {
+    why: 'an account both in a referenced list (no end) and in expiringAccounts is ambiguous: the child would refuse it',
+    expiring: ids(1, 1),
+    refs: [{ kind: 'AccountSet', name: 'prod' }],
+    want: 'AccountListedTwice',
+  },
+  {
+    why: 'expiring accounts count toward the 50 per image with the union',
+    expiring: ids(900, 6),
+    refs: [{ kind: 'ClusterAccountSet', name: 'big' }],
+    want: 'TooManyAccounts',
+  },
 ];
 
 describe('resolveAccounts', () => {
   it.each(rows)('$why', (row) => {
     const r = resolveAccounts(
-      { ...(row.accounts ? { accounts: row.accounts } : {}), ...(row.refs ? { accountSetRefs: row.refs } : {}) },
+      {
+        ...(row.accounts ? { accounts: row.accounts } : {}),
+        ...(row.refs ? { accountSetRefs: row.refs } : {}),
+        ...(row.expiring
+          ? { expiringAccounts: row.expiring.map((id) => ({ id, expiresAt: '2099-01-01T00:00:00Z' })) }
+          : {}),
+      },
       lookup,
     );
     if (typeof row.want === 'string') expect(r).toMatchObject({ ok: false, reason: row.want });

@@ -163,6 +163,48 @@ const rows: Row[] = [
     update: { 'golden-cn-hangzhou-m-a0000001': { spec: { community: null } } },
   },
   {
+    why: 'an expiring account added to a child by hand is drift like any other account: removed with null',
+    listings: listings(ok(image('m-a0000001', 1))),
+    children: [
+      child('cn-hangzhou', 'm-a0000001', {}, { expiringAccounts: [{ id: B, expiresAt: '2099-01-01T00:00:00Z' }] }),
+    ],
+    update: { 'golden-cn-hangzhou-m-a0000001': { spec: { expiringAccounts: null } } },
+  },
+  {
+    why: "the template's expiring accounts reach an existing child; their order is not drift",
+    set: set({
+      expiringAccounts: [
+        { id: B, expiresAt: '2099-01-01T00:00:00Z' },
+        { id: '2000000000000003', expiresAt: '2099-01-02T00:00:00Z' },
+      ],
+    }),
+    listings: listings(ok(image('m-a0000001', 1), image('m-b0000002', 2))),
+    children: [
+      child('cn-hangzhou', 'm-a0000001'),
+      child(
+        'cn-hangzhou',
+        'm-b0000002',
+        {},
+        {
+          expiringAccounts: [
+            { id: '2000000000000003', expiresAt: '2099-01-02T00:00:00Z' },
+            { id: B, expiresAt: '2099-01-01T00:00:00Z' },
+          ],
+        },
+      ),
+    ],
+    update: {
+      'golden-cn-hangzhou-m-a0000001': {
+        spec: {
+          expiringAccounts: [
+            { id: B, expiresAt: '2099-01-01T00:00:00Z' },
+            { id: '2000000000000003', expiresAt: '2099-01-02T00:00:00Z' },
+          ],
+        },
+      },
+    },
+  },
+  {
     why: "the apiserver's defaults and account order are not drift",
     listings: listings(ok(image('m-a0000001', 1))),
     set: set({ accounts: [B, A] }),

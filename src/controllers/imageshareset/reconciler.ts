@@ -1,11 +1,26 @@
 // One ImageShareSet pass (docs/adr/0027): get the set; on deletion delete the children and then let the set go;
 // hold the finalizer; list the namespace's ImageShares; discover (at most once per interval, or on new input); plan
 // with the pure fleet planner; create, set back and delete children; write the status only when it changed.
+import { credentialIdentity } from '../../cloud/credentials.ts';
 import { classify } from '../../cloud/ecs-errors.ts';
-import { type CloudCredentials, ErrorKind, type ImageSharingFactory, isAbortError } from '../../cloud/port.ts';
-import { type ChildView, childrenToDelete, planChildren, type RegionListing } from '../../fleet/plan.ts';
+import {
+  type CloudCredentials,
+  ErrorKind,
+  type ImageSharingFactory,
+  isAbortError,
+  type ListedImage,
+} from '../../cloud/port.ts';
+import {
+  type ChildView,
+  childrenToDelete,
+  type FleetPlan,
+  planChildren,
+  type RegionListing,
+  type SetView,
+} from '../../fleet/plan.ts';
 import { type ChildState, countChildren, SetReason, summarizeSet } from '../../fleet/status.ts';
 import { resolveAccounts } from '../../fleet/accounts.ts';
+import { nextTick, type SharedListing } from '../../fleet/shared-listing.ts';
 import {
   type AccountSet,
   type AccountSetRef,
@@ -28,6 +43,8 @@ export interface SetReconcilerDeps {
   cloud: ImageSharingFactory;
   readSecretCredentials: (namespace: string, name: string) => Promise<SecretLookup>;
   now: () => Date;
+  /** One listing per (identity, region) shared by the sets due together (src/fleet/shared-listing.ts). */
+  listing: SharedListing<ListedImage>;
   /** --discovery-interval: how often a set lists its regions when spec.discoveryInterval is not set. */
   discoveryIntervalMs: number;
   /** An AccountSet (in `namespace`) or ClusterAccountSet from the caches; undefined when it does not exist. */
@@ -58,10 +75,7 @@ export function imageShareSetReconciler(deps: SetReconcilerDeps): Reconciler {
     }
     const all = await deps.client.listImageShares(namespace);
     const children = all.map(childView);
-    deps.children(
-      key,
-      ownedNames(set, children).map((n) => `${namespace}/${n}`),
-    );
+    deps.children(key, keysOf(namespace, ownedNames(set, children)));
     if (set.metadata.deletionTimestamp) return finalize(set, children, deps);
     if (!(set.metadata.finalizers ?? []).includes(SET_FINALIZER)) {
       await deps.client.setFinalizers(set, [...(set.metadata.finalizers ?? []), SET_FINALIZER]);
@@ -71,40 +85,65 @@ export function imageShareSetReconciler(deps: SetReconcilerDeps): Reconciler {
     if (!accounts.ok) return stopped(set, accounts, children, deps);
     const intervalMs = intervalOf(set, deps.discoveryIntervalMs);
     const discovery = set.spec.suspend ? undefined : await discover(key, set, deps, discoveries, intervalMs, signal);
-    const { accounts: _inline, accountSetRefs: _refs, ...template } = set.spec;
-    const spec = accounts.accounts === undefined ? template : { ...template, accounts: accounts.accounts };
-    const view = { name: set.metadata.name, uid: set.metadata.uid ?? '', spec };
-    const plan = planChildren(view, discovery?.listings, children);
-    for (const c of plan.create) await deps.client.createChild(set, c);
-    const owned = ownedNames(set, children).concat(plan.create.map((c) => c.name));
-    deps.children(
-      key,
-      owned.map((n) => `${namespace}/${n}`),
-    );
-    for (const u of plan.update) await deps.client.patchChild(namespace, u.name, u.patch);
-    const byName = new Map(all.map((o) => [o.metadata.name, o] as const));
-    for (const n of plan.remove) await deps.client.deleteChild(namespace, n, byName.get(n)?.metadata.uid);
-    const live = liveChildren(set, all, plan);
-    const summary: Summary = set.spec.suspend
-      ? {
-          ready: 'False',
-          reason: SetReason.Suspended,
-          message: 'spec.suspend is true: the set and its children do nothing until it is false.',
-        }
-      : summarizeSet(plan, live, {
-          discoveryFailedTerminal: discovery?.terminal ?? false,
-          intervalText: set.spec.discoveryInterval ?? `${Math.round(intervalMs / 1000)}s`,
-        });
-    const status = nextStatus(set, summary, live, plan.regions, discovery, deps.now());
-    const changed = canonical(status) !== canonical(set.status ?? {});
-    if (changed) await deps.client.writeStatus(set, status);
-    const writes = plan.create.length + plan.update.length + plan.remove.length;
-    const report = { result: summary.reason, statusWritten: changed, childWrites: writes };
-    if (set.spec.suspend) return { report };
-    const dueInMs = Math.max(1, (discovery?.at ?? 0) + intervalMs - deps.now().getTime());
-    if (summary.reason === SetReason.DiscoveryFailed && !discovery?.terminal) return { backoff: true, report };
-    return { requeueAfterMs: writes > 0 ? Math.min(dueInMs, 1_000) : dueInMs, report };
+    const plan = planChildren(viewOf(set, accounts.accounts), discovery?.listings, children);
+    await applyPlan(key, set, all, plan, deps);
+    return finish(set, plan, liveChildren(set, all, plan), { discovery, intervalMs }, deps);
   };
+}
+
+const keysOf = (namespace: string, names: readonly string[]) => names.map((n) => `${namespace}/${n}`);
+
+/** The planner's view: the template with the resolved accounts (inline + account sets) in place of both fields. */
+function viewOf(set: ImageShareSet, accounts: string[] | undefined): SetView {
+  const { accounts: _inline, accountSetRefs: _refs, ...template } = set.spec;
+  const spec = accounts === undefined ? template : { ...template, accounts };
+  return { name: set.metadata.name, uid: set.metadata.uid ?? '', spec };
+}
+
+/** Creates, sets back and deletes children; the controller learns the new children before their events arrive. */
+async function applyPlan(
+  key: string,
+  set: ImageShareSet,
+  all: readonly ChildObject[],
+  plan: FleetPlan,
+  deps: SetReconcilerDeps,
+): Promise<void> {
+  const namespace = set.metadata.namespace;
+  for (const c of plan.create) await deps.client.createChild(set, c);
+  const owned = ownedNames(set, all.map(childView)).concat(plan.create.map((c) => c.name));
+  deps.children(key, keysOf(namespace, owned));
+  for (const u of plan.update) await deps.client.patchChild(namespace, u.name, u.patch);
+  const byName = new Map(all.map((o) => [o.metadata.name, o] as const));
+  for (const n of plan.remove) await deps.client.deleteChild(namespace, n, byName.get(n)?.metadata.uid);
+}
+
+/** Writes the status when it changed and says when to come back: at the next discovery, sooner after writes. */
+async function finish(
+  set: ImageShareSet,
+  plan: FleetPlan,
+  live: readonly ChildState[],
+  d: { discovery: Discovery | undefined; intervalMs: number },
+  deps: SetReconcilerDeps,
+): Promise<Result> {
+  const summary: Summary = set.spec.suspend
+    ? {
+        ready: 'False',
+        reason: SetReason.Suspended,
+        message: 'spec.suspend is true: the set and its children do nothing until it is false.',
+      }
+    : summarizeSet(plan, live, {
+        discoveryFailedTerminal: d.discovery?.terminal ?? false,
+        intervalText: set.spec.discoveryInterval ?? `${Math.round(d.intervalMs / 1000)}s`,
+      });
+  const status = nextStatus(set, summary, live, plan.regions, d.discovery, deps.now());
+  const changed = canonical(status) !== canonical(set.status ?? {});
+  if (changed) await deps.client.writeStatus(set, status);
+  const writes = plan.create.length + plan.update.length + plan.remove.length;
+  const report = { result: summary.reason, statusWritten: changed, childWrites: writes };
+  if (set.spec.suspend) return { report };
+  if (summary.reason === SetReason.DiscoveryFailed && !d.discovery?.terminal) return { backoff: true, report };
+  const dueInMs = nextTick(deps.now().getTime(), d.intervalMs);
+  return { requeueAfterMs: writes > 0 ? Math.min(dueInMs, 1_000) : dueInMs, report };
 }
 
 /**
@@ -195,7 +234,10 @@ async function discover(
   ]);
   const now = deps.now().getTime();
   const cached = cache.get(key);
-  if (cached !== undefined && cached.input === input && now - cached.at < intervalMs) return cached;
+  // A listing counts until the next wall-clock tick (nextTick), so every set due at that tick lists together.
+  const sameTick = cached !== undefined && Math.floor(cached.at / intervalMs) === Math.floor(now / intervalMs);
+  if (cached !== undefined && cached.input === input && sameTick) return cached;
+  const fresh = cached === undefined || cached.input !== input;
   const listings = new Map<string, RegionListing>();
   let terminal = false;
   const port = await portFor(set, deps);
@@ -206,7 +248,8 @@ async function discover(
       continue;
     }
     try {
-      const images = await port.list(regionId, set.spec.selector, signal);
+      const list = (own: AbortSignal) => port.list(regionId, {}, own);
+      const images = await deps.listing.get(port.identity, regionId, signal, list, fresh);
       listings.set(regionId, { ok: true, images });
     } catch (err: unknown) {
       if (isAbortError(err)) throw err;
@@ -220,7 +263,10 @@ async function discover(
   return found;
 }
 
-type Lister = { list: NonNullable<ReturnType<ImageSharingFactory['forCredentials']>['listOwnImages']> };
+type Lister = {
+  identity: string;
+  list: NonNullable<ReturnType<ImageSharingFactory['forCredentials']>['listOwnImages']>;
+};
 
 async function portFor(set: ImageShareSet, deps: SetReconcilerDeps): Promise<Lister | { error: string }> {
   const creds = set.spec.credentials;
@@ -234,15 +280,11 @@ async function portFor(set: ImageShareSet, deps: SetReconcilerDeps): Promise<Lis
   const sharing = deps.cloud.forCredentials(credentials);
   const list = sharing.listOwnImages?.bind(sharing);
   if (list === undefined) return { error: 'this cloud adapter cannot list images (listOwnImages)' };
-  return { list };
+  return { identity: credentialIdentity(credentials).key, list };
 }
 
 /** The set's live children after this pass's writes, sorted by name: kept ones as listed, created ones pending. */
-function liveChildren(
-  set: ImageShareSet,
-  all: readonly ChildObject[],
-  plan: ReturnType<typeof planChildren>,
-): ChildState[] {
+function liveChildren(set: ImageShareSet, all: readonly ChildObject[], plan: FleetPlan): ChildState[] {
   const removed = new Set(plan.remove);
   const owned = all.filter(
     (o) =>
