@@ -141,3 +141,36 @@ it.each([
   },
   120_000,
 );
+
+// ADR 0007's ambiguity when our grant never lands: the pass records its intent, then dies at an await before (or
+// while) sending the grant; someone else shares the account; the next pass sees it shared with an intent on record
+// and takes it as its own, so the Revoke deletion revokes it. The oracle excuses exactly that, at every await.
+it('excuses a foreign share made after our intent when our grant never landed (a crash), at every await', async () => {
+  const seen: Record<string, number> = {};
+  for (let at = 0; at < 10; at++) {
+    await emu.admin.reset(seed);
+    const w = new SafetyWorld(emu, clock);
+    w.advance = (ms) => {
+      offsetMs += ms;
+    };
+    const spec = {
+      regionId: REGION,
+      imageId: IMAGE,
+      accounts: [ACCOUNT],
+      sharePolicy: 'Authoritative' as const,
+      deletionPolicy: 'Revoke' as const,
+    };
+    await w.start([{ slot: 0, spec }]);
+    await w.runPass({ slot: 0, sync: true, crashAt: at, crashAfter: false });
+    await w.act({ kind: 'outOfBand', add: [ACCOUNT], remove: [] });
+    offsetMs += 3_000;
+    await w.runPass({ slot: 0, sync: true, crashAfter: false });
+    await w.act({ kind: 'delete', slot: 0 });
+    await w.runRuntime(60_000, 20);
+    await w.checkCloud('after deletion');
+    await w.shutdown();
+    expect(`await ${at}: ${w.violations.join('; ')}`).toBe(`await ${at}: `);
+    for (const [k, v] of Object.entries(w.stats)) seen[k] = (seen[k] ?? 0) + v;
+  }
+  expect(seen['foreign shares made between our intent and our grant']).toBeGreaterThan(0);
+}, 120_000);

@@ -980,6 +980,11 @@ export class SafetyWorld {
    * the share as its own grant: the object that granted it last and still claims it may revoke it.
    */
   private grantIndistinguishable(id: string, sharedTime: Map<string, string | undefined>): string | undefined {
+    const intent = this.unsentIntent(id);
+    if (intent !== undefined) {
+      count(this.stats, 'foreign shares made between our intent and our grant');
+      return intent;
+    }
     const uid = this.lastGrantBy.get(id);
     const obj = [...this.store.objects.values()].find((o) => o.metadata.uid === uid);
     const status = obj?.status;
@@ -996,6 +1001,22 @@ export class SafetyWorld {
     if (ours !== undefined && !sameSecond) return undefined;
     count(this.stats, 'foreign re-shares indistinguishable from our grant');
     return uid;
+  }
+
+  /**
+   * ADR 0007's ambiguity when the grant never lands: an object recorded its intent to grant `id` (a pass that then
+   * crashed, or whose answer was lost), and someone else shares `id` while that intent is on record and before any
+   * grant of ours of it: the next read shows it shared and the object must take it for its own (it cannot know that its
+   * grant was never sent). Returns that object's uid.
+   */
+  private unsentIntent(id: string): string | undefined {
+    if (this.lastGrantBy.has(id)) return undefined;
+    const holder = [...this.store.objects.values()].find(
+      (o) =>
+        o.status?.managedSince?.[id] === undefined &&
+        o.status?.pendingWrites?.some((w) => w.action === PendingAction.Grant && w.account === id),
+    );
+    return holder?.metadata.uid;
   }
 
   /** Per account: the object whose grant ECS applied last (kept through someone else's revoke of it). */
