@@ -17,10 +17,9 @@ import { ImageShareController } from './imageshare/controller.ts';
 import { ImageShareSetController } from './imageshareset/controller.ts';
 import { imageShareSetReconciler } from './imageshareset/reconciler.ts';
 import { AccountSetInformer, ImageShareSetClient, ImageShareSetInformer } from './imageshareset/set-client.ts';
-import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
 import { SecretCredentialsReader } from '../kube/secret-credentials.ts';
 import { SharedListing } from '../fleet/shared-listing.ts';
-import { countObjects, imageShareReconciler } from './imageshare/reconciler.ts';
+import { countObjects, imageShareReconciler, operatorCloud } from './imageshare/reconciler.ts';
 
 export interface SetupOptions {
   kc: PooledKubeConfig;
@@ -67,7 +66,18 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
         if (affected === 'all' || affected.has(key.slice(0, key.indexOf('/')))) imageShares.onKey(key, 'input');
     },
   });
-  const reconciler = imageShareReconciler({ kc, config, clusterId, cache: informer, specWatch, metrics, log, policy });
+  const cloud = operatorCloud(config, metrics, log);
+  const reconciler = imageShareReconciler({
+    kc,
+    config,
+    clusterId,
+    cache: informer,
+    specWatch,
+    metrics,
+    log,
+    policy,
+    cloud,
+  });
   const imageShares = new ImageShareController({ ...config, ...reconciler, cache: informer, queue, specWatch, log });
   const credentialsInUse = new CredentialsInUseController({
     imageShares: informer,
@@ -109,14 +119,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
   imageShareSets.bind(
     imageShareSetReconciler({
       client: new ImageShareSetClient(kc),
-      cloud: createEcsImageSharingFactory({
-        ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
-        protocol: config.ecsProtocol,
-        timeoutMs: config.ecsTimeoutMs,
-        qps: config.ecsQps,
-        burst: config.ecsBurst,
-        onCall: (e) => metrics.observeEcsCall(e),
-      }),
+      cloud,
       readSecretCredentials: (namespace, name) => setSecrets.read(namespace, name),
       now: () => new Date(),
       // Sets due at one wall-clock tick share one listing per (identity, region); short enough to see the next tick's.

@@ -1,14 +1,6 @@
 // ImageShareSet spec and status, as served by crds/imageshareset.yaml (docs/adr/0027); the child ImageShares use the
 // ImageShare types of src/api/types.ts.
-import type {
-  Condition,
-  CredentialsSpec,
-  DeletionPolicy,
-  ExpiringAccount,
-  Mode,
-  ObjectMeta,
-  SharePolicy,
-} from '../api/types.ts';
+import type { Condition, ExpiringAccount, ImageShareSpec, ObjectMeta } from '../api/types.ts';
 
 export const SET_KIND = 'ImageShareSet';
 export const SET_PLURAL = 'imagesharesets';
@@ -28,7 +20,13 @@ export interface ImageSelector {
 
 export type Keep = { latest: number } | { all: true };
 
-export interface ImageShareSetSpec {
+/** The child template: the ImageShare policies a set copies to every child. */
+type ChildTemplate = Pick<
+  ImageShareSpec,
+  'community' | 'sharePolicy' | 'deletionPolicy' | 'mode' | 'suspend' | 'credentials' | 'resyncInterval'
+>;
+
+export interface ImageShareSetSpec extends ChildTemplate {
   selector: ImageSelector;
   regions: string[];
   keep?: { latest?: number; all?: boolean };
@@ -39,13 +37,6 @@ export interface ImageShareSetSpec {
   expiringAccounts?: ExpiringAccount[];
   /** AccountSets (this namespace) and ClusterAccountSets whose accounts the children also get (docs/adr/0028). */
   accountSetRefs?: AccountSetRef[];
-  community?: boolean;
-  sharePolicy?: SharePolicy;
-  deletionPolicy?: DeletionPolicy;
-  mode?: Mode;
-  suspend?: boolean;
-  credentials?: CredentialsSpec;
-  resyncInterval?: string;
 }
 
 export interface RegionStatus {

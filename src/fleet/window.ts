@@ -1,18 +1,10 @@
 // Which discovered images a set keeps in a region (docs/adr/0027): the ones that match the selector, re-checked
 // here whatever the server's filters did, Available and self-owned, newest CreationTime first, cut to spec.keep.
+import type { ListedImage } from '../cloud/port.ts';
 import type { ImageSelector, ImageShareSetSpec } from './types.ts';
 
 /** One image as discovery reports it (DescribeImages, ImageOwnerAlias=self). */
-export interface DiscoveredImage {
-  imageId: string;
-  name: string;
-  /** ECS CreationTime, ISO-8601. */
-  creationTime: string;
-  status: string;
-  family: string;
-  tags: Record<string, string>;
-  ownerAlias: string;
-}
+export type DiscoveredImage = ListedImage;
 
 /** True when `image` satisfies every criterion of `selector` (an empty criterion is no criterion). Pure. */
 export function matchesSelector(image: DiscoveredImage, selector: ImageSelector): boolean {

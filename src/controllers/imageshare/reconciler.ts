@@ -37,6 +37,8 @@ export interface ImageShareReconcilerOptions {
   log: Log;
   /** The tenancy rules (docs/adr/0024, 0030): asked before any cloud call. */
   policy: PolicySource;
+  /** The process's ECS client factory (operatorCloud). */
+  cloud: ImageSharingFactory;
 }
 
 /**
@@ -52,6 +54,7 @@ export function imageShareReconciler({
   metrics,
   log,
   policy,
+  cloud,
 }: ImageShareReconcilerOptions): { reconcile: Reconciler; secretDataChanged: (key: string) => Promise<boolean> } {
   const watched = new Set(config.namespaces);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
@@ -63,22 +66,7 @@ export function imageShareReconciler({
       config.namespaces,
       cache,
     ),
-    cloud: operatorKeys(
-      config,
-      log,
-      createEcsImageSharingFactory({
-        ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
-        protocol: config.ecsProtocol,
-        timeoutMs: config.ecsTimeoutMs,
-        qps: config.ecsQps,
-        burst: config.ecsBurst,
-        onCall: (e) => metrics.observeEcsCall(e),
-        // spec.credentials.roleArn: AssumeRole at --sts-endpoint when given.
-        ...(config.stsEndpoint
-          ? { role: { sts: { endpoint: config.stsEndpoint, protocol: config.stsProtocol } } }
-          : {}),
-      }),
-    ),
+    cloud,
     now: () => new Date(),
     random: Math.random,
     defaultResyncMs: config.resyncIntervalMs,
@@ -105,6 +93,28 @@ export function imageShareReconciler({
     },
     secretDataChanged: (key) => secrets.dataChanged(key),
   };
+}
+
+/**
+ * The process's one ECS client factory: every controller calls ECS through it, so one rate budget per (account,
+ * region, action) covers the ImageShare passes and the ImageShareSet discovery together, and both see --sts-endpoint
+ * and --credentials-dir.
+ */
+export function operatorCloud(config: Config, metrics: OperatorMetrics, log: Log): ImageSharingFactory {
+  return operatorKeys(
+    config,
+    log,
+    createEcsImageSharingFactory({
+      ...(config.ecsEndpoint ? { endpoint: config.ecsEndpoint } : {}),
+      protocol: config.ecsProtocol,
+      timeoutMs: config.ecsTimeoutMs,
+      qps: config.ecsQps,
+      burst: config.ecsBurst,
+      onCall: (e) => metrics.observeEcsCall(e),
+      // spec.credentials.roleArn: AssumeRole at --sts-endpoint when given.
+      ...(config.stsEndpoint ? { role: { sts: { endpoint: config.stsEndpoint, protocol: config.stsProtocol } } } : {}),
+    }),
+  );
 }
 
 /** With --credentials-dir, objects without spec.credentials use the keys in those files, re-read after a rotation. */

@@ -3,13 +3,7 @@
 // with the pure fleet planner; create, set back and delete children; write the status only when it changed.
 import { credentialIdentity } from '../../cloud/credentials.ts';
 import { classify } from '../../cloud/ecs-errors.ts';
-import {
-  type CloudCredentials,
-  ErrorKind,
-  type ImageSharingFactory,
-  isAbortError,
-  type ListedImage,
-} from '../../cloud/port.ts';
+import { ErrorKind, type ImageSharingFactory, isAbortError, type ListedImage } from '../../cloud/port.ts';
 import {
   type ChildView,
   childrenToDelete,
@@ -29,6 +23,7 @@ import {
   SET_FINALIZER,
 } from '../../fleet/types.ts';
 import type { SecretLookup } from '../../kube/secret-credentials.ts';
+import { connect } from '../../reconcile/connect.ts';
 import { RECONCILE_REQUESTED_AT } from '../../kube/imageshare-informer.ts';
 import { buildConditions, rfc3339, type Summary } from '../../reconcile/conditions.ts';
 import { parseDuration } from '../../reconcile/duration.ts';
@@ -268,19 +263,18 @@ type Lister = {
   list: NonNullable<ReturnType<ImageSharingFactory['forCredentials']>['listOwnImages']>;
 };
 
+/** The set's cloud identity through the one `connect` step the ImageShare controller and `plan` use. */
 async function portFor(set: ImageShareSet, deps: SetReconcilerDeps): Promise<Lister | { error: string }> {
-  const creds = set.spec.credentials;
-  let credentials: CloudCredentials = { type: 'default' };
-  if (creds?.roleArn) credentials = { type: 'roleArn', roleArn: creds.roleArn };
-  else if (creds?.secretRef) {
-    const found = await deps.readSecretCredentials(set.metadata.namespace, creds.secretRef.name);
-    if (!found.ok) return { error: found.message };
-    credentials = found.credentials;
-  }
-  const sharing = deps.cloud.forCredentials(credentials);
+  const c = await connect({
+    namespace: set.metadata.namespace,
+    credentials: set.spec.credentials,
+    readSecret: (namespace, name) => deps.readSecretCredentials(namespace, name),
+  });
+  if (!c.ok) return { error: c.message };
+  const sharing = deps.cloud.forCredentials(c.credentials);
   const list = sharing.listOwnImages?.bind(sharing);
   if (list === undefined) return { error: 'this cloud adapter cannot list images (listOwnImages)' };
-  return { identity: credentialIdentity(credentials).key, list };
+  return { identity: credentialIdentity(c.credentials).key, list };
 }
 
 /** The set's live children after this pass's writes, sorted by name: kept ones as listed, created ones pending. */
