@@ -6,6 +6,7 @@ import { waitForCacheSync, type SyncedCache } from './cache-sync.ts';
 import { LeaderElector, type LeaderElectorOptions, StopReason } from './leader-election.ts';
 import type { Log } from './logger.ts';
 import { onLeadershipLost, StopOutcome, stopGracefully } from './shutdown.ts';
+import { WorkQueue } from './workqueue.ts';
 
 /** A cache that runs on every replica. start() resolves once listed and rejects only when stopped first. */
 export interface Informer extends SyncedCache {
@@ -26,6 +27,26 @@ export interface LeaderRunnable {
   /** Stops taking work at once. */
   shutdown(): void;
   inFlight(): number;
+}
+
+/** A LeaderRunnable whose drain, shutdown and in-flight count are its one work queue's. */
+export abstract class QueuedRunnable implements LeaderRunnable {
+  abstract readonly name: string;
+  abstract readonly caches: readonly SyncedCache[];
+  readonly queue: WorkQueue;
+  constructor(queue: WorkQueue = new WorkQueue()) {
+    this.queue = queue;
+  }
+  abstract run(passes: AbortSignal): Promise<void>;
+  drain(ms: number): Promise<boolean> {
+    return this.queue.drain(ms);
+  }
+  shutdown(): void {
+    this.queue.shutdown();
+  }
+  inFlight(): number {
+    return this.queue.inFlight();
+  }
 }
 
 export interface ManagerOptions {

@@ -11,8 +11,7 @@ import { CREDENTIALS_IN_USE_FINALIZER, type SecretFinalizerWriter } from '../../
 import type { SecretMeta } from '../../kube/secret-informer.ts';
 import type { SyncedCache } from '../../runtime/cache-sync.ts';
 import type { Log } from '../../runtime/logger.ts';
-import type { LeaderRunnable } from '../../runtime/manager.ts';
-import { WorkQueue } from '../../runtime/workqueue.ts';
+import { QueuedRunnable } from '../../runtime/manager.ts';
 
 /** The Secret key (`namespace/name`) `obj` needs kept for its cleanup, or undefined. Pure. */
 export function secretNeededBy(obj: ImageShare): string | undefined {
@@ -42,17 +41,16 @@ export interface CredentialsInUseOptions {
   caches?: readonly SyncedCache[];
 }
 
-export class CredentialsInUseController implements LeaderRunnable {
+export class CredentialsInUseController extends QueuedRunnable {
   readonly name = 'credentials-in-use';
   readonly caches: readonly SyncedCache[];
-  /** Secret keys to look at, queued only while run() works (a standby keeps none). */
-  readonly queue = new WorkQueue();
   readonly #opts: CredentialsInUseOptions;
   #running = false;
   /** The Secret each ImageShare needed when last seen, so a change of secretRef or finalizers re-checks the old one. */
   readonly #needed = new Map<string, string>();
 
   constructor(options: CredentialsInUseOptions) {
+    super();
     this.#opts = options;
     this.caches = options.caches ?? [];
   }
@@ -92,18 +90,6 @@ export class CredentialsInUseController implements LeaderRunnable {
       action === 'add' ? 'Secret marked in use by a pending cleanup' : 'Secret no longer needed by a cleanup',
     );
     return undefined;
-  }
-
-  drain(ms: number): Promise<boolean> {
-    return this.queue.drain(ms);
-  }
-
-  shutdown(): void {
-    this.queue.shutdown();
-  }
-
-  inFlight(): number {
-    return this.queue.inFlight();
   }
 
   #enqueue(secretKey: string): void {

@@ -6,11 +6,10 @@ import type { AccountSetRef, ImageShareSet } from '../../fleet/types.ts';
 import { CallPriority } from '../../runtime/call-priority.ts';
 import { runController } from '../../runtime/controller.ts';
 import type { Log } from '../../runtime/logger.ts';
-import type { LeaderRunnable } from '../../runtime/manager.ts';
+import { QueuedRunnable } from '../../runtime/manager.ts';
 import type { Reconciler } from '../../runtime/reconciler.ts';
 import type { SyncedCache } from '../../runtime/cache-sync.ts';
 import { startResync } from '../../runtime/resync.ts';
-import { WorkQueue } from '../../runtime/workqueue.ts';
 
 /** The daily safety net for keys whose own requeueAfter timer was lost. */
 const SAFETY_RESYNC_MS = 24 * 3_600_000;
@@ -25,10 +24,9 @@ export interface ImageShareSetControllerOptions {
   concurrency: number;
 }
 
-export class ImageShareSetController implements LeaderRunnable {
+export class ImageShareSetController extends QueuedRunnable {
   readonly name = 'imageshareset';
   readonly caches: readonly SyncedCache[];
-  readonly queue = new WorkQueue();
   readonly #o: ImageShareSetControllerOptions;
   readonly #setOf = new Map<string, string>();
   readonly #childrenOf = new Map<string, readonly string[]>();
@@ -36,6 +34,7 @@ export class ImageShareSetController implements LeaderRunnable {
   #running = false;
 
   constructor(options: ImageShareSetControllerOptions) {
+    super();
     this.#o = options;
     this.caches = options.caches;
   }
@@ -83,17 +82,5 @@ export class ImageShareSetController implements LeaderRunnable {
     } finally {
       stopResync();
     }
-  }
-
-  drain(ms: number): Promise<boolean> {
-    return this.queue.drain(ms);
-  }
-
-  shutdown(): void {
-    this.queue.shutdown();
-  }
-
-  inFlight(): number {
-    return this.queue.inFlight();
   }
 }

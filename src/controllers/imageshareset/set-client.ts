@@ -15,7 +15,7 @@ import {
 import { describeApiError, httpStatusOf } from '../../kube/api-errors.ts';
 import { FIELD_MANAGER } from '../../kube/imageshare-client.ts';
 import { RECONCILE_REQUESTED_AT } from '../../kube/imageshare-informer.ts';
-import { Informer, type InformerEvent, keyOf } from '../../kube/informer.ts';
+import { Informer, type InformerEvent, InformerLayer, keyOf } from '../../kube/informer.ts';
 import type { Log } from '../../runtime/logger.ts';
 
 /** An ImageShare as the set controller reads it: with its owner references and labels. */
@@ -42,16 +42,17 @@ export function setChanged(before: ImageShareSet, after: ImageShareSet): boolean
   );
 }
 
-export class ImageShareSetInformer {
+export class ImageShareSetInformer extends InformerLayer<ImageShareSet> {
   readonly name = 'ImageShareSet';
-  readonly #informer: Informer<ImageShareSet>;
+  protected readonly informer: Informer<ImageShareSet>;
 
   constructor(
     kc: KubeConfig,
     o: { namespaces: readonly string[]; onKey: (key: string, initial: boolean) => void; log: Log },
   ) {
+    super();
     const api = kc.makeApiClient(CustomObjectsApi);
-    this.#informer = new Informer<ImageShareSet>(kc, {
+    this.informer = new Informer<ImageShareSet>(kc, {
       kind: SET_KIND,
       namespaces: o.namespaces.length === 0 ? 'all' : o.namespaces,
       listPage: async (namespace, { limit, continue: token }) => {
@@ -73,24 +74,12 @@ export class ImageShareSetInformer {
     });
   }
 
-  start(): Promise<void> {
-    return this.#informer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#informer.stop();
-  }
-
-  synced(): boolean {
-    return this.#informer.synced();
-  }
-
   keys(): string[] {
-    return this.#informer.keys();
+    return this.informer.keys();
   }
 
   list(): ImageShareSet[] {
-    return this.#informer.list();
+    return this.informer.list();
   }
 }
 
@@ -98,9 +87,9 @@ export class ImageShareSetInformer {
  * A cache of AccountSets (namespaced) or ClusterAccountSets (cluster-scoped; one cluster-wide watch). Every add,
  * update or delete is reported, because each can change what a referring set's children get (docs/adr/0028).
  */
-export class AccountSetInformer {
+export class AccountSetInformer extends InformerLayer<AccountSet> {
   readonly name: string;
-  readonly #informer: Informer<AccountSet>;
+  protected readonly informer: Informer<AccountSet>;
 
   constructor(
     kc: KubeConfig,
@@ -113,10 +102,11 @@ export class AccountSetInformer {
       log: Log;
     },
   ) {
+    super();
     this.name = o.kind;
     const api = kc.makeApiClient(CustomObjectsApi);
     const cluster = o.kind === 'ClusterAccountSet';
-    this.#informer = new Informer<AccountSet>(kc, {
+    this.informer = new Informer<AccountSet>(kc, {
       kind: o.kind,
       namespaces: cluster || o.namespaces.length === 0 ? 'all' : o.namespaces,
       listPage: async (namespace, { limit, continue: token }) => {
@@ -136,21 +126,9 @@ export class AccountSetInformer {
     });
   }
 
-  start(): Promise<void> {
-    return this.#informer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.#informer.stop();
-  }
-
-  synced(): boolean {
-    return this.#informer.synced();
-  }
-
   /** The cached list `name` (in `namespace` for an AccountSet). */
   get(namespace: string, name: string): AccountSet | undefined {
-    return this.#informer.get(`${this.name === 'ClusterAccountSet' ? '' : namespace}/${name}`);
+    return this.informer.get(`${this.name === 'ClusterAccountSet' ? '' : namespace}/${name}`);
   }
 }
 
