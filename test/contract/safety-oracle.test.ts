@@ -24,28 +24,34 @@ beforeAll(async () => {
 });
 afterAll(async () => emu?.close());
 
-async function foreignShareAt(at: number): Promise<{ violations: string[]; stats: Record<string, number> }> {
+/** A world on a reset emulator with one object (slot 0) for ACCOUNT under deletionPolicy Revoke. */
+async function oneObjectWorld(sharePolicy: 'Authoritative' | 'Additive'): Promise<SafetyWorld> {
   await emu.admin.reset(seed);
   const w = new SafetyWorld(emu, clock);
   w.advance = (ms) => {
     offsetMs += ms;
   };
-  const spec = {
-    regionId: REGION,
-    imageId: IMAGE,
-    accounts: [ACCOUNT],
-    sharePolicy: 'Authoritative' as const,
-    deletionPolicy: 'Revoke' as const,
-  };
-  await w.start([{ slot: 0, spec }]);
-  const share = { kind: 'outOfBand' as const, add: [ACCOUNT], remove: [] };
-  await w.runPass({ slot: 0, sync: true, crashAfter: false, interleave: { at, after: false, action: share } });
-  offsetMs += 3_000;
-  await w.runPass({ slot: 0, sync: true, crashAfter: false });
+  await w.start([
+    { slot: 0, spec: { regionId: REGION, imageId: IMAGE, accounts: [ACCOUNT], sharePolicy, deletionPolicy: 'Revoke' } },
+  ]);
+  return w;
+}
+
+/** Deletes the object, lets the runtime clean up, and checks what ECS holds. */
+async function deleteAndCheck(w: SafetyWorld): Promise<void> {
   await w.act({ kind: 'delete', slot: 0 });
   await w.runRuntime(60_000, 20);
   await w.checkCloud('after deletion');
   await w.shutdown();
+}
+
+async function foreignShareAt(at: number): Promise<{ violations: string[]; stats: Record<string, number> }> {
+  const w = await oneObjectWorld('Authoritative');
+  const share = { kind: 'outOfBand' as const, add: [ACCOUNT], remove: [] };
+  await w.runPass({ slot: 0, sync: true, crashAfter: false, interleave: { at, after: false, action: share } });
+  offsetMs += 3_000;
+  await w.runPass({ slot: 0, sync: true, crashAfter: false });
+  await deleteAndCheck(w);
   return { violations: w.violations, stats: w.stats };
 }
 
@@ -73,20 +79,8 @@ async function reshareAfterGrant(
   gapMs: number,
   readGapMs = 3_000,
 ): Promise<{ violations: string[]; stats: Record<string, number>; shared: boolean }> {
-  await emu.admin.reset(seed);
   frozenAt = Math.floor(Date.now() / 1000) * 1000 + 100;
-  const w = new SafetyWorld(emu, clock);
-  w.advance = (ms) => {
-    offsetMs += ms;
-  };
-  const spec = {
-    regionId: REGION,
-    imageId: IMAGE,
-    accounts: [ACCOUNT],
-    sharePolicy: 'Additive' as const,
-    deletionPolicy: 'Revoke' as const,
-  };
-  await w.start([{ slot: 0, spec }]);
+  const w = await oneObjectWorld('Additive');
   await w.runPass({ slot: 0, sync: true, crashAfter: false });
   for (let i = 0; i < reads; i++) {
     offsetMs += readGapMs;
@@ -96,10 +90,7 @@ async function reshareAfterGrant(
   await w.act({ kind: 'outOfBand', add: [ACCOUNT], remove: [ACCOUNT] });
   offsetMs += 3_000;
   await w.runPass({ slot: 0, sync: true, crashAfter: false });
-  await w.act({ kind: 'delete', slot: 0 });
-  await w.runRuntime(60_000, 20);
-  await w.checkCloud('after deletion');
-  await w.shutdown();
+  await deleteAndCheck(w);
   const shared = (await emu.admin.image(REGION, IMAGE)).sharedWith.some((s) => s.id === ACCOUNT);
   frozenAt = undefined;
   return { violations: w.violations, stats: w.stats, shared };
@@ -148,27 +139,12 @@ it.each([
 it('excuses a foreign share made after our intent when our grant never landed (a crash), at every await', async () => {
   const seen: Record<string, number> = {};
   for (let at = 0; at < 10; at++) {
-    await emu.admin.reset(seed);
-    const w = new SafetyWorld(emu, clock);
-    w.advance = (ms) => {
-      offsetMs += ms;
-    };
-    const spec = {
-      regionId: REGION,
-      imageId: IMAGE,
-      accounts: [ACCOUNT],
-      sharePolicy: 'Authoritative' as const,
-      deletionPolicy: 'Revoke' as const,
-    };
-    await w.start([{ slot: 0, spec }]);
+    const w = await oneObjectWorld('Authoritative');
     await w.runPass({ slot: 0, sync: true, crashAt: at, crashAfter: false });
     await w.act({ kind: 'outOfBand', add: [ACCOUNT], remove: [] });
     offsetMs += 3_000;
     await w.runPass({ slot: 0, sync: true, crashAfter: false });
-    await w.act({ kind: 'delete', slot: 0 });
-    await w.runRuntime(60_000, 20);
-    await w.checkCloud('after deletion');
-    await w.shutdown();
+    await deleteAndCheck(w);
     expect(`await ${at}: ${w.violations.join('; ')}`).toBe(`await ${at}: `);
     for (const [k, v] of Object.entries(w.stats)) seen[k] = (seen[k] ?? 0) + v;
   }
