@@ -742,7 +742,10 @@ function measureDisruptions(
     const inWindow = (l: { at: number }) => l.at > at && l.at < until;
     const next = becameLeader.find(inWindow);
     if (next !== undefined) d.takeoverMs = next.at - at;
-    d.watchExpiries = all.filter((l) => l.msg === EXPIRED_MSG && inWindow(l)).length;
+    // A 410 may surface after the next disruption began: the apiserver was down long enough for leadership to move,
+    // and a standby re-watches only after its backoff. Any 410 after the compaction counts for it.
+    const expiryWindow = d.kind === Disruption.WatchExpiry ? (l: { at: number }) => l.at > at : inWindow;
+    d.watchExpiries = all.filter((l) => l.msg === EXPIRED_MSG && expiryWindow(l)).length;
     if (d.kind === Disruption.ClockStep)
       d.stepped = all.some((l) => l.pod === d.target && l.msg === STEPPED_MSG && l.at >= at);
   }
