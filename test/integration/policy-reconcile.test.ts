@@ -2,7 +2,7 @@
 // operator process (under the chart's RBAC), a kube-apiserver of this file's own (ImageSharePolicies are
 // cluster-scoped, and one scenario deletes their CRD) and the ECS emulator behind the unmodified SDK.
 // - the denied cases of issue 18 are Stalled/PolicyDenied naming the policy and the rule, and the emulator's call log
-//   shows no call at all for their images, then and over a quiet window (no hot loop);
+//   shows no call at all for their images, then and over a 30 s quiet window (no hot loop);
 // - policy and namespace-label edits re-judge the objects they concern within seconds: new grants stop, grants made
 //   before are reported and not revoked, and relaxing the policy lets the object continue;
 // - an object an open (0.1) operator synced is reported, not silently stopped, when the operator restarts restricted;
@@ -28,7 +28,8 @@ const TRUSTED = 'trusted-a';
 const UNTRUSTED = 'untrusted';
 const LEGACY = 'legacy';
 const NAMESPACES: Record<string, Record<string, string>> = { [TRUSTED]: { team: 'a' }, [UNTRUSTED]: {}, [LEGACY]: {} };
-const QUIET_MS = 10_000;
+/** The quiet window: 30 s tells a loop (several passes a second) from a resync (10 minutes). */
+const QUIET_MS = 30_000;
 /** "Within seconds": the watch re-queues at once; the bound only keeps a broken watch from hanging the test. */
 const EDIT_MS = 15_000;
 
