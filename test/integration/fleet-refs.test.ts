@@ -196,4 +196,31 @@ describe('ImageShare with spec.accountSetRefs on the real stack', () => {
     });
     expect(await sharedWith(IMAGES.held)).toEqual([account(8)]);
   }, 90_000);
+
+  it('an ImageShareSet referencing a ClusterAccountSet holds it too, and releasing the reference lets it go', async () => {
+    const name = `scanners-${ns}`;
+    type Held = { metadata: { finalizers?: string[] }; status?: { conditions?: Array<{ message: string }> } };
+    const getCluster = async () =>
+      JSON.parse((await kubectl(['get', 'clusteraccountset', name, '-o', 'json'])).stdout) as Held;
+    await clusterAccountSet(name, [account(9)]);
+    const set = {
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'ImageShareSet',
+      metadata: { name: 'scanned', namespace: ns },
+      spec: {
+        selector: { imageFamily: 'none-yet' },
+        regions: [REGION],
+        accountSetRefs: [{ kind: 'ClusterAccountSet', name }],
+      },
+    };
+    await applyYaml(set);
+    await eventually(async () => {
+      const got = await getCluster();
+      expect(got.metadata.finalizers).toContain('ecs.alicloud.dev/accountset-in-use');
+      expect(got.status?.conditions?.[0]?.message).toContain(`ImageShareSet ${ns}/scanned`);
+    });
+    await applyYaml({ ...set, spec: { ...set.spec, accountSetRefs: null, accounts: [account(9)] } });
+    await eventually(async () => expect((await getCluster()).metadata.finalizers ?? []).toEqual([]));
+    await kubectl(['delete', 'clusteraccountset', name]);
+  }, 60_000);
 });
