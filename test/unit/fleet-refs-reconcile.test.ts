@@ -4,6 +4,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { ImageShareSpec } from '../../src/api/types.ts';
 import { HELD, resolveAccounts } from '../../src/fleet/accounts.ts';
+import { type ChildView, childLabels, driftPatch, type SetView } from '../../src/fleet/plan.ts';
 import type { AccountSet, AccountSetRef } from '../../src/fleet/types.ts';
 import { type ReconcileDeps, reconcile } from '../../src/reconcile/reconcile.ts';
 import { REF, type ReconcileWorld, reconcileWorld } from '../support/reconcile-world.ts';
@@ -141,5 +142,34 @@ describe('a pass that cannot resolve stops before any cloud call', () => {
     await pass();
     expect(shared()).toEqual([]);
     await expect(world.store.get('default', 'share')).resolves.toBeNull();
+  });
+});
+
+describe('a set child never keeps account-set references of its own', () => {
+  const SET: SetView = {
+    name: 'golden',
+    uid: 'u1',
+    spec: { selector: { imageFamily: 'golden' }, regions: [REF.regionId], accountSetRefs: [PROD] },
+  };
+  const child = (s: Partial<ImageShareSpec>): ChildView => ({
+    name: 'golden-child',
+    ownerUid: 'u1',
+    labels: childLabels('golden', REF.regionId),
+    spec: { ...REF, ...s },
+    deleting: false,
+  });
+  it.each([
+    {
+      why: 'a reference added to a child by hand would share with accounts its set never named: it is removed',
+      c: child({ accountSetRefs: [PARTNERS] }),
+      want: { spec: { accountSetRefs: null } },
+    },
+    {
+      why: 'a child as the set writes it (references resolved into accounts by the set) is left alone',
+      c: child({}),
+      want: undefined,
+    },
+  ])('$why', ({ c, want }) => {
+    expect(driftPatch(SET, c)?.patch).toEqual(want);
   });
 });
