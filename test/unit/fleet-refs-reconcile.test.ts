@@ -6,6 +6,7 @@ import type { ImageShareSpec } from '../../src/api/types.ts';
 import { HELD, resolveAccounts } from '../../src/fleet/accounts.ts';
 import { type ChildView, childLabels, driftPatch, type SetView } from '../../src/fleet/plan.ts';
 import type { AccountSet, AccountSetRef } from '../../src/fleet/types.ts';
+import { PolicyRule } from '../../src/policy/evaluate.ts';
 import { type ReconcileDeps, reconcile } from '../../src/reconcile/reconcile.ts';
 import { REF, type ReconcileWorld, reconcileWorld } from '../support/reconcile-world.ts';
 
@@ -83,6 +84,21 @@ describe('resolution into the accounts the pass plans with', () => {
       `grant ${id(4)}`,
     ]);
   });
+});
+
+it('the tenancy check at reconcile is asked about the union, so a set cannot smuggle in a recipient a policy forbids', async () => {
+  const asked: string[][] = [];
+  world = reconcileWorld({
+    ...withHook(),
+    policy: async (obj) => {
+      asked.push(obj.spec.accounts ?? []);
+      return { allowed: false, policy: 'p', rule: PolicyRule.Accounts, message: 'not allowed' };
+    },
+  });
+  world.store.create('share', spec({ accounts: [id(9)], accountSetRefs: [PARTNERS] }));
+  await pass();
+  expect(asked).toEqual([[id(3), id(9)]]);
+  expect(world.cloud.calls).toEqual([]);
 });
 
 describe('a pass that cannot resolve stops before any cloud call', () => {
