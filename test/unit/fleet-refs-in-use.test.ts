@@ -181,6 +181,10 @@ describe('inUseStatus', () => {
     const more = inUseStatus(set({}, first), ['ImageShare team/a', 'ImageShare team/b'], later);
     expect(more.conditions[0]?.lastTransitionTime).toBe(NOW.toISOString());
     expect(sameInUseStatus(first, more)).toBe(false);
+    // As the apiserver serves it: the same condition with its keys in another order.
+    const [c] = first.conditions;
+    const served = { referrers: 1, conditions: [Object.fromEntries(Object.entries(c ?? {}).reverse())] };
+    expect(sameInUseStatus(served as AccountSetObject['status'], same)).toBe(true);
     const flipped = inUseStatus(set({}, first), [], later);
     expect(flipped.conditions[0]?.lastTransitionTime).toBe(later.toISOString());
   });

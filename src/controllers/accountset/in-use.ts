@@ -73,7 +73,19 @@ export function inUseStatus(set: AccountSetObject, referrers: readonly string[],
   return { referrers: referrers.length, conditions: [condition] };
 }
 
-/** True when the cached status already says `next`. */
+/** True when the cached status already says `next` (field by field: the apiserver re-orders keys). */
 export function sameInUseStatus(current: AccountSetObject['status'], next: AccountSetStatus): boolean {
-  return JSON.stringify({ referrers: current?.referrers, conditions: current?.conditions }) === JSON.stringify(next);
+  const [a] = current?.conditions ?? [];
+  const [b] = next.conditions;
+  if (current?.referrers !== next.referrers || (current?.conditions ?? []).length !== 1 || !a || !b) return false;
+  return CONDITION_FIELDS.every((k) => a[k] === b[k]);
 }
+
+const CONDITION_FIELDS = [
+  'type',
+  'status',
+  'reason',
+  'message',
+  'observedGeneration',
+  'lastTransitionTime',
+] as const satisfies readonly (keyof InUseCondition)[];
