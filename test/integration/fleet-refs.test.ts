@@ -184,6 +184,9 @@ describe('ImageShare with spec.accountSetRefs on the real stack', () => {
     expect(held.metadata.deletionTimestamp).toBeDefined();
     expect(held.status?.referrers).toBe(1);
     expect(held.status?.conditions?.[0]?.message).toContain(`ImageShare ${ns}/held`);
+    const table = (await kubectl(['get', 'accountset', '-n', ns, 'held'])).stdout.split('\n');
+    expect(table[0]?.split(/\s+/)).toEqual(['NAME', 'REFERRERS', 'AGE']);
+    expect(table[1]?.split(/\s+/).slice(0, 2)).toEqual(['held', '1']);
     // Still there and still shared: a set being deleted keeps resolving while it is referenced.
     await new Promise((r) => setTimeout(r, 2_000));
     expect((await getJson<Held>('accountset', ns, 'held')).metadata.deletionTimestamp).toBeDefined();
