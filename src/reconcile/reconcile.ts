@@ -1,8 +1,8 @@
 // One reconcile pass for one ImageShare. It reads like a table of contents (docs/code-style.md): get → (another
 // installation's object: stop) → deletion → suspend → account sets (ADR 0033; one missing: stop) → ownership of the
-// image in this cluster → credentials → observe → ownership tag on the image → settle what we wrote before → plan → (plan mode stops here) → before the first
-// write of an object that holds nothing, ownership again from a fresh LIST → claim the image → finalizer and intent before any exposing
-// write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
+// image in this cluster → credentials → observe → ownership tag on the image → settle what we wrote before → plan →
+// (plan mode stops here) → before the first write of an object that holds nothing, ownership again from a fresh
+// LIST → claim the image → finalizer and intent before any exposing write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
 // the writes ECS accepted, and a later pass confirms them (src/reconcile/ownership.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
 // integration tests.
