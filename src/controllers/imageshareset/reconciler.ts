@@ -14,7 +14,7 @@ import {
 } from '../../fleet/plan.ts';
 import { type ChildState, countChildren, SetReason, summarizeSet } from '../../fleet/status.ts';
 import { resolveAccounts } from '../../fleet/accounts.ts';
-import { nextTick, type SharedListing } from '../../fleet/shared-listing.ts';
+import { nextTick, type SharedListing, tickStart } from '../../fleet/shared-listing.ts';
 import {
   type AccountSet,
   type AccountSetRef,
@@ -213,6 +213,23 @@ async function finalize(set: ImageShareSet, children: readonly ChildView[], deps
   return { report: { result: 'deleted' } };
 }
 
+/**
+ * How recent this discovery's listings must be (when they started): since the tick for a set that is due (also after
+ * a restart, for a set discovered at its generation); since its creation for a new set, so the sets of one apply
+ * share a listing; now for an edit. A reconcile request whose value is a time (as `date -Is` gives) asks for no less.
+ * `sameInput`: whether this process's last discovery of the set saw the same input (undefined: none yet).
+ */
+function listingNotBefore(set: ImageShareSet, sameInput: boolean | undefined, now: number, intervalMs: number): number {
+  const requested = Date.parse(set.metadata.annotations?.[RECONCILE_REQUESTED_AT] ?? '');
+  const since = (t: number) => (Number.isNaN(requested) ? t : Math.max(t, Math.min(requested, now)));
+  const discovered = set.status?.lastDiscoveryTime !== undefined;
+  const settled = discovered && set.status?.observedGeneration === set.metadata.generation;
+  if (sameInput ?? settled) return since(tickStart(now, intervalMs));
+  const created = Date.parse(set.metadata.creationTimestamp ?? '');
+  if (sameInput === undefined && !discovered && !Number.isNaN(created)) return since(Math.min(created, now));
+  return now;
+}
+
 /** The discovery of this pass: the cached one while it is fresh and no new input arrived, else every region listed. */
 async function discover(
   key: string,
@@ -232,7 +249,12 @@ async function discover(
   // A listing counts until the next wall-clock tick (nextTick), so every set due at that tick lists together.
   const sameTick = cached !== undefined && Math.floor(cached.at / intervalMs) === Math.floor(now / intervalMs);
   if (cached !== undefined && cached.input === input && sameTick) return cached;
-  const fresh = cached === undefined || cached.input !== input;
+  const notBefore = listingNotBefore(
+    set,
+    cached?.input === undefined ? undefined : cached.input === input,
+    now,
+    intervalMs,
+  );
   const listings = new Map<string, RegionListing>();
   let terminal = false;
   const port = await portFor(set, deps);
@@ -244,7 +266,7 @@ async function discover(
     }
     try {
       const list = (own: AbortSignal) => port.list(regionId, {}, own);
-      const images = await deps.listing.get(port.identity, regionId, signal, list, fresh);
+      const images = await deps.listing.get(port.identity, regionId, signal, list, notBefore);
       listings.set(regionId, { ok: true, images });
     } catch (err: unknown) {
       if (isAbortError(err)) throw err;
