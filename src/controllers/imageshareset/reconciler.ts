@@ -5,6 +5,7 @@ import { credentialIdentity } from '../../cloud/credentials.ts';
 import { classify } from '../../cloud/ecs-errors.ts';
 import { ErrorKind, type ImageSharingFactory, isAbortError, type ListedImage } from '../../cloud/port.ts';
 import {
+  type ChildPass,
   type ChildView,
   childrenToDelete,
   type FleetPlan,
@@ -27,6 +28,8 @@ import { connect } from '../../reconcile/connect.ts';
 import { RECONCILE_REQUESTED_AT } from '../../kube/imageshare-informer.ts';
 import { buildConditions, rfc3339, type Summary } from '../../reconcile/conditions.ts';
 import { parseDuration } from '../../reconcile/duration.ts';
+import { mayHavePublished, oursOf, ownershipOf } from '../../reconcile/ownership.ts';
+import { FINALIZER } from '../../api/types.ts';
 import type { Reconciler, Result } from '../../runtime/reconciler.ts';
 import type { ChildObject, ImageShareSetClient } from './set-client.ts';
 
@@ -133,7 +136,8 @@ async function finish(
   const status = nextStatus(set, summary, live, plan.regions, d.discovery, deps.now());
   const changed = canonical(status) !== canonical(set.status ?? {});
   if (changed) await deps.client.writeStatus(set, status);
-  const writes = plan.create.length + plan.update.length + plan.remove.length;
+  // Children waiting for a pass under Revoke before they may be deleted (removalOf) bring the set back soon too.
+  const writes = plan.create.length + plan.update.length + plan.remove.length + plan.waiting.length;
   const report = { result: summary.reason, statusWritten: changed, childWrites: writes };
   if (set.spec.suspend) return { report };
   if (summary.reason === SetReason.DiscoveryFailed && !d.discovery?.terminal) return { backoff: true, report };
@@ -198,14 +202,26 @@ function childView(o: ChildObject): ChildView {
     labels: o.metadata.labels ?? {},
     spec: o.spec,
     deleting: o.metadata.deletionTimestamp !== undefined,
+    pass: childPass(o),
+  };
+}
+
+/** What the child's own passes recorded (its status is from the LIST of this pass, not a cache). */
+function childPass(o: ChildObject): ChildPass {
+  const own = ownershipOf(o.status);
+  return {
+    observed: o.status?.observedGeneration !== undefined && o.status.observedGeneration === o.metadata.generation,
+    holdsFinalizer: o.metadata.finalizers?.includes(FINALIZER) ?? false,
+    owesCleanup: oursOf(own).length > 0 || mayHavePublished(own),
   };
 }
 
 /** Deletion: every owned child is deleted (its own deletionPolicy applies); the finalizer goes once none is left. */
 async function finalize(set: ImageShareSet, children: readonly ChildView[], deps: SetReconcilerDeps): Promise<Result> {
   const uid = set.metadata.uid ?? '';
-  const doomed = childrenToDelete({ uid }, children);
-  for (const n of doomed) await deps.client.deleteChild(set.metadata.namespace, n, undefined);
+  const doomed = childrenToDelete({ uid, spec: set.spec }, children);
+  for (const u of doomed.update) await deps.client.patchChild(set.metadata.namespace, u.name, u.patch);
+  for (const n of doomed.remove) await deps.client.deleteChild(set.metadata.namespace, n, undefined);
   const left = children.filter((c) => c.ownerUid === uid).length;
   if (left > 0) return { requeueAfterMs: DELETION_POLL_MS, report: { result: SetReason.Deleting, children: left } };
   const rest = (set.metadata.finalizers ?? []).filter((f) => f !== SET_FINALIZER);
