@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { validateElectionTimings } from './runtime/leader-election.ts';
+import type { RrsaOptions } from './cloud/assume-role.ts';
 import { TenancyMode } from './policy/evaluate.ts';
 import { parseDuration } from './reconcile/duration.ts';
 
@@ -72,6 +73,11 @@ export interface Config {
   /** Where spec.credentials.roleArn is assumed: host[:port] (undefined = the public or regional STS endpoint). */
   stsEndpoint: string | undefined;
   stsProtocol: 'http' | 'https';
+  /**
+   * RRSA for the operator's own identity (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and
+   * ALIBABA_CLOUD_OIDC_TOKEN_FILE, as ACK injects them): AssumeRoleWithOIDC at --sts-endpoint (docs/adr/0034).
+   */
+  rrsa: RrsaOptions | undefined;
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -330,6 +336,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     credentialsDir: raw('credentials-dir') || undefined,
     stsEndpoint: endpoint(raw('sts-endpoint'), 'sts-endpoint'),
     stsProtocol: oneOf(raw, 'sts-protocol', ['http', 'https'] as const),
+    rrsa: rrsa(env, raw('credentials-dir') !== ''),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
@@ -342,6 +349,32 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     );
   }
   return Object.freeze(config);
+}
+
+const RRSA_ENV = [
+  'ALIBABA_CLOUD_ROLE_ARN',
+  'ALIBABA_CLOUD_OIDC_PROVIDER_ARN',
+  'ALIBABA_CLOUD_OIDC_TOKEN_FILE',
+] as const;
+
+/**
+ * RRSA from the environment: all three variables or none. Throws ConfigError when only some are set, or when the
+ * operator's identity would also come from access keys (env or --credentials-dir): one source, never a silent pick.
+ */
+function rrsa(env: NodeJS.ProcessEnv, credentialsDir: boolean): RrsaOptions | undefined {
+  const set = RRSA_ENV.filter((name) => (env[name] ?? '') !== '');
+  if (set.length === 0) return undefined;
+  if (set.length < RRSA_ENV.length) {
+    const missing = RRSA_ENV.filter((name) => !set.includes(name));
+    throw new ConfigError(`RRSA needs ${RRSA_ENV.join(', ')}; ${missing.join(' and ')} not set`);
+  }
+  if (credentialsDir || (env.ALIBABA_CLOUD_ACCESS_KEY_ID ?? '') !== '') {
+    throw new ConfigError(
+      "the operator's own identity is configured twice: RRSA (ALIBABA_CLOUD_ROLE_ARN, …) and access keys (ALIBABA_CLOUD_ACCESS_KEY_ID or --credentials-dir); keep one",
+    );
+  }
+  const [roleArn, oidcProviderArn, tokenFile] = RRSA_ENV.map((name) => env[name] as string) as [string, string, string];
+  return { roleArn, oidcProviderArn, tokenFile };
 }
 
 /**

@@ -16,9 +16,14 @@ process.once('exit', () => {
 export interface OperatorOptions {
   kubeconfig: string;
   ecsEndpoint: string;
-  /** The operator identity's key (the default credential chain reads it from the environment). */
-  accessKeyId: string;
-  accessKeySecret: string;
+  /**
+   * The operator identity's key (the default credential chain reads it from the environment). Omitted: no key in the
+   * environment at all (the identity comes from `env`, e.g. RRSA's variables).
+   */
+  accessKeyId?: string;
+  accessKeySecret?: string;
+  /** More environment variables (after the harness's own, so they win). */
+  env?: Record<string, string>;
   namespaces?: string[];
   extraArgs?: string[];
   /** The script to run; default src/main.ts (the benchmark runs the built dist/main.js, as the image does). */
@@ -86,10 +91,19 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     ...(opts.namespaces?.length ? ['--namespaces', opts.namespaces.join(',')] : []),
     ...(opts.extraArgs ?? []),
   ];
+  const {
+    ALIBABA_CLOUD_ACCESS_KEY_ID: _id,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: _secret,
+    ALIBABA_CLOUD_SECURITY_TOKEN: _token,
+    ...inherited
+  } = process.env;
+  const keys =
+    opts.accessKeyId === undefined || opts.accessKeySecret === undefined
+      ? {}
+      : { ALIBABA_CLOUD_ACCESS_KEY_ID: opts.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: opts.accessKeySecret };
   const env = {
-    ...process.env,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: opts.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: opts.accessKeySecret,
+    ...inherited,
+    ...keys,
     // Never let the credential chain reach for instance metadata or a developer's CLI profile.
     ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true',
     ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'true',
@@ -98,6 +112,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     // The drift tests run --resync-interval 10s; users get the CRD's 1m floor (src/config.ts).
     IMAGESHARE_RESYNC_INTERVAL_FLOOR: '1s',
     ...clockStepEnv(opts.clockStepMs),
+    ...opts.env,
   };
   const fd = openSync(logPath, 'a');
   const child = spawn(NODE, args, { stdio: ['ignore', fd, fd], env, cwd: ROOT });
