@@ -15,8 +15,8 @@ export const DEFAULTS = Object.freeze({
   maxWritesPerPass: 10,
   /** No cloud write starts later than this after a pass began; the next pass continues. */
   passDeadlineMs: 60_000,
-  /** open: every namespace may use the operator's identity or a roleArn (0.1); the chart and deploy/ set restricted. */
-  tenancyMode: TenancyMode.Open as TenancyMode,
+  /** restricted, as the chart and deploy/ (docs/adr/0034); open (0.1: every namespace may) is one flag away. */
+  tenancyMode: TenancyMode.Restricted as TenancyMode,
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -242,7 +242,7 @@ export const FLAGS = {
   'sts-endpoint': {
     env: 'IMAGESHARE_STS_ENDPOINT',
     def: '',
-    help: 'STS endpoint host[:port] where spec.credentials.roleArn is assumed (default: sts.aliyuncs.com, or the ALIBABA_CLOUD_STS_REGION one)',
+    help: 'STS endpoint host[:port] where spec.credentials.roleArn is assumed and RRSA exchanges its OIDC token (default: sts.aliyuncs.com, or the ALIBABA_CLOUD_STS_REGION one)',
   },
   'sts-protocol': { env: 'IMAGESHARE_STS_PROTOCOL', def: 'https', help: 'https or http for --sts-endpoint' },
 } as const satisfies Record<string, FlagSpec>;
@@ -266,8 +266,9 @@ export function helpText(): string {
        imageshare-operator validate|plan -f <manifests>   (offline checks for pull requests; see <command> --help)
 
 Keeps Alibaba Cloud ECS image sharing equal to ImageShare objects (ecs.alicloud.dev/v1alpha1).
-Cloud credentials: the @alicloud/credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, RRSA, instance
-role), or per object spec.credentials.
+Cloud credentials: RRSA when ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE
+are set (AssumeRoleWithOIDC at --sts-endpoint), else the @alicloud/credentials default chain
+(ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, instance role); per object spec.credentials.
 
 Flags:
 ${rows.join('\n')}

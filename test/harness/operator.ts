@@ -89,6 +89,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     '--log-level',
     'debug',
     ...(opts.namespaces?.length ? ['--namespaces', opts.namespaces.join(',')] : []),
+    // The binary defaults to restricted (docs/adr/0034); suites that do not test tenancy run open unless they say.
+    ...(opts.extraArgs?.some((a) => a.startsWith('--tenancy-mode')) ? [] : ['--tenancy-mode=open']),
     ...(opts.extraArgs ?? []),
   ];
   const {
