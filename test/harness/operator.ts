@@ -24,6 +24,8 @@ export interface OperatorOptions {
   accessKeySecret?: string;
   /** More environment variables (after the harness's own, so they win). */
   env?: Record<string, string>;
+  /** Pass no --tenancy-mode unless extraArgs does: the binary's own default applies (otherwise the harness runs open). */
+  binaryDefaults?: boolean;
   namespaces?: string[];
   extraArgs?: string[];
   /** The script to run; default src/main.ts (the benchmark runs the built dist/main.js, as the image does). */
@@ -90,7 +92,9 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     'debug',
     ...(opts.namespaces?.length ? ['--namespaces', opts.namespaces.join(',')] : []),
     // The binary defaults to restricted (docs/adr/0034); suites that do not test tenancy run open unless they say.
-    ...(opts.extraArgs?.some((a) => a.startsWith('--tenancy-mode')) ? [] : ['--tenancy-mode=open']),
+    ...(opts.binaryDefaults || opts.extraArgs?.some((a) => a.startsWith('--tenancy-mode'))
+      ? []
+      : ['--tenancy-mode=open']),
     ...(opts.extraArgs ?? []),
   ];
   const {
