@@ -284,6 +284,8 @@ describe('set-layer safety invariant, model-based, on the cloud itself', () => {
         numRuns: Math.max(RUNS, Number(process.env.SAFETY_PATH?.split(':')[0] ?? 0) + 1),
         seed: SEED,
         ...(process.env.SAFETY_PATH ? { path: process.env.SAFETY_PATH } : {}),
+        // SAFETY_NO_SHRINK=1 reports the first failing run as found (quicker when checking that a check can fail).
+        ...(process.env.SAFETY_NO_SHRINK ? { endOnFailure: true } : {}),
       },
     );
     if (!process.env.SAFETY_PATH) expect(runs).toBe(RUNS);
@@ -411,12 +413,16 @@ async function assertQuiet(w: SetsWorld): Promise<void> {
   await w.checkCloud('after the quiet period');
   if (w.violations.length) fail(w, 'after the quiet period');
   const ticks = Math.ceil(simulated / DISCOVERY_MS) + 2;
+  const childPasses = [...keys].filter(([key]) => !w.sets.objects.has(key)).reduce((n, [, k]) => n + k.passes, 0);
   for (const [key, k] of keys) {
     const where = `${key}: ${k.passes} passes, ${k.calls} ECS calls in ${Math.round(simulated / 1000)} s of queue time`;
     if (k.streak > 5) fail(w, `${where}; ${k.streak} passes in a row with the clock standing still (a hot loop)`);
     const isSet = w.sets.objects.has(key);
     const budget = isSet ? ticks * REGIONS.length : (Math.ceil(simulated / RESYNC_MS) + 1) * 8;
     if (!k.errors && k.calls > budget) fail(w, `${where}; a settled ${isSet ? 'set' : 'child'} may make ${budget}`);
+    // A set comes back at each discovery tick and on its children's events (their status writes), nothing more.
+    const passBudget = 2 * ticks + childPasses + 5;
+    if (isSet && k.passes > passBudget) fail(w, `${where}; a settled set may run ${passBudget} passes`);
   }
 }
 
