@@ -16,7 +16,7 @@
 // children are exactly its window (computed here from the emulator, not by the product), the image owner's shares
 // are the set's current accounts, the real work queues on a fake clock stay quiet (a hot loop is a violation), and
 // deleting every set cleans up what Revoke promised.
-// Runs: SAFETY_SETS_RUNS (default 40, the CI figure); `npm run test:safety -- --sets --runs N` for a longer run.
+// Runs: SAFETY_SETS_RUNS (default 80, the CI figure: about 30 s); `npm run test:safety -- --sets --runs N` for a longer run.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { ImageShareSetSpec } from '../../src/fleet/types.ts';
@@ -41,7 +41,7 @@ import {
 } from './safety-sets-world.ts';
 import { KEY, OWNER, RESYNC_MS } from './safety-world.ts';
 
-const RUNS = Number(process.env.SAFETY_SETS_RUNS ?? 40);
+const RUNS = Number(process.env.SAFETY_SETS_RUNS ?? 80);
 const WINDOW_MS = 60_000;
 
 let offsetMs = 0;

@@ -20,11 +20,11 @@ import { toResult } from '../../src/controllers/imageshare/result.ts';
 import { imageShareSetReconciler } from '../../src/controllers/imageshareset/reconciler.ts';
 import { type ChildObject, setChanged } from '../../src/controllers/imageshareset/set-client.ts';
 import { SharedListing } from '../../src/fleet/shared-listing.ts';
-import {
-  type AccountSet,
-  type AccountSetRef,
-  type ImageShareSet,
-  type ImageShareSetSpec,
+import type {
+  AccountSet,
+  AccountSetRef,
+  ImageShareSet,
+  ImageShareSetSpec,
 } from '../../src/fleet/types.ts';
 import { changeOf } from '../../src/kube/imageshare-informer.ts';
 import { type ReconcileDeps, reconcile } from '../../src/reconcile/reconcile.ts';
@@ -279,6 +279,7 @@ export class SetsWorld {
           specs: [],
         };
         life.specs.push(structuredClone(a.spec));
+        count(this.stats, life.specs.length > 1 ? 'set edits' : 'sets created');
         this.setLives.set(uid, life);
         return;
       }
@@ -293,6 +294,7 @@ export class SetsWorld {
         const ever = this.accountSetEver.get(key) ?? new Set<string>();
         for (const id of a.accounts) ever.add(id);
         this.accountSetEver.set(key, ever);
+        count(this.stats, 'account-set applies');
         this.accountSets.set(key, {
           apiVersion: 'ecs.alicloud.dev/v1alpha1',
           kind: ref.kind,
@@ -738,6 +740,7 @@ export class SetsWorld {
           if (info && !info.deletedUnder && this.setRead) {
             info.deletedUnder = structuredClone(this.setRead.spec);
             info.heldAtDelete = cur.metadata.finalizers?.includes(FINALIZER) ?? false;
+            if (info.heldAtDelete) count(this.stats, 'children deleted while holding our finalizer (Revoke)');
           }
           children.delete(name, namespace);
           count(this.stats, 'children deleted');
@@ -749,12 +752,13 @@ export class SetsWorld {
   }
 
   /** Runs one side-effect-capable await of a pass: an interleaved world action, a crash before or after it. */
-  private async gate<T>(inc: Incarnation, effect: () => Promise<T>): Promise<T> {
+  private async gate<T>(inc: Incarnation, effect: () => Promise<T>, action = ''): Promise<T> {
     if (inc.dead) return never<T>();
     const pass = inc.pass;
     const k = pass ? pass.events++ : -1;
     const plan = pass?.plan;
     if (plan?.interleave?.at === k && !plan.interleave.after) await this.act(plan.interleave.action);
+    if (plan?.crashAt === k && action === 'DescribeImages') count(this.stats, 'crashes mid-discovery (at a listing)');
     if (plan?.crashAt === k && !plan.crashAfter) {
       inc.die();
       return never<T>();
@@ -790,7 +794,7 @@ export class SetsWorld {
             up.on('error', reject);
             up.end(body);
           });
-        this.gate(inc, forward).then(
+        this.gate(inc, forward, String(req.headers['x-acs-action'] ?? '')).then(
           (r) => {
             res.writeHead(r.status, { 'content-type': 'application/json;charset=utf-8' });
             res.end(r.body);
