@@ -20,12 +20,7 @@ import { toResult } from '../../src/controllers/imageshare/result.ts';
 import { imageShareSetReconciler } from '../../src/controllers/imageshareset/reconciler.ts';
 import { type ChildObject, setChanged } from '../../src/controllers/imageshareset/set-client.ts';
 import { SharedListing } from '../../src/fleet/shared-listing.ts';
-import type {
-  AccountSet,
-  AccountSetRef,
-  ImageShareSet,
-  ImageShareSetSpec,
-} from '../../src/fleet/types.ts';
+import type { AccountSet, AccountSetRef, ImageShareSet, ImageShareSetSpec } from '../../src/fleet/types.ts';
 import { changeOf } from '../../src/kube/imageshare-informer.ts';
 import { type ReconcileDeps, reconcile } from '../../src/reconcile/reconcile.ts';
 import { CallPriority } from '../../src/runtime/call-priority.ts';
