@@ -383,23 +383,36 @@ async function assertSharesFollowSets(w: SetsWorld): Promise<void> {
   const all = [...w.children.objects.values()];
   for (const [key, set] of w.sets.objects) {
     if (!actionable(w, key) || (set.spec.mode ?? 'Apply') !== 'Apply') continue;
-    const want = new Set(set.spec.accounts ?? []);
-    for (const r of set.spec.accountSetRefs ?? [])
-      for (const a of w.accountSets.get(refKey(r, set.metadata.namespace))?.spec.accounts ?? []) want.add(a.id);
+    const want = currentAccounts(w, set.spec, set.metadata.namespace);
+    const authoritative = (set.spec.sharePolicy ?? 'Authoritative') === 'Authoritative';
     for (const child of all.filter((o) => ownerUidOf(o) === set.metadata.uid)) {
       if (resolveClaim(child, all).owner?.metadata.uid !== child.metadata.uid) continue;
       const img = state.images.find((i) => i.id === child.spec.imageId && i.region === child.spec.regionId);
-      if (!img) continue;
-      const shared = new Set(img.sharedWith.map((s) => s.id));
-      const where = `${key} child ${child.metadata.name}`;
-      const missing = [...want].filter((id) => !shared.has(id));
-      expect(`${where}: not shared: ${missing.join(', ')}`).toBe(`${where}: not shared: `);
-      if ((set.spec.sharePolicy ?? 'Authoritative') === 'Authoritative') {
-        const extra = [...shared].filter((id) => !want.has(id));
-        expect(`${where}: shared beyond the set: ${extra.join(', ')}`).toBe(`${where}: shared beyond the set: `);
-      }
+      if (img)
+        expectShares(
+          `${key} child ${child.metadata.name}`,
+          new Set(img.sharedWith.map((s) => s.id)),
+          want,
+          authoritative,
+        );
     }
   }
+}
+
+/** The set's accounts now: inline plus the account sets it references, as the store has them. */
+function currentAccounts(w: SetsWorld, spec: ImageShareSetSpec, namespace: string): Set<string> {
+  const want = new Set(spec.accounts ?? []);
+  for (const r of spec.accountSetRefs ?? [])
+    for (const a of w.accountSets.get(refKey(r, namespace))?.spec.accounts ?? []) want.add(a.id);
+  return want;
+}
+
+function expectShares(where: string, shared: Set<string>, want: Set<string>, authoritative: boolean): void {
+  const missing = [...want].filter((id) => !shared.has(id));
+  expect(`${where}: not shared: ${missing.join(', ')}`).toBe(`${where}: not shared: `);
+  if (!authoritative) return;
+  const extra = [...shared].filter((id) => !want.has(id));
+  expect(`${where}: shared beyond the set: ${extra.join(', ')}`).toBe(`${where}: shared beyond the set: `);
 }
 
 /**

@@ -886,21 +886,24 @@ export class SetsWorld {
     this.pendingChildEvents = [];
     if (!q) return;
     for (const e of setEvents) if (!e.before || !e.after || setChanged(e.before, e.after)) q.sets.add(e.key);
-    for (const e of childEvents) {
-      const prev = this.cachedChildren.get(e.key);
-      const owner = e.object ? ownerOf(e.object as ChildObject) : prev ? ownerOf(prev as ChildObject) : undefined;
-      if (owner) q.sets.add(owner);
-      if (e.object) {
-        this.cachedChildren.set(e.key, e.object);
-        const change = prev ? changeOf(prev, e.object) : 'input';
-        if (change === 'input') q.children.add(e.key);
-        else if (change === 'restart') q.children.add(e.key, CallPriority.Background);
-        else if (change !== undefined) q.children.wake(e.key);
-      } else {
-        this.cachedChildren.delete(e.key);
-        q.children.add(e.key);
-      }
+    for (const e of childEvents) this.deliverChild(q, e);
+  }
+
+  /** A child's event brings its set back (controller.ts onImageShareKey) and wakes the child as its informer would. */
+  private deliverChild(q: { sets: WorkQueue; children: WorkQueue }, e: StoreEvent): void {
+    const prev = this.cachedChildren.get(e.key);
+    const owner = ownerOf((e.object ?? prev) as ChildObject | undefined);
+    if (owner) q.sets.add(owner);
+    if (!e.object) {
+      this.cachedChildren.delete(e.key);
+      q.children.add(e.key);
+      return;
     }
+    this.cachedChildren.set(e.key, e.object);
+    const change = prev ? changeOf(prev, e.object) : 'input';
+    if (change === 'input') q.children.add(e.key);
+    else if (change === 'restart') q.children.add(e.key, CallPriority.Background);
+    else if (change !== undefined) q.children.wake(e.key);
   }
 
   private readonly cachedChildren = new Map<string, ImageShare>();
@@ -933,7 +936,8 @@ export function ownerUidOf(o: ImageShare): string | undefined {
 }
 
 /** The set key a child's controller ownerReference names (same namespace). */
-function ownerOf(o: ChildObject): string | undefined {
+function ownerOf(o: ChildObject | undefined): string | undefined {
+  if (o === undefined) return undefined;
   const r = o.metadata.ownerReferences?.find((x) => x.controller === true && x.kind === 'ImageShareSet');
   return r ? `${o.metadata.namespace}/${r.name}` : undefined;
 }
