@@ -14,10 +14,10 @@ convergence, a quiet period on the real work queue (no hot loop) and cleanup.
 --sets: the set-layer property instead (default 1000 runs): ImageShareSets, AccountSets and ClusterAccountSets
 that change (accounts, references, selector, regions, keep, policies, deletion), builds that appear in two regions,
 finish, are deprecated, deleted or shared out of band; the real set reconciler and ImageShare pass in any order,
-crashing at any await (mid-discovery included). Checked after every step: no account shared that no version of the
-set or of its account sets named, for an image its selector matched; no two children for one image; nothing left by
-a child deleted under Revoke; then windows, shares, quiet work queues and cleanup. SAFETY_SETS_STRICT=1 also fails on
-finding S1 (a child deleted before it saw Revoke; counted otherwise).
+crashing at any await (mid-discovery included), reads that lag. Checked after every step: no account shared that no
+version of the set or of its account sets named, for an image its selector matched; no two children for one image;
+nothing left by a child deleted under Revoke; then windows, shares, quiet work queues and cleanup.
+SAFETY_SETS_STRICT=1 also fails on finding S1 (a child deleted before it saw Revoke; counted otherwise).
 Replay a counterexample with SAFETY_SEED=<seed> SAFETY_PATH=<path> (or SAFETY_REPLAY=<replayPath>); SAFETY_DEBUG=1
 prints a trace of every pass.
 `;

@@ -6,8 +6,10 @@
 // Available), finishing, deprecated, deleted, shared out of band; passes of the set controller and of any child in
 // any order, each able to crash at any await (a store request or an ECS request, before or after it took effect:
 // mid-discovery included); world actions landing mid-pass; ECS errors and lost answers; the clock moving across
-// discovery ticks. Sets run the real reconciler, children the real ImageShare pass, through the real ECS adapter
-// and SDK against the emulator over HTTP.
+// discovery ticks; reads (listings included) that lag the writes. Sets run the real reconciler, children the real
+// ImageShare pass, through the real ECS adapter and SDK against the emulator over HTTP.
+// Not modelled: a paused second writer, a lagging ImageShare cache (claimants are read fresh), hand edits of children
+// (someone else's accounts), expiring accounts, credentials other than the operator's static key.
 //
 // After EVERY step, on the emulator's share lists: every account our grant shared was named by some version of the
 // child's set (inline, or any version of an account set a version of it referenced, in its own namespace) and some
@@ -16,7 +18,8 @@
 // children are exactly its window (computed here from the emulator, not by the product), the image owner's shares
 // are the set's current accounts, the real work queues on a fake clock stay quiet (a hot loop is a violation), and
 // deleting every set cleans up what Revoke promised.
-// Runs: SAFETY_SETS_RUNS (default 80, the CI figure: about 30 s); `npm run test:safety -- --sets --runs N` for a longer run.
+// Runs: SAFETY_SETS_RUNS (default 80, the CI figure: about 30 s); `npm run test:safety -- --sets --runs N` for more.
+// Finding S1 (/work/notes/safety-findings.md) is excused and counted; SAFETY_SETS_STRICT=1 makes it a violation.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { ImageShareSetSpec } from '../../src/fleet/types.ts';
@@ -207,6 +210,10 @@ const commandsArb = fc.commands(
     passArb.map((p) => command(`pass ${JSON.stringify(p)}`, async (w) => void (await w.runPass(p)))),
     actionArb.map((a) => command(`act ${JSON.stringify(a)}`, (w) => w.act(a))),
     faultArb.map((f) => command(`fault ${JSON.stringify(f)}`, (w) => w.emulator.admin.addFault(f))),
+    // Reads (listings included) that lag the writes: a fresh build or our own grant not shown yet.
+    fc
+      .integer({ min: 0, max: 5_000 })
+      .map((ms) => command(`lag ${ms}`, async (w) => void (await w.emulator.admin.setOptions({ readLagMs: ms })))),
     fc.constantFrom(1_000, 20_000, DISCOVERY_MS, WINDOW_MS + 1_000).map((ms) =>
       command(`clock +${ms}`, async () => {
         offsetMs += ms;
