@@ -350,21 +350,19 @@ export class SetsWorld {
     }
   }
 
+  /** `which` picks among the builds the change applies to: Creating ones to finish, Available ones to deprecate. */
   private async imageChange(kind: 'finish' | 'deprecate' | 'deleteImage', which: number): Promise<void> {
-    const b = this.builds[which % Math.max(1, this.builds.length)];
+    const { images } = await this.emu.admin.state();
+    const wanted = { finish: 'Creating', deprecate: 'Available', deleteImage: undefined }[kind];
+    const candidates = images.filter((i) => wanted === undefined || i.status === wanted);
+    const b = candidates[which % Math.max(1, candidates.length)];
     if (!b) return;
-    const state = await this.imageState(b);
-    if (!state) return;
-    if (kind === 'deleteImage') {
-      await this.emu.admin.deleteImage(b.region, b.id);
-      count(this.stats, 'images deleted');
-    } else if (kind === 'deprecate' && state === 'Available') {
-      await this.emu.admin.patchImage(b.region, b.id, { status: 'Deprecated' });
-      count(this.stats, 'images deprecated');
-    } else if (kind === 'finish' && state === 'Creating') {
-      await this.emu.admin.patchImage(b.region, b.id, { status: 'Available' });
-      count(this.stats, 'builds finished');
-    }
+    if (kind === 'deleteImage') await this.emu.admin.deleteImage(b.region, b.id);
+    else await this.emu.admin.patchImage(b.region, b.id, { status: kind === 'finish' ? 'Available' : 'Deprecated' });
+    count(
+      this.stats,
+      { finish: 'builds finished', deprecate: 'images deprecated', deleteImage: 'images deleted' }[kind],
+    );
   }
 
   private async imageState(b: Build): Promise<string | undefined> {
