@@ -242,7 +242,8 @@ function listingNotBefore(set: ImageShareSet, sameInput: boolean | undefined, no
   const settled = discovered && set.status?.observedGeneration === set.metadata.generation;
   if (sameInput ?? settled) return since(tickStart(now, intervalMs));
   const created = Date.parse(set.metadata.creationTimestamp ?? '');
-  if (sameInput === undefined && !discovered && !Number.isNaN(created)) return since(Math.min(created, now));
+  // creationTimestamp has whole seconds: only a listing started after that second surely began after the creation.
+  if (sameInput === undefined && !discovered && !Number.isNaN(created)) return since(Math.min(created + 1_000, now));
   return now;
 }
 
