@@ -76,7 +76,15 @@ const setDoc = (spec: Record<string, unknown>) =>
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(args, { out: (t) => void (out += t), err: (t) => void (err += t), cloud });
+  const code = await runCli(args, {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    cloud,
+  });
   return { code, out, err };
 }
 

@@ -64,7 +64,12 @@ describe('imageshare-operator validate with the fleet kinds', () => {
     ];
     writeFileSync(file, docs.map((d) => stringify(d)).join('---\n'));
     let out = '';
-    const code = await runCli(['validate', '-f', file], { out: (t) => void (out += t), err: () => undefined });
+    const code = await runCli(['validate', '-f', file], {
+      out: (t) => {
+        out += t;
+      },
+      err: () => undefined,
+    });
     expect(code).toBe(1);
     expect(out).toContain(`✗ ImageShareSet team/golden (${file})\n    spec.selector: ${SetMessage.selector}`);
     expect(out).toContain(`✓ AccountSet team/golden (${file})`);
