@@ -447,7 +447,12 @@ export const FLEET_ROWS: FleetValidateRow[] = [
     'selector needs at least one of imageFamily, tags or namePrefix',
   ),
   setRow('a missing selector', { ...SET, spec: { regions: ['cn-hangzhou'] } }, 'spec.selector', 'Required value'),
-  setRow('a misspelled selector field', setSpec({ selector: { imageFamily: 'x', family: 'x' } }), 'spec.selector.family', 'unknown'),
+  setRow(
+    'a misspelled selector field',
+    setSpec({ selector: { imageFamily: 'x', family: 'x' } }),
+    'spec.selector.family',
+    'unknown',
+  ),
   setRow(
     'a family longer than 128 characters',
     setSpec({ selector: { imageFamily: 'f'.repeat(129) } }),
