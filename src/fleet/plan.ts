@@ -23,6 +23,8 @@ export interface SetView {
   name: string;
   uid: string;
   spec: ImageShareSetSpec;
+  /** The set's labels its children carry too: the shard's (--watch-label-selector), so one shard owns both. */
+  inheritedLabels?: Record<string, string>;
 }
 
 export interface ChildCreate {
@@ -74,8 +76,12 @@ export function childName(setName: string, regionId: string, imageId: string): s
   return `${setName}-${regionId}-${imageId}`;
 }
 
-export function childLabels(setName: string, regionId: string): Record<string, string> {
-  return { [SET_LABEL]: setName, [REGION_LABEL]: regionId };
+export function childLabels(
+  setName: string,
+  regionId: string,
+  inherited: Record<string, string> = {},
+): Record<string, string> {
+  return { ...inherited, [SET_LABEL]: setName, [REGION_LABEL]: regionId };
 }
 
 /** The child's spec: (region, image) plus the set's template fields, those the set leaves out left out. Pure. */
@@ -122,7 +128,7 @@ export function driftPatch(set: SetView, child: ChildView): ChildUpdate | undefi
   for (const field of TEMPLATE_FIELDS) {
     if (normalized(child.spec, field) !== normalized(want, field)) spec[field] = want[field] ?? null;
   }
-  const labels = childLabels(set.name, child.spec.regionId);
+  const labels = childLabels(set.name, child.spec.regionId, set.inheritedLabels);
   const labelsDiffer = Object.entries(labels).some(([k, v]) => child.labels[k] !== v);
   if (Object.keys(spec).length === 0 && !labelsDiffer) return undefined;
   return {
@@ -197,7 +203,13 @@ function windows(set: SetView, listings: ReadonlyMap<string, RegionListing>, liv
     for (const image of kept) {
       const name = childName(set.name, regionId, image.imageId);
       const spec = childSpec(set.spec, regionId, image.imageId);
-      wanted.set(name, { name, regionId, imageId: image.imageId, labels: childLabels(set.name, regionId), spec });
+      wanted.set(name, {
+        name,
+        regionId,
+        imageId: image.imageId,
+        labels: childLabels(set.name, regionId, set.inheritedLabels),
+        spec,
+      });
     }
   }
   return { wanted, regions, failed };
@@ -222,4 +234,22 @@ export function childrenToDelete(set: Pick<SetView, 'uid'>, existing: readonly C
     .filter((c) => c.ownerUid === set.uid && !c.deleting)
     .map((c) => c.name)
     .sort();
+}
+
+/**
+ * The label keys a Kubernetes label selector names ("shard=a,tier in (x,y),!legacy" → shard, tier, legacy): the
+ * labels a set passes on to its children so that the shard that watches the set also watches them. Pure.
+ */
+export function selectorKeys(selector: string | undefined): string[] {
+  if (!selector) return [];
+  let depth = 0;
+  const parts: string[] = [''];
+  for (const ch of selector) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) parts.push('');
+    else parts[parts.length - 1] += ch;
+  }
+  const keys = parts.flatMap((p) => /^\s*!?\s*([A-Za-z0-9][-A-Za-z0-9_./]*)/.exec(p)?.[1] ?? []);
+  return [...new Set(keys)];
 }
