@@ -73,7 +73,7 @@ export function validateFleetFields(kind: FleetKind, doc: unknown): FieldProblem
     p.push({ field: 'apiVersion', message: `must be ${API_VERSION}, got ${JSON.stringify(doc.apiVersion ?? null)}` });
   if (doc.kind !== kind)
     p.push({ field: 'kind', message: `must be ${kind} (kinds are case-sensitive), got ${JSON.stringify(doc.kind)}` });
-  unknownFields(p, '', doc, kind === SET_KIND ? ROOT_FIELDS : new Set(['apiVersion', 'kind', 'metadata', 'spec']));
+  unknownFields(p, '', doc, ROOT_FIELDS);
   p.push(...validateMetadata(doc.metadata));
   const name = isObj(doc.metadata) ? doc.metadata.name : undefined;
   if (kind === SET_KIND && typeof name === 'string' && name.length > 40)

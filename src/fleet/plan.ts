@@ -128,6 +128,8 @@ export function driftPatch(set: SetView, child: ChildView): ChildUpdate | undefi
   for (const field of TEMPLATE_FIELDS) {
     if (normalized(child.spec, field) !== normalized(want, field)) spec[field] = want[field] ?? null;
   }
+  // A child's recipients come from its set only: account-set references added by hand go (docs/adr/0033).
+  if ((child.spec.accountSetRefs ?? []).length > 0) spec.accountSetRefs = null;
   const labels = childLabels(set.name, child.spec.regionId, set.inheritedLabels);
   const labelsDiffer = Object.entries(labels).some(([k, v]) => child.labels[k] !== v);
   if (Object.keys(spec).length === 0 && !labelsDiffer) return undefined;
