@@ -136,7 +136,9 @@ describe('npm run demo --kubeconfig', () => {
     ])
       expect(before).toContain(name);
     expect(after).toContain(child('cn-hangzhou', 'm-bp1golden2404b00003'));
-    expect(lastTable(after)).not.toContain(child('cn-hangzhou', 'm-bp1golden2404b00001'));
+    const children = after.slice(after.lastIndexOf('$ kubectl get ishare'), after.lastIndexOf('cloud:'));
+    expect(children).toContain(child('cn-hangzhou', 'm-bp1golden2404b00002'));
+    expect(children).not.toContain(child('cn-hangzhou', 'm-bp1golden2404b00001'));
     expect(after).toMatch(/m-bp1golden2404b00001 \(the oldest build\) is shared with nobody now/);
     expect(after).toMatch(/Normal\s+ChildDeleted\s+imagesharesets?\/golden-ubuntu-2404/);
     expect(after).toMatch(/Normal\s+ChildCreated\s+imagesharesets?\/golden-ubuntu-2404/);
