@@ -2,11 +2,18 @@
 // kube-apiserver, the ECS emulator behind the unmodified SDK. The operator watches one shard
 // (--watch-label-selector imageshare.example/shard=a): a set of that shard is acted on and its children carry the
 // shard label; a set of another shard is never touched.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { stringify } from 'yaml';
+import { runCli } from '../../src/cli/commands.ts';
+import type { SetPlanResult } from '../../src/cli/plan-sets.ts';
+import { createEcsImageSharingFactory } from '../../src/cloud/ecs-factory.ts';
 import type { ImageShare } from '../../src/api/types.ts';
 import type { ImageShareSet } from '../../src/fleet/types.ts';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { addTestUser, testState } from '../harness/env.ts';
+import { addTestUser, testKubeconfig, testState } from '../harness/env.ts';
 import { eventually } from '../harness/eventually.ts';
 import { applyYaml, createNamespace, getJson, kubectl } from '../harness/kubectl.ts';
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
@@ -136,6 +143,47 @@ describe('ImageShareSet events, metrics and sharding', () => {
       expect(events.find((e) => e.reason === 'ChildDeleted')?.note).toContain(`evt-${REGION}-${b1}`);
     });
   }, 90_000);
+
+  it('plan --kubeconfig reads the live set and its children: kept ones are "keep", a wider window creates', async () => {
+    // The live set "evt" keeps latest 1 (build 2); the manifest in the pull request asks for latest 2.
+    const file = join(mkdtempSync(join(tmpdir(), 'fleet-cli-plan-')), 'evt.yaml');
+    const spec = { selector: { imageFamily: 'evt' }, regions: [REGION], accounts: [account(1)], keep: { latest: 2 } };
+    const manifest = {
+      apiVersion: 'ecs.alicloud.dev/v1alpha1',
+      kind: 'ImageShareSet',
+      metadata: { name: 'evt', namespace: ns, labels: { [SHARD]: 'a' } },
+      spec: { ...spec, deletionPolicy: 'Revoke' },
+    };
+    writeFileSync(file, stringify(manifest));
+    const real = createEcsImageSharingFactory({
+      endpoint: emu.endpoint,
+      protocol: 'http',
+      timeoutMs: 3000,
+      qps: 50,
+      burst: 50,
+    });
+    let out = '';
+    const code = await runCli(['plan', '-f', file, '--kubeconfig', testKubeconfig(), '--output', 'json'], {
+      out: (t) => {
+        out += t;
+      },
+      err: () => undefined,
+      cloud: { forCredentials: () => real.forCredentials({ type: 'static', ...OWNER_KEY }) },
+    });
+    expect(code).toBe(0);
+    const [plan] = JSON.parse(out) as SetPlanResult[];
+    expect({
+      live: plan?.live,
+      keep: plan?.children.keep.map((c) => c.name),
+      create: plan?.children.create.map((c) => c.name),
+      remove: plan?.children.remove,
+    }).toEqual({
+      live: 'found',
+      keep: [`evt-${REGION}-m-evtset00002`],
+      create: [`evt-${REGION}-m-evtset00001`],
+      remove: [],
+    });
+  });
 
   it('a selector that matches nothing and a window over maxChildren are Warning Events, once', async () => {
     await build('many', 'm-manyset0001');
