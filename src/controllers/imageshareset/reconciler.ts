@@ -132,7 +132,7 @@ function announce(set: ImageShareSet, plan: FleetPlan, deps: SetReconcilerDeps):
       type: EventType.Normal,
       reason: SetEventReason.ChildDeleted,
       action: 'Delete',
-      note: `Deleted ImageShare ${n}: its image left the window (a newer build arrived, or it was deprecated or deleted); its deletionPolicy applies.`,
+      note: `Deleted ImageShare ${n}: its image is no longer in the window (a newer build arrived, the image was deprecated or deleted, or its region left spec.regions); its deletionPolicy applies.`,
     });
   const before = set.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
   if (plan.stop !== undefined && before !== SetEventReason.TooManyChildren)
