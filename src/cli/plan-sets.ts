@@ -34,6 +34,8 @@ export interface SetPlanResult extends Record<string, unknown> {
   note?: string;
   live: 'not read' | LiveSet['state'];
   regions: RegionStatus[];
+  /** Whom every child shares with (inline accounts plus the account sets found): known even when no region lists. */
+  sharesWith: string[];
   children: { create: ChildLine[]; keep: ChildLine[]; update: string[]; remove: string[] };
   blockers: Array<{ reason: string; message: string }>;
   error?: { reason: string; message: string };
@@ -73,6 +75,7 @@ export async function planSet(input: PlanSetInput): Promise<SetPlanResult> {
     return {
       ...base,
       regions: [],
+      sharesWith: [],
       children: empty,
       blockers: [{ reason: accounts.reason, message: accounts.message }],
     };
@@ -96,6 +99,11 @@ export async function planSet(input: PlanSetInput): Promise<SetPlanResult> {
   return {
     ...base,
     regions: plan.regions,
+    sharesWith: [
+      ...(accounts.accounts ?? []),
+      ...(set.spec.expiringAccounts ?? []).map((e) => `${e.id} until ${e.expiresAt}`),
+      ...(set.spec.community === true ? ['community'] : []),
+    ],
     children: {
       create: plan.create.map((c) => line(c.name, c.spec)),
       keep,
@@ -180,6 +188,7 @@ export function renderSetText(r: SetPlanResult): string {
   const lines = [
     `${r.object}: Apply would create ${c.create.length}, keep ${c.keep.length}, set back ${c.update.length} and delete ${c.remove.length} child ImageShare(s)`,
   ];
+  if (r.sharesWith.length > 0) lines.push(`    every child shares with: ${r.sharesWith.join(', ')}`);
   for (const g of r.regions) {
     if (g.error !== undefined)
       lines.push(`    ${g.regionId}: cannot list images (${g.error}); its children are left as they are`);

@@ -126,6 +126,7 @@ describe('plan for an ImageShareSet', () => {
     expect(r.out).toBe(
       [
         'ImageShareSet team/golden: Apply would create 2, keep 0, set back 0 and delete 0 child ImageShare(s)',
+        `    every child shares with: ${A[2]}`,
         '    cn-hangzhou: 3 image(s) match, 1 kept; newest m-setplan00003 (golden-3, 2026-01-01T03:00:00Z)',
         '    cn-beijing: 1 image(s) match, 1 kept; newest m-setplan00011 (golden-1, 2026-01-01T01:00:00Z)',
         `    create golden-cn-hangzhou-m-setplan00003 (cn-hangzhou m-setplan00003): share with ${A[2]}`,
@@ -155,6 +156,7 @@ describe('plan for an ImageShareSet', () => {
     const file = write('bad-region.yaml', setDoc({ regions: ['cn-hangzhou', 'eu-nowhere-9'], accounts: [A[0]] }));
     const r = await run(['plan', '-f', file]);
     expect(r.out).toMatch(/eu-nowhere-9: cannot list images \(/);
+    expect(r.out).toContain(`    every child shares with: ${A[0]}\n`);
     expect(r.out).toContain('create golden-cn-hangzhou-m-setplan00003');
   });
 
