@@ -136,6 +136,16 @@ describe('plan for an ImageShareSet', () => {
     );
   });
 
+  it('markdown output: a set is one row, children created in Grant (with their accounts) and deleted in Revoke', async () => {
+    const file = write('markdown.yaml', setDoc({ regions: ['cn-beijing'], accounts: [A[2]] }));
+    const r = await run(['plan', '-f', file, '--output', 'markdown']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('1 object(s): 1 with changes, 0 that could not be planned.');
+    expect(r.out).toContain(
+      `| \`ImageShareSet team/golden\` | create golden-cn-beijing-m-setplan00011 (${A[2]}) | — | — | — | default identity |`,
+    );
+  });
+
   it('a reference not in the files is named, and the plan goes on without its accounts', async () => {
     const file = write('missing-ref.yaml', setDoc({ accountSetRefs: [{ kind: 'AccountSet', name: 'prod' }] }));
     const r = await run(['plan', '-f', file, '--output', 'json']);
