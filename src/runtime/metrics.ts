@@ -134,7 +134,7 @@ export class OperatorMetrics {
     });
     this.#setDiscoveries = new Counter({
       name: 'imageshare_set_discovery_rounds_total',
-      help: "ImageShareSet discoveries that listed the set's regions (a pass reusing a fresh listing is not one).",
+      help: 'ImageShareSet discovery rounds, one per set per round (a pass reusing its listing of the tick is not one).',
       registers,
     });
     this.#setDiscoveryErrors = new Counter({
