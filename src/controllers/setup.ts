@@ -172,7 +172,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
       readSecretCredentials: (namespace, name) => setSecrets.read(namespace, name),
       now: () => new Date(),
       // Sets due at one wall-clock tick share one listing per (identity, region); short enough to see the next tick's.
-      listing: new SharedListing({ ttlMs: Math.min(5_000, config.discoveryIntervalMs / 2), now: Date.now }),
+      listing: new SharedListing({ now: Date.now }),
       discoveryIntervalMs: config.discoveryIntervalMs,
       accountSet: (ref, namespace) =>
         (ref.kind === 'AccountSet' ? accountSetInformer : clusterAccountSetInformer).get(namespace, ref.name),

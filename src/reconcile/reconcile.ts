@@ -121,7 +121,7 @@ export interface ReconcileDeps {
    * another installation is left alone: two installations whose namespaces overlap never both reconcile it.
    */
   installation?: string;
-  /** The tenancy rules (docs/adr/0024, src/policy/policy-reader.ts), asked before any cloud call; unset = no check. */
+  /** The tenancy rules (docs/adr/0024, src/policy/policy-cache.ts), asked before any cloud call; unset = no check. */
   policy?(obj: ImageShare): Promise<Decision>;
   /**
    * The accounts of obj's inline `accounts` and `spec.accountSetRefs` together (docs/adr/0033), or why the object

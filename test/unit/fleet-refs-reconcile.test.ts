@@ -173,6 +173,7 @@ describe('a set child never keeps account-set references of its own', () => {
     labels: childLabels('golden', REF.regionId),
     spec: { ...REF, ...s },
     deleting: false,
+    pass: { observed: true, holdsFinalizer: false, owesCleanup: false },
   });
   it.each([
     {

@@ -123,8 +123,11 @@ export function operatorCloud(config: Config, metrics: OperatorMetrics, log: Log
       qps: config.ecsQps,
       burst: config.ecsBurst,
       onCall: (e) => metrics.observeEcsCall(e),
-      // spec.credentials.roleArn: AssumeRole at --sts-endpoint when given.
-      ...(config.stsEndpoint ? { role: { sts: { endpoint: config.stsEndpoint, protocol: config.stsProtocol } } } : {}),
+      // spec.credentials.roleArn (AssumeRole) and RRSA (AssumeRoleWithOIDC): at --sts-endpoint when given.
+      role: {
+        ...(config.stsEndpoint ? { sts: { endpoint: config.stsEndpoint, protocol: config.stsProtocol } } : {}),
+        ...(config.rrsa === undefined ? {} : { rrsa: config.rrsa }),
+      },
     }),
   );
 }
