@@ -5,8 +5,9 @@ import type { ImageShare } from '../api/types.ts';
 import { classify } from '../cloud/ecs-errors.ts';
 import type { CloudCredentials, ImageSharingFactory } from '../cloud/port.ts';
 import { resolveAccounts } from '../fleet/accounts.ts';
-import { type ChildView, planChildren, type RegionListing } from '../fleet/plan.ts';
+import { planChildren, type RegionListing } from '../fleet/plan.ts';
 import type { AccountSet, AccountSetRef, ImageShareSet, RegionStatus } from '../fleet/types.ts';
+import { childView } from '../controllers/imageshareset/reconciler.ts';
 import type { ChildObject } from '../controllers/imageshareset/set-client.ts';
 
 /** What the cluster says about a set (plan --kubeconfig): its uid and the namespace's ImageShares. */
@@ -85,7 +86,9 @@ export async function planSet(input: PlanSetInput): Promise<SetPlanResult> {
   const spec = accounts.accounts === undefined ? template : { ...template, accounts: accounts.accounts };
   const existing = (input.live?.imageShares ?? []).map(childView);
   const plan = planChildren({ name: set.metadata.name, uid, spec }, listings, existing);
-  const removed = new Set(plan.remove);
+  // A leaving child under Revoke is first given Revoke and deleted by a later pass: both are deletions here.
+  const remove = [...plan.remove, ...plan.waiting].sort();
+  const removed = new Set(remove);
   const keep = existing
     .filter((c) => c.ownerUid === uid && !c.deleting && !removed.has(c.name))
     .map((c) => line(c.name, c.spec));
@@ -108,7 +111,7 @@ export async function planSet(input: PlanSetInput): Promise<SetPlanResult> {
       create: plan.create.map((c) => line(c.name, c.spec)),
       keep,
       update: plan.update.map((u) => u.name),
-      remove: plan.remove,
+      remove,
     },
     blockers,
   };
@@ -162,17 +165,6 @@ function line(name: string, spec: ImageShare['spec']): ChildLine {
     accounts: [...(spec.accounts ?? [])].sort(),
     expiringAccounts: spec.expiringAccounts ?? [],
     ...(spec.community === undefined ? {} : { community: spec.community }),
-  };
-}
-
-function childView(o: ChildObject): ChildView {
-  const owner = o.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'ImageShareSet');
-  return {
-    name: o.metadata.name,
-    ownerUid: owner?.uid,
-    labels: o.metadata.labels ?? {},
-    spec: o.spec,
-    deleting: o.metadata.deletionTimestamp !== undefined,
   };
 }
 

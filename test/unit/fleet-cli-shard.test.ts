@@ -36,6 +36,7 @@ describe('children carry the shard labels', () => {
       labels: childLabels('golden', 'cn-hangzhou'),
       spec: { regionId: 'cn-hangzhou', imageId: 'm-1' },
       deleting: false,
+      pass: { observed: true, holdsFinalizer: true, owesCleanup: false },
     };
     const set = { name: 'golden', uid: 'u', spec, inheritedLabels: { shard: 'a' } };
     expect(driftPatch(set, child)?.patch).toEqual({ metadata: { labels: { ...child.labels, shard: 'a' } } });

@@ -251,7 +251,8 @@ function intervalOf(set: ImageShareSet, fallbackMs: number): number {
   }
 }
 
-function childView(o: ChildObject): ChildView {
+/** An ImageShare as the planner sees it (also `plan --kubeconfig`'s view of a live set's children). */
+export function childView(o: ChildObject): ChildView {
   const owner = o.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'ImageShareSet');
   return {
     name: o.metadata.name,
