@@ -17,7 +17,6 @@ finish, are deprecated, deleted or shared out of band; the real set reconciler a
 crashing at any await (mid-discovery included), reads that lag. Checked after every step: no account shared that no
 version of the set or of its account sets named, for an image its selector matched; no two children for one image;
 nothing left by a child deleted under Revoke; then windows, shares, quiet work queues and cleanup.
-SAFETY_SETS_STRICT=1 also fails on finding S1 (a child deleted before it saw Revoke; counted otherwise).
 Replay a counterexample with SAFETY_SEED=<seed> SAFETY_PATH=<path> (or SAFETY_REPLAY=<replayPath>); SAFETY_DEBUG=1
 prints a trace of every pass.
 `;

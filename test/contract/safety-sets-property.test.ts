@@ -19,7 +19,7 @@
 // are the set's current accounts, the real work queues on a fake clock stay quiet (a hot loop is a violation), and
 // deleting every set cleans up what Revoke promised.
 // Runs: SAFETY_SETS_RUNS (default 80, the CI figure: about 30 s); `npm run test:safety -- --sets --runs N` for more.
-// Finding S1 (/work/notes/safety-findings.md) is excused and counted; SAFETY_SETS_STRICT=1 makes it a violation.
+// Finding S1 (a child deleted before it saw Revoke) is fixed and a violation; only a suspended child is excused.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { ImageShareSetSpec } from '../../src/fleet/types.ts';

@@ -109,6 +109,8 @@ interface ChildInfo {
   deletedUnder?: ImageShareSetSpec;
   /** Whether our ImageShare finalizer held the child when the set deleted it (without it, it left at once). */
   heldAtDelete?: boolean;
+  /** Whether it was suspended then (a suspended child runs no pass that would take the finalizer). */
+  suspendedAtDelete?: boolean;
 }
 
 /** The latest change of one (region, image, account): by a child's pass (its uid), or by the world. */
@@ -536,11 +538,11 @@ export class SetsWorld {
       s?.deletionPolicy === 'Revoke' && (s.mode ?? Mode.Apply) === Mode.Apply;
     if (!revoke(gone) && !revoke(info.deletedUnder)) return;
     const what = `${when}: ${region}/${image} is still shared with ${id} after set ${life.key} deleted child ${info.key} (${uid}) under deletionPolicy Revoke (the set's: ${info.deletedUnder?.deletionPolicy ?? 'Retain'}, the child's: ${gone.deletionPolicy ?? 'Retain'}); it granted it last and no living ImageShare of that image holds it`;
-    // Finding S1 (/work/notes/safety-findings.md, not fixed): a child the set deletes before any pass of it saw
-    // Revoke has no finalizer and leaves at once. Counted; SAFETY_SETS_STRICT=1 makes it a violation again.
-    if (info.heldAtDelete === false && !process.env.SAFETY_SETS_STRICT) {
+    // Finding S1 is fixed (src/fleet/plan.ts removalOf): under Revoke the set deletes a child only once it holds the
+    // finalizer or owes nothing. Excused: a suspended child, deleted under what it holds (ADR 0027); counted.
+    if (info.heldAtDelete === false && info.suspendedAtDelete) {
       if (!this.excused.has(`${uid} ${id}`))
-        count(this.stats, 'S1: grants left by a child deleted before it saw Revoke');
+        count(this.stats, 'grants left by a suspended child deleted before it saw Revoke (ADR 0027)');
       this.excused.add(`${uid} ${id}`);
       return;
     }
@@ -733,6 +735,7 @@ export class SetsWorld {
           if (info && !info.deletedUnder && this.setRead) {
             info.deletedUnder = structuredClone(this.setRead.spec);
             info.heldAtDelete = cur.metadata.finalizers?.includes(FINALIZER) ?? false;
+            info.suspendedAtDelete = cur.spec.suspend === true;
             if (info.heldAtDelete) count(this.stats, 'children deleted while holding our finalizer (Revoke)');
           }
           children.delete(name, namespace);
