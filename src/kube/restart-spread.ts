@@ -11,6 +11,15 @@ export function restartDelayMs(obj: ImageShare | undefined, defaultResyncMs: num
   return Math.floor(random() * resyncMs(obj, defaultResyncMs));
 }
 
+/**
+ * Whether the object carries input no pass has seen yet: a spec the last leader never observed, or a deletion. A new
+ * leader takes these first, ahead of the rest of its takeover queue (a user's edit made during a failover). Pure.
+ */
+export function unobservedInput(obj: ImageShare | undefined): boolean {
+  if (obj === undefined) return false;
+  return obj.metadata.deletionTimestamp !== undefined || obj.status?.observedGeneration !== obj.metadata.generation;
+}
+
 function settled(obj: ImageShare): boolean {
   const { metadata, status } = obj;
   if (metadata.deletionTimestamp !== undefined) return false;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ImageShare, ImageShareStatus } from '../../src/api/types.ts';
-import { restartDelayMs } from '../../src/kube/restart-spread.ts';
+import { restartDelayMs, unobservedInput } from '../../src/kube/restart-spread.ts';
 
 const READY = {
   type: 'Ready',
@@ -120,5 +120,30 @@ describe('ImageShareController.run: a start queues unsettled objects at once and
     expect(ran).toEqual(['ns/new', 'ns/settled']);
     controller.shutdown();
     await running;
+  });
+});
+
+describe('unobservedInput: what a new leader takes first', () => {
+  it.each([
+    {
+      why: 'an edit made while leadership moved (generation ahead of observedGeneration) goes first',
+      o: obj({ observedGeneration: 1 }),
+      want: true,
+    },
+    { why: 'a new object no pass has seen yet goes first', o: obj(undefined), want: true },
+    {
+      why: 'a deletion goes first: its cleanup is what the user asked for',
+      o: obj(SETTLED, { deleting: true }),
+      want: true,
+    },
+    {
+      why: 'an object whose spec a pass has seen waits in the background (even if it is not Ready)',
+      o: obj({ observedGeneration: 2 }),
+      want: false,
+    },
+    { why: 'a settled object is background work', o: obj(SETTLED), want: false },
+    { why: 'an object the cache no longer holds has nothing to say', o: undefined, want: false },
+  ])('$why', ({ o, want }) => {
+    expect(unobservedInput(o)).toBe(want);
   });
 });

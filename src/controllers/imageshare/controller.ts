@@ -4,7 +4,7 @@
 import type { ImageShare } from '../../api/types.ts';
 import { describeApiError } from '../../kube/api-errors.ts';
 import type { Change, ImageShareCache } from '../../kube/imageshare-informer.ts';
-import { restartDelayMs } from '../../kube/restart-spread.ts';
+import { restartDelayMs, unobservedInput } from '../../kube/restart-spread.ts';
 import type { SyncedCache } from '../../runtime/cache-sync.ts';
 import { CallPriority } from '../../runtime/call-priority.ts';
 import { runController } from '../../runtime/controller.ts';
@@ -79,12 +79,14 @@ export class ImageShareController implements LeaderRunnable {
 
   async run(passes: AbortSignal): Promise<void> {
     this.#running = true;
-    // What a takeover brings is background work: a user's change made meanwhile goes first. Settled objects are
-    // spread over their resync interval (src/kube/restart-spread.ts), so a restart brings no herd.
+    // What a takeover brings is background work, except input no pass has seen (an edit or a deletion made while
+    // leadership moved), which goes first. Settled objects are spread over their resync interval
+    // (src/kube/restart-spread.ts), so a restart brings no herd.
     for (const key of this.#o.cache.keys()) {
-      const delay = restartDelayMs(this.#o.cache.get(key), this.#o.resyncIntervalMs ?? 0, Math.random);
+      const obj = this.#o.cache.get(key);
+      const delay = restartDelayMs(obj, this.#o.resyncIntervalMs ?? 0, Math.random);
       if (delay > 0) this.#o.queue.addAfter(key, delay);
-      else this.#o.queue.add(key, CallPriority.Background);
+      else this.#o.queue.add(key, unobservedInput(obj) ? CallPriority.Urgent : CallPriority.Background);
     }
     const stopResync = startResync({
       keys: () => this.#o.cache.keys(),
