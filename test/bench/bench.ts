@@ -195,7 +195,7 @@ try {
   await plane.stop();
 }
 process.stdout.write(
-  `\nimageshare-operator benchmark (${new Date().toISOString()}): ${SETS === undefined ? '' : `sets ${SETS.sets} x ${SETS.regions.length} regions x ${SETS.builds} builds, `}objects ${N}, quota-objects ${NQ}, accounts ${M}, quota ${QUOTA}/s, operator dist/main.js with NODE_OPTIONS '${NODE_OPTIONS}'${values['operator-env']?.length ? ` and ${values['operator-env'].join(' ')}` : ''}\n`,
+  `\nimageshare-operator benchmark (${new Date().toISOString()}): ${SETS === undefined ? `objects ${N}, quota-objects ${NQ}, accounts ${M}` : `sets ${SETS.sets} x ${SETS.regions.length} regions x ${SETS.builds} builds, --discovery-interval ${SETS.intervalS}s`}, quota ${QUOTA}/s, operator dist/main.js with NODE_OPTIONS '${NODE_OPTIONS}'${values['operator-env']?.length ? ` and ${values['operator-env'].join(' ')}` : ''}\n`,
 );
 for (const [name, value, goal] of figures) {
   process.stdout.write(`${name.padEnd(58)} ${value}${goal ? `\n${''.padEnd(58)} ↳ ${goal}` : ''}\n`);
