@@ -48,7 +48,7 @@ Options:
   --objects N         objects for the scale phases (default 10000)
   --quota-objects N   objects per quota phase (default 300)
   --accounts M        accounts each object shares with (default 20, at most 50)
-  --quota Q           the emulator's calls/s per (account, region, action) in the quota phases (default 5)
+  --quota Q           the emulator's calls/s per (account, region, action) in the quota and discovery phases (default 5)
   --patches P         spec patches for the latency figure (default 40)
   --idle-seconds S    window for the idle CPU figure (default 30)
   --skip-quota        skip the quota phases
