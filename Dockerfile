@@ -5,7 +5,7 @@
 #   runtime    – distroless Node 24 (no shell, no npm), non-root, only dist/, prod node_modules and package.json
 # The final image's entrypoint is the operator itself; Kubernetes `args` are its flags.
 # test/repo/dockerfile.test.ts parses and lints this file (there is no Docker engine to build it in CI).
-# Base images are pinned by digest (multi-arch index digests: amd64 and arm64), checked by test/tools/release-check.ts;
+# Base images are pinned by digest (multi-arch index digests: amd64 and arm64), checked by test/support/release-check.ts;
 # the release workflow re-checks both platforms before building. Update tag and digest together.
 ARG NODE_IMAGE=node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 

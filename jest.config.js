@@ -4,7 +4,7 @@
 //   repo         checks of the repository itself: README, docs, Dockerfile, chart (may run helm)
 //   contract     the real @alicloud SDK against the ECS emulator over HTTP
 //   checkers     our output judged by the ecosystem's own code: Argo CD's Lua VM, kstatus, kubeconform (Go helpers
-//                from test/tools/build.sh, built once by the global setup, about a minute cold)
+//                from test/support/go/build.sh, built once by the global setup, about a minute cold)
 //   integration  real kube-apiserver + etcd + emulator, helm-rendered chart (control plane from test/control-plane)
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],

@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { validateElectionTimings } from './runtime/leader-election.ts';
+import type { RrsaOptions } from './cloud/assume-role.ts';
 import { TenancyMode } from './policy/evaluate.ts';
 import { parseDuration } from './reconcile/duration.ts';
 
@@ -14,8 +15,8 @@ export const DEFAULTS = Object.freeze({
   maxWritesPerPass: 10,
   /** No cloud write starts later than this after a pass began; the next pass continues. */
   passDeadlineMs: 60_000,
-  /** open: every namespace may use the operator's identity or a roleArn (0.1); the chart and deploy/ set restricted. */
-  tenancyMode: TenancyMode.Open as TenancyMode,
+  /** restricted, as the chart and deploy/ (docs/adr/0034); open (0.1: every namespace may) is one flag away. */
+  tenancyMode: TenancyMode.Restricted as TenancyMode,
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -72,6 +73,11 @@ export interface Config {
   /** Where spec.credentials.roleArn is assumed: host[:port] (undefined = the public or regional STS endpoint). */
   stsEndpoint: string | undefined;
   stsProtocol: 'http' | 'https';
+  /**
+   * RRSA for the operator's own identity (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and
+   * ALIBABA_CLOUD_OIDC_TOKEN_FILE, as ACK injects them): AssumeRoleWithOIDC at --sts-endpoint (docs/adr/0034).
+   */
+  rrsa: RrsaOptions | undefined;
 }
 
 /** A TCP listen address; host undefined = every interface. Port 0 = any free port. */
@@ -236,7 +242,7 @@ export const FLAGS = {
   'sts-endpoint': {
     env: 'IMAGESHARE_STS_ENDPOINT',
     def: '',
-    help: 'STS endpoint host[:port] where spec.credentials.roleArn is assumed (default: sts.aliyuncs.com, or the ALIBABA_CLOUD_STS_REGION one)',
+    help: 'STS endpoint host[:port] where spec.credentials.roleArn is assumed and RRSA exchanges its OIDC token (default: sts.aliyuncs.com, or the ALIBABA_CLOUD_STS_REGION one)',
   },
   'sts-protocol': { env: 'IMAGESHARE_STS_PROTOCOL', def: 'https', help: 'https or http for --sts-endpoint' },
 } as const satisfies Record<string, FlagSpec>;
@@ -260,8 +266,9 @@ export function helpText(): string {
        imageshare-operator validate|plan -f <manifests>   (offline checks for pull requests; see <command> --help)
 
 Keeps Alibaba Cloud ECS image sharing equal to ImageShare objects (ecs.alicloud.dev/v1alpha1).
-Cloud credentials: the @alicloud/credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, RRSA, instance
-role), or per object spec.credentials.
+Cloud credentials: RRSA when ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN and ALIBABA_CLOUD_OIDC_TOKEN_FILE
+are set (AssumeRoleWithOIDC at --sts-endpoint), else the @alicloud/credentials default chain
+(ALIBABA_CLOUD_ACCESS_KEY_ID/SECRET, instance role); per object spec.credentials.
 
 Flags:
 ${rows.join('\n')}
@@ -330,6 +337,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     credentialsDir: raw('credentials-dir') || undefined,
     stsEndpoint: endpoint(raw('sts-endpoint'), 'sts-endpoint'),
     stsProtocol: oneOf(raw, 'sts-protocol', ['http', 'https'] as const),
+    rrsa: rrsa(env, raw('credentials-dir') !== ''),
   };
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError('--leader-elect needs --leader-election-namespace (or POD_NAMESPACE)');
@@ -342,6 +350,32 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Rea
     );
   }
   return Object.freeze(config);
+}
+
+const RRSA_ENV = [
+  'ALIBABA_CLOUD_ROLE_ARN',
+  'ALIBABA_CLOUD_OIDC_PROVIDER_ARN',
+  'ALIBABA_CLOUD_OIDC_TOKEN_FILE',
+] as const;
+
+/**
+ * RRSA from the environment: all three variables or none. Throws ConfigError when only some are set, or when the
+ * operator's identity would also come from access keys (env or --credentials-dir): one source, never a silent pick.
+ */
+function rrsa(env: NodeJS.ProcessEnv, credentialsDir: boolean): RrsaOptions | undefined {
+  const set = RRSA_ENV.filter((name) => (env[name] ?? '') !== '');
+  if (set.length === 0) return undefined;
+  if (set.length < RRSA_ENV.length) {
+    const missing = RRSA_ENV.filter((name) => !set.includes(name));
+    throw new ConfigError(`RRSA needs ${RRSA_ENV.join(', ')}; ${missing.join(' and ')} not set`);
+  }
+  if (credentialsDir || (env.ALIBABA_CLOUD_ACCESS_KEY_ID ?? '') !== '') {
+    throw new ConfigError(
+      "the operator's own identity is configured twice: RRSA (ALIBABA_CLOUD_ROLE_ARN, …) and access keys (ALIBABA_CLOUD_ACCESS_KEY_ID or --credentials-dir); keep one",
+    );
+  }
+  const [roleArn, oidcProviderArn, tokenFile] = RRSA_ENV.map((name) => env[name] as string) as [string, string, string];
+  return { roleArn, oidcProviderArn, tokenFile };
 }
 
 /**

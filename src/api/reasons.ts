@@ -13,6 +13,9 @@ export const Reason = {
   AccountsFailed: 'AccountsFailed', // some accounts failed for account-specific reasons; the rest are done
   CredentialsNotFound: 'CredentialsNotFound', // the referenced Secret or key is missing
   PolicyDenied: 'PolicyDenied', // an ImageSharePolicy or the tenancy baseline forbids this spec (docs/tenancy.md)
+  AccountSetNotFound: 'AccountSetNotFound', // a spec.accountSetRefs entry names no existing set (docs/adr/0033)
+  TooManyAccounts: 'TooManyAccounts', // accounts plus the referenced sets name more than 50 accounts
+  AccountListedTwice: 'AccountListedTwice', // an account both in a referenced set and in expiringAccounts
 
   // Image state and sharing rules (from ECS codes or from the observed image).
   ImageNotFound: 'ImageNotFound',

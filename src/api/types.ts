@@ -29,11 +29,19 @@ export interface ExpiringAccount {
   expiresAt: string;
 }
 
+/** An AccountSet in the object's namespace or a ClusterAccountSet whose accounts are shared too (docs/adr/0033). */
+export interface AccountSetReference {
+  kind: 'AccountSet' | 'ClusterAccountSet';
+  name: string;
+}
+
 export interface ImageShareSpec {
   regionId: string;
   imageId: string;
   accounts?: string[];
   expiringAccounts?: ExpiringAccount[];
+  /** Resolved by the controller into the accounts a pass plans with; never written back (docs/adr/0033). */
+  accountSetRefs?: AccountSetReference[];
   /** true = publish, false = unpublish, absent = never touch the community flag. */
   community?: boolean;
   sharePolicy?: SharePolicy;
@@ -162,6 +170,7 @@ export const SPEC_FIELDS = {
   imageId: true,
   accounts: true,
   expiringAccounts: true,
+  accountSetRefs: true,
   community: true,
   sharePolicy: true,
   deletionPolicy: true,

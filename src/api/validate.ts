@@ -136,6 +136,7 @@ function validateSpec(spec: Obj): FieldProblem[] {
   requiredPattern(p, spec, 'imageId', IMAGE, 42, PatternMessage.imageId);
   p.push(...validateAccounts(spec.accounts));
   p.push(...validateExpiring(spec.expiringAccounts, spec.accounts, spec.community));
+  p.push(...validateAccountSetRefs(spec.accountSetRefs, spec.community));
   for (const key of ['community', 'suspend'] as const) {
     if (spec[key] !== undefined && typeof spec[key] !== 'boolean')
       p.push({ field: `spec.${key}`, message: 'must be true or false' });
@@ -221,6 +222,39 @@ function validateExpiring(entries: unknown, accounts: unknown, community: unknow
   if (community === true && entries.length > 0) p.push({ field, message: ExpiringMessage.community });
   return p;
 }
+
+/** accountSetRefs as the CRD checks it: at most 10 {kind, name} entries, each once, not with community. */
+function validateAccountSetRefs(refs: unknown, community: unknown): FieldProblem[] {
+  if (refs === undefined) return [];
+  const field = 'spec.accountSetRefs';
+  if (!Array.isArray(refs)) return [{ field, message: 'must be a list of {kind, name} references' }];
+  const p: FieldProblem[] = [];
+  if (refs.length > 10) p.push({ field, message: `must have at most 10 items, got ${refs.length}` });
+  for (const [i, r] of (refs as unknown[]).entries()) {
+    const at = `${field}[${i}]`;
+    if (!isObj(r)) {
+      p.push({ field: at, message: 'must be an object with kind and name' });
+      continue;
+    }
+    unknownFields(p, `${at}.`, r, new Set(['kind', 'name']));
+    if (!ACCOUNT_SET_KINDS.includes(r.kind as string))
+      p.push({ field: `${at}.kind`, message: `must be one of ${ACCOUNT_SET_KINDS.join(', ')}` });
+    if (typeof r.name !== 'string' || r.name.length === 0 || r.name.length > 253)
+      p.push({ field: `${at}.name`, message: 'must be the name of an AccountSet or ClusterAccountSet' });
+  }
+  // The CRD's CEL rules, with its sentences (checked against the apiserver by test/integration/validate.test.ts).
+  const named = refs.filter(isObj).map((r) => `${String(r.kind)}/${String(r.name)}`);
+  if (new Set(named).size < named.length) p.push({ field, message: AccountSetRefsMessage.twice });
+  if (community === true && refs.length > 0) p.push({ field, message: AccountSetRefsMessage.community });
+  return p;
+}
+
+const ACCOUNT_SET_KINDS: readonly string[] = ['AccountSet', 'ClusterAccountSet'];
+
+export const AccountSetRefsMessage = {
+  twice: 'accountSetRefs names the same AccountSet or ClusterAccountSet twice; list each once.',
+  community: 'community: true cannot be combined with accountSetRefs',
+} as const;
 
 export const ExpiringMessage = {
   both: 'an account is listed both in accounts (shared with no end) and in expiringAccounts (shared until expiresAt); list it in one of them.',

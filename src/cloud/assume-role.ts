@@ -1,7 +1,9 @@
-// spec.credentials.roleArn: STS AssumeRole through @alicloud/openapi-core's generic client (the same signing and
-// error types as every ECS call), signed by the operator's own identity. The @alicloud/credentials role provider
-// reports STS refusals, throttling and 5xx only as message text; here they come back as the SDK's typed errors with
-// a code and a status, so ecs-errors.ts can tell a transient STS failure from a refusal without reading messages.
+// STS sessions through @alicloud/openapi-core's generic client (the same transport and error types as every ECS
+// call): AssumeRole for spec.credentials.roleArn, signed by the operator's own identity, and AssumeRoleWithOIDC for
+// the operator's own identity under RRSA (docs/adr/0034). The @alicloud/credentials providers report STS refusals,
+// throttling and 5xx only as message text; here they come back as the SDK's typed errors with a code and a status,
+// so ecs-errors.ts can tell a transient STS failure from a refusal without reading messages.
+import { readFile } from 'node:fs/promises';
 import OpenApi from '@alicloud/openapi-core';
 import * as $dara from '@darabonba/typescript';
 import type { SdkCredential } from './credentials.ts';
@@ -37,50 +39,36 @@ export function defaultStsEndpoint(env: NodeJS.ProcessEnv = process.env): string
 
 /** A malformed AssumeRole answer: recognised by name (transient: STS answered, but nothing usable). */
 export class StsMalformedAnswer extends Error {
-  constructor() {
-    super('STS answered AssumeRole without usable credentials');
+  constructor(options?: { cause?: unknown }) {
+    super('STS answered without usable credentials', options);
     this.name = 'StsMalformedAnswer';
   }
 }
 
-/**
- * A credentials provider (the @alicloud/credentials shape) that assumes `roleArn`. Caches the session and refreshes
- * it 15 minutes before it expires; concurrent callers share one refresh. Throws the SDK's own errors (ClientError,
- * ThrottlingError, ServerError, transport errors) or StsMalformedAnswer; never a bare message.
- */
-export class AssumeRoleProvider {
-  readonly #client: InstanceType<typeof OpenApi.default>;
-  readonly #roleArn: string;
-  readonly #sessionName: string;
+/** A credentials provider (the @alicloud/credentials shape) handing out one cached, self-refreshing STS session. */
+abstract class StsSessionProvider {
+  protected readonly client: InstanceType<typeof OpenApi.default>;
   readonly #now: () => number;
   #session: Session | undefined;
   #refreshing: Promise<Session> | undefined;
 
-  constructor(o: {
-    roleArn: string;
-    sessionName: string;
-    signer: SdkCredential;
-    sts?: StsOptions;
-    now?: () => number;
-  }) {
-    this.#roleArn = o.roleArn;
-    this.#sessionName = o.sessionName;
-    this.#now = o.now ?? Date.now;
-    const timeout = o.sts?.timeoutMs ?? 10_000;
-    this.#client = new OpenApi.default(
+  constructor(credential: SdkCredential | undefined, sts: StsOptions | undefined, now: (() => number) | undefined) {
+    this.#now = now ?? Date.now;
+    const timeout = sts?.timeoutMs ?? 10_000;
+    this.client = new OpenApi.default(
       new OpenApi.$OpenApiUtil.Config({
-        credential: o.signer,
-        endpoint: o.sts?.endpoint ?? defaultStsEndpoint(),
-        protocol: o.sts?.protocol ?? 'https',
+        ...(credential === undefined ? {} : { credential }),
+        endpoint: sts?.endpoint ?? defaultStsEndpoint(),
+        protocol: sts?.protocol ?? 'https',
         readTimeout: timeout,
         connectTimeout: timeout,
       }),
     );
   }
 
-  getProviderName(): string {
-    return 'ram_role_arn/imageshare-operator';
-  }
+  abstract getProviderName(): string;
+  /** One STS call for a fresh session. Throws the SDK's errors or StsMalformedAnswer. */
+  protected abstract fetchSession(): Promise<Session>;
 
   async getCredentials(): Promise<{
     accessKeyId: string;
@@ -88,16 +76,21 @@ export class AssumeRoleProvider {
     securityToken: string;
     providerName: string;
   }> {
-    const s = await this.#current();
-    return { ...s, providerName: this.getProviderName() };
+    const { accessKeyId, accessKeySecret, securityToken } = await this.#current();
+    return { accessKeyId, accessKeySecret, securityToken, providerName: this.getProviderName() };
   }
 
   async #current(): Promise<Session> {
     const s = this.#session;
     if (s !== undefined && this.#now() < s.expiresAt - REFRESH_BEFORE_MS) return s;
-    this.#refreshing ??= this.#assume().finally(() => {
-      this.#refreshing = undefined;
-    });
+    this.#refreshing ??= this.fetchSession()
+      .then((fresh) => {
+        this.#session = fresh;
+        return fresh;
+      })
+      .finally(() => {
+        this.#refreshing = undefined;
+      });
     try {
       return await this.#refreshing;
     } catch (err: unknown) {
@@ -107,29 +100,111 @@ export class AssumeRoleProvider {
     }
   }
 
-  async #assume(): Promise<Session> {
+  /** Calls `action` (STS 2015-04-01, form body) and reads the session out of the answer. */
+  protected async call(action: string, authType: 'AK' | 'Anonymous', form: Record<string, string>): Promise<Session> {
     const params = new OpenApi.$OpenApiUtil.Params({
-      action: 'AssumeRole',
+      action,
       version: '2015-04-01',
       protocol: 'HTTPS',
       pathname: '/',
       method: 'POST',
-      authType: 'AK',
+      authType,
       style: 'RPC',
       reqBodyType: 'formData',
       bodyType: 'json',
     });
-    const request = new OpenApi.$OpenApiUtil.OpenApiRequest({
-      query: { RoleArn: this.#roleArn, RoleSessionName: this.#sessionName, DurationSeconds: String(SESSION_SECONDS) },
+    const request = new OpenApi.$OpenApiUtil.OpenApiRequest(authType === 'AK' ? { query: form } : { body: form });
+    let answer: { body?: unknown };
+    try {
+      answer = await this.client.callApi(params, request, new $dara.RuntimeOptions({}));
+    } catch (err: unknown) {
+      // A gateway's HTML error page is not JSON: STS answered with nothing usable, which may pass (transient).
+      if (err instanceof SyntaxError) throw new StsMalformedAnswer({ cause: err });
+      throw err;
+    }
+    return sessionOf(answer.body);
+  }
+}
+
+/** The session in an STS answer. Throws StsMalformedAnswer when a field is missing. */
+function sessionOf(body: unknown): Session {
+  const c = (body as { Credentials?: Record<string, unknown> } | undefined)?.Credentials;
+  const expiresAt = Date.parse(String(c?.Expiration));
+  const fields = [c?.AccessKeyId, c?.AccessKeySecret, c?.SecurityToken];
+  if (!fields.every((f) => typeof f === 'string' && f !== '') || Number.isNaN(expiresAt))
+    throw new StsMalformedAnswer();
+  const [accessKeyId, accessKeySecret, securityToken] = fields as string[];
+  return { accessKeyId, accessKeySecret, securityToken, expiresAt } as Session;
+}
+
+/**
+ * Assumes `roleArn` (STS AssumeRole), signed by `signer`. Caches the session and refreshes it 15 minutes before it
+ * expires; concurrent callers share one refresh. Throws the SDK's own errors (ClientError, ThrottlingError,
+ * ServerError, transport errors) or StsMalformedAnswer; never a bare message.
+ */
+export class AssumeRoleProvider extends StsSessionProvider {
+  readonly #roleArn: string;
+  readonly #sessionName: string;
+
+  constructor(o: {
+    roleArn: string;
+    sessionName: string;
+    signer: SdkCredential;
+    sts?: StsOptions;
+    now?: () => number;
+  }) {
+    super(o.signer, o.sts, o.now);
+    this.#roleArn = o.roleArn;
+    this.#sessionName = o.sessionName;
+  }
+
+  getProviderName(): string {
+    return 'ram_role_arn/imageshare-operator';
+  }
+
+  protected fetchSession(): Promise<Session> {
+    return this.call('AssumeRole', 'AK', {
+      RoleArn: this.#roleArn,
+      RoleSessionName: this.#sessionName,
+      DurationSeconds: String(SESSION_SECONDS),
     });
-    const answer = await this.#client.callApi(params, request, new $dara.RuntimeOptions({}));
-    const c = (answer.body as { Credentials?: Record<string, unknown> } | undefined)?.Credentials;
-    const expiresAt = Date.parse(String(c?.Expiration));
-    const fields = [c?.AccessKeyId, c?.AccessKeySecret, c?.SecurityToken];
-    if (!fields.every((f) => typeof f === 'string' && f !== '') || Number.isNaN(expiresAt))
-      throw new StsMalformedAnswer();
-    const [accessKeyId, accessKeySecret, securityToken] = fields as string[];
-    this.#session = { accessKeyId, accessKeySecret, securityToken, expiresAt } as Session;
-    return this.#session;
+  }
+}
+
+/** RRSA: the role, the cluster's OIDC provider in RAM, and the projected ServiceAccount token's file. */
+export interface RrsaOptions {
+  roleArn: string;
+  oidcProviderArn: string;
+  tokenFile: string;
+}
+
+/**
+ * The operator's own identity under RRSA: AssumeRoleWithOIDC (unsigned; the OIDC token is the proof) with the token
+ * the kubelet keeps fresh in `tokenFile`, re-read for every new session. Same cache, refresh and errors as
+ * AssumeRoleProvider; a token file that cannot be read fails with the file system's error (not transient).
+ */
+export class OidcRoleProvider extends StsSessionProvider {
+  readonly #o: RrsaOptions;
+  readonly #sessionName: string;
+
+  constructor(o: RrsaOptions & { sessionName: string; sts?: StsOptions; now?: () => number }) {
+    super(undefined, o.sts, o.now);
+    this.#o = { roleArn: o.roleArn, oidcProviderArn: o.oidcProviderArn, tokenFile: o.tokenFile };
+    this.#sessionName = o.sessionName;
+  }
+
+  getProviderName(): string {
+    return 'oidc_role_arn/imageshare-operator';
+  }
+
+  protected async fetchSession(): Promise<Session> {
+    const token = (await readFile(this.#o.tokenFile, 'utf8')).trim();
+    return this.call('AssumeRoleWithOIDC', 'Anonymous', {
+      RoleArn: this.#o.roleArn,
+      OIDCProviderArn: this.#o.oidcProviderArn,
+      OIDCToken: token,
+      RoleSessionName: this.#sessionName,
+      DurationSeconds: String(SESSION_SECONDS),
+    });
   }
 }

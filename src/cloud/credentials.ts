@@ -2,7 +2,7 @@
 // (for the rate budget and the client cache) without ever using a secret in the name.
 import { createHash } from 'node:crypto';
 import Credentials from '@alicloud/credentials';
-import { AssumeRoleProvider, type StsOptions } from './assume-role.ts';
+import { AssumeRoleProvider, OidcRoleProvider, type RrsaOptions, type StsOptions } from './assume-role.ts';
 import { transientFailure } from './ecs-errors.ts';
 import type { CloudCredentials } from './port.ts';
 
@@ -35,16 +35,21 @@ export function credentialIdentity(c: CloudCredentials): CredentialIdentity {
 
 export type SdkCredential = InstanceType<typeof Credentials.default>;
 
-/** How role credentials are obtained: STS's endpoint, and the identity that assumes the role (default: the chain). */
+/**
+ * How STS sessions are obtained: STS's endpoint, the identity that assumes a roleArn (default: the operator's own),
+ * and RRSA, which makes the operator's own identity an AssumeRoleWithOIDC session at that same endpoint.
+ */
 export interface RoleOptions {
   sts?: StsOptions;
   signer?: CloudCredentials;
+  rrsa?: RrsaOptions;
 }
 
 /**
  * Builds the SDK credential for `c`:
- * - `default`: the default chain (env, RRSA/OIDC, CLI profile, credentials file, ECS instance role, URI). Built on
- *   first use, not at start-up, because the chain sticks to whichever provider it tried last (reference §5.2).
+ * - `default`: with `role.rrsa`, AssumeRoleWithOIDC at `role.sts` (assume-role.ts, docs/adr/0034); otherwise the
+ *   default chain (env, CLI profile, credentials file, ECS instance role, URI). Built on first use, not at start-up,
+ *   because the chain sticks to whichever provider it tried last (reference §5.2).
  * - `static`: `access_key`, or `sts` when a security token is present.
  * - `roleArn`: AssumeRole on `roleArn` (assume-role.ts), signed with the operator's own identity (the default chain
  *   unless `role.signer` says otherwise); the session is cached and refreshed 15 minutes before expiry.
@@ -54,6 +59,17 @@ export interface RoleOptions {
 export function buildSdkCredential(c: CloudCredentials, role: RoleOptions = {}): SdkCredential {
   switch (c.type) {
     case 'default':
+      if (role.rrsa !== undefined) {
+        const provider = new OidcRoleProvider({
+          ...role.rrsa,
+          sessionName: ROLE_SESSION_NAME,
+          ...(role.sts === undefined ? {} : { sts: role.sts }),
+        });
+        return new Credentials.default(
+          null,
+          asCredentialsFailure(provider, 'RRSA (STS AssumeRoleWithOIDC)', role.rrsa.roleArn, 'rrsa'),
+        );
+      }
       return new Credentials.default(
         null,
         asCredentialsFailure(Credentials.DefaultCredentialsProvider.builder().build(), 'the default credential chain'),
@@ -72,7 +88,7 @@ export function buildSdkCredential(c: CloudCredentials, role: RoleOptions = {}):
         ),
       );
     case 'roleArn': {
-      const signer = buildSdkCredential(role.signer ?? { type: 'default' });
+      const signer = buildSdkCredential(role.signer ?? { type: 'default' }, role);
       const provider = new AssumeRoleProvider({
         roleArn: c.roleArn,
         sessionName: ROLE_SESSION_NAME,
@@ -100,16 +116,19 @@ export class CredentialsProviderError extends Error {
   readonly role: string | undefined;
   /** STS's error code for the refusal (e.g. NoPermission, EntityNotExist.Role), when it gave one. */
   readonly stsCode: string | undefined;
+  /** `rrsa` when the role is the operator's own RRSA role (AssumeRoleWithOIDC), not a spec.credentials.roleArn. */
+  readonly source: 'rrsa' | undefined;
   constructor(
     message: string,
     transient: boolean,
-    options?: { cause?: unknown; role?: string | undefined; stsCode?: string | undefined },
+    options?: { cause?: unknown; role?: string | undefined; stsCode?: string | undefined; source?: 'rrsa' | undefined },
   ) {
     super(message, options);
     this.name = 'CredentialsProviderError';
     this.transient = transient;
     this.role = options?.role;
     this.stsCode = options?.stsCode;
+    this.source = options?.source;
   }
 }
 
@@ -126,6 +145,7 @@ export function asCredentialsFailure<P extends Provider>(
   provider: P,
   what = 'the credentials provider',
   role?: string,
+  source?: 'rrsa',
 ): P {
   return {
     getProviderName: () => provider.getProviderName(),
@@ -141,6 +161,7 @@ export function asCredentialsFailure<P extends Provider>(
           cause: err,
           role: own ? err.role : role,
           stsCode: own ? err.stsCode : stsCodeOf(err),
+          source: own ? err.source : source,
         });
       }
     },

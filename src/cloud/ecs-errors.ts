@@ -569,9 +569,11 @@ function localCode(err: unknown, p: Probe): keyof typeof LOCAL_ROWS {
 
 /** For a refused AssumeRole: a sentence naming the role and STS's code, so the fix is clear. */
 function roleRefusal(err: unknown): string | undefined {
-  const { role, stsCode } = err as { role?: unknown; stsCode?: unknown };
+  const { role, stsCode, source } = err as { role?: unknown; stsCode?: unknown; source?: unknown };
   if (typeof role !== 'string') return undefined;
   const why = typeof stsCode === 'string' ? ` (${stsCode})` : '';
+  if (source === 'rrsa')
+    return `STS refused the operator's own RRSA identity, role ${role}${why}: check that the role's trust policy names the cluster's OIDC provider and the operator's ServiceAccount, and that the projected token is fresh and has the STS audience.`;
   return `STS refused to let the operator assume role ${role}${why}: check that the role exists and that its trust policy allows the operator's identity, or correct spec.credentials.roleArn.`;
 }
 

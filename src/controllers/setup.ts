@@ -12,6 +12,17 @@ import type { Informer, LeaderRunnable } from '../runtime/manager.ts';
 import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { SpecWatch } from '../runtime/spec-watch.ts';
 import { WorkQueue } from '../runtime/workqueue.ts';
+import { KubeAccountSetWriter } from '../kube/accountset-writer.ts';
+import type { AccountSetRef } from '../fleet/types.ts';
+import { AccountSetInUseController } from './accountset/controller.ts';
+import type { AccountSetObject } from './accountset/in-use.ts';
+import {
+  accountSetKey,
+  parseAccountSetKey,
+  ReferenceIndex,
+  referencedSets,
+  SetGenerations,
+} from './accountset/references.ts';
 import { CredentialsInUseController } from './credentials-in-use/controller.ts';
 import { ImageShareController } from './imageshare/controller.ts';
 import { ImageShareSetController } from './imageshareset/controller.ts';
@@ -44,6 +55,9 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
       imageShares.onKey(key, change);
       credentialsInUse.onImageShareKey(key);
       imageShareSets.onImageShareKey(key);
+      const obj = informer.get(key);
+      const sets = obj === undefined ? [] : referencedSets(obj.metadata.namespace, obj.spec.accountSetRefs);
+      accountSetsInUse.onReferencesChanged(imageShareRefs.update(key, sets));
     },
     onRestart: () => metrics.informerRestarted(),
     log,
@@ -67,6 +81,36 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     },
   });
   const cloud = operatorCloud(config, metrics, log);
+  // AccountSets and ClusterAccountSets (docs/adr/0028, 0033): a change of one brings back every ImageShareSet and
+  // ImageShare that references it (the ImageShares through an index); any event re-checks its in-use finalizer.
+  const imageShareRefs = new ReferenceIndex();
+  const setRefs = new ReferenceIndex();
+  const accountSetSpecs = new SetGenerations();
+  const cachedAccountSet = (setKey: string): AccountSetObject | undefined => {
+    const { kind, namespace, name } = parseAccountSetKey(setKey);
+    return (kind === 'AccountSet' ? accountSetInformer : clusterAccountSetInformer).get(namespace, name);
+  };
+  const onAccountSet = (kind: AccountSetRef['kind'], namespace: string, name: string): void => {
+    const key = accountSetKey(kind, namespace, name);
+    accountSetsInUse.onSetKey(key);
+    if (!accountSetSpecs.changed(key, cachedAccountSet(key))) return;
+    imageShareSets.onAccountSet(kind, namespace, name);
+    for (const referrer of imageShareRefs.referrers(key)) imageShares.onKey(referrer, 'input');
+  };
+  const accountSetInformer = new AccountSetInformer(kc, {
+    kind: 'AccountSet',
+    plural: 'accountsets',
+    namespaces: config.namespaces,
+    onChange: onAccountSet,
+    log,
+  });
+  const clusterAccountSetInformer = new AccountSetInformer(kc, {
+    kind: 'ClusterAccountSet',
+    plural: 'clusteraccountsets',
+    namespaces: [],
+    onChange: onAccountSet,
+    log,
+  });
   const reconciler = imageShareReconciler({
     kc,
     config,
@@ -77,8 +121,18 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     log,
     policy,
     cloud,
+    accountSet: (ref, namespace) =>
+      (ref.kind === 'AccountSet' ? accountSetInformer : clusterAccountSetInformer).get(namespace, ref.name),
   });
-  const imageShares = new ImageShareController({ ...config, ...reconciler, cache: informer, queue, specWatch, log });
+  const imageShares = new ImageShareController({
+    ...config,
+    ...reconciler,
+    cache: informer,
+    queue,
+    specWatch,
+    log,
+    moreCaches: [accountSetInformer, clusterAccountSetInformer],
+  });
   const credentialsInUse = new CredentialsInUseController({
     imageShares: informer,
     secrets: secretInformer,
@@ -90,22 +144,12 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
   // ImageShareSet (docs/adr/0027): stamps child ImageShares; their events come back to the set that owns them.
   const setInformer = new ImageShareSetInformer(kc, {
     namespaces: config.namespaces,
-    onKey: (key, initial) => imageShareSets.onSetKey(key, initial),
-    log,
-  });
-  // AccountSets and ClusterAccountSets (docs/adr/0028): a change brings back every set that references it.
-  const accountSetInformer = new AccountSetInformer(kc, {
-    kind: 'AccountSet',
-    plural: 'accountsets',
-    namespaces: config.namespaces,
-    onChange: (kind, namespace, name) => imageShareSets.onAccountSet(kind, namespace, name),
-    log,
-  });
-  const clusterAccountSetInformer = new AccountSetInformer(kc, {
-    kind: 'ClusterAccountSet',
-    plural: 'clusteraccountsets',
-    namespaces: [],
-    onChange: (kind, namespace, name) => imageShareSets.onAccountSet(kind, namespace, name),
+    onKey: (key, initial) => {
+      imageShareSets.onSetKey(key, initial);
+      const set = setInformer.list().find((s) => `${s.metadata.namespace}/${s.metadata.name}` === key);
+      const sets = set === undefined ? [] : referencedSets(set.metadata.namespace, set.spec.accountSetRefs);
+      accountSetsInUse.onReferencesChanged(setRefs.update(key, sets));
+    },
     log,
   });
   const imageShareSets = new ImageShareSetController({
@@ -123,18 +167,29 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
       readSecretCredentials: (namespace, name) => setSecrets.read(namespace, name),
       now: () => new Date(),
       // Sets due at one wall-clock tick share one listing per (identity, region); short enough to see the next tick's.
-      listing: new SharedListing({ ttlMs: Math.min(5_000, config.discoveryIntervalMs / 2), now: Date.now }),
+      listing: new SharedListing({ now: Date.now }),
       discoveryIntervalMs: config.discoveryIntervalMs,
       accountSet: (ref, namespace) =>
         (ref.kind === 'AccountSet' ? accountSetInformer : clusterAccountSetInformer).get(namespace, ref.name),
       children: imageShareSets.children,
     }),
   );
+  const accountSetsInUse = new AccountSetInUseController({
+    get: cachedAccountSet,
+    referrers: (setKey) => [
+      ...imageShareRefs.referrers(setKey).map((k) => `ImageShare ${k}`),
+      ...setRefs.referrers(setKey).map((k) => `ImageShareSet ${k}`),
+    ],
+    writer: new KubeAccountSetWriter(kc),
+    now: () => new Date(),
+    log,
+    caches: [informer, setInformer, accountSetInformer, clusterAccountSetInformer],
+  });
   metrics.bindQueue(queue);
   metrics.bindObjectCounts(() => countObjects(informer.list()));
   return {
     informers: [informer, secretInformer, policy, setInformer, accountSetInformer, clusterAccountSetInformer],
-    runnables: [imageShares, credentialsInUse, imageShareSets],
+    runnables: [imageShares, credentialsInUse, imageShareSets, accountSetsInUse],
     ready: () => informer.synced(),
   };
 }

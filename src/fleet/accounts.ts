@@ -1,5 +1,5 @@
-// The accounts a set's children get (docs/adr/0028): the inline accounts plus every referenced AccountSet and
-// ClusterAccountSet, resolved before any write. Pure: the lookup is the caller's (the informer caches).
+// The accounts a set's children get (docs/adr/0028), and an ImageShare's own (docs/adr/0033): the inline accounts plus
+// every referenced AccountSet and ClusterAccountSet, resolved before any write. Pure: the lookup is the caller's.
 import { MAX_ACCOUNTS_PER_IMAGE } from '../cloud/port.ts';
 import type { AccountSet, AccountSetRef, ImageShareSetSpec } from './types.ts';
 
@@ -13,6 +13,12 @@ export type ResolvedAccounts =
   | { ok: true; accounts: string[] | undefined }
   | { ok: false; reason: (typeof AccountsReason)[keyof typeof AccountsReason]; message: string };
 
+/** What waits while a reference does not resolve: the subject of the messages. */
+export const HELD = {
+  set: 'no child is changed',
+  imageShare: 'nothing is shared or revoked',
+} as const;
+
 const describeRef = (r: AccountSetRef) => `${r.kind} ${r.name}`;
 
 /**
@@ -23,6 +29,7 @@ const describeRef = (r: AccountSetRef) => `${r.kind} ${r.name}`;
 export function resolveAccounts(
   spec: Pick<ImageShareSetSpec, 'accounts' | 'accountSetRefs' | 'expiringAccounts'>,
   lookup: (ref: AccountSetRef) => AccountSet | undefined,
+  held: string = HELD.set,
 ): ResolvedAccounts {
   const refs = spec.accountSetRefs ?? [];
   if (refs.length === 0) return { ok: true, accounts: spec.accounts };
@@ -34,11 +41,11 @@ export function resolveAccounts(
       return {
         ok: false,
         reason: AccountsReason.AccountSetNotFound,
-        message: `${describeRef(ref)} referenced by spec.accountSetRefs does not exist${ref.kind === 'AccountSet' ? ' in this namespace' : ''}; no child is changed until it does or the reference is removed.`,
+        message: `${describeRef(ref)} referenced by spec.accountSetRefs does not exist${ref.kind === 'AccountSet' ? ' in this namespace' : ''}; ${held} until it does or the reference is removed.`,
       };
     for (const a of found.spec?.accounts ?? []) union.add(a.id);
   }
-  const problem = checkUnion(spec, union, expiring);
+  const problem = checkUnion(spec, union, expiring, held);
   if (problem !== undefined) return problem;
   return { ok: true, accounts: [...union].sort() };
 }
@@ -48,6 +55,7 @@ function checkUnion(
   spec: Pick<ImageShareSetSpec, 'accounts' | 'accountSetRefs'>,
   union: ReadonlySet<string>,
   expiring: ReadonlySet<string>,
+  held: string,
 ): Extract<ResolvedAccounts, { ok: false }> | undefined {
   const both = [...union].filter((id) => expiring.has(id)).sort();
   if (both.length > 0)
@@ -66,7 +74,7 @@ function checkUnion(
   return {
     ok: false,
     reason: AccountsReason.TooManyAccounts,
-    message: `The accounts of ${parts} add up to ${total} distinct accounts, more than the ECS limit of ${MAX_ACCOUNTS_PER_IMAGE} per image; no child is changed until the lists are shorter.`,
+    message: `The accounts of ${parts} add up to ${total} distinct accounts, more than the ECS limit of ${MAX_ACCOUNTS_PER_IMAGE} per image; ${held} until the lists are shorter.`,
   };
 }
 

@@ -17,6 +17,18 @@ export interface ChildView {
   labels: Record<string, string>;
   spec: ImageShareSpec;
   deleting: boolean;
+  /** What its own passes recorded, for deleting it under the set's deletionPolicy (see removalOf). */
+  pass: ChildPass;
+}
+
+/** A child's own passes as its status and metadata show them. */
+export interface ChildPass {
+  /** A pass of it has seen its current generation (status.observedGeneration). */
+  observed: boolean;
+  /** It holds the ImageShare cleanup finalizer, so its deletion runs its deletionPolicy. */
+  holdsFinalizer: boolean;
+  /** Its status records accounts it granted, or a publish, that a Revoke deletion would undo. */
+  owesCleanup: boolean;
 }
 
 export interface SetView {
@@ -44,8 +56,10 @@ export const StopReason = { TooManyChildren: 'TooManyChildren' } as const;
 export interface FleetPlan {
   create: ChildCreate[];
   update: ChildUpdate[];
-  /** Names of owned children to delete (their own deletionPolicy applies). */
+  /** Names of owned children to delete now (their deletionPolicy is the set's, see removalOf). */
   remove: string[];
+  /** Owned children leaving that first need a pass under the set's Revoke (removalOf); deleted by a later pass. */
+  waiting: string[];
   /** Names the set needs that an ImageShare it does not own already holds: reported, never adopted. */
   taken: string[];
   regions: RegionStatus[];
@@ -122,6 +136,8 @@ export function driftPatch(set: SetView, child: ChildView): ChildUpdate | undefi
   for (const field of TEMPLATE_FIELDS) {
     if (normalized(child.spec, field) !== normalized(want, field)) spec[field] = want[field] ?? null;
   }
+  // A child's recipients come from its set only: account-set references added by hand go (docs/adr/0033).
+  if ((child.spec.accountSetRefs ?? []).length > 0) spec.accountSetRefs = null;
   const labels = childLabels(set.name, child.spec.regionId);
   const labelsDiffer = Object.entries(labels).some(([k, v]) => child.labels[k] !== v);
   if (Object.keys(spec).length === 0 && !labelsDiffer) return undefined;
@@ -147,7 +163,7 @@ export function planChildren(
   const owned = existing.filter((c) => c.ownerUid === set.uid);
   const live = owned.filter((c) => !c.deleting);
   const update = live.flatMap((c) => driftPatch(set, c) ?? []);
-  if (listings === undefined) return { create: [], update, remove: [], taken: [], regions: [] };
+  if (listings === undefined) return { create: [], update, remove: [], waiting: [], taken: [], regions: [] };
 
   const byName = new Map(existing.map((c) => [c.name, c] as const));
   const { wanted, regions, failed } = windows(set, listings, live);
@@ -159,6 +175,7 @@ export function planChildren(
       create: [],
       update,
       remove: [],
+      waiting: [],
       taken: [],
       regions,
       stop: { reason: StopReason.TooManyChildren, message },
@@ -172,11 +189,53 @@ export function planChildren(
     if (holder === undefined) create.push(child);
     else if (holder.ownerUid !== set.uid) taken.push(child.name);
   }
-  const remove = live
-    .filter((c) => !failed.has(c.spec.regionId) && !wanted.has(c.name))
-    .map((c) => c.name)
-    .sort();
-  return { create, update: update.filter((u) => !remove.includes(u.name)), remove, taken: taken.sort(), regions };
+  const leaving = live.filter((c) => !failed.has(c.spec.regionId) && !wanted.has(c.name));
+  const removal = removals(set.spec, leaving);
+  const names = new Set(leaving.map((c) => c.name));
+  return {
+    create,
+    update: [...update.filter((u) => !names.has(u.name)), ...removal.update],
+    remove: removal.remove,
+    waiting: removal.waiting,
+    taken: taken.sort(),
+    regions,
+  };
+}
+
+/**
+ * How an owned child may leave under the set's deletionPolicy. An ImageShare holds its cleanup finalizer only while
+ * Revoke finds something it owns (ADR 0020), so one deleted before any pass of it saw Revoke leaves at once, grants
+ * and all. Under Revoke the set therefore first sets the child's policy (that field only: a leaving build gets no new
+ * accounts), and deletes it once a pass has observed that generation and it holds the finalizer or owes no cleanup.
+ * A suspended child does no pass that would add the finalizer: it is deleted under what it holds (ADR 0027). Pure.
+ */
+export function removalOf(
+  spec: Pick<ImageShareSetSpec, 'deletionPolicy'>,
+  child: ChildView,
+): 'now' | 'wait' | ChildUpdate {
+  if ((spec.deletionPolicy ?? 'Retain') !== 'Revoke') return 'now';
+  if ((child.spec.deletionPolicy ?? 'Retain') !== 'Revoke')
+    return { name: child.name, patch: { spec: { deletionPolicy: 'Revoke' } } };
+  if (child.spec.suspend) return 'now';
+  if (!child.pass.observed) return 'wait';
+  return child.pass.holdsFinalizer || !child.pass.owesCleanup ? 'now' : 'wait';
+}
+
+/** removalOf over several children, sorted by name. Pure. */
+export function removals(
+  spec: Pick<ImageShareSetSpec, 'deletionPolicy'>,
+  leaving: readonly ChildView[],
+): { remove: string[]; update: ChildUpdate[]; waiting: string[] } {
+  const out = { remove: [] as string[], update: [] as ChildUpdate[], waiting: [] as string[] };
+  for (const c of [...leaving].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const r = removalOf(spec, c);
+    if (r === 'now') out.remove.push(c.name);
+    else {
+      out.waiting.push(c.name);
+      if (r !== 'wait') out.update.push(r);
+    }
+  }
+  return out;
 }
 
 /** Per region of the spec: the children its window wants, its status row, and whether its listing failed. */
@@ -216,10 +275,13 @@ function regionStatus(regionId: string, matched: readonly DiscoveredImage[], kep
   };
 }
 
-/** Children to delete when the set itself is deleted: every owned child not already going. Pure. */
-export function childrenToDelete(set: Pick<SetView, 'uid'>, existing: readonly ChildView[]): string[] {
-  return existing
-    .filter((c) => c.ownerUid === set.uid && !c.deleting)
-    .map((c) => c.name)
-    .sort();
+/** When the set itself is deleted: every owned child not already going leaves under the set's policy. Pure. */
+export function childrenToDelete(
+  set: Pick<SetView, 'uid' | 'spec'>,
+  existing: readonly ChildView[],
+): { remove: string[]; update: ChildUpdate[]; waiting: string[] } {
+  return removals(
+    set.spec,
+    existing.filter((c) => c.ownerUid === set.uid && !c.deleting),
+  );
 }

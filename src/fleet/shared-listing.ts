@@ -1,18 +1,19 @@
 // Batched discovery (docs/adr/0027): every set that uses one identity in one region shares one listing of that
-// region's Available self-owned images. A listing in flight is joined; a finished one is reused for `ttlMs`; a failed
-// one is not kept. Each set then applies its own selector to the shared images (windowOf re-checks every criterion),
-// so the server-side filters are left out on purpose. Sets due at the same moment (discovery ticks are aligned to
-// the wall clock, see nextTick) therefore cost one listing per (identity, region) per interval, not one per set.
+// region's Available self-owned images. A caller says how recent a listing must be (`notBefore`: when it started),
+// and joins the newest one that is recent enough, in flight or finished; a failed one is not kept. Each set then
+// applies its own selector to the shared images (windowOf re-checks every criterion), so the server-side filters are
+// left out on purpose. Sets due at one wall-clock tick (nextTick) ask for a listing started since that tick, so a
+// round costs one listing per (identity, region), however long a listing takes and however many sets wait for a pass.
 
+/** Only the newest listing per (identity, region) is kept: a handful of entries per identity, never swept. */
 export interface SharedListingOptions {
-  ttlMs: number;
   now: () => number;
 }
 
 interface Entry<T> {
-  at: number;
+  /** When the listing started: it holds every image that existed then. */
+  startedAt: number;
   images: Promise<T[]>;
-  settled: boolean;
 }
 
 export class SharedListing<T> {
@@ -26,46 +27,32 @@ export class SharedListing<T> {
   }
 
   /**
-   * The region's images for `identity`: joins a listing in flight, reuses one younger than ttlMs, else starts one
-   * with `list` (every page of the region's Available self-owned images, with this identity's credentials).
-   * `fresh` (new input: a created or edited set, the reconcile-request annotation) always starts a listing, so a
-   * build that appeared just before is never missed for a whole interval; only tick-driven discoveries share.
-   * The listing runs on its own signal, so one set's cancelled pass does not fail the others that joined it; it
-   * still rejects for this caller when `signal` fires first. Rejections are not cached.
+   * The region's images for `identity` as of `notBefore` or later: joins the newest listing that started at or after
+   * `notBefore` (in flight or finished), else starts one with `list` (every page of the region's Available self-owned
+   * images, with this identity's credentials). A tick-driven discovery passes the tick's start; new input (a created
+   * set) passes the time it arrived, so a build published before it is never missed. The listing runs on its own
+   * signal, so one set's cancelled pass does not fail the others that joined it; it still rejects for this caller
+   * when `signal` fires first. Rejections are not kept.
    */
   get(
     identity: string,
     regionId: string,
     signal: AbortSignal,
     list: (signal: AbortSignal) => Promise<T[]>,
-    fresh = false,
+    notBefore: number,
   ): Promise<T[]> {
     const key = `${identity}\u0000${regionId}`;
-    const now = this.#o.now();
     const cur = this.#entries.get(key);
-    const reusable = cur !== undefined && (!cur.settled || now - cur.at < this.#o.ttlMs);
-    if (reusable && !fresh) return raced(cur.images, signal);
+    if (cur !== undefined && cur.startedAt >= notBefore) return raced(cur.images, signal);
     this.started++;
-    const entry: Entry<T> = { at: now, settled: false, images: Promise.resolve([]) };
-    entry.images = list(new AbortController().signal).then(
-      (images) => {
-        entry.settled = true;
-        entry.at = this.#o.now();
-        return images;
-      },
-      (err: unknown) => {
-        if (this.#entries.get(key) === entry) this.#entries.delete(key);
-        throw err;
-      },
-    );
+    const now = this.#o.now();
+    const entry: Entry<T> = { startedAt: now, images: Promise.resolve([]) };
+    entry.images = list(new AbortController().signal).catch((err: unknown) => {
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+      throw err;
+    });
     this.#entries.set(key, entry);
     return raced(entry.images, signal);
-  }
-
-  /** Forgets listings older than ttlMs (call now and then so idle identities do not stay in memory). */
-  sweep(): void {
-    const now = this.#o.now();
-    for (const [k, e] of this.#entries) if (e.settled && now - e.at >= this.#o.ttlMs) this.#entries.delete(k);
   }
 }
 
@@ -85,6 +72,11 @@ function raced<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** The start of the wall-clock tick `nowMs` falls in: what a tick-driven discovery asks its listing to be newer than. */
+export function tickStart(nowMs: number, intervalMs: number): number {
+  return nowMs - (nowMs % intervalMs);
 }
 
 /** Ms until the next multiple of `intervalMs` on the wall clock (at least 1): aligned ticks let sets share listings. */

@@ -62,6 +62,8 @@ export interface InformerOptions<T extends Cached> {
   maxBackoffMs?: number;
   /** Called on every restart after an error (for metrics). */
   onRestart?: () => void;
+  /** Called with every LIST or watch error before the retry (e.g. a 404: the resource's CRD is gone). */
+  onError?: (err: unknown) => void;
   /** LIST page size. Default 500. */
   pageSize?: number;
   /**
@@ -124,6 +126,7 @@ class Scope<T extends Cached> {
         backoffMs = initialMs; // the watch worked
       } catch (err: unknown) {
         if (this.#stop.signal.aborted) return;
+        this.#safely(() => this.#o.onError?.(err));
         this.#o.log.warn(
           { scope: this.name, err: describeApiError(err), retryInMs: backoffMs },
           `${this.#o.kind} informer stopped on an error; restarting`,

@@ -1,8 +1,8 @@
 // One reconcile pass for one ImageShare. It reads like a table of contents (docs/code-style.md): get → (another
-// installation's object: stop) → deletion → suspend → ownership of the image in this cluster → credentials → observe
-// → ownership tag on the image → settle what we wrote before → plan → (plan mode stops here) → before the first
-// write of an object that holds nothing, ownership again from a fresh LIST → claim the image → finalizer and intent before any exposing
-// write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
+// installation's object: stop) → deletion → suspend → account sets (ADR 0033; one missing: stop) → ownership of the
+// image in this cluster → credentials → observe → ownership tag on the image → settle what we wrote before → plan →
+// (plan mode stops here) → before the first write of an object that holds nothing, ownership again from a fresh
+// LIST → claim the image → finalizer and intent before any exposing write → act → one status write. The pass never reads the cloud twice: the status is computed from the read plus
 // the writes ECS accepted, and a later pass confirms them (src/reconcile/ownership.ts, ADR 0007). Cloud and Kubernetes access go through the interfaces in deps,
 // so the whole pass runs against fakes in unit tests and against the real apiserver and the ECS emulator in
 // integration tests.
@@ -121,9 +121,19 @@ export interface ReconcileDeps {
    * another installation is left alone: two installations whose namespaces overlap never both reconcile it.
    */
   installation?: string;
-  /** The tenancy rules (docs/adr/0024, src/policy/policy-reader.ts), asked before any cloud call; unset = no check. */
+  /** The tenancy rules (docs/adr/0024, src/policy/policy-cache.ts), asked before any cloud call; unset = no check. */
   policy?(obj: ImageShare): Promise<Decision>;
+  /**
+   * The accounts of obj's inline `accounts` and `spec.accountSetRefs` together (docs/adr/0033), or why the object
+   * stops before any cloud call. Asked only when the object has references; unset: such an object stops.
+   */
+  accountSets?(obj: ImageShare): AccountSetAccounts;
 }
+
+/** What `ReconcileDeps.accountSets` answers: the union to share with no end, or the reason the object stops. */
+export type AccountSetAccounts =
+  | { ok: true; accounts: string[] | undefined }
+  | { ok: false; reason: string; message: string };
 
 /** A pass that wrote nothing and needs no requeue. */
 function quiet(result: ReconcileResult['result'], reason: string): ReconcileResult {
@@ -146,6 +156,8 @@ interface Pass {
   signal: AbortSignal | undefined;
   /** Also fires when the spec was superseded or the pass deadline passed: no further cloud write starts. */
   writes: AbortSignal | undefined;
+  /** Why spec.accountSetRefs did not resolve: the pass stops before any cloud call (withAccountSets). */
+  unresolved: PassResult | undefined;
 }
 
 /** The signal that gates this pass's cloud writes (cancellation, a newer spec, the pass deadline) and its disposer. */
@@ -183,12 +195,13 @@ export async function reconcile(
 ): Promise<ReconcileResult> {
   const stored = await deps.store.get(namespace, name);
   if (!stored) return NOTHING;
+  const sets = withAccountSets(stored, deps);
   // The spec as of now: expiringAccounts still in force count as accounts (expiry.ts, ADR 0032).
-  const obj = asOf(stored, deps.now());
+  const obj = asOf(sets.obj, deps.now());
   if (reconciledElsewhere(obj.status, deps)) return OTHER_INSTALLATION;
   const { writes, dispose } = writeSignal(obj, deps, signal);
   try {
-    return await reconcileObject(obj, { deps, signal, writes });
+    return await reconcileObject(obj, { deps, signal, writes, unresolved: sets.unresolved });
   } finally {
     dispose();
   }
@@ -198,6 +211,7 @@ async function reconcileObject(obj: ImageShare, pass: Pass): Promise<ReconcileRe
   const { deps, signal } = pass;
   if (obj.metadata.deletionTimestamp) return finalize(obj, pass);
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
+  if (pass.unresolved) return finish(obj, pass.unresolved, pass);
   const verdict = await deps.policy?.(obj);
   if (verdict?.allowed === false) {
     return finish(
@@ -215,6 +229,27 @@ async function reconcileObject(obj: ImageShare, pass: Pass): Promise<ReconcileRe
   const tag = deps.claims ? cloudClaim(obj, seen.image.tags, deps.claims) : undefined;
   if (tag?.kind === 'foreign') return finish(obj, { kind: 'duplicate', ownerKey: tag.owner, elsewhere: true }, pass);
   return settleAndWrite(obj, cloud, seen.image, tag, pass);
+}
+
+const UNRESOLVABLE: AccountSetAccounts = {
+  ok: false,
+  reason: Reason.AccountSetNotFound,
+  message: 'spec.accountSetRefs cannot be resolved here (no account-set cache); nothing is shared or revoked.',
+};
+
+/**
+ * The object with spec.accounts widened to the union with its account sets (docs/adr/0033), or, when a reference
+ * does not resolve, the object as stored and why it stops: a missing set is never read as empty, which under
+ * Authoritative would revoke its accounts.
+ */
+function withAccountSets(
+  obj: ImageShare,
+  deps: ReconcileDeps,
+): { obj: ImageShare; unresolved: PassResult | undefined } {
+  if ((obj.spec.accountSetRefs ?? []).length === 0) return { obj, unresolved: undefined };
+  const r = deps.accountSets?.(obj) ?? UNRESOLVABLE;
+  if (!r.ok) return { obj, unresolved: { kind: 'blocked', reason: r.reason, message: r.message, transient: false } };
+  return { obj: { ...obj, spec: { ...obj.spec, accounts: r.accounts ?? [] } }, unresolved: undefined };
 }
 
 /** settle → plan → (plan mode stops here) → owner check from a fresh LIST → claim → intent → act → status. */
@@ -504,9 +539,10 @@ function ownersShare(obj: ImageShare, deps: ReconcileDeps): { accounts: Set<stri
   const { owner, isOwner } = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
   if (isOwner) return { accounts: new Set(), community: false };
   const own = ownershipOf(owner.status);
+  const wanted = withAccountSets(owner, deps).obj.spec;
   return {
     accounts: new Set([
-      ...(owner.spec.accounts ?? []),
+      ...(wanted.accounts ?? []),
       ...(owner.spec.expiringAccounts ?? []).map((e) => e.id),
       ...oursOf(own),
     ]),

@@ -1,4 +1,4 @@
-// The GitHub Actions workflows judged by actionlint (built from its Go module by test/tools/build.sh): syntax,
+// The GitHub Actions workflows judged by actionlint (built from its Go module by test/support/go/build.sh): syntax,
 // expressions, job outputs and `needs`, permissions, runner labels, and the inputs of the actions it knows. The
 // workflows cannot run here (no runner, no registry, no OIDC); this is what can be checked before a tag is pushed.
 import { cp, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 // What kstatus concludes about each status the operator writes, computed by the real library
-// (sigs.k8s.io/cli-utils/pkg/kstatus/status Compute, through test/tools/kstatus): the rules Flux health checks,
+// (sigs.k8s.io/cli-utils/pkg/kstatus/status Compute, through test/support/go/kstatus): the rules Flux health checks,
 // Helm 4's waiter and cli-utils-based appliers use.
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { Reason } from '../../src/api/reasons.ts';

@@ -1,5 +1,5 @@
 // kubeconform, as GitOps repositories run it in CI, with the schema this repository ships in the CRDs-catalog layout
-// (schemas/, generated from the CRD by test/tools/crd-json-schema.ts). The examples must pass and each invalid
+// (schemas/, generated from the CRD by test/support/crd-json-schema.ts). The examples must pass and each invalid
 // manifest must fail, so a pull request that breaks an ImageShare is caught before it reaches a cluster.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';

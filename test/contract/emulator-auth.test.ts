@@ -93,6 +93,15 @@ describe('STS', () => {
     const e = await sdkError(disp(client(em(), STS_KEY)));
     expect([e.code, e.statusCode]).toEqual(['InvalidSecurityToken.Expired', 403]);
   });
+  it('a session key added with expiresAt works until then, and is InvalidSecurityToken.Expired after (as STS does)', async () => {
+    // The STS stand-in adds each session it issues this way (test/emulator/sts-https.ts).
+    const session = { accessKeyId: 'STS.testsession99', accessKeySecret: 's-secret', securityToken: 's-token' };
+    await em().admin.addKey(OWNER, { ...session, expiresAt: new Date(Date.now() + 1_500).toISOString() });
+    expect((await disp(client(em(), session))).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_600));
+    const e = await sdkError(disp(client(em(), session)));
+    expect([e.code, e.statusCode]).toEqual(['InvalidSecurityToken.Expired', 403]);
+  });
 });
 
 describe('legacy HMAC-SHA1 RPC signature (signatureAlgorithm v2)', () => {

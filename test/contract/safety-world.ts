@@ -1124,7 +1124,7 @@ function isConflict(err: unknown): boolean {
  * A Clock for the work queue whose time is the world's clock; timers fire only when the driver calls fireNext,
  * which moves the world's clock to the earliest one.
  */
-class SteppedClock implements Clock {
+export class SteppedClock implements Clock {
   private timers: Array<{ at: number; fn: () => void; handle: TimerHandle }> = [];
   /** Timers fired so far: a pass that starts with this unchanged since the last one started on no timer. */
   fired = 0;

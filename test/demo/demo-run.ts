@@ -160,7 +160,7 @@ export class DemoRun {
       if (code !== 0) throw new Error(`the operator exited with ${String(code)}; see ${op.logPath}`);
     });
     p.info(
-      `operator: node src/main.ts --namespaces ${this.ns} --ecs-endpoint ${emulator.endpoint} --ecs-protocol http`,
+      `operator: node src/main.ts --namespaces ${this.ns} --tenancy-mode=open --ecs-endpoint ${emulator.endpoint} --ecs-protocol http`,
     );
     p.info(
       `          identity: access key ${key.accessKeyId} of owner ${seed.owners[0]?.id ?? '?'} (from the environment; the secret is never printed)`,

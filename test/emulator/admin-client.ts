@@ -1,7 +1,7 @@
 // A typed client of the emulator's admin API (/_admin/, unsigned JSON), used by tests and the demo. Every method
 // throws AdminApiError when the emulator answers with a non-2xx status.
 import type { FaultRule, ThrottleConfig } from './faults.ts';
-import type { EmulatorOptions, Seed, SeedImage, SeedInput, SeedOwner, SeedShare } from './seed.ts';
+import type { EmulatorOptions, Seed, SeedImage, SeedInput, SeedKey, SeedOwner, SeedShare } from './seed.ts';
 import type { CallLog } from './server.ts';
 
 /** A non-2xx answer from the admin API; `problems` lists seed validation issues when there are any. */
@@ -94,6 +94,14 @@ export class AdminClient {
 
   patchOwner(id: string, patch: Partial<Omit<SeedOwner, 'id' | 'keys'>>): Promise<SeedOwner> {
     return this.call('PATCH', `owners/${encodeURIComponent(id)}`, patch);
+  }
+
+  /** Adds a key to an owner, e.g. an STS session with `expiresAt` (the STS stand-in mints them this way). */
+  addKey(
+    ownerId: string,
+    key: Omit<SeedKey, 'disabled' | 'expired'> & Partial<SeedKey>,
+  ): Promise<{ accessKeyId: string }> {
+    return this.call('POST', `owners/${encodeURIComponent(ownerId)}/keys`, key);
   }
 
   calls(): Promise<CallLog> {

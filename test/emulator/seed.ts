@@ -55,6 +55,8 @@ export interface SeedKey {
   disabled: boolean;
   /** STS token expired: InvalidSecurityToken.Expired. */
   expired: boolean;
+  /** An STS key also expires once the emulator's clock reaches this instant (ISO-8601), as STS sessions do. */
+  expiresAt?: string;
   /** When set, any other action fails with Forbidden.RAM. */
   allowedActions?: string[];
 }
@@ -279,6 +281,11 @@ function readKey(r: Reader, input: unknown, path: string): SeedKey {
   if (key.expired && key.securityToken === undefined) {
     r.problems.push(`${path}.expired: only an STS key (with securityToken) can be expired`);
   }
+  if (o.expiresAt !== undefined) {
+    key.expiresAt = r.str(o, 'expiresAt', path);
+    if (key.securityToken === undefined || Number.isNaN(Date.parse(key.expiresAt)))
+      r.problems.push(`${path}.expiresAt: an ISO-8601 instant, only on an STS key (with securityToken)`);
+  }
   if (o.allowedActions !== undefined) {
     key.allowedActions = r.list(o.allowedActions, `${path}.allowedActions`).map(String);
   }
@@ -490,6 +497,14 @@ export function mergeOwner(current: SeedOwner, patch: unknown): SeedOwner {
   const next = readOwner(r, { ...current, ...o, id: current.id, keys: current.keys }, 'patch');
   if (r.problems.length > 0) throw new SeedError(r.problems);
   return next;
+}
+
+/** Validates one key added through the admin API (an STS stand-in's new session). Throws SeedError. */
+export function readNewKey(input: unknown): SeedKey {
+  const r = new Reader();
+  const key = readKey(r, input, 'key');
+  if (r.problems.length > 0) throw new SeedError(r.problems);
+  return key;
 }
 
 /** Parses YAML (or JSON, which is YAML) text into a normalised Seed. Throws SeedError on syntax or content errors. */

@@ -392,6 +392,8 @@ class EmulatorServer {
         return w.setOptions(input);
       case 'PATCH owners':
         return seg[1] ? redactOwner(w.patchOwner(seg[1], input)) : undefined;
+      case 'POST owners':
+        return seg[1] && seg[2] === 'keys' ? w.addKey(seg[1], input) : undefined;
       case 'GET calls':
         return this.callLog();
       case 'DELETE calls':

@@ -181,13 +181,14 @@ function checkFreshness(claim: Claim, ctx: AuthContext): void {
   if (!ctx.nonces.use(claim.nonce, ctx.nowMs, 2 * skewMs)) throw ecsError('SignatureNonceUsed');
 }
 
-function checkKeyState(key: SeedKey, claim: Claim): void {
+function checkKeyState(key: SeedKey, claim: Claim, nowMs: number): void {
   if (key.disabled) throw ecsError('InvalidAccessKeyId.Inactive');
   if (key.securityToken !== undefined) {
     if (claim.token === undefined || !same(claim.token, key.securityToken)) {
       throw ecsError('InvalidSecurityToken.Malformed');
     }
-    if (key.expired) throw ecsError('InvalidSecurityToken.Expired');
+    if (key.expired || (key.expiresAt !== undefined && nowMs >= Date.parse(key.expiresAt)))
+      throw ecsError('InvalidSecurityToken.Expired');
   }
 }
 
@@ -220,7 +221,7 @@ export function authenticate(req: IncomingSigned, action: string, ctx: AuthConte
   if (!found) throw ecsError('InvalidAccessKeyId.NotFound');
   if (!claim.verify(found.key.accessKeySecret)) throw ecsError('SignatureDoesNotMatch');
   checkFreshness(claim, ctx);
-  checkKeyState(found.key, claim);
+  checkKeyState(found.key, claim, ctx.nowMs);
   checkRam(found.key, found.ownerId, action);
   return { ownerId: found.ownerId, accessKeyId: claim.accessKeyId };
 }

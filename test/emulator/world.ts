@@ -10,6 +10,7 @@ import {
   mergeOptions,
   mergeOwner,
   parseImage,
+  readNewKey,
   type Seed,
   type SeedImage,
   type SeedOwner,
@@ -699,6 +700,16 @@ export class World {
   }
 
   /** Changes owner flags (agreementSigned, shareEncryptedRole, …). Throws AdminNotFoundError/SeedError on unknown owners or bad values. */
+  /** Adds a key to an owner (an STS stand-in's new session). Throws AdminNotFoundError/SeedError. */
+  addKey(ownerId: string, input: unknown): { accessKeyId: string } {
+    const o = this.owners.get(ownerId);
+    if (!o) throw new AdminNotFoundError(`owner ${ownerId}`);
+    const key = readNewKey(input);
+    if (this.findKey(key.accessKeyId) !== undefined) throw new SeedError([`key ${key.accessKeyId} exists already`]);
+    o.keys.push(key);
+    return { accessKeyId: key.accessKeyId };
+  }
+
   patchOwner(id: string, patch: unknown): SeedOwner {
     const o = this.owners.get(id);
     if (!o) throw new AdminNotFoundError(`owner ${id}`);

@@ -1,6 +1,6 @@
 // Evaluates the shipped Argo CD health script (docs/argocd/health.lua) with Argo CD's own interpreter and sandbox:
 // gopher-lua with only the package, base, table and safe-os libraries, `obj` converted the way Argo CD's util/lua
-// converts the unstructured object, a 1 s timeout, and invalid statuses turned into Unknown (test/tools/argocd-health).
+// converts the unstructured object, a 1 s timeout, and invalid statuses turned into Unknown (test/support/go/argocd-health).
 import { fileURLToPath } from 'node:url';
 import { GoHelper, runJsonLinesHelper } from './go-helpers.ts';
 

@@ -1,4 +1,4 @@
-# Progress output for the long Go builds, sourced by test/control-plane/build.sh and test/tools/build.sh.
+# Progress output for the long Go builds, sourced by test/control-plane/build.sh and test/support/go/build.sh.
 # Set BUILD_LABEL (the line prefix) and optionally TICK_SECONDS (default 30) before sourcing.
 
 say() { printf '[%s %s] %s\n' "$BUILD_LABEL" "$(date +%H:%M:%S)" "$*" >&2; }

@@ -1,4 +1,4 @@
-// Runs one of the project's build scripts (test/control-plane/build.sh, test/tools/build.sh): instant when cached,
+// Runs one of the project's build scripts (test/control-plane/build.sh, test/support/go/build.sh): instant when cached,
 // progress on this process' stderr when not. Both print the directory of what they built on their last stdout line.
 import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';

@@ -1,4 +1,4 @@
-// The Go test helpers (test/tools/build.sh): Argo CD's Lua VM, kstatus and kubeconform, built from Go modules and
+// The Go test helpers (test/support/go/build.sh): Argo CD's Lua VM, kstatus and kubeconform, built from Go modules and
 // cached under ~/.cache/imageshare-operator/tools. Jest global setups build them once with progress on stderr and
 // pass the directory to workers in GO_HELPERS_ENV; a test file run on its own builds them on first use instead.
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { runBuildScript } from './build-script.ts';
 import { runProcess } from './run-process.ts';
 
 export const GO_HELPERS_ENV = 'IMAGESHARE_GO_HELPERS_DIR';
-export const GO_HELPERS_BUILD_SCRIPT = fileURLToPath(new URL('../tools/build.sh', import.meta.url));
+export const GO_HELPERS_BUILD_SCRIPT = fileURLToPath(new URL('../support/go/build.sh', import.meta.url));
 export const GoHelper = {
   ArgoHealth: 'argocd-health',
   Kstatus: 'kstatus',
@@ -24,7 +24,7 @@ export interface HelperVerdict {
 }
 
 /**
- * Runs test/tools/build.sh (instant when cached), streaming its progress to this process' stderr, and returns the
+ * Runs test/support/go/build.sh (instant when cached), streaming its progress to this process' stderr, and returns the
  * directory holding every helper. Throws when the build fails or a helper is missing afterwards.
  */
 export function buildGoHelpers(): Promise<string> {

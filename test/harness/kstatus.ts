@@ -1,5 +1,5 @@
 // kstatus verdicts from the real library: sigs.k8s.io/cli-utils/pkg/kstatus/status Compute, run by the Go helper
-// test/tools/kstatus. This is what `kstatus`-based waiters (Flux health checks, Helm 4's waiter, cli-utils' apply)
+// test/support/go/kstatus. This is what `kstatus`-based waiters (Flux health checks, Helm 4's waiter, cli-utils' apply)
 // conclude about an object.
 import { GoHelper, runJsonLinesHelper } from './go-helpers.ts';
 

@@ -16,9 +16,16 @@ process.once('exit', () => {
 export interface OperatorOptions {
   kubeconfig: string;
   ecsEndpoint: string;
-  /** The operator identity's key (the default credential chain reads it from the environment). */
-  accessKeyId: string;
-  accessKeySecret: string;
+  /**
+   * The operator identity's key (the default credential chain reads it from the environment). Omitted: no key in the
+   * environment at all (the identity comes from `env`, e.g. RRSA's variables).
+   */
+  accessKeyId?: string;
+  accessKeySecret?: string;
+  /** More environment variables (after the harness's own, so they win). */
+  env?: Record<string, string>;
+  /** Pass no --tenancy-mode unless extraArgs does: the binary's own default applies (otherwise the harness runs open). */
+  binaryDefaults?: boolean;
   namespaces?: string[];
   extraArgs?: string[];
   /** The script to run; default src/main.ts (the benchmark runs the built dist/main.js, as the image does). */
@@ -84,12 +91,25 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     '--log-level',
     'debug',
     ...(opts.namespaces?.length ? ['--namespaces', opts.namespaces.join(',')] : []),
+    // The binary defaults to restricted (docs/adr/0034); suites that do not test tenancy run open unless they say.
+    ...(opts.binaryDefaults || opts.extraArgs?.some((a) => a.startsWith('--tenancy-mode'))
+      ? []
+      : ['--tenancy-mode=open']),
     ...(opts.extraArgs ?? []),
   ];
+  const {
+    ALIBABA_CLOUD_ACCESS_KEY_ID: _id,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: _secret,
+    ALIBABA_CLOUD_SECURITY_TOKEN: _token,
+    ...inherited
+  } = process.env;
+  const keys =
+    opts.accessKeyId === undefined || opts.accessKeySecret === undefined
+      ? {}
+      : { ALIBABA_CLOUD_ACCESS_KEY_ID: opts.accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: opts.accessKeySecret };
   const env = {
-    ...process.env,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: opts.accessKeyId,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: opts.accessKeySecret,
+    ...inherited,
+    ...keys,
     // Never let the credential chain reach for instance metadata or a developer's CLI profile.
     ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true',
     ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'true',
@@ -98,6 +118,7 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     // The drift tests run --resync-interval 10s; users get the CRD's 1m floor (src/config.ts).
     IMAGESHARE_RESYNC_INTERVAL_FLOOR: '1s',
     ...clockStepEnv(opts.clockStepMs),
+    ...opts.env,
   };
   const fd = openSync(logPath, 'a');
   const child = spawn(NODE, args, { stdio: ['ignore', fd, fd], env, cwd: ROOT });

@@ -27,6 +27,13 @@ const CORE_RULES: Rule[] = [
   { apiGroups: ['ecs.alicloud.dev'], resources: ['imageshares'], verbs: ['create', 'delete'] },
   { apiGroups: ['ecs.alicloud.dev'], resources: ['accountsets'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['ecs.alicloud.dev'], resources: ['clusteraccountsets'], verbs: ['get', 'list', 'watch'] },
+  // The accountset-in-use finalizer and the referrers in the set's status (docs/adr/0033).
+  { apiGroups: ['ecs.alicloud.dev'], resources: ['accountsets', 'clusteraccountsets'], verbs: ['patch'] },
+  {
+    apiGroups: ['ecs.alicloud.dev'],
+    resources: ['accountsets/status', 'clusteraccountsets/status'],
+    verbs: ['patch'],
+  },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: [''], resources: ['namespaces'], resourceNames: ['kube-system'], verbs: ['get'] },
   // The tenancy rules at reconcile: policies and the namespace labels they select by.

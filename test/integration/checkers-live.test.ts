@@ -1,6 +1,6 @@
 // The ecosystem's own checkers on statuses the operator really wrote: the real operator process against the real
 // kube-apiserver and the ECS emulator drives one object into each state it can write, and Argo CD's health script
-// (gopher-lua, test/tools/argocd-health) and kstatus (sigs.k8s.io/cli-utils, test/tools/kstatus) judge the object
+// (gopher-lua, test/support/go/argocd-health) and kstatus (sigs.k8s.io/cli-utils, test/support/go/kstatus) judge the object
 // as read back from the apiserver. test/checkers/ covers the same states on fixtures; this proves the fixtures are
 // what the operator writes.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';

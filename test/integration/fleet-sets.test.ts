@@ -291,7 +291,7 @@ describe('ImageShareSet on the real stack', () => {
       expect(await sharedWith(REGION, l1)).toEqual([account(8), account(9)]);
       expect(await sharedWith(NO_COMMUNITY_REGION, l2)).toEqual([account(8), account(9)]);
     });
-    await kubectl(['delete', 'clusteraccountset', vendors]);
+    await kubectl(['delete', 'clusteraccountset', vendors, '--wait=false']);
   }, 90_000);
 
   it('an expiring account of the set is shared with every kept build and revoked from each once it has passed', async () => {

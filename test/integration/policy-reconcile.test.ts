@@ -6,7 +6,8 @@
 // - policy and namespace-label edits re-judge the objects they concern within seconds: new grants stop, grants made
 //   before are reported and not revoked, and relaxing the policy lets the object continue;
 // - an object an open (0.1) operator synced is reported, not silently stopped, when the operator restarts restricted;
-// - without the ImageSharePolicy CRD, restricted mode writes nothing until the CRD is back.
+// - without the ImageSharePolicy CRD, restricted mode writes nothing until the CRD is back, also when the CRD is
+//   deleted under the running operator (which deletes every policy first).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -321,6 +322,41 @@ describe('policy edits take effect within seconds', () => {
 });
 
 describe('restricted mode without the ImageSharePolicy CRD fails closed', () => {
+  it('the CRD deleted under the running operator: its policies vanish with it, and still nothing is written', async () => {
+    // account(7) is outside team-a's recipients: denied while the policy exists.
+    await kube.run([
+      'patch',
+      'imageshare',
+      'allowed',
+      '-n',
+      TRUSTED,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { accounts: [account(1), account(2), account(7)] } }),
+    ]);
+    await waitReason(TRUSTED, 'allowed', 'PolicyDenied', 'ImageSharePolicy team-a denies rule recipients.accounts');
+    const writesBefore = await writesFor(ALLOWED_IMAGE);
+    // Deleting the CRD deletes team-a first: judging by what is left would allow account(7).
+    await kube.run(['delete', 'crd', POLICY_CRD, '--wait=true', '--timeout=60s']);
+    const o = await waitReason(
+      TRUSTED,
+      'allowed',
+      'PolicyDenied',
+      'ImageSharePolicy CRD denies rule tenancy.mode',
+      EDIT_MS,
+    );
+    expect(ready(o)?.message).toContain('is not installed');
+    await sleep(5_000);
+    expect(await writesFor(ALLOWED_IMAGE)).toBe(writesBefore);
+    expect((await emu.admin.image(REGION, ALLOWED_IMAGE)).sharedWith.map((a) => a.id)).not.toContain(account(7));
+    expect(op?.logs().some((l) => String(l.msg).startsWith('the ImageSharePolicy CRD is not installed'))).toBe(true);
+    // Back: a fresh LIST finds no policy, so the baseline alone judges the trusted namespace (it allows).
+    await kube.run(['apply', '-f', join(CRDS, 'imagesharepolicy.yaml')]);
+    await kube.run(['wait', '--for=condition=Established', '--timeout=60s', '-f', join(CRDS, 'imagesharepolicy.yaml')]);
+    await waitReason(TRUSTED, 'allowed', 'Synced', '', 45_000);
+    expect((await emu.admin.image(REGION, ALLOWED_IMAGE)).sharedWith.map((a) => a.id)).toContain(account(7));
+  });
+
   it('writes nothing, says why, and continues once the CRD is installed again', async () => {
     await op?.stop();
     await kube.run(['delete', 'crd', POLICY_CRD, '--wait=true', '--timeout=60s']);

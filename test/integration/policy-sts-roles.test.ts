@@ -1,7 +1,7 @@
 // spec.credentials.roleArn end to end (issue 18 item 6, the roleArn half): the operator process assumes the role at an
 // STS stand-in served over HTTPS with a test CA it trusts only through NODE_EXTRA_CA_CERTS (test/emulator/sts-https.ts,
 // in front of the emulator's AssumeRole), then shares with the session credentials STS issued; a role STS refuses is
-// terminal, and STS throttling is transient.
+// terminal, and STS throttling, a 503 or refused connections are transient.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,12 @@ const SESSION_KEY = {
 const ROLE = `acs:ram::${OWNER}:role/image-sharer`;
 /** An account with no role STS will hand out: AssumeRole answers EntityNotExist.Role. */
 const NO_ROLE = 'acs:ram::1000000000000002:role/image-sharer';
-const IMAGES = { shared: 'm-stsrole00001', refused: 'm-stsrole00002', throttled: 'm-stsrole00003' };
+const IMAGES = {
+  shared: 'm-stsrole00001',
+  refused: 'm-stsrole00002',
+  throttled: 'm-stsrole00003',
+  outage: 'm-stsrole00004',
+};
 
 let emu: Emulator;
 let sts: StsFront;
@@ -145,5 +150,24 @@ describe('roleArn through an HTTPS STS', () => {
     await emu.admin.clearFaults();
     await waitCondition('throttled', 'Ready');
     expect((await emu.admin.image(REGION, IMAGES.throttled)).sharedWith.map((a) => a.id)).toEqual([account(1)]);
+  });
+
+  it('STS answering 503, then refusing connections, is transient (Reconciling); the share follows once STS is back', async () => {
+    sts.setOutage('unavailable');
+    try {
+      // A role not assumed before, so no cached session hides the outage.
+      await apply('outage', IMAGES.outage, `acs:ram::${OWNER}:role/outage-sharer`);
+      await waitCondition('outage', 'Reconciling');
+      await sts.refuseConnections();
+      await new Promise((r) => setTimeout(r, 3_000));
+      const o = await waitCondition('outage', 'Reconciling');
+      expect(o.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('CloudUnreachable');
+      expect(o.status?.conditions?.find((c) => c.type === 'Stalled')).toBeUndefined();
+    } finally {
+      sts.setOutage(undefined);
+      await sts.resume();
+    }
+    await waitCondition('outage', 'Ready');
+    expect((await emu.admin.image(REGION, IMAGES.outage)).sharedWith.map((a) => a.id)).toEqual([account(1)]);
   });
 });

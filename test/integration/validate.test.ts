@@ -7,6 +7,7 @@ import { ApiException, CustomObjectsApi } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { GROUP, PLURAL, VERSION } from '../../src/api/types.ts';
 import {
+  AccountSetRefsMessage,
   ExpiringMessage,
   type FieldProblem,
   PatternMessage,
@@ -74,6 +75,7 @@ function statusFields(body: unknown): { fields: Map<string, string[]>; raw: stri
 const WORDED: readonly string[] = [
   ...Object.values(PatternMessage),
   ...Object.values(ExpiringMessage),
+  ...Object.values(AccountSetRefsMessage),
   'community: true cannot be combined with a non-empty accounts list',
   'credentials.secretRef and credentials.roleArn are mutually exclusive',
   'credentials must set exactly one of secretRef or roleArn',

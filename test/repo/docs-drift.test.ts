@@ -94,6 +94,7 @@ const OTHER_TOOLS: Record<string, string> = {
   duration: 'the chaos run',
   'fault-rate': 'the chaos run',
   runs: 'npm run test:safety',
+  sets: 'npm run test:safety (the set-layer property)',
   'max-semi-space-size': 'node (V8), in the image entrypoint',
   'experimental-vm-modules': 'node, for jest',
   'unsafe-no-fsync': 'etcd in the test control plane',

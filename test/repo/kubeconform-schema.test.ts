@@ -2,7 +2,7 @@
 // conversion must keep the catalog converter's rules that make kubeconform strict.
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from '@jest/globals';
-import { CRD_PATH, crdToJsonSchemas, staleSchemas } from '../tools/crd-json-schema.ts';
+import { CRD_PATH, crdToJsonSchemas, staleSchemas } from '../support/crd-json-schema.ts';
 
 describe('schemas/ from crds/imageshare.yaml', () => {
   it('is in sync with the CRD (npm run generate-schemas regenerates it)', async () => {

@@ -1,5 +1,5 @@
 // What a release needs that can be checked here (the workflow itself runs only on GitHub's hosted runner): the
-// versions in step (test/tools/release-check.ts, which the release workflow also runs), `helm package` of the
+// versions in step (test/support/release-check.ts, which the release workflow also runs), `helm package` of the
 // chart, and the npm tarball's contents.
 import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { CHART_DIR, helm, runTool } from '../harness/helm.ts';
 import { runProcess } from '../harness/run-process.ts';
-import { changelogSection, checkRelease, REPO_ROOT } from '../tools/release-check.ts';
+import { changelogSection, checkRelease, REPO_ROOT } from '../support/release-check.ts';
 
 /** A copy of the files release-check reads, with `path` edited by `edit`. */
 async function copyWith(path: string, edit: (text: string) => string): Promise<string> {
@@ -198,7 +198,7 @@ describe('release workflow promises (what actionlint cannot know)', () => {
     };
     for (const job of ['image', 'chart', 'npm', 'github-release'])
       expect({ job, needs: ['check', 'test'].every((n) => needs(job).includes(n)) }).toEqual({ job, needs: true });
-    const check = steps(w).find((s) => s.job === 'check' && s.run?.includes('test/tools/release-check.ts'));
+    const check = steps(w).find((s) => s.job === 'check' && s.run?.includes('test/support/release-check.ts'));
     expect(check?.run).toContain('--tag "$GITHUB_REF_NAME"');
     expect(w.on.push?.tags).toEqual(['v[0-9]+.[0-9]+.[0-9]+*']);
   });

@@ -364,4 +364,54 @@ const EXPIRING_ROWS: ValidateRow[] = [
   },
 ];
 
-export const ROWS: ValidateRow[] = [...VALID_ROWS, ...INVALID_ROWS, ...EXPIRING_ROWS];
+const refs = (entries: unknown, spec: Record<string, unknown> = {}) => withSpec({ accountSetRefs: entries, ...spec });
+const ACCOUNT_SET_REF_ROWS: ValidateRow[] = [
+  {
+    why: 'an AccountSet and a ClusterAccountSet next to inline accounts (the union is shared)',
+    doc: refs([
+      { kind: 'AccountSet', name: 'vendors' },
+      { kind: 'ClusterAccountSet', name: 'production' },
+    ]),
+    field: null,
+  },
+  {
+    why: 'an AccountSet and a ClusterAccountSet of the same name are two different lists',
+    doc: refs([
+      { kind: 'AccountSet', name: 'production' },
+      { kind: 'ClusterAccountSet', name: 'production' },
+    ]),
+    field: null,
+  },
+  {
+    why: 'a kind that is not an account set (a Secret cannot list recipients)',
+    doc: refs([{ kind: 'Secret', name: 'vendors' }]),
+    field: 'spec.accountSetRefs[0].kind',
+  },
+  {
+    why: 'a reference without a name points at nothing',
+    doc: refs([{ kind: 'AccountSet' }]),
+    field: 'spec.accountSetRefs[0].name',
+  },
+  {
+    why: 'the same set named twice (a copy-paste slip; the union would not change)',
+    doc: refs([
+      { kind: 'ClusterAccountSet', name: 'production' },
+      { kind: 'ClusterAccountSet', name: 'production' },
+    ]),
+    field: 'spec.accountSetRefs',
+    message: 'names the same AccountSet or ClusterAccountSet twice',
+  },
+  {
+    why: 'community with account sets (a community image is visible to everyone already)',
+    doc: refs([{ kind: 'ClusterAccountSet', name: 'production' }], { accounts: [], community: true }),
+    field: 'spec.accountSetRefs',
+    message: 'community: true cannot be combined with accountSetRefs',
+  },
+  {
+    why: 'more than 10 references (the bound that keeps the CEL rules cheap)',
+    doc: refs(Array.from({ length: 11 }, (_, i) => ({ kind: 'AccountSet', name: `set-${i}` }))),
+    field: 'spec.accountSetRefs',
+  },
+];
+
+export const ROWS: ValidateRow[] = [...VALID_ROWS, ...INVALID_ROWS, ...EXPIRING_ROWS, ...ACCOUNT_SET_REF_ROWS];

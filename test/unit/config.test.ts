@@ -205,6 +205,21 @@ describe('loadConfig', () => {
       field: 'installationId',
       value: 'team-a',
     },
+    {
+      why: "RRSA's three variables make the operator's own identity an AssumeRoleWithOIDC session",
+      argv: [],
+      env: {
+        ALIBABA_CLOUD_ROLE_ARN: 'acs:ram::1:role/r',
+        ALIBABA_CLOUD_OIDC_PROVIDER_ARN: 'acs:ram::1:oidc-provider/p',
+        ALIBABA_CLOUD_OIDC_TOKEN_FILE: '/var/run/token',
+      },
+      field: 'rrsa',
+      value: {
+        roleArn: 'acs:ram::1:role/r',
+        oidcProviderArn: 'acs:ram::1:oidc-provider/p',
+        tokenFile: '/var/run/token',
+      },
+    },
   ])('$why', ({ argv, env, field, value }) => {
     expect(load(argv, env)).toHaveProperty(field, value);
   });
@@ -292,6 +307,26 @@ describe('loadConfig', () => {
       argv: [],
       env: { IMAGESHARE_LEADER_ELECT: 'maybe' },
       message: /--leader-elect must be true or false/,
+    },
+    {
+      why: 'RRSA with its token file missing (the SDK would silently skip RRSA and use another identity)',
+      argv: [],
+      env: {
+        ALIBABA_CLOUD_ROLE_ARN: 'acs:ram::1:role/r',
+        ALIBABA_CLOUD_OIDC_PROVIDER_ARN: 'acs:ram::1:oidc-provider/p',
+      },
+      message: /RRSA needs .*; ALIBABA_CLOUD_OIDC_TOKEN_FILE not set/,
+    },
+    {
+      why: 'RRSA and access keys at once (which identity writes would be a guess)',
+      argv: [],
+      env: {
+        ALIBABA_CLOUD_ROLE_ARN: 'acs:ram::1:role/r',
+        ALIBABA_CLOUD_OIDC_PROVIDER_ARN: 'acs:ram::1:oidc-provider/p',
+        ALIBABA_CLOUD_OIDC_TOKEN_FILE: '/var/run/token',
+        ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAIexample',
+      },
+      message: /configured twice: RRSA/,
     },
   ])('fails fast on $why', ({ argv, env, message }) => {
     expect(() => load(argv, env ?? {})).toThrow(ConfigError);

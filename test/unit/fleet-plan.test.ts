@@ -52,6 +52,8 @@ function child(regionId: string, imageId: string, over: Partial<ChildView> = {},
     labels: { 'ecs.alicloud.dev/imageshareset': 'golden', 'ecs.alicloud.dev/region': regionId },
     spec: { regionId, imageId, accounts: [A], deletionPolicy: 'Revoke', ...spec },
     deleting: false,
+    // By default a child whose pass ran under Revoke and holds the cleanup finalizer: deleting it revokes.
+    pass: { observed: true, holdsFinalizer: true, owesCleanup: true },
     ...over,
   };
   return c;
@@ -71,6 +73,7 @@ interface Row {
   children?: ChildView[];
   create?: string[];
   remove?: string[];
+  waiting?: string[];
   update?: Record<string, unknown>;
   taken?: string[];
   stop?: string;
@@ -92,6 +95,65 @@ const rows: Row[] = [
     listings: listings(ok(image('m-a0000001', 1), image('m-b0000002', 2), image('m-c0000003', 3))),
     children: [child('cn-hangzhou', 'm-a0000001'), child('cn-hangzhou', 'm-b0000002')],
     create: ['golden-cn-hangzhou-m-c0000003'],
+    remove: ['golden-cn-hangzhou-m-a0000001'],
+  },
+  {
+    why: 'one edit to Revoke that also moves a build out: the leaving child first gets Revoke (that field only), not deleted yet (finding S1)',
+    set: set({ accounts: [B] }),
+    listings: listings(ok(image('m-b0000002', 2), image('m-c0000003', 3))),
+    children: [
+      child(
+        'cn-hangzhou',
+        'm-a0000001',
+        { pass: { observed: true, holdsFinalizer: false, owesCleanup: true } },
+        { deletionPolicy: 'Retain' },
+      ),
+      child('cn-hangzhou', 'm-b0000002', {}, { accounts: [B] }),
+      child('cn-hangzhou', 'm-c0000003', {}, { accounts: [B] }),
+    ],
+    waiting: ['golden-cn-hangzhou-m-a0000001'],
+    update: { 'golden-cn-hangzhou-m-a0000001': { spec: { deletionPolicy: 'Revoke' } } },
+  },
+  {
+    why: 'a leaving child that has Revoke but no pass of it has seen that generation yet waits for one',
+    listings: listings(ok(image('m-b0000002', 2))),
+    children: [
+      child('cn-hangzhou', 'm-a0000001', { pass: { observed: false, holdsFinalizer: false, owesCleanup: true } }),
+      child('cn-hangzhou', 'm-b0000002'),
+    ],
+    waiting: ['golden-cn-hangzhou-m-a0000001'],
+  },
+  {
+    why: 'a leaving child whose pass saw Revoke and owes no cleanup (it never granted) goes without a finalizer',
+    listings: listings(ok(image('m-b0000002', 2))),
+    children: [
+      child('cn-hangzhou', 'm-a0000001', { pass: { observed: true, holdsFinalizer: false, owesCleanup: false } }),
+      child('cn-hangzhou', 'm-b0000002'),
+    ],
+    remove: ['golden-cn-hangzhou-m-a0000001'],
+  },
+  {
+    why: 'a leaving child that owes cleanup but holds no finalizer yet waits: deleting it now would leave its grants',
+    listings: listings(ok(image('m-b0000002', 2))),
+    children: [
+      child('cn-hangzhou', 'm-a0000001', { pass: { observed: true, holdsFinalizer: false, owesCleanup: true } }),
+      child('cn-hangzhou', 'm-b0000002'),
+    ],
+    waiting: ['golden-cn-hangzhou-m-a0000001'],
+  },
+  {
+    why: 'under Retain a leaving child is deleted at once, whatever it holds: nothing is to be revoked',
+    set: set({ deletionPolicy: 'Retain' }),
+    listings: listings(ok(image('m-b0000002', 2))),
+    children: [
+      child(
+        'cn-hangzhou',
+        'm-a0000001',
+        { pass: { observed: false, holdsFinalizer: false, owesCleanup: true } },
+        { deletionPolicy: 'Retain' },
+      ),
+      child('cn-hangzhou', 'm-b0000002', {}, { deletionPolicy: 'Retain' }),
+    ],
     remove: ['golden-cn-hangzhou-m-a0000001'],
   },
   {
@@ -265,6 +327,7 @@ describe('planChildren', () => {
     const plan = planChildren(row.set ?? set(), row.listings, row.children ?? []);
     expect(plan.create.map((c) => c.name)).toEqual(row.create ?? []);
     expect(plan.remove).toEqual(row.remove ?? []);
+    expect(plan.waiting).toEqual(row.waiting ?? []);
     expect(Object.fromEntries(plan.update.map((u) => [u.name, u.patch]))).toEqual(row.update ?? {});
     expect(plan.taken).toEqual(row.taken ?? []);
     expect(plan.stop?.reason).toBe(row.stop);
@@ -329,6 +392,23 @@ describe('childrenToDelete', () => {
       child('cn-hangzhou', 'm-b0000002', { deleting: true }),
       child('cn-beijing', 'm-c0000003', { ownerUid: 'someone-else' }),
     ];
-    expect(childrenToDelete({ uid: UID }, children)).toEqual(['golden-cn-hangzhou-m-a0000001']);
+    expect(childrenToDelete({ uid: UID, spec: set().spec }, children)).toEqual({
+      remove: ['golden-cn-hangzhou-m-a0000001'],
+      update: [],
+      waiting: [],
+    });
+  });
+
+  it('a set deleted under Revoke first gives Retain children Revoke and deletes them after a pass saw it (S1)', () => {
+    const stale = { pass: { observed: true, holdsFinalizer: false, owesCleanup: true } };
+    const children = [
+      child('cn-hangzhou', 'm-a0000001', stale, { deletionPolicy: 'Retain' }),
+      child('cn-hangzhou', 'm-b0000002', stale, { suspend: true }),
+    ];
+    expect(childrenToDelete({ uid: UID, spec: set().spec }, children)).toEqual({
+      remove: ['golden-cn-hangzhou-m-b0000002'],
+      update: [{ name: 'golden-cn-hangzhou-m-a0000001', patch: { spec: { deletionPolicy: 'Revoke' } } }],
+      waiting: ['golden-cn-hangzhou-m-a0000001'],
+    });
   });
 });

@@ -1,14 +1,15 @@
 // Batched discovery (docs/adr/0027): sets of one identity in one region share one listing. Each row says why.
 import { describe, expect, it } from '@jest/globals';
-import { nextTick, SharedListing } from '../../src/fleet/shared-listing.ts';
+import { nextTick, SharedListing, tickStart } from '../../src/fleet/shared-listing.ts';
 
 function world() {
   let now = 1_000_000;
   const calls: string[] = [];
   const pending: Array<{ resolve: (v: string[]) => void; reject: (e: unknown) => void }> = [];
-  const shared = new SharedListing<string>({ ttlMs: 5_000, now: () => now });
+  const shared = new SharedListing<string>({ now: () => now });
   const listing = {
-    get: (identity: string, region: string, signal: AbortSignal, fresh = false) =>
+    // notBefore defaults to the start of the run: any listing of this world is recent enough.
+    get: (identity: string, region: string, signal: AbortSignal, notBefore = 0) =>
       shared.get(
         identity,
         region,
@@ -17,10 +18,10 @@ function world() {
           calls.push(`${identity}/${region}`);
           return new Promise<string[]>((resolve, reject) => pending.push({ resolve, reject }));
         },
-        fresh,
+        notBefore,
       ),
   };
-  return { listing, calls, pending, advance: (ms: number) => (now += ms) };
+  return { listing, calls, pending, advance: (ms: number) => (now += ms), now: () => now };
 }
 const signal = () => new AbortController().signal;
 
@@ -41,25 +42,47 @@ describe('SharedListing', () => {
     expect(w.calls).toEqual(['static:LTAIa/cn-hangzhou', 'static:LTAIb/cn-hangzhou', 'static:LTAIa/cn-beijing']);
   });
 
-  it('a finished listing is reused only while it is younger than the ttl, so a new build is seen at the next tick', async () => {
+  it('a finished listing serves every set due at its tick, however long ago in the tick it finished', async () => {
     const w = world();
-    const first = w.listing.get('default', 'cn-hangzhou', signal());
+    const tick = tickStart(w.now(), 30_000);
+    const first = w.listing.get('default', 'cn-hangzhou', signal(), tick);
     w.pending[0]?.resolve(['m-1']);
     await first;
-    w.advance(4_999);
-    expect(await w.listing.get('default', 'cn-hangzhou', signal())).toEqual(['m-1']);
-    w.advance(1);
-    void w.listing.get('default', 'cn-hangzhou', signal());
+    w.advance(20_000);
+    expect(await w.listing.get('default', 'cn-hangzhou', signal(), tick)).toEqual(['m-1']);
+    expect(w.calls).toHaveLength(1);
+  });
+
+  it('the next tick asks for a listing started since it, so a build published in between is seen then', async () => {
+    const w = world();
+    const first = w.listing.get('default', 'cn-hangzhou', signal(), tickStart(w.now(), 30_000));
+    w.pending[0]?.resolve(['m-1']);
+    await first;
+    w.advance(30_000);
+    void w.listing.get('default', 'cn-hangzhou', signal(), tickStart(w.now(), 30_000));
     expect(w.calls).toHaveLength(2);
   });
 
-  it('new input (a created or edited set, a reconcile request) lists afresh: a build made just before is seen', async () => {
+  it('a listing in flight that started after a new set arrived is joined: the sets of one apply list once', async () => {
     const w = world();
-    const first = w.listing.get('default', 'cn-hangzhou', signal());
+    const arrived = w.now();
+    w.advance(1_000);
+    const a = w.listing.get('default', 'cn-hangzhou', signal(), arrived);
+    w.advance(12_000);
+    const b = w.listing.get('default', 'cn-hangzhou', signal(), arrived);
     w.pending[0]?.resolve(['m-1']);
-    await first;
-    const second = w.listing.get('default', 'cn-hangzhou', signal(), true);
+    expect(await Promise.all([a, b])).toEqual([['m-1'], ['m-1']]);
+    expect(w.calls).toHaveLength(1);
+  });
+
+  it('input that arrived after a listing started (an edit) lists afresh: a build made just before is seen', async () => {
+    const w = world();
+    const first = w.listing.get('default', 'cn-hangzhou', signal(), w.now());
+    w.advance(1);
+    const second = w.listing.get('default', 'cn-hangzhou', signal(), w.now());
+    w.pending[0]?.resolve(['m-1']);
     w.pending[1]?.resolve(['m-2', 'm-1']);
+    expect(await first).toEqual(['m-1']);
     expect(await second).toEqual(['m-2', 'm-1']);
     expect(w.calls).toHaveLength(2);
   });
@@ -86,6 +109,11 @@ describe('SharedListing', () => {
 });
 
 describe('nextTick', () => {
+  it('tickStart is the tick now falls in: the next tick minus one interval', () => {
+    expect(tickStart(1_000_000, 180_000)).toBe(900_000);
+    expect(tickStart(1_000_000, 180_000) + 180_000).toBe(1_000_000 + nextTick(1_000_000, 180_000));
+  });
+
   it.each([
     [1_000_000, 180_000, 80_000, 'aligned to the wall clock: every set with a 3m interval wakes at the same instant'],
     [1_080_000, 180_000, 180_000, 'on a tick exactly, the next one is a full interval away'],

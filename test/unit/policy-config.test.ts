@@ -1,7 +1,7 @@
 // The tenancy flags (src/config.ts) and the reconcile-time report of a denial (src/policy/reconcile-check.ts).
 import { describe, expect, it } from '@jest/globals';
 import type { ImageShare, ImageShareStatus } from '../../src/api/types.ts';
-import { ConfigError, DEFAULTS, helpText, loadConfig } from '../../src/config.ts';
+import { ConfigError, helpText, loadConfig } from '../../src/config.ts';
 import { BASELINE, type Decision, PolicyRule } from '../../src/policy/evaluate.ts';
 import { reconcileCheck, reportExisting, workedBefore } from '../../src/policy/reconcile-check.ts';
 
@@ -10,8 +10,14 @@ describe('tenancy flags', () => {
     [
       [],
       {},
-      { tenancyMode: DEFAULTS.tenancyMode, trustedNamespaces: [] },
-      'the default is the documented DEFAULTS value',
+      { tenancyMode: 'restricted', trustedNamespaces: [] },
+      'the bare binary is secure by default, as the chart and deploy/ are (docs/adr/0034)',
+    ],
+    [
+      ['--tenancy-mode=open'],
+      {},
+      { tenancyMode: 'open', trustedNamespaces: [] },
+      "the one flag for single-tenant clusters that want 0.1's behaviour",
     ],
     [
       ['--tenancy-mode=restricted', '--trusted-namespaces', 'platform, ops'],

@@ -5,6 +5,7 @@ import type { ImageShare } from '../../api/types.ts';
 import { describeApiError } from '../../kube/api-errors.ts';
 import type { Change, ImageShareCache } from '../../kube/imageshare-informer.ts';
 import { restartDelayMs } from '../../kube/restart-spread.ts';
+import type { SyncedCache } from '../../runtime/cache-sync.ts';
 import { CallPriority } from '../../runtime/call-priority.ts';
 import { runController } from '../../runtime/controller.ts';
 import type { Log } from '../../runtime/logger.ts';
@@ -28,17 +29,19 @@ export interface ImageShareControllerOptions {
   resyncIntervalMs?: number;
   /** One GET of a Secret whose metadata changed: does it hold other data than the passes last read? */
   secretDataChanged: (secretKey: string) => Promise<boolean>;
+  /** More caches a pass decides from (the account sets, docs/adr/0033): passes start once they listed too. */
+  moreCaches?: readonly SyncedCache[];
 }
 
 export class ImageShareController implements LeaderRunnable {
   readonly name = 'imageshare';
-  readonly caches: readonly ImageShareCache[];
+  readonly caches: readonly SyncedCache[];
   readonly #o: ImageShareControllerOptions;
   #running = false;
 
   constructor(options: ImageShareControllerOptions) {
     this.#o = options;
-    this.caches = [options.cache];
+    this.caches = [options.cache, ...(options.moreCaches ?? [])];
   }
 
   /** An informer event for `key`. Until this replica leads, only the spec watch hears it. */

@@ -5,6 +5,8 @@ import type { ImageShare } from '../../api/types.ts';
 import { createEcsImageSharingFactory } from '../../cloud/ecs-factory.ts';
 import type { ImageSharingFactory } from '../../cloud/port.ts';
 import type { Config } from '../../config.ts';
+import { HELD, resolveAccounts } from '../../fleet/accounts.ts';
+import type { AccountSet, AccountSetRef } from '../../fleet/types.ts';
 import { KubeEventRecorder } from '../../kube/events.ts';
 import { ImageShareClient } from '../../kube/imageshare-client.ts';
 import type { ImageShareCache } from '../../kube/imageshare-informer.ts';
@@ -39,6 +41,8 @@ export interface ImageShareReconcilerOptions {
   policy: PolicySource;
   /** The process's ECS client factory (operatorCloud). */
   cloud: ImageSharingFactory;
+  /** The cached AccountSet (in `namespace`) or ClusterAccountSet a reference names (docs/adr/0033). */
+  accountSet?: (ref: AccountSetRef, namespace: string) => AccountSet | undefined;
 }
 
 /**
@@ -55,6 +59,7 @@ export function imageShareReconciler({
   log,
   policy,
   cloud,
+  accountSet,
 }: ImageShareReconcilerOptions): { reconcile: Reconciler; secretDataChanged: (key: string) => Promise<boolean> } {
   const watched = new Set(config.namespaces);
   const secrets = new SecretCredentialsReader(kc, config.secretNamespaces);
@@ -84,6 +89,13 @@ export function imageShareReconciler({
     readSecretCredentials: (namespace, name) => secrets.read(namespace, name),
     // A denied object is Stalled/PolicyDenied before any cloud call; what it granted before stays (reported).
     policy: reconcileCheck(policy, log),
+    // spec.accountSetRefs from the account-set caches; a set that is not there stops the pass (docs/adr/0033).
+    ...(accountSet === undefined
+      ? {}
+      : {
+          accountSets: (obj: ImageShare) =>
+            resolveAccounts(obj.spec, (ref) => accountSet(ref, obj.metadata.namespace), HELD.imageShare),
+        }),
   };
   return {
     reconcile: async ({ namespace, name }, signal) => {
@@ -111,8 +123,11 @@ export function operatorCloud(config: Config, metrics: OperatorMetrics, log: Log
       qps: config.ecsQps,
       burst: config.ecsBurst,
       onCall: (e) => metrics.observeEcsCall(e),
-      // spec.credentials.roleArn: AssumeRole at --sts-endpoint when given.
-      ...(config.stsEndpoint ? { role: { sts: { endpoint: config.stsEndpoint, protocol: config.stsProtocol } } } : {}),
+      // spec.credentials.roleArn (AssumeRole) and RRSA (AssumeRoleWithOIDC): at --sts-endpoint when given.
+      role: {
+        ...(config.stsEndpoint ? { sts: { endpoint: config.stsEndpoint, protocol: config.stsProtocol } } : {}),
+        ...(config.rrsa === undefined ? {} : { rrsa: config.rrsa }),
+      },
     }),
   );
 }

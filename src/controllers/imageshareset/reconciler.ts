@@ -5,6 +5,7 @@ import { credentialIdentity } from '../../cloud/credentials.ts';
 import { classify } from '../../cloud/ecs-errors.ts';
 import { ErrorKind, type ImageSharingFactory, isAbortError, type ListedImage } from '../../cloud/port.ts';
 import {
+  type ChildPass,
   type ChildView,
   childrenToDelete,
   type FleetPlan,
@@ -14,7 +15,7 @@ import {
 } from '../../fleet/plan.ts';
 import { type ChildState, countChildren, SetReason, summarizeSet } from '../../fleet/status.ts';
 import { resolveAccounts } from '../../fleet/accounts.ts';
-import { nextTick, type SharedListing } from '../../fleet/shared-listing.ts';
+import { nextTick, type SharedListing, tickStart } from '../../fleet/shared-listing.ts';
 import {
   type AccountSet,
   type AccountSetRef,
@@ -27,6 +28,8 @@ import { connect } from '../../reconcile/connect.ts';
 import { RECONCILE_REQUESTED_AT } from '../../kube/imageshare-informer.ts';
 import { buildConditions, rfc3339, type Summary } from '../../reconcile/conditions.ts';
 import { parseDuration } from '../../reconcile/duration.ts';
+import { mayHavePublished, oursOf, ownershipOf } from '../../reconcile/ownership.ts';
+import { FINALIZER } from '../../api/types.ts';
 import type { Reconciler, Result } from '../../runtime/reconciler.ts';
 import type { ChildObject, ImageShareSetClient } from './set-client.ts';
 
@@ -133,7 +136,8 @@ async function finish(
   const status = nextStatus(set, summary, live, plan.regions, d.discovery, deps.now());
   const changed = canonical(status) !== canonical(set.status ?? {});
   if (changed) await deps.client.writeStatus(set, status);
-  const writes = plan.create.length + plan.update.length + plan.remove.length;
+  // Children waiting for a pass under Revoke before they may be deleted (removalOf) bring the set back soon too.
+  const writes = plan.create.length + plan.update.length + plan.remove.length + plan.waiting.length;
   const report = { result: summary.reason, statusWritten: changed, childWrites: writes };
   if (set.spec.suspend) return { report };
   if (summary.reason === SetReason.DiscoveryFailed && !d.discovery?.terminal) return { backoff: true, report };
@@ -198,19 +202,48 @@ function childView(o: ChildObject): ChildView {
     labels: o.metadata.labels ?? {},
     spec: o.spec,
     deleting: o.metadata.deletionTimestamp !== undefined,
+    pass: childPass(o),
+  };
+}
+
+/** What the child's own passes recorded (its status is from the LIST of this pass, not a cache). */
+function childPass(o: ChildObject): ChildPass {
+  const own = ownershipOf(o.status);
+  return {
+    observed: o.status?.observedGeneration !== undefined && o.status.observedGeneration === o.metadata.generation,
+    holdsFinalizer: o.metadata.finalizers?.includes(FINALIZER) ?? false,
+    owesCleanup: oursOf(own).length > 0 || mayHavePublished(own),
   };
 }
 
 /** Deletion: every owned child is deleted (its own deletionPolicy applies); the finalizer goes once none is left. */
 async function finalize(set: ImageShareSet, children: readonly ChildView[], deps: SetReconcilerDeps): Promise<Result> {
   const uid = set.metadata.uid ?? '';
-  const doomed = childrenToDelete({ uid }, children);
-  for (const n of doomed) await deps.client.deleteChild(set.metadata.namespace, n, undefined);
+  const doomed = childrenToDelete({ uid, spec: set.spec }, children);
+  for (const u of doomed.update) await deps.client.patchChild(set.metadata.namespace, u.name, u.patch);
+  for (const n of doomed.remove) await deps.client.deleteChild(set.metadata.namespace, n, undefined);
   const left = children.filter((c) => c.ownerUid === uid).length;
   if (left > 0) return { requeueAfterMs: DELETION_POLL_MS, report: { result: SetReason.Deleting, children: left } };
   const rest = (set.metadata.finalizers ?? []).filter((f) => f !== SET_FINALIZER);
   if (rest.length !== (set.metadata.finalizers ?? []).length) await deps.client.setFinalizers(set, rest);
   return { report: { result: 'deleted' } };
+}
+
+/**
+ * How recent this discovery's listings must be (when they started): since the tick for a set that is due (also after
+ * a restart, for a set discovered at its generation); since its creation for a new set, so the sets of one apply
+ * share a listing; now for an edit. A reconcile request whose value is a time (as `date -Is` gives) asks for no less.
+ * `sameInput`: whether this process's last discovery of the set saw the same input (undefined: none yet).
+ */
+function listingNotBefore(set: ImageShareSet, sameInput: boolean | undefined, now: number, intervalMs: number): number {
+  const requested = Date.parse(set.metadata.annotations?.[RECONCILE_REQUESTED_AT] ?? '');
+  const since = (t: number) => (Number.isNaN(requested) ? t : Math.max(t, Math.min(requested, now)));
+  const discovered = set.status?.lastDiscoveryTime !== undefined;
+  const settled = discovered && set.status?.observedGeneration === set.metadata.generation;
+  if (sameInput ?? settled) return since(tickStart(now, intervalMs));
+  const created = Date.parse(set.metadata.creationTimestamp ?? '');
+  if (sameInput === undefined && !discovered && !Number.isNaN(created)) return since(Math.min(created, now));
+  return now;
 }
 
 /** The discovery of this pass: the cached one while it is fresh and no new input arrived, else every region listed. */
@@ -232,7 +265,12 @@ async function discover(
   // A listing counts until the next wall-clock tick (nextTick), so every set due at that tick lists together.
   const sameTick = cached !== undefined && Math.floor(cached.at / intervalMs) === Math.floor(now / intervalMs);
   if (cached !== undefined && cached.input === input && sameTick) return cached;
-  const fresh = cached === undefined || cached.input !== input;
+  const notBefore = listingNotBefore(
+    set,
+    cached?.input === undefined ? undefined : cached.input === input,
+    now,
+    intervalMs,
+  );
   const listings = new Map<string, RegionListing>();
   let terminal = false;
   const port = await portFor(set, deps);
@@ -244,7 +282,7 @@ async function discover(
     }
     try {
       const list = (own: AbortSignal) => port.list(regionId, {}, own);
-      const images = await deps.listing.get(port.identity, regionId, signal, list, fresh);
+      const images = await deps.listing.get(port.identity, regionId, signal, list, notBefore);
       listings.set(regionId, { ok: true, images });
     } catch (err: unknown) {
       if (isAbortError(err)) throw err;

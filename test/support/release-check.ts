@@ -3,7 +3,7 @@
 // chart and the kustomize base deploy, and a dated CHANGELOG section; the image name comes from package.json's
 // repository (ghcr.io/<owner>/imageshare-operator). Base images and workflow actions must be pinned by digest/SHA.
 //
-// Usage: node test/tools/release-check.ts [--tag vX.Y.Z] [--notes FILE] [--github-output FILE]
+// Usage: node test/support/release-check.ts [--tag vX.Y.Z] [--notes FILE] [--github-output FILE]
 //   --tag            also require the git tag to be v<package.json version>
 //   --notes          write that version's CHANGELOG section (the GitHub release body) to FILE
 //   --github-output  append version=, image=, chart_repo= lines for later workflow steps
@@ -189,7 +189,7 @@ async function main(argv: string[]): Promise<number> {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   if (argv.includes('--help')) {
-    console.log('Usage: node test/tools/release-check.ts [--tag vX.Y.Z] [--notes FILE] [--github-output FILE]');
+    console.log('Usage: node test/support/release-check.ts [--tag vX.Y.Z] [--notes FILE] [--github-output FILE]');
     return 0;
   }
   const tag = opt('--tag');

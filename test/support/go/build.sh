@@ -2,11 +2,11 @@
 # Builds the Go test helpers the suites use to judge our output with the ecosystem's real code, and caches the
 # binaries outside the clone, keyed by a hash of their sources (so an edited helper is rebuilt and fresh clones reuse
 # a matching build). See docs/adr/0015-ecosystem-checkers-from-go-modules.md.
-#   argocd-health  docs/argocd/health.lua in gopher-lua with Argo CD's sandbox (test/tools/argocd-health)
-#   kstatus        sigs.k8s.io/cli-utils kstatus status.Compute (test/tools/kstatus)
+#   argocd-health  docs/argocd/health.lua in gopher-lua with Argo CD's sandbox (test/support/go/argocd-health)
+#   kstatus        sigs.k8s.io/cli-utils kstatus status.Compute (test/support/go/kstatus)
 #   kubeconform    github.com/yannh/kubeconform, installed from its module at a pinned version
 #   actionlint     github.com/rhysd/actionlint, the same way (lints .github/workflows in test/checkers)
-# Usage: test/tools/build.sh [--help]   Progress goes to stderr; the cache directory is printed on the last line.
+# Usage: test/support/go/build.sh [--help]   Progress goes to stderr; the cache directory is printed on the last line.
 set -euo pipefail
 
 KUBECONFORM_VERSION=${KUBECONFORM_VERSION:-v0.8.0}
@@ -14,7 +14,7 @@ ACTIONLINT_VERSION=${ACTIONLINT_VERSION:-v1.7.12}
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
   cat <<USAGE
-Usage: test/tools/build.sh
+Usage: test/support/go/build.sh
 Builds the Go test helpers argocd-health (gopher-lua), kstatus (sigs.k8s.io/cli-utils), kubeconform
 $KUBECONFORM_VERSION and actionlint $ACTIONLINT_VERSION from Go modules. Binaries are cached in
 \${IMAGESHARE_CACHE:-~/.cache/imageshare-operator}/tools/<source hash>/ and reused; a cold build takes about a
@@ -29,8 +29,8 @@ cache_root=${IMAGESHARE_CACHE:-$HOME/.cache/imageshare-operator}
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 BUILD_LABEL=go-helpers TICK_SECONDS=20
-# shellcheck source=../harness/build-progress.sh
-. "$here/../harness/build-progress.sh"
+# shellcheck source=../../harness/build-progress.sh
+. "$here/../../harness/build-progress.sh"
 
 if ! command -v go >/dev/null 2>&1; then
   say "go is not on PATH: the Go helpers (and the control plane) are built from Go modules and need Go >= 1.25"
@@ -46,7 +46,7 @@ mkdir -p "$out"
 build_module() {
   local name=$1
   if [[ -x "$out/$name" ]]; then return 0; fi
-  say "building $name (test/tools/$name)"
+  say "building $name (test/support/go/$name)"
   (cd "$here/$name" && with_ticker "$name" go build -trimpath -ldflags "-s -w" -o "$out/$name.tmp.$$" .)
   mv "$out/$name.tmp.$$" "$out/$name"
 }
