@@ -100,7 +100,7 @@ export async function setsPhase(ctx: SetsContext, o: SetsOptions): Promise<void>
     }
     await untilSets(ctx, o.sets, (set) => isReady(set), 'first discovery (every set new)');
     const first = await emu.admin.calls();
-    report(ctx, o, 'new sets, create → Ready (a new set lists itself)', first.calls, {
+    report(ctx, o, 'new sets, create → Ready', first.calls, {
       minimum,
       perSetFilter,
       seconds: (Date.now() - created) / 1000,
