@@ -40,7 +40,7 @@ export interface FieldProblem {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
 // ObjectMeta's fields: kubectl's strict field validation rejects anything else in metadata too.
@@ -111,14 +111,14 @@ export function validateImageShareFields(doc: unknown): FieldProblem[] {
   return p;
 }
 
-function unknownFields(p: FieldProblem[], prefix: string, obj: Obj, known: ReadonlySet<string>): void {
+export function unknownFields(p: FieldProblem[], prefix: string, obj: Obj, known: ReadonlySet<string>): void {
   for (const key of Object.keys(obj)) {
     if (!known.has(key))
       p.push({ field: `${prefix}${key}`, message: 'unknown field (misspelled, or not in this API version)' });
   }
 }
 
-function validateMetadata(meta: unknown): FieldProblem[] {
+export function validateMetadata(meta: unknown): FieldProblem[] {
   if (!isObj(meta)) return [{ field: 'metadata.name', message: 'Required value' }];
   const p: FieldProblem[] = [];
   unknownFields(p, 'metadata.', meta, METADATA_FIELDS);
@@ -166,13 +166,13 @@ function requiredPattern(p: FieldProblem[], spec: Obj, key: string, re: RegExp, 
   }
 }
 
-function oneOf(p: FieldProblem[], spec: Obj, key: string, allowed: readonly string[]): void {
+export function oneOf(p: FieldProblem[], spec: Obj, key: string, allowed: readonly string[]): void {
   const v = spec[key];
   if (v !== undefined && !allowed.includes(v as string))
     p.push({ field: `spec.${key}`, message: `must be one of ${allowed.join(', ')}` });
 }
 
-function validateAccounts(accounts: unknown): FieldProblem[] {
+export function validateAccounts(accounts: unknown): FieldProblem[] {
   if (accounts === undefined) return [];
   if (!Array.isArray(accounts)) return [{ field: 'spec.accounts', message: 'must be a list of account IDs' }];
   const p: FieldProblem[] = [];
@@ -196,7 +196,7 @@ function validateAccounts(accounts: unknown): FieldProblem[] {
 }
 
 /** expiringAccounts as the CRD checks it: {id, expiresAt} entries, unique, not in accounts, not with community. */
-function validateExpiring(entries: unknown, accounts: unknown, community: unknown): FieldProblem[] {
+export function validateExpiring(entries: unknown, accounts: unknown, community: unknown): FieldProblem[] {
   if (entries === undefined) return [];
   const field = 'spec.expiringAccounts';
   if (!Array.isArray(entries)) return [{ field, message: 'must be a list of {id, expiresAt} entries' }];
@@ -265,7 +265,7 @@ export const ExpiringMessage = {
 /** RFC 3339 date-time as the apiserver's `format: date-time` accepts it. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
-function validateCredentials(c: unknown): FieldProblem[] {
+export function validateCredentials(c: unknown): FieldProblem[] {
   if (!isObj(c)) return [{ field: 'spec.credentials', message: 'must be an object' }];
   const p: FieldProblem[] = [];
   unknownFields(p, 'spec.credentials.', c, new Set(['secretRef', 'roleArn']));
@@ -310,7 +310,7 @@ function validateSecretRef(ref: unknown): FieldProblem[] {
   return p;
 }
 
-function validateResync(v: unknown): FieldProblem[] {
+export function validateResync(v: unknown): FieldProblem[] {
   const field = 'spec.resyncInterval';
   if (typeof v !== 'string') return [{ field, message: 'must be a string' }];
   if (!DURATION.test(v)) return [{ field, message: PatternMessage.resyncInterval }];

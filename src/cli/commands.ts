@@ -8,6 +8,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import type { ImageShare } from '../api/types.ts';
 import { type FieldProblem, formatProblem, looksLikeImageShare, validateImageShareFields } from '../api/validate.ts';
+import { fleetKindOf, validateFleetFields } from '../api/validate-sets.ts';
 import { classify } from '../cloud/ecs-errors.ts';
 import { createEcsImageSharingFactory } from '../cloud/ecs-factory.ts';
 import { FLAGS } from '../config.ts';
@@ -19,7 +20,9 @@ import { parseDuration } from '../reconcile/duration.ts';
 import { planInputFor, planShares, planStatus } from '../reconcile/plan-shares.ts';
 import { type Tenancy, TenancyMode } from '../policy/evaluate.ts';
 import { type DuplicateClaim, duplicateMessage, findDuplicateClaims } from './duplicates.ts';
+import type { AccountSet, ImageShareSet } from '../fleet/types.ts';
 import { type LiveCluster, type LiveObject, liveCluster } from './live.ts';
+import { planSet, renderSetText, type SetPlanResult, setHasChanges } from './plan-sets.ts';
 import { adoptionSentence, hasChanges, renderMarkdown } from './plan-markdown.ts';
 import { type PolicyWorld, policyProblems, policyWorld } from './policy-check.ts';
 
@@ -57,11 +60,17 @@ const USAGE = `Usage:
       objects there; a namespace not described has only kubernetes.io/metadata.name), as admission and the
       controller do. --tenancy-mode restricted adds the chart's baseline: only --trusted-namespaces may use the
       operator's identity or a roleArn (default open: no baseline). See docs/tenancy.md.
+      ImageShareSet, AccountSet and ClusterAccountSet manifests are checked against their CRDs' rules too.
       Exit 1 if any is invalid.
   imageshare-operator plan -f <file|dir|-> [-f ...] [--kubeconfig <file>] [--detailed-exitcode]
                            [--ecs-endpoint host:port] [--ecs-protocol https|http] [--ecs-timeout 10s]
                            [--output text|json|markdown]
       Validates, then reads each image's share list from ECS and prints the writes Apply would make, in order.
+      An ImageShareSet is planned as its controller would: each region's own images are listed (DescribeImages,
+      ImageOwnerAlias=self, every page), the selector and keep window applied, and the children Apply would create,
+      keep, set back and delete are printed with the accounts each shares with (inline accounts plus the AccountSets
+      and ClusterAccountSets found in the same -f files; a reference not found there is named and left out). Without
+      --kubeconfig the set is planned as new; with it, the set's live children are read so kept and deleted ones show.
       --output markdown prints a table for a pull-request comment.
       --kubeconfig reads each object from the cluster (read-only): its status.managedAccounts, so Additive revokes
       and what this object granted are known, and its credentials.secretRef Secret where RBAC allows. Without it
@@ -159,13 +168,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const files = values.file as string[];
   let found: Found[];
   try {
-    found = (await Promise.all(files.map(readManifests))).flat().filter((f) => looksLikeImageShare(f.doc));
+    found = (await Promise.all(files.map(readManifests)))
+      .flat()
+      .filter((f) => looksLikeImageShare(f.doc) || fleetKindOf(f.doc) !== undefined);
   } catch (err: unknown) {
     io.err(`${command}: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
   if (found.length === 0) {
-    io.err(`${command}: no ImageShare objects found in ${files.join(', ')}\n`);
+    io.err(`${command}: no ImageShare, ImageShareSet or account set objects found in ${files.join(', ')}\n`);
     return 1;
   }
   const results = await withPolicies(found, validateAll(found), values, io);
@@ -179,11 +190,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     reportValidation(results, { duplicates: [], output: OutputFormat.Text, verbose: false }, io);
     return 1;
   }
-  return plan(
-    found.map((f) => f.doc as ImageShare),
-    values,
-    io,
-  );
+  return plan(found, values, io);
 }
 
 /** With --policy, adds each object's tenancy problem; undefined when a policy file cannot be read (reported). */
@@ -209,13 +216,18 @@ async function withPolicies(
       .filter(Boolean),
   };
   return results.map((r, i) => {
-    const problems = [...r.problems, ...policyProblems(found[i]?.doc as ImageShare, world, tenancy)];
+    // ImageSharePolicies judge ImageShares (a set's children are judged when the controller creates them).
+    const doc = found[i]?.doc;
+    const judged = fleetKindOf(doc) === undefined ? policyProblems(doc as ImageShare, world, tenancy) : [];
+    const problems = [...r.problems, ...judged];
     return { ...r, valid: problems.length === 0, problems };
   });
 }
 
 function claimSources(found: readonly Found[]): Array<{ object: string; source: string; doc: unknown }> {
-  return found.map((f) => ({ object: nameOf(f.doc as ImageShare), source: f.source, doc: f.doc }));
+  return found
+    .filter((f) => fleetKindOf(f.doc) === undefined)
+    .map((f) => ({ object: nameOf(f.doc as ImageShare), source: f.source, doc: f.doc }));
 }
 
 /** Each manifest's own problems plus, for every manifest that would lose a duplicate claim, that claim. */
@@ -223,7 +235,11 @@ export function validateAll(found: readonly Found[]): ValidationResult[] {
   const duplicates = findDuplicateClaims(claimSources(found));
   return found.map(({ source, doc }) => {
     const object = nameOf(doc as ImageShare);
-    const problems = [...validateImageShareFields(doc), ...duplicateProblems(object, source, duplicates)];
+    const kind = fleetKindOf(doc);
+    const problems =
+      kind === undefined
+        ? [...validateImageShareFields(doc), ...duplicateProblems(object, source, duplicates)]
+        : validateFleetFields(kind, doc);
     return { object, source, valid: problems.length === 0, problems };
   });
 }
@@ -260,17 +276,55 @@ function reportValidation(
   io.out(`${results.length - invalid} valid, ${invalid} invalid\n`);
 }
 
-async function plan(objects: ImageShare[], values: Record<string, unknown>, io: CliIo): Promise<number> {
+/** Plans every ImageShare and ImageShareSet; the account sets in the files only resolve the sets' references. */
+async function plan(found: readonly Found[], values: Record<string, unknown>, io: CliIo): Promise<number> {
   const cloud = io.cloud ?? cloudFromFlags(values);
   const cluster = openCluster(values.kubeconfig as string | undefined, io);
   if (cluster === null) return 1;
-  const results: PlanResult[] = [];
-  for (const obj of objects) results.push(await planOne(obj, cloud, cluster));
+  const results = await planAll(found, cloud, cluster);
   if (values.output === OutputFormat.Json) io.out(`${JSON.stringify(results, null, 2)}\n`);
   else if (values.output === OutputFormat.Markdown) io.out(renderMarkdown(results));
-  else for (const r of results) io.out(renderText(r));
+  else for (const r of results) io.out(isSetPlan(r) ? renderSetText(r) : renderText(r));
   if (results.some((r) => r.error)) return 1;
-  return values['detailed-exitcode'] === true && results.some(hasChanges) ? 2 : 0;
+  const changes = results.some((r) => (isSetPlan(r) ? setHasChanges(r) : hasChanges(r)));
+  return values['detailed-exitcode'] === true && changes ? 2 : 0;
+}
+
+const isSetPlan = (r: PlanResult | SetPlanResult): r is SetPlanResult => r.kind === 'ImageShareSet';
+
+async function planAll(
+  found: readonly Found[],
+  cloud: ImageSharingFactory,
+  cluster: LiveCluster | undefined,
+): Promise<Array<PlanResult | SetPlanResult>> {
+  const accountSets = found.flatMap((f) => {
+    const kind = fleetKindOf(f.doc);
+    return kind === 'AccountSet' || kind === 'ClusterAccountSet' ? [f.doc as AccountSet] : [];
+  });
+  const results: Array<PlanResult | SetPlanResult> = [];
+  for (const { doc } of found) {
+    const kind = fleetKindOf(doc);
+    if (kind === undefined) results.push(await planOne(doc as ImageShare, cloud, cluster));
+    else if (kind === 'ImageShareSet')
+      results.push(await planOneSet(doc as ImageShareSet, accountSets, cloud, cluster));
+  }
+  return results;
+}
+
+/** A set's plan: its identity as the controller would connect, and with --kubeconfig its live uid and children. */
+async function planOneSet(
+  manifest: ImageShareSet,
+  accountSets: readonly AccountSet[],
+  cloud: ImageSharingFactory,
+  cluster: LiveCluster | undefined,
+): Promise<SetPlanResult> {
+  const set =
+    cluster === undefined || manifest.metadata.namespace
+      ? manifest
+      : { ...manifest, metadata: { ...manifest.metadata, namespace: cluster.defaultNamespace } };
+  const live = cluster === undefined ? undefined : await cluster.readSet(set);
+  const identity = await identityFor(set as unknown as ImageShare, live);
+  return planSet({ set, accountSets, cloud, identity, ...(live === undefined ? {} : { live }) });
 }
 
 /** The cluster behind --kubeconfig; undefined without the flag, null (reported) when it cannot be loaded. */
@@ -327,7 +381,7 @@ async function planOne(manifest: ImageShare, cloud: ImageSharingFactory, cluster
  */
 async function identityFor(
   obj: ImageShare,
-  live: LiveObject | undefined,
+  live: Pick<LiveObject, 'credentials'> | undefined,
 ): Promise<{ credentials: CloudCredentials; identity: string; note?: string }> {
   const fromSecret = live?.credentials;
   const c = await connect({
@@ -405,6 +459,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** namespace/name for an ImageShare; the kind first for the fleet kinds, and no namespace for a ClusterAccountSet. */
 function nameOf(o: ImageShare): string {
-  return `${o.metadata?.namespace ?? '(default namespace)'}/${o.metadata?.name ?? '(no name)'}`;
+  const kind = fleetKindOf(o);
+  const name = o.metadata?.name ?? '(no name)';
+  if (kind === 'ClusterAccountSet') return `${kind} ${name}`;
+  const ref = `${o.metadata?.namespace ?? '(default namespace)'}/${name}`;
+  return kind === undefined ? ref : `${kind} ${ref}`;
 }

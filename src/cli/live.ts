@@ -7,6 +7,9 @@ import { describeApiError } from '../kube/api-errors.ts';
 import { ImageShareClient } from '../kube/imageshare-client.ts';
 import { loadKubeConfig } from '../kube/kubeconfig.ts';
 import { SecretCredentialsReader } from '../kube/secret-credentials.ts';
+import { ImageShareSetClient } from '../controllers/imageshareset/set-client.ts';
+import type { ImageShareSet } from '../fleet/types.ts';
+import type { LiveSet } from './plan-sets.ts';
 
 /** What the cluster says about one manifest: its live object (or none) and, when readable, its Secret's key. */
 export interface LiveObject {
@@ -22,6 +25,8 @@ export interface LiveCluster {
   /** The namespace of a manifest without metadata.namespace (the kubeconfig context's, else "default"). */
   readonly defaultNamespace: string;
   read(obj: ImageShare): Promise<LiveObject>;
+  /** A set's live uid and its namespace's ImageShares (to tell kept and deleted children), and its Secret. */
+  readSet(set: ImageShareSet): Promise<LiveSet & Pick<LiveObject, 'credentials'>>;
 }
 
 /** Reads through the kubeconfig at `path` (the same loader the operator uses). Throws when it cannot be loaded. */
@@ -30,6 +35,7 @@ export function liveCluster(path: string): LiveCluster {
   const client = new ImageShareClient(kc);
   const secrets = new SecretCredentialsReader(kc, 'all');
   const defaultNamespace = kc.getContextObject(kc.getCurrentContext())?.namespace || 'default';
+  const sets = new ImageShareSetClient(kc);
   return {
     defaultNamespace,
     async read(obj) {
@@ -39,6 +45,25 @@ export function liveCluster(path: string): LiveCluster {
         ...(await readObject(client, namespace, name)),
         ...(secretName === undefined ? {} : { credentials: await readSecret(secrets, namespace, secretName) }),
       };
+    },
+    async readSet(set) {
+      const { namespace, name } = set.metadata;
+      const secretName = set.spec.credentials?.secretRef?.name;
+      const credentials =
+        secretName === undefined ? {} : { credentials: await readSecret(secrets, namespace, secretName) };
+      try {
+        const found = await sets.getSet(namespace, name);
+        if (found === null) return { state: 'absent', imageShares: [], ...credentials };
+        const imageShares = await sets.listImageShares(namespace);
+        return {
+          state: 'found',
+          ...(found.metadata.uid ? { uid: found.metadata.uid } : {}),
+          imageShares,
+          ...credentials,
+        };
+      } catch (err: unknown) {
+        return { state: { error: err instanceof Error ? err.message : String(err) }, imageShares: [], ...credentials };
+      }
     },
   };
 }

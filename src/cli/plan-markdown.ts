@@ -15,6 +15,8 @@ export interface PlanRow {
   adopting?: unknown;
   /** 'not read' without --kubeconfig; then nobody knows which shares the object made. */
   live?: unknown;
+  /** An ImageShareSet's plan (src/cli/plan-sets.ts): the children it would create and delete. */
+  children?: unknown;
 }
 
 /** The hidden first line of every Markdown plan: what a CI job searches for to update its one comment. */
@@ -58,7 +60,7 @@ function cells(r: PlanRow): string[] {
     const e = r.error as { reason?: unknown; message?: unknown };
     return [object, '—', '—', '—', `cannot plan: ${String(e.reason)}: ${String(e.message)}`, credentials];
   }
-  const plan = (r.plan ?? {}) as { grant?: string[]; revoke?: string[]; community?: string };
+  const plan = r.children === undefined ? planOf(r) : childrenPlan(r.children);
   const blockers = Array.isArray(r.blockers) ? (r.blockers as Array<{ reason?: unknown; message?: unknown }>) : [];
   return [
     object,
@@ -83,8 +85,20 @@ export function hasChanges(r: PlanRow): boolean {
   return r.error === undefined && (hasChange(r) || (Array.isArray(r.blockers) && r.blockers.length > 0));
 }
 
+type CellPlan = { grant?: string[]; revoke?: string[]; community?: string };
+const planOf = (r: PlanRow) => (r.plan ?? {}) as CellPlan;
+
+/** A set's row: the children created (with whom they share) in Grant, the children deleted in Revoke. */
+function childrenPlan(children: unknown): CellPlan {
+  const c = children as { create: Array<{ name: string; accounts: string[] }>; remove: string[] };
+  return {
+    grant: c.create.map((l) => `create ${l.name} (${l.accounts.join(', ') || 'no accounts'})`),
+    revoke: c.remove.map((n) => `delete ${n}`),
+  };
+}
+
 function hasChange(r: PlanRow): boolean {
-  const plan = (r.plan ?? {}) as { grant?: string[]; revoke?: string[]; community?: string };
+  const plan = r.children === undefined ? planOf(r) : childrenPlan(r.children);
   return (plan.grant?.length ?? 0) > 0 || (plan.revoke?.length ?? 0) > 0 || plan.community !== undefined;
 }
 

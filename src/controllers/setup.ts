@@ -30,6 +30,9 @@ import { imageShareSetReconciler } from './imageshareset/reconciler.ts';
 import { AccountSetInformer, ImageShareSetClient, ImageShareSetInformer } from './imageshareset/set-client.ts';
 import { SecretCredentialsReader } from '../kube/secret-credentials.ts';
 import { SharedListing } from '../fleet/shared-listing.ts';
+import { selectorKeys } from '../fleet/plan.ts';
+import type { ImageShareSet } from '../fleet/types.ts';
+import { KubeEventRecorder } from '../kube/events.ts';
 import { countObjects, imageShareReconciler, operatorCloud } from './imageshare/reconciler.ts';
 
 export interface SetupOptions {
@@ -144,6 +147,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
   // ImageShareSet (docs/adr/0027): stamps child ImageShares; their events come back to the set that owns them.
   const setInformer = new ImageShareSetInformer(kc, {
     namespaces: config.namespaces,
+    labelSelector: config.watchLabelSelector,
     onKey: (key, initial) => {
       imageShareSets.onSetKey(key, initial);
       const set = setInformer.list().find((s) => `${s.metadata.namespace}/${s.metadata.name}` === key);
@@ -160,6 +164,7 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     concurrency: config.concurrency,
   });
   const setSecrets = new SecretCredentialsReader(kc, config.secretNamespaces);
+  const setEvents = new KubeEventRecorder(kc, config.podName, log);
   imageShareSets.bind(
     imageShareSetReconciler({
       client: new ImageShareSetClient(kc),
@@ -172,8 +177,12 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
       accountSet: (ref, namespace) =>
         (ref.kind === 'AccountSet' ? accountSetInformer : clusterAccountSetInformer).get(namespace, ref.name),
       children: imageShareSets.children,
+      emit: (set, e) => void setEvents.emit(set, e),
+      onDiscovery: metrics.observeSetDiscovery,
+      shardLabelKeys: selectorKeys(config.watchLabelSelector),
     }),
   );
+  metrics.bindSetChildCounts(() => sumChildren(setInformer.list()));
   const accountSetsInUse = new AccountSetInUseController({
     get: cachedAccountSet,
     referrers: (setKey) => [
@@ -192,4 +201,15 @@ export function setupControllers({ kc, config, clusterId, metrics, log }: SetupO
     runnables: [imageShares, credentialsInUse, imageShareSets, accountSetsInUse],
     ready: () => informer.synced(),
   };
+}
+
+/** The children of every cached set by state, from their status (imageshare_set_children). */
+function sumChildren(sets: readonly ImageShareSet[]): { synced: number; failed: number; pending: number } {
+  const sum = { synced: 0, failed: 0, pending: 0 };
+  for (const s of sets) {
+    sum.synced += s.status?.children?.synced ?? 0;
+    sum.failed += s.status?.children?.failed ?? 0;
+    sum.pending += s.status?.children?.pending ?? 0;
+  }
+  return sum;
 }

@@ -35,6 +35,8 @@ export interface SetView {
   name: string;
   uid: string;
   spec: ImageShareSetSpec;
+  /** The set's labels its children carry too: the shard's (--watch-label-selector), so one shard owns both. */
+  inheritedLabels?: Record<string, string>;
 }
 
 export interface ChildCreate {
@@ -88,8 +90,12 @@ export function childName(setName: string, regionId: string, imageId: string): s
   return `${setName}-${regionId}-${imageId}`;
 }
 
-export function childLabels(setName: string, regionId: string): Record<string, string> {
-  return { [SET_LABEL]: setName, [REGION_LABEL]: regionId };
+export function childLabels(
+  setName: string,
+  regionId: string,
+  inherited: Record<string, string> = {},
+): Record<string, string> {
+  return { ...inherited, [SET_LABEL]: setName, [REGION_LABEL]: regionId };
 }
 
 /** The child's spec: (region, image) plus the set's template fields, those the set leaves out left out. Pure. */
@@ -138,7 +144,7 @@ export function driftPatch(set: SetView, child: ChildView): ChildUpdate | undefi
   }
   // A child's recipients come from its set only: account-set references added by hand go (docs/adr/0033).
   if ((child.spec.accountSetRefs ?? []).length > 0) spec.accountSetRefs = null;
-  const labels = childLabels(set.name, child.spec.regionId);
+  const labels = childLabels(set.name, child.spec.regionId, set.inheritedLabels);
   const labelsDiffer = Object.entries(labels).some(([k, v]) => child.labels[k] !== v);
   if (Object.keys(spec).length === 0 && !labelsDiffer) return undefined;
   return {
@@ -256,7 +262,13 @@ function windows(set: SetView, listings: ReadonlyMap<string, RegionListing>, liv
     for (const image of kept) {
       const name = childName(set.name, regionId, image.imageId);
       const spec = childSpec(set.spec, regionId, image.imageId);
-      wanted.set(name, { name, regionId, imageId: image.imageId, labels: childLabels(set.name, regionId), spec });
+      wanted.set(name, {
+        name,
+        regionId,
+        imageId: image.imageId,
+        labels: childLabels(set.name, regionId, set.inheritedLabels),
+        spec,
+      });
     }
   }
   return { wanted, regions, failed };
@@ -284,4 +296,22 @@ export function childrenToDelete(
     set.spec,
     existing.filter((c) => c.ownerUid === set.uid && !c.deleting),
   );
+}
+
+/**
+ * The label keys a Kubernetes label selector names ("shard=a,tier in (x,y),!legacy" → shard, tier, legacy): the
+ * labels a set passes on to its children so that the shard that watches the set also watches them. Pure.
+ */
+export function selectorKeys(selector: string | undefined): string[] {
+  if (!selector) return [];
+  let depth = 0;
+  const parts: string[] = [''];
+  for (const ch of selector) {
+    if (ch === '(') depth++;
+    if (ch === ')') depth--;
+    if (ch === ',' && depth === 0) parts.push('');
+    else parts[parts.length - 1] += ch;
+  }
+  const keys = parts.flatMap((p) => /^\s*!?\s*([A-Za-z0-9][-A-Za-z0-9_./]*)/.exec(p)?.[1] ?? []);
+  return [...new Set(keys)];
 }

@@ -21,6 +21,13 @@ export interface ObjectCount {
   count: number;
 }
 
+/** Children of all ImageShareSets by state (the sum of their status.children). */
+export interface SetChildCounts {
+  synced: number;
+  failed: number;
+  pending: number;
+}
+
 export interface QueueGaugeSource {
   len(): number;
   /** Ready keys by the priority of their next run (urgent: a change someone waits for). */
@@ -48,6 +55,11 @@ export class OperatorMetrics {
   readonly #tagFallbacks: Counter;
   #queue: QueueGaugeSource | undefined;
   #objectCounts: (() => readonly ObjectCount[]) | undefined;
+  // ImageShareSets (docs/adr/0027): summed over every set, no per-set label (docs/metrics.md keeps names out).
+  readonly #setChildren: Gauge<'state'>;
+  readonly #setDiscoveries: Counter;
+  readonly #setDiscoveryErrors: Counter<'kind'>;
+  #setChildCounts: (() => SetChildCounts) | undefined;
 
   constructor(options: OperatorMetricsOptions = {}) {
     const registers = [this.registry];
@@ -113,6 +125,24 @@ export class OperatorMetrics {
       help: "Reconcile passes that could not write the image's owner tag and checked ownership in this cluster only.",
       registers,
     });
+    this.#setChildren = new Gauge({
+      name: 'imageshare_set_children',
+      help: "Child ImageShares of all ImageShareSets by state (synced, failed, pending), from the sets' status.",
+      labelNames: ['state'],
+      registers,
+      collect: () => this.#collectSetChildren(),
+    });
+    this.#setDiscoveries = new Counter({
+      name: 'imageshare_set_discovery_rounds_total',
+      help: 'ImageShareSet discovery rounds, one per set per round (a pass reusing its listing of the tick is not one).',
+      registers,
+    });
+    this.#setDiscoveryErrors = new Counter({
+      name: 'imageshare_set_discovery_errors_total',
+      help: 'Regions whose listing failed in a discovery round, by error kind (transient or terminal).',
+      labelNames: ['kind'],
+      registers,
+    });
     new Gauge({
       name: 'imageshare_build_info',
       help: 'Always 1; labels: operator version, Node.js version, git commit (IMAGESHARE_COMMIT, set in the image).',
@@ -167,6 +197,23 @@ export class OperatorMetrics {
   /** A pass fell back to cluster-local ownership checks (TagResources refused). */
   ownershipTagFallback(): void {
     this.#tagFallbacks.inc();
+  }
+
+  /** Where imageshare_set_children comes from: the sets' status.children, summed at every scrape. */
+  bindSetChildCounts(counts: () => SetChildCounts): void {
+    this.#setChildCounts = counts;
+  }
+
+  /** One discovery round of one set: every region listed, `failed` of them with an error of that kind. */
+  readonly observeSetDiscovery = (failed: { transient: number; terminal: number }): void => {
+    this.#setDiscoveries.inc();
+    if (failed.transient > 0) this.#setDiscoveryErrors.inc({ kind: 'transient' }, failed.transient);
+    if (failed.terminal > 0) this.#setDiscoveryErrors.inc({ kind: 'terminal' }, failed.terminal);
+  };
+
+  #collectSetChildren(): void {
+    const c = this.#setChildCounts?.() ?? { synced: 0, failed: 0, pending: 0 };
+    for (const state of ['synced', 'failed', 'pending'] as const) this.#setChildren.set({ state }, c[state]);
   }
 
   /** The Prometheus text exposition of every metric. */

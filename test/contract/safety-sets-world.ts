@@ -655,7 +655,7 @@ export class SetsWorld {
       cloud,
       readSecretCredentials: async () => ({ ok: false, problem: 'missing' as const, message: 'unused' }),
       now: () => new Date(this.now()),
-      listing: new SharedListing<ListedImage>({ ttlMs: 5_000, now: this.now }),
+      listing: new SharedListing<ListedImage>({ now: this.now }),
       discoveryIntervalMs: DISCOVERY_MS,
       accountSet: (ref, namespace) => this.accountCache.get(refKey(ref, namespace)),
       children: () => undefined,

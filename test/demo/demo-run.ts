@@ -1,4 +1,4 @@
-// The seven steps of `npm run demo`, in the order the issue lists them. Each step prints what it does and why,
+// The eight steps of `npm run demo`, in the order the issue lists them. Each step prints what it does and why,
 // shows real command output (kubectl from the control plane, the emulator's admin API) and throws with a clear
 // message when what it should show does not happen. Everything started is registered with the Teardown.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { type ControlPlane, ensureBinaries, startControlPlane } from '../harness
 import { type OperatorProcess, startOperator } from '../harness/operator.ts';
 import type { DemoOptions } from './demo-args.ts';
 import { type ExampleFile, loadExamples } from './examples.ts';
+import { fleetStep } from './fleet-step.ts';
 import { KubeCli, kubectlOnPath } from '../harness/kube-cli.ts';
 import { pollUntil } from './poll.ts';
 import type { Progress } from './progress.ts';
@@ -64,7 +65,7 @@ export class DemoRun {
     return this.op;
   }
 
-  /** Runs steps 1-7 (step 7 stops short of tearing down; the caller does that, or keeps everything with --keep). */
+  /** Runs steps 1-8 (step 8 stops short of tearing down; the caller does that, or keeps everything with --keep). */
   async run(): Promise<KeptEnvironment> {
     await this.step1Binaries();
     await this.step2Start();
@@ -72,7 +73,8 @@ export class DemoRun {
     await this.step4Ready();
     await this.step5Drift();
     await this.step6Failing();
-    await this.step7Calls();
+    await this.step7Fleet();
+    await this.step8Calls();
     return this.kept();
   }
 
@@ -335,10 +337,29 @@ export class DemoRun {
     await this.showEvents(FAILING.name);
   }
 
-  private async step7Calls(): Promise<void> {
+  private async step7Fleet(): Promise<void> {
+    this.progress.begin(
+      7,
+      'A golden-image pipeline: a new build joins the family, the oldest falls out of keep',
+      'An ImageShareSet shares the newest builds of an ECS image family in every region through one child ImageShare each.',
+    );
+    await fleetStep({
+      kube: this.kube,
+      emulator: this.emulator,
+      progress: this.progress,
+      teardown: this.teardown,
+      namespace: this.ns,
+      examplesDir: EXAMPLES_DIR,
+      cleanUp: this.options.kubeconfig !== undefined,
+      poll: this.pollDeps(),
+      poke: (kind, name, why) => this.poke(name, why, kind),
+    });
+  }
+
+  private async step8Calls(): Promise<void> {
     const p = this.progress;
     p.begin(
-      7,
+      8,
       'ECS calls made, then teardown',
       'Every call the operator made through the unmodified Alibaba Cloud SDK, as the emulator recorded it.',
     );
@@ -374,9 +395,9 @@ export class DemoRun {
   }
 
   /** Sets the reconcile-requested-at annotation, showing the kubectl command. */
-  private async poke(name: string, why: string): Promise<void> {
+  private async poke(name: string, why: string, kind = 'ishare'): Promise<void> {
     const value = new Date(this.clock.now()).toISOString();
-    const args = ['annotate', 'ishare', name, '-n', this.ns, '--overwrite', `${RECONCILE_ANNOTATION}=${value}`];
+    const args = ['annotate', kind, name, '-n', this.ns, '--overwrite', `${RECONCILE_ANNOTATION}=${value}`];
     const r = await this.kube.run(args);
     this.progress.command(`kubectl ${args.join(' ')}`, r.stdout);
     this.progress.info(`(${why})`);

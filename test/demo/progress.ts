@@ -1,7 +1,7 @@
 // What the person watching the demo reads: numbered steps with a one-line explanation, details indented under
 // them, and command output shown verbatim. Everything goes to one writer (stdout) so the order is never mixed up.
 
-export const TOTAL_STEPS = 7;
+export const TOTAL_STEPS = 8;
 
 export interface ProgressClock {
   now(): number;

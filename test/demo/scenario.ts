@@ -38,3 +38,24 @@ export const EXPECTED_REASONS: Readonly<Record<string, string>> = {
 
 /** The reason the community object shows while its image is still being built. */
 export const IMAGE_BUILDING_REASON = 'ImageNotAvailable';
+
+/**
+ * The fleet step: examples/fleet/golden-pipeline.yaml keeps the two newest builds of the family per region. The sample
+ * world holds two builds in cn-hangzhou and one in eu-central-1; the pipeline then finishes a third in cn-hangzhou,
+ * which pushes the oldest out of the window (its child is deleted and, with deletionPolicy Revoke, it is unshared).
+ */
+export const FLEET = {
+  file: 'fleet/golden-pipeline.yaml',
+  name: 'golden-ubuntu-2404',
+  regionId: 'cn-hangzhou',
+  oldest: 'm-bp1golden2404b00001',
+  kept: 'm-bp1golden2404b00002',
+  other: { regionId: 'eu-central-1', imageId: 'm-gw8golden2404b00001' },
+  newBuild: {
+    id: 'm-bp1golden2404b00003',
+    name: 'golden-ubuntu-2404-20251201',
+    family: 'golden-ubuntu-2404',
+    tags: { pipeline: 'golden' },
+    creationTime: '2025-12-01T02:00:00Z',
+  },
+} as const;

@@ -21,9 +21,9 @@ function runDemo(args: readonly string[]): Promise<ProcessResult> {
 
 /** The text printed under step `n` (from its header to the next one). */
 function section(out: string, n: number): string {
-  const start = out.indexOf(`==> [${n}/7]`);
+  const start = out.indexOf(`==> [${n}/8]`);
   if (start < 0) return '';
-  const next = out.indexOf(`==> [${n + 1}/7]`, start);
+  const next = out.indexOf(`==> [${n + 1}/8]`, start);
   return out.slice(start, next < 0 ? undefined : next);
 }
 
@@ -52,9 +52,9 @@ describe('npm run demo --kubeconfig', () => {
     out = result.stdout;
   }, 600_000);
 
-  it('exits 0 after printing all seven steps in order', () => {
+  it('exits 0 after printing all eight steps in order', () => {
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
-    const positions = [1, 2, 3, 4, 5, 6, 7].map((n) => out.indexOf(`==> [${n}/7]`));
+    const positions = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => out.indexOf(`==> [${n}/8]`));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
     expect(out).toContain('demo finished');
@@ -123,8 +123,29 @@ describe('npm run demo --kubeconfig', () => {
     expect(s).toMatch(/Warning\s+ImageDeprecated\s+imageshare\/golden-ubuntu-2204/);
   });
 
-  it('step 7 prints the emulator-recorded ECS calls by action, and teardown reports every part stopped', () => {
+  it('step 7: a new build joins the family, the oldest falls out of keep: latest 2 and is unshared', () => {
     const s = section(out, 7);
+    const set = 'golden-ubuntu-2404';
+    const child = (region: string, image: string) => `${set}-${region}-${image}`;
+    const [before = '', after = ''] = s.split('the pipeline finishes m-bp1golden2404b00003');
+    // Why: the child tables are kubectl's, so each name shown is an object the apiserver holds at that moment.
+    for (const name of [
+      child('cn-hangzhou', 'm-bp1golden2404b00001'),
+      child('cn-hangzhou', 'm-bp1golden2404b00002'),
+      child('eu-central-1', 'm-gw8golden2404b00001'),
+    ])
+      expect(before).toContain(name);
+    expect(after).toContain(child('cn-hangzhou', 'm-bp1golden2404b00003'));
+    const children = after.slice(after.lastIndexOf('$ kubectl get ishare'), after.lastIndexOf('cloud:'));
+    expect(children).toContain(child('cn-hangzhou', 'm-bp1golden2404b00002'));
+    expect(children).not.toContain(child('cn-hangzhou', 'm-bp1golden2404b00001'));
+    expect(after).toMatch(/m-bp1golden2404b00001 \(the oldest build\) is shared with nobody now/);
+    expect(after).toMatch(/Normal\s+ChildDeleted\s+imagesharesets?\/golden-ubuntu-2404/);
+    expect(after).toMatch(/Normal\s+ChildCreated\s+imagesharesets?\/golden-ubuntu-2404/);
+  });
+
+  it('step 8 prints the emulator-recorded ECS calls by action, and teardown reports every part stopped', () => {
+    const s = section(out, 8);
     const total = Number(/(\d+) ECS API calls:/.exec(s)?.[1]);
     const rows = [...s.matchAll(/^\s+(Describe\w+|Modify\w+|Tag\w+|Untag\w+)\s+(\d+)\s+\(/gm)];
     // The three sharing actions, and TagResources: each object records itself as its image's owner (ADR 0008).
@@ -157,7 +178,7 @@ describe('npm run demo flags', () => {
     const r = await runDemo(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--keep[\s\S]*--kubeconfig <path>[\s\S]*--namespace <name>/);
-    expect(r.stdout).not.toContain('==> [1/7]');
+    expect(r.stdout).not.toContain('==> [1/8]');
   });
 
   it('an unknown flag or a bad namespace is a usage error (exit 2) that names the problem', async () => {

@@ -13,8 +13,10 @@ import {
   PatternMessage,
   validateImageShareFields,
 } from '../../src/api/validate.ts';
+import { SetMessage, validateFleetFields } from '../../src/api/validate-sets.ts';
+import { ACCOUNT_SET_PLURAL, CLUSTER_ACCOUNT_SET_PLURAL, SET_PLURAL } from '../../src/fleet/types.ts';
 import { createNamespace } from '../harness/kubectl.ts';
-import { ROWS } from '../support/validate-rows.ts';
+import { FLEET_ROWS, type FleetValidateRow, ROWS } from '../support/validate-rows.ts';
 import { adminKubeConfig } from './runtime-fixtures.ts';
 
 interface Verdict {
@@ -31,21 +33,28 @@ beforeAll(async () => {
   api = adminKubeConfig().makeApiClient(CustomObjectsApi);
 });
 
-async function admit(doc: unknown): Promise<Verdict> {
-  const body = {
-    ...(doc as Record<string, unknown>),
-    metadata: { ...((doc as { metadata?: object }).metadata ?? {}), namespace: ns },
+const PLURALS: Record<FleetValidateRow['kind'] | 'ImageShare', string> = {
+  ImageShare: PLURAL,
+  ImageShareSet: SET_PLURAL,
+  AccountSet: ACCOUNT_SET_PLURAL,
+  ClusterAccountSet: CLUSTER_ACCOUNT_SET_PLURAL,
+};
+
+async function admit(doc: unknown, kind: keyof typeof PLURALS = 'ImageShare'): Promise<Verdict> {
+  const meta = (doc as { metadata?: object }).metadata ?? {};
+  const cluster = kind === 'ClusterAccountSet';
+  const body = { ...(doc as Record<string, unknown>), metadata: cluster ? meta : { ...meta, namespace: ns } };
+  const request = {
+    group: GROUP,
+    version: VERSION,
+    plural: PLURALS[kind],
+    body,
+    dryRun: 'All',
+    fieldValidation: 'Strict',
   };
   try {
-    await api.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: ns,
-      plural: PLURAL,
-      body,
-      dryRun: 'All',
-      fieldValidation: 'Strict',
-    });
+    if (cluster) await api.createClusterCustomObject(request);
+    else await api.createNamespacedCustomObject({ ...request, namespace: ns });
     return { accepted: true, fields: new Map(), raw: '' };
   } catch (err: unknown) {
     if (!(err instanceof ApiException)) throw err;
@@ -65,7 +74,8 @@ function statusFields(body: unknown): { fields: Map<string, string[]>; raw: stri
     // With schema errors present the apiserver skips the CEL rules and says so in a cause without a field; validate
     // checks every rule regardless, which only adds information.
     if (c.field === '<nil>' && /validation rules were not checked/.test(c.message ?? '')) continue;
-    add(c.field ?? '', c.message ?? '');
+    // A rule on the object itself (the set's name length) has no field path; validate names it ''.
+    add(c.field === '<nil>' ? '' : (c.field ?? ''), c.message ?? '');
   }
   for (const m of (status.message ?? '').matchAll(/unknown field "([^"]+)"/g)) add(m[1] ?? '', 'unknown field');
   return { fields, raw: status.message ?? '' };
@@ -75,6 +85,7 @@ function statusFields(body: unknown): { fields: Map<string, string[]>; raw: stri
 const WORDED: readonly string[] = [
   ...Object.values(PatternMessage),
   ...Object.values(ExpiringMessage),
+  ...Object.values(SetMessage),
   ...Object.values(AccountSetRefsMessage),
   'community: true cannot be combined with a non-empty accounts list',
   'credentials.secretRef and credentials.roleArn are mutually exclusive',
@@ -93,6 +104,25 @@ describe('offline validation agrees with the apiserver', () => {
   it.each(ROWS)('$why', async ({ doc }) => {
     const server = await admit(doc);
     const offline = validateImageShareFields(doc);
+    expect({ accepted: offline.length === 0, apiserver: server.raw }).toEqual({
+      accepted: server.accepted,
+      apiserver: server.raw,
+    });
+    if (server.accepted || isRootMismatch(offline)) return;
+    expect([...new Set(offline.map((p) => p.field))].sort()).toEqual([...server.fields.keys()].sort());
+    for (const p of offline.filter(isWorded)) {
+      expect({ field: p.field, apiserver: server.fields.get(p.field) ?? [] }).toEqual({
+        field: p.field,
+        apiserver: expect.arrayContaining([expect.stringContaining(p.message)]),
+      });
+    }
+  });
+});
+
+describe('offline validation of the fleet kinds agrees with the apiserver', () => {
+  it.each(FLEET_ROWS)('$kind: $why', async ({ kind, doc }) => {
+    const server = await admit(doc, kind);
+    const offline = validateFleetFields(kind, doc);
     expect({ accepted: offline.length === 0, apiserver: server.raw }).toEqual({
       accepted: server.accepted,
       apiserver: server.raw,

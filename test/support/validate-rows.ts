@@ -364,6 +364,292 @@ const EXPIRING_ROWS: ValidateRow[] = [
   },
 ];
 
+/** A row for the fleet kinds (crds/imageshareset.yaml, accountset.yaml, clusteraccountset.yaml). */
+export interface FleetValidateRow extends ValidateRow {
+  kind: 'ImageShareSet' | 'AccountSet' | 'ClusterAccountSet';
+}
+
+const SET = {
+  apiVersion: 'ecs.alicloud.dev/v1alpha1',
+  kind: 'ImageShareSet',
+  metadata: { name: 'golden', namespace: 'platform-images' },
+  spec: { selector: { imageFamily: 'golden-ubuntu' }, regions: ['cn-hangzhou'], accounts: ['1234567890123456'] },
+};
+const setSpec = (spec: Record<string, unknown>) => ({ ...SET, spec: { ...SET.spec, ...spec } });
+const setRow = (why: string, doc: unknown, field: string | null, message?: string): FleetValidateRow => ({
+  kind: 'ImageShareSet',
+  why,
+  doc,
+  field,
+  ...(message === undefined ? {} : { message }),
+});
+const accountSet = (kind: 'AccountSet' | 'ClusterAccountSet', accounts: unknown, extra: object = {}) => ({
+  apiVersion: 'ecs.alicloud.dev/v1alpha1',
+  kind,
+  metadata: kind === 'AccountSet' ? { name: 'prod', namespace: 'platform-images' } : { name: 'prod' },
+  spec: { accounts, ...extra },
+});
+const accRow = (
+  kind: 'AccountSet' | 'ClusterAccountSet',
+  why: string,
+  doc: unknown,
+  field: string | null,
+  message?: string,
+): FleetValidateRow => ({ kind, why, doc, field, ...(message === undefined ? {} : { message }) });
+const ID = '1234567890123456';
+
+export const FLEET_ROWS: FleetValidateRow[] = [
+  setRow('the minimal valid set (family, one region, one account)', SET, null),
+  setRow(
+    'every field set, valid',
+    setSpec({
+      selector: { imageFamily: 'golden-ubuntu', tags: { team: 'platform', release: '' }, namePrefix: 'golden-' },
+      regions: ['cn-hangzhou', 'ap-southeast-1'],
+      keep: { latest: 3 },
+      maxChildren: 10,
+      discoveryInterval: '5m',
+      expiringAccounts: [{ id: '2234567890123456', expiresAt: '2026-12-10T00:00:00Z' }],
+      accountSetRefs: [
+        { kind: 'AccountSet', name: 'prod' },
+        { kind: 'ClusterAccountSet', name: 'org' },
+      ],
+      sharePolicy: 'Additive',
+      deletionPolicy: 'Revoke',
+      mode: 'Plan',
+      suspend: true,
+      credentials: { secretRef: { name: 'owner' } },
+      resyncInterval: '1h',
+    }),
+    null,
+  ),
+  setRow('keep: all instead of latest', setSpec({ keep: { all: true } }), null),
+  setRow('a selector by tags only', setSpec({ selector: { tags: { pipeline: 'golden' } } }), null),
+  setRow('community alone publishes every kept build', setSpec({ accounts: [], community: true }), null),
+  setRow('a 40-character name (the longest)', { ...SET, metadata: { ...SET.metadata, name: 'a'.repeat(40) } }, null),
+  setRow(
+    'a 41-character name: the children (<set>-<region>-<imageId>) would not fit an object name',
+    { ...SET, metadata: { ...SET.metadata, name: 'a'.repeat(41) } },
+    '',
+    'an ImageShareSet name is at most 40 characters',
+  ),
+  setRow(
+    'an empty selector would select every image the credentials own',
+    setSpec({ selector: {} }),
+    'spec.selector',
+    'selector needs at least one of imageFamily, tags or namePrefix',
+  ),
+  setRow(
+    'an empty family is no criterion either',
+    setSpec({ selector: { imageFamily: '' } }),
+    'spec.selector',
+    'selector needs at least one of imageFamily, tags or namePrefix',
+  ),
+  setRow('a missing selector', { ...SET, spec: { regions: ['cn-hangzhou'] } }, 'spec.selector', 'Required value'),
+  setRow(
+    'a misspelled selector field',
+    setSpec({ selector: { imageFamily: 'x', family: 'x' } }),
+    'spec.selector.family',
+    'unknown',
+  ),
+  setRow(
+    'a family longer than 128 characters',
+    setSpec({ selector: { imageFamily: 'f'.repeat(129) } }),
+    'spec.selector.imageFamily',
+    'more than 128',
+  ),
+  setRow(
+    'more than 20 tags (the DescribeImages filter limit)',
+    setSpec({ selector: { tags: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v'])) } }),
+    'spec.selector.tags',
+  ),
+  setRow('no regions', setSpec({ regions: [] }), 'spec.regions'),
+  setRow('a missing regions list', { ...SET, spec: { selector: SET.spec.selector } }, 'spec.regions', 'Required value'),
+  setRow(
+    'a region in upper case',
+    setSpec({ regions: ['cn-hangzhou', 'CN-Beijing'] }),
+    'spec.regions[1]',
+    'a region must be an Alibaba Cloud region ID',
+  ),
+  setRow('the same region twice', setSpec({ regions: ['cn-hangzhou', 'cn-hangzhou'] }), 'spec.regions[1]'),
+  setRow(
+    '31 regions',
+    setSpec({ regions: Array.from({ length: 31 }, (_, i) => `cn-r${i}`) }),
+    'spec.regions',
+    'at most 30',
+  ),
+  setRow(
+    'keep with both latest and all',
+    setSpec({ keep: { latest: 2, all: true } }),
+    'spec.keep',
+    'keep must set exactly one of latest: N or all: true',
+  ),
+  setRow(
+    'keep with neither',
+    setSpec({ keep: {} }),
+    'spec.keep',
+    'keep must set exactly one of latest: N or all: true',
+  ),
+  setRow('keep latest 0 (nothing would be shared)', setSpec({ keep: { latest: 0 } }), 'spec.keep.latest'),
+  setRow('keep latest 101', setSpec({ keep: { latest: 101 } }), 'spec.keep.latest'),
+  setRow('keep latest as a string', setSpec({ keep: { latest: '2' } }), 'spec.keep.latest'),
+  setRow('maxChildren 0', setSpec({ maxChildren: 0 }), 'spec.maxChildren'),
+  setRow('maxChildren above 1000', setSpec({ maxChildren: 1001 }), 'spec.maxChildren'),
+  setRow(
+    'a discovery interval below 10s would hammer DescribeImages',
+    setSpec({ discoveryInterval: '5s' }),
+    'spec.discoveryInterval',
+    'discoveryInterval must be between 10s and 24h',
+  ),
+  setRow(
+    'a discovery interval above a day',
+    setSpec({ discoveryInterval: '25h' }),
+    'spec.discoveryInterval',
+    'discoveryInterval must be between 10s and 24h',
+  ),
+  setRow(
+    'a discovery interval in days (not a Go unit)',
+    setSpec({ discoveryInterval: '1d' }),
+    'spec.discoveryInterval',
+  ),
+  setRow(
+    'community with accounts',
+    setSpec({ community: true }),
+    'spec.accounts',
+    'community: true cannot be combined with a non-empty accounts list',
+  ),
+  setRow(
+    'community with account set references',
+    setSpec({ accounts: [], community: true, accountSetRefs: [{ kind: 'AccountSet', name: 'prod' }] }),
+    'spec.accountSetRefs',
+    'community: true cannot be combined with accountSetRefs',
+  ),
+  setRow(
+    'community with expiring accounts',
+    setSpec({ accounts: [], community: true, expiringAccounts: [{ id: ID, expiresAt: '2026-12-10T00:00:00Z' }] }),
+    'spec.expiringAccounts',
+    'community: true cannot be combined with expiringAccounts',
+  ),
+  setRow(
+    'an expiring account also in accounts',
+    setSpec({ expiringAccounts: [{ id: ID, expiresAt: '2026-12-10T00:00:00Z' }] }),
+    'spec.expiringAccounts',
+    'an account is listed both in accounts',
+  ),
+  setRow(
+    'a reference to a kind that is not an account set',
+    setSpec({ accountSetRefs: [{ kind: 'Secret', name: 'prod' }] }),
+    'spec.accountSetRefs[0].kind',
+  ),
+  setRow(
+    'a reference without a name',
+    setSpec({ accountSetRefs: [{ kind: 'AccountSet' }] }),
+    'spec.accountSetRefs[0].name',
+    'Required value',
+  ),
+  setRow(
+    '11 account set references',
+    setSpec({ accountSetRefs: Array.from({ length: 11 }, (_, i) => ({ kind: 'AccountSet', name: `s${i}` })) }),
+    'spec.accountSetRefs',
+  ),
+  setRow(
+    'an account ID with a leading zero',
+    setSpec({ accounts: ['0123'] }),
+    'spec.accounts[0]',
+    'an account ID is 1 to 20 decimal digits',
+  ),
+  setRow('an unknown deletion policy', setSpec({ deletionPolicy: 'Delete' }), 'spec.deletionPolicy', 'must be one of'),
+  setRow(
+    'secretRef and roleArn together',
+    setSpec({ credentials: { secretRef: { name: 'a' }, roleArn: 'acs:ram::1:role/x' } }),
+    'spec.credentials',
+    'mutually exclusive',
+  ),
+  setRow(
+    'a resync interval below a minute (copied to every child)',
+    setSpec({ resyncInterval: '30s' }),
+    'spec.resyncInterval',
+    'resyncInterval must be between 1m and 24h',
+  ),
+  setRow('a typo in a spec field', setSpec({ region: ['cn-hangzhou'] }), 'spec.region', 'unknown field'),
+  setRow('a misspelled kind', { ...SET, kind: 'ImageshareSet' }, 'kind', 'case-sensitive'),
+
+  accRow('AccountSet', 'the minimal account set', accountSet('AccountSet', [{ id: ID }]), null),
+  accRow(
+    'AccountSet',
+    'accounts with descriptions',
+    accountSet('AccountSet', [
+      { id: ID, description: 'production' },
+      { id: '2234567890123456', description: 'vendor X, until June' },
+    ]),
+    null,
+  ),
+  accRow('AccountSet', 'an empty list is a valid (empty) set', accountSet('AccountSet', []), null),
+  accRow(
+    'AccountSet',
+    'an account ID with a leading zero',
+    accountSet('AccountSet', [{ id: '0123' }]),
+    'spec.accounts[0].id',
+    'an account ID is 1 to 20 decimal digits',
+  ),
+  accRow(
+    'AccountSet',
+    'an account ID as a YAML number',
+    accountSet('AccountSet', [{ id: 1234567890123456 }]),
+    'spec.accounts[0].id',
+  ),
+  accRow(
+    'AccountSet',
+    'an entry without an id',
+    accountSet('AccountSet', [{ description: 'x' }]),
+    'spec.accounts[0].id',
+  ),
+  accRow(
+    'AccountSet',
+    'the same account twice',
+    accountSet('AccountSet', [{ id: ID }, { id: ID }]),
+    'spec.accounts[1]',
+  ),
+  accRow('AccountSet', 'a bare ID string instead of {id}', accountSet('AccountSet', [ID]), 'spec.accounts[0]'),
+  accRow(
+    'AccountSet',
+    '51 accounts (over the ECS limit per image)',
+    accountSet(
+      'AccountSet',
+      many(51).map((id) => ({ id })),
+    ),
+    'spec.accounts',
+  ),
+  accRow(
+    'AccountSet',
+    'a description over 256 characters',
+    accountSet('AccountSet', [{ id: ID, description: 'd'.repeat(257) }]),
+    'spec.accounts[0].description',
+  ),
+  accRow('AccountSet', 'a missing accounts list', accountSet('AccountSet', undefined), 'spec.accounts', 'Required'),
+  accRow(
+    'AccountSet',
+    'a typo in an entry',
+    accountSet('AccountSet', [{ id: ID, descripton: 'x' }]),
+    'spec.accounts[0].descripton',
+    'unknown field',
+  ),
+  accRow('ClusterAccountSet', 'the minimal cluster account set', accountSet('ClusterAccountSet', [{ id: ID }]), null),
+  accRow(
+    'ClusterAccountSet',
+    'a cluster account set with a letter in an ID',
+    accountSet('ClusterAccountSet', [{ id: '12345a' }]),
+    'spec.accounts[0].id',
+    'an account ID is 1 to 20 decimal digits',
+  ),
+  accRow(
+    'ClusterAccountSet',
+    'a cluster account set with an unknown spec field',
+    accountSet('ClusterAccountSet', [{ id: ID }], { members: [] }),
+    'spec.members',
+    'unknown field',
+  ),
+];
+
 const refs = (entries: unknown, spec: Record<string, unknown> = {}) => withSpec({ accountSetRefs: entries, ...spec });
 const ACCOUNT_SET_REF_ROWS: ValidateRow[] = [
   {

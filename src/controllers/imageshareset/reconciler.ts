@@ -23,6 +23,7 @@ import {
   type ImageShareSetStatus,
   SET_FINALIZER,
 } from '../../fleet/types.ts';
+import { type EventInput, EventType } from '../../kube/events.ts';
 import type { SecretLookup } from '../../kube/secret-credentials.ts';
 import { connect } from '../../reconcile/connect.ts';
 import { RECONCILE_REQUESTED_AT } from '../../kube/imageshare-informer.ts';
@@ -49,7 +50,21 @@ export interface SetReconcilerDeps {
   accountSet: (ref: AccountSetRef, namespace: string) => AccountSet | undefined;
   /** Told after every pass which ImageShares are the set's children, so their events come back to the set. */
   children: (setKey: string, childKeys: readonly string[]) => void;
+  /** Events on the set: a child created or deleted (the window moved), nothing matched, the child limit reached. */
+  emit?: (set: ImageShareSet, event: EventInput) => void;
+  /** After each discovery round: how many regions failed to list, by kind (imageshare_set_discovery_*). */
+  onDiscovery?: (failed: { transient: number; terminal: number }) => void;
+  /** The label keys of --watch-label-selector: children carry the set's values, so one shard owns both. */
+  shardLabelKeys?: readonly string[];
 }
+
+/** The reasons of the Events a set gets (docs/metrics.md). */
+export const SetEventReason = {
+  ChildCreated: 'ChildCreated',
+  ChildDeleted: 'ChildDeleted',
+  NoImagesMatched: SetReason.NoImagesMatched,
+  TooManyChildren: SetReason.TooManyChildren,
+} as const;
 
 /** How soon a set being deleted looks again at children still running their own deletion policy. */
 const DELETION_POLL_MS = 2_000;
@@ -83,8 +98,9 @@ export function imageShareSetReconciler(deps: SetReconcilerDeps): Reconciler {
     if (!accounts.ok) return stopped(set, accounts, children, deps);
     const intervalMs = intervalOf(set, deps.discoveryIntervalMs);
     const discovery = set.spec.suspend ? undefined : await discover(key, set, deps, discoveries, intervalMs, signal);
-    const plan = planChildren(viewOf(set, accounts.accounts), discovery?.listings, children);
+    const plan = planChildren(viewOf(set, accounts.accounts, deps.shardLabelKeys), discovery?.listings, children);
     await applyPlan(key, set, all, plan, deps);
+    announce(set, plan, deps);
     return finish(set, plan, liveChildren(set, all, plan), { discovery, intervalMs }, deps);
   };
 }
@@ -92,10 +108,51 @@ export function imageShareSetReconciler(deps: SetReconcilerDeps): Reconciler {
 const keysOf = (namespace: string, names: readonly string[]) => names.map((n) => `${namespace}/${n}`);
 
 /** The planner's view: the template with the resolved accounts (inline + account sets) in place of both fields. */
-function viewOf(set: ImageShareSet, accounts: string[] | undefined): SetView {
+function viewOf(set: ImageShareSet, accounts: string[] | undefined, shardKeys: readonly string[] = []): SetView {
   const { accounts: _inline, accountSetRefs: _refs, ...template } = set.spec;
   const spec = accounts === undefined ? template : { ...template, accounts };
-  return { name: set.metadata.name, uid: set.metadata.uid ?? '', spec };
+  const labels = set.metadata.labels ?? {};
+  const inheritedLabels = Object.fromEntries(shardKeys.flatMap((k) => (k in labels ? [[k, labels[k] ?? '']] : [])));
+  return { name: set.metadata.name, uid: set.metadata.uid ?? '', spec, inheritedLabels };
+}
+
+/**
+ * The set's Events for this pass: one per child created or deleted, and a Warning when the set newly stops at the
+ * child limit or newly matches nothing (the Ready reason changed to it), so a steady state emits nothing.
+ */
+function announce(set: ImageShareSet, plan: FleetPlan, deps: SetReconcilerDeps): void {
+  const emit = deps.emit;
+  if (emit === undefined) return;
+  for (const c of plan.create)
+    emit(set, {
+      type: EventType.Normal,
+      reason: SetEventReason.ChildCreated,
+      action: 'Create',
+      note: `Created ImageShare ${c.name} for image ${c.imageId} in ${c.regionId}: it is in the window (spec.keep).`,
+    });
+  for (const n of plan.remove)
+    emit(set, {
+      type: EventType.Normal,
+      reason: SetEventReason.ChildDeleted,
+      action: 'Delete',
+      note: `Deleted ImageShare ${n}: its image is no longer in the window (a newer build arrived, the image was deprecated or deleted, or its region left spec.regions); its deletionPolicy applies.`,
+    });
+  const before = set.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+  if (plan.stop !== undefined && before !== SetEventReason.TooManyChildren)
+    emit(set, {
+      type: EventType.Warning,
+      reason: SetEventReason.TooManyChildren,
+      action: 'Discover',
+      note: plan.stop.message,
+    });
+  const nothing = plan.regions.length > 0 && plan.regions.every((r) => r.error === undefined && r.matched === 0);
+  if (nothing && plan.stop === undefined && before !== SetEventReason.NoImagesMatched)
+    emit(set, {
+      type: EventType.Warning,
+      reason: SetEventReason.NoImagesMatched,
+      action: 'Discover',
+      note: `No Available image of these credentials matches the selector in ${plan.regions.map((r) => r.regionId).join(', ')}.`,
+    });
 }
 
 /** Creates, sets back and deletes children; the controller learns the new children before their events arrive. */
@@ -194,7 +251,8 @@ function intervalOf(set: ImageShareSet, fallbackMs: number): number {
   }
 }
 
-function childView(o: ChildObject): ChildView {
+/** An ImageShare as the planner sees it (also `plan --kubeconfig`'s view of a live set's children). */
+export function childView(o: ChildObject): ChildView {
   const owner = o.metadata.ownerReferences?.find((r) => r.controller === true && r.kind === 'ImageShareSet');
   return {
     name: o.metadata.name,
@@ -242,7 +300,8 @@ function listingNotBefore(set: ImageShareSet, sameInput: boolean | undefined, no
   const settled = discovered && set.status?.observedGeneration === set.metadata.generation;
   if (sameInput ?? settled) return since(tickStart(now, intervalMs));
   const created = Date.parse(set.metadata.creationTimestamp ?? '');
-  if (sameInput === undefined && !discovered && !Number.isNaN(created)) return since(Math.min(created, now));
+  // creationTimestamp has whole seconds: only a listing started after that second surely began after the creation.
+  if (sameInput === undefined && !discovered && !Number.isNaN(created)) return since(Math.min(created + 1_000, now));
   return now;
 }
 
@@ -293,6 +352,9 @@ async function discover(
   }
   const found: Discovery = { at: now, input, listings, terminal };
   cache.set(key, found);
+  const failed = [...listings.values()].filter((l) => !l.ok);
+  const terminalCount = failed.filter((l) => !l.ok && l.terminal).length;
+  deps.onDiscovery?.({ transient: failed.length - terminalCount, terminal: terminalCount });
   return found;
 }
 

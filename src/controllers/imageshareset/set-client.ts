@@ -48,15 +48,29 @@ export class ImageShareSetInformer extends InformerLayer<ImageShareSet> {
 
   constructor(
     kc: KubeConfig,
-    o: { namespaces: readonly string[]; onKey: (key: string, initial: boolean) => void; log: Log },
+    o: {
+      namespaces: readonly string[];
+      /** --watch-label-selector: only the sets of this shard (their children carry the same labels). */
+      labelSelector?: string | undefined;
+      onKey: (key: string, initial: boolean) => void;
+      log: Log;
+    },
   ) {
     super();
     const api = kc.makeApiClient(CustomObjectsApi);
+    const selector = o.labelSelector ? { labelSelector: o.labelSelector } : {};
     this.informer = new Informer<ImageShareSet>(kc, {
       kind: SET_KIND,
       namespaces: o.namespaces.length === 0 ? 'all' : o.namespaces,
+      ...selector,
       listPage: async (namespace, { limit, continue: token }) => {
-        const common = { group: GROUP, version: VERSION, limit, ...(token === undefined ? {} : { _continue: token }) };
+        const common = {
+          group: GROUP,
+          version: VERSION,
+          limit,
+          ...selector,
+          ...(token === undefined ? {} : { _continue: token }),
+        };
         return namespace === undefined
           ? await api.listCustomObjectForAllNamespaces({ ...common, resourcePlural: SET_PLURAL })
           : await api.listNamespacedCustomObject({ ...common, namespace, plural: SET_PLURAL });
