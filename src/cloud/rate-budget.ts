@@ -20,6 +20,10 @@ export interface RateBudgetOptions {
   increaseQps?: number;
 }
 
+// Ends a take's own controller (its timeout sleep and caller-signal listener; seen by nobody else). Built once:
+// abort() without a reason builds a DOMException, and a take runs for every ECS call.
+const ENDED = new DOMException('The wait for a rate budget token is over.', 'AbortError');
+
 interface Waiter {
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -96,17 +100,17 @@ export class RateBudget {
         const i = queue.indexOf(waiter);
         if (i < 0) return;
         queue.splice(i, 1);
-        ender.abort();
+        ender.abort(ENDED);
         reject(err);
       };
       const onAbort = () => leave(abortReason(signal));
       const waiter: Waiter = {
         resolve: () => {
-          ender.abort();
+          ender.abort(ENDED);
           resolve();
         },
         reject: (err) => {
-          ender.abort();
+          ender.abort(ENDED);
           reject(err);
         },
       };

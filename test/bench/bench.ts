@@ -18,6 +18,7 @@ import { runProcess } from '../harness/run-process.ts';
 import { kubectlAt, scrapeApiRequests } from './stack.ts';
 import { cpuMeter, mib, rssBytes } from './proc-stats.ts';
 import { imageNodeFlags, startBenchOperator } from './operator.ts';
+import { SET_REGIONS, type SetsOptions, setImages, setsPhase } from './sets.ts';
 
 const HELP = `Usage: npm run bench -- [options]
 
@@ -35,11 +36,19 @@ Drives the real operator process against a real kube-apiserver + etcd and the EC
     requests per no-change pass.
 Each figure of issue 19's table is printed with its goal.
 
+With --sets N, only the discovery phase runs instead (issue 17): N ImageShareSets, each over --set-regions regions
+and matching --builds Available builds of its own image family in each (seeded into the emulator), keep latest 1,
+all on the operator's one identity, with the emulator's quota (--quota, per account, region and action) on and
+--ecs-qps set to it. It prints, for the sets' first discovery and for --set-rounds interval ticks: the discovery
+listing calls (DescribeImages pages) against the minimum (one listing per distinct (identity, region, server
+filter), ⌈images it matches / 100⌉ pages each; see docs/performance.md), the listings started, throttled calls, the
+peak calls of one action in one region in one second, and how long until every set's status showed the round.
+
 Options:
   --objects N         objects for the scale phases (default 10000)
   --quota-objects N   objects per quota phase (default 300)
   --accounts M        accounts each object shares with (default 20, at most 50)
-  --quota Q           the emulator's calls/s per (account, region, action) in the quota phases (default 5)
+  --quota Q           the emulator's calls/s per (account, region, action) in the quota and discovery phases (default 5)
   --patches P         spec patches for the latency figure (default 40)
   --idle-seconds S    window for the idle CPU figure (default 30)
   --skip-quota        skip the quota phases
@@ -51,6 +60,11 @@ Options:
                       the Dockerfile, e.g. --max-semi-space-size=4; --node-options= runs without any)
   --heap-dir DIR      write an operator heap snapshot into DIR after each RSS figure (summarise them with
                       node test/bench/heap-summary.ts FILE); slows those moments down
+  --sets N            run the discovery phase with N ImageShareSets instead of the other phases (default 0: off)
+  --set-regions R     regions per set (default 3, at most ${SET_REGIONS.length})
+  --builds B          builds of each set's family per region (default 20)
+  --set-interval S    operator --discovery-interval in seconds (default 30)
+  --set-rounds K      interval ticks measured after the first discovery (default 2)
   --help              this text
 `;
 
@@ -67,6 +81,11 @@ const { values } = parseArgs({
     'node-options': { type: 'string' },
     'resync-interval': { type: 'string' },
     'operator-env': { type: 'string', multiple: true },
+    sets: { type: 'string', default: '0' },
+    'set-regions': { type: 'string', default: '3' },
+    builds: { type: 'string', default: '20' },
+    'set-interval': { type: 'string', default: '30' },
+    'set-rounds': { type: 'string', default: '2' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -109,21 +128,46 @@ const MIN_CALLS = {
   ModifyImageSharePermission: Math.ceil(M / 10),
 };
 const minTotal = Object.values(MIN_CALLS).reduce((a, b) => a + b, 0);
+const SETS: SetsOptions | undefined =
+  Number(values.sets) > 0
+    ? {
+        sets: Number(values.sets),
+        regions: SET_REGIONS.slice(0, Math.max(1, Math.min(SET_REGIONS.length, Number(values['set-regions'])))),
+        builds: Number(values.builds),
+        quota: QUOTA,
+        intervalS: Number(values['set-interval']),
+        rounds: Number(values['set-rounds']),
+        owner: OWNER,
+        key: KEY,
+        account: POOL[0] ?? '',
+      }
+    : undefined;
 
 progress('building dist/ (the operator runs compiled, as in the image)');
 await runProcess(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], {
   timeoutMs: 300_000,
 });
 progress('starting the ECS emulator and the control plane (etcd + kube-apiserver)');
-const emuSets = [...(values['skip-quota'] ? [] : [['qa', NQ] as const, ['qb', NQ] as const]), ['sc', N] as const];
+const emuSets =
+  SETS !== undefined
+    ? []
+    : [...(values['skip-quota'] ? [] : [['qa', NQ] as const, ['qb', NQ] as const]), ['sc', N] as const];
 const emu = await startEmulator({
   seed: {
     owners: [{ id: OWNER, site: 'international', keys: [KEY], shareImageQuota: N + 2 * NQ + 10 }],
     accounts: POOL.map((id) => ({ id, site: 'international' as const })),
-    regions: [{ id: REGION, community: true }],
-    images: emuSets.flatMap(([set, n]) =>
-      Array.from({ length: n }, (_, i) => ({ id: imageId(set, i), region: REGION, owner: OWNER, name: `${set}-${i}` })),
-    ),
+    regions: (SETS?.regions ?? [REGION]).map((id) => ({ id, community: true })),
+    images: [
+      ...emuSets.flatMap(([set, n]) =>
+        Array.from({ length: n }, (_, i) => ({
+          id: imageId(set, i),
+          region: REGION,
+          owner: OWNER,
+          name: `${set}-${i}`,
+        })),
+      ),
+      ...(SETS === undefined ? [] : setImages(SETS)),
+    ],
   },
 });
 const plane = await startControlPlane();
@@ -136,17 +180,22 @@ const api = kc.makeApiClient(CustomObjectsApi);
 try {
   await kubectlAt(plane, ['apply', '-f', 'crds/']);
   await kubectlAt(plane, ['wait', '--for=condition=Established', '--timeout=60s', '-f', 'crds/']);
-  if (!values['skip-quota']) {
-    await quotaPhase('qa', QUOTA);
-    await quotaPhase('qb', QUOTA * 3);
+  if (SETS !== undefined) {
+    const namespace = await namespaceFor('sets');
+    await setsPhase({ emu, plane, api, namespace, figure, progress }, SETS);
+  } else {
+    if (!values['skip-quota']) {
+      await quotaPhase('qa', QUOTA);
+      await quotaPhase('qb', QUOTA * 3);
+    }
+    await scalePhase();
   }
-  await scalePhase();
 } finally {
   await emu.close();
   await plane.stop();
 }
 process.stdout.write(
-  `\nimageshare-operator benchmark (${new Date().toISOString()}): objects ${N}, quota-objects ${NQ}, accounts ${M}, quota ${QUOTA}/s, operator dist/main.js with NODE_OPTIONS '${NODE_OPTIONS}'${values['operator-env']?.length ? ` and ${values['operator-env'].join(' ')}` : ''}\n`,
+  `\nimageshare-operator benchmark (${new Date().toISOString()}): ${SETS === undefined ? `objects ${N}, quota-objects ${NQ}, accounts ${M}` : `sets ${SETS.sets} x ${SETS.regions.length} regions x ${SETS.builds} builds, --discovery-interval ${SETS.intervalS}s`}, quota ${QUOTA}/s, operator dist/main.js with NODE_OPTIONS '${NODE_OPTIONS}'${values['operator-env']?.length ? ` and ${values['operator-env'].join(' ')}` : ''}\n`,
 );
 for (const [name, value, goal] of figures) {
   process.stdout.write(`${name.padEnd(58)} ${value}${goal ? `\n${''.padEnd(58)} ↳ ${goal}` : ''}\n`);

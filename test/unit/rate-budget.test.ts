@@ -341,6 +341,26 @@ describe('RateBudget: every wait ends on the caller signal or its timeout', () =
     expect(budget.waiting()).toBe(0);
   });
 
+  it('a granted take ends its timeout wait, every time with the one AbortError built at load', async () => {
+    // Why: abort() without a reason builds a DOMException per ECS call (about 1 ms each in a CPU profile).
+    const clock = new FakeClock(0);
+    const ended: AbortSignal[] = [];
+    const sleep = (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        signal?.addEventListener('abort', () => ended.push(signal), { once: true });
+        clock.setTimer(resolve, ms);
+      });
+    const budget = new RateBudget({ qps: 1, burst: 1, now: () => clock.now(), sleep });
+    await budget.take();
+    for (let i = 0; i < 2; i++) {
+      const granted = budget.take({ timeoutMs: 5_000 });
+      await clock.advance(1_000);
+      await granted;
+    }
+    expect(ended.map((s) => (s.reason as Error).name)).toEqual(['AbortError', 'AbortError']);
+    expect(ended[0]?.reason).toBe(ended[1]?.reason);
+  });
+
   it('control: without a signal or timeout the same take waits for its token and gets it', async () => {
     const { clock, budget } = clockedBudget({ qps: 1, burst: 1 });
     await budget.take();
