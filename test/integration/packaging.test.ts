@@ -354,7 +354,7 @@ describe('npm pack → install into an empty directory', () => {
     const ok = await runProcess(bin, ['validate', '-f', join(REPO_ROOT, 'examples')], { env, timeoutMs: 30_000 });
     expect({ code: ok.code, last: ok.stdout.trim().split('\n').at(-1) }).toEqual({
       code: 0,
-      last: `${await countImageShares(join(REPO_ROOT, 'examples'))} valid, 0 invalid`,
+      last: `${await countValidated(join(REPO_ROOT, 'examples'))} valid, 0 invalid`,
     });
     const bad =
       'apiVersion: ecs.alicloud.dev/v1alpha1\nkind: ImageShare\nmetadata: {name: x, namespace: t}\nspec: {regionId: cn-hangzhou, imageId: m-bp18ygjuqnwhechc1234, accounts: ["0123"]}\n';
@@ -368,13 +368,16 @@ describe('npm pack → install into an empty directory', () => {
   });
 });
 
-/** ImageShare documents under dir, recursively: what `validate -f dir` must find. */
-async function countImageShares(dir: string): Promise<number> {
+/** The kinds `validate` checks: ImageShare and the fleet kinds. */
+const VALIDATED = new Set(['ImageShare', 'ImageShareSet', 'AccountSet', 'ClusterAccountSet']);
+
+/** Documents of those kinds under dir, recursively: what `validate -f dir` must find. */
+async function countValidated(dir: string): Promise<number> {
   let n = 0;
   for (const f of await readdir(dir, { recursive: true })) {
     if (!f.endsWith('.yaml')) continue;
     for (const d of parseAllDocuments(await readFile(join(dir, f), 'utf8')))
-      if ((d.toJS() as { kind?: string } | null)?.kind === 'ImageShare') n++;
+      if (VALIDATED.has((d.toJS() as { kind?: string } | null)?.kind ?? '')) n++;
   }
   return n;
 }
