@@ -64,6 +64,11 @@ export interface InformerOptions<T extends Cached> {
   onRestart?: () => void;
   /** Called with every LIST or watch error before the retry (e.g. a 404: the resource's CRD is gone). */
   onError?: (err: unknown) => void;
+  /**
+   * A first LIST answered 404 (the kind's CRD is not installed) counts as an empty cache, so what waits for it is not
+   * held up; the LIST is retried and fills the cache once the CRD appears. For optional kinds (account sets).
+   */
+  absentIsEmpty?: boolean;
   /** LIST page size. Default 500. */
   pageSize?: number;
   /**
@@ -127,6 +132,7 @@ class Scope<T extends Cached> {
       } catch (err: unknown) {
         if (this.#stop.signal.aborted) return;
         this.#safely(() => this.#o.onError?.(err));
+        if (this.#o.absentIsEmpty && !this.listed && httpStatusOf(err) === 404) this.#replace(new Map(), '');
         this.#o.log.warn(
           { scope: this.name, err: describeApiError(err), retryInMs: backoffMs },
           `${this.#o.kind} informer stopped on an error; restarting`,

@@ -6,9 +6,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
+import { CustomObjectsApi, KubeConfig, type RequestContext } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { type Change, ImageShareInformer } from '../../src/kube/imageshare-informer.ts';
+import { Informer } from '../../src/kube/informer.ts';
 import { SecretInformer } from '../../src/kube/secret-informer.ts';
 import { compactEtcd, restartApiServer, startControlPlane } from '../harness/control-plane.ts';
 import { eventually } from '../harness/eventually.ts';
@@ -227,5 +228,67 @@ describe('ImageShare informer across watch gaps', () => {
     await applyYaml(imageShareManifest(ns, 'after'));
     await eventually(async () => expect(keys).toContain(`${ns}/after`)); // retried, and watching again
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('an optional kind whose CRD is not installed (absentIsEmpty)', () => {
+  it('counts as an empty cache so nothing waits on it, and fills once the CRD is installed', async () => {
+    const suffix = randomBytes(3).toString('hex');
+    const group = `absent${suffix}.test.invalid`;
+    const plural = 'widgets';
+    const kc = adminKubeConfig();
+    const api = kc.makeApiClient(CustomObjectsApi);
+    type Widget = { metadata: { name: string; namespace?: string } };
+    const informer = new Informer<Widget>(kc, {
+      kind: 'Widget',
+      namespaces: 'all',
+      listPage: async (_ns, { limit, continue: token }) =>
+        await api.listClusterCustomObject({
+          group,
+          version: 'v1',
+          plural,
+          limit,
+          ...(token === undefined ? {} : { _continue: token }),
+        }),
+      watchPath: () => `/apis/${group}/v1/${plural}`,
+      keep: (o) => o,
+      onEvent: () => undefined,
+      log: quiet,
+      absentIsEmpty: true,
+      initialBackoffMs: 200,
+      maxBackoffMs: 500,
+    });
+    stops.push(() => informer.stop());
+    // The LIST answers 404 (no such resource): start() still resolves, with nothing cached.
+    await informer.start();
+    expect(informer.synced()).toBe(true);
+    expect(informer.keys()).toEqual([]);
+    await applyYaml({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.${group}` },
+      spec: {
+        group,
+        scope: 'Cluster',
+        names: { plural, singular: 'widget', kind: 'Widget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
+      },
+    });
+    await kubectl(['wait', '--for=condition=Established', `crd/${plural}.${group}`, '--timeout=30s']);
+    await eventually(
+      async () => {
+        await applyYaml({ apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1' } });
+        expect(informer.keys()).toEqual(['/w1']);
+      },
+      { timeoutMs: 20_000 },
+    );
+    await kubectl(['delete', 'crd', `${plural}.${group}`, '--wait=false']);
   });
 });

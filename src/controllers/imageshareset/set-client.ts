@@ -122,6 +122,8 @@ export class AccountSetInformer extends InformerLayer<AccountSet> {
     const cluster = o.kind === 'ClusterAccountSet';
     this.informer = new Informer<AccountSet>(kc, {
       kind: o.kind,
+      // Account sets are optional: without their CRDs (an install that predates them) ImageShares still reconcile.
+      absentIsEmpty: true,
       namespaces: cluster || o.namespaces.length === 0 ? 'all' : o.namespaces,
       listPage: async (namespace, { limit, continue: token }) => {
         const common = { group: GROUP, version: VERSION, limit, ...(token === undefined ? {} : { _continue: token }) };
