@@ -8,6 +8,9 @@ export const POLICY_API_VERSION = `${GROUP}/${VERSION}`;
 
 export const Allowance = { Allowed: 'Allowed', Denied: 'Denied' } as const;
 export type Allowance = (typeof Allowance)[keyof typeof Allowance];
+/** What a denial does to grants an object already made (docs/adr/0030, amendment). */
+export const Enforcement = { Report: 'Report', Revoke: 'Revoke' } as const;
+export type Enforcement = (typeof Enforcement)[keyof typeof Enforcement];
 export const SelectorOperator = { In: 'In', NotIn: 'NotIn', Exists: 'Exists', DoesNotExist: 'DoesNotExist' } as const;
 export type SelectorOperator = (typeof SelectorOperator)[keyof typeof SelectorOperator];
 
@@ -49,6 +52,8 @@ export interface ImageSharePolicySpec {
   community?: Allowance;
   /** sharePolicy Authoritative needs Allowed. Default Allowed. */
   authoritative?: Allowance;
+  /** Report (default): a denied object keeps its grants; Revoke: it revokes the grants it made. */
+  enforcement?: Enforcement;
 }
 
 export interface ImageSharePolicy {
@@ -66,6 +71,7 @@ export const POLICY_SPEC_FIELDS = {
   recipients: true,
   community: true,
   authoritative: true,
+  enforcement: true,
 } as const satisfies Record<keyof ImageSharePolicySpec, true>;
 export const POLICY_CREDENTIALS_FIELDS = {
   operatorIdentity: true,
@@ -84,4 +90,5 @@ export const POLICY_DEFAULTS = {
   secretRef: true,
   community: Allowance.Denied,
   authoritative: Allowance.Allowed,
+  enforcement: Enforcement.Report,
 } as const;

@@ -2,6 +2,7 @@
 // thing in CEL (test/integration/admission-policy.test.ts runs one table against both).
 import {
   Allowance,
+  Enforcement,
   type ImageSharePolicy,
   type ImageSharePolicySpec,
   type LabelSelector,
@@ -39,7 +40,10 @@ export type PolicyRule = (typeof PolicyRule)[keyof typeof PolicyRule];
 /** The name a baseline denial carries in place of a policy name. */
 export const BASELINE = 'tenancy baseline';
 
-export type Decision = { allowed: true } | { allowed: false; policy: string; rule: PolicyRule; message: string };
+/** A denial says whether it is enforced: `enforcedBy` names the first policy (by name) that asks to revoke. */
+export type Decision =
+  | { allowed: true }
+  | { allowed: false; policy: string; rule: PolicyRule; message: string; enforce: boolean; enforcedBy?: string };
 
 export interface NamespaceInfo {
   name: string;
@@ -157,6 +161,30 @@ export function evaluate(
   policies: readonly ImageSharePolicy[],
   tenancy: Tenancy,
 ): Decision {
+  const selecting = [...policies]
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1))
+    .filter((p) => selects(p.spec.namespaceSelector, namespace.labels));
+  const d = firstDenial(spec, namespace, selecting, tenancy);
+  return d.allowed ? d : { ...d, ...enforcement(selecting) };
+}
+
+/**
+ * Any policy selecting the namespace with enforcement Revoke enforces every denial there, the baseline's included
+ * (docs/adr/0030, amendment); with none, a denial is reported only.
+ */
+function enforcement(selecting: readonly ImageSharePolicy[]): { enforce: boolean; enforcedBy?: string } {
+  const by = selecting.find((p) => (p.spec.enforcement ?? POLICY_DEFAULTS.enforcement) === Enforcement.Revoke);
+  return by ? { enforce: true, enforcedBy: by.metadata.name } : { enforce: false };
+}
+
+type Denied = Omit<Decision & { allowed: false }, 'enforce' | 'enforcedBy'>;
+
+function firstDenial(
+  spec: ImageShareSpec,
+  namespace: NamespaceInfo,
+  selecting: readonly ImageSharePolicy[],
+  tenancy: Tenancy,
+): { allowed: true } | Denied {
   const borrowsOperator = spec.credentials === undefined || spec.credentials.roleArn !== undefined;
   if (
     tenancy.mode === TenancyMode.Restricted &&
@@ -170,9 +198,7 @@ export function evaluate(
       message: `${BASELINE} denies rule ${PolicyRule.TrustedNamespaces}: namespace ${namespace.name} is not trusted to use the operator's identity or a roleArn; use credentials.secretRef, or a cluster admin adds the namespace to the chart value tenancy.trustedNamespaces (or sets tenancy.mode: open)`,
     };
   }
-  const sorted = [...policies].sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
-  for (const policy of sorted) {
-    if (!selects(policy.spec.namespaceSelector, namespace.labels)) continue;
+  for (const policy of selecting) {
     const d = denial(policy, spec);
     if (d !== undefined) {
       return {

@@ -138,6 +138,7 @@ export class PolicyCache {
       allowed: false,
       policy: POLICIES_UNREADABLE,
       rule: PolicyRule.Mode,
+      enforce: false, // nothing was judged: a revoke needs a policy that was read
       message: `${POLICIES_UNREADABLE} denies rule ${PolicyRule.Mode}: ${why}, and tenancy mode restricted reconciles nothing it cannot judge; install crds/imagesharepolicy.yaml (the chart does), or set tenancy.mode: open (--tenancy-mode=open)`,
     };
   }

@@ -1,6 +1,6 @@
 // The tenancy check as a reconcile pass asks it (ReconcileDeps.policy): the decision, plus what a denial means for
-// what the object already did. A denial stops new writes and revokes nothing (docs/adr/0030), so the message and one
-// log line per new denial say which grants stay, and what an admin sets when an object that worked before is denied.
+// what the object already did. A denial stops new writes and, unless a policy enforces, revokes nothing (docs/adr/0030),
+// so the message and one log line per new denial say which grants stay or go, and what an admin sets to undo it.
 import type { ImageShare, ImageShareSpec } from '../api/types.ts';
 import type { Log } from '../runtime/logger.ts';
 import { BASELINE, type Decision, PolicyRule } from './evaluate.ts';
@@ -25,6 +25,14 @@ export function workedBefore(obj: ImageShare): boolean {
 export function reportExisting(decision: Decision, obj: ImageShare): Decision {
   if (decision.allowed) return decision;
   const { accounts, community } = exposure(obj);
+  if (decision.enforce) {
+    const by = `ImageSharePolicy ${decision.enforcedBy} enforces (enforcement: Revoke)`;
+    const left = accounts === 0 && !community ? 'none are left' : 'they are revoked now';
+    return {
+      ...decision,
+      message: `${decision.message}. Nothing new is written, and ${by}: the grants this object made are revoked (${left}).`,
+    };
+  }
   if (accounts === 0 && !community) return { ...decision, message: `${decision.message}. Nothing was written.` };
   const kept = [
     accounts > 0 ? `the ${accounts} account(s) this object shared with (status.managedAccounts)` : '',
@@ -66,7 +74,7 @@ export function reconcileCheck(source: PolicySource, log: Pick<Log, 'warn'>): (o
     log.warn(
       { key, policy: decision.policy, rule: decision.rule, workedBefore: before, ...(fix ? { set: fix } : {}) },
       before
-        ? `ImageShare ${key} worked before and is now denied by ${decision.policy} (rule ${decision.rule}); nothing new is written and nothing is revoked${fix ? `; to let it work again, ${fix}` : ''}`
+        ? `ImageShare ${key} worked before and is now denied by ${decision.policy} (rule ${decision.rule}); nothing new is written and ${decision.enforce ? `its own grants are revoked (${decision.enforcedBy} enforces)` : 'nothing is revoked'}${fix ? `; to let it work again, ${fix}` : ''}`
         : `ImageShare ${key} is denied by ${decision.policy} (rule ${decision.rule}); nothing is written`,
     );
     return decision;

@@ -213,13 +213,7 @@ async function reconcileObject(obj: ImageShare, pass: Pass): Promise<ReconcileRe
   if (obj.spec.suspend) return finish(obj, { kind: 'suspended' }, pass);
   if (pass.unresolved) return finish(obj, pass.unresolved, pass);
   const verdict = await deps.policy?.(obj);
-  if (verdict?.allowed === false) {
-    return finish(
-      obj,
-      { kind: 'blocked', reason: Reason.PolicyDenied, message: verdict.message, transient: false },
-      pass,
-    );
-  }
+  if (verdict?.allowed === false) return policyDenied(obj, verdict, pass);
   const local = resolveClaim(obj, deps.store.claimants(obj.spec.regionId, obj.spec.imageId));
   if (!local.isOwner) return finish(obj, { kind: 'duplicate', ownerKey: keyOf(local.owner) }, pass);
   const cloud = await cloudFor(obj, deps);
@@ -229,6 +223,31 @@ async function reconcileObject(obj: ImageShare, pass: Pass): Promise<ReconcileRe
   const tag = deps.claims ? cloudClaim(obj, seen.image.tags, deps.claims) : undefined;
   if (tag?.kind === 'foreign') return finish(obj, { kind: 'duplicate', ownerKey: tag.owner, elsewhere: true }, pass);
   return settleAndWrite(obj, cloud, seen.image, tag, pass);
+}
+
+type Denial = Decision & { allowed: false };
+
+function denied(message: string): PassResult {
+  return { kind: 'blocked', reason: Reason.PolicyDenied, message, transient: false };
+}
+
+/**
+ * A denied object writes nothing new. Under Report that is all (no cloud call); under a policy that enforces, it
+ * revokes what it itself granted or published, through the deletion cleanup (never anything another object owns).
+ */
+async function policyDenied(obj: ImageShare, verdict: Denial, pass: Pass): Promise<ReconcileResult> {
+  const own = ownershipOf(obj.status);
+  if (!verdict.enforce || (oursOf(own).length === 0 && !mayHavePublished(own)))
+    return finish(obj, denied(verdict.message), pass);
+  const cleaned = await revokeOwned(obj, pass);
+  if (pass.signal?.aborted || cleaned === 'aborted') return ABORTED;
+  if (cleaned === 'gone') return NOTHING;
+  if ('result' in cleaned) return finish(cleaned.obj, cleaned.result, pass);
+  const after = await recordProgress(obj, cleaned.left, pass);
+  if (after === 'gone') return NOTHING;
+  const what = `${cleaned.revoked.length} account(s)${cleaned.unpublished ? ' and unpublished the image' : ''}`;
+  const by = `ImageSharePolicy ${verdict.enforcedBy} enforces (enforcement: Revoke)`;
+  return finish(after, denied(`${verdict.message}. This object revoked ${what} because ${by}.`), pass);
 }
 
 const UNRESOLVABLE: AccountSetAccounts = {
@@ -441,7 +460,7 @@ async function finalize(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
     const failed = await revokeOwned(obj, pass);
     if (pass.signal?.aborted) return ABORTED;
     if (failed === 'gone') return NOTHING;
-    if (failed && failed !== 'aborted') return finish(failed.obj, failed.result, pass);
+    if (failed !== 'aborted' && 'result' in failed) return finish(failed.obj, failed.result, pass);
   }
   if (held) await pass.deps.store.removeFinalizer(obj);
   return { ...NOTHING, reason: cleanup ? 'Revoked' : 'Retained' };
@@ -449,6 +468,8 @@ async function finalize(obj: ImageShare, pass: Pass): Promise<ReconcileResult> {
 
 /** What a cleanup that could not finish reports, on the object as its progress was recorded. */
 type Unfinished = { obj: ImageShare; result: PassResult };
+/** A finished cleanup: what it revoked, and the ownership left (what the image's owner keeps, if any). */
+type Cleaned = { revoked: readonly string[]; unpublished: boolean; left: Ownership };
 
 /**
  * Revokes everything this object may have shared (managed accounts and grants whose outcome is unknown) and
@@ -456,7 +477,7 @@ type Unfinished = { obj: ImageShare; result: PassResult };
  * duplicate). An image that no longer exists for the identity that granted, and an account that no longer exists,
  * count as cleaned up. When cleanup stops early, what ECS accepted is recorded first, so no batch is sent twice.
  */
-async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'gone' | 'aborted' | undefined> {
+async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | Cleaned | 'gone' | 'aborted'> {
   const stop = (result: PassResult) => ({ obj, result });
   const cloud = await cloudFor(obj, pass.deps);
   if ('blocked' in cloud) return stop(deletionBlocked(cloud.blocked));
@@ -466,7 +487,12 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'g
   if (!seen.ok) {
     if (seen.error.reason !== Reason.ImageNotFound)
       return stop(deletionBlocked({ kind: 'observeFailed', error: seen.error }));
-    return identityChanged(obj, cloud.identity) ? stop(identityBlocked(obj, cloud.identity)) : undefined;
+    if (identityChanged(obj, cloud.identity)) return stop(identityBlocked(obj, cloud.identity));
+    return {
+      revoked: [],
+      unpublished: false,
+      left: { managedAccounts: [], managedCommunity: false, pendingWrites: [] },
+    };
   }
   // Settled with nothing wanted, every write of ours still inside the window (an unknown grant or publish included)
   // counts as shared or public, so it is undone; what a read shows is gone is not revoked again.
@@ -483,12 +509,12 @@ async function revokeOwned(obj: ImageShare, pass: Pass): Promise<Unfinished | 'g
   const outcome = await executePlan(plan, sharing, ref, pass.writes);
   for (const e of writeEvents(outcome)) pass.deps.emit(obj, e);
   const stuck = [...outcome.failedAccounts].filter(([, err]) => err.reason !== Reason.AccountNotFound);
+  const left = afterWrites(settled.ownership, plan, outcome, pass.deps.now(), settled.ownership, settled.effective);
   if (!outcome.error && !outcome.aborted && stuck.length === 0) {
     await releaseClaim(obj, sharing, seen.image, pass);
-    return undefined;
+    return { revoked: outcome.revoked, unpublished: outcome.unpublished, left };
   }
   if (pass.signal?.aborted) return 'aborted';
-  const left = afterWrites(settled.ownership, plan, outcome, pass.deps.now(), settled.ownership, settled.effective);
   const progressed = await recordProgress(obj, left, pass);
   if (progressed === 'gone') return 'gone';
   return { obj: progressed, result: cleanupStopped(outcome, stuck) };

@@ -92,7 +92,7 @@ it('the tenancy check at reconcile is asked about the union, so a set cannot smu
     ...withHook(),
     policy: async (obj) => {
       asked.push(obj.spec.accounts ?? []);
-      return { allowed: false, policy: 'p', rule: PolicyRule.Accounts, message: 'not allowed' };
+      return { allowed: false, policy: 'p', rule: PolicyRule.Accounts, message: 'not allowed', enforce: false };
     },
   });
   world.store.create('share', spec({ accounts: [id(9)], accountSetRefs: [PARTNERS] }));

@@ -91,6 +91,7 @@ const denied: Decision = {
   policy: BASELINE,
   rule: PolicyRule.TrustedNamespaces,
   message: 'tenancy baseline denies rule tenancy.trustedNamespaces: namespace t is not trusted',
+  enforce: false,
 };
 const obj = (status?: ImageShareStatus): ImageShare =>
   ({

@@ -73,6 +73,7 @@ describe('crds/imagesharepolicy.yaml and src/api/policy-types.ts', () => {
       secretRef: spec('credentials', 'secretRef').default,
       community: spec('community').default,
       authoritative: spec('authoritative').default,
+      enforcement: spec('enforcement').default,
     }).toEqual(POLICY_DEFAULTS);
   });
 
