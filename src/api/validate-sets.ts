@@ -8,12 +8,12 @@ import {
   isObj,
   oneOf,
   PatternMessage,
+  templateAccess,
+  templatePolicies,
+  templateRecipients,
   unknownFields,
   validateAccounts,
-  validateCredentials,
-  validateExpiring,
   validateMetadata,
-  validateResync,
 } from './validate.ts';
 
 export const FLEET_KINDS = [SET_KIND, ACCOUNT_SET_KIND, CLUSTER_ACCOUNT_SET_KIND] as const;
@@ -92,16 +92,9 @@ function validateSetSpec(spec: Obj): FieldProblem[] {
   if (spec.keep !== undefined) p.push(...validateKeep(spec.keep));
   integer(p, spec, 'spec.maxChildren', 1, 1000);
   if (spec.discoveryInterval !== undefined) p.push(...validateDiscovery(spec.discoveryInterval));
-  p.push(...validateAccounts(spec.accounts));
-  p.push(...validateExpiring(spec.expiringAccounts, spec.accounts, spec.community));
+  templateRecipients(p, spec);
   p.push(...validateRefs(spec.accountSetRefs));
-  for (const key of ['community', 'suspend'] as const) {
-    if (spec[key] !== undefined && typeof spec[key] !== 'boolean')
-      p.push({ field: `spec.${key}`, message: 'must be true or false' });
-  }
-  oneOf(p, spec, 'sharePolicy', Object.values(SharePolicy));
-  oneOf(p, spec, 'deletionPolicy', Object.values(DeletionPolicy));
-  oneOf(p, spec, 'mode', Object.values(Mode));
+  templatePolicies(p, spec);
   if (spec.community === true && Array.isArray(spec.accounts) && spec.accounts.length > 0)
     p.push({
       field: 'spec.accounts',
@@ -112,8 +105,7 @@ function validateSetSpec(spec: Obj): FieldProblem[] {
       field: 'spec.accountSetRefs',
       message: `${SetMessage.communityRefs}: a community image is already visible to every account in its region`,
     });
-  if (spec.credentials !== undefined) p.push(...validateCredentials(spec.credentials));
-  if (spec.resyncInterval !== undefined) p.push(...validateResync(spec.resyncInterval));
+  templateAccess(p, spec);
   return p;
 }
 

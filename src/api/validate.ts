@@ -134,9 +134,27 @@ function validateSpec(spec: Obj): FieldProblem[] {
   unknownFields(p, 'spec.', spec, new Set(Object.keys(SPEC_FIELDS)));
   requiredPattern(p, spec, 'regionId', REGION, 64, PatternMessage.regionId);
   requiredPattern(p, spec, 'imageId', IMAGE, 42, PatternMessage.imageId);
+  templateRecipients(p, spec);
+  p.push(...validateAccountSetRefs(spec.accountSetRefs, spec.community));
+  templatePolicies(p, spec);
+  if (spec.community === true && Array.isArray(spec.accounts) && spec.accounts.length > 0) {
+    p.push({
+      field: 'spec.accounts',
+      message: `community: true cannot be combined with a non-empty accounts list: a community image is already visible to every account in region ${String(spec.regionId)}`,
+    });
+  }
+  templateAccess(p, spec);
+  return p;
+}
+
+/** The recipients an ImageShare and an ImageShareSet's template share: `accounts` and `expiringAccounts`. */
+export function templateRecipients(p: FieldProblem[], spec: Obj): void {
   p.push(...validateAccounts(spec.accounts));
   p.push(...validateExpiring(spec.expiringAccounts, spec.accounts, spec.community));
-  p.push(...validateAccountSetRefs(spec.accountSetRefs, spec.community));
+}
+
+/** The switches and policies an ImageShare and an ImageShareSet's template share. */
+export function templatePolicies(p: FieldProblem[], spec: Obj): void {
   for (const key of ['community', 'suspend'] as const) {
     if (spec[key] !== undefined && typeof spec[key] !== 'boolean')
       p.push({ field: `spec.${key}`, message: 'must be true or false' });
@@ -144,15 +162,12 @@ function validateSpec(spec: Obj): FieldProblem[] {
   oneOf(p, spec, 'sharePolicy', Object.values(SharePolicy));
   oneOf(p, spec, 'deletionPolicy', Object.values(DeletionPolicy));
   oneOf(p, spec, 'mode', Object.values(Mode));
-  if (spec.community === true && Array.isArray(spec.accounts) && spec.accounts.length > 0) {
-    p.push({
-      field: 'spec.accounts',
-      message: `community: true cannot be combined with a non-empty accounts list: a community image is already visible to every account in region ${String(spec.regionId)}`,
-    });
-  }
+}
+
+/** `credentials` and `resyncInterval`, the same on an ImageShare and an ImageShareSet's template. */
+export function templateAccess(p: FieldProblem[], spec: Obj): void {
   if (spec.credentials !== undefined) p.push(...validateCredentials(spec.credentials));
   if (spec.resyncInterval !== undefined) p.push(...validateResync(spec.resyncInterval));
-  return p;
 }
 
 function requiredPattern(p: FieldProblem[], spec: Obj, key: string, re: RegExp, max: number, message: string): void {
