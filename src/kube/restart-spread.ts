@@ -12,12 +12,16 @@ export function restartDelayMs(obj: ImageShare | undefined, defaultResyncMs: num
 }
 
 /**
- * Whether the object carries input no pass has seen yet: a spec the last leader never observed, or a deletion. A new
- * leader takes these first, ahead of the rest of its takeover queue (a user's edit made during a failover). Pure.
+ * Whether the object carries an edit or a deletion no pass has seen: a spec newer than the one a pass observed. A new
+ * leader takes these first (a user's edit made during a failover). An object no pass has ever seen stays restart
+ * work, so thousands of them (a first install) never bury a user's edit. Pure.
  */
 export function unobservedInput(obj: ImageShare | undefined): boolean {
   if (obj === undefined) return false;
-  return obj.metadata.deletionTimestamp !== undefined || obj.status?.observedGeneration !== obj.metadata.generation;
+  const observed = obj.status?.observedGeneration;
+  return (
+    obj.metadata.deletionTimestamp !== undefined || (observed !== undefined && observed !== obj.metadata.generation)
+  );
 }
 
 function settled(obj: ImageShare): boolean {
