@@ -193,8 +193,9 @@ async function finish(
   const status = nextStatus(set, summary, live, plan.regions, d.discovery, deps.now());
   const changed = canonical(status) !== canonical(set.status ?? {});
   if (changed) await deps.client.writeStatus(set, status);
-  // Children waiting for a pass under Revoke before they may be deleted (removalOf) bring the set back soon too.
-  const writes = plan.create.length + plan.update.length + plan.remove.length + plan.waiting.length;
+  // A child waiting for its pass under Revoke (removalOf) brings the set back through its own events, not a timer:
+  // one that never takes the finalizer (denied, blocked) must not make the set poll every second.
+  const writes = plan.create.length + plan.update.length + plan.remove.length;
   const report = { result: summary.reason, statusWritten: changed, childWrites: writes };
   if (set.spec.suspend) return { report };
   if (summary.reason === SetReason.DiscoveryFailed && !d.discovery?.terminal) return { backoff: true, report };
