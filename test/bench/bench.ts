@@ -2,8 +2,8 @@
 // kube-apiserver + etcd (test/harness/control-plane.ts) and the ECS emulator, which throttles per (account, region,
 // action) as ECS does. Prints the figures of issue 9's table; asserts nothing. See docs/performance.md.
 //   npm run bench -- --help
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -241,9 +241,23 @@ function isSynced(o: ImageShare): boolean {
 }
 
 /** Waits until `want` objects of the cache are Synced at their current generation; prints progress. */
+/** The operator process the benchmark is waiting on, so a wait stops when it exits instead of polling forever. */
+let watched: OperatorProcess | undefined;
+let watchedExit: string | undefined;
+
+function watchOperator(op: OperatorProcess): OperatorProcess {
+  watched = op;
+  watchedExit = undefined;
+  void op.exited.then((code) => {
+    if (watched === op) watchedExit = `the operator process exited (code ${String(code)})`;
+  });
+  return op;
+}
+
 async function untilSynced(cache: ImageShareInformer, want: number, label: string): Promise<void> {
   let lastPrint = 0;
   for (;;) {
+    if (watchedExit !== undefined) throw new Error(`${label}: ${watchedExit} before ${want} objects were Synced`);
     const synced = cache.list().filter(isSynced).length;
     if (synced >= want) return;
     if (performance.now() - lastPrint > 5_000) {
@@ -268,12 +282,14 @@ async function quotaPhase(set: 'qa' | 'qb', ecsQps: number): Promise<void> {
   const cache = await watchNamespace(ns);
   await createObjects(ns, set, 0, NQ);
   const started = performance.now();
-  const op = await startBenchOperator(plane, emu.endpoint, KEY, ns, [
-    '--ecs-qps',
-    String(ecsQps),
-    '--ecs-burst',
-    String(Math.ceil(ecsQps)),
-  ]);
+  const op = watchOperator(
+    await startBenchOperator(plane, emu.endpoint, KEY, ns, [
+      '--ecs-qps',
+      String(ecsQps),
+      '--ecs-burst',
+      String(Math.ceil(ecsQps)),
+    ]),
+  );
   await untilSynced(cache, NQ, `--ecs-qps ${ecsQps}`);
   const doneAt = Date.now();
   const startupSeconds = (performance.now() - started) / 1000;
@@ -310,7 +326,9 @@ async function scalePhase(): Promise<void> {
   const first = Math.max(1, Math.floor(N / 5));
   const cache = await watchNamespace(ns);
   progress(`scale phase: operator with unlimited ECS quota, then ${first} and ${N} objects`);
-  const heapDir = values['heap-dir'];
+  const heapDir = values['heap-dir'] === undefined ? undefined : resolve(values['heap-dir']);
+  // Node writes no snapshot into a directory that does not exist (the operator died on the signal).
+  if (heapDir !== undefined) mkdirSync(heapDir, { recursive: true });
   const nodeOptions = [
     NODE_OPTIONS,
     heapDir === undefined ? '' : `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}`,
@@ -328,7 +346,7 @@ async function scalePhase(): Promise<void> {
     withNodeOptions(nodeOptions.join(' ').trim(), () =>
       startBenchOperator(plane, emu.endpoint, KEY, ns, scaleArgs(values['resync-interval'] ?? '24h')),
     );
-  let op = await start();
+  let op = watchOperator(await start());
   let pid = op.pid ?? Number.NaN;
   const snapshot = async (label: string): Promise<void> => {
     if (heapDir === undefined) return;
@@ -444,8 +462,10 @@ async function scalePhase(): Promise<void> {
   await op.stop();
   const resync = '60s';
   progress(`restarting the operator with --resync-interval ${resync} for the no-change passes`);
-  op = await withNodeOptions(nodeOptions.join(' ').trim(), () =>
-    startBenchOperator(plane, emu.endpoint, KEY, ns, scaleArgs(resync)),
+  op = watchOperator(
+    await withNodeOptions(nodeOptions.join(' ').trim(), () =>
+      startBenchOperator(plane, emu.endpoint, KEY, ns, scaleArgs(resync)),
+    ),
   );
   pid = op.pid ?? Number.NaN;
   const restartMeter = cpuMeter({ operator: pid, apiserver: apiserverPid });
