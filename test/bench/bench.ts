@@ -17,6 +17,7 @@ import { startControlPlane } from '../harness/control-plane.ts';
 import { runProcess } from '../harness/run-process.ts';
 import { kubectlAt, scrapeApiRequests } from './stack.ts';
 import { cpuMeter, mib, rssBytes } from './proc-stats.ts';
+import { chartMemoryLimit, memoryCgroup, quantityBytes } from './memory-limit.ts';
 import { imageNodeFlags, startBenchOperator } from './operator.ts';
 import { SET_REGIONS, type SetsOptions, setImages, setsPhase } from './sets.ts';
 
@@ -58,6 +59,9 @@ Options:
   --operator-env K=V  an environment variable for the operator process (repeatable), e.g. MALLOC_ARENA_MAX=2
   --node-options=STR  NODE_OPTIONS for the operator process (default: the node flags of the image's ENTRYPOINT in
                       the Dockerfile, e.g. --max-semi-space-size=4; --node-options= runs without any)
+  --memory-limit Q    run the operator in a memory cgroup with this limit, as in a pod (default: the chart's
+                      resources.limits.memory); Node sizes V8's heap from it. 'none' runs without one. Needs root
+                      and a cgroup memory controller; without them the benchmark says so and runs without
   --heap-dir DIR      write an operator heap snapshot into DIR after each RSS figure (summarise them with
                       node test/bench/heap-summary.ts FILE); slows those moments down
   --sets N            run the discovery phase with N ImageShareSets instead of the other phases (default 0: off)
@@ -78,6 +82,7 @@ const { values } = parseArgs({
     'idle-seconds': { type: 'string', default: '30' },
     'skip-quota': { type: 'boolean', default: false },
     'heap-dir': { type: 'string' },
+    'memory-limit': { type: 'string' },
     'node-options': { type: 'string' },
     'resync-interval': { type: 'string' },
     'operator-env': { type: 'string', multiple: true },
@@ -103,6 +108,13 @@ const IDLE_S = Number(values['idle-seconds']);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The operator's node flags: the image's (its ENTRYPOINT in the Dockerfile) unless --node-options says otherwise. */
 const NODE_OPTIONS = values['node-options'] ?? imageNodeFlags(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).join(' ');
+/** The operator's memory limit (the chart's default unless --memory-limit says otherwise), and its cgroup. */
+const MEMORY_LIMIT =
+  values['memory-limit'] ??
+  chartMemoryLimit(readFileSync(join(ROOT, 'charts/imageshare-operator/values.yaml'), 'utf8'));
+const CGROUP = MEMORY_LIMIT === 'none' ? { unavailable: 'none asked for' } : memoryCgroup(quantityBytes(MEMORY_LIMIT));
+const LAUNCHER = 'launcher' in CGROUP ? CGROUP.launcher : undefined;
+const MEMORY_NOTE = 'launcher' in CGROUP ? `memory limit ${MEMORY_LIMIT}` : `no memory limit (${CGROUP.unavailable})`;
 const REGION = 'cn-hangzhou';
 const OWNER = '1000000000000001';
 const KEY = { accessKeyId: 'LTAItestBench00001', accessKeySecret: 'bench-only-fake-secret' };
@@ -147,6 +159,7 @@ progress('building dist/ (the operator runs compiled, as in the image)');
 await runProcess(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'tsconfig.build.json')], {
   timeoutMs: 300_000,
 });
+progress(`operator: ${MEMORY_NOTE}`);
 progress('starting the ECS emulator and the control plane (etcd + kube-apiserver)');
 const emuSets =
   SETS !== undefined
@@ -193,9 +206,10 @@ try {
 } finally {
   await emu.close();
   await plane.stop();
+  if ('dispose' in CGROUP) CGROUP.dispose();
 }
 process.stdout.write(
-  `\nimageshare-operator benchmark (${new Date().toISOString()}): ${SETS === undefined ? `objects ${N}, quota-objects ${NQ}, accounts ${M}` : `sets ${SETS.sets} x ${SETS.regions.length} regions x ${SETS.builds} builds, --discovery-interval ${SETS.intervalS}s`}, quota ${QUOTA}/s, operator dist/main.js with NODE_OPTIONS '${NODE_OPTIONS}'${values['operator-env']?.length ? ` and ${values['operator-env'].join(' ')}` : ''}\n`,
+  `\nimageshare-operator benchmark (${new Date().toISOString()}): ${SETS === undefined ? `objects ${N}, quota-objects ${NQ}, accounts ${M}` : `sets ${SETS.sets} x ${SETS.regions.length} regions x ${SETS.builds} builds, --discovery-interval ${SETS.intervalS}s`}, quota ${QUOTA}/s, operator dist/main.js with NODE_OPTIONS '${NODE_OPTIONS}', ${MEMORY_NOTE}${values['operator-env']?.length ? ` and ${values['operator-env'].join(' ')}` : ''}\n`,
 );
 for (const [name, value, goal] of figures) {
   process.stdout.write(`${name.padEnd(58)} ${value}${goal ? `\n${''.padEnd(58)} ↳ ${goal}` : ''}\n`);
@@ -283,12 +297,14 @@ async function quotaPhase(set: 'qa' | 'qb', ecsQps: number): Promise<void> {
   await createObjects(ns, set, 0, NQ);
   const started = performance.now();
   const op = watchOperator(
-    await startBenchOperator(plane, emu.endpoint, KEY, ns, [
-      '--ecs-qps',
-      String(ecsQps),
-      '--ecs-burst',
-      String(Math.ceil(ecsQps)),
-    ]),
+    await startBenchOperator(
+      plane,
+      emu.endpoint,
+      KEY,
+      ns,
+      ['--ecs-qps', String(ecsQps), '--ecs-burst', String(Math.ceil(ecsQps))],
+      LAUNCHER,
+    ),
   );
   await untilSynced(cache, NQ, `--ecs-qps ${ecsQps}`);
   const doneAt = Date.now();
@@ -344,7 +360,7 @@ async function scalePhase(): Promise<void> {
   ];
   const start = () =>
     withNodeOptions(nodeOptions.join(' ').trim(), () =>
-      startBenchOperator(plane, emu.endpoint, KEY, ns, scaleArgs(values['resync-interval'] ?? '24h')),
+      startBenchOperator(plane, emu.endpoint, KEY, ns, scaleArgs(values['resync-interval'] ?? '24h'), LAUNCHER),
     );
   let op = watchOperator(await start());
   let pid = op.pid ?? Number.NaN;
@@ -464,7 +480,7 @@ async function scalePhase(): Promise<void> {
   progress(`restarting the operator with --resync-interval ${resync} for the no-change passes`);
   op = watchOperator(
     await withNodeOptions(nodeOptions.join(' ').trim(), () =>
-      startBenchOperator(plane, emu.endpoint, KEY, ns, scaleArgs(resync)),
+      startBenchOperator(plane, emu.endpoint, KEY, ns, scaleArgs(resync), LAUNCHER),
     ),
   );
   pid = op.pid ?? Number.NaN;

@@ -12,6 +12,7 @@ export function startBenchOperator(
   key: { accessKeyId: string; accessKeySecret: string },
   namespace: string,
   extraArgs: string[],
+  launcher?: string[],
 ): Promise<OperatorProcess> {
   return startOperator({
     entry: join(fileURLToPath(new URL('../..', import.meta.url)), 'dist', 'main.js'),
@@ -22,6 +23,7 @@ export function startBenchOperator(
     namespaces: [namespace],
     // info, not debug: one line per reconcile is enough, and the harness waits for the info line with the ports.
     extraArgs: ['--log-level', 'info', ...extraArgs],
+    ...(launcher === undefined ? {} : { launcher }),
   });
 }
 

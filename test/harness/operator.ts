@@ -37,6 +37,11 @@ export interface OperatorOptions {
    * `new Date()`) forward by this many milliseconds, leaving its monotonic clock alone.
    */
   clockStepMs?: number;
+  /**
+   * A command that runs before node and then execs it with its arguments (same pid), e.g. one that puts itself into a
+   * memory cgroup, so that V8 sizes its heap from that limit as it does in a pod (the benchmark's --memory-limit).
+   */
+  launcher?: string[];
 }
 
 export interface OperatorProcess {
@@ -121,7 +126,8 @@ export async function startOperator(opts: OperatorOptions): Promise<OperatorProc
     ...opts.env,
   };
   const fd = openSync(logPath, 'a');
-  const child = spawn(NODE, args, { stdio: ['ignore', fd, fd], env, cwd: ROOT });
+  const [command, ...argv] = [...(opts.launcher ?? []), NODE, ...args];
+  const child = spawn(command as string, argv, { stdio: ['ignore', fd, fd], env, cwd: ROOT });
   closeSync(fd);
   live.add(child);
   const exited = new Promise<number | null>((res) =>
