@@ -96,6 +96,7 @@ const OTHER_TOOLS: Record<string, string> = {
   sets: 'npm run test:safety (the set-layer property) and the benchmark',
   'max-semi-space-size': 'node (V8), in the image entrypoint',
   'experimental-vm-modules': 'node, for jest',
+  'expose-gc': 'node, for the import measurements in docs/performance.md',
   'unsafe-no-fsync': 'etcd in the test control plane',
   'advertise-address': 'kube-apiserver in the test control plane',
   branch: 'git clone in the CI examples',
