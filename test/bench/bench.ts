@@ -119,6 +119,9 @@ const REGION = 'cn-hangzhou';
 const OWNER = '1000000000000001';
 const KEY = { accessKeyId: 'LTAItestBench00001', accessKeySecret: 'bench-only-fake-secret' };
 const POOL = Array.from({ length: 60 }, (_, i) => String(2000000000000001 + i));
+/** The operator process the benchmark is waiting on, so a wait stops when it exits instead of polling forever. */
+let watched: OperatorProcess | undefined;
+let watchedExit: string | undefined;
 const t0 = performance.now();
 const figures: Array<[string, string, string]> = [];
 
@@ -255,9 +258,6 @@ function isSynced(o: ImageShare): boolean {
 }
 
 /** Waits until `want` objects of the cache are Synced at their current generation; prints progress. */
-/** The operator process the benchmark is waiting on, so a wait stops when it exits instead of polling forever. */
-let watched: OperatorProcess | undefined;
-let watchedExit: string | undefined;
 
 function watchOperator(op: OperatorProcess): OperatorProcess {
   watched = op;
