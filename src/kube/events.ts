@@ -15,6 +15,7 @@ import {
   setHeaderOptions,
   V1MicroTime,
 } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
 import { type Clock, realClock, type TimerHandle } from '../runtime/clock.ts';
 import { describeApiError, httpStatusOf } from './api-errors.ts';
 
@@ -135,7 +136,7 @@ export class CorrelatingEventRecorder implements EventRecorder {
       repeated: false,
       lastObserved: now,
       lastWritten: now,
-      chain: Promise.resolve(),
+      chain: SETTLED,
     };
     this.#series.set(key, fresh);
     this.#evictBeyondLimit();
@@ -160,7 +161,10 @@ export class CorrelatingEventRecorder implements EventRecorder {
     const next = s.chain.then(write);
     s.chain = next;
     this.#pending.add(next);
-    void next.finally(() => this.#pending.delete(next));
+    void next.finally(() => {
+      this.#pending.delete(next);
+      if (s.chain === next) s.chain = SETTLED; // an open series holds no settled promise (one per object, issue 19)
+    });
     return next;
   }
 
@@ -268,13 +272,16 @@ export class CorrelatingEventRecorder implements EventRecorder {
   }
 }
 
+const SETTLED: Promise<void> = Promise.resolve();
+
 /**
  * The series key: client-go's isomorphic-event key plus the note, since our notes carry facts (which accounts were
  * granted or revoked) that a series must not swallow; a flapping condition repeats the same notes, so it still folds.
+ * Kept as a SHA-256 digest: an open series per object is the common case, and the key spelled out repeated the note.
  */
-function seriesKey(subject: EventSubject, event: EventInput): string {
+export function seriesKey(subject: EventSubject, event: EventInput): string {
   const m = subject.metadata;
-  return JSON.stringify([
+  const spelled = JSON.stringify([
     subject.apiVersion,
     subject.kind,
     m.namespace,
@@ -285,6 +292,7 @@ function seriesKey(subject: EventSubject, event: EventInput): string {
     event.action,
     event.note,
   ]);
+  return createHash('sha256').update(spelled).digest('base64');
 }
 
 /** Writes events.k8s.io/v1 Events with client-node. */

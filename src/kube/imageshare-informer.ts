@@ -5,6 +5,7 @@
 // that may be the echo of our own patch. Status writes (ours) and label edits wake nothing.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, type ImageShare, PLURAL, VERSION } from '../api/types.ts';
+import { ClaimIndex } from './claim-index.ts';
 import { Informer, type InformerEvent, InformerLayer, type InformerOptions, keyOf } from './informer.ts';
 import { leanImageShare } from './lean-object.ts';
 
@@ -75,14 +76,11 @@ export function changeOf(before: ImageShare, after: ImageShare): Change | undefi
   return changeBetween(triggerOf(before), triggerOf(after));
 }
 
-const claimKey = (regionId: string, imageId: string): string => `${regionId}\u0000${imageId}`;
-
 export class ImageShareInformer extends InformerLayer<ImageShare> implements ImageShareCache {
   readonly name = 'ImageShare';
   protected readonly informer: Informer<ImageShare>;
-  /** (regionId, imageId) → key → object: the one-image-one-owner index. */
-  readonly #claims = new Map<string, Map<string, ImageShare>>();
-  readonly #claimOf = new Map<string, string>();
+  /** (regionId, imageId) → the keys naming it: the one-image-one-owner index. */
+  readonly #claims = new ClaimIndex();
   readonly #onKey: ImageShareInformerOptions['onKey'];
   readonly #stored: Array<(key: string, obj: ImageShare) => void> = [];
 
@@ -145,8 +143,7 @@ export class ImageShareInformer extends InformerLayer<ImageShare> implements Ima
   }
 
   claimants(regionId: string, imageId: string): ImageShare[] {
-    const entry = this.#claims.get(claimKey(regionId, imageId));
-    return entry === undefined ? [] : [...entry.values()];
+    return this.#claims.keys(regionId, imageId).flatMap((k) => this.informer.get(k) ?? []);
   }
 
   /** Calls `listener` with every object the cache stores (adds and updates; status-only updates included). */
@@ -158,33 +155,15 @@ export class ImageShareInformer extends InformerLayer<ImageShare> implements Ima
     const key = keyOf(obj);
     if (type !== 'deleted') for (const listener of this.#stored) listener(key, obj);
     if (type === 'deleted') {
-      this.#index(key, undefined);
+      this.#claims.remove(key, obj);
       this.#onKey(key, 'input');
       // The other claimants of its image: one of them takes over at once.
       for (const other of this.claimants(obj.spec.regionId, obj.spec.imageId)) this.#onKey(keyOf(other), 'input');
       return;
     }
-    this.#index(key, obj);
+    if (old !== undefined) this.#claims.remove(key, old);
+    this.#claims.add(key, obj);
     const change = type === 'added' ? (initial ? 'restart' : 'input') : changeOf(old ?? obj, obj);
     if (change !== undefined) this.#onKey(key, change);
-  }
-
-  #index(key: string, obj: ImageShare | undefined): void {
-    const before = this.#claimOf.get(key);
-    if (before !== undefined) {
-      const entry = this.#claims.get(before);
-      entry?.delete(key);
-      if (entry?.size === 0) this.#claims.delete(before);
-      this.#claimOf.delete(key);
-    }
-    if (obj === undefined) return;
-    const claim = claimKey(obj.spec?.regionId ?? '', obj.spec?.imageId ?? '');
-    let entry = this.#claims.get(claim);
-    if (entry === undefined) {
-      entry = new Map();
-      this.#claims.set(claim, entry);
-    }
-    entry.set(key, obj);
-    this.#claimOf.set(key, claim);
   }
 }

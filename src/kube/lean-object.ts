@@ -3,7 +3,7 @@
 // status are kept; of the metadata only what the reconcile, the event filter and the one-image-one-owner index read.
 // Dropped on arrival: managedFields (often the largest part of an object), the last-applied-configuration
 // annotation and labels.
-import type { ImageShare, ImageShareStatus, ObjectMeta } from '../api/types.ts';
+import { API_VERSION, type ImageShare, type ImageShareStatus, KIND, type ObjectMeta } from '../api/types.ts';
 
 /** The only annotation the controller reads from the cache: the manual reconcile trigger. */
 export const KEPT_ANNOTATIONS = ['ecs.alicloud.dev/reconcile-requested-at'] as const;
@@ -58,8 +58,9 @@ const KEPT_METADATA = [
 export function leanImageShare(raw: ImageShare): ImageShare {
   const local = new Map<string, string>();
   const lean: ImageShare = {
-    apiVersion: raw.apiVersion,
-    kind: raw.kind,
+    // The constants, not the copies JSON.parse made (one each per object otherwise).
+    apiVersion: raw.apiVersion === API_VERSION ? API_VERSION : raw.apiVersion,
+    kind: raw.kind === KIND ? KIND : raw.kind,
     metadata: leanMetadata(raw.metadata ?? ({} as ObjectMeta)),
     spec: compact(raw.spec, local),
   };
@@ -82,6 +83,9 @@ function leanMetadata(m: ObjectMeta): ObjectMeta {
 function leanStatus(s: ImageShareStatus): ImageShareStatus {
   const out: ImageShareStatus = {};
   for (const k of KEPT_STATUS_FIELDS) copyField(s, out, k);
+  // The installation and the grant identity are the same few values across objects, but not short words.
+  if (out.installation !== undefined) out.installation = shared(out.installation);
+  if (out.grantIdentity !== undefined) out.grantIdentity = shared(out.grantIdentity);
   return out;
 }
 
@@ -107,6 +111,14 @@ function compact<T>(v: T, local: Map<string, string>): T {
     return out as T;
   }
   return v;
+}
+
+/** `s` from the process-wide pool (added while the pool has room). */
+function shared(s: string): string {
+  const known = SHARED.get(s);
+  if (known !== undefined) return known;
+  if (SHARED.size < SHARED_MAX) SHARED.set(s, s);
+  return s;
 }
 
 function intern(s: string, local: Map<string, string>): string {

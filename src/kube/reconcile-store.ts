@@ -27,7 +27,7 @@ export function reconcileStore(
   claimants: (regionId: string, imageId: string) => ImageShare[],
   namespaces: readonly string[] = [],
   cache?: StoreCache,
-): ReconcileStore {
+): ReconcileStore & { held(): number } {
   /** key → the object a write of ours returned, while the cache has not shown it yet. */
   const written = new Map<string, ImageShare>();
   /** Keys whose next read must be a fresh GET (a write of theirs conflicted: the cache missed someone's change). */
@@ -36,8 +36,13 @@ export function reconcileStore(
     const mine = written.get(key);
     if (mine !== undefined && !newer(mine, obj)) written.delete(key);
   });
+  // A write whose watch event came first (the cache already shows it or something newer) is not kept: no later event
+  // of the object would drop it, and a read takes the cache then anyway.
   const remember = (obj: ImageShare): void => {
-    written.set(keyOf(obj), leanImageShare(obj));
+    const key = keyOf(obj);
+    const cached = cache?.get(key);
+    if (cached !== undefined && !newer(obj, cached)) written.delete(key);
+    else written.set(key, leanImageShare(obj));
   };
 
   async function get(namespace: string, name: string): Promise<ImageShare | null> {
@@ -82,6 +87,8 @@ export function reconcileStore(
     },
     claimants,
     listClaimants: (regionId, imageId) => client.listClaimants(namespaces, regionId, imageId),
+    /** Written objects held while the cache has not shown them (for tests: none once the cache caught up). */
+    held: () => written.size,
   };
 }
 

@@ -99,6 +99,8 @@ export interface ReconcileDeps {
    * pass then starts no further cloud write from the spec it read.
    */
   specSuperseded?(namespace: string, name: string, generation: number): AbortSignal;
+  /** The pass that asked specSuperseded for `signal` ended: the watch may forget it. */
+  specReleased?(namespace: string, name: string, signal: AbortSignal): void;
   /** No cloud write starts later than this after the pass began (default 60 s); the next pass continues. */
   passDeadlineMs?: number;
   /**
@@ -169,11 +171,16 @@ function writeSignal(
   const deadline = new AbortController();
   const fire = () => deadline.abort(new DOMException('The pass deadline passed.', 'TimeoutError'));
   const ms = deps.passDeadlineMs ?? DEFAULTS.passDeadlineMs;
-  const dispose = (deps.setTimer ?? nodeTimer)(fire, ms);
+  const cancel = (deps.setTimer ?? nodeTimer)(fire, ms);
   const signals = [deadline.signal];
   if (signal) signals.push(signal);
-  const superseded = deps.specSuperseded?.(obj.metadata.namespace, obj.metadata.name, obj.metadata.generation ?? 0);
+  const { namespace, name } = obj.metadata;
+  const superseded = deps.specSuperseded?.(namespace, name, obj.metadata.generation ?? 0);
   if (superseded) signals.push(superseded);
+  const dispose = () => {
+    cancel();
+    if (superseded) deps.specReleased?.(namespace, name, superseded);
+  };
   return { writes: AbortSignal.any(signals), dispose };
 }
 

@@ -2,8 +2,8 @@
 // of the object, and the pass's "writes" signal fires, so it starts no further cloud write from a stale spec. The
 // work queue already has the key again (the same event enqueued it), so the next pass starts from the new spec.
 // The latest generation seen per key is kept too, so an edit that reached the informer after the pass's GET but
-// before the pass registered here still stops it (its event found no pass to tell). Both maps hold one entry per
-// cached key at most, dropped when the object is deleted.
+// before the pass registered here still stops it (its event found no pass to tell). The latest generation is kept
+// per cached key, dropped when the object is deleted; a pass's entry only while the pass runs (release).
 
 export class SpecWatch {
   readonly #passes = new Map<string, { generation: number; controller: AbortController }>();
@@ -22,6 +22,11 @@ export class SpecWatch {
     }
     this.#passes.set(key, { generation, controller });
     return controller.signal;
+  }
+
+  /** The pass that got `signal` for `key` ended: its entry (and the signals hanging on it) is dropped. */
+  release(key: string, signal: AbortSignal): void {
+    if (this.#passes.get(key)?.controller.signal === signal) this.#passes.delete(key);
   }
 
   /** The cache saw `key` at `generation` (undefined: the object is gone). */

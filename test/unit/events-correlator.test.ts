@@ -7,6 +7,7 @@ import {
   type EventSubject,
   SERIES_REFRESH_MS,
   SERIES_WINDOW_MS,
+  seriesKey,
 } from '../../src/kube/events.ts';
 import { FakeClock } from './fake-clock.ts';
 
@@ -167,5 +168,49 @@ describe('CorrelatingEventRecorder (client-go event series)', () => {
     await clock.advance(SERIES_WINDOW_MS + 60_000);
     expect(r.openSeries()).toBe(0);
     expect(clock.pending()).toBe(0); // no sweep timer left running either
+  });
+});
+
+// The key an open series is kept under: one per object that had an event in the window, so it is a fixed-size digest
+// (issue 19), and still tells apart every field the correlation compares.
+describe('seriesKey', () => {
+  const long: EventInput = { ...synced, note: `Shared with ${'1234567890123456, '.repeat(50)}and more.` };
+  const rows: Array<{ why: string; subject: EventSubject; event: EventInput; same: boolean }> = [
+    { why: 'the same object and event: one series', subject: obj, event: synced, same: true },
+    {
+      why: 'another note (other accounts granted) is another series',
+      subject: obj,
+      event: { ...synced, note: 'no' },
+      same: false,
+    },
+    { why: 'another reason is another series', subject: obj, event: { ...synced, reason: 'Other' }, same: false },
+    { why: 'another action is another series', subject: obj, event: { ...synced, action: 'Grant' }, same: false },
+    { why: 'another type is another series', subject: obj, event: { ...synced, type: 'Warning' }, same: false },
+    {
+      why: 'a re-created object (another uid) is another series',
+      subject: { ...obj, metadata: { ...obj.metadata, uid: 'u-2' } },
+      event: synced,
+      same: false,
+    },
+    {
+      why: 'another object of the same name in another namespace is another series',
+      subject: { ...obj, metadata: { ...obj.metadata, namespace: 'other' } },
+      event: synced,
+      same: false,
+    },
+    {
+      why: 'a quote in a name is another name (the fields are JSON-encoded before hashing, not run together)',
+      subject: { ...obj, metadata: { ...obj.metadata, name: 'share"' } },
+      event: synced,
+      same: false,
+    },
+  ];
+  it.each(rows)('$why', ({ subject, event, same }) => {
+    expect(seriesKey(subject, event) === seriesKey(obj, synced)).toBe(same);
+  });
+
+  it('is as short for a long note as for a short one', () => {
+    expect(seriesKey(obj, long).length).toBe(seriesKey(obj, synced).length);
+    expect(seriesKey(obj, long).length).toBeLessThanOrEqual(44);
   });
 });

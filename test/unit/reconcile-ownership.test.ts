@@ -378,6 +378,17 @@ describe('a superseded spec', () => {
     expect(r.result).not.toBe('aborted');
     expect(status()?.conditions?.[0]).toMatchObject({ reason: 'Progressing' });
   });
+
+  it('the pass hands back the signal it got when it ends, so the watch keeps nothing per object between passes', async () => {
+    store.create('share', spec());
+    const given = new AbortController().signal;
+    const released: Array<[string, string, AbortSignal]> = [];
+    deps.specSuperseded = () => given;
+    deps.specReleased = (namespace, name, signal) => released.push([namespace, name, signal]);
+    await pass();
+    expect(released).toHaveLength(1);
+    expect(released[0]?.[2]).toBe(given);
+  });
 });
 
 describe('cancellation', () => {

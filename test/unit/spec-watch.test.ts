@@ -28,6 +28,27 @@ describe('SpecWatch', () => {
     expect(w.size()).toBe(1);
   });
 
+  // A pass's entry holds its AbortController and every signal composed from it: kept after the pass, it was one
+  // set of signals per object for ever (issue 19).
+  const released = [
+    { why: 'the pass that registered ends: its entry goes', release: 'own', size: 0 },
+    {
+      why: 'a pass that was replaced by a newer one for the key ends: the newer one keeps its entry',
+      release: 'older',
+      size: 1,
+    },
+    { why: 'no pass ended yet: the entry stays, so a newer generation still stops the pass', release: 'none', size: 1 },
+  ] as const;
+  it.each(released)('$why', ({ release, size }) => {
+    const w = new SpecWatch();
+    const older = w.signalFor('ns/a', 1);
+    const own = w.signalFor('ns/a', 1);
+    if (release !== 'none') w.release('ns/a', release === 'own' ? own : older);
+    expect(w.size()).toBe(size);
+    w.observed('ns/a', 2);
+    expect(own.aborted).toBe(release !== 'own');
+  });
+
   const registered = [
     {
       why: 'an edit the informer saw after the pass read the object, but before the pass registered, still stops the pass',

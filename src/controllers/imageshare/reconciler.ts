@@ -79,6 +79,7 @@ export function imageShareReconciler({
     maxWritesPerPass: config.maxWritesPerPass,
     // A pass in flight stops writing to ECS as soon as the cache shows a newer spec than the one it read.
     specSuperseded: (namespace, name, generation) => specWatch.signalFor(`${namespace}/${name}`, generation),
+    specReleased: (namespace, name, signal) => specWatch.release(`${namespace}/${name}`, signal),
     // The owner tag on each image (ADR 0008); a tag from a namespace this installation does not watch is foreign.
     claims: { clusterId, watches: (ns) => watched.size === 0 || watched.has(ns), installation: config.installationId },
     // Recorded in each status: an installation whose --namespaces overlap this one's leaves those objects alone.
