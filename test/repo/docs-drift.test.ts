@@ -83,6 +83,7 @@ const OTHER_TOOLS: Record<string, string> = {
   'idle-seconds': 'the benchmark',
   'skip-quota': 'the benchmark',
   'heap-dir': 'the benchmark',
+  'memory-limit': 'the benchmark',
   'node-options': 'the benchmark',
   'operator-env': 'the benchmark',
   'set-regions': 'the benchmark',
