@@ -31,7 +31,11 @@ describe('chartMemoryLimit', () => {
 
   it("finds the chart's own default", () =>
     expect(
-      quantityBytes(chartMemoryLimit(readFileSync('charts/imageshare-operator/values.yaml', 'utf8'))),
+      quantityBytes(
+        chartMemoryLimit(
+          readFileSync(new URL('../../charts/imageshare-operator/values.yaml', import.meta.url), 'utf8'),
+        ),
+      ),
     ).toBeGreaterThan(0));
 });
 
