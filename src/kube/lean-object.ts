@@ -122,9 +122,9 @@ function shared(s: string): string {
 }
 
 function intern(s: string, local: Map<string, string>): string {
-  const pool = s.length <= 40 && SHAREABLE.test(s) ? SHARED : local;
-  const known = pool.get(s);
+  if (s.length <= 40 && SHAREABLE.test(s)) return shared(s);
+  const known = local.get(s);
   if (known !== undefined) return known;
-  if (pool !== SHARED || SHARED.size < SHARED_MAX) pool.set(s, s);
+  local.set(s, s);
   return s;
 }

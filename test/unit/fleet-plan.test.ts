@@ -2,6 +2,7 @@
 // to create, patch back and delete. Each row says why.
 import { describe, expect, it } from '@jest/globals';
 import type { ImageShareSpec } from '../../src/api/types.ts';
+import { childWrites } from '../../src/controllers/imageshareset/reconciler.ts';
 import {
   type ChildView,
   childName,
@@ -411,4 +412,26 @@ describe('childrenToDelete', () => {
       waiting: ['golden-cn-hangzhou-m-a0000001'],
     });
   });
+});
+
+// A set comes back within a second after child writes; a child waiting for its Revoke pass is not one (87ae34e): a
+// child that never takes the finalizer (denied by policy) would otherwise make the set poll every second for ever.
+describe('childWrites (the set reconciler: what brings the set back soon)', () => {
+  const none = { create: [], update: [], remove: [], waiting: [] };
+  const rows: Array<{ why: string; plan: Parameters<typeof childWrites>[0]; writes: number }> = [
+    { why: 'nothing to do', plan: none, writes: 0 },
+    { why: 'only a child waiting for its Revoke pass: no write', plan: { ...none, waiting: ['c-1'] }, writes: 0 },
+    { why: 'a removal is a write', plan: { ...none, remove: ['c-1'], waiting: ['c-2'] }, writes: 1 },
+    {
+      why: 'creates, updates and removals all count',
+      plan: {
+        ...none,
+        create: [{} as Parameters<typeof childWrites>[0]['create'][number]],
+        update: [{} as Parameters<typeof childWrites>[0]['update'][number]],
+        remove: ['c-1'],
+      },
+      writes: 3,
+    },
+  ];
+  it.each(rows)('$why', ({ plan, writes }) => expect(childWrites(plan)).toBe(writes));
 });

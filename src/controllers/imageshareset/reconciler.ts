@@ -172,6 +172,15 @@ async function applyPlan(
   for (const n of plan.remove) await deps.client.deleteChild(namespace, n, byName.get(n)?.metadata.uid);
 }
 
+/**
+ * The child writes a pass made, which bring the set back within a second. A child waiting for its pass under Revoke
+ * (removalOf) is not one: it brings the set back through its own events, so one that never takes the finalizer
+ * (denied, blocked) does not make the set poll every second.
+ */
+export function childWrites(plan: Pick<FleetPlan, 'create' | 'update' | 'remove' | 'waiting'>): number {
+  return plan.create.length + plan.update.length + plan.remove.length;
+}
+
 /** Writes the status when it changed and says when to come back: at the next discovery, sooner after writes. */
 async function finish(
   set: ImageShareSet,
@@ -193,9 +202,7 @@ async function finish(
   const status = nextStatus(set, summary, live, plan.regions, d.discovery, deps.now());
   const changed = canonical(status) !== canonical(set.status ?? {});
   if (changed) await deps.client.writeStatus(set, status);
-  // A child waiting for its pass under Revoke (removalOf) brings the set back through its own events, not a timer:
-  // one that never takes the finalizer (denied, blocked) must not make the set poll every second.
-  const writes = plan.create.length + plan.update.length + plan.remove.length;
+  const writes = childWrites(plan);
   const report = { result: summary.reason, statusWritten: changed, childWrites: writes };
   if (set.spec.suspend) return { report };
   if (summary.reason === SetReason.DiscoveryFailed && !d.discovery?.terminal) return { backoff: true, report };
