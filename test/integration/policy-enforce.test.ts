@@ -56,6 +56,11 @@ const get = (ns: string) => kube.getJson<ImageShare>('imageshare', ns, 'share');
 const ready = (o: ImageShare) => o.status?.conditions?.find((c) => c.type === 'Ready');
 const sharedWith = async (imageId: string) =>
   (await emu.admin.image(REGION, imageId)).sharedWith.map((a) => a.id).sort();
+/** Every ECS call about the image (reads too), for the quiet window: a settled object's next pass is its resync. */
+const callsFor = async (imageId: string) => (await emu.admin.calls()).calls.filter((c) => c.imageId === imageId).length;
+/** The quiet window: 30 s tells a loop of passes (several a second) from a resync (10 minutes). */
+const QUIET_MS = 30_000;
+
 const writesFor = async (imageId: string) =>
   (await emu.admin.calls()).calls.filter((c) => c.imageId === imageId && c.action === 'ModifyImageSharePermission')
     .length;
@@ -127,12 +132,15 @@ describe('a policy edit with enforcement', () => {
     // B is revoked, and A too: the object as a whole is denied, so everything it granted goes.
     expect(await sharedWith(REVOKE_IMAGE)).toEqual([]);
     expect(o.status?.managedAccounts ?? []).toEqual([]);
-    // Nothing is granted again afterwards.
+    // Nothing is granted again afterwards, and the enforced object settles: over 30 s at most one late pass (its
+    // two reads and the owner-tag read) may still reach ECS, never a loop of passes.
     const writes = await writesFor(REVOKE_IMAGE);
-    await new Promise((r) => setTimeout(r, 3_000));
+    const calls = await callsFor(REVOKE_IMAGE);
+    await new Promise((r) => setTimeout(r, QUIET_MS));
     expect(await writesFor(REVOKE_IMAGE)).toBe(writes);
+    expect((await callsFor(REVOKE_IMAGE)) - calls).toBeLessThanOrEqual(3);
     expect(await sharedWith(REVOKE_IMAGE)).toEqual([]);
-  });
+  }, 120_000);
 
   it('Report (the default): the same edit leaves both grants shared and reports them', async () => {
     const writes = await writesFor(REPORT_IMAGE);
